@@ -1,0 +1,21 @@
+# Settings for aimastery's own tests, benchmarks and examples. Applied per target, never globally.
+
+# aimastery_developer_target(<target> [NATIVE])
+#   strict warnings, the sanitizers chosen by AIMASTERY_SANITIZE, and with NATIVE (benchmarks and
+#   examples) -march=native when AIMASTERY_NATIVE is on.
+function(aimastery_developer_target target)
+  cmake_parse_arguments(arg "NATIVE" "" "" ${ARGN})
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+    -Wno-sign-conversion -Wnon-virtual-dtor)
+  if(AIMASTERY_SANITIZE)
+    string(REPLACE ";" "," sanitizers "${AIMASTERY_SANITIZE}")
+    target_compile_options(${target} PRIVATE -fsanitize=${sanitizers} -fno-omit-frame-pointer
+      -fno-sanitize-recover=all)
+    target_link_options(${target} PRIVATE -fsanitize=${sanitizers})
+    # Internal invariants are checked in the sanitizer builds.
+    target_compile_definitions(${target} PRIVATE AIMASTERY_ENABLE_ASSERTS=1)
+  endif()
+  if(arg_NATIVE AND AIMASTERY_NATIVE)
+    target_compile_options(${target} PRIVATE -march=native)
+  endif()
+endfunction()

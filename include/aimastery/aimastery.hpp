@@ -1,0 +1,8 @@
+#pragma once
+/// \file
+/// Everything in aimastery (except the Redis cache, which needs hiredis: include
+/// aimastery/production/caching.hpp with the aimastery::redis target for it).
+
+#include "aimastery/core/math_operations.hpp"
+#include "aimastery/core/probability.hpp"
+#include "aimastery/io/csv.hpp"

@@ -1,0 +1,124 @@
+#pragma once
+/// \file
+/// Activation functions and the log-sum-exp family, numerically stable for large inputs.
+///
+/// Shape rule: a column vector is one distribution; a matrix is a batch with one distribution per row
+/// (samples are rows). Element-wise functions keep the shape of their input. Every function returns an
+/// evaluated object (never an expression). NaN propagates as in NumPy; -inf is a valid input to the
+/// softmax family (a masked entry gets probability 0) and a row of only -inf gives NaN, as in PyTorch.
+/// An empty input is an InvalidArgument.
+
+#include <cmath>
+#include <limits>
+#include <numbers>
+#include <string_view>
+
+#include "aimastery/core/tensor.hpp"
+
+namespace aimastery {
+namespace detail {
+
+/// log Σ exp(x_i) = m + log Σ exp(x_i − m) with m = max_i x_i, so no exp overflows.
+template <class Derived>
+typename Derived::Scalar log_sum_exp_of(const Eigen::DenseBase<Derived>& x) {
+  using T = typename Derived::Scalar;
+  const T m = x.maxCoeff();
+  if (!std::isfinite(m)) return m;  // +inf dominates, all -inf gives -inf, NaN propagates
+  return m + std::log((x.derived().array() - m).exp().sum());
+}
+
+/// Applies `row_op(in_row, out_row)` to every row (matrix) or to the whole vector (column vector).
+template <class Derived, class RowOp>
+typename Derived::PlainObject per_distribution(std::string_view where, const Eigen::MatrixBase<Derived>& x,
+                                               RowOp row_op) {
+  check_not_empty(where, "x", x);
+  typename Derived::PlainObject out(x.rows(), x.cols());
+  if constexpr (Derived::ColsAtCompileTime == 1) {
+    row_op(x.derived(), out);
+  } else {
+    for (Index r = 0; r < x.rows(); ++r) {
+      auto out_row = out.row(r);
+      row_op(x.row(r), out_row);
+    }
+  }
+  return out;
+}
+
+}  // namespace detail
+
+/// log Σᵢ exp(xᵢ) over a whole vector (or all elements of a matrix), computed without overflow.
+template <class Derived>
+typename Derived::Scalar log_sum_exp(const Eigen::MatrixBase<Derived>& x) {
+  check_not_empty("log_sum_exp", "x", x);
+  return detail::log_sum_exp_of(x);
+}
+
+/// Row-wise log-sum-exp of a matrix: one value per row.
+template <class Derived>
+Vector<typename Derived::Scalar> log_sum_exp_rows(const Eigen::MatrixBase<Derived>& x) {
+  check_not_empty("log_sum_exp_rows", "x", x);
+  Vector<typename Derived::Scalar> out(x.rows());
+  for (Index r = 0; r < x.rows(); ++r) out(r) = detail::log_sum_exp_of(x.row(r));
+  return out;
+}
+
+/// softmax(x)ᵢ = exp(xᵢ − m) / Σⱼ exp(xⱼ − m), m = maxⱼ xⱼ (shifting by m changes nothing but overflow).
+template <class Derived>
+typename Derived::PlainObject softmax(const Eigen::MatrixBase<Derived>& x) {
+  return detail::per_distribution("softmax", x, [](const auto& in, auto& out) {
+    const auto m = in.maxCoeff();
+    out = (in.array() - m).exp().matrix();
+    out /= out.sum();
+  });
+}
+
+/// log softmax(x)ᵢ = xᵢ − log Σⱼ exp(xⱼ): exact for very negative entries where log(softmax) underflows.
+template <class Derived>
+typename Derived::PlainObject log_softmax(const Eigen::MatrixBase<Derived>& x) {
+  return detail::per_distribution("log_softmax", x, [](const auto& in, auto& out) {
+    out = (in.array() - detail::log_sum_exp_of(in)).matrix();
+  });
+}
+
+/// σ(x) = 1 / (1 + e^{−x}), evaluated as e^{x} / (1 + e^{x}) for x < 0 so that neither branch overflows.
+template <class Derived>
+typename Derived::PlainObject sigmoid(const Eigen::MatrixBase<Derived>& x) {
+  using T = typename Derived::Scalar;
+  check_not_empty("sigmoid", "x", x);
+  const auto e = (-x.array().abs()).exp().eval();  // e^{−|x|} ∈ (0, 1]
+  return (x.array() >= T(0)).select(T(1) / (T(1) + e), e / (T(1) + e)).matrix();
+}
+
+/// relu(x) = max(0, x).
+template <class Derived>
+typename Derived::PlainObject relu(const Eigen::MatrixBase<Derived>& x) {
+  using T = typename Derived::Scalar;
+  check_not_empty("relu", "x", x);
+  return x.array().max(T(0)).matrix();
+}
+
+/// tanh(x) = (e^{x} − e^{−x}) / (e^{x} + e^{−x}), element-wise.
+template <class Derived>
+typename Derived::PlainObject tanh(const Eigen::MatrixBase<Derived>& x) {
+  check_not_empty("tanh", "x", x);
+  return x.array().tanh().matrix();
+}
+
+/// How gelu is evaluated: exactly through erf, or by the tanh approximation of Hendrycks & Gimpel.
+enum class GeluApproximation { none, tanh };
+
+/// gelu(x) = x·Φ(x) = ½x(1 + erf(x/√2)); the tanh form is ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
+template <class Derived>
+typename Derived::PlainObject gelu(const Eigen::MatrixBase<Derived>& x,
+                                   GeluApproximation approximation = GeluApproximation::none) {
+  using T = typename Derived::Scalar;
+  check_not_empty("gelu", "x", x);
+  if (approximation == GeluApproximation::tanh) {
+    const T c = std::sqrt(T(2) / std::numbers::pi_v<T>);
+    const auto a = x.array();
+    return (T(0.5) * a * (T(1) + (c * (a + T(0.044715) * a.cube())).tanh())).matrix();
+  }
+  return x.unaryExpr([](T v) { return T(0.5) * v * (T(1) + std::erf(v / std::numbers::sqrt2_v<T>)); });
+}
+
+}  // namespace aimastery

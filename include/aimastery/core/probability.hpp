@@ -1,0 +1,3 @@
+#pragma once
+/// \file
+/// The seed module `core.probability`: distributions and information theory.
