@@ -6,3 +6,7 @@
 #include "aimastery/core/math_operations.hpp"
 #include "aimastery/core/probability.hpp"
 #include "aimastery/io/csv.hpp"
+#include "aimastery/ml/classical.hpp"
+#include "aimastery/ml/deep_learning.hpp"
+#include "aimastery/production/caching.hpp"
+#include "aimastery/production/monitoring.hpp"
