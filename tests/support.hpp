@@ -115,5 +115,7 @@ double max_relative_error(const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase
 }  // namespace aimastery::test
 
 /// The expression throws exactly `type` (or a subclass) and its message contains `substring`.
-#define CHECK_THROWS_NAMING(expr, type, substring) CHECK_THROWS_WITH_AS(expr, doctest::Contains(substring), type)
-#define REQUIRE_THROWS_NAMING(expr, type, substring) REQUIRE_THROWS_WITH_AS(expr, doctest::Contains(substring), type)
+#define CHECK_THROWS_NAMING(expr, type, substring) \
+  CHECK_THROWS_WITH_AS(static_cast<void>(expr), doctest::Contains(substring), type)
+#define REQUIRE_THROWS_NAMING(expr, type, substring) \
+  REQUIRE_THROWS_WITH_AS(static_cast<void>(expr), doctest::Contains(substring), type)
