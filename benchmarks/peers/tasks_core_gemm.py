@@ -1,0 +1,31 @@
+"""GEMM: aimastery::matrix_multiply against Eigen 3.4's product, n×n, single thread.
+
+Both sides are timed inside peer_ours_core_gemm on the same matrices, with the same -O3 -march=native
+flags, alternating runs (best of ctx.repeat + 2 each); the ratio is ours / Eigen time (below 1: faster).
+"""
+from run import Task
+
+SIZES = [256, 512, 1024, 2048]
+
+
+def tasks(ctx):
+    out = []
+    for scalar in ("float", "double"):
+        for n in SIZES:
+            cache = {}
+
+            def measure(scalar=scalar, n=n, cache=cache):
+                if "result" not in cache:
+                    cache["result"] = ctx.ours("core_gemm", "gemm", scalar, n, ctx.repeat + 2)
+                return cache["result"]
+
+            def ours(measure=measure):
+                return measure()["seconds"]
+
+            def peer(measure=measure):
+                return measure()["eigen_seconds"]
+
+            out.append(Task(name=f"gemm {scalar} n={n}", peer="Eigen 3.4", ours=ours, peer_run=peer,
+                            note="same program, same flags"))
+    return out
+

@@ -1,0 +1,297 @@
+#pragma once
+/// \file
+/// matrix_multiply(A, B): C = A·B, the white-box lesson of GEMM.
+///
+/// The definition is one line, C[i,j] = Σₖ A[i,k]·B[k,j], and the triple loop that implements it is
+/// correct but slow (a few GFLOP/s): for every multiply-add it loads an element of B from memory, and
+/// once the matrices no longer fit in cache it waits on DRAM. Fast GEMM does the same 2·m·n·k flops in
+/// an order that keeps data close to the arithmetic units. This header does it the way BLIS and
+/// GotoBLAS do, in portable C++:
+///
+///  1. Register blocking (the micro-kernel). An MR×NR tile of C lives in vector registers for the whole
+///     k loop. At each k the kernel reads MR numbers of A (one column of the tile's rows) and NR numbers
+///     of B (one row of the tile's columns) and performs the rank-1 update
+///
+///         C_tile += A[i0:i0+MR, k] · B[k, j0:j0+NR]        (MR·NR multiply-adds for MR+NR loads)
+///
+///     so arithmetic outnumbers memory traffic by MR·NR/(MR+NR). Each row of the tile is NR/P vector
+///     registers (P = SIMD width in elements), each A element is broadcast to a register and fused
+///     multiply-added into that row. The tile is as large as the register file allows:
+///     with 32 vector registers (AVX-512) 14 rows × 2 vectors = 28 accumulators (+2 for B, 1 for A);
+///     with 16 registers (AVX2, SSE, NEON) 6 rows × 2 vectors = 12 accumulators; a 4×4 tile of
+///     scalars for types without a SIMD type (long double).
+///
+///  2. Packing. The kernel wants its MR numbers of A and its NR numbers of B contiguous and in k order,
+///     whatever the layout of the inputs. So each block is copied once into "micro-panels":
+///
+///         A block (MC×KC)  →  MC/MR micro-panels, each MR×KC stored k-major: a[k·MR + i]
+///         B panel (KC×NC)  →  NC/NR micro-panels, each KC×NR stored k-major: b[k·NR + j]
+///
+///     Edge panels are padded with zeros, so the kernel always runs a full MR×NR tile and only the
+///     write-back of an edge tile looks at how many rows and columns are real.
+///
+///  3. Cache blocking. The loops around the kernel choose what stays in which cache:
+///
+///         for jc in 0..n step NC            B panel KC×NC          → L3
+///           for pc in 0..k step KC          pack B[pc:pc+KC, jc:jc+NC]
+///             for ic in 0..m step MC        pack A[ic:ic+MC, pc:pc+KC]   (A block MC×KC → L2)
+///               for jr in 0..NC step NR     B micro-panel KC×NR    → L1 (reused by every ir)
+///                 for ir in 0..MC step MR   micro-kernel: C[ic+ir.., jc+jr..] += Ã_ir · B̃_jr
+///
+///     KC is chosen so a B micro-panel (KC·NR numbers) fits in L1 beside the A micro-panel being
+///     streamed, MC so the packed A block (MC·KC numbers) fits in L2.
+///
+/// The micro-kernel is written with Eigen's packet primitives (pset1 = broadcast, ploadu = load,
+/// pmadd = fused multiply-add), which compile to whatever vector instructions the user's compiler flags
+/// allow (SSE2, AVX2+FMA, AVX-512, NEON, or plain scalars for long double). The library sets no -march;
+/// build with -march=native (AIMASTERY_NATIVE) to get the wide registers.
+///
+/// Single-threaded. Inputs may be any dense Eigen expression of either storage order: blocks and maps
+/// with strides are packed in place, other expressions are evaluated once. The result is a row-major
+/// Matrix<T>. Shape mismatch or an empty operand is an InvalidArgument.
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "aimastery/core/tensor.hpp"
+
+namespace aimastery {
+namespace detail::gemm {
+
+template <class T>
+using Packet = typename Eigen::internal::packet_traits<T>::type;
+
+/// Elements per vector register for T under the current compiler flags (1 when T has no SIMD type).
+template <class T>
+inline constexpr int packet_size = Eigen::internal::unpacket_traits<Packet<T>>::size;
+
+/// Blocking parameters for scalar type T, derived from the vector width and register count the
+/// compiler targets.
+template <class T>
+struct Blocking {
+  static constexpr int vector_registers = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS;
+  static constexpr bool has_simd = packet_size<T> > 1;
+  /// Vector registers per row of the C tile (a 4×4 scalar tile when T has no SIMD type).
+  static constexpr int NV = has_simd ? 2 : 4;
+  /// Rows of the C tile (broadcast A elements): fill the register file, keep NV + 1 registers for the
+  /// B row and the broadcast A element: 14·2 + 3 = 31 of 32, or 6·2 + 3 = 15 of 16.
+  static constexpr int MR = !has_simd ? 4 : (vector_registers >= 32 ? 14 : (vector_registers >= 16 ? 6 : 4));
+  /// Columns of the C tile.
+  static constexpr int NR = NV * packet_size<T>;
+  /// Depth of a panel: a KC×NR micro-panel of B is about 24 KiB, under L1.
+  static constexpr int KC = std::max<int>(64, static_cast<int>((24 * 1024) / (NR * sizeof(T))) / 8 * 8);
+  /// Rows of the packed A block: MC×KC numbers about 512 KiB, under L2 (a multiple of MR).
+  static constexpr int MC = std::max<int>(MR, static_cast<int>((512 * 1024) / (KC * sizeof(T))) / MR * MR);
+  /// Columns of the packed B panel (a multiple of NR), sized for a share of L3.
+  static constexpr int NC = std::max<int>(NR, static_cast<int>((8 * 1024 * 1024) / (KC * sizeof(T))) / NR * NR);
+};
+
+/// A strided read-only view: element (i, j) is data[i·row_stride + j·col_stride]. Lets the packers read
+/// row-major, column-major and strided blocks without copying them first.
+template <class T>
+struct StridedView {
+  const T* data;
+  Index rows;
+  Index cols;
+  Index row_stride;
+  Index col_stride;
+  [[nodiscard]] const T& operator()(Index i, Index j) const { return data[i * row_stride + j * col_stride]; }
+};
+
+/// Packs A[row0 : row0+mc, col0 : col0+kc] into ceil(mc/MR) micro-panels: panel p holds rows
+/// p·MR .. p·MR+MR−1 stored k-major (packed[p·MR·kc + k·MR + i]); missing rows are zeros.
+template <class T, int MR>
+void pack_a(const StridedView<T>& a, Index row0, Index col0, Index mc, Index kc, T* packed) {
+  for (Index p = 0; p < mc; p += MR) {
+    const Index rows = std::min<Index>(MR, mc - p);
+    for (Index k = 0; k < kc; ++k) {
+      T* dst = packed + k * MR;
+      for (Index i = 0; i < rows; ++i) dst[i] = a(row0 + p + i, col0 + k);
+      for (Index i = rows; i < MR; ++i) dst[i] = T(0);
+    }
+    packed += MR * kc;
+  }
+}
+
+/// Packs B[row0 : row0+kc, col0 : col0+nc] into ceil(nc/NR) micro-panels: panel p holds columns
+/// p·NR .. p·NR+NR−1 stored k-major (packed[p·NR·kc + k·NR + j]); missing columns are zeros.
+template <class T, int NR>
+void pack_b(const StridedView<T>& b, Index row0, Index col0, Index kc, Index nc, T* packed) {
+  for (Index p = 0; p < nc; p += NR) {
+    const Index cols = std::min<Index>(NR, nc - p);
+    for (Index k = 0; k < kc; ++k) {
+      T* dst = packed + k * NR;
+      const T* src = &b(row0 + k, col0 + p);
+      if (b.col_stride == 1) {
+        for (Index j = 0; j < cols; ++j) dst[j] = src[j];
+      } else {
+        for (Index j = 0; j < cols; ++j) dst[j] = src[j * b.col_stride];
+      }
+      for (Index j = cols; j < NR; ++j) dst[j] = T(0);
+    }
+    packed += NR * kc;
+  }
+}
+
+/// The micro-kernel: C_tile (MR×NR, at c with row stride ldc) += Ã·B̃ over kc rank-1 updates, where
+/// Ã is one packed A micro-panel (MR numbers per k) and B̃ one packed B micro-panel (NR numbers per k).
+///
+///   acc[i][v] holds C_tile[i, v·P : v·P+P] in a vector register;
+///   for each k:  b[v] = B̃[k, v·P : v·P+P];  for each i:  acc[i][v] += broadcast(Ã[k, i]) · b[v].
+///
+/// With `overwrite` (the first k panel) the tile is stored instead of added, so C needs no zeroing.
+/// Only the first `rows` × `cols` entries of the tile are real (edge tiles); the rest are not written.
+template <class T, int MR, int NV>
+void micro_kernel(Index kc, const T* __restrict a, const T* __restrict b, T* __restrict c, Index ldc, Index rows,
+                  Index cols, bool overwrite) {
+  using P = Packet<T>;
+  constexpr int width = packet_size<T>;
+  constexpr int NR = NV * width;
+  namespace pk = Eigen::internal;
+
+  P acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = pk::pset1<P>(T(0));
+
+  for (Index k = 0; k < kc; ++k) {
+    P b_row[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) b_row[v] = pk::ploadu<P>(b + k * NR + v * width);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const P a_ik = pk::pset1<P>(a[k * MR + i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = pk::pmadd(a_ik, b_row[v], acc[i][v]);
+    }
+  }
+
+  if (rows == MR && cols == NR) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        T* dst = c + i * ldc + v * width;
+        pk::pstoreu(dst, overwrite ? acc[i][v] : pk::padd(pk::ploadu<P>(dst), acc[i][v]));
+      }
+    return;
+  }
+  // Edge tile: spill the accumulators and add only the real part.
+  alignas(64) T tile[MR * NR];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) pk::pstoreu(tile + i * NR + v * width, acc[i][v]);
+  for (Index i = 0; i < rows; ++i)
+    for (Index j = 0; j < cols; ++j) c[i * ldc + j] = (overwrite ? T(0) : c[i * ldc + j]) + tile[i * NR + j];
+}
+
+/// Reusable packing buffers (one pair per thread, grown on demand) so that repeated products do not
+/// pay for allocation and page faults.
+template <class T>
+struct PackBuffers {
+  std::vector<T, Eigen::aligned_allocator<T>> a;
+  std::vector<T, Eigen::aligned_allocator<T>> b;
+  static PackBuffers& local() {
+    thread_local PackBuffers buffers;
+    return buffers;
+  }
+};
+
+/// C (m×n, row-major) = A (m×k) · B (k×n), blocked as described at the top of the file.
+template <class T>
+void gemm(const StridedView<T>& A, const StridedView<T>& B, Matrix<T>& C) {
+  using Bk = Blocking<T>;
+  constexpr int MR = Bk::MR, NR = Bk::NR, NV = Bk::NV;
+  const Index m = A.rows, k = A.cols, n = B.cols;
+  const auto round_up = [](Index x, Index step) { return (x + step - 1) / step * step; };
+
+  const Index kc_max = std::min<Index>(Bk::KC, k);
+  const Index mc_max = std::min<Index>(Bk::MC, round_up(m, MR));
+  const Index nc_max = std::min<Index>(Bk::NC, round_up(n, NR));
+  auto& buffers = PackBuffers<T>::local();
+  const auto reserve = [](auto& buffer, Index size) {
+    if (buffer.size() < static_cast<std::size_t>(size)) buffer.resize(static_cast<std::size_t>(size));
+  };
+  reserve(buffers.a, mc_max * kc_max);
+  reserve(buffers.b, nc_max * kc_max);
+  T* a_packed = buffers.a.data();
+  T* b_packed = buffers.b.data();
+  T* c = C.data();
+  const Index ldc = C.cols();
+
+  for (Index jc = 0; jc < n; jc += Bk::NC) {
+    const Index nc = std::min<Index>(Bk::NC, n - jc);
+    for (Index pc = 0; pc < k; pc += Bk::KC) {
+      const Index kc = std::min<Index>(Bk::KC, k - pc);
+      pack_b<T, NR>(B, pc, jc, kc, nc, b_packed);
+      for (Index ic = 0; ic < m; ic += Bk::MC) {
+        const Index mc = std::min<Index>(Bk::MC, m - ic);
+        pack_a<T, MR>(A, ic, pc, mc, kc, a_packed);
+        for (Index jr = 0; jr < nc; jr += NR) {
+          const T* b_panel = b_packed + (jr / NR) * NR * kc;
+          const Index cols = std::min<Index>(NR, nc - jr);
+          for (Index ir = 0; ir < mc; ir += MR) {
+            const T* a_panel = a_packed + (ir / MR) * MR * kc;
+            const Index rows = std::min<Index>(MR, mc - ir);
+            micro_kernel<T, MR, NV>(kc, a_panel, b_panel, c + (ic + ir) * ldc + (jc + jr), ldc, rows, cols, pc == 0);
+          }
+        }
+      }
+    }
+  }
+}
+
+/// A strided view of an Eigen object with direct access to its storage.
+template <class Derived>
+StridedView<typename Derived::Scalar> strided_view(const Eigen::MatrixBase<Derived>& x) {
+  const Derived& d = x.derived();
+  const Index row_stride = Derived::IsRowMajor ? d.outerStride() : d.innerStride();
+  const Index col_stride = Derived::IsRowMajor ? d.innerStride() : d.outerStride();
+  return {d.data(), d.rows(), d.cols(), row_stride, col_stride};
+}
+
+/// Calls f with a strided view of x: directly for objects with storage (matrices, maps, blocks), after
+/// evaluating into a temporary for other expressions.
+template <class Derived, class F>
+decltype(auto) with_view(const Eigen::MatrixBase<Derived>& x, F&& f) {
+  if constexpr (static_cast<bool>(Derived::Flags & Eigen::DirectAccessBit)) {
+    return f(strided_view(x));
+  } else {
+    const Matrix<typename Derived::Scalar> evaluated = x;
+    return f(strided_view(evaluated));
+  }
+}
+
+}  // namespace detail::gemm
+
+/// C = A·B, C[i,j] = Σₖ A[i,k]·B[k,j], computed by the blocked, packed, register-tiled algorithm
+/// described at the top of this header. Equal to Eigen's A*B within floating-point rounding (the sums
+/// are accumulated in a different order). Throws InvalidArgument when A.cols() ≠ B.rows() or when
+/// either operand is empty.
+template <class DerivedA, class DerivedB>
+Matrix<typename DerivedA::Scalar> matrix_multiply(const Eigen::MatrixBase<DerivedA>& A,
+                                                  const Eigen::MatrixBase<DerivedB>& B) {
+  using T = typename DerivedA::Scalar;
+  static_assert(Scalar<T>, "matrix_multiply: the scalar type must be a floating-point type");
+  static_assert(std::is_same_v<T, typename DerivedB::Scalar>,
+                "matrix_multiply: A and B must have the same scalar type (use .template cast<T>())");
+  constexpr std::string_view where = "matrix_multiply";
+  check_not_empty(where, "A", A);
+  check_not_empty(where, "B", B);
+  require(
+      A.cols() == B.rows(), where,
+      "inner dimensions differ: A is " + shape_of(A) + " and B is " + shape_of(B) + " (A.cols() must equal B.rows())");
+
+  Matrix<T> C(A.rows(), B.cols());  // every entry is written by the first k panel
+  detail::gemm::with_view(A, [&](const detail::gemm::StridedView<T>& a) {
+    detail::gemm::with_view(B, [&](const detail::gemm::StridedView<T>& b) { detail::gemm::gemm(a, b, C); });
+  });
+  return C;
+}
+
+}  // namespace aimastery

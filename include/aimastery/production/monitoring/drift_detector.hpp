@@ -1,0 +1,467 @@
+#pragma once
+/// \file
+/// DriftDetector: data drift of many named features between a reference and a current dataset.
+///
+/// Each feature gets one test. By default the method follows its type and the reference size (the
+/// conventions of Evidently): numeric → Kolmogorov–Smirnov (p < 0.05) when the reference has ≤ 1000
+/// rows, otherwise Wasserstein distance divided by the reference's standard deviation (≥ 0.1);
+/// categorical → chi-square (p < 0.05) when small, otherwise Jensen–Shannon distance (≥ 0.1). A method
+/// can be set per feature: ks, psi (≥ 0.1), wasserstein, jensen_shannon, chi_square (numeric features
+/// are binned at the reference's deciles for the last two).
+///
+/// With many features the p-value tests are corrected for multiple testing: Bonferroni (p·m < α) or
+/// Benjamini–Hochberg (the step-up adjusted p_(i) = min_{j ≥ i} m·p_(j)/j < α, controlling the false
+/// discovery rate), m = the number of p-value tests. The dataset drifts when the share of drifted
+/// features reaches `drift_share` (0.5).
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "aimastery/core/tensor.hpp"
+#include "aimastery/production/monitoring/chi_square_test.hpp"
+#include "aimastery/production/monitoring/distances.hpp"
+#include "aimastery/production/monitoring/ks_test.hpp"
+#include "aimastery/production/monitoring/psi.hpp"
+
+namespace aimastery {
+
+enum class DriftMethod { automatic, ks, psi, wasserstein, jensen_shannon, chi_square };
+enum class MultipleTestingCorrection { none, bonferroni, benjamini_hochberg };
+
+inline std::string to_string(DriftMethod m) {
+  switch (m) {
+    case DriftMethod::ks: return "ks";
+    case DriftMethod::psi: return "psi";
+    case DriftMethod::wasserstein: return "wasserstein";
+    case DriftMethod::jensen_shannon: return "jensen_shannon";
+    case DriftMethod::chi_square: return "chi_square";
+    default: return "auto";
+  }
+}
+
+inline std::string to_string(MultipleTestingCorrection c) {
+  switch (c) {
+    case MultipleTestingCorrection::bonferroni: return "bonferroni";
+    case MultipleTestingCorrection::benjamini_hochberg: return "benjamini_hochberg";
+    default: return "none";
+  }
+}
+
+/// Named columns: numeric (double) or categorical (strings). Order of insertion is kept.
+class FeatureFrame {
+ public:
+  using Column = std::variant<std::vector<double>, std::vector<std::string>>;
+
+  FeatureFrame() = default;
+
+  /// Every column of X as a numeric feature; names default to "f0", "f1", ...
+  template <class Derived>
+  static FeatureFrame from_matrix(const Eigen::MatrixBase<Derived>& X, const std::vector<std::string>& names = {}) {
+    require(names.empty() || static_cast<Index>(names.size()) == X.cols(), "FeatureFrame::from_matrix",
+            "X has " + std::to_string(X.cols()) + " columns but " + std::to_string(names.size()) + " names were given");
+    FeatureFrame frame;
+    for (Index c = 0; c < X.cols(); ++c) {
+      std::vector<double> column(static_cast<std::size_t>(X.rows()));
+      for (Index r = 0; r < X.rows(); ++r) column[static_cast<std::size_t>(r)] = static_cast<double>(X(r, c));
+      frame.add_numeric(names.empty() ? "f" + std::to_string(c) : names[static_cast<std::size_t>(c)], std::move(column));
+    }
+    return frame;
+  }
+
+  FeatureFrame& add_numeric(const std::string& name, std::vector<double> values) {
+    return add(name, Column(std::move(values)));
+  }
+  template <class Derived>
+  FeatureFrame& add_numeric(const std::string& name, const Eigen::MatrixBase<Derived>& values) {
+    std::vector<double> v(static_cast<std::size_t>(values.size()));
+    for (Index i = 0; i < values.size(); ++i) v[static_cast<std::size_t>(i)] = static_cast<double>(values(i));
+    return add(name, Column(std::move(v)));
+  }
+  FeatureFrame& add_categorical(const std::string& name, std::vector<std::string> values) {
+    return add(name, Column(std::move(values)));
+  }
+  /// Integer category codes, kept as their decimal strings.
+  template <std::integral I>
+  FeatureFrame& add_categorical(const std::string& name, const std::vector<I>& codes) {
+    std::vector<std::string> v;
+    v.reserve(codes.size());
+    for (I c : codes) v.push_back(std::to_string(c));
+    return add(name, Column(std::move(v)));
+  }
+
+  [[nodiscard]] const std::vector<std::string>& names() const noexcept { return names_; }
+  [[nodiscard]] bool contains(const std::string& name) const { return index_.count(name) > 0; }
+  [[nodiscard]] const Column& column(const std::string& name) const {
+    const auto it = index_.find(name);
+    require(it != index_.end(), "FeatureFrame::column", "no feature named \"" + name + "\"");
+    return columns_[it->second];
+  }
+  [[nodiscard]] bool is_numeric(const std::string& name) const {
+    return std::holds_alternative<std::vector<double>>(column(name));
+  }
+  [[nodiscard]] std::size_t rows(const std::string& name) const {
+    return std::visit([](const auto& c) { return c.size(); }, column(name));
+  }
+
+ private:
+  FeatureFrame& add(const std::string& name, Column column) {
+    require(!name.empty(), "FeatureFrame::add", "a feature name is empty");
+    require(!contains(name), "FeatureFrame::add", "feature \"" + name + "\" is already present");
+    index_.emplace(name, columns_.size());
+    names_.push_back(name);
+    columns_.push_back(std::move(column));
+    return *this;
+  }
+  std::vector<std::string> names_;
+  std::vector<Column> columns_;
+  std::map<std::string, std::size_t> index_;
+};
+
+struct DriftDetectorOptions {
+  double p_value_threshold = 0.05;        ///< ks, chi_square: drift when the (adjusted) p-value is below
+  double psi_threshold = 0.1;             ///< psi: drift when PSI ≥ this
+  double wasserstein_threshold = 0.1;     ///< wasserstein: drift when W / std(reference) ≥ this
+  double jensen_shannon_threshold = 0.1;  ///< jensen_shannon: drift when the distance (natural log) ≥ this
+  MultipleTestingCorrection correction = MultipleTestingCorrection::none;
+  double drift_share = 0.5;               ///< dataset drift when drifted / features ≥ this
+  std::size_t small_reference = 1000;     ///< automatic: statistical tests up to this many reference rows
+  PsiOptions psi = {};
+  std::map<std::string, DriftMethod> methods = {};  ///< per-feature methods (others automatic)
+};
+
+struct FeatureDrift {
+  std::string name;
+  bool numeric = true;
+  DriftMethod method = DriftMethod::ks;
+  double statistic = 0;                 ///< D, PSI, W/std, JS distance or χ²
+  std::optional<double> p_value;        ///< for ks and chi_square
+  std::optional<double> adjusted_p_value;
+  double threshold = 0;
+  bool drifted = false;
+  std::size_t reference_size = 0, current_size = 0;
+};
+
+struct DriftReport {
+  std::vector<FeatureDrift> features;
+  std::size_t drifted_features = 0;
+  double share_drifted = 0;
+  double drift_share_threshold = 0.5;
+  bool dataset_drift = false;
+  MultipleTestingCorrection correction = MultipleTestingCorrection::none;
+
+  [[nodiscard]] const FeatureDrift& feature(const std::string& name) const {
+    for (const auto& f : features)
+      if (f.name == name) return f;
+    throw InvalidArgument("DriftReport::feature: no feature named \"" + name + "\"");
+  }
+
+  /// The report as JSON (p-values null for distance methods).
+  [[nodiscard]] nlohmann::json to_json() const {
+    nlohmann::json j;
+    j["dataset_drift"] = dataset_drift;
+    j["drifted_features"] = drifted_features;
+    j["n_features"] = features.size();
+    j["share_drifted"] = share_drifted;
+    j["drift_share_threshold"] = drift_share_threshold;
+    j["correction"] = to_string(correction);
+    j["features"] = nlohmann::json::array();
+    for (const auto& f : features) {
+      nlohmann::json e;
+      e["name"] = f.name;
+      e["type"] = f.numeric ? "numeric" : "categorical";
+      e["method"] = to_string(f.method);
+      e["statistic"] = f.statistic;
+      e["p_value"] = f.p_value ? nlohmann::json(*f.p_value) : nlohmann::json(nullptr);
+      e["adjusted_p_value"] = f.adjusted_p_value ? nlohmann::json(*f.adjusted_p_value) : nlohmann::json(nullptr);
+      e["threshold"] = f.threshold;
+      e["drifted"] = f.drifted;
+      e["reference_size"] = f.reference_size;
+      e["current_size"] = f.current_size;
+      j["features"].push_back(std::move(e));
+    }
+    return j;
+  }
+
+  /// A fixed-width table, one feature a row, then the dataset verdict.
+  [[nodiscard]] std::string to_table() const {
+    std::size_t width = 7;
+    for (const auto& f : features) width = std::max(width, f.name.size());
+    auto pad = [](std::string s, std::size_t w) {
+      if (s.size() < w) s.append(w - s.size(), ' ');
+      return s;
+    };
+    auto number = [](double v) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.4g", v);
+      return std::string(buf);
+    };
+    std::string out = pad("feature", width) + "  type         method          statistic   p-value     threshold   drift\n";
+    out += std::string(width + 73, '-') + "\n";
+    for (const auto& f : features) {
+      out += pad(f.name, width) + "  " + pad(f.numeric ? "numeric" : "categorical", 11) + "  " +
+             pad(to_string(f.method), 14) + "  " + pad(number(f.statistic), 10) + "  " +
+             pad(f.adjusted_p_value ? number(*f.adjusted_p_value) : "-", 10) + "  " +
+             pad((f.p_value ? "p < " : ">= ") + number(f.threshold), 10) + "  " + (f.drifted ? "DRIFT" : "ok") + "\n";
+    }
+    out += "dataset drift: " + std::string(dataset_drift ? "YES" : "no") + " (" + std::to_string(drifted_features) +
+           " of " + std::to_string(features.size()) + " features drifted, share " + number(share_drifted) +
+           ", threshold " + number(drift_share_threshold) + ")\n";
+    return out;
+  }
+};
+
+namespace detail {
+
+/// Counts of a numeric sample in the bins (e_b, e_{b+1}] at the reference's deciles.
+inline std::vector<double> binned_counts(const std::vector<double>& values, const std::vector<double>& edges) {
+  std::vector<double> counts(edges.size() + 1, 0.0);
+  for (double x : values) {
+    const auto b = static_cast<std::size_t>(std::lower_bound(edges.begin(), edges.end(), x) - edges.begin());
+    counts[b] += 1;
+  }
+  return counts;
+}
+
+/// Counts of two categorical samples over the categories of either (sorted).
+inline std::pair<std::vector<double>, std::vector<double>> category_counts(const std::vector<std::string>& a,
+                                                                           const std::vector<std::string>& b) {
+  std::map<std::string, std::size_t> index;
+  for (const auto& s : a) index.emplace(s, 0);
+  for (const auto& s : b) index.emplace(s, 0);
+  std::size_t next = 0;
+  for (auto& [key, i] : index) i = next++;
+  std::vector<double> ca(next, 0.0), cb(next, 0.0);
+  for (const auto& s : a) ca[index[s]] += 1;
+  for (const auto& s : b) cb[index[s]] += 1;
+  return {ca, cb};
+}
+
+/// PSI over given shares with a floor.
+inline double psi_of_counts(const std::vector<double>& ref, const std::vector<double>& cur, double floor) {
+  const double nr = std::accumulate(ref.begin(), ref.end(), 0.0), nc = std::accumulate(cur.begin(), cur.end(), 0.0);
+  double value = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    const double r = std::max(ref[i] / nr, floor), c = std::max(cur[i] / nc, floor);
+    value += (c - r) * std::log(c / r);
+  }
+  return value;
+}
+
+/// Benjamini–Hochberg step-up adjusted p-values (as statsmodels' fdr_bh).
+inline std::vector<double> benjamini_hochberg(const std::vector<double>& p) {
+  const std::size_t m = p.size();
+  std::vector<std::size_t> order(m);
+  std::iota(order.begin(), order.end(), std::size_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return p[a] < p[b]; });
+  std::vector<double> adjusted(m);
+  double running = 1.0;
+  for (std::size_t k = m; k-- > 0;) {
+    const double value = p[order[k]] * static_cast<double>(m) / static_cast<double>(k + 1);
+    running = std::min(running, value);
+    adjusted[order[k]] = std::min(running, 1.0);
+  }
+  return adjusted;
+}
+
+}  // namespace detail
+
+/// Data drift between a reference FeatureFrame (set once) and current frames.
+class DriftDetector {
+ public:
+  explicit DriftDetector(DriftDetectorOptions options = {}) : options_(std::move(options)) {
+    constexpr const char* where = "DriftDetector";
+    require(options_.p_value_threshold > 0 && options_.p_value_threshold < 1, where,
+            "p_value_threshold must be in (0, 1)");
+    require(options_.drift_share > 0 && options_.drift_share <= 1, where, "drift_share must be in (0, 1]");
+    require(options_.psi_threshold > 0 && options_.wasserstein_threshold > 0 && options_.jensen_shannon_threshold > 0,
+            where, "distance thresholds must be positive");
+  }
+
+  /// Sets the reference data; every feature must be non-empty and finite.
+  DriftDetector& fit(FeatureFrame reference) {
+    require(!reference.names().empty(), "DriftDetector::fit", "the reference has no features");
+    for (const auto& name : reference.names()) {
+      require(reference.rows(name) > 0, "DriftDetector::fit", "feature \"" + name + "\" is empty");
+      if (reference.is_numeric(name)) {
+        const auto& v = std::get<std::vector<double>>(reference.column(name));
+        require(std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); }), "DriftDetector::fit",
+                "feature \"" + name + "\" contains NaN or infinity");
+      }
+    }
+    for (const auto& [name, method] : options_.methods) {
+      require(reference.contains(name), "DriftDetector::fit", "a method is set for unknown feature \"" + name + "\"");
+      const bool numeric = reference.is_numeric(name);
+      require(numeric || (method != DriftMethod::ks && method != DriftMethod::wasserstein), "DriftDetector::fit",
+              "method " + to_string(method) + " needs a numeric feature, \"" + name + "\" is categorical");
+    }
+    reference_ = std::move(reference);
+    fitted_ = true;
+    return *this;
+  }
+
+  /// Convenience: numeric columns of a matrix.
+  template <class Derived>
+  DriftDetector& fit(const Eigen::MatrixBase<Derived>& X, const std::vector<std::string>& names = {}) {
+    return fit(FeatureFrame::from_matrix(X, names));
+  }
+
+  /// The method a feature uses (after the automatic choice).
+  [[nodiscard]] DriftMethod method_for(const std::string& name) const {
+    require(fitted_, "DriftDetector::method_for", "call fit() with the reference data first");
+    const auto it = options_.methods.find(name);
+    if (it != options_.methods.end() && it->second != DriftMethod::automatic) return it->second;
+    const bool small = reference_.rows(name) <= options_.small_reference;
+    if (reference_.is_numeric(name)) return small ? DriftMethod::ks : DriftMethod::wasserstein;
+    return small ? DriftMethod::chi_square : DriftMethod::jensen_shannon;
+  }
+
+  /// Tests every reference feature on `current` (which must hold each of them, with the same type).
+  [[nodiscard]] DriftReport detect(const FeatureFrame& current) const {
+    constexpr const char* where = "DriftDetector::detect";
+    if (!fitted_) throw NotFittedError("DriftDetector::detect: call fit() with the reference data first");
+    DriftReport report;
+    report.correction = options_.correction;
+    report.drift_share_threshold = options_.drift_share;
+    for (const auto& name : reference_.names()) {
+      require(current.contains(name), where, "current data has no feature \"" + name + "\"");
+      require(current.is_numeric(name) == reference_.is_numeric(name), where,
+              "feature \"" + name + "\" is " + (reference_.is_numeric(name) ? "numeric" : "categorical") +
+                  " in the reference but not in the current data");
+      require(current.rows(name) > 0, where, "feature \"" + name + "\" is empty in the current data");
+      report.features.push_back(test_feature(name, current));
+    }
+    // Multiple-testing correction over the p-value tests.
+    std::vector<std::size_t> tested;
+    std::vector<double> p;
+    for (std::size_t i = 0; i < report.features.size(); ++i)
+      if (report.features[i].p_value) {
+        tested.push_back(i);
+        p.push_back(*report.features[i].p_value);
+      }
+    std::vector<double> adjusted = p;
+    const double m = static_cast<double>(p.size());
+    if (options_.correction == MultipleTestingCorrection::bonferroni)
+      for (double& v : adjusted) v = std::min(1.0, v * m);
+    else if (options_.correction == MultipleTestingCorrection::benjamini_hochberg)
+      adjusted = detail::benjamini_hochberg(p);
+    for (std::size_t k = 0; k < tested.size(); ++k) {
+      auto& f = report.features[tested[k]];
+      f.adjusted_p_value = adjusted[k];
+      f.drifted = adjusted[k] < options_.p_value_threshold;
+    }
+    for (const auto& f : report.features) report.drifted_features += f.drifted ? 1 : 0;
+    report.share_drifted = static_cast<double>(report.drifted_features) / static_cast<double>(report.features.size());
+    report.dataset_drift = report.share_drifted >= options_.drift_share;
+    return report;
+  }
+
+  template <class Derived>
+  [[nodiscard]] DriftReport detect(const Eigen::MatrixBase<Derived>& X, const std::vector<std::string>& names = {}) const {
+    return detect(FeatureFrame::from_matrix(X, names.empty() ? reference_.names() : names));
+  }
+
+  [[nodiscard]] const DriftDetectorOptions& options() const noexcept { return options_; }
+
+ private:
+  FeatureDrift test_feature(const std::string& name, const FeatureFrame& current) const {
+    FeatureDrift f;
+    f.name = name;
+    f.numeric = reference_.is_numeric(name);
+    f.method = method_for(name);
+    f.reference_size = reference_.rows(name);
+    f.current_size = current.rows(name);
+    const std::string where = "DriftDetector::detect (feature \"" + name + "\")";
+    if (f.numeric) {
+      const auto& ref = std::get<std::vector<double>>(reference_.column(name));
+      const auto& cur = std::get<std::vector<double>>(current.column(name));
+      require(std::all_of(cur.begin(), cur.end(), [](double x) { return std::isfinite(x); }), where,
+              "current values contain NaN or infinity");
+      switch (f.method) {
+        case DriftMethod::ks: {
+          const KsResult r = ks_test(ref, cur);
+          f.statistic = r.statistic;
+          f.p_value = r.p_value;
+          f.threshold = options_.p_value_threshold;
+          break;
+        }
+        case DriftMethod::wasserstein: {
+          const double mean = std::accumulate(ref.begin(), ref.end(), 0.0) / static_cast<double>(ref.size());
+          double var = 0;
+          for (double x : ref) var += (x - mean) * (x - mean);
+          const double sd = std::sqrt(var / static_cast<double>(ref.size()));
+          const double w = wasserstein_distance(ref, cur);
+          f.statistic = sd > 0 ? w / sd : (w > 0 ? std::numeric_limits<double>::infinity() : 0.0);
+          f.threshold = options_.wasserstein_threshold;
+          f.drifted = f.statistic >= f.threshold;
+          break;
+        }
+        case DriftMethod::psi: {
+          f.statistic = psi(ref, cur, options_.psi).value;
+          f.threshold = options_.psi_threshold;
+          f.drifted = f.statistic >= f.threshold;
+          break;
+        }
+        default: {  // jensen_shannon or chi_square on decile bins of the reference
+          const PsiResult bins = psi(ref, cur, {.bins = 10, .floor = options_.psi.floor});
+          std::vector<double> edges;
+          for (std::size_t b = 0; b + 1 < bins.bins.size(); ++b) edges.push_back(bins.bins[b].upper);
+          const auto rc = detail::binned_counts(ref, edges), cc = detail::binned_counts(cur, edges);
+          distance_or_chi_square(f, rc, cc);
+        }
+      }
+    } else {
+      const auto& ref = std::get<std::vector<std::string>>(reference_.column(name));
+      const auto& cur = std::get<std::vector<std::string>>(current.column(name));
+      const auto [rc, cc] = detail::category_counts(ref, cur);
+      if (f.method == DriftMethod::psi) {
+        f.statistic = detail::psi_of_counts(rc, cc, options_.psi.floor);
+        f.threshold = options_.psi_threshold;
+        f.drifted = f.statistic >= f.threshold;
+      } else {
+        distance_or_chi_square(f, rc, cc);
+      }
+    }
+    return f;
+  }
+
+  void distance_or_chi_square(FeatureDrift& f, const std::vector<double>& rc, const std::vector<double>& cc) const {
+    if (f.method == DriftMethod::jensen_shannon) {
+      f.statistic = jensen_shannon(rc, cc);
+      f.threshold = options_.jensen_shannon_threshold;
+      f.drifted = f.statistic >= f.threshold;
+      return;
+    }
+    // chi_square on the 2×K table, dropping categories (bins) empty in both.
+    std::vector<double> r, c;
+    for (std::size_t k = 0; k < rc.size(); ++k)
+      if (rc[k] + cc[k] > 0) r.push_back(rc[k]), c.push_back(cc[k]);
+    Matrix<double> table(2, static_cast<Index>(r.size()));
+    for (std::size_t k = 0; k < r.size(); ++k) {
+      table(0, static_cast<Index>(k)) = r[k];
+      table(1, static_cast<Index>(k)) = c[k];
+    }
+    const ChiSquareResult res = chi_square_test(table);
+    f.statistic = res.statistic;
+    f.p_value = res.p_value;
+    f.threshold = options_.p_value_threshold;
+  }
+
+  DriftDetectorOptions options_;
+  FeatureFrame reference_;
+  bool fitted_ = false;
+};
+
+}  // namespace aimastery

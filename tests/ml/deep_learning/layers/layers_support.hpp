@@ -1,0 +1,32 @@
+#pragma once
+// Shared helpers of the deep-learning layer and loss tests: the PyTorch parity tolerance and the
+// gradient-check tolerance.
+
+#include <string>
+#include <type_traits>
+
+#include "support.hpp"
+
+namespace aimastery::test {
+
+/// PyTorch parity: 1e-6 relative in double, 1e-4 in float (inputs cast from the float64 reference).
+template <class T>
+constexpr double parity_tolerance() {
+  return std::is_same_v<T, float> ? 1e-4 : 1e-6;
+}
+
+/// Central-difference gradient checks are run in double and must agree to 1e-6.
+constexpr double gradient_tolerance = 1e-6;
+
+/// Our result against PyTorch's, as a relative error of the whole array.
+template <class T, class A>
+void check_parity(const Eigen::MatrixBase<A>& ours, const nlohmann::json& expected, const std::string& what) {
+  const Matrix<double> reference = json_matrix<double>(expected);
+  INFO(what << ": ours " << ours.rows() << "x" << ours.cols() << ", PyTorch " << reference.rows() << "x"
+            << reference.cols());
+  REQUIRE(ours.rows() == reference.rows());
+  REQUIRE(ours.cols() == reference.cols());
+  CHECK(max_relative_error(ours.template cast<double>(), reference) <= parity_tolerance<T>());
+}
+
+}  // namespace aimastery::test

@@ -1,0 +1,205 @@
+// Optimisers, learning-rate schedules and gradient clipping against torch.optim, torch.optim.lr_scheduler
+// and torch.nn.utils.clip_grad_norm_ (tests/reference/gen_deep_learning_network.py).
+
+#include <cmath>
+#include <memory>
+#include <string>
+
+#include "aimastery/ml/deep_learning/optimizers.hpp"
+#include "support.hpp"
+
+using aimastery::Index;
+using aimastery::InvalidArgument;
+using aimastery::Matrix;
+using aimastery::Parameter;
+using aimastery::ParameterList;
+namespace test = aimastery::test;
+
+namespace {
+
+template <class T>
+std::unique_ptr<aimastery::Optimizer<T>> make_optimizer(const std::string& name, const nlohmann::json& o) {
+  const auto get = [&](const char* key, double fallback) { return static_cast<T>(o.value(key, fallback)); };
+  if (name == "SGD")
+    return std::make_unique<aimastery::SGD<T>>(aimastery::SGDOptions<T>{.learning_rate = get("lr", 0),
+                                                                        .momentum = get("momentum", 0),
+                                                                        .dampening = get("dampening", 0),
+                                                                        .nesterov = o.value("nesterov", false),
+                                                                        .weight_decay = get("weight_decay", 0)});
+  if (name == "Adam" || name == "AdamW") {
+    const aimastery::AdamOptions<T> options{.learning_rate = get("lr", 0),
+                                            .beta1 = get("beta1", 0.9),
+                                            .beta2 = get("beta2", 0.999),
+                                            .eps = get("eps", 1e-8),
+                                            .weight_decay = get("weight_decay", name == "AdamW" ? 0.01 : 0.0),
+                                            .amsgrad = o.value("amsgrad", false)};
+    if (name == "Adam") return std::make_unique<aimastery::Adam<T>>(options);
+    return std::make_unique<aimastery::AdamW<T>>(options);
+  }
+  REQUIRE(name == "RMSprop");
+  return std::make_unique<aimastery::RMSprop<T>>(aimastery::RMSpropOptions<T>{.learning_rate = get("lr", 0),
+                                                                              .alpha = get("alpha", 0.99),
+                                                                              .eps = get("eps", 1e-8),
+                                                                              .weight_decay = get("weight_decay", 0),
+                                                                              .momentum = get("momentum", 0),
+                                                                              .centered = o.value("centered", false)});
+}
+
+template <class T>
+constexpr double parity_tolerance() {
+  return std::is_same_v<T, float> ? 1e-4 : 1e-6;
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("every optimiser with every option equals torch.optim over five steps", T, float, double) {
+  const auto ref = test::load_reference("dl_optimizers.json");
+  for (const auto& c : ref.at("cases")) {
+    const std::string name = c.at("optimizer");
+    CAPTURE(name);
+    CAPTURE(c.at("options").dump());
+    auto optimizer = make_optimizer<T>(name, c.at("options"));
+    Parameter<T> weight(test::json_matrix<T>(ref.at("initial").at("weight")));
+    Parameter<T> bias(test::json_matrix<T>(ref.at("initial").at("bias")));
+    const ParameterList<T> list{{"weight", &weight, true}, {"bias", &bias, true}};
+    for (std::size_t step = 0; step < c.at("after").size(); ++step) {
+      CAPTURE(step);
+      weight.grad = test::json_matrix<T>(ref.at("gradients")[step].at("weight"));
+      bias.grad = test::json_matrix<T>(ref.at("gradients")[step].at("bias"));
+      optimizer->step(list);
+      CHECK(test::max_relative_error(weight.value, test::json_matrix<double>(c.at("after")[step].at("weight"))) <
+            parity_tolerance<T>());
+      CHECK(test::max_relative_error(bias.value, test::json_matrix<double>(c.at("after")[step].at("bias"))) <
+            parity_tolerance<T>());
+    }
+    CHECK(optimizer->steps() == static_cast<Index>(c.at("after").size()));
+    CHECK(optimizer->name() == name);
+  }
+}
+
+TEST_CASE("optimisers skip buffers, zero gradients, keep state per parameter and reset") {
+  Parameter<double> w(Matrix<double>::Ones(2, 2)), buffer(Matrix<double>::Ones(1, 2));
+  w.grad.setConstant(0.5);
+  buffer.grad.setConstant(0.5);
+  const ParameterList<double> list{{"w", &w, true}, {"running_mean", &buffer, false}};
+  aimastery::SGD<double> sgd({.learning_rate = 0.1, .momentum = 0.9});
+  sgd.step(list);
+  CHECK(w.value(0, 0) == doctest::Approx(1.0 - 0.1 * 0.5));
+  CHECK(buffer.value == Matrix<double>::Ones(1, 2));  // not trainable: untouched
+  sgd.step(list);  // momentum: b = 0.9·0.5 + 0.5
+  CHECK(w.value(0, 0) == doctest::Approx(0.95 - 0.1 * 0.95));
+  sgd.zero_grad(list);
+  CHECK(w.grad.isZero());
+  CHECK(buffer.grad.isZero());
+  // A second parameter list over the same objects shares the state; reset forgets it.
+  sgd.reset();
+  CHECK(sgd.steps() == 0);
+  w.value.setOnes();
+  w.grad.setConstant(0.5);
+  sgd.step(list);
+  CHECK(w.value(0, 0) == doctest::Approx(0.95));
+  sgd.set_learning_rate(0.5);
+  CHECK(sgd.learning_rate() == 0.5);
+}
+
+TEST_CASE("optimisers: bad options and inputs name the problem") {
+  using aimastery::Adam;
+  using aimastery::AdamW;
+  using aimastery::RMSprop;
+  using aimastery::SGD;
+  CHECK_THROWS_NAMING(SGD<double>({.learning_rate = -1}), InvalidArgument, "learning_rate must be finite and >= 0");
+  CHECK_THROWS_NAMING(SGD<double>({.learning_rate = NAN}), InvalidArgument, "learning_rate");
+  CHECK_THROWS_NAMING(SGD<double>({.momentum = 1.0}), InvalidArgument, "momentum must be in [0, 1)");
+  CHECK_THROWS_NAMING(SGD<double>({.dampening = -0.1}), InvalidArgument, "dampening must be in [0, 1)");
+  CHECK_THROWS_NAMING(SGD<double>({.weight_decay = -1}), InvalidArgument, "weight_decay must be finite and >= 0");
+  CHECK_THROWS_NAMING(SGD<double>({.nesterov = true}), InvalidArgument, "nesterov needs momentum > 0");
+  CHECK_THROWS_NAMING(SGD<double>({.momentum = 0.9, .dampening = 0.1, .nesterov = true}), InvalidArgument,
+                      "dampening 0");
+  CHECK_THROWS_NAMING(Adam<double>({.beta1 = 1.0}), InvalidArgument, "Adam: beta1 must be in [0, 1)");
+  CHECK_THROWS_NAMING(Adam<double>({.beta2 = -0.5}), InvalidArgument, "beta2");
+  CHECK_THROWS_NAMING(AdamW<double>({.eps = -1}), InvalidArgument, "AdamW: eps");
+  CHECK_THROWS_NAMING(AdamW<double>({.weight_decay = -1}), InvalidArgument, "AdamW: weight_decay");
+  CHECK_THROWS_NAMING(RMSprop<double>({.alpha = 1.5}), InvalidArgument, "RMSprop: alpha");
+  CHECK_THROWS_NAMING(RMSprop<double>({.momentum = -0.5}), InvalidArgument, "RMSprop: momentum");
+  CHECK_THROWS_NAMING(RMSprop<double>({.learning_rate = INFINITY}), InvalidArgument, "RMSprop: learning_rate");
+  SGD<double> sgd;
+  CHECK_THROWS_NAMING(sgd.set_learning_rate(-0.1), InvalidArgument, "SGD::set_learning_rate");
+  Parameter<double> p(Matrix<double>::Ones(2, 2));
+  p.grad = Matrix<double>::Ones(3, 1);
+  CHECK_THROWS_NAMING(sgd.step({{"w", &p, true}}), InvalidArgument, "SGD::step: parameter 'w' has value 2x2 but gradient 3x1");
+  CHECK_THROWS_NAMING(sgd.step({{"w", nullptr, true}}), InvalidArgument, "parameter 'w' is null");
+}
+
+TEST_CASE_TEMPLATE("learning-rate schedules give torch.optim.lr_scheduler's rates epoch by epoch", T, float, double) {
+  const auto ref = test::load_reference("dl_schedules.json");
+  const T base = test::json_number<T>(ref.at("base"));
+  using namespace aimastery;
+  std::map<std::string, std::shared_ptr<const LearningRateSchedule<T>>> schedules{
+      {"step", std::make_shared<StepSchedule<T>>(StepScheduleOptions<T>{.step_size = 7, .gamma = T(0.5)})},
+      {"exponential", std::make_shared<ExponentialSchedule<T>>(T(0.9))},
+      {"cosine", std::make_shared<CosineAnnealingSchedule<T>>(CosineScheduleOptions<T>{.T_max = 8, .eta_min = T(0.001)})},
+      {"warmup", std::make_shared<LinearWarmupSchedule<T>>(WarmupScheduleOptions<T>{.warmup_epochs = 4, .start_factor = T(0.1)})},
+      {"warmup_cosine", std::make_shared<LinearWarmupSchedule<T>>(
+                            WarmupScheduleOptions<T>{.warmup_epochs = 3, .start_factor = T(0.25)},
+                            std::make_shared<CosineAnnealingSchedule<T>>(CosineScheduleOptions<T>{.T_max = 10}))},
+      {"warmup_step", std::make_shared<LinearWarmupSchedule<T>>(
+                          WarmupScheduleOptions<T>{.warmup_epochs = 2, .start_factor = T(0.5)},
+                          std::make_shared<StepSchedule<T>>(StepScheduleOptions<T>{.step_size = 5, .gamma = T(0.3)}))},
+  };
+  REQUIRE(schedules.size() == ref.at("cases").size());
+  SGD<T> sgd({.learning_rate = base});
+  for (const auto& [name, rates] : ref.at("cases").items()) {
+    CAPTURE(name);
+    const auto& schedule = *schedules.at(name);
+    for (std::size_t e = 0; e < rates.size(); ++e) {
+      CAPTURE(e);
+      const T expected = test::json_number<T>(rates[e]);
+      CHECK(test::close(schedule.learning_rate(base, static_cast<Index>(e)), expected, T(parity_tolerance<T>()), T(1e-12)));
+      schedule.apply(sgd, base, static_cast<Index>(e));
+      CHECK(sgd.learning_rate() == schedule.learning_rate(base, static_cast<Index>(e)));
+    }
+  }
+}
+
+TEST_CASE("schedules: bad options name the problem") {
+  using namespace aimastery;
+  CHECK_THROWS_NAMING(StepSchedule<double>({.step_size = 0}), InvalidArgument, "StepSchedule: step_size must be >= 1");
+  CHECK_THROWS_NAMING(StepSchedule<double>({.gamma = 0}), InvalidArgument, "StepSchedule: gamma");
+  CHECK_THROWS_NAMING(ExponentialSchedule<double>(-1.0), InvalidArgument, "ExponentialSchedule: gamma");
+  CHECK_THROWS_NAMING(CosineAnnealingSchedule<double>({.T_max = 0}), InvalidArgument, "T_max must be >= 1");
+  CHECK_THROWS_NAMING(CosineAnnealingSchedule<double>({.eta_min = -1}), InvalidArgument, "eta_min");
+  CHECK_THROWS_NAMING(LinearWarmupSchedule<double>({.warmup_epochs = 0}), InvalidArgument, "warmup_epochs must be >= 1");
+  CHECK_THROWS_NAMING(LinearWarmupSchedule<double>({.start_factor = 0}), InvalidArgument, "start_factor must be in (0, 1]");
+  CHECK_THROWS_NAMING(ExponentialSchedule<double>(0.9).learning_rate(0.1, -1), InvalidArgument,
+                      "ExponentialSchedule::learning_rate: epoch must be >= 0");
+  SGD<double> sgd;
+  CHECK_THROWS_NAMING(StepSchedule<double>().apply(sgd, 0.1, -2), InvalidArgument, "StepSchedule::apply");
+}
+
+TEST_CASE_TEMPLATE("clip_grad_norm equals torch.nn.utils.clip_grad_norm_", T, float, double) {
+  const auto ref = test::load_reference("dl_clipping.json");
+  for (const auto& c : ref.at("cases")) {
+    CAPTURE(c.at("max_norm").dump());
+    CAPTURE(c.at("norm_type").dump());
+    std::vector<Parameter<T>> params;
+    for (const auto& g : ref.at("gradients")) {
+      Parameter<T> p(Matrix<T>::Zero(static_cast<Index>(g.size()), static_cast<Index>(g[0].size())));
+      p.grad = test::json_matrix<T>(g);
+      params.push_back(std::move(p));
+    }
+    ParameterList<T> list;
+    for (auto& p : params) list.push_back({"p", &p, true});
+    Parameter<T> frozen(Matrix<T>::Zero(1, 1));
+    frozen.grad.setConstant(T(1000));
+    list.push_back({"frozen", &frozen, false});  // not trainable: neither counted nor scaled
+    const T total = aimastery::clip_grad_norm(list, test::json_number<T>(c.at("max_norm")), test::json_number<T>(c.at("norm_type")));
+    CHECK(test::close(total, test::json_number<T>(c.at("total_norm")), T(parity_tolerance<T>())));
+    for (std::size_t k = 0; k < params.size(); ++k)
+      CHECK(test::max_relative_error(params[k].grad, test::json_matrix<double>(c.at("clipped")[k])) < parity_tolerance<T>());
+    CHECK(frozen.grad(0, 0) == T(1000));
+  }
+  ParameterList<T> empty;
+  CHECK_THROWS_NAMING(aimastery::clip_grad_norm(empty, T(-1)), InvalidArgument, "clip_grad_norm: max_norm must be finite");
+  CHECK_THROWS_NAMING(aimastery::clip_grad_norm(empty, T(1), T(0)), InvalidArgument, "clip_grad_norm: norm_type must be > 0");
+  CHECK(aimastery::clip_grad_norm(empty, T(1)) == T(0));
+}
