@@ -10,6 +10,10 @@
 #include <string>
 #include <string_view>
 
+#if !__has_include(<xxhash.h>)
+#error "aimastery's content hashing (EmbeddingCache, PredictionCache) needs xxHash: apt-get install libxxhash-dev"
+#endif
+
 // xxHash header-only (no link flag). With AVX-512 enabled, GCC 12 warns (-Wmaybe-uninitialized) inside its
 // own AVX-512 intrinsics as xxHash inlines them; the AVX2 kernel compiles cleanly and is as fast for the
 // short texts a cache hashes.
