@@ -36,6 +36,24 @@ void check_distribution_pair(std::string_view where, const Eigen::MatrixBase<DP>
   check_same_size(where, "p", p, "q", q);
 }
 
+/// Σ over the support of p (pᵢ > 0) of term(pᵢ, qᵢ), divided by log(base): the shared form of
+/// H(p, q) and D(p‖q). A qᵢ = 0 inside the support of p makes the sum +∞.
+template <class DP, class DQ, class Term>
+typename DP::Scalar sum_over_support(std::string_view where, const Eigen::MatrixBase<DP>& p,
+                                     const Eigen::MatrixBase<DQ>& q, typename DP::Scalar base, Term term) {
+  using T = typename DP::Scalar;
+  const T divisor = log_base_divisor(where, base);
+  check_distribution_pair(where, p, q);
+  T sum = 0;
+  for (Index i = 0; i < p.size(); ++i) {
+    const T pi = p.derived().coeff(i), qi = q.derived().coeff(i);
+    if (pi == T(0)) continue;
+    if (qi == T(0)) return std::numeric_limits<T>::infinity();
+    sum += term(pi, qi);
+  }
+  return sum / divisor;
+}
+
 }  // namespace detail
 
 /// H(p) = −Σ pᵢ log pᵢ, in units of log `base`.
@@ -58,16 +76,7 @@ template <class DP, class DQ>
 typename DP::Scalar cross_entropy(const Eigen::MatrixBase<DP>& p, const Eigen::MatrixBase<DQ>& q,
                                   typename DP::Scalar base = std::numbers::e_v<typename DP::Scalar>) {
   using T = typename DP::Scalar;
-  const T divisor = detail::log_base_divisor("cross_entropy", base);
-  detail::check_distribution_pair("cross_entropy", p, q);
-  T h = 0;
-  for (Index i = 0; i < p.size(); ++i) {
-    const T pi = p.derived().coeff(i), qi = q.derived().coeff(i);
-    if (pi == T(0)) continue;
-    if (qi == T(0)) return std::numeric_limits<T>::infinity();
-    h -= pi * std::log(qi);
-  }
-  return h / divisor;
+  return detail::sum_over_support("cross_entropy", p, q, base, [](T pi, T qi) { return -pi * std::log(qi); });
 }
 
 /// D(p‖q) = Σ pᵢ log(pᵢ/qᵢ) ≥ 0 (Gibbs), zero iff p = q, not symmetric; +∞ when some qᵢ = 0 < pᵢ.
@@ -75,16 +84,7 @@ template <class DP, class DQ>
 typename DP::Scalar kl_divergence(const Eigen::MatrixBase<DP>& p, const Eigen::MatrixBase<DQ>& q,
                                   typename DP::Scalar base = std::numbers::e_v<typename DP::Scalar>) {
   using T = typename DP::Scalar;
-  const T divisor = detail::log_base_divisor("kl_divergence", base);
-  detail::check_distribution_pair("kl_divergence", p, q);
-  T d = 0;
-  for (Index i = 0; i < p.size(); ++i) {
-    const T pi = p.derived().coeff(i), qi = q.derived().coeff(i);
-    if (pi == T(0)) continue;
-    if (qi == T(0)) return std::numeric_limits<T>::infinity();
-    d += pi * std::log(pi / qi);
-  }
-  return d / divisor;
+  return detail::sum_over_support("kl_divergence", p, q, base, [](T pi, T qi) { return pi * std::log(pi / qi); });
 }
 
 }  // namespace aimastery
