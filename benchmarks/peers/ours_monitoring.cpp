@@ -44,7 +44,10 @@ int main(int argc, char** argv) {
           });
           return r;
         }},
-       {"psi", [](const Args& args) { return timed(args, [](const auto& a, const auto& b) { return aimastery::psi(a, b).value; }); }},
+       {"psi",
+        [](const Args& args) {
+          return timed(args, [](const auto& a, const auto& b) { return aimastery::psi(a, b).value; });
+        }},
        {"wasserstein", [](const Args& args) {
           return timed(args, [](const auto& a, const auto& b) { return aimastery::wasserstein_distance(a, b); });
         }}});

@@ -3,6 +3,7 @@
 #include <aimastery/io/csv.hpp>
 #include <aimastery/production/monitoring.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -64,10 +65,8 @@ AIMASTERY_TOUR_SECTION(51, "production.monitoring: drift report, performance mon
   std::printf("  %zu labelled (%zu pending): accuracy %.3f, macro precision %.3f, recall %.3f, F1 %.3f\n",
               s.classification_count, s.pending_predictions, s.accuracy, s.precision, s.recall, s.f1);
   const std::string prometheus = monitor.prometheus();
+  const std::size_t at = prometheus.find("\nwine_model_accuracy ") + 1;
   std::printf("  Prometheus export: %zu lines, e.g. \"%s\"\n",
               static_cast<std::size_t>(std::count(prometheus.begin(), prometheus.end(), '\n')),
-              prometheus.substr(prometheus.find("wine_model_accuracy "),
-                                prometheus.find('\n', prometheus.find("wine_model_accuracy ")) -
-                                    prometheus.find("wine_model_accuracy "))
-                  .c_str());
+              prometheus.substr(at, prometheus.find('\n', at) - at).c_str());
 }

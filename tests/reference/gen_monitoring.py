@@ -81,6 +81,9 @@ def smirnov_cases():
     for n in [1, 2, 5, 10, 37, 100, 1000, 1013, 5000, 100000, 1000001]:
         for d in [1e-3, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.95]:
             cases.append({"n": n, "d": d, "sf": sp.smirnov(n, d)})
+    # 1 < n d <= 3 with d <= 0.5 / sqrt(n): the short upper sum, 1 - sum over v >= n (1 - d)
+    for n, d in [(1000, 0.0025), (100, 0.02), (10000, 0.00029), (40, 0.07), (2000, 0.0011)]:
+        cases.append({"n": n, "d": d, "sf": sp.smirnov(n, d)})
     return cases
 
 

@@ -3,11 +3,11 @@
 /// The seed module `production.monitoring`: statistical drift tests, drift detectors, performance
 /// monitoring and alerting.
 
-#include "aimastery/production/monitoring/chi_square_test.hpp"
-#include "aimastery/production/monitoring/distances.hpp"
-#include "aimastery/production/monitoring/ks_test.hpp"
-#include "aimastery/production/monitoring/psi.hpp"
-#include "aimastery/production/monitoring/concept_drift.hpp"
-#include "aimastery/production/monitoring/drift_detector.hpp"
-#include "aimastery/production/monitoring/performance_monitor.hpp"
 #include "aimastery/production/monitoring/alert_manager.hpp"
+#include "aimastery/production/monitoring/chi_square_test.hpp"
+#include "aimastery/production/monitoring/concept_drift.hpp"
+#include "aimastery/production/monitoring/distances.hpp"
+#include "aimastery/production/monitoring/drift_detector.hpp"
+#include "aimastery/production/monitoring/ks_test.hpp"
+#include "aimastery/production/monitoring/performance_monitor.hpp"
+#include "aimastery/production/monitoring/psi.hpp"

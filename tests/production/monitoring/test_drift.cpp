@@ -60,8 +60,9 @@ TEST_CASE("DriftDetector: automatic methods give SciPy's per-feature statistics 
   CHECK(report.feature("x1").drifted);  // scaled and shifted
   CHECK(!report.feature("x0").drifted);
   CHECK(colour.drifted);
-  CHECK(report.drifted_features == static_cast<std::size_t>(std::count_if(
-                                       report.features.begin(), report.features.end(), [](auto& x) { return x.drifted; })));
+  CHECK(report.drifted_features ==
+        static_cast<std::size_t>(
+            std::count_if(report.features.begin(), report.features.end(), [](auto& x) { return x.drifted; })));
   CHECK(report.dataset_drift == (report.share_drifted >= 0.5));
 
   // JSON and table carry the same verdicts.
@@ -169,6 +170,13 @@ TEST_CASE("DriftDetector bad inputs") {
   CHECK_THROWS_NAMING(DriftDetector().fit(with_nan), InvalidArgument, "\"a\" contains NaN");
   Matrix<double> X = Matrix<double>::Zero(3, 2);
   CHECK_THROWS_NAMING(FeatureFrame::from_matrix(X, {"only one"}), InvalidArgument, "2 columns but 1 names");
+  // A map of name → column.
+  const FeatureFrame mapped =
+      FeatureFrame::from_columns({{"b", std::vector<double>{1, 2, 3}}, {"a", std::vector<std::string>{"x", "y", "x"}}});
+  CHECK(mapped.names() == std::vector<std::string>{"a", "b"});
+  CHECK(mapped.is_numeric("b"));
+  CHECK(!mapped.is_numeric("a"));
+  CHECK_THROWS_NAMING((void)mapped.column("c"), InvalidArgument, "no feature named \"c\"");
   // Matrix convenience: fit and detect on matrices.
   Matrix<double> R(50, 2), C(40, 2);
   std::mt19937_64 rng(aimastery::test::test_seed());

@@ -3,8 +3,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
-#include <regex>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -35,15 +36,68 @@ struct ManualClock {
   void advance(std::chrono::nanoseconds d) const { *now += d; }
 };
 
+bool is_metric_name(const std::string& s, bool label = false) {
+  if (s.empty()) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (!label && c == ':');
+    if (!(letter || (i > 0 && c >= '0' && c <= '9'))) return false;
+  }
+  return true;
+}
+
+/// A sample value: a Go float (decimal or exponent form, NaN, +Inf, -Inf, Inf).
+bool is_sample_value(const std::string& v) {
+  if (v == "NaN" || v == "+Inf" || v == "-Inf" || v == "Inf") return true;
+  if (v.empty() || v.find_first_not_of("0123456789+-.eE") != std::string::npos) return false;
+  char* end = nullptr;
+  std::strtod(v.c_str(), &end);
+  return end == v.c_str() + v.size();
+}
+
+/// Parses `name{label="value",...} value [timestamp]`; returns "" or the problem.
+std::string parse_sample(const std::string& line, std::string& name, std::string& labels) {
+  std::size_t i = 0;
+  while (i < line.size() && line[i] != '{' && line[i] != ' ') ++i;
+  name = line.substr(0, i);
+  if (!is_metric_name(name)) return "bad metric name \"" + name + "\"";
+  labels.clear();
+  if (i < line.size() && line[i] == '{') {
+    const std::size_t open = i++;
+    while (i < line.size() && line[i] != '}') {
+      const std::size_t start = i;
+      while (i < line.size() && line[i] != '=') ++i;
+      if (!is_metric_name(line.substr(start, i - start), true)) return "bad label name";
+      if (++i >= line.size() || line[i] != '"') return "label value not quoted";
+      for (++i; i < line.size() && line[i] != '"'; ++i) {
+        if (line[i] == '\\') {
+          if (++i >= line.size() || (line[i] != '\\' && line[i] != '"' && line[i] != 'n')) return "bad escape";
+        }
+      }
+      if (i >= line.size()) return "unterminated label value";
+      ++i;  // closing quote
+      if (i < line.size() && line[i] == ',') ++i;
+    }
+    if (i >= line.size()) return "unterminated label set";
+    labels = line.substr(open, ++i - open);
+  }
+  if (i >= line.size() || line[i] != ' ') return "no space before the value";
+  const std::string rest = line.substr(i + 1);
+  const std::size_t space = rest.find(' ');
+  const std::string value = rest.substr(0, space);
+  if (!is_sample_value(value)) return "bad value \"" + value + "\"";
+  if (space != std::string::npos) {
+    const std::string ts = rest.substr(space + 1);
+    if (ts.empty() || ts.find_first_not_of("-0123456789") != std::string::npos) return "bad timestamp";
+  }
+  return "";
+}
+
 /// Strict checker of the Prometheus text exposition format 0.0.4 (the rules `promtool check metrics`
 /// enforces, including its lint that counters end in _total). Returns "" when valid, else the problem.
 std::string check_prometheus_text(const std::string& text) {
   if (text.empty() || text.back() != '\n') return "text must end with a newline";
-  const std::regex help_re(R"(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*))");
-  const std::regex type_re(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|summary|histogram|untyped))");
-  const std::regex sample_re(
-      R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*,?)?\})? (\S+)( -?[0-9]+)?)");
-  const std::regex float_re(R"([+-]?([0-9]+\.?[0-9]*([eE][+-]?[0-9]+)?|\.[0-9]+([eE][+-]?[0-9]+)?|NaN|Inf))");
+  const std::set<std::string> known_types = {"counter", "gauge", "summary", "histogram", "untyped"};
   std::map<std::string, std::string> types;
   std::set<std::string> helped, finished;
   std::string current_family;
@@ -53,33 +107,32 @@ std::string check_prometheus_text(const std::string& text) {
   while (std::getline(in, line)) {
     ++number;
     const std::string at = "line " + std::to_string(number) + ": ";
-    std::smatch m;
-    if (line.rfind("# HELP ", 0) == 0) {
-      if (!std::regex_match(line, m, help_re)) return at + "malformed HELP";
-      if (!helped.insert(m[1]).second) return at + "second HELP for " + m[1].str();
-      continue;
-    }
-    if (line.rfind("# TYPE ", 0) == 0) {
-      if (!std::regex_match(line, m, type_re)) return at + "malformed TYPE";
-      const std::string name = m[1];
+    if (line.rfind("# HELP ", 0) == 0 || line.rfind("# TYPE ", 0) == 0) {
+      const std::string body = line.substr(7);
+      const std::size_t space = body.find(' ');
+      if (space == std::string::npos || space + 1 >= body.size()) return at + "HELP or TYPE without text";
+      const std::string name = body.substr(0, space), rest = body.substr(space + 1);
+      if (!is_metric_name(name)) return at + "bad metric name in HELP or TYPE";
+      if (line[2] == 'H') {
+        if (!helped.insert(name).second) return at + "second HELP for " + name;
+        continue;
+      }
+      if (!known_types.count(rest)) return at + "unknown type " + rest;
       if (types.count(name)) return at + "second TYPE for " + name;
       if (finished.count(name) || current_family == name) return at + "TYPE after samples of " + name;
-      types[name] = m[2];
-      if (m[2] == "counter" && name.size() < 6) return at + "counter name too short";
-      if (m[2] == "counter" && name.substr(name.size() - 6) != "_total")
+      types[name] = rest;
+      if (rest == "counter" && (name.size() < 6 || name.substr(name.size() - 6) != "_total"))
         return at + "counter " + name + " should end in _total";
       continue;
     }
     if (line.empty() || line[0] == '#') continue;
-    if (!std::regex_match(line, m, sample_re)) return at + "malformed sample: " + line;
-    const std::string name = m[1], labels = m[2], value = m[3];
-    if (!std::regex_match(value, float_re)) return at + "bad value " + value;
+    std::string name, labels;
+    if (const std::string problem = parse_sample(line, name, labels); !problem.empty()) return at + problem;
     // The family a sample belongs to: the name itself, or a summary/histogram's _sum/_count/_bucket.
     std::string family = name;
-    for (const char* suffix : {"_sum", "_count", "_bucket"}) {
-      const std::string s = suffix;
-      if (name.size() > s.size() && name.substr(name.size() - s.size()) == s) {
-        const std::string base = name.substr(0, name.size() - s.size());
+    for (const std::string suffix : {"_sum", "_count", "_bucket"}) {
+      if (name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix) {
+        const std::string base = name.substr(0, name.size() - suffix.size());
         if (types.count(base) && (types[base] == "summary" || types[base] == "histogram")) family = base;
       }
     }
@@ -104,7 +157,8 @@ TEST_CASE("PerformanceMonitor metrics equal scikit-learn and NumPy on the refere
   PerformanceMonitor monitor({.window_size = 5000});
   const auto y_true = ref["y_true"].get<std::vector<Index>>(), y_pred = ref["y_pred"].get<std::vector<Index>>();
   for (std::size_t i = 0; i < y_true.size(); ++i) monitor.record_classification(y_true[i], y_pred[i]);
-  const auto reg_true = ref["reg_true"].get<std::vector<double>>(), reg_pred = ref["reg_pred"].get<std::vector<double>>();
+  const auto reg_true = ref["reg_true"].get<std::vector<double>>(),
+             reg_pred = ref["reg_pred"].get<std::vector<double>>();
   for (std::size_t i = 0; i < reg_true.size(); ++i) monitor.record_regression(reg_true[i], reg_pred[i]);
   const auto latencies = ref["latencies"].get<std::vector<double>>();
   for (std::size_t i = 0; i < latencies.size(); ++i) monitor.record_request(latencies[i], i % 10 != 0);
@@ -214,19 +268,26 @@ TEST_CASE("PerformanceMonitor exports the Prometheus text format") {
   CHECK(text.find("fraud_model_error_rate 0.050000000000000003\n") != std::string::npos);
   CHECK(text.find("fraud_model_accuracy 1\n") != std::string::npos);
   // The checker itself rejects what promtool rejects.
-  CHECK(check_prometheus_text("# TYPE x counter\nx 1\n") != "");                   // counter without _total
-  CHECK(check_prometheus_text("# HELP y h\n# TYPE y gauge\ny one\n") != "");         // bad value
-  CHECK(check_prometheus_text("# HELP y h\ny 1\n") != "");                           // no TYPE
-  CHECK(check_prometheus_text("# HELP y h\n# TYPE y gauge\ny 1") != "");             // no final newline
-  CHECK(check_prometheus_text("# HELP s h\n# TYPE s summary\ns 1\n") != "");         // quantile missing
+  CHECK(check_prometheus_text("# TYPE x counter\nx 1\n") != "");              // counter without _total
+  CHECK(check_prometheus_text("# HELP y h\n# TYPE y gauge\ny one\n") != "");  // bad value
+  CHECK(check_prometheus_text("# HELP y h\ny 1\n") != "");                    // no TYPE
+  CHECK(check_prometheus_text("# HELP y h\n# TYPE y gauge\ny 1") != "");      // no final newline
+  CHECK(check_prometheus_text("# HELP s h\n# TYPE s summary\ns 1\n") != "");  // quantile missing
   CHECK(check_prometheus_text("# HELP a h\n# TYPE a gauge\n# HELP b h\n# TYPE b gauge\na 1\nb 1\na 2\n") != "");
+  CHECK(check_prometheus_text("# HELP a h\n# TYPE a gauge\na{l=\"x\\q\"} 1\n") != "");  // bad escape
+  CHECK(check_prometheus_text("# HELP a h\n# TYPE a gauge\na{l=\"x\",m=\"y\"} 1 1700000000\n") == "");
 }
 
 TEST_CASE("AlertManager: N consecutive evaluations, deduplication, cooldown, severity and sinks") {
   ManualClock clock;
   AlertManager alerts({.history_size = 3, .clock = clock.function()});
-  alerts.add_rule({.name = "slow", .metric = "latency_p95", .comparator = Comparator::greater, .threshold = 0.5,
-                   .for_evaluations = 3, .severity = Severity::critical, .cooldown = 60s});
+  alerts.add_rule({.name = "slow",
+                   .metric = "latency_p95",
+                   .comparator = Comparator::greater,
+                   .threshold = 0.5,
+                   .for_evaluations = 3,
+                   .severity = Severity::critical,
+                   .cooldown = 60s});
   alerts.add_rule({.name = "inaccurate", .metric = "accuracy", .comparator = Comparator::less, .threshold = 0.8});
   std::vector<Alert> received;
   alerts.add_sink([&](const Alert& a) { received.push_back(a); });
@@ -292,7 +353,8 @@ TEST_CASE("AlertManager: N consecutive evaluations, deduplication, cooldown, sev
   CHECK_THROWS_NAMING(alerts.add_rule({.name = "n", .metric = ""}), InvalidArgument, "has no metric");
   CHECK_THROWS_NAMING(alerts.add_rule({.name = "n", .metric = "x", .for_evaluations = 0}), InvalidArgument,
                       "for_evaluations");
-  CHECK_THROWS_NAMING(alerts.add_rule({.name = "n", .metric = "x", .threshold = NAN}), InvalidArgument, "NaN threshold");
+  CHECK_THROWS_NAMING(alerts.add_rule({.name = "n", .metric = "x", .threshold = NAN}), InvalidArgument,
+                      "NaN threshold");
   CHECK_THROWS_NAMING(alerts.add_jsonl_sink("/nonexistent-dir/alerts.jsonl"), InvalidArgument, "cannot open");
   CHECK_THROWS_NAMING(alerts.add_sink(nullptr), InvalidArgument, "sink is empty");
   CHECK_THROWS_NAMING(AlertManager({.history_size = 0}), InvalidArgument, "history_size");

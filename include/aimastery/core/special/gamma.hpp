@@ -20,9 +20,7 @@ using GammaWide = long double;  // the series and the continued fraction run in 
 
 /// x^a e^{−x} / Γ(a), the common prefactor, evaluated through its logarithm so that neither x^a nor
 /// Γ(a) overflows: exp(a·log x − x − log Γ(a)).
-inline GammaWide gamma_prefactor(GammaWide a, GammaWide x) {
-  return std::exp(a * std::log(x) - x - std::lgamma(a));
-}
+inline GammaWide gamma_prefactor(GammaWide a, GammaWide x) { return std::exp(a * std::log(x) - x - std::lgamma(a)); }
 
 /// Series for x < a + 1:  P(a, x) = x^a e^{−x}/Γ(a) · Σ_{k≥0} x^k / (a (a+1) ··· (a+k)).
 /// Every term is positive, so the sum is accurate to a few ulps.

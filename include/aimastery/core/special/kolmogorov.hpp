@@ -73,8 +73,8 @@ inline double smirnov_sf_impl(std::int64_t n, double d) {
     return clip_probability(logp < -std::numbers::ln2 ? std::exp(logp) : 1.0 - (-std::expm1(logp)));
   }
   const std::int64_t upper_terms = n - n1mxceil + 1;
-  const bool use_upper = (upper_terms <= 1 && d < 0.5) ||
-                         (n >= 10 && upper_terms <= 3 && d <= 0.5 / std::sqrt(static_cast<double>(n)));
+  const bool use_upper =
+      (upper_terms <= 1 && d < 0.5) || (n >= 10 && upper_terms <= 3 && d <= 0.5 / std::sqrt(static_cast<double>(n)));
   const W D = d, N = static_cast<W>(n);
   const W log_n_factorial = std::lgamma(N + 1);
   auto log_binomial = [&](std::int64_t v) {
@@ -116,7 +116,8 @@ inline double smirnov_sf_impl(std::int64_t n, double d) {
     if (j == 0) continue;
     if (a != 0) {
       // SciPy's early exit: the remaining terms cannot move the sum by an ulp.
-      if (4 * static_cast<W>(n_terms - j) * std::abs(a) < static_cast<W>(std::numeric_limits<double>::epsilon()) * sum &&
+      if (4 * static_cast<W>(n_terms - j) * std::abs(a) <
+              static_cast<W>(std::numeric_limits<double>::epsilon()) * sum &&
           j != n_terms - 1)
         break;
     } else if (j > vmid) {
@@ -129,9 +130,8 @@ inline double smirnov_sf_impl(std::int64_t n, double d) {
 
 /// log(n! / n^n) by Stirling's series with n·log n removed up front (no cancellation).
 inline double log_nfactorial_div_n_pow_n(double n) {
-  static constexpr double stirling[] = {-2.955065359477124183e-2, 6.4102564102564102564e-3,
-                                        -1.9175269175269175269e-3, 8.4175084175084175084e-4,
-                                        -5.952380952380952381e-4,  7.9365079365079365079e-4,
+  static constexpr double stirling[] = {-2.955065359477124183e-2,  6.4102564102564102564e-3, -1.9175269175269175269e-3,
+                                        8.4175084175084175084e-4,  -5.952380952380952381e-4, 7.9365079365079365079e-4,
                                         -2.7777777777777777778e-3, 8.3333333333333333333e-2};
   const double rn = 1.0 / n;
   const double z = rn / n;
@@ -162,7 +162,8 @@ inline double kolmogn_durbin_cdf(std::int64_t n, double d) {
     fac /= static_cast<double>(j);
     v(j - 1) *= fac;
   }
-  const double tt = std::pow(std::max(2 * h - 1.0, 0.0), static_cast<double>(m)) - 2 * std::pow(h, static_cast<double>(m));
+  const double tt =
+      std::pow(std::max(2 * h - 1.0, 0.0), static_cast<double>(m)) - 2 * std::pow(h, static_cast<double>(m));
   v(m - 1) = (1.0 + tt) * fac;
   for (Eigen::Index i = 1; i < m; ++i) H.col(i).tail(m - i + 1) = w.head(m - i + 1);
   H.col(0) = v;
@@ -434,8 +435,7 @@ inline double ks_outer_prob_inside_method(std::int64_t m, std::int64_t n, std::i
       A[static_cast<std::size_t>(jj)] = val;
     }
     curlen = maxj - minj;
-    if (lastlen > curlen)
-      std::fill(A.begin() + (maxj - minj), A.begin() + (maxj - minj + (lastlen - curlen)), 1.0);
+    if (lastlen > curlen) std::fill(A.begin() + (maxj - minj), A.begin() + (maxj - minj + (lastlen - curlen)), 1.0);
   }
   return A[static_cast<std::size_t>(maxj - minj - 1)];
 }
@@ -450,8 +450,7 @@ inline double ks_2samp_exact_sf(std::int64_t n1, std::int64_t n2, std::int64_t h
   require(h >= 0, "ks_2samp_exact_sf", "h must be >= 0");
   if (h == 0) return 1.0;
   const std::int64_t g = std::gcd(n1, n2);
-  const double p =
-      n1 == n2 ? detail::ks_prob_outside_square(n1, h) : detail::ks_outer_prob_inside_method(n1, n2, g, h);
+  const double p = n1 == n2 ? detail::ks_prob_outside_square(n1, h) : detail::ks_outer_prob_inside_method(n1, n2, g, h);
   if (!(p >= 0.0 && p <= 1.0)) return std::numeric_limits<double>::quiet_NaN();
   return p;
 }

@@ -33,20 +33,29 @@ enum class Severity { info, warning, critical };
 
 inline std::string to_string(Comparator c) {
   switch (c) {
-    case Comparator::greater: return ">";
-    case Comparator::greater_equal: return ">=";
-    case Comparator::less: return "<";
-    case Comparator::less_equal: return "<=";
-    case Comparator::equal: return "==";
-    default: return "!=";
+    case Comparator::greater:
+      return ">";
+    case Comparator::greater_equal:
+      return ">=";
+    case Comparator::less:
+      return "<";
+    case Comparator::less_equal:
+      return "<=";
+    case Comparator::equal:
+      return "==";
+    default:
+      return "!=";
   }
 }
 
 inline std::string to_string(Severity s) {
   switch (s) {
-    case Severity::info: return "info";
-    case Severity::warning: return "warning";
-    default: return "critical";
+    case Severity::info:
+      return "info";
+    case Severity::warning:
+      return "warning";
+    default:
+      return "critical";
   }
 }
 
@@ -69,14 +78,20 @@ struct Alert {
   Comparator comparator = Comparator::greater;
   double threshold = 0;
   std::string message;
-  std::size_t sequence = 0;          ///< 1, 2, ... in firing order
+  std::size_t sequence = 0;  ///< 1, 2, ... in firing order
   std::chrono::steady_clock::time_point fired_at;
-  std::int64_t unix_time_ms = 0;     ///< wall-clock time of firing (system_clock)
+  std::int64_t unix_time_ms = 0;  ///< wall-clock time of firing (system_clock)
 
   [[nodiscard]] nlohmann::json to_json() const {
-    return {{"rule", rule},          {"metric", metric},       {"severity", to_string(severity)},
-            {"value", value},        {"comparator", to_string(comparator)}, {"threshold", threshold},
-            {"message", message},    {"sequence", sequence},   {"unix_time_ms", unix_time_ms}};
+    return {{"rule", rule},
+            {"metric", metric},
+            {"severity", to_string(severity)},
+            {"value", value},
+            {"comparator", to_string(comparator)},
+            {"threshold", threshold},
+            {"message", message},
+            {"sequence", sequence},
+            {"unix_time_ms", unix_time_ms}};
   }
 };
 
@@ -156,14 +171,20 @@ class AlertManager {
         state.firing = true;
         state.fired_once = true;
         state.last_fired = now;
-        Alert alert{rule.name, rule.metric, rule.severity, value, rule.comparator, rule.threshold,
-                    rule.message.empty() ? rule.metric + " = " + std::to_string(value) + " " +
-                                               to_string(rule.comparator) + " " + std::to_string(rule.threshold)
-                                         : rule.message,
-                    ++sequence_, now,
-                    std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count()};
+        Alert alert{
+            rule.name,
+            rule.metric,
+            rule.severity,
+            value,
+            rule.comparator,
+            rule.threshold,
+            rule.message.empty() ? rule.metric + " = " + std::to_string(value) + " " + to_string(rule.comparator) +
+                                       " " + std::to_string(rule.threshold)
+                                 : rule.message,
+            ++sequence_,
+            now,
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count()};
         history_.push_back(alert);
         while (history_.size() > options_.history_size) history_.pop_front();
         fired.push_back(std::move(alert));
@@ -223,12 +244,18 @@ class AlertManager {
   static bool holds(const AlertRule& r, double v) {
     if (std::isnan(v)) return false;
     switch (r.comparator) {
-      case Comparator::greater: return v > r.threshold;
-      case Comparator::greater_equal: return v >= r.threshold;
-      case Comparator::less: return v < r.threshold;
-      case Comparator::less_equal: return v <= r.threshold;
-      case Comparator::equal: return v == r.threshold;
-      default: return v != r.threshold;
+      case Comparator::greater:
+        return v > r.threshold;
+      case Comparator::greater_equal:
+        return v >= r.threshold;
+      case Comparator::less:
+        return v < r.threshold;
+      case Comparator::less_equal:
+        return v <= r.threshold;
+      case Comparator::equal:
+        return v == r.threshold;
+      default:
+        return v != r.threshold;
     }
   }
 

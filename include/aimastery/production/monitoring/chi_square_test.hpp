@@ -42,11 +42,10 @@ struct ChiSquareOptions {
 
 /// A sample of categories: a range of integers or strings, or an Eigen vector of integers.
 template <class S>
-concept CategoricalSample =
-    (std::derived_from<S, Eigen::DenseBase<S>> && std::is_integral_v<typename S::Scalar>) ||
-    (std::ranges::sized_range<S> && !std::derived_from<S, Eigen::DenseBase<S>> &&
-     (std::is_integral_v<std::ranges::range_value_t<S>> ||
-      std::convertible_to<std::ranges::range_value_t<S>, std::string>));
+concept CategoricalSample = (std::derived_from<S, Eigen::DenseBase<S>> && std::is_integral_v<typename S::Scalar>) ||
+                            (std::ranges::sized_range<S> && !std::derived_from<S, Eigen::DenseBase<S>> &&
+                             (std::is_integral_v<std::ranges::range_value_t<S>> ||
+                              std::convertible_to<std::ranges::range_value_t<S>, std::string>));
 
 namespace detail {
 

@@ -43,20 +43,29 @@ enum class MultipleTestingCorrection { none, bonferroni, benjamini_hochberg };
 
 inline std::string to_string(DriftMethod m) {
   switch (m) {
-    case DriftMethod::ks: return "ks";
-    case DriftMethod::psi: return "psi";
-    case DriftMethod::wasserstein: return "wasserstein";
-    case DriftMethod::jensen_shannon: return "jensen_shannon";
-    case DriftMethod::chi_square: return "chi_square";
-    default: return "auto";
+    case DriftMethod::ks:
+      return "ks";
+    case DriftMethod::psi:
+      return "psi";
+    case DriftMethod::wasserstein:
+      return "wasserstein";
+    case DriftMethod::jensen_shannon:
+      return "jensen_shannon";
+    case DriftMethod::chi_square:
+      return "chi_square";
+    default:
+      return "auto";
   }
 }
 
 inline std::string to_string(MultipleTestingCorrection c) {
   switch (c) {
-    case MultipleTestingCorrection::bonferroni: return "bonferroni";
-    case MultipleTestingCorrection::benjamini_hochberg: return "benjamini_hochberg";
-    default: return "none";
+    case MultipleTestingCorrection::bonferroni:
+      return "bonferroni";
+    case MultipleTestingCorrection::benjamini_hochberg:
+      return "benjamini_hochberg";
+    default:
+      return "none";
   }
 }
 
@@ -76,8 +85,17 @@ class FeatureFrame {
     for (Index c = 0; c < X.cols(); ++c) {
       std::vector<double> column(static_cast<std::size_t>(X.rows()));
       for (Index r = 0; r < X.rows(); ++r) column[static_cast<std::size_t>(r)] = static_cast<double>(X(r, c));
-      frame.add_numeric(names.empty() ? "f" + std::to_string(c) : names[static_cast<std::size_t>(c)], std::move(column));
+      frame.add_numeric(names.empty() ? "f" + std::to_string(c) : names[static_cast<std::size_t>(c)],
+                        std::move(column));
     }
+    return frame;
+  }
+
+  /// From a map of name → column (numeric: std::vector<double>; categorical: std::vector<std::string>),
+  /// in the map's (sorted) order.
+  static FeatureFrame from_columns(const std::map<std::string, Column>& columns) {
+    FeatureFrame frame;
+    for (const auto& [name, column] : columns) frame.add(name, column);
     return frame;
   }
 
@@ -136,8 +154,8 @@ struct DriftDetectorOptions {
   double wasserstein_threshold = 0.1;     ///< wasserstein: drift when W / std(reference) ≥ this
   double jensen_shannon_threshold = 0.1;  ///< jensen_shannon: drift when the distance (natural log) ≥ this
   MultipleTestingCorrection correction = MultipleTestingCorrection::none;
-  double drift_share = 0.5;               ///< dataset drift when drifted / features ≥ this
-  std::size_t small_reference = 1000;     ///< automatic: statistical tests up to this many reference rows
+  double drift_share = 0.5;            ///< dataset drift when drifted / features ≥ this
+  std::size_t small_reference = 1000;  ///< automatic: statistical tests up to this many reference rows
   PsiOptions psi = {};
   std::map<std::string, DriftMethod> methods = {};  ///< per-feature methods (others automatic)
 };
@@ -146,8 +164,8 @@ struct FeatureDrift {
   std::string name;
   bool numeric = true;
   DriftMethod method = DriftMethod::ks;
-  double statistic = 0;                 ///< D, PSI, W/std, JS distance or χ²
-  std::optional<double> p_value;        ///< for ks and chi_square
+  double statistic = 0;           ///< D, PSI, W/std, JS distance or χ²
+  std::optional<double> p_value;  ///< for ks and chi_square
   std::optional<double> adjusted_p_value;
   double threshold = 0;
   bool drifted = false;
@@ -208,7 +226,8 @@ struct DriftReport {
       std::snprintf(buf, sizeof buf, "%.4g", v);
       return std::string(buf);
     };
-    std::string out = pad("feature", width) + "  type         method          statistic   p-value     threshold   drift\n";
+    std::string out =
+        pad("feature", width) + "  type         method          statistic   p (adj.)    threshold   drift\n";
     out += std::string(width + 73, '-') + "\n";
     for (const auto& f : features) {
       out += pad(f.name, width) + "  " + pad(f.numeric ? "numeric" : "categorical", 11) + "  " +
@@ -249,14 +268,11 @@ inline std::pair<std::vector<double>, std::vector<double>> category_counts(const
   return {ca, cb};
 }
 
-/// PSI over given shares with a floor.
+/// PSI over the counts of two samples in the same bins (or categories), with a floor.
 inline double psi_of_counts(const std::vector<double>& ref, const std::vector<double>& cur, double floor) {
   const double nr = std::accumulate(ref.begin(), ref.end(), 0.0), nc = std::accumulate(cur.begin(), cur.end(), 0.0);
   double value = 0;
-  for (std::size_t i = 0; i < ref.size(); ++i) {
-    const double r = std::max(ref[i] / nr, floor), c = std::max(cur[i] / nc, floor);
-    value += (c - r) * std::log(c / r);
-  }
+  for (std::size_t i = 0; i < ref.size(); ++i) value += psi_bin(0, 0, ref[i], nr, cur[i], nc, floor).contribution;
   return value;
 }
 
@@ -369,7 +385,8 @@ class DriftDetector {
   }
 
   template <class Derived>
-  [[nodiscard]] DriftReport detect(const Eigen::MatrixBase<Derived>& X, const std::vector<std::string>& names = {}) const {
+  [[nodiscard]] DriftReport detect(const Eigen::MatrixBase<Derived>& X,
+                                   const std::vector<std::string>& names = {}) const {
     return detect(FeatureFrame::from_matrix(X, names.empty() ? reference_.names() : names));
   }
 

@@ -27,9 +27,12 @@ enum class KsMethod { automatic, exact, asymptotic };
 
 inline std::string_view to_string(KsMethod m) {
   switch (m) {
-    case KsMethod::exact: return "exact";
-    case KsMethod::asymptotic: return "asymptotic";
-    default: return "auto";
+    case KsMethod::exact:
+      return "exact";
+    case KsMethod::asymptotic:
+      return "asymptotic";
+    default:
+      return "auto";
   }
 }
 
@@ -60,7 +63,8 @@ inline void sort_values(std::vector<double>& v) {
   constexpr std::size_t buckets = std::size_t(1) << digit_bits;
   std::vector<std::size_t> counts(buckets * passes, 0);
   for (std::uint64_t k : keys)
-    for (int p = 0; p < passes; ++p) ++counts[static_cast<std::size_t>(p) * buckets + ((k >> (p * digit_bits)) & (buckets - 1))];
+    for (int p = 0; p < passes; ++p)
+      ++counts[static_cast<std::size_t>(p) * buckets + ((k >> (p * digit_bits)) & (buckets - 1))];
   for (int p = 0; p < passes; ++p) {
     std::size_t* c = counts.data() + static_cast<std::size_t>(p) * buckets;
     if (c[(keys[0] >> (p * digit_bits)) & (buckets - 1)] == n) continue;  // every key has this digit

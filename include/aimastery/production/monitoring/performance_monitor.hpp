@@ -34,22 +34,23 @@
 #include <vector>
 
 #include "aimastery/core/tensor.hpp"
+#include "aimastery/production/monitoring/quantile.hpp"
 
 namespace aimastery {
 
 using MonitorClock = std::function<std::chrono::steady_clock::time_point()>;
 
 struct PerformanceMonitorOptions {
-  std::size_t window_size = 1000;                              ///< records kept per stream
+  std::size_t window_size = 1000;                                          ///< records kept per stream
   std::optional<std::chrono::nanoseconds> window_duration = std::nullopt;  ///< and only those this young
-  std::size_t max_pending = 10000;                             ///< predictions awaiting a label
-  std::string metric_prefix = "aimastery_model";               ///< Prometheus metric name prefix
+  std::size_t max_pending = 10000;                                         ///< predictions awaiting a label
+  std::string metric_prefix = "aimastery_model";                           ///< Prometheus metric name prefix
   MonitorClock clock = [] { return std::chrono::steady_clock::now(); };
 };
 
 /// One snapshot of the window (NaN where there is no data) and of the all-time counters.
 struct PerformanceSnapshot {
-  std::size_t requests = 0, errors = 0;       ///< in the window
+  std::size_t requests = 0, errors = 0;  ///< in the window
   double error_rate = NAN;
   std::size_t latency_count = 0;
   double latency_mean = NAN, latency_p50 = NAN, latency_p95 = NAN, latency_p99 = NAN;
@@ -66,10 +67,18 @@ struct PerformanceSnapshot {
 
   /// The window's metrics by name ("accuracy", "latency_p95", "error_rate", ...), for AlertManager.
   [[nodiscard]] std::map<std::string, double> metrics() const {
-    return {{"error_rate", error_rate},     {"latency_mean", latency_mean}, {"latency_p50", latency_p50},
-            {"latency_p95", latency_p95},   {"latency_p99", latency_p99},   {"accuracy", accuracy},
-            {"precision", precision},       {"recall", recall},             {"f1", f1},
-            {"mse", mse},                   {"mae", mae},                   {"r2", r2},
+    return {{"error_rate", error_rate},
+            {"latency_mean", latency_mean},
+            {"latency_p50", latency_p50},
+            {"latency_p95", latency_p95},
+            {"latency_p99", latency_p99},
+            {"accuracy", accuracy},
+            {"precision", precision},
+            {"recall", recall},
+            {"f1", f1},
+            {"mse", mse},
+            {"mae", mae},
+            {"r2", r2},
             {"requests", static_cast<double>(requests)},
             {"pending_predictions", static_cast<double>(pending_predictions)}};
   }
@@ -81,12 +90,7 @@ namespace detail {
 inline double percentile_linear(std::vector<double> values, double q) {
   if (values.empty()) return NAN;
   std::sort(values.begin(), values.end());
-  const double h = static_cast<double>(values.size() - 1) * (q / 100.0);
-  const double lo = std::floor(h);
-  const auto i = static_cast<std::size_t>(lo);
-  const std::size_t j = std::min(i + 1, values.size() - 1);
-  const double t = h - lo, diff = values[j] - values[i];
-  return t >= 0.5 ? values[j] - diff * (1 - t) : values[i] + diff * t;
+  return quantile_sorted(values, q / 100.0);
 }
 
 /// Prometheus sample value: Go's float syntax (NaN, +Inf, -Inf).

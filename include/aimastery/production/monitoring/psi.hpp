@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "aimastery/production/monitoring/ks_test.hpp"
+#include "aimastery/production/monitoring/quantile.hpp"
 #include "aimastery/production/monitoring/sample.hpp"
 
 namespace aimastery {
@@ -51,16 +52,13 @@ struct PsiResult {
 
 namespace detail {
 
-/// NumPy's quantile with linear interpolation on sorted data: h = (n − 1)q, lerp between the
-/// neighbours, written as b − (b − a)(1 − t) when t ≥ ½ (as numpy's _lerp).
-inline double quantile_sorted(const std::vector<double>& sorted, double q) {
-  const double h = static_cast<double>(sorted.size() - 1) * q;
-  const double lo = std::floor(h);
-  const auto i = static_cast<std::size_t>(lo);
-  const std::size_t j = std::min(i + 1, sorted.size() - 1);
-  const double t = h - lo, a = sorted[i], b = sorted[j];
-  const double diff = b - a;
-  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
+/// One bin of the PSI sum from raw counts: shares raised to the floor, then (c − r)·ln(c/r).
+inline PsiBin psi_bin(double lower, double upper, double reference_count, double reference_total, double current_count,
+                      double current_total, double floor) {
+  PsiBin bin{lower, upper, std::max(reference_count / reference_total, floor),
+             std::max(current_count / current_total, floor), 0.0};
+  bin.contribution = (bin.current_share - bin.reference_share) * std::log(bin.current_share / bin.reference_share);
+  return bin;
 }
 
 }  // namespace detail
@@ -80,9 +78,8 @@ PsiResult psi(const Reference& reference, const Current& current, PsiOptions opt
   const double step = 1.0 / options.bins;
   for (int b = 1; b < options.bins; ++b) {
     const double q = static_cast<double>(b) * step;
-    const double e = options.binning == PsiBinning::quantile
-                         ? detail::quantile_sorted(ref, q)
-                         : ref.front() + (ref.back() - ref.front()) * q;
+    const double e = options.binning == PsiBinning::quantile ? detail::quantile_sorted(ref, q)
+                                                             : ref.front() + (ref.back() - ref.front()) * q;
     if (edges.empty() || e > edges.back()) edges.push_back(e);
   }
   // Counts per bin (e_b, e_{b+1}] by a walk over the sorted sample.
@@ -99,12 +96,9 @@ PsiResult psi(const Reference& reference, const Current& current, PsiOptions opt
   PsiResult result;
   const double inf = std::numeric_limits<double>::infinity();
   for (std::size_t b = 0; b < rc.size(); ++b) {
-    PsiBin bin;
-    bin.lower = b == 0 ? -inf : edges[b - 1];
-    bin.upper = b == edges.size() ? inf : edges[b];
-    bin.reference_share = std::max(rc[b] / static_cast<double>(ref.size()), options.floor);
-    bin.current_share = std::max(cc[b] / static_cast<double>(cur.size()), options.floor);
-    bin.contribution = (bin.current_share - bin.reference_share) * std::log(bin.current_share / bin.reference_share);
+    const PsiBin bin =
+        detail::psi_bin(b == 0 ? -inf : edges[b - 1], b == edges.size() ? inf : edges[b], rc[b],
+                        static_cast<double>(ref.size()), cc[b], static_cast<double>(cur.size()), options.floor);
     result.value += bin.contribution;
     result.bins.push_back(bin);
   }

@@ -21,13 +21,12 @@ namespace aimastery {
 
 /// An Eigen dense object with arithmetic entries.
 template <class S>
-concept EigenNumericSample =
-    std::derived_from<S, Eigen::DenseBase<S>> && std::is_arithmetic_v<typename S::Scalar>;
+concept EigenNumericSample = std::derived_from<S, Eigen::DenseBase<S>> && std::is_arithmetic_v<typename S::Scalar>;
 
 /// A numeric sample: an Eigen vector/array or a sized range of arithmetic values.
 template <class S>
-concept NumericSample = EigenNumericSample<S> || (std::ranges::sized_range<S> && !EigenNumericSample<S> &&
-                                                  std::is_arithmetic_v<std::ranges::range_value_t<S>>);
+concept NumericSample = EigenNumericSample<S> ||
+    (std::ranges::sized_range<S> && !EigenNumericSample<S> && std::is_arithmetic_v<std::ranges::range_value_t<S>>);
 
 namespace detail {
 
@@ -48,13 +47,6 @@ std::vector<double> sample_values(const S& sample, std::string_view where, std::
   require(std::all_of(out.begin(), out.end(), [](double v) { return std::isfinite(v); }), where,
           std::string(name) + " contains NaN or infinity");
   return out;
-}
-
-/// As sample_values, without the emptiness check (for optional weights), and allowing an empty range.
-template <NumericSample S>
-std::vector<double> optional_values(const S& sample, std::string_view where, std::string_view name) {
-  if (std::ranges::size(sample) == 0) return {};
-  return sample_values(sample, where, name);
 }
 
 }  // namespace detail
