@@ -6,7 +6,10 @@
 /// dominates and only a loose agreement can be expected.
 ///
 /// The error of one variable (a parameter or the input) is norm-wise relative:
-///   ‖g_analytic − g_numeric‖∞ / max(‖g_analytic‖∞, ‖g_numeric‖∞, floor)
+///   ‖g_analytic − g_numeric‖∞ / max(‖g_analytic‖∞, ‖g_numeric‖∞, floor·max(1, |f|))
+/// The floor keeps a gradient that is exactly zero (a bias followed by batch normalisation) from being
+/// judged against the rounding noise ε|f|/h of its numerical estimate: gradients below it are compared
+/// in absolute terms.
 /// and the result reports the largest over the variables, with the variable's name and the flat index
 /// (row-major) of its worst entry.
 ///
@@ -35,9 +38,8 @@ namespace aimastery {
 struct GradientCheckOptions {
   /// The step h of the central difference.
   double step = 1e-6;
-  /// Denominator floor of the relative error, so that a gradient that is zero analytically and
-  /// rounding noise numerically does not count as a 100% error.
-  double floor = 1e-8;
+  /// Denominator floor of the relative error, relative to max(1, |f|) (see above).
+  double floor = 1e-3;
   /// Seed of the random upstream gradient G used by the layer form.
   std::uint64_t seed = 1;
   /// Called before every forward of the layer form (e.g. to reseed a Dropout so its mask stays fixed).
@@ -66,6 +68,7 @@ GradientCheckResult gradient_check(Objective&& objective, const ParameterList<T>
   require(options.floor > 0.0, "gradient_check", "floor must be positive");
   GradientCheckResult result;
   const T h = static_cast<T>(options.step);
+  const double floor = options.floor * std::max(1.0, std::abs(static_cast<double>(objective())));
   for (const auto& entry : variables) {
     if (!entry.trainable) continue;
     Parameter<T>& p = *entry.parameter;
@@ -87,7 +90,7 @@ GradientCheckResult gradient_check(Objective&& objective, const ParameterList<T>
     if (a.size() == 0) continue;
     Index worst = 0;
     const double max_diff = (a - n).cwiseAbs().reshaped().maxCoeff(&worst);
-    const double scale = std::max({a.cwiseAbs().maxCoeff(), n.cwiseAbs().maxCoeff(), options.floor});
+    const double scale = std::max({a.cwiseAbs().maxCoeff(), n.cwiseAbs().maxCoeff(), floor});
     const double error = std::isfinite(max_diff) ? max_diff / scale : std::numeric_limits<double>::infinity();
     if (result.worst_variable.empty() || error > result.max_relative_error) {
       // reshaped() walks column-major; convert to the row-major flat index of the data.

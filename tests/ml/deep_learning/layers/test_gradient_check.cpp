@@ -1,9 +1,13 @@
 #include "aimastery/ml/deep_learning/gradient_check.hpp"
 
+#include <iterator>
 #include <random>
 #include <string>
 
+#include "aimastery/ml/deep_learning/activation.hpp"
+#include "aimastery/ml/deep_learning/batch_normalization.hpp"
 #include "aimastery/ml/deep_learning/dense.hpp"
+#include "aimastery/ml/deep_learning/dropout.hpp"
 #include "layers_support.hpp"
 
 using aimastery::InvalidArgument;
@@ -73,4 +77,39 @@ TEST_CASE("gradient_check rejects bad options and inputs") {
   aimastery::Dense<double> layer(2, 2);
   CHECK_THROWS_NAMING(aimastery::gradient_check(layer, Matrix<double>(0, 2)), InvalidArgument,
                       "gradient_check: input is empty (0x2)");
+}
+
+TEST_CASE("A stack Dense -> BatchNormalization -> gelu -> Dropout -> Dense -> softmax cross-entropy passes") {
+  std::mt19937_64 rng(test::test_seed());
+  aimastery::Dense<double> first(5, 6, {.initializer = aimastery::Initializer::he_normal, .seed = 3});
+  aimastery::BatchNormalization<double> norm(6);
+  aimastery::Activation<double> gelu(aimastery::ActivationKind::gelu);
+  aimastery::Dropout<double> dropout(0.3, 4);
+  aimastery::Dense<double> last(6, 3, {.seed = 5});
+  aimastery::CrossEntropyLoss<double> loss({.label_smoothing = 0.05});
+  aimastery::Layer<double>* stack[] = {&first, &norm, &gelu, &dropout, &last};
+  Parameter<double> input(test::random_matrix<double>(8, 5, rng));
+  aimastery::IndexVector labels(8);
+  labels << 0, 1, 2, 0, 1, 2, 2, 1;
+
+  const auto objective = [&] {
+    dropout.reseed(11);
+    Matrix<double> a = input.value;
+    for (auto* layer : stack) a = layer->forward(a);
+    return loss.forward(a, labels);
+  };
+  ParameterList<double> variables{{"input", &input, true}};
+  for (auto* layer : stack)
+    for (auto entry : layer->parameters()) {
+      entry.name = layer->name() + "." + entry.name;
+      entry.parameter->zero_grad();
+      variables.push_back(entry);
+    }
+  objective();
+  Matrix<double> grad = loss.backward();
+  for (auto it = std::rbegin(stack); it != std::rend(stack); ++it) grad = (*it)->backward(grad);
+  input.grad = grad;
+  const auto result = aimastery::gradient_check<double>(objective, variables);
+  INFO(result.worst_variable << "[" << result.worst_index << "]: " << result.analytic << " vs " << result.numeric);
+  CHECK(result.max_relative_error <= test::gradient_tolerance);
 }
