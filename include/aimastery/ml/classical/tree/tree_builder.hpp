@@ -12,13 +12,15 @@
 ///     child's is built from its samples and the larger child's is parent − smaller (the subtraction trick),
 ///     so each level costs O(n·d/2) and bins.
 ///   - When a few features are drawn (forests), only their histograms are built, in one pass over the node.
-/// Exact search: the node's values of a feature are sorted and every midpoint between consecutive distinct
-/// values is tried.
+/// Exact search: the samples are sorted once per feature (TreeTrainingSet); a tree keeps, per feature, its
+/// samples in that order, and a split partitions every feature's range stably, so each node finds its
+/// values already sorted and tries every midpoint between consecutive distinct values in one pass.
 
 #include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <limits>
+#include <numeric>
 #include <random>
 #include <utility>
 #include <vector>
@@ -61,6 +63,7 @@ template <Scalar T>
 struct TreeData {
   const BinnedFeatures<T>* bins = nullptr;  ///< histogram search
   const Matrix<T>* X = nullptr;             ///< exact search
+  const Index* presorted = nullptr;         ///< exact search: per feature, the samples by increasing value
   Index n_samples = 0;
   Index n_features = 0;
 };
@@ -71,12 +74,21 @@ class TreeTrainingSet {
  public:
   template <class Derived>
   TreeTrainingSet(const Eigen::MatrixBase<Derived>& X, SplitSearch search, int max_bins) {
-    if (search == SplitSearch::histogram)
-      bins_ = BinnedFeatures<T>(X, max_bins);
-    else
+    const bool exact = search == SplitSearch::exact;
+    if (exact) {
+      // Presorted once: for each feature, the sample indices by increasing value (ties by index).
       X_ = X.template cast<T>();
-    data_ = {search == SplitSearch::histogram ? &bins_ : nullptr, search == SplitSearch::exact ? &X_ : nullptr,
-             X.rows(), X.cols()};
+      const Index n = X.rows();
+      presorted_.resize(static_cast<std::size_t>(n * X.cols()));
+      for (Index f = 0; f < X.cols(); ++f) {
+        const auto order = presorted_.begin() + f * n;
+        std::iota(order, order + n, Index(0));
+        std::stable_sort(order, order + n, [&](Index a, Index b) { return X_(a, f) < X_(b, f); });
+      }
+    } else {
+      bins_ = BinnedFeatures<T>(X, max_bins);
+    }
+    data_ = {exact ? nullptr : &bins_, exact ? &X_ : nullptr, exact ? presorted_.data() : nullptr, X.rows(), X.cols()};
   }
   TreeTrainingSet(const TreeTrainingSet&) = delete;
   TreeTrainingSet& operator=(const TreeTrainingSet&) = delete;
@@ -86,6 +98,7 @@ class TreeTrainingSet {
  private:
   BinnedFeatures<T> bins_;
   Matrix<T> X_;
+  std::vector<Index> presorted_;
   TreeData<T> data_;
 };
 
@@ -126,6 +139,18 @@ class TreeBuilder {
     samples_.clear();
     for (Index i = 0; i < data_.n_samples; ++i)
       if (weights_[i] > 0) samples_.push_back(i);
+    if (settings_.split_search == SplitSearch::exact) {
+      // This tree's samples in each feature's order; every node is then the same range [begin, end) of
+      // each feature's segment, kept so by stable partitions.
+      const Index n = data_.n_samples, m = static_cast<Index>(samples_.size());
+      sorted_.resize(static_cast<std::size_t>(m * data_.n_features));
+      for (Index f = 0; f < data_.n_features; ++f) {
+        Index* out = sorted_.data() + f * m;
+        for (const Index* s = data_.presorted + f * n; s != data_.presorted + (f + 1) * n; ++s)
+          if (weights_[*s] > 0) *out++ = *s;
+      }
+      goes_left_.assign(static_cast<std::size_t>(n), 0);
+    }
     stack_.clear();
     stack_stats_.clear();
     free_slots_.clear();
@@ -338,20 +363,16 @@ class TreeBuilder {
     return occupied >= 2;
   }
 
-  /// Sorts the node's values of one feature and tries every midpoint; false when the feature is constant.
+  /// Walks the node's samples in the feature's presorted order and tries every midpoint between
+  /// consecutive distinct values; false when the feature is constant in the node.
   bool search_exact(const Pending& node, Index feature, Split& best) {
-    sorted_.clear();
     const Matrix<T>& X = *data_.X;
-    for (Index i = node.begin; i < node.end; ++i) {
-      const Index s = samples_[static_cast<std::size_t>(i)];
-      sorted_.emplace_back(X(s, feature), s);
-    }
-    std::sort(sorted_.begin(), sorted_.end());
-    if (sorted_.front().first == sorted_.back().first) return false;
+    const Index* order = sorted_.data() + feature * static_cast<Index>(samples_.size());
+    if (X(order[node.begin], feature) == X(order[node.end - 1], feature)) return false;
     std::fill(left_.begin(), left_.end(), 0.0);
-    for (std::size_t i = 0; i + 1 < sorted_.size(); ++i) {
-      criterion_.add(left_.data(), sorted_[i].second, weights_[sorted_[i].second]);
-      const T a = sorted_[i].first, b = sorted_[i + 1].first;
+    for (Index i = node.begin; i + 1 < node.end; ++i) {
+      criterion_.add(left_.data(), order[i], weights_[order[i]]);
+      const T a = X(order[i], feature), b = X(order[i + 1], feature);
       if (b <= a) continue;
       const T mid = a / T(2) + b / T(2);
       consider(feature, 0, 0, mid >= b ? a : mid, best);
@@ -366,6 +387,21 @@ class TreeBuilder {
     if (settings_.split_search == SplitSearch::exact) {
       const Matrix<T>& X = *data_.X;
       mid = std::partition(first, last, [&](Index s) { return X(s, split.feature) <= split.threshold; });
+      for (auto it = first; it != last; ++it) goes_left_[static_cast<std::size_t>(*it)] = it < mid ? 1 : 0;
+      // Stable partition of every feature's segment, so each child stays sorted in every feature.
+      const Index m = static_cast<Index>(samples_.size());
+      for (Index f = 0; f < data_.n_features; ++f) {
+        Index* segment = sorted_.data() + f * m;
+        right_samples_.clear();
+        Index write = node.begin;
+        for (Index i = node.begin; i < node.end; ++i) {
+          if (goes_left_[static_cast<std::size_t>(segment[i])])
+            segment[write++] = segment[i];
+          else
+            right_samples_.push_back(segment[i]);
+        }
+        std::copy(right_samples_.begin(), right_samples_.end(), segment + write);
+      }
     } else {
       const auto* bins = data_.bins;
       mid = std::partition(first, last, [&](Index s) { return bins->codes_of(s)[split.feature] <= split.left_bin; });
@@ -429,7 +465,9 @@ class TreeBuilder {
   std::vector<double> batch_;
   std::vector<std::uint64_t> batch_bits_;
   std::vector<double> left_, right_, best_left_, node_stats_;
-  std::vector<std::pair<T, Index>> sorted_;
+  std::vector<Index> sorted_;         ///< exact search: per feature, the tree's samples in value order
+  std::vector<char> goes_left_;       ///< exact search: the side of each sample at the current split
+  std::vector<Index> right_samples_;  ///< exact search: partition buffer
 };
 
 }  // namespace aimastery::detail
