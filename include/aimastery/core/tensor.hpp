@@ -57,9 +57,7 @@ class Tensor {
   using Shape = std::vector<Index>;
 
   Tensor() = default;
-  explicit Tensor(Shape shape, T fill = T(0)) : shape_(std::move(shape)) {
-    data_.assign(checked_size(shape_), fill);
-  }
+  explicit Tensor(Shape shape, T fill = T(0)) : shape_(std::move(shape)) { data_.assign(checked_size(shape_), fill); }
   Tensor(std::initializer_list<Index> shape, T fill = T(0)) : Tensor(Shape(shape), fill) {}
 
   /// A rank-2 tensor holding a copy of a matrix.
@@ -111,9 +109,7 @@ class Tensor {
   }
   /// Leading axes flattened into rows, the last axis as columns: (d0*...*d{k-1}) x dk.
   Eigen::Map<Matrix<T>> matrix() { return matrix(size() / std::max<Index>(last_dim(), 1), last_dim()); }
-  Eigen::Map<const Matrix<T>> matrix() const {
-    return matrix(size() / std::max<Index>(last_dim(), 1), last_dim());
-  }
+  Eigen::Map<const Matrix<T>> matrix() const { return matrix(size() / std::max<Index>(last_dim(), 1), last_dim()); }
   /// The i-th block along axis 0 seen as a matrix of its trailing axes flattened as in matrix().
   Eigen::Map<Matrix<T>> slice_matrix(Index i) {
     auto [rows, cols, start] = slice_geometry(i);
@@ -183,57 +179,64 @@ std::string shape_of(const Eigen::EigenBase<Derived>& x) {
   return std::to_string(x.rows()) + "x" + std::to_string(x.cols());
 }
 
-/// Throws InvalidArgument("<where>: <message>") when `condition` is false.
+/// Throws InvalidArgument("<where>: <message>").
+[[noreturn]] inline void fail(std::string_view where, std::string_view message) {
+  throw InvalidArgument(std::string(where) + ": " + std::string(message));
+}
+
+/// Throws InvalidArgument("<where>: <message>") when `condition` is false. On hot paths prefer
+/// `if (!condition) fail(...)`, which builds the message only when it is needed; the check_* helpers
+/// below do so.
 inline void require(bool condition, std::string_view where, std::string_view message) {
-  if (!condition) throw InvalidArgument(std::string(where) + ": " + std::string(message));
+  if (!condition) fail(where, message);
 }
 
 template <class Derived>
 void check_not_empty(std::string_view where, std::string_view name, const Eigen::EigenBase<Derived>& x) {
-  require(x.size() > 0, where, std::string(name) + " is empty (" + shape_of(x) + ")");
+  if (x.size() == 0) fail(where, std::string(name) + " is empty (" + shape_of(x) + ")");
 }
 
 template <class Derived>
 void check_square(std::string_view where, std::string_view name, const Eigen::EigenBase<Derived>& x) {
-  require(x.rows() == x.cols(), where, std::string(name) + " must be square, got " + shape_of(x));
+  if (x.rows() != x.cols()) fail(where, std::string(name) + " must be square, got " + shape_of(x));
 }
 
 /// No NaN or infinity anywhere in x.
 template <class Derived>
 void check_finite(std::string_view where, std::string_view name, const Eigen::DenseBase<Derived>& x) {
-  require(x.derived().allFinite(), where, std::string(name) + " contains NaN or infinity");
+  if (!x.derived().allFinite()) fail(where, std::string(name) + " contains NaN or infinity");
 }
 
 /// Two vectors (or any two objects) of the same number of elements.
 template <class A, class B>
 void check_same_size(std::string_view where, std::string_view name_a, const Eigen::EigenBase<A>& a,
                      std::string_view name_b, const Eigen::EigenBase<B>& b) {
-  require(a.size() == b.size(), where,
-          std::string(name_a) + " has " + std::to_string(a.size()) + " elements but " + std::string(name_b) + " has " +
-              std::to_string(b.size()));
+  if (a.size() != b.size())
+    fail(where, std::string(name_a) + " has " + std::to_string(a.size()) + " elements but " + std::string(name_b) +
+                    " has " + std::to_string(b.size()));
 }
 
 /// Two objects of the same shape.
 template <class A, class B>
 void check_same_shape(std::string_view where, std::string_view name_a, const Eigen::EigenBase<A>& a,
                       std::string_view name_b, const Eigen::EigenBase<B>& b) {
-  require(a.rows() == b.rows() && a.cols() == b.cols(), where,
-          std::string(name_a) + " is " + shape_of(a) + " but " + std::string(name_b) + " is " + shape_of(b));
+  if (a.rows() != b.rows() || a.cols() != b.cols())
+    fail(where, std::string(name_a) + " is " + shape_of(a) + " but " + std::string(name_b) + " is " + shape_of(b));
 }
 
 /// Samples as rows: X (n x d) and y (n) agree on n.
 template <class A, class B>
 void check_samples_match(std::string_view where, const Eigen::EigenBase<A>& X, const Eigen::EigenBase<B>& y) {
-  require(X.rows() == y.size(), where,
-          "X has " + std::to_string(X.rows()) + " samples (rows) but y has " + std::to_string(y.size()));
+  if (X.rows() != y.size())
+    fail(where, "X has " + std::to_string(X.rows()) + " samples (rows) but y has " + std::to_string(y.size()));
 }
 
 /// X has the number of features (columns) the model was fitted on.
 template <class A>
 void check_features(std::string_view where, const Eigen::EigenBase<A>& X, Index fitted_features) {
-  require(X.cols() == fitted_features, where,
-          "X has " + std::to_string(X.cols()) + " features, the model was fitted on " +
-              std::to_string(fitted_features));
+  if (X.cols() != fitted_features)
+    fail(where,
+         "X has " + std::to_string(X.cols()) + " features, the model was fitted on " + std::to_string(fitted_features));
 }
 
 }  // namespace aimastery
