@@ -54,9 +54,9 @@ struct SafetensorsDtypeInfo {
 };
 
 inline constexpr SafetensorsDtypeInfo safetensors_dtypes[] = {
-    {SafetensorsDtype::F64, "F64", 8}, {SafetensorsDtype::F32, "F32", 4}, {SafetensorsDtype::F16, "F16", 2},
+    {SafetensorsDtype::F64, "F64", 8},   {SafetensorsDtype::F32, "F32", 4}, {SafetensorsDtype::F16, "F16", 2},
     {SafetensorsDtype::BF16, "BF16", 2}, {SafetensorsDtype::I64, "I64", 8}, {SafetensorsDtype::I32, "I32", 4},
-    {SafetensorsDtype::I16, "I16", 2},  {SafetensorsDtype::I8, "I8", 1},   {SafetensorsDtype::U8, "U8", 1},
+    {SafetensorsDtype::I16, "I16", 2},   {SafetensorsDtype::I8, "I8", 1},   {SafetensorsDtype::U8, "U8", 1},
     {SafetensorsDtype::BOOL, "BOOL", 1}};
 
 inline const SafetensorsDtypeInfo& dtype_info(SafetensorsDtype dtype) {
@@ -131,18 +131,34 @@ struct SafetensorsTensor {
     for (std::size_t i = 0; i < n; ++i, p += width) {
       const std::uint64_t raw = detail::load_little_endian(p, width);
       switch (dtype) {
-        case SafetensorsDtype::F64: out[i] = static_cast<T>(std::bit_cast<double>(raw)); break;
-        case SafetensorsDtype::F32: out[i] = static_cast<T>(std::bit_cast<float>(static_cast<std::uint32_t>(raw))); break;
-        case SafetensorsDtype::F16: out[i] = static_cast<T>(detail::half_to_float(static_cast<std::uint16_t>(raw))); break;
+        case SafetensorsDtype::F64:
+          out[i] = static_cast<T>(std::bit_cast<double>(raw));
+          break;
+        case SafetensorsDtype::F32:
+          out[i] = static_cast<T>(std::bit_cast<float>(static_cast<std::uint32_t>(raw)));
+          break;
+        case SafetensorsDtype::F16:
+          out[i] = static_cast<T>(detail::half_to_float(static_cast<std::uint16_t>(raw)));
+          break;
         case SafetensorsDtype::BF16:
           out[i] = static_cast<T>(std::bit_cast<float>(static_cast<std::uint32_t>(raw << 16)));
           break;
-        case SafetensorsDtype::I64: out[i] = static_cast<T>(static_cast<std::int64_t>(raw)); break;
-        case SafetensorsDtype::I32: out[i] = static_cast<T>(static_cast<std::int32_t>(static_cast<std::uint32_t>(raw))); break;
-        case SafetensorsDtype::I16: out[i] = static_cast<T>(static_cast<std::int16_t>(static_cast<std::uint16_t>(raw))); break;
-        case SafetensorsDtype::I8: out[i] = static_cast<T>(static_cast<std::int8_t>(static_cast<std::uint8_t>(raw))); break;
+        case SafetensorsDtype::I64:
+          out[i] = static_cast<T>(static_cast<std::int64_t>(raw));
+          break;
+        case SafetensorsDtype::I32:
+          out[i] = static_cast<T>(static_cast<std::int32_t>(static_cast<std::uint32_t>(raw)));
+          break;
+        case SafetensorsDtype::I16:
+          out[i] = static_cast<T>(static_cast<std::int16_t>(static_cast<std::uint16_t>(raw)));
+          break;
+        case SafetensorsDtype::I8:
+          out[i] = static_cast<T>(static_cast<std::int8_t>(static_cast<std::uint8_t>(raw)));
+          break;
         case SafetensorsDtype::U8:
-        case SafetensorsDtype::BOOL: out[i] = static_cast<T>(raw); break;
+        case SafetensorsDtype::BOOL:
+          out[i] = static_cast<T>(raw);
+          break;
       }
     }
     return out;
@@ -166,7 +182,8 @@ struct Safetensors {
   template <class Derived>
   void add(const std::string& name, const Eigen::MatrixBase<Derived>& m) {
     using T = typename Derived::Scalar;
-    add(name, {m.rows(), m.cols()}, Matrix<T>(m).data(), std::is_same_v<T, float> ? SafetensorsDtype::F32 : SafetensorsDtype::F64);
+    add(name, {m.rows(), m.cols()}, Matrix<T>(m).data(),
+        std::is_same_v<T, float> ? SafetensorsDtype::F32 : SafetensorsDtype::F64);
   }
   /// Stores a Tensor with its shape.
   template <Scalar T>
@@ -224,13 +241,15 @@ inline Safetensors parse_safetensors(std::span<const unsigned char> bytes, std::
   const std::string where = "read_safetensors: " + std::string(source);
   auto fail = [&](const std::string& message) -> FormatError { return FormatError(where + ": " + message); };
   constexpr std::uint64_t max_header = 100'000'000;
-  if (bytes.size() < 8) throw fail("truncated: " + std::to_string(bytes.size()) + " bytes, the header length alone needs 8");
+  if (bytes.size() < 8)
+    throw fail("truncated: " + std::to_string(bytes.size()) + " bytes, the header length alone needs 8");
   const std::uint64_t header_length = detail::load_little_endian(bytes.data(), 8);
   if (header_length > bytes.size() - 8)
     throw fail("header length " + std::to_string(header_length) + " exceeds the " + std::to_string(bytes.size() - 8) +
                " bytes after it");
   if (header_length > max_header) throw fail("header length " + std::to_string(header_length) + " exceeds 100 MB");
-  if (header_length < 2) throw fail("header length " + std::to_string(header_length) + " is too short for a JSON object");
+  if (header_length < 2)
+    throw fail("header length " + std::to_string(header_length) + " is too short for a JSON object");
   const auto header_bytes = bytes.subspan(8, static_cast<std::size_t>(header_length));
   if (header_bytes[0] != '{') throw fail("the header does not start with '{'");
   const std::span<const unsigned char> buffer = bytes.subspan(8 + static_cast<std::size_t>(header_length));
@@ -278,7 +297,8 @@ inline Safetensors parse_safetensors(std::span<const unsigned char> bytes, std::
     const std::string tensor_where = "tensor '" + name + "'";
     if (!entry.is_object()) throw fail(tensor_where + " is not an object");
     for (const auto& [key, _] : entry.items())
-      if (key != "dtype" && key != "shape" && key != "data_offsets") throw fail(tensor_where + " has an unknown field '" + key + "'");
+      if (key != "dtype" && key != "shape" && key != "data_offsets")
+        throw fail(tensor_where + " has an unknown field '" + key + "'");
     if (!entry.contains("dtype") || !entry["dtype"].is_string()) throw fail(tensor_where + " has no dtype string");
     if (!entry.contains("shape") || !entry["shape"].is_array()) throw fail(tensor_where + " has no shape array");
     if (!entry.contains("data_offsets") || !entry["data_offsets"].is_array() || entry["data_offsets"].size() != 2)
@@ -313,16 +333,19 @@ inline Safetensors parse_safetensors(std::span<const unsigned char> bytes, std::
     if (!offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned())
       throw fail(tensor_where + " has data_offsets that are not non-negative integers");
     const std::uint64_t begin = offsets[0].get<std::uint64_t>(), end = offsets[1].get<std::uint64_t>();
-    if (begin > end) throw fail(tensor_where + " has data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) + "] in the wrong order");
+    if (begin > end)
+      throw fail(tensor_where + " has data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
+                 "] in the wrong order");
     if (end > buffer.size())
-      throw fail(tensor_where + " ends at byte " + std::to_string(end) + " beyond the " + std::to_string(buffer.size()) +
-                 "-byte buffer");
+      throw fail(tensor_where + " ends at byte " + std::to_string(end) + " beyond the " +
+                 std::to_string(buffer.size()) + "-byte buffer");
     if (elements == std::numeric_limits<std::uint64_t>::max() || elements * info->bytes != end - begin)
       throw fail(tensor_where + " claims " + std::to_string(end - begin) + " bytes, its dtype " + dtype_name +
                  " and shape need " +
                  (elements == std::numeric_limits<std::uint64_t>::max() ? std::string("more than the buffer")
-                                                                          : std::to_string(elements * info->bytes)));
-    tensor.bytes.assign(buffer.begin() + static_cast<std::ptrdiff_t>(begin), buffer.begin() + static_cast<std::ptrdiff_t>(end));
+                                                                        : std::to_string(elements * info->bytes)));
+    tensor.bytes.assign(buffer.begin() + static_cast<std::ptrdiff_t>(begin),
+                        buffer.begin() + static_cast<std::ptrdiff_t>(end));
     claims.push_back({begin, end, name});
     out.tensors.emplace(name, std::move(tensor));
   }
@@ -333,7 +356,9 @@ inline Safetensors parse_safetensors(std::span<const unsigned char> bytes, std::
   std::uint64_t position = 0;
   for (const Claim& c : claims) {
     if (c.begin < position) throw fail("tensor '" + c.name + "' overlaps the previous tensor's bytes");
-    if (c.begin > position) throw fail("a hole in the buffer before tensor '" + c.name + "' (bytes " + std::to_string(position) + " to " + std::to_string(c.begin) + ")");
+    if (c.begin > position)
+      throw fail("a hole in the buffer before tensor '" + c.name + "' (bytes " + std::to_string(position) + " to " +
+                 std::to_string(c.begin) + ")");
     position = c.end;
   }
   if (position != buffer.size())

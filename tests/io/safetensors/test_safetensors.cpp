@@ -99,7 +99,8 @@ TEST_CASE("safetensors: files written by the safetensors package (PyTorch and Nu
 
 TEST_CASE("safetensors: re-serialising a file the package wrote keeps its tensors and metadata") {
   const auto expected = aimastery::test::load_reference("safetensors_reference.json");
-  const auto theirs = aimastery::read_safetensors(std::string(AIMASTERY_REFERENCE_DIR) + "/safetensors_numpy.safetensors");
+  const auto theirs =
+      aimastery::read_safetensors(std::string(AIMASTERY_REFERENCE_DIR) + "/safetensors_numpy.safetensors");
   // Re-serialising what we read gives a file that parses to the same tensors and metadata.
   const auto again = parse(aimastery::serialize_safetensors(theirs));
   CHECK(again.tensors.size() == theirs.tensors.size());
@@ -122,8 +123,11 @@ TEST_CASE("safetensors: hostile headers are FormatErrors naming the problem") {
   // The JSON.
   CHECK_THROWS_NAMING(parse(bytes_of("{\"a\":", 0)), FormatError, "not valid JSON");
   CHECK_THROWS_NAMING(parse(bytes_of("{} trailing", 0)), FormatError, "not valid JSON");
-  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8)),
-                      FormatError, "names 'a' twice");
+  CHECK_THROWS_NAMING(
+      parse(bytes_of(
+          R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+          8)),
+      FormatError, "names 'a' twice");
   CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":3})", 0)), FormatError, "tensor 'a' is not an object");
   CHECK_THROWS_NAMING(parse(bytes_of(R"({"__metadata__":{"k":1}})", 0)), FormatError, "not a string");
   CHECK_THROWS_NAMING(parse(bytes_of(R"({"__metadata__":[1]})", 0)), FormatError, "__metadata__ is not an object");
@@ -131,26 +135,43 @@ TEST_CASE("safetensors: hostile headers are FormatErrors naming the problem") {
   CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"shape":[2],"data_offsets":[0,8]}})", 8)), FormatError, "no dtype");
   CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","data_offsets":[0,8]}})", 8)), FormatError, "no shape");
   CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[2]}})", 8)), FormatError, "no data_offsets");
-  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0]}})", 8)), FormatError, "no data_offsets");
-  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"C64","shape":[2],"data_offsets":[0,8]}})", 8)), FormatError, "unsupported dtype 'C64'");
-  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8)), FormatError, "shape entry");
-  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})", 8)), FormatError, "shape entry");
-  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":1}})", 8)), FormatError, "unknown field 'x'");
-  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[-1,8]}})", 8)), FormatError, "not non-negative integers");
+  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0]}})", 8)), FormatError,
+                      "no data_offsets");
+  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"C64","shape":[2],"data_offsets":[0,8]}})", 8)), FormatError,
+                      "unsupported dtype 'C64'");
+  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8)), FormatError,
+                      "shape entry");
+  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})", 8)), FormatError,
+                      "shape entry");
+  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":1}})", 8)),
+                      FormatError, "unknown field 'x'");
+  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[-1,8]}})", 8)), FormatError,
+                      "not non-negative integers");
   // Offsets against the buffer and against dtype x shape.
-  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", 8)), FormatError, "wrong order");
-  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,16]}})", 8)), FormatError, "beyond the 8-byte buffer");
-  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8)), FormatError, "need 12");
-  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F64","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,8]}})", 8)),
-                      FormatError, "more than the buffer");
-  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F64","shape":[18446744073709551615,2],"data_offsets":[0,8]}})", 8)),
-                      FormatError, "too large");
-  CHECK(parse(bytes_of(R"({"a":{"dtype":"F64","shape":[4294967296,0],"data_offsets":[0,0]}})", 0)).at("a").elements() == 0);
+  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", 8)), FormatError,
+                      "wrong order");
+  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,16]}})", 8)), FormatError,
+                      "beyond the 8-byte buffer");
+  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8)), FormatError,
+                      "need 12");
+  CHECK_THROWS_NAMING(
+      parse(bytes_of(R"({"a":{"dtype":"F64","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,8]}})", 8)),
+      FormatError, "more than the buffer");
+  CHECK_THROWS_NAMING(
+      parse(bytes_of(R"({"a":{"dtype":"F64","shape":[18446744073709551615,2],"data_offsets":[0,8]}})", 8)), FormatError,
+      "too large");
+  CHECK(parse(bytes_of(R"({"a":{"dtype":"F64","shape":[4294967296,0],"data_offsets":[0,0]}})", 0)).at("a").elements() ==
+        0);
   // Tiling: overlap, hole, trailing bytes.
-  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8)),
-                      FormatError, "overlaps");
-  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8)), FormatError, "hole");
-  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 8)), FormatError, "4 bytes after the last tensor");
+  CHECK_THROWS_NAMING(
+      parse(bytes_of(
+          R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+          8)),
+      FormatError, "overlaps");
+  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8)), FormatError,
+                      "hole");
+  CHECK_THROWS_NAMING(parse(bytes_of(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 8)), FormatError,
+                      "4 bytes after the last tensor");
 }
 
 TEST_CASE("safetensors: every truncation and random byte mutations raise FormatError or read, never crash") {
@@ -202,5 +223,6 @@ TEST_CASE("safetensors: bad arguments name the problem") {
   file.tensors["bad"] = {SafetensorsDtype::F32, {3}, std::vector<unsigned char>(4)};
   CHECK_THROWS_NAMING(aimastery::serialize_safetensors(file), InvalidArgument, "tensor 'bad' has 4 bytes");
   CHECK_THROWS_NAMING(aimastery::read_safetensors("/nonexistent/weights.safetensors"), FormatError, "cannot open");
-  CHECK_THROWS_NAMING(aimastery::write_safetensors("/nonexistent/dir/w.safetensors", Safetensors{}), FormatError, "cannot open");
+  CHECK_THROWS_NAMING(aimastery::write_safetensors("/nonexistent/dir/w.safetensors", Safetensors{}), FormatError,
+                      "cannot open");
 }

@@ -31,6 +31,10 @@
 #include <utility>
 #include <vector>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 #include "aimastery/core/errors.hpp"
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/io/safetensors.hpp"
@@ -43,13 +47,44 @@
 
 namespace aimastery {
 
+namespace detail {
+
+/// Eigen splits a matrix product over OpenMP threads once it has about 50 000 multiply-adds, but a
+/// network's per-batch products are small and many: below `serial_below` multiply-adds per forward pass
+/// the fork/join costs more than it saves (on a busy machine, far more). For its scope this sets the
+/// calling thread's OpenMP thread count to 1 (an OpenMP setting of that thread only) and restores it.
+class SerialSmallProducts {
+ public:
+  static constexpr double serial_below = 4.0e6;
+  explicit SerialSmallProducts([[maybe_unused]] double multiply_adds) {
+#if defined(_OPENMP)
+    if (multiply_adds < serial_below && omp_get_max_threads() > 1) {
+      previous_ = omp_get_max_threads();
+      omp_set_num_threads(1);
+    }
+#endif
+  }
+  ~SerialSmallProducts() {
+#if defined(_OPENMP)
+    if (previous_ > 0) omp_set_num_threads(previous_);
+#endif
+  }
+  SerialSmallProducts(const SerialSmallProducts&) = delete;
+  SerialSmallProducts& operator=(const SerialSmallProducts&) = delete;
+
+ private:
+  int previous_ = 0;
+};
+
+}  // namespace detail
+
 /// What NeuralNetwork::fit reports after each epoch (to its `on_epoch_end` callback).
 template <Scalar T>
 struct EpochLog {
-  Index epoch;                   ///< 0-based
-  T loss;                        ///< mean training loss over the epoch's batches (weighted by batch size)
-  std::optional<T> accuracy;     ///< training accuracy (label targets only)
-  std::optional<T> val_loss;     ///< with validation data
+  Index epoch;                ///< 0-based
+  T loss;                     ///< mean training loss over the epoch's batches (weighted by batch size)
+  std::optional<T> accuracy;  ///< training accuracy (label targets only)
+  std::optional<T> val_loss;  ///< with validation data
   std::optional<T> val_accuracy;
   T learning_rate;
 };
@@ -59,7 +94,7 @@ struct FitOptions {
   Index epochs = 10;
   Index batch_size = 32;
   bool shuffle = true;
-  std::uint64_t seed = 0;           ///< the shuffling order (layers keep their own seeds)
+  std::uint64_t seed = 0;  ///< the shuffling order (layers keep their own seeds)
   /// Fraction in [0, 1) of the samples held out for validation: the last ⌊n·split⌋ rows, before
   /// shuffling (as Keras does). Ignored when validation data are passed to fit.
   double validation_split = 0.0;
@@ -82,7 +117,7 @@ struct FitOptions {
 template <Scalar T>
 struct History {
   std::vector<T> loss, accuracy, val_loss, val_accuracy, learning_rate;
-  Index best_epoch = -1;      ///< the epoch of the lowest monitored loss
+  Index best_epoch = -1;  ///< the epoch of the lowest monitored loss
   bool stopped_early = false;
   [[nodiscard]] Index epochs() const noexcept { return static_cast<Index>(loss.size()); }
 };
@@ -147,10 +182,9 @@ class NeuralNetwork {
       try {
         features = layers_[i]->output_features(features);
       } catch (const InvalidArgument& e) {
-        const std::string from =
-            i == 0 ? "the input (" + std::to_string(input_features) + " features)"
-                   : "layer " + std::to_string(i - 1) + " " + layers_[i - 1]->name() + ", which outputs " +
-                         std::to_string(features) + " features";
+        const std::string from = i == 0 ? "the input (" + std::to_string(input_features) + " features)"
+                                        : "layer " + std::to_string(i - 1) + " " + layers_[i - 1]->name() +
+                                              ", which outputs " + std::to_string(features) + " features";
         throw InvalidArgument("NeuralNetwork::build: layer " + std::to_string(i) + " " + layers_[i]->name() +
                               " cannot take " + from + " (" + e.what() + ")");
       }
@@ -278,6 +312,8 @@ class NeuralNetwork {
   /// The network's output in evaluation mode (regression values, or logits for classification losses).
   [[nodiscard]] Matrix<T> predict(const Matrix<T>& X) {
     const ModeGuard guard(*this);
+    const detail::SerialSmallProducts serial_if_small(static_cast<double>(X.rows()) *
+                                                      static_cast<double>(parameter_count()));
     return forward(X);
   }
   /// The output as probabilities: softmax (CrossEntropyLoss) or sigmoid (BinaryCrossEntropyLoss from logits).
@@ -313,8 +349,9 @@ class NeuralNetwork {
       for (const auto& p : layers_[i]->parameters()) {
         const Matrix<T>& v = p.parameter->value;
         const bool vector = v.rows() == 1 && !(dense && p.name == "weight");
-        file.add(std::to_string(i) + "." + p.name, vector ? std::vector<Index>{v.cols()} : std::vector<Index>{v.rows(), v.cols()},
-                 v.data(), std::is_same_v<T, float> ? SafetensorsDtype::F32 : SafetensorsDtype::F64);
+        file.add(std::to_string(i) + "." + p.name,
+                 vector ? std::vector<Index>{v.cols()} : std::vector<Index>{v.rows(), v.cols()}, v.data(),
+                 std::is_same_v<T, float> ? SafetensorsDtype::F32 : SafetensorsDtype::F64);
       }
     }
     file.metadata["format"] = "pt";
@@ -334,7 +371,8 @@ class NeuralNetwork {
     std::vector<Matrix<T>> values;
     std::set<std::string> used;
     for (const auto& p : parameters_) {
-      if (!file.contains(p.name)) throw FormatError(where + ": no tensor '" + p.name + "' (the network's layers: " + layer_names() + ")");
+      if (!file.contains(p.name))
+        throw FormatError(where + ": no tensor '" + p.name + "' (the network's layers: " + layer_names() + ")");
       const SafetensorsTensor& t = file.at(p.name);
       const Matrix<T>& current = p.parameter->value;
       const bool same = (t.shape.size() == 2 && t.shape[0] == current.rows() && t.shape[1] == current.cols()) ||
@@ -356,7 +394,8 @@ class NeuralNetwork {
     }
     for (const auto& [name, _] : file.tensors)
       if (!used.count(name) && !name.ends_with("num_batches_tracked"))
-        throw FormatError(where + ": tensor '" + name + "' matches no parameter of the network (" + layer_names() + ")");
+        throw FormatError(where + ": tensor '" + name + "' matches no parameter of the network (" + layer_names() +
+                          ")");
     for (std::size_t k = 0; k < parameters_.size(); ++k) parameters_[k].parameter->value = values[k];
   }
 
@@ -447,10 +486,11 @@ class NeuralNetwork {
     Matrix<T> output = forward(X);
     const T value = loss_->forward(output, y);
     if (!std::isfinite(value))
-      throw InvalidArgument(where + ": the loss became " + (std::isnan(value) ? "NaN" : "infinite") +
-                            (epoch >= 0 ? " at epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch) : "") +
-                            " (learning rate " + std::to_string(optimizer_->learning_rate()) +
-                            "; a smaller learning rate, gradient clipping or standardised inputs may help)");
+      throw InvalidArgument(
+          where + ": the loss became " + (std::isnan(value) ? "NaN" : "infinite") +
+          (epoch >= 0 ? " at epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch) : "") +
+          " (learning rate " + std::to_string(optimizer_->learning_rate()) +
+          "; a smaller learning rate, gradient clipping or standardised inputs may help)");
     zero_grad();
     backward(loss_->backward());
     if (clip_norm > T(0)) clip_grad_norm(parameters_, clip_norm);
@@ -466,9 +506,11 @@ class NeuralNetwork {
     require(options.validation_split >= 0.0 && options.validation_split < 1.0, where,
             "validation_split must be in [0, 1), got " + std::to_string(options.validation_split));
     const Index held_out = static_cast<Index>(std::floor(options.validation_split * static_cast<double>(X.rows())));
-    if (held_out == 0) return fit_loop(X, y, static_cast<const Matrix<T>*>(nullptr), static_cast<const Target*>(nullptr), options);
+    if (held_out == 0)
+      return fit_loop(X, y, static_cast<const Matrix<T>*>(nullptr), static_cast<const Target*>(nullptr), options);
     const Index kept = X.rows() - held_out;
-    require(kept > 0, where, "validation_split " + std::to_string(options.validation_split) + " leaves no training sample");
+    require(kept > 0, where,
+            "validation_split " + std::to_string(options.validation_split) + " leaves no training sample");
     const Matrix<T> X_train = X.topRows(kept), X_val = X.bottomRows(held_out);
     const Target y_train = y.topRows(kept), y_val = y.bottomRows(held_out);
     return fit_loop(X_train, y_train, &X_val, &y_val, options);
@@ -490,6 +532,8 @@ class NeuralNetwork {
 
     const Index n = X.rows();
     const Index batch = std::min(options.batch_size, n);
+    const detail::SerialSmallProducts serial_if_small(static_cast<double>(batch) *
+                                                      static_cast<double>(parameter_count()));
     std::vector<Index> order(static_cast<std::size_t>(n));
     for (Index i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
     std::mt19937_64 rng(options.seed);
@@ -521,8 +565,8 @@ class NeuralNetwork {
         loss_sum += value * static_cast<T>(rows);
         if constexpr (with_labels) correct += correct_count(output, y_batch);
       }
-      EpochLog<T> log{epoch, loss_sum / static_cast<T>(n), std::nullopt, std::nullopt, std::nullopt,
-                      optimizer_->learning_rate()};
+      EpochLog<T> log{epoch,        loss_sum / static_cast<T>(n), std::nullopt, std::nullopt,
+                      std::nullopt, optimizer_->learning_rate()};
       history.loss.push_back(log.loss);
       history.learning_rate.push_back(log.learning_rate);
       if constexpr (with_labels) {

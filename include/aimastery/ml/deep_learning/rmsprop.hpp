@@ -12,7 +12,7 @@ namespace aimastery {
 template <Scalar T>
 struct RMSpropOptions {
   T learning_rate = T(0.01);
-  T alpha = T(0.99);      ///< smoothing of the squared-gradient average, in [0, 1)
+  T alpha = T(0.99);  ///< smoothing of the squared-gradient average, in [0, 1)
   T eps = T(1e-8);
   T weight_decay = T(0);  ///< L2 added to the gradient
   T momentum = T(0);      ///< in [0, 1)

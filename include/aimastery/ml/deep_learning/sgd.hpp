@@ -13,10 +13,10 @@ namespace aimastery {
 template <Scalar T>
 struct SGDOptions {
   T learning_rate = T(0.01);
-  T momentum = T(0);       ///< μ in [0, 1)
-  T dampening = T(0);      ///< τ in [0, 1); must be 0 with Nesterov
-  bool nesterov = false;   ///< needs momentum > 0
-  T weight_decay = T(0);   ///< λ >= 0, L2 penalty added to the gradient
+  T momentum = T(0);      ///< μ in [0, 1)
+  T dampening = T(0);     ///< τ in [0, 1); must be 0 with Nesterov
+  bool nesterov = false;  ///< needs momentum > 0
+  T weight_decay = T(0);  ///< λ >= 0, L2 penalty added to the gradient
 };
 
 /// With g = ∇θ L + λθ, and the buffer b created as b₁ = g on the first step:

@@ -24,7 +24,8 @@ struct Split {
   IndexVector y_train, y_test;
 };
 
-Split take(const Matrix<double>& X, const IndexVector& y, const std::vector<Index>& train, const std::vector<Index>& test) {
+Split take(const Matrix<double>& X, const IndexVector& y, const std::vector<Index>& train,
+           const std::vector<Index>& test) {
   Split s{X(train, Eigen::all), X(test, Eigen::all), y(train), y(test)};
   // Standardise with the training rows' mean and standard deviation (constant columns left centred).
   const RowVector<double> mean = s.X_train.colwise().mean();

@@ -61,7 +61,8 @@ TEST_CASE_TEMPLATE("a PyTorch MLP saved with safetensors.torch loads and gives P
         parity_tolerance<T>());
 }
 
-TEST_CASE_TEMPLATE("full training steps (forward, cross-entropy, backward, SGD or Adam) equal PyTorch's", T, float, double) {
+TEST_CASE_TEMPLATE("full training steps (forward, cross-entropy, backward, SGD or Adam) equal PyTorch's", T, float,
+                   double) {
   const auto ref = test::load_reference("dl_mlp.json");
   const Matrix<T> X = test::json_matrix<T>(ref.at("X"));
   IndexVector labels(static_cast<Index>(ref.at("labels").size()));
@@ -81,14 +82,17 @@ TEST_CASE_TEMPLATE("full training steps (forward, cross-entropy, backward, SGD o
       CHECK(test::close(loss, test::json_number<T>(steps.at("losses")[s]), T(parity_tolerance<T>())));
       for (const auto& p : net.parameters()) {
         CAPTURE(p.name);
-        CHECK(test::max_relative_error(p.parameter->grad, test::json_matrix<double>(steps.at("gradients")[s].at(p.name).is_array() &&
-                                                                                      steps.at("gradients")[s].at(p.name)[0].is_array()
-                                                                                  ? steps.at("gradients")[s].at(p.name)
-                                                                                  : nlohmann::json::array({steps.at("gradients")[s].at(p.name)}))) <
+        CHECK(test::max_relative_error(
+                  p.parameter->grad,
+                  test::json_matrix<double>(steps.at("gradients")[s].at(p.name).is_array() &&
+                                                    steps.at("gradients")[s].at(p.name)[0].is_array()
+                                                ? steps.at("gradients")[s].at(p.name)
+                                                : nlohmann::json::array({steps.at("gradients")[s].at(p.name)}))) <
               parity_tolerance<T>());
         const auto& after = steps.at("parameters")[s].at(p.name);
-        CHECK(test::max_relative_error(p.parameter->value,
-                                       test::json_matrix<double>(after[0].is_array() ? after : nlohmann::json::array({after}))) <
+        CHECK(test::max_relative_error(
+                  p.parameter->value,
+                  test::json_matrix<double>(after[0].is_array() ? after : nlohmann::json::array({after}))) <
               parity_tolerance<T>());
       }
     }
@@ -119,8 +123,9 @@ TEST_CASE("parameters() names every parameter '<layer>.<name>' and summary() lis
 TEST_CASE("shape mismatches are caught when the network is built, naming both layers and sizes") {
   NeuralNetwork<double> net;
   net.add<Dense<double>>(4, 8).add<Activation<double>>("relu").add<Dense<double>>(16, 3);
-  CHECK_THROWS_NAMING(net.build(4), InvalidArgument,
-                      "NeuralNetwork::build: layer 2 Dense(16 -> 3) cannot take layer 1 Activation(relu), which outputs 8 features");
+  CHECK_THROWS_NAMING(
+      net.build(4), InvalidArgument,
+      "NeuralNetwork::build: layer 2 Dense(16 -> 3) cannot take layer 1 Activation(relu), which outputs 8 features");
   CHECK_THROWS_NAMING(net.forward(Matrix<double>::Ones(2, 4)), InvalidArgument, "layer 2 Dense(16 -> 3)");
   NeuralNetwork<double> first;
   first.add<Dense<double>>(4, 8);
@@ -137,11 +142,14 @@ TEST_CASE("a loss that turns NaN stops training with an error naming the epoch a
   IndexVector y;
   blobs(60, rng, X, y);
   NeuralNetwork<double> net;
-  net.add<Dense<double>>(2, 16, DenseOptions{.seed = 1}).add<Activation<double>>("relu").add<Dense<double>>(16, 3, DenseOptions{.seed = 2});
+  net.add<Dense<double>>(2, 16, DenseOptions{.seed = 1})
+      .add<Activation<double>>("relu")
+      .add<Dense<double>>(16, 3, DenseOptions{.seed = 2});
   net.set_loss<MSELoss<double>>().set_optimizer<SGD<double>>(SGDOptions<double>{.learning_rate = 1e6});
   Matrix<double> targets = Matrix<double>::Zero(60, 3);
   for (Index i = 0; i < 60; ++i) targets(i, y(i)) = 1;
-  CHECK_THROWS_NAMING(net.fit(X * 1e3, targets, {.epochs = 50, .batch_size = 10}), InvalidArgument, "NeuralNetwork::fit: the loss became");
+  CHECK_THROWS_NAMING(net.fit(X * 1e3, targets, {.epochs = 50, .batch_size = 10}), InvalidArgument,
+                      "NeuralNetwork::fit: the loss became");
   try {
     net.fit(X * 1e3, targets, {.epochs = 50, .batch_size = 10});
   } catch (const InvalidArgument& e) {
@@ -161,16 +169,18 @@ TEST_CASE_TEMPLATE("fit: history, validation data or split, seeds, schedules and
     net.template add<Dense<T>>(2, 16, DenseOptions{.initializer = Initializer::he_uniform, .seed = 3})
         .template add<Activation<T>>(ActivationKind::relu)
         .template add<Dense<T>>(16, 3, DenseOptions{.seed = 4});
-    net.template set_loss<CrossEntropyLoss<T>>().template set_optimizer<Adam<T>>(AdamOptions<T>{.learning_rate = T(0.02)});
+    net.template set_loss<CrossEntropyLoss<T>>().template set_optimizer<Adam<T>>(
+        AdamOptions<T>{.learning_rate = T(0.02)});
     return net;
   };
   Index callbacks = 0;
   auto net = make();
-  const auto h = net.fit(X, y, X_val, y_val, {.epochs = 30, .batch_size = 16, .seed = 5, .on_epoch_end = [&](const EpochLog<T>& log) {
-                                                 CHECK(log.epoch == callbacks);
-                                                 CHECK(log.val_loss.has_value());
-                                                 ++callbacks;
-                                               }});
+  const auto h = net.fit(X, y, X_val, y_val,
+                         {.epochs = 30, .batch_size = 16, .seed = 5, .on_epoch_end = [&](const EpochLog<T>& log) {
+                            CHECK(log.epoch == callbacks);
+                            CHECK(log.val_loss.has_value());
+                            ++callbacks;
+                          }});
   CHECK(callbacks == 30);
   CHECK(h.epochs() == 30);
   CHECK(h.val_loss.size() == 30);
@@ -197,7 +207,8 @@ TEST_CASE_TEMPLATE("fit: history, validation data or split, seeds, schedules and
 
   // A schedule sets the learning rate of each epoch; the history records it.
   auto scheduled = make();
-  const auto hc = scheduled.fit(X, y, {.epochs = 4, .schedule = std::make_shared<ExponentialSchedule<T>>(T(0.5)), .clip_norm = T(1)});
+  const auto hc = scheduled.fit(
+      X, y, {.epochs = 4, .schedule = std::make_shared<ExponentialSchedule<T>>(T(0.5)), .clip_norm = T(1)});
   REQUIRE(hc.learning_rate.size() == 4);
   CHECK(hc.learning_rate[3] == doctest::Approx(0.02 * 0.125));
 
@@ -222,7 +233,8 @@ TEST_CASE_TEMPLATE("fit: history, validation data or split, seeds, schedules and
   CHECK(!reg.evaluate(X, target).accuracy.has_value());
 }
 
-TEST_CASE_TEMPLATE("save writes PyTorch-shaped tensors with architecture metadata; load restores predictions", T, float, double) {
+TEST_CASE_TEMPLATE("save writes PyTorch-shaped tensors with architecture metadata; load restores predictions", T, float,
+                   double) {
   std::mt19937_64 rng(test::test_seed());
   auto net = mlp_4_8_3<T>();
   const Matrix<T> X = test::random_matrix<T>(5, 4, rng);
@@ -237,7 +249,9 @@ TEST_CASE_TEMPLATE("save writes PyTorch-shaped tensors with architecture metadat
   CHECK(file.metadata.at("format") == "pt");
 
   NeuralNetwork<T> other;
-  other.template add<Dense<T>>(4, 8, DenseOptions{.seed = 99}).template add<Activation<T>>(ActivationKind::relu).template add<Dense<T>>(8, 3, DenseOptions{.seed = 98});
+  other.template add<Dense<T>>(4, 8, DenseOptions{.seed = 99})
+      .template add<Activation<T>>(ActivationKind::relu)
+      .template add<Dense<T>>(8, 3, DenseOptions{.seed = 98});
   CHECK(other.predict(X) != before);
   other.load(path);
   CHECK(other.predict(X) == before);
@@ -252,7 +266,10 @@ TEST_CASE_TEMPLATE("save writes PyTorch-shaped tensors with architecture metadat
   shorter.template add<Dense<T>>(4, 8);
   CHECK_THROWS_NAMING(shorter.load(path), FormatError, "tensor '2.bias' matches no parameter");
   NeuralNetwork<T> longer;
-  longer.template add<Dense<T>>(4, 8).template add<Activation<T>>(ActivationKind::relu).template add<Dense<T>>(8, 3).template add<Dense<T>>(3, 3);
+  longer.template add<Dense<T>>(4, 8)
+      .template add<Activation<T>>(ActivationKind::relu)
+      .template add<Dense<T>>(8, 3)
+      .template add<Dense<T>>(3, 3);
   CHECK_THROWS_NAMING(longer.load(path), FormatError, "no tensor '3.weight'");
   std::filesystem::remove(path);
   CHECK_THROWS_NAMING(other.load(path), FormatError, "cannot open");
@@ -300,7 +317,8 @@ TEST_CASE("NeuralNetwork: bad inputs name the problem") {
   IndexVector out_of_range = y;
   out_of_range(2) = 5;
   CHECK_THROWS_NAMING(net.fit(X, out_of_range), InvalidArgument, "label 5");
-  CHECK_THROWS_NAMING(net.train_on_batch(X, IndexVector(2)), InvalidArgument, "NeuralNetwork::train_on_batch: X has 4 samples");
+  CHECK_THROWS_NAMING(net.train_on_batch(X, IndexVector(2)), InvalidArgument,
+                      "NeuralNetwork::train_on_batch: X has 4 samples");
   CHECK_THROWS_NAMING(net.evaluate(X, IndexVector(1)), InvalidArgument, "NeuralNetwork::evaluate: X has 4 samples");
   CHECK_THROWS_NAMING(net.evaluate(X, Matrix<double>(Matrix<double>::Ones(3, 2))), InvalidArgument, "targets has 3");
   CHECK_THROWS_NAMING(net.predict(Matrix<double>(0, 2)), InvalidArgument, "NeuralNetwork::forward: X is empty");

@@ -86,7 +86,7 @@ TEST_CASE("optimisers skip buffers, zero gradients, keep state per parameter and
   sgd.step(list);
   CHECK(w.value(0, 0) == doctest::Approx(1.0 - 0.1 * 0.5));
   CHECK(buffer.value == Matrix<double>::Ones(1, 2));  // not trainable: untouched
-  sgd.step(list);  // momentum: b = 0.9·0.5 + 0.5
+  sgd.step(list);                                     // momentum: b = 0.9·0.5 + 0.5
   CHECK(w.value(0, 0) == doctest::Approx(0.95 - 0.1 * 0.95));
   sgd.zero_grad(list);
   CHECK(w.grad.isZero());
@@ -126,7 +126,8 @@ TEST_CASE("optimisers: bad options and inputs name the problem") {
   CHECK_THROWS_NAMING(sgd.set_learning_rate(-0.1), InvalidArgument, "SGD::set_learning_rate");
   Parameter<double> p(Matrix<double>::Ones(2, 2));
   p.grad = Matrix<double>::Ones(3, 1);
-  CHECK_THROWS_NAMING(sgd.step({{"w", &p, true}}), InvalidArgument, "SGD::step: parameter 'w' has value 2x2 but gradient 3x1");
+  CHECK_THROWS_NAMING(sgd.step({{"w", &p, true}}), InvalidArgument,
+                      "SGD::step: parameter 'w' has value 2x2 but gradient 3x1");
   CHECK_THROWS_NAMING(sgd.step({{"w", nullptr, true}}), InvalidArgument, "parameter 'w' is null");
 }
 
@@ -137,8 +138,10 @@ TEST_CASE_TEMPLATE("learning-rate schedules give torch.optim.lr_scheduler's rate
   std::map<std::string, std::shared_ptr<const LearningRateSchedule<T>>> schedules{
       {"step", std::make_shared<StepSchedule<T>>(StepScheduleOptions<T>{.step_size = 7, .gamma = T(0.5)})},
       {"exponential", std::make_shared<ExponentialSchedule<T>>(T(0.9))},
-      {"cosine", std::make_shared<CosineAnnealingSchedule<T>>(CosineScheduleOptions<T>{.T_max = 8, .eta_min = T(0.001)})},
-      {"warmup", std::make_shared<LinearWarmupSchedule<T>>(WarmupScheduleOptions<T>{.warmup_epochs = 4, .start_factor = T(0.1)})},
+      {"cosine",
+       std::make_shared<CosineAnnealingSchedule<T>>(CosineScheduleOptions<T>{.T_max = 8, .eta_min = T(0.001)})},
+      {"warmup",
+       std::make_shared<LinearWarmupSchedule<T>>(WarmupScheduleOptions<T>{.warmup_epochs = 4, .start_factor = T(0.1)})},
       {"warmup_cosine", std::make_shared<LinearWarmupSchedule<T>>(
                             WarmupScheduleOptions<T>{.warmup_epochs = 3, .start_factor = T(0.25)},
                             std::make_shared<CosineAnnealingSchedule<T>>(CosineScheduleOptions<T>{.T_max = 10}))},
@@ -154,7 +157,8 @@ TEST_CASE_TEMPLATE("learning-rate schedules give torch.optim.lr_scheduler's rate
     for (std::size_t e = 0; e < rates.size(); ++e) {
       CAPTURE(e);
       const T expected = test::json_number<T>(rates[e]);
-      CHECK(test::close(schedule.learning_rate(base, static_cast<Index>(e)), expected, T(parity_tolerance<T>()), T(1e-12)));
+      CHECK(test::close(schedule.learning_rate(base, static_cast<Index>(e)), expected, T(parity_tolerance<T>()),
+                        T(1e-12)));
       schedule.apply(sgd, base, static_cast<Index>(e));
       CHECK(sgd.learning_rate() == schedule.learning_rate(base, static_cast<Index>(e)));
     }
@@ -168,8 +172,10 @@ TEST_CASE("schedules: bad options name the problem") {
   CHECK_THROWS_NAMING(ExponentialSchedule<double>(-1.0), InvalidArgument, "ExponentialSchedule: gamma");
   CHECK_THROWS_NAMING(CosineAnnealingSchedule<double>({.T_max = 0}), InvalidArgument, "T_max must be >= 1");
   CHECK_THROWS_NAMING(CosineAnnealingSchedule<double>({.eta_min = -1}), InvalidArgument, "eta_min");
-  CHECK_THROWS_NAMING(LinearWarmupSchedule<double>({.warmup_epochs = 0}), InvalidArgument, "warmup_epochs must be >= 1");
-  CHECK_THROWS_NAMING(LinearWarmupSchedule<double>({.start_factor = 0}), InvalidArgument, "start_factor must be in (0, 1]");
+  CHECK_THROWS_NAMING(LinearWarmupSchedule<double>({.warmup_epochs = 0}), InvalidArgument,
+                      "warmup_epochs must be >= 1");
+  CHECK_THROWS_NAMING(LinearWarmupSchedule<double>({.start_factor = 0}), InvalidArgument,
+                      "start_factor must be in (0, 1]");
   CHECK_THROWS_NAMING(ExponentialSchedule<double>(0.9).learning_rate(0.1, -1), InvalidArgument,
                       "ExponentialSchedule::learning_rate: epoch must be >= 0");
   SGD<double> sgd;
@@ -192,14 +198,18 @@ TEST_CASE_TEMPLATE("clip_grad_norm equals torch.nn.utils.clip_grad_norm_", T, fl
     Parameter<T> frozen(Matrix<T>::Zero(1, 1));
     frozen.grad.setConstant(T(1000));
     list.push_back({"frozen", &frozen, false});  // not trainable: neither counted nor scaled
-    const T total = aimastery::clip_grad_norm(list, test::json_number<T>(c.at("max_norm")), test::json_number<T>(c.at("norm_type")));
+    const T total = aimastery::clip_grad_norm(list, test::json_number<T>(c.at("max_norm")),
+                                              test::json_number<T>(c.at("norm_type")));
     CHECK(test::close(total, test::json_number<T>(c.at("total_norm")), T(parity_tolerance<T>())));
     for (std::size_t k = 0; k < params.size(); ++k)
-      CHECK(test::max_relative_error(params[k].grad, test::json_matrix<double>(c.at("clipped")[k])) < parity_tolerance<T>());
+      CHECK(test::max_relative_error(params[k].grad, test::json_matrix<double>(c.at("clipped")[k])) <
+            parity_tolerance<T>());
     CHECK(frozen.grad(0, 0) == T(1000));
   }
   ParameterList<T> empty;
-  CHECK_THROWS_NAMING(aimastery::clip_grad_norm(empty, T(-1)), InvalidArgument, "clip_grad_norm: max_norm must be finite");
-  CHECK_THROWS_NAMING(aimastery::clip_grad_norm(empty, T(1), T(0)), InvalidArgument, "clip_grad_norm: norm_type must be > 0");
+  CHECK_THROWS_NAMING(aimastery::clip_grad_norm(empty, T(-1)), InvalidArgument,
+                      "clip_grad_norm: max_norm must be finite");
+  CHECK_THROWS_NAMING(aimastery::clip_grad_norm(empty, T(1), T(0)), InvalidArgument,
+                      "clip_grad_norm: norm_type must be > 0");
   CHECK(aimastery::clip_grad_norm(empty, T(1)) == T(0));
 }
