@@ -62,8 +62,7 @@ Options parse(int argc, char** argv) {
     } else if (arg == "--param") {
       const std::string pair = value();
       const auto eq = pair.find('=');
-      if (eq == std::string::npos || eq == 0)
-        throw cli::UsageError("--param expects NAME=VALUE, got '" + pair + "'");
+      if (eq == std::string::npos || eq == 0) throw cli::UsageError("--param expects NAME=VALUE, got '" + pair + "'");
       if (!o.params.emplace(pair.substr(0, eq), pair.substr(eq + 1)).second)
         throw cli::UsageError("parameter " + pair.substr(0, eq) + " given twice");
     } else if (arg == "--folds" || arg == "--seed") {
@@ -71,8 +70,10 @@ Options parse(int argc, char** argv) {
       Index number = 0;
       if (!cli::ParamReader::parse_index(text, number) || number < 0)
         throw cli::UsageError(arg + " expects a non-negative integer, got '" + text + "'");
-      if (arg == "--folds") o.folds = number;
-      else o.seed = static_cast<std::uint64_t>(number);
+      if (arg == "--folds")
+        o.folds = number;
+      else
+        o.seed = static_cast<std::uint64_t>(number);
     } else {
       throw cli::UsageError("unknown option '" + arg + "'");
     }
@@ -116,7 +117,8 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }
 
 double evaluate(cli::Task task, const Vector<double>& truth, const Vector<double>& predicted) {
-  if (task == cli::Task::classification) return aimastery::accuracy_score(cli::to_labels(truth), cli::to_labels(predicted));
+  if (task == cli::Task::classification)
+    return aimastery::accuracy_score(cli::to_labels(truth), cli::to_labels(predicted));
   return aimastery::r2_score(truth, predicted);
 }
 
@@ -163,9 +165,12 @@ int run(const Options& o) {
       if (train.label_names != test.label_names)
         throw cli::UsageError("the label values of " + o.test + " differ from those of " + o.train);
     const Evaluation e = fit_and_score(make, info.task, o.scale, train.X, train.y, test.X, test.y);
-    nlohmann::json out = {{"model", o.model},           {"metric", metric},
-                          {"score", e.score},           {"fit_seconds", e.fit_seconds},
-                          {"predict_seconds", e.predict_seconds}, {"n_train", train.X.rows()},
+    nlohmann::json out = {{"model", o.model},
+                          {"metric", metric},
+                          {"score", e.score},
+                          {"fit_seconds", e.fit_seconds},
+                          {"predict_seconds", e.predict_seconds},
+                          {"n_train", train.X.rows()},
                           {"n_test", test.X.rows()}};
     std::cout << out.dump() << '\n';
     return 0;
@@ -178,10 +183,9 @@ int run(const Options& o) {
                                                  : aimastery::KFold(fold_params).split(data.X.rows());
   std::vector<double> scores;
   for (const auto& fold : folds) {
-    const Evaluation e =
-        fit_and_score(make, info.task, o.scale, aimastery::take_rows(data.X, fold.train),
-                      aimastery::take_rows(data.y, fold.train), aimastery::take_rows(data.X, fold.test),
-                      aimastery::take_rows(data.y, fold.test));
+    const Evaluation e = fit_and_score(
+        make, info.task, o.scale, aimastery::take_rows(data.X, fold.train), aimastery::take_rows(data.y, fold.train),
+        aimastery::take_rows(data.X, fold.test), aimastery::take_rows(data.y, fold.test));
     scores.push_back(e.score);
   }
   double mean = 0, variance = 0;

@@ -34,8 +34,7 @@ const cli::Registration linear_regression(
 
 const cli::Registration logistic_regression(
     "logistic_regression", cli::Task::classification,
-    "binary or multinomial logistic regression with an L2 penalty 1/C",
-    [](cli::ParamReader& p, std::uint64_t) {
+    "binary or multinomial logistic regression with an L2 penalty 1/C", [](cli::ParamReader& p, std::uint64_t) {
       aimastery::LogisticRegressionParams params;
       p.read("C", params.C);
       p.read("fit_intercept", params.fit_intercept);

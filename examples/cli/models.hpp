@@ -194,9 +194,12 @@ class ParamReader {
     }
   }
   static bool parse_bool(const std::string& s, bool& v) {
-    if (s == "true" || s == "1") v = true;
-    else if (s == "false" || s == "0") v = false;
-    else return false;
+    if (s == "true" || s == "1")
+      v = true;
+    else if (s == "false" || s == "0")
+      v = false;
+    else
+      return false;
     return true;
   }
 
@@ -207,8 +210,8 @@ class ParamReader {
     const auto it = values_.find(name);
     if (it == values_.end()) return;
     if (!parse(it->second, out))
-      throw UsageError("parameter " + name + " of model " + model_ + " must be " + expected + ", got '" +
-                       it->second + "'");
+      throw UsageError("parameter " + name + " of model " + model_ + " must be " + expected + ", got '" + it->second +
+                       "'");
     values_.erase(it);
   }
 

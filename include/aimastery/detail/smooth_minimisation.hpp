@@ -139,7 +139,8 @@ MinimisationResult<T> lbfgs(Objective&& f, Vector<T> x, Index memory, Index max_
       rho_history.push_back(T(1) / sy);
     }
     // Relative decrease at rounding level (scipy's ftol = 64ε): nothing more to gain.
-    if (decrease <= T(64) * std::numeric_limits<T>::epsilon() * std::max({std::abs(value), std::abs(value + decrease), T(1)})) {
+    if (decrease <=
+        T(64) * std::numeric_limits<T>::epsilon() * std::max({std::abs(value), std::abs(value + decrease), T(1)})) {
       r.converged = true;
       ++r.iterations;
       r.x = std::move(x);

@@ -183,7 +183,8 @@ void check_input_errors(Make& make, const std::string& name, const YLike& y_like
     Estimator est = make();
     est.fit(blobs.X, y);
     const Matrix<T> wider = Matrix<T>::Zero(4, 5);
-    CHECK_THROWS_NAMING(static_cast<void>(est.predict(wider)), InvalidArgument, "X has 5 features, the model was fitted on 3");
+    CHECK_THROWS_NAMING(static_cast<void>(est.predict(wider)), InvalidArgument,
+                        "X has 5 features, the model was fitted on 3");
     CHECK_THROWS_NAMING(static_cast<void>(est.score(wider, y.head(4).eval())), InvalidArgument, "5 features");
   }
 }
@@ -282,8 +283,8 @@ void check_classifier_conformance(Make make, const std::string& name, const Conf
     const Index n_train = 180;
     Estimator est = make();
     est.fit(Matrix<T>(all.X.topRows(n_train)), IndexVector(all.y.head(n_train)));
-    const double accuracy = static_cast<double>(
-        est.score(Matrix<T>(all.X.bottomRows(all.X.rows() - n_train)), IndexVector(all.y.tail(all.y.size() - n_train))));
+    const double accuracy = static_cast<double>(est.score(Matrix<T>(all.X.bottomRows(all.X.rows() - n_train)),
+                                                          IndexVector(all.y.tail(all.y.size() - n_train))));
     INFO("held-out accuracy " << accuracy);
     CHECK(accuracy > options.min_blob_accuracy);
   }

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "aimastery/core/linalg/qr.hpp"
@@ -34,7 +35,7 @@ enum class Penalty { l2, l1 };
 
 /// How LinearRegressionScratch solves its problem.
 enum class LinearSolver {
-  automatic,           ///< qr for l2, coordinate_descent for l1
+  automatic,           ///< l2: cholesky, or qr when XᵀX is ill-conditioned; l1: coordinate_descent
   qr,                  ///< l2: least squares through the library's QR decomposition (Gram–Schmidt)
   cholesky,            ///< l2: normal equations (XᵀX + αI) w = Xᵀy through a Cholesky factorisation
   gradient_descent,    ///< l2: gradient descent; l1: proximal gradient (ISTA); fixed step 1/L
@@ -97,14 +98,19 @@ class LinearRegressionScratch {
         coefficients_ = solve_qr(Xc, yc, alpha);
         break;
       case LinearSolver::cholesky:
-        coefficients_ = solve_cholesky(Xc, yc, alpha);
+        coefficients_ = solve_cholesky(Xc, yc, alpha, false).value();
         break;
       case LinearSolver::gradient_descent:
       case LinearSolver::coordinate_descent:
         coefficients_ = solve_iteratively(Xc, yc, alpha, n);
         break;
-      case LinearSolver::automatic:
+      case LinearSolver::automatic: {
+        // The normal equations are fast (n·d² / 2 flops) but square the condition number; when XᵀX is
+        // ill-conditioned the QR route keeps the accuracy.
+        auto fast = solve_cholesky(Xc, yc, alpha, true);
+        coefficients_ = fast ? std::move(*fast) : solve_qr(Xc, yc, alpha);
         break;
+      }
     }
     intercept_ = params_.fit_intercept ? y_mean - x_mean.dot(coefficients_) : T(0);
     n_features_ = d;
@@ -139,8 +145,8 @@ class LinearRegressionScratch {
 
  private:
   [[nodiscard]] LinearSolver resolved_solver() const {
-    if (params_.solver != LinearSolver::automatic) return params_.solver;
-    return params_.penalty == Penalty::l1 ? LinearSolver::coordinate_descent : LinearSolver::qr;
+    if (params_.solver != LinearSolver::automatic || params_.penalty == Penalty::l2) return params_.solver;
+    return LinearSolver::coordinate_descent;
   }
 
   /// Minimum-norm least squares (the answer of numpy.linalg.lstsq) for a rank-deficient system.
@@ -167,8 +173,10 @@ class LinearRegressionScratch {
     return qr.R.template triangularView<Eigen::Upper>().solve(qtb);
   }
 
-  // (XᵀX + αI) w = Xᵀy with XᵀX + αI = LLᵀ: two triangular solves.
-  static Vector<T> solve_cholesky(const Matrix<T>& Xc, const Vector<T>& yc, T alpha) {
+  // (XᵀX + αI) w = Xᵀy with XᵀX + αI = LLᵀ: two triangular solves. With `only_if_well_conditioned`, gives up
+  // (nullopt) when κ(XᵀX + αI) ≳ (max Lᵢᵢ / min Lᵢᵢ)² exceeds 1/√ε, where the normal equations lose too many digits.
+  static std::optional<Vector<T>> solve_cholesky(const Matrix<T>& Xc, const Vector<T>& yc, T alpha,
+                                                 bool only_if_well_conditioned) {
     const Index d = Xc.cols();
     Matrix<T> gram = Matrix<T>::Zero(d, d);
     gram.template selfadjointView<Eigen::Lower>().rankUpdate(Xc.transpose());
@@ -176,8 +184,14 @@ class LinearRegressionScratch {
     gram.diagonal().array() += alpha;
     const Vector<T> rhs = Xc.transpose() * yc;
     const Eigen::LLT<Matrix<T>> llt(gram);
-    if (llt.info() == Eigen::Success && llt.matrixL().toDenseMatrix().diagonal().minCoeff() > T(0)) {
-      const Vector<T> w = llt.solve(rhs);
+    const Vector<T> diagonal = llt.matrixLLT().diagonal();
+    const bool factored = llt.info() == Eigen::Success && diagonal.minCoeff() > T(0);
+    if (only_if_well_conditioned) {
+      const T ratio = factored ? diagonal.maxCoeff() / diagonal.minCoeff() : T(0);
+      if (!factored || ratio * ratio > T(1) / std::sqrt(std::numeric_limits<T>::epsilon())) return std::nullopt;
+    }
+    if (factored) {
+      Vector<T> w = llt.solve(rhs);
       if (w.allFinite()) return w;
     }
     return minimum_norm_solution(Xc, yc);  // singular XᵀX (α = 0 and dependent columns)

@@ -94,8 +94,8 @@ class LogisticRegressionScratch {
     if (params_.solver == LogisticSolver::lbfgs) {
       result = detail::lbfgs<T>(objective, Vector<T>::Zero(size), params_.memory, params_.max_iter, tol);
     } else {
-      const T step = params_.learning_rate > 0 ? static_cast<T>(params_.learning_rate)
-                                               : T(1) / lipschitz_bound(Xr, outputs);
+      const T step =
+          params_.learning_rate > 0 ? static_cast<T>(params_.learning_rate) : T(1) / lipschitz_bound(Xr, outputs);
       result = detail::gradient_descent<T>(objective, Vector<T>::Zero(size), step, params_.max_iter, tol);
     }
     coefficients_ = Eigen::Map<const Matrix<T>>(result.x.data(), outputs, d);
@@ -183,21 +183,30 @@ class LogisticRegressionScratch {
     Vector<T> grad_b = Vector<T>::Zero(outputs);
     double total = 0;
     Matrix<T> Z;
+    Vector<T> z;
     for (Index start = 0; start < n; start += block_rows) {
       const Index rows = std::min(block_rows, n - start);
       const auto Xb = X.middleRows(start, rows);
+      if (outputs == 1) {
+        // Matrix-vector products for the single weight vector (a GEMM with one column wastes its packing).
+        // ℓ = log(1 + e^z) − y z = max(z, 0) + log(1 + e^{−|z|}) − y z;  σ(z) from the same e^{−|z|}.
+        z.noalias() = Xb * W.row(0).transpose();
+        for (Index i = 0; i < rows; ++i) {
+          const T zi = z(i) + b(0);
+          const T e = std::exp(-std::abs(zi));
+          const T label = static_cast<T>(codes(start + i));
+          total += static_cast<double>(std::max(zi, T(0)) + std::log1p(e) - label * zi);
+          z(i) = (zi >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e)) - label;
+        }
+        if (gradient) {
+          grad_W.row(0).noalias() += z.transpose() * Xb;
+          grad_b(0) += z.sum();
+        }
+        continue;
+      }
       Z.noalias() = Xb * W.transpose();
       Z.rowwise() += b.transpose();
-      if (outputs == 1) {
-        // ℓ = log(1 + e^z) − y z = max(z, 0) + log(1 + e^{−|z|}) − y z;  σ(z) from the same e^{−|z|}.
-        for (Index i = 0; i < rows; ++i) {
-          const T z = Z(i, 0);
-          const T e = std::exp(-std::abs(z));
-          const T label = static_cast<T>(codes(start + i));
-          total += static_cast<double>(std::max(z, T(0)) + std::log1p(e) - label * z);
-          Z(i, 0) = (z >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e)) - label;
-        }
-      } else {
+      {
         // ℓ = log Σ_c e^{z_c} − z_y;  p = e^{z − log Σ e^z}.
         for (Index i = 0; i < rows; ++i) {
           auto row = Z.row(i);

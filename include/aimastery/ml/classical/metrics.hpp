@@ -208,8 +208,7 @@ double log_loss(const Eigen::Ref<const IndexVector>& y_true, const Eigen::Matrix
     require(c < labels.size() && labels(c) == y_true(i), where,
             "label " + std::to_string(y_true(i)) + " is not one of the classes");
     double row_sum = 0;
-    for (Index j = 0; j < proba.cols(); ++j)
-      row_sum += std::clamp(static_cast<double>(proba(i, j)), eps, 1.0 - eps);
+    for (Index j = 0; j < proba.cols(); ++j) row_sum += std::clamp(static_cast<double>(proba(i, j)), eps, 1.0 - eps);
     total -= std::log(std::clamp(static_cast<double>(proba(i, c)), eps, 1.0 - eps) / row_sum);
   }
   return total / static_cast<double>(y_true.size());

@@ -57,7 +57,8 @@ inline std::vector<Fold> folds_from_assignment(const std::vector<Index>& test_fo
   std::vector<Fold> folds;
   for (Index f = 0; f < n_splits; ++f) {
     std::vector<Index> train, test;
-    for (std::size_t i = 0; i < test_fold.size(); ++i) (test_fold[i] == f ? test : train).push_back(static_cast<Index>(i));
+    for (std::size_t i = 0; i < test_fold.size(); ++i)
+      (test_fold[i] == f ? test : train).push_back(static_cast<Index>(i));
     folds.push_back({to_index_vector(std::move(train), false), to_index_vector(std::move(test), false)});
   }
   return folds;
@@ -97,7 +98,8 @@ class KFold {
     Index position = 0;
     for (Index f = 0; f < params_.n_splits; ++f) {
       const Index size = n_samples / params_.n_splits + (f < n_samples % params_.n_splits ? 1 : 0);
-      for (Index i = 0; i < size; ++i) test_fold[static_cast<std::size_t>(order[static_cast<std::size_t>(position++)])] = f;
+      for (Index i = 0; i < size; ++i)
+        test_fold[static_cast<std::size_t>(order[static_cast<std::size_t>(position++)])] = f;
     }
     return detail::folds_from_assignment(test_fold, params_.n_splits);
   }
@@ -142,14 +144,16 @@ class StratifiedKFold {
     std::vector<std::vector<Index>> allocation(static_cast<std::size_t>(k_folds),
                                                std::vector<Index>(static_cast<std::size_t>(n_classes), 0));
     for (Index p = 0; p < n; ++p)
-      ++allocation[static_cast<std::size_t>(p % k_folds)][static_cast<std::size_t>(sorted[static_cast<std::size_t>(p)])];
+      ++allocation[static_cast<std::size_t>(p % k_folds)]
+                  [static_cast<std::size_t>(sorted[static_cast<std::size_t>(p)])];
     std::mt19937_64 engine(params_.seed);
     std::vector<Index> test_fold(static_cast<std::size_t>(n));
     for (Index c = 0; c < n_classes; ++c) {
       std::vector<Index> folds_for_class;
       for (Index f = 0; f < k_folds; ++f)
-        folds_for_class.insert(folds_for_class.end(),
-                               static_cast<std::size_t>(allocation[static_cast<std::size_t>(f)][static_cast<std::size_t>(c)]), f);
+        folds_for_class.insert(
+            folds_for_class.end(),
+            static_cast<std::size_t>(allocation[static_cast<std::size_t>(f)][static_cast<std::size_t>(c)]), f);
       if (params_.shuffle) detail::portable_shuffle(folds_for_class, engine);
       std::size_t next = 0;
       for (Index i = 0; i < n; ++i)
@@ -164,9 +168,11 @@ class StratifiedKFold {
   KFoldParams params_;
 };
 
-/// The rows `indices` of X (or entries of a vector).
+/// The rows `indices` of X (or entries of a vector), in that order.
 template <class D>
 [[nodiscard]] typename D::PlainObject take_rows(const Eigen::MatrixBase<D>& X, const IndexVector& indices) {
+  require(indices.size() == 0 || (indices.minCoeff() >= 0 && indices.maxCoeff() < X.rows()), "take_rows",
+          "a row index lies outside 0.." + std::to_string(X.rows() - 1));
   return X(indices, Eigen::all);
 }
 
@@ -197,9 +203,9 @@ template <class DX, class DY>
           "test_size must be in (0, 1), got " + std::to_string(params.test_size));
   const Index n = X.rows();
   const Index n_test = static_cast<Index>(std::ceil(params.test_size * static_cast<double>(n)));
-  require(n_test >= 1 && n_test < n, where,
-          "test_size = " + std::to_string(params.test_size) + " of " + std::to_string(n) +
-              " samples leaves an empty part");
+  require(
+      n_test >= 1 && n_test < n, where,
+      "test_size = " + std::to_string(params.test_size) + " of " + std::to_string(n) + " samples leaves an empty part");
   std::mt19937_64 engine(params.seed);
   std::vector<Index> order = detail::iota_indices(n);
   detail::portable_shuffle(order, engine);
@@ -223,7 +229,8 @@ template <class DX, class DY>
       std::vector<std::pair<double, std::size_t>> remainders;
       Index assigned = 0;
       for (std::size_t c = 0; c < k; ++c) {
-        const double exact = static_cast<double>(members[c].size()) * static_cast<double>(n_test) / static_cast<double>(n);
+        const double exact =
+            static_cast<double>(members[c].size()) * static_cast<double>(n_test) / static_cast<double>(n);
         quota[c] = static_cast<Index>(std::floor(exact));
         assigned += quota[c];
         remainders.push_back({exact - std::floor(exact), c});
@@ -268,10 +275,12 @@ template <class Make, class DX, class DY>
     require(fold.train.size() > 0 && fold.test.size() > 0, where, "fold " + std::to_string(f) + " is empty");
     const bool in_range = (fold.train.array() >= 0).all() && (fold.train.array() < X.rows()).all() &&
                           (fold.test.array() >= 0).all() && (fold.test.array() < X.rows()).all();
-    require(in_range, where, "fold " + std::to_string(f) + " has a row index outside 0.." + std::to_string(X.rows() - 1));
+    require(in_range, where,
+            "fold " + std::to_string(f) + " has a row index outside 0.." + std::to_string(X.rows() - 1));
     auto estimator = make();
     estimator.fit(take_rows(X, fold.train), take_rows(y, fold.train));
-    scores(static_cast<Index>(f)) = static_cast<double>(estimator.score(take_rows(X, fold.test), take_rows(y, fold.test)));
+    scores(static_cast<Index>(f)) =
+        static_cast<double>(estimator.score(take_rows(X, fold.test), take_rows(y, fold.test)));
   }
   return scores;
 }

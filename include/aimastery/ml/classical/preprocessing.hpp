@@ -131,22 +131,19 @@ class StandardScaled {
   }
 
   template <class DX>
-  [[nodiscard]] Matrix<T> predict_proba(const Eigen::MatrixBase<DX>& X) const
-    requires requires(const Estimator& e, const Matrix<T>& m) { e.predict_proba(m); }
-  {
-    return estimator_.predict_proba(scaled("StandardScaled::predict_proba", X));
+  [[nodiscard]] Matrix<T> predict_proba(const Eigen::MatrixBase<DX>& X) const requires
+      requires(const Estimator& e, const Matrix<T>& m) {
+    e.predict_proba(m);
   }
+  { return estimator_.predict_proba(scaled("StandardScaled::predict_proba", X)); }
 
   template <class DX, class Y>
   [[nodiscard]] auto score(const Eigen::MatrixBase<DX>& X, const Y& y) const {
     return estimator_.score(scaled("StandardScaled::score", X), y);
   }
 
-  [[nodiscard]] decltype(auto) classes() const
-    requires requires(const Estimator& e) { e.classes(); }
-  {
-    return estimator_.classes();
-  }
+  [[nodiscard]] decltype(auto) classes() const requires requires(const Estimator& e) { e.classes(); }
+  { return estimator_.classes(); }
 
   [[nodiscard]] const Estimator& estimator() const noexcept { return estimator_; }
   [[nodiscard]] const StandardScaler<T>& scaler() const noexcept { return scaler_; }

@@ -13,8 +13,9 @@ TEST_CASE_TEMPLATE("LinearRegressionScratch conforms to the estimator contract",
     check_regressor_conformance([] { return LinearRegressionScratch<T>(); }, "LinearRegressionScratch");
   }
   SUBCASE("ridge (cholesky)") {
-    check_regressor_conformance([] { return LinearRegressionScratch<T>({.alpha = 1.0, .solver = LinearSolver::cholesky}); },
-                                "LinearRegressionScratch");
+    check_regressor_conformance(
+        [] { return LinearRegressionScratch<T>({.alpha = 1.0, .solver = LinearSolver::cholesky}); },
+        "LinearRegressionScratch");
   }
   SUBCASE("lasso (coordinate descent)") {
     check_regressor_conformance([] { return LinearRegressionScratch<T>({.penalty = Penalty::l1, .alpha = 0.01}); },

@@ -1,10 +1,10 @@
 // The linear models and naive Bayes against scikit-learn 1.2.1 (tests/reference/gen_classical_linear.py).
+#include <iomanip>
 #include "aimastery/io/csv.hpp"
 #include "aimastery/ml/classical/gaussian_nb.hpp"
 #include "aimastery/ml/classical/linear_regression.hpp"
 #include "aimastery/ml/classical/logistic_regression.hpp"
 #include "aimastery/ml/classical/preprocessing.hpp"
-#include <iomanip>
 
 #include "support.hpp"
 
@@ -89,7 +89,7 @@ TEST_CASE("LinearRegressionScratch: coefficients equal scikit-learn's on diabete
     CHECK(model.intercept() == doctest::Approx(r["intercept"].get<double>()).epsilon(tolerance).scale(1.0));
   };
   SUBCASE("ordinary least squares, every closed form and the iterative solvers") {
-    for (auto solver : {LinearSolver::qr, LinearSolver::cholesky}) {
+    for (auto solver : {LinearSolver::automatic, LinearSolver::qr, LinearSolver::cholesky}) {
       LinearRegressionScratch<double> ols({.solver = solver});
       ols.fit(data.X, data.y);
       check(ols, ref["ols"], 1e-8);
@@ -107,8 +107,8 @@ TEST_CASE("LinearRegressionScratch: coefficients equal scikit-learn's on diabete
     CHECK(ols.intercept() == 0.0);
   }
   SUBCASE("ridge, intercept unpenalised") {
-    for (auto solver : {LinearSolver::qr, LinearSolver::cholesky, LinearSolver::coordinate_descent,
-                        LinearSolver::gradient_descent}) {
+    for (auto solver :
+         {LinearSolver::qr, LinearSolver::cholesky, LinearSolver::coordinate_descent, LinearSolver::gradient_descent}) {
       INFO("solver " << static_cast<int>(solver));
       LinearRegressionScratch<double> ridge({.alpha = 1.0, .solver = solver, .max_iter = 200000, .tol = 1e-13});
       ridge.fit(data.X, data.y);
@@ -125,8 +125,8 @@ TEST_CASE("LinearRegressionScratch: coefficients equal scikit-learn's on diabete
       CHECK(lasso.converged());
       check(lasso, ref["lasso_alpha_0.1"], 1e-7);
     }
-    LinearRegressionScratch<double> lasso({.fit_intercept = false, .penalty = Penalty::l1, .alpha = 0.05,
-                                           .max_iter = 500000, .tol = 1e-14});
+    LinearRegressionScratch<double> lasso(
+        {.fit_intercept = false, .penalty = Penalty::l1, .alpha = 0.05, .max_iter = 500000, .tol = 1e-14});
     lasso.fit(data.X, data.y);
     check(lasso, ref["lasso_alpha_0.05_no_intercept"], 1e-7);
   }
@@ -144,10 +144,12 @@ TEST_CASE_TEMPLATE("LinearRegressionScratch: gradient descent reaches the closed
   descent.fit(X, y);
   CHECK(descent.converged());
   CHECK(descent.iterations() > 1);
-  CHECK(max_relative_error(descent.coefficients(), exact.coefficients()) <= 100 * aimastery::test::Tolerance<T>::reference);
+  CHECK(max_relative_error(descent.coefficients(), exact.coefficients()) <=
+        100 * aimastery::test::Tolerance<T>::reference);
   CHECK(max_relative_error(exact.coefficients(), w) <= T(0.02));
   SUBCASE("a learning rate far above 2/L diverges and says so") {
-    LinearRegressionScratch<T> wild({.solver = LinearSolver::gradient_descent, .learning_rate = 100.0, .max_iter = 2000});
+    LinearRegressionScratch<T> wild(
+        {.solver = LinearSolver::gradient_descent, .learning_rate = 100.0, .max_iter = 2000});
     wild.fit(X, y);
     CHECK_FALSE(wild.converged());
   }
@@ -206,13 +208,13 @@ TEST_CASE("LogisticRegressionScratch: the objective and coefficients of scikit-l
     CHECK(max_relative_error(tight.coefficients(), json_matrix<double>(r["coef"])) <= 1e-3);
     CHECK(max_relative_error(tight.intercept(), json_vector<double>(r["intercept"])) <= 1e-3);
     // Gradient descent gets there too, slowly.
-    LogisticRegressionScratch<double> gd({.C = C, .solver = LogisticSolver::gradient_descent, .max_iter = 200000,
-                                          .tol = 1e-6});
+    LogisticRegressionScratch<double> gd(
+        {.C = C, .solver = LogisticSolver::gradient_descent, .max_iter = 200000, .tol = 1e-6});
     gd.fit(Z, y);
     CHECK(gd.converged());
     CHECK(gd.loss() == doctest::Approx(sklearn_tight).epsilon(1e-6));
-    MESSAGE(name << ": ours " << std::setprecision(17) << tight.loss() << " sklearn " << sklearn_tight << " gd iterations "
-                 << gd.iterations() << " lbfgs iterations " << lr.iterations());
+    MESSAGE(name << ": ours " << std::setprecision(17) << tight.loss() << " sklearn " << sklearn_tight
+                 << " gd iterations " << gd.iterations() << " lbfgs iterations " << lr.iterations());
   }
 }
 

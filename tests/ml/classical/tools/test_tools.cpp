@@ -47,10 +47,12 @@ TEST_CASE("metrics equal scikit-learn's on fixed inputs") {
           doctest::Approx(ref_number(r[std::string("precision_") + name])).epsilon(1e-14));
     CHECK(recall_score(y_true, y_pred, average) ==
           doctest::Approx(ref_number(r[std::string("recall_") + name])).epsilon(1e-14));
-    CHECK(f1_score(y_true, y_pred, average) == doctest::Approx(ref_number(r[std::string("f1_") + name])).epsilon(1e-14));
+    CHECK(f1_score(y_true, y_pred, average) ==
+          doctest::Approx(ref_number(r[std::string("f1_") + name])).epsilon(1e-14));
   }
   const Vector<double> score = json_vector<double>(r["binary_score"]);
-  CHECK(roc_auc_score(json_indices(r["binary_true"]), score) == doctest::Approx(ref_number(r["roc_auc"])).epsilon(1e-14));
+  CHECK(roc_auc_score(json_indices(r["binary_true"]), score) ==
+        doctest::Approx(ref_number(r["roc_auc"])).epsilon(1e-14));
   CHECK(log_loss(json_indices(r["proba_labels"]), json_matrix<double>(r["proba"])) ==
         doctest::Approx(ref_number(r["log_loss"])).epsilon(1e-13));
   const Vector<double> reg_true = json_vector<double>(r["reg_true"]), reg_pred = json_vector<double>(r["reg_pred"]);
@@ -72,13 +74,16 @@ TEST_CASE("metrics: closed-form facts and bad inputs") {
   CHECK(roc_auc_score(a, perfect) == 1.0);
   CHECK(roc_auc_score(a, Vector<double>::Zero(4)) == 0.5);
   const IndexVector empty(0);
-  CHECK_THROWS_NAMING(static_cast<void>(accuracy_score(a, c)), InvalidArgument, "accuracy_score: y_true has 4 elements but y_pred has 3");
-  CHECK_THROWS_NAMING(static_cast<void>(accuracy_score(empty, empty)), InvalidArgument, "accuracy_score: y_true is empty");
+  CHECK_THROWS_NAMING(static_cast<void>(accuracy_score(a, c)), InvalidArgument,
+                      "accuracy_score: y_true has 4 elements but y_pred has 3");
+  CHECK_THROWS_NAMING(static_cast<void>(accuracy_score(empty, empty)), InvalidArgument,
+                      "accuracy_score: y_true is empty");
   CHECK_THROWS_NAMING(static_cast<void>(confusion_matrix(a, c)), InvalidArgument, "confusion_matrix");
   CHECK_THROWS_NAMING(static_cast<void>(precision_score(a, c)), InvalidArgument, "precision_score");
   CHECK_THROWS_NAMING(static_cast<void>(recall_score(empty, empty)), InvalidArgument, "recall_score");
   CHECK_THROWS_NAMING(static_cast<void>(f1_score(a, c, Average::weighted)), InvalidArgument, "f1_score");
-  CHECK_THROWS_NAMING(static_cast<void>(roc_auc_score(c, Vector<double>::Zero(3))), InvalidArgument, "exactly two classes");
+  CHECK_THROWS_NAMING(static_cast<void>(roc_auc_score(c, Vector<double>::Zero(3))), InvalidArgument,
+                      "exactly two classes");
   CHECK_THROWS_NAMING(static_cast<void>(roc_auc_score(a, Vector<double>::Zero(3))), InvalidArgument, "roc_auc_score");
   Vector<double> nan_scores = perfect;
   nan_scores(0) = std::numeric_limits<double>::quiet_NaN();
@@ -86,11 +91,13 @@ TEST_CASE("metrics: closed-form facts and bad inputs") {
   Matrix<double> proba(4, 2);
   proba << 0.9, 0.1, 0.6, 0.4, 0.2, 0.8, 0.1, 0.9;
   CHECK(log_loss(a, proba) > 0.0);
-  CHECK_THROWS_NAMING(static_cast<void>(log_loss(a, Matrix<double>(proba.leftCols(1)))), InvalidArgument, "1 columns but there are 2 classes");
+  CHECK_THROWS_NAMING(static_cast<void>(log_loss(a, Matrix<double>(proba.leftCols(1)))), InvalidArgument,
+                      "1 columns but there are 2 classes");
   CHECK_THROWS_NAMING(static_cast<void>(log_loss(c, Matrix<double>(proba.topRows(3)))), InvalidArgument, "log_loss");
   IndexVector unknown_classes(2);
   unknown_classes << 1, 5;
-  CHECK_THROWS_NAMING(static_cast<void>(log_loss(a, proba, unknown_classes)), InvalidArgument, "label 2 is not one of the classes");
+  CHECK_THROWS_NAMING(static_cast<void>(log_loss(a, proba, unknown_classes)), InvalidArgument,
+                      "label 2 is not one of the classes");
   const Vector<double> three = Vector<double>::Ones(3), four = Vector<double>::Ones(4);
   CHECK_THROWS_NAMING(static_cast<void>(mean_squared_error(three, four)), InvalidArgument, "mean_squared_error");
   CHECK_THROWS_NAMING(static_cast<void>(mean_absolute_error(three, four)), InvalidArgument, "mean_absolute_error");
@@ -136,7 +143,8 @@ TEST_CASE("KFold and StratifiedKFold: partitions, proportions, seeds and bad inp
   }
   CHECK_THROWS_NAMING(KFold({.n_splits = 1}), InvalidArgument, "KFold: n_splits must be at least 2");
   CHECK_THROWS_NAMING(StratifiedKFold({.n_splits = 0}), InvalidArgument, "StratifiedKFold");
-  CHECK_THROWS_NAMING(static_cast<void>(KFold({.n_splits = 5}).split(3)), InvalidArgument, "greater than the number of samples");
+  CHECK_THROWS_NAMING(static_cast<void>(KFold({.n_splits = 5}).split(3)), InvalidArgument,
+                      "greater than the number of samples");
   IndexVector tiny(6);
   tiny << 0, 0, 1, 1, 2, 2;
   CHECK_THROWS_NAMING(static_cast<void>(StratifiedKFold({.n_splits = 3}).split(tiny.head(2))), InvalidArgument,
@@ -172,6 +180,9 @@ TEST_CASE("train_test_split: sizes, stratification, seeds and bad inputs") {
                       "test_size must be in (0, 1)");
   CHECK_THROWS_NAMING(static_cast<void>(train_test_split(wine.X, IndexVector(y.head(3)))), InvalidArgument,
                       "train_test_split: X has 178 samples");
+  CHECK_THROWS_NAMING(static_cast<void>(take_rows(wine.X, IndexVector::Constant(1, 178))), InvalidArgument,
+                      "take_rows: a row index lies outside 0..177");
+  CHECK(take_rows(wine.y, split.test_indices) == split.y_test.cast<double>());
   CHECK_THROWS_NAMING(static_cast<void>(train_test_split(Matrix<double>(1, 2), IndexVector(1))), InvalidArgument,
                       "leaves an empty part");
 }
@@ -233,7 +244,8 @@ TEST_CASE("cross_val_score: regression folds, explicit folds and bad inputs") {
   const auto make = [] { return GaussianNBScratch<double>(); };
   const Matrix<double> X = diabetes.X.topRows(20);
   const IndexVector y = (diabetes.y.topRows(20).array() > 150).cast<Index>();
-  CHECK_THROWS_NAMING(static_cast<void>(cross_val_score(make, X, y, std::vector<Fold>{})), InvalidArgument, "no folds given");
+  CHECK_THROWS_NAMING(static_cast<void>(cross_val_score(make, X, y, std::vector<Fold>{})), InvalidArgument,
+                      "no folds given");
   std::vector<Fold> bad(1);
   bad[0].train = IndexVector::LinSpaced(10, 0, 9);
   bad[0].test = IndexVector::Constant(1, 99);
