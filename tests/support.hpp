@@ -54,7 +54,8 @@ Matrix<T> random_matrix(Index rows, Index cols, std::mt19937_64& rng) {
 
 /// Reads tests/reference/data/<name> (written by tests/reference/make_reference.py).
 inline nlohmann::json load_reference(const std::string& name) {
-  const std::string path = std::string(AIMASTERY_REFERENCE_DIR) + "/" + name;
+  std::string path = AIMASTERY_REFERENCE_DIR;
+  path.append("/").append(name);
   std::ifstream in(path);
   if (!in) throw std::runtime_error("missing reference file " + path + " (run tests/reference/make_reference.py)");
   return nlohmann::json::parse(in);
@@ -114,7 +115,7 @@ double max_relative_error(const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase
 
 }  // namespace aimastery::test
 
-/// The expression throws exactly `type` (or a subclass) and its message contains `substring`.
+/// The expression throws `type` (or a subclass) and its message contains `substring`.
 #define CHECK_THROWS_NAMING(expr, type, substring) \
   CHECK_THROWS_WITH_AS(static_cast<void>(expr), doctest::Contains(substring), type)
 #define REQUIRE_THROWS_NAMING(expr, type, substring) \
