@@ -23,6 +23,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
@@ -184,11 +185,20 @@ std::string shape_of(const Eigen::EigenBase<Derived>& x) {
   throw InvalidArgument(std::string(where) + ": " + std::string(message));
 }
 
-/// Throws InvalidArgument("<where>: <message>") when `condition` is false. On hot paths prefer
-/// `if (!condition) fail(...)`, which builds the message only when it is needed; the check_* helpers
-/// below do so.
-inline void require(bool condition, std::string_view where, std::string_view message) {
+/// Throws InvalidArgument("<where>: <message>") when `condition` is false. The message is a literal
+/// (nothing is built on the success path); a message that needs numbers or names is passed as a
+/// callable that builds it only when the check fails:
+///
+///     require(k <= n, "KNN::fit", [&] { return "k = " + std::to_string(k) + " exceeds n"; });
+inline void require(bool condition, std::string_view where, const char* message) {
   if (!condition) fail(where, message);
+}
+
+/// The lazy form: `message()` runs only when `condition` is false.
+template <std::invocable MessageBuilder>
+void require(bool condition, std::string_view where, MessageBuilder&& message) {
+  if (!condition) [[unlikely]]
+    fail(where, std::string(std::forward<MessageBuilder>(message)()));
 }
 
 template <class Derived>
