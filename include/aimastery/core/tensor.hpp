@@ -194,6 +194,12 @@ inline void require(bool condition, std::string_view where, const char* message)
   if (!condition) fail(where, message);
 }
 
+/// A message built before the check (allocates on the success path): being replaced by the lazy form.
+[[deprecated("build the message only on failure: pass a callable, e.g. [&] { return ...; }")]] inline void require(
+    bool condition, std::string_view where, const std::string& message) {
+  if (!condition) fail(where, message);
+}
+
 /// The lazy form: `message()` runs only when `condition` is false.
 template <std::invocable MessageBuilder>
 void require(bool condition, std::string_view where, MessageBuilder&& message) {
