@@ -2,10 +2,12 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "aimastery/ml/deep_learning/neural_network.hpp"
 #include "support.hpp"
 
 using aimastery::FormatError;
@@ -225,4 +227,104 @@ TEST_CASE("safetensors: bad arguments name the problem") {
   CHECK_THROWS_NAMING(aimastery::read_safetensors("/nonexistent/weights.safetensors"), FormatError, "cannot open");
   CHECK_THROWS_NAMING(aimastery::write_safetensors("/nonexistent/dir/w.safetensors", Safetensors{}), FormatError,
                       "cannot open");
+}
+
+namespace {
+
+void write_bytes(const std::string& path, const std::vector<unsigned char>& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  REQUIRE(out.good());
+}
+
+}  // namespace
+
+TEST_CASE("read_safetensors: a directory is a FormatError naming the path, for the network's load too") {
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  const std::string expected = "read_safetensors: '" + dir + "' is a directory, not a file";
+  CHECK_THROWS_NAMING(aimastery::read_safetensors(dir), FormatError, expected.c_str());
+  try {
+    (void)aimastery::read_safetensors(dir);
+  } catch (const FormatError& e) {
+    CHECK(std::string(e.what()).find("9223372036854775807") == std::string::npos);
+  }
+  aimastery::NeuralNetwork<double> net;
+  net.add<aimastery::Dense<double>>(2, 1);
+  CHECK_THROWS_NAMING(net.load(dir), FormatError, expected.c_str());
+}
+
+TEST_CASE("read_safetensors: a huge sparse file is refused from its header, before any allocation of its size") {
+  const std::string path = temporary_path("sparse.safetensors");
+  const std::uint64_t apparent = std::uint64_t(1) << 40;  // 1 TiB, no block of it stored
+  // A header length of 0 ...
+  write_bytes(path, std::vector<unsigned char>(8, 0));
+  std::filesystem::resize_file(path, apparent);
+  REQUIRE(std::filesystem::file_size(path) == apparent);
+  CHECK_THROWS_NAMING(aimastery::read_safetensors(path), FormatError, "header length 0 is too short");
+  // ... and a valid header whose one tensor leaves the rest of the terabyte unclaimed.
+  const std::string header = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  write_bytes(path, bytes_of(header, 8));
+  std::filesystem::resize_file(path, apparent);
+  const std::string trailing = std::to_string(apparent - 8 - header.size() - 8) + " bytes after the last tensor";
+  CHECK_THROWS_NAMING(aimastery::read_safetensors(path), FormatError, trailing.c_str());
+  // A header length beyond the file.
+  write_bytes(path, bytes_of(header, std::vector<unsigned char>(8), 1000));
+  CHECK_THROWS_NAMING(aimastery::read_safetensors(path), FormatError, "header length 1000 exceeds the 62 bytes after it");
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("read_safetensors and parse_safetensors agree on every truncation of a valid file") {
+  std::mt19937_64 rng(aimastery::test::test_seed());
+  Safetensors file;
+  file.add("w", aimastery::test::random_matrix<float>(3, 4, rng));
+  file.add("b", aimastery::test::random_matrix<double>(1, 3, rng));
+  const auto good = aimastery::serialize_safetensors(file);
+  const std::string path = temporary_path("truncated.safetensors");
+  for (std::size_t n = 0; n < good.size(); n += 7) {
+    CAPTURE(n);
+    write_bytes(path, std::vector<unsigned char>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n)));
+    CHECK_THROWS_AS(aimastery::read_safetensors(path), FormatError);
+  }
+  write_bytes(path, good);
+  const auto back = aimastery::read_safetensors(path);
+  CHECK(back.at("w").bytes == file.at("w").bytes);
+  CHECK(back.at("b").bytes == file.at("b").bytes);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("safetensors: BOOL bytes other than 0 and 1 are refused") {
+  const std::string header = R"({"m":{"dtype":"BOOL","shape":[2,2],"data_offsets":[0,4]}})";
+  const auto ok = parse(bytes_of(header, {0, 1, 1, 0}, header.size()));
+  CHECK(ok.at("m").values<double>() == std::vector<double>{0, 1, 1, 0});
+  CHECK_THROWS_NAMING(parse(bytes_of(header, {0, 1, 2, 0}, header.size())), FormatError,
+                      "tensor 'm' (BOOL) holds the byte 2 at element 2, a bool is 0 or 1");
+  CHECK_THROWS_NAMING(parse(bytes_of(header, {255, 0, 0, 0}, header.size())), FormatError, "holds the byte 255");
+  const std::string path = temporary_path("bool.safetensors");
+  write_bytes(path, bytes_of(header, {1, 1, 1, 7}, header.size()));
+  CHECK_THROWS_NAMING(aimastery::read_safetensors(path), FormatError, "holds the byte 7 at element 3");
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("SafetensorsTensor: element counts are checked, never overflowing") {
+  const Index big = Index(1) << 40;
+  aimastery::SafetensorsTensor t{SafetensorsDtype::F32, {big, big}, {}};
+  CHECK_THROWS_NAMING(t.elements(), InvalidArgument, "more elements than an Index holds");
+  t.shape = {big, big, 0};
+  CHECK(t.elements() == 0);
+  t.shape = {3, -2};
+  CHECK_THROWS_NAMING(t.elements(), InvalidArgument, "negative dimension");
+  t.shape = {std::numeric_limits<Index>::max() / 2 + 1, 2};
+  CHECK_THROWS_NAMING(t.elements(), InvalidArgument, "more elements than an Index holds");
+  t.shape = {std::numeric_limits<Index>::max()};
+  CHECK(t.elements() == std::numeric_limits<Index>::max());
+  // Bytes that do not match the shape are refused instead of being read past their end.
+  Safetensors file;
+  file.tensors["short"] = {SafetensorsDtype::F32, {2, 3}, std::vector<unsigned char>(8)};
+  CHECK_THROWS_NAMING(file.matrix<double>("short"), InvalidArgument, "8 bytes, dtype F32 and shape (2, 3) need 24");
+  CHECK_THROWS_NAMING(file.tensor<double>("short"), InvalidArgument, "need 24");
+  file.tensors["huge"] = {SafetensorsDtype::F64, {big, big}, {}};
+  CHECK_THROWS_NAMING(file.matrix<float>("huge"), InvalidArgument, "overflow");
+  CHECK_THROWS_NAMING(aimastery::serialize_safetensors(file), InvalidArgument, "its dtype and shape overflow");
+  const double one = 1.0;
+  CHECK_THROWS_NAMING(Safetensors{}.add("h", {big, big}, &one, SafetensorsDtype::F64), InvalidArgument, "overflows");
 }
