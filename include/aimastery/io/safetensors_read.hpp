@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <istream>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -103,7 +104,9 @@ inline SafetensorsHeader parse_safetensors_header(std::span<const unsigned char>
   if (!header.is_object()) throw fail("the header is not a JSON object");
 
   SafetensorsHeader out;
-  for (const auto& [name, entry] : header.items()) {
+  for (const auto& item : header.items()) {
+    const std::string& name = item.key();  // plain references: the messages below capture them
+    const nlohmann::json& entry = item.value();
     if (name == "__metadata__") {
       if (!entry.is_object()) throw fail("__metadata__ is not an object");
       for (const auto& [key, value] : entry.items()) {
@@ -212,36 +215,44 @@ inline Safetensors parse_safetensors(std::span<const unsigned char> bytes, std::
   return out;
 }
 
+namespace detail {
+
+/// Reads a safetensors file of `size` bytes from `in`: the 8-byte length, then the header, which is
+/// validated against `size`, and only then each tensor's bytes, in buffer order.
+inline Safetensors read_safetensors_stream(std::istream& in, std::uint64_t size, std::string_view source) {
+  const auto read = [&](unsigned char* into, std::uint64_t n) {
+    if (n > 0 && !in.read(reinterpret_cast<char*>(into), static_cast<std::streamsize>(n)))
+      throw safetensors_error(source, "cannot read " + std::to_string(n) + " bytes: the file is shorter than its " +
+                                          std::to_string(size) + " bytes (did it change while being read?)");
+  };
+  unsigned char first8[8] = {};
+  read(first8, std::min<std::uint64_t>(8, size));
+  const std::uint64_t header_length = safetensors_header_length(first8, size, source);
+  std::vector<unsigned char> header_bytes(static_cast<std::size_t>(header_length));
+  read(header_bytes.data(), header_length);
+  SafetensorsHeader header = parse_safetensors_header(header_bytes, size - 8 - header_length, source);
+  header_bytes = {};
+  Safetensors out;
+  out.metadata = std::move(header.metadata);
+  // The entries tile the buffer in order, so the tensors are read one after the other.
+  for (SafetensorsEntry& entry : header.entries) {
+    SafetensorsTensor tensor{entry.dtype, std::move(entry.shape),
+                             std::vector<unsigned char>(static_cast<std::size_t>(entry.end - entry.begin))};
+    read(tensor.bytes.data(), entry.end - entry.begin);
+    check_safetensors_bools(entry, tensor.bytes, source);
+    out.tensors.emplace(std::move(entry.name), std::move(tensor));
+  }
+  return out;
+}
+
+}  // namespace detail
+
 /// Reads and validates a safetensors file: the header first, then each tensor's bytes, allocated only
 /// once the header has been checked against the real file size. A missing path, a directory, a short
 /// read or a malformed file: FormatError naming the path.
 inline Safetensors read_safetensors(const std::string& path) {
   detail::InputFile file = detail::open_input_file(path, "read_safetensors");
-  const auto read = [&](unsigned char* into, std::uint64_t n) {
-    if (n > 0 && !file.stream.read(reinterpret_cast<char*>(into), static_cast<std::streamsize>(n)))
-      throw detail::safetensors_error(path, "cannot read " + std::to_string(n) +
-                                                " bytes (the file is shorter than its " + std::to_string(file.size) +
-                                                " bytes: did it change while being read?)");
-  };
-  unsigned char first8[8] = {};
-  read(first8, std::min<std::uint64_t>(8, file.size));
-  const std::uint64_t header_length = detail::safetensors_header_length(first8, file.size, path);
-  std::vector<unsigned char> header_bytes(static_cast<std::size_t>(header_length));
-  read(header_bytes.data(), header_length);
-  detail::SafetensorsHeader header =
-      detail::parse_safetensors_header(header_bytes, file.size - 8 - header_length, path);
-  header_bytes = {};
-  Safetensors out;
-  out.metadata = std::move(header.metadata);
-  // The entries tile the buffer in order, so the tensors are read one after the other.
-  for (detail::SafetensorsEntry& entry : header.entries) {
-    SafetensorsTensor tensor{entry.dtype, std::move(entry.shape),
-                             std::vector<unsigned char>(static_cast<std::size_t>(entry.end - entry.begin))};
-    read(tensor.bytes.data(), entry.end - entry.begin);
-    detail::check_safetensors_bools(entry, tensor.bytes, path);
-    out.tensors.emplace(std::move(entry.name), std::move(tensor));
-  }
-  return out;
+  return detail::read_safetensors_stream(file.stream, file.size, path);
 }
 
 }  // namespace aimastery

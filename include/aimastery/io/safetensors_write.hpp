@@ -24,11 +24,13 @@
 namespace aimastery {
 
 /// The file's bytes: header and buffer. A tensor whose bytes do not match its dtype × shape, or an
-/// invalid name: InvalidArgument.
+/// invalid name (empty, "__metadata__", not UTF-8): InvalidArgument.
 inline std::vector<unsigned char> serialize_safetensors(const Safetensors& file) {
   nlohmann::json header = nlohmann::json::object();
   std::uint64_t offset = 0;
-  for (const auto& [name, tensor] : file.tensors) {
+  for (const auto& named : file.tensors) {
+    const std::string& name = named.first;  // plain references: the messages below capture them
+    const SafetensorsTensor& tensor = named.second;
     require(!name.empty() && name != "__metadata__", "write_safetensors",
             [&] { return "invalid tensor name '" + name + "'"; });
     require(std::none_of(tensor.shape.begin(), tensor.shape.end(), [](Index d) { return d < 0; }), "write_safetensors",
@@ -46,7 +48,12 @@ inline std::vector<unsigned char> serialize_safetensors(const Safetensors& file)
     offset += tensor.bytes.size();
   }
   if (!file.metadata.empty()) header["__metadata__"] = file.metadata;
-  std::string text = header.dump();
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const nlohmann::json::type_error&) {  // JSON strings are UTF-8
+    fail("write_safetensors", "a tensor name or a metadata key or value is not valid UTF-8");
+  }
   text.append((8 - text.size() % 8) % 8, ' ');
   std::vector<unsigned char> out(8 + text.size() + offset);
   detail::store_little_endian(out.data(), text.size(), 8);

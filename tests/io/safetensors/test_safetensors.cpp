@@ -224,6 +224,12 @@ TEST_CASE("safetensors: bad arguments name the problem") {
   CHECK_THROWS_NAMING(file.add("n", {-1}, &one, SafetensorsDtype::F64), InvalidArgument, "negative dimension");
   file.tensors["bad"] = {SafetensorsDtype::F32, {3}, std::vector<unsigned char>(4)};
   CHECK_THROWS_NAMING(aimastery::serialize_safetensors(file), InvalidArgument, "tensor 'bad' has 4 bytes");
+  file.tensors.erase("bad");
+  file.add("\xff\xfe", Matrix<double>::Ones(1, 1));
+  CHECK_THROWS_NAMING(aimastery::serialize_safetensors(file), InvalidArgument, "not valid UTF-8");
+  file.tensors.erase("\xff\xfe");
+  file.metadata["k"] = "\xc3";
+  CHECK_THROWS_NAMING(aimastery::serialize_safetensors(file), InvalidArgument, "not valid UTF-8");
   CHECK_THROWS_NAMING(aimastery::read_safetensors("/nonexistent/weights.safetensors"), FormatError, "cannot open");
   CHECK_THROWS_NAMING(aimastery::write_safetensors("/nonexistent/dir/w.safetensors", Safetensors{}), FormatError,
                       "cannot open");
