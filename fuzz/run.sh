@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets of the file readers with clang (ASan + UBSan) and runs each for a
+# bounded time, starting from its committed seed corpus. Fails on any finding: a crash, a sanitizer
+# report, an exception other than FormatError, an input slower than 10 s (a hang) or an allocation
+# over 2 GB. Findings are kept in <build>/artifacts/ (reproduce with: <build>/fuzz/fuzz_<reader> <file>).
+#
+#   fuzz/run.sh [SECONDS_PER_TARGET]        default 60; the build folder is build/fuzz (or $AIMASTERY_FUZZ_BUILD)
+set -euo pipefail
+
+seconds="${1:-60}"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${AIMASTERY_FUZZ_BUILD:-$root/build/fuzz}"
+jobs="${AIMASTERY_FUZZ_BUILD_JOBS:-2}"
+
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="${CXX:-clang++}" \
+  -DAIMASTERY_BUILD_FUZZERS=ON -DAIMASTERY_BUILD_TESTS=OFF -DAIMASTERY_BUILD_BENCHMARKS=OFF \
+  -DAIMASTERY_BUILD_EXAMPLES=OFF -DAIMASTERY_INSTALL=OFF -DAIMASTERY_REDIS=OFF -DAIMASTERY_OPENMP=OFF >/dev/null
+cmake --build "$build" -j "$jobs" --target fuzz_csv fuzz_safetensors
+
+mkdir -p "$build/artifacts"
+status=0
+for reader in csv safetensors; do
+  # New inputs go to a scratch corpus; the committed seeds are read only.
+  work="$build/corpus/$reader"
+  mkdir -p "$work"
+  echo "== fuzz_$reader for ${seconds} s"
+  if ! "$build/fuzz/fuzz_$reader" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
+      -dict="$root/fuzz/$reader.dict" -artifact_prefix="$build/artifacts/$reader-" -print_final_stats=1 \
+      "$work" "$root/fuzz/corpus/$reader"; then
+    echo "fuzz_$reader: FINDING (see $build/artifacts/)" >&2
+    status=1
+  fi
+done
+exit "$status"
