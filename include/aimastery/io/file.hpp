@@ -3,13 +3,18 @@
 /// Opening an input file for the readers (CSV, safetensors): the path must name a regular file, whose
 /// real size is known before a single byte is allocated for it. A missing path, a directory or a device
 /// is a FormatError naming the path, never a giant allocation from a nonsensical size.
+///
+/// POSIX stat() answers both questions (what the path is, how large it is) from a small C header;
+/// <filesystem> would do the same at several times the compile cost of every reader's user.
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstdint>
-#include <filesystem>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <string_view>
-#include <system_error>
 
 #include "aimastery/core/errors.hpp"
 
@@ -23,18 +28,15 @@ struct InputFile {
 
 /// Opens `path` for binary reading. `where` names the calling reader in messages ("read_csv").
 inline InputFile open_input_file(const std::string& path, std::string_view where) {
-  const auto fail = [&](std::string_view problem) {
-    throw FormatError(std::string(where) + ": '" + path + "' " + std::string(problem));
+  const auto error = [&](std::string_view problem) {
+    return FormatError(std::string(where) + ": '" + path + "' " + std::string(problem));
   };
-  std::error_code ec;
-  const auto status = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(status)) fail("cannot open: no such file");
-  if (std::filesystem::is_directory(status)) fail("is a directory, not a file");
-  if (!std::filesystem::is_regular_file(status)) fail("is not a regular file");
-  const std::uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec) fail("cannot determine the file size");
-  InputFile file{std::ifstream(path, std::ios::binary), static_cast<std::uint64_t>(size)};
-  if (!file.stream) fail("cannot open: permission denied or unreadable");
+  struct stat status {};
+  if (::stat(path.c_str(), &status) != 0) throw error("cannot open: " + std::string(std::strerror(errno)));
+  if (S_ISDIR(status.st_mode)) throw error("is a directory, not a file");
+  if (!S_ISREG(status.st_mode)) throw error("is not a regular file");
+  InputFile file{std::ifstream(path, std::ios::binary), static_cast<std::uint64_t>(status.st_size)};
+  if (!file.stream) throw error("cannot open: " + std::string(std::strerror(errno)));
   return file;
 }
 
