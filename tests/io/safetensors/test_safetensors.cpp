@@ -275,7 +275,8 @@ TEST_CASE("read_safetensors: a huge sparse file is refused from its header, befo
   CHECK_THROWS_NAMING(aimastery::read_safetensors(path), FormatError, trailing.c_str());
   // A header length beyond the file.
   write_bytes(path, bytes_of(header, std::vector<unsigned char>(8), 1000));
-  CHECK_THROWS_NAMING(aimastery::read_safetensors(path), FormatError, "header length 1000 exceeds the 62 bytes after it");
+  CHECK_THROWS_NAMING(aimastery::read_safetensors(path), FormatError,
+                      "header length 1000 exceeds the 62 bytes after it");
   std::filesystem::remove(path);
 }
 
