@@ -29,8 +29,10 @@ double pca_tolerance() {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("PCA equals scikit-learn 1.2 on iris and digits (ratios, variances, signed components, transform)",
-                   T, float, double) {
+TEST_CASE_TEMPLATE(
+    "PCA equals scikit-learn (>= 1.5 sign convention) on iris and digits (ratios, variances, signed components, "
+    "transform)",
+    T, float, double) {
   const auto ref = test::load_reference("core_pca.json");
   for (const auto& c : ref["cases"]) {
     const std::string name = c["name"];
@@ -52,7 +54,7 @@ TEST_CASE_TEMPLATE("PCA equals scikit-learn 1.2 on iris and digits (ratios, vari
     CHECK(test::max_relative_error(pca.singular_values(), test::json_vector<double>(c["singular_values"])) <= tol);
     CHECK(test::max_relative_error(pca.mean(), test::json_vector<double>(c["mean"])) <= tol);
 
-    // Components with their signs (svd_flip), for the leading, well-separated ones.
+    // Components with their signs (svd_flip, v-based), for the leading, well-separated ones.
     const Matrix<double> components = test::json_matrix<double>(c["components"]);
     const Index shown = components.rows();
     const Matrix<double> ours = pca.components().topRows(shown).template cast<double>();

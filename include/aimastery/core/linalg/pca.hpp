@@ -34,8 +34,9 @@ struct PCAOptions {
 ///   3. eigendecompose: Σ = V Λ Vᵀ with λ₁ ≥ λ₂ ≥ … (the library's own eigendecomposition);
 ///   4. project:        X_new = X_c V[:, :k]   (divided by √λⱼ per column when whitening).
 /// explained_variance = λ₁..λ_k, explained_variance_ratio = λⱼ / trace(Σ), singular values of X_c
-/// sⱼ = √((n − 1) λⱼ). Signs are deterministic and equal scikit-learn 1.2's svd_flip: in each column
-/// of the scores X_c vⱼ, the entry of largest magnitude (the first one on ties) is made positive.
+/// sⱼ = √((n − 1) λⱼ). Signs are deterministic and equal scikit-learn's (≥ 1.5) svd_flip with
+/// u_based_decision=False: in each component vⱼ the entry of largest magnitude (the first one on
+/// ties) is made positive. (scikit-learn ≤ 1.4 made the largest score X_c vⱼ positive instead.)
 /// Negative rounding noise in λ is clamped to 0; a whitened coordinate of a zero-variance
 /// component is 0.
 template <Scalar T>
@@ -82,12 +83,11 @@ class PCA {
     const EigenResult<T> eig = eigendecomposition(covariance, options_.max_eigen_iterations);
 
     Matrix<T> components = eig.vectors.leftCols(k).transpose();
-    // svd_flip (u-based): the largest-magnitude score of each component is positive.
-    const Matrix<T> scores = centred * components.transpose();
+    // svd_flip (v-based): the largest-magnitude entry of each component is positive.
     for (Index j = 0; j < k; ++j) {
       Index argmax = 0;
-      scores.col(j).cwiseAbs().maxCoeff(&argmax);
-      if (scores(argmax, j) < T(0)) components.row(j) *= T(-1);
+      components.row(j).cwiseAbs().maxCoeff(&argmax);
+      if (components(j, argmax) < T(0)) components.row(j) *= T(-1);
     }
     Vector<T> explained_variance = eig.values.head(k).cwiseMax(T(0));
     const T total_variance = covariance.trace();
