@@ -277,16 +277,19 @@ EigenResult<typename Derived::Scalar> eigendecomposition(const Eigen::MatrixBase
   detail::EigenWorkMatrix<T> v = detail::form_householder_q(work, tau);
 
   // Deflate negligible off-diagonal entries and sweep the lowest unreduced block [lo, hi] until
-  // T is diagonal.
+  // T is diagonal. A sweep changes only e(lo..hi−1), so only those are tested again after it.
   const Index sweep_limit = max_iterations.value_or(30 * n);
   Index sweeps = 0;
   bool converged = true;
   Index hi = n - 1;
   Vector<T> cosines(std::max<Index>(n - 1, 1));
   Vector<T> sines(std::max<Index>(n - 1, 1));
-  while (hi > 0) {
-    for (Index i = 0; i < hi; ++i)
+  const auto deflate = [&](Index from, Index to) {
+    for (Index i = from; i < to; ++i)
       if (detail::negligible_offdiagonal(e(i), d(i), d(i + 1))) e(i) = T(0);
+  };
+  deflate(0, hi);
+  while (hi > 0) {
     while (hi > 0 && e(hi - 1) == T(0)) --hi;
     if (hi == 0) break;
     if (sweeps == sweep_limit) {
@@ -298,6 +301,7 @@ EigenResult<typename Derived::Scalar> eigendecomposition(const Eigen::MatrixBase
     const Index rotations = detail::implicit_qr_step(d, e, lo, hi, cosines, sines);
     detail::apply_rotation_sequence(v, lo, rotations, cosines, sines);
     ++sweeps;
+    deflate(lo, hi);
   }
 
   std::vector<Index> order(static_cast<std::size_t>(n));
