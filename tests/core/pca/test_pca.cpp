@@ -29,8 +29,10 @@ double pca_tolerance() {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("PCA equals scikit-learn 1.2 on iris and digits (ratios, variances, signed components, transform)",
-                   T, float, double) {
+TEST_CASE_TEMPLATE(
+    "PCA equals scikit-learn (>= 1.5 sign convention) on iris and digits (ratios, variances, signed components, "
+    "transform)",
+    T, float, double) {
   const auto ref = test::load_reference("core_pca.json");
   for (const auto& c : ref["cases"]) {
     const std::string name = c["name"];
@@ -52,7 +54,7 @@ TEST_CASE_TEMPLATE("PCA equals scikit-learn 1.2 on iris and digits (ratios, vari
     CHECK(test::max_relative_error(pca.singular_values(), test::json_vector<double>(c["singular_values"])) <= tol);
     CHECK(test::max_relative_error(pca.mean(), test::json_vector<double>(c["mean"])) <= tol);
 
-    // Components with their signs (svd_flip), for the leading, well-separated ones.
+    // Components with their signs (svd_flip, v-based), for the leading, well-separated ones.
     const Matrix<double> components = test::json_matrix<double>(c["components"]);
     const Index shown = components.rows();
     const Matrix<double> ours = pca.components().topRows(shown).template cast<double>();
@@ -138,4 +140,75 @@ TEST_CASE_TEMPLATE("PCA rejects bad input", T, float, double) {
   CHECK_THROWS_NAMING((void)pca.transform(with_nan), InvalidArgument, "PCA::transform: X contains NaN");
   CHECK_THROWS_NAMING((void)pca.inverse_transform(Matrix<T>::Zero(2, 3)), InvalidArgument,
                       "PCA::inverse_transform: Y has 3 columns, the model has 2 components");
+}
+
+TEST_CASE_TEMPLATE("PCA: a refit that throws leaves the fitted model unchanged", T, float, double) {
+  const Matrix<T> X = load_features<T>("iris.csv");
+  PCA<T> pca({.n_components = 2});
+  pca.fit(X);
+  const Matrix<T> before = pca.transform(X);
+  const Vector<T> mean_before = pca.mean();
+  const Matrix<T> components_before = pca.components();
+
+  // Finite data whose covariance overflows, with a different number of features: the old fit had
+  // already replaced the mean (5 entries) when the eigendecomposition threw, so transform read 5
+  // means for 4-feature rows.
+  Matrix<T> huge = Matrix<T>::Zero(6, 5);
+  huge.col(0) << T(1), T(-1), T(2), T(-2), T(3), T(-3);
+  huge.col(0) *= std::numeric_limits<T>::max() / T(4);
+  huge.col(1).setLinSpaced(T(0), T(1));
+  CHECK_THROWS_NAMING(pca.fit(huge), InvalidArgument, "PCA::fit: the covariance of X overflows");
+  // A refit refused by its option checks.
+  PCA<T> five({.n_components = 5});
+  five.fit(load_features<T>("digits.csv").leftCols(8));
+  const Matrix<T> five_before = five.components();
+  CHECK_THROWS_NAMING(five.fit(X), InvalidArgument, "n_components = 5");
+  CHECK(five.components() == five_before);
+
+  REQUIRE(pca.mean().size() == 4);
+  CHECK(pca.mean() == mean_before);
+  CHECK(pca.components() == components_before);
+  CHECK(pca.transform(X) == before);
+}
+
+TEST_CASE_TEMPLATE("PCA: covariance overflow is named as such, not as an eigendecomposition error", T, float, double) {
+  const T big = std::sqrt(std::numeric_limits<T>::max()) * T(4);
+  // Centred values about ±big: each square overflows although every input is finite.
+  Matrix<T> X(4, 2);
+  X << big, T(1), -big, T(2), big, T(3), -big, T(5);
+  CHECK_THROWS_NAMING(PCA<T>().fit(X), InvalidArgument, "PCA::fit: the covariance of X overflows");
+  CHECK_THROWS_NAMING(PCA<T>().fit(X), InvalidArgument, "rescale X");
+  // The column sum overflows (mean = inf) although every value is finite.
+  Matrix<T> sums = Matrix<T>::Constant(3, 2, std::numeric_limits<T>::max() / T(2));
+  sums(0, 1) = T(0);
+  CHECK_THROWS_NAMING(PCA<T>().fit(sums), InvalidArgument, "the covariance of X overflows");
+  // The same data scaled down fits, and its explained-variance ratios are scale-free.
+  PCA<T> scaled;
+  scaled.fit(X / big);
+  CHECK(scaled.converged());
+  CHECK(scaled.explained_variance_ratio().allFinite());
+}
+
+TEST_CASE_TEMPLATE("PCA: an eigensolver that runs out of sweeps is reported by converged()", T, float, double) {
+  const Matrix<T> X = load_features<T>("digits.csv");
+  PCA<T> full;
+  full.fit(X);
+  CHECK(full.converged());
+
+  PCA<T> bounded({.max_eigen_iterations = 1});
+  bounded.fit(X);
+  CHECK_FALSE(bounded.converged());
+  // The approximation is kept (finite, the right shapes), not thrown away.
+  CHECK(bounded.components().rows() == full.components().rows());
+  CHECK(bounded.explained_variance().allFinite());
+  // A generous bound converges to the same variances.
+  PCA<T> generous({.max_eigen_iterations = 100000});
+  generous.fit(X);
+  CHECK(generous.converged());
+  CHECK(test::max_relative_error(generous.explained_variance(), full.explained_variance()) <=
+        test::Tolerance<T>::reference);
+
+  CHECK_THROWS_NAMING(PCA<T>({.max_eigen_iterations = 0}).fit(X), InvalidArgument,
+                      "PCA::fit: max_eigen_iterations must be at least 1, got 0");
+  CHECK_THROWS_NAMING((void)PCA<T>().converged(), NotFittedError, "PCA::converged");
 }

@@ -38,9 +38,10 @@ Matrix<typename Derived::Scalar> covariance_matrix(const Eigen::MatrixBase<Deriv
   constexpr const char* where = "covariance_matrix";
   check_not_empty(where, "X", X);
   const Index n = X.rows();
-  require(n - ddof > 0, where,
-          "n_samples - ddof must be positive, got n_samples = " + std::to_string(n) +
-              " and ddof = " + std::to_string(ddof));
+  require(n - ddof > 0, where, [&] {
+    return "n_samples - ddof must be positive, got n_samples = " + std::to_string(n) +
+           " and ddof = " + std::to_string(ddof);
+  });
   const RowVector<T> mean = X.colwise().mean();
   const Matrix<T> centred = X.rowwise() - mean;
   Matrix<T> cov = detail::scatter_matrix(centred);

@@ -26,7 +26,7 @@ Matrix<typename Derived::Scalar> transpose(const Eigen::MatrixBase<Derived>& A) 
 /// T defaults to double: identity_matrix(3), identity_matrix<float>(3). Throws for n < 1.
 template <Scalar T = double>
 Matrix<T> identity_matrix(Index n) {
-  require(n >= 1, "identity_matrix", "n must be at least 1, got " + std::to_string(n));
+  require(n >= 1, "identity_matrix", [&] { return "n must be at least 1, got " + std::to_string(n); });
   return Matrix<T>::Identity(n, n);
 }
 

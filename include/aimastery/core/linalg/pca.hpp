@@ -8,6 +8,7 @@
 #include <cmath>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "aimastery/core/errors.hpp"
 #include "aimastery/core/linalg/covariance.hpp"
@@ -21,6 +22,9 @@ struct PCAOptions {
   std::optional<Index> n_components = std::nullopt;
   /// Scale each projected coordinate to unit variance (divide by √explained_variance).
   bool whiten = false;
+  /// Bound on the eigensolver's implicit QR sweeps (eigendecomposition's max_iterations); unset is its
+  /// default, 30·n_features. When it runs out, fit keeps the approximation and converged() is false.
+  std::optional<Index> max_eigen_iterations = std::nullopt;
 };
 
 /// Principal component analysis (as scikit-learn's PCA with svd_solver="full"):
@@ -30,8 +34,9 @@ struct PCAOptions {
 ///   3. eigendecompose: Σ = V Λ Vᵀ with λ₁ ≥ λ₂ ≥ … (the library's own eigendecomposition);
 ///   4. project:        X_new = X_c V[:, :k]   (divided by √λⱼ per column when whitening).
 /// explained_variance = λ₁..λ_k, explained_variance_ratio = λⱼ / trace(Σ), singular values of X_c
-/// sⱼ = √((n − 1) λⱼ). Signs are deterministic and equal scikit-learn 1.2's svd_flip: in each column
-/// of the scores X_c vⱼ, the entry of largest magnitude (the first one on ties) is made positive.
+/// sⱼ = √((n − 1) λⱼ). Signs are deterministic and equal scikit-learn's (≥ 1.5) svd_flip with
+/// u_based_decision=False: in each component vⱼ the entry of largest magnitude (the first one on
+/// ties) is made positive. (scikit-learn ≤ 1.4 made the largest score X_c vⱼ positive instead.)
 /// Negative rounding noise in λ is clamped to 0; a whitened coordinate of a zero-variance
 /// component is 0.
 template <Scalar T>
@@ -40,38 +45,63 @@ class PCA {
   explicit PCA(PCAOptions options = {}) : options_(options) {}
 
   /// Learns the mean, the components and their variances from X (samples as rows). Returns *this.
+  ///
+  /// Throws InvalidArgument for empty X, NaN/infinity, fewer than 2 samples, a bad n_components, and
+  /// for X whose mean or covariance overflows T (values near √max of T: rescale X first). A call that
+  /// throws leaves the model exactly as it was: the new state is built aside and swapped in at the end.
+  /// An eigensolver that runs out of sweeps (`PCAOptions::max_eigen_iterations`) does not throw: the
+  /// fit keeps the current approximation and reports it through converged() = false.
   PCA& fit(const MatrixRef<T>& X) {
     constexpr const char* where = "PCA::fit";
     check_not_empty(where, "X", X);
     check_finite(where, "X", X);
     const Index n = X.rows();
     const Index d = X.cols();
-    require(n >= 2, where, "needs at least 2 samples, got " + std::to_string(n));
+    require(n >= 2, where, [&] { return "needs at least 2 samples, got " + std::to_string(n); });
     const Index max_components = std::min(n, d);
     const Index k = options_.n_components.value_or(max_components);
-    require(k >= 1 && k <= max_components, where,
-            "n_components = " + std::to_string(k) + " must be between 1 and min(n_samples, n_features) = " +
-                std::to_string(max_components) + " for X of shape " + shape_of(X));
+    require(k >= 1 && k <= max_components, where, [&] {
+      return "n_components = " + std::to_string(k) +
+             " must be between 1 and min(n_samples, n_features) = " + std::to_string(max_components) +
+             " for X of shape " + shape_of(X);
+    });
+    if (options_.max_eigen_iterations)
+      require(*options_.max_eigen_iterations >= 1, where, [&] {
+        return "max_eigen_iterations must be at least 1, got " + std::to_string(*options_.max_eigen_iterations);
+      });
 
-    mean_ = X.colwise().mean().transpose();
-    const Matrix<T> centred = X.rowwise() - mean_.transpose();
+    Vector<T> mean = X.colwise().mean().transpose();
+    const Matrix<T> centred = X.rowwise() - mean.transpose();
     Matrix<T> covariance = detail::scatter_matrix(centred);
+    // Finite X can still overflow here: the column sums, the centred values or the sums of squares
+    // (|x| beyond about √max of T). The trace of the scatter matrix bounds every (n − 1) λⱼ.
+    if (!mean.allFinite() || !covariance.allFinite() || !std::isfinite(covariance.trace()))
+      fail(where, "the covariance of X overflows " + std::string(std::is_same_v<T, float> ? "float" : "double") +
+                      " (max|X| = " + std::to_string(static_cast<double>(X.cwiseAbs().maxCoeff())) +
+                      "); rescale X, e.g. divide it by its largest magnitude");
     covariance /= static_cast<T>(n - 1);
-    const EigenResult<T> eig = eigendecomposition(covariance);
+    const EigenResult<T> eig = eigendecomposition(covariance, options_.max_eigen_iterations);
 
-    components_ = eig.vectors.leftCols(k).transpose();
-    // svd_flip (u-based): the largest-magnitude score of each component is positive.
-    const Matrix<T> scores = centred * components_.transpose();
+    Matrix<T> components = eig.vectors.leftCols(k).transpose();
+    // svd_flip (v-based): the largest-magnitude entry of each component is positive.
     for (Index j = 0; j < k; ++j) {
       Index argmax = 0;
-      scores.col(j).cwiseAbs().maxCoeff(&argmax);
-      if (scores(argmax, j) < T(0)) components_.row(j) *= T(-1);
+      components.row(j).cwiseAbs().maxCoeff(&argmax);
+      if (components(j, argmax) < T(0)) components.row(j) *= T(-1);
     }
-    explained_variance_ = eig.values.head(k).cwiseMax(T(0));
+    Vector<T> explained_variance = eig.values.head(k).cwiseMax(T(0));
     const T total_variance = covariance.trace();
-    explained_variance_ratio_ =
-        total_variance > T(0) ? Vector<T>(explained_variance_ / total_variance) : Vector<T>(Vector<T>::Zero(k));
-    singular_values_ = (explained_variance_ * static_cast<T>(n - 1)).cwiseSqrt();
+    Vector<T> explained_variance_ratio =
+        total_variance > T(0) ? Vector<T>(explained_variance / total_variance) : Vector<T>(Vector<T>::Zero(k));
+    Vector<T> singular_values = (explained_variance * static_cast<T>(n - 1)).cwiseSqrt();
+
+    // Nothing below throws: swap the new state in.
+    mean_.swap(mean);
+    components_.swap(components);
+    explained_variance_.swap(explained_variance);
+    explained_variance_ratio_.swap(explained_variance_ratio);
+    singular_values_.swap(singular_values);
+    converged_ = eig.converged;
     n_samples_ = n;
     return *this;
   }
@@ -94,9 +124,10 @@ class PCA {
   [[nodiscard]] Matrix<T> inverse_transform(const MatrixRef<T>& Y) const {
     constexpr const char* where = "PCA::inverse_transform";
     check_fitted(where);
-    require(Y.cols() == components_.rows(), where,
-            "Y has " + std::to_string(Y.cols()) + " columns, the model has " + std::to_string(components_.rows()) +
-                " components");
+    require(Y.cols() == components_.rows(), where, [&] {
+      return "Y has " + std::to_string(Y.cols()) + " columns, the model has " + std::to_string(components_.rows()) +
+             " components";
+    });
     check_finite(where, "Y", Y);
     Matrix<T> restored = options_.whiten ? Matrix<T>(Y * explained_variance_.cwiseSqrt().asDiagonal() * components_)
                                          : Matrix<T>(Y * components_);
@@ -121,6 +152,9 @@ class PCA {
   [[nodiscard]] Index n_components() const { return fitted("PCA::n_components", components_).rows(); }
   [[nodiscard]] const PCAOptions& options() const noexcept { return options_; }
   [[nodiscard]] bool is_fitted() const noexcept { return n_samples_ > 0; }
+  /// Whether the last fit's eigendecomposition converged (false only when max_eigen_iterations ran
+  /// out; the components are then an approximation). Check it after fitting with a sweep bound.
+  [[nodiscard]] bool converged() const { return fitted("PCA::converged", converged_); }
 
  private:
   void check_fitted(const char* where) const {
@@ -142,6 +176,7 @@ class PCA {
   Vector<T> explained_variance_;
   Vector<T> explained_variance_ratio_;
   Vector<T> singular_values_;
+  bool converged_ = false;
   Index n_samples_ = 0;
 };
 

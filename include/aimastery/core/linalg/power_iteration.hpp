@@ -40,8 +40,9 @@ PowerIterationResult<typename Derived::Scalar> power_iteration(
   check_not_empty(where, "A", A);
   check_square(where, "A", A);
   check_finite(where, "A", A);
-  require(num_iterations >= 1, where, "num_iterations must be at least 1, got " + std::to_string(num_iterations));
-  require(tolerance >= T(0), where, "tolerance must be non-negative, got " + std::to_string(tolerance));
+  require(num_iterations >= 1, where,
+          [&] { return "num_iterations must be at least 1, got " + std::to_string(num_iterations); });
+  require(tolerance >= T(0), where, [&] { return "tolerance must be non-negative, got " + std::to_string(tolerance); });
 
   // Start: entries uniform on [-1, 1) from the seeded engine (bits → double, the same on every platform).
   std::mt19937_64 engine(seed);

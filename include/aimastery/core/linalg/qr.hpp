@@ -73,7 +73,9 @@ void check_gram_schmidt_input(const char* where, const Eigen::MatrixBase<Derived
                               std::optional<typename Derived::Scalar> tolerance) {
   check_not_empty(where, "A", A);
   check_finite(where, "A", A);
-  if (tolerance) require(*tolerance >= 0, where, "tolerance must be non-negative, got " + std::to_string(*tolerance));
+  if (tolerance)
+    require(*tolerance >= 0, where,
+            [&] { return "tolerance must be non-negative, got " + std::to_string(*tolerance); });
 }
 
 }  // namespace detail

@@ -4,8 +4,9 @@
 ///
 /// Two classical steps (Golub & Van Loan, "Matrix Computations", §8.3):
 ///   1. Householder tridiagonalisation  Qᵀ A Q = T  (T symmetric tridiagonal, Q orthogonal);
-///   2. implicit symmetric QR with the Wilkinson shift on T, each Givens rotation also applied to Q,
-///      until every off-diagonal entry of T is negligible: then T = diag(λ) and V = Q G₁ G₂ ⋯.
+///   2. implicit symmetric QR with the Wilkinson shift on T until every off-diagonal entry of T is
+///      negligible: then T = diag(λ) and V = Q G₁ G₂ ⋯, the Givens rotations of each sweep applied to
+///      Q together (row chunk by row chunk) once the sweep has computed them.
 
 #include <Eigen/Core>
 
@@ -83,24 +84,52 @@ void householder_tridiagonalize(EigenWorkMatrix<T>& work, Vector<T>& diagonal, V
   if (n >= 1) diagonal(n - 1) = work(n - 1, n - 1);
 }
 
-/// Q = H₀ H₁ ⋯ H_{n−3}, accumulated backwards (each H_k touches only the trailing block, which
-/// is still the identity outside rows/columns k+1..n−1 when H_k is applied):
-///   Q₂₂ ← Q₂₂ − τ_k v (vᵀ Q₂₂).
+/// Q = H₀ H₁ ⋯ H_{n−3}, accumulated backwards in blocks of `nb` reflectors with the compact WY form
+/// (Schreiber & Van Loan): a block H_k ⋯ H_{k+nb−1} equals I − V T Vᵀ, V = [v_k … v_{k+nb−1}] (unit
+/// lower trapezoidal), T upper triangular with
+///   T(j, j) = τ_j,   T(0:j, j) = −τ_j T(0:j, 0:j) V(:, 0:j)ᵀ v_j.
+/// Applying it to the part of Q it touches (rows and columns k+1..n−1; the rest is still the identity,
+/// since later blocks act further down) is three matrix products:
+///   W = Vᵀ Q₂₂,  W ← T W,  Q₂₂ ← Q₂₂ − V W.
 template <Scalar T>
 EigenWorkMatrix<T> form_householder_q(const EigenWorkMatrix<T>& reflectors, const Vector<T>& tau) {
   const Index n = reflectors.rows();
+  const Index count = std::max<Index>(n - 2, 0);  // reflectors H_0 … H_{n−3}
   EigenWorkMatrix<T> q = EigenWorkMatrix<T>::Identity(n, n);
-  RowVector<T> row(n);
-  for (Index k = n - 3; k >= 0; --k) {
-    if (tau(k) == T(0)) continue;
-    const Index m = n - k - 1;
-    const auto v = reflectors.col(k).segment(k + 1, m);
-    auto block = q.bottomRightCorner(m, m);
-    auto vq = row.head(m);
-    vq.noalias() = v.transpose() * block;
-    block.noalias() -= (tau(k) * v) * vq;
+  constexpr Index nb = 32;
+  EigenWorkMatrix<T> v_block;
+  EigenWorkMatrix<T> t_block;
+  EigenWorkMatrix<T> w;
+  for (Index end = count; end > 0; end -= std::min(nb, end)) {
+    const Index k0 = end - std::min(nb, end);
+    const Index b = end - k0;
+    const Index m = n - k0 - 1;
+    // V: column j is v_{k0+j}, which starts (with its 1) at row k0+j+1, i.e. local row j.
+    v_block.setZero(m, b);
+    for (Index j = 0; j < b; ++j) v_block.col(j).tail(m - j) = reflectors.col(k0 + j).segment(k0 + j + 1, m - j);
+    t_block.setZero(b, b);
+    for (Index j = 0; j < b; ++j) {
+      const T tj = tau(k0 + j);
+      t_block(j, j) = tj;
+      if (j == 0 || tj == T(0)) continue;
+      const Vector<T> y = v_block.leftCols(j).transpose() * v_block.col(j);
+      const Vector<T> ty = t_block.topLeftCorner(j, j).template triangularView<Eigen::Upper>() * y;
+      t_block.col(j).head(j) = -tj * ty;
+    }
+    auto q22 = q.bottomRightCorner(m, m);
+    w.noalias() = v_block.transpose() * q22;
+    w = t_block.template triangularView<Eigen::Upper>() * w;
+    q22.noalias() -= v_block * w;
   }
   return q;
+}
+
+/// r = √(x² + z²) for a rotation. The matrix is scaled to max|A| = 1, so x² + z² cannot overflow;
+/// std::hypot (several times slower) is used only where the squares could underflow.
+template <Scalar T>
+T rotation_length(T x, T z) {
+  const T sum = x * x + z * z;
+  return sum >= std::numeric_limits<T>::min() / std::numeric_limits<T>::epsilon() ? std::sqrt(sum) : std::hypot(x, z);
 }
 
 /// One implicit symmetric QR step with the Wilkinson shift on the unreduced block lo..hi of the
@@ -111,10 +140,11 @@ EigenWorkMatrix<T> form_householder_q(const EigenWorkMatrix<T>& reflectors, cons
 /// The first rotation is the one that would zero e_lo in T − μI; the bulge it creates below the
 /// subdiagonal is chased down by further rotations. With G = [c s; −s c] in the plane (k, k+1),
 /// chosen so that Gᵀ(x, z)ᵀ = (r, 0)ᵀ (c = x/r, s = −z/r), the 2x2 block (a, b; b, δ') becomes
-///   a' = a c² − 2bcs + δ' s²,  δ'' = a s² + 2bcs + δ' c²,  b' = (a − δ') cs + b (c² − s²),
-/// and the columns k, k+1 of V turn by the same G.
+///   a' = a c² − 2bcs + δ' s²,  δ'' = a s² + 2bcs + δ' c²,  b' = (a − δ') cs + b (c² − s²).
+/// The rotations G_lo, …, G_{hi−1} are stored in (cosines, sines) for apply_rotation_sequence;
+/// returns how many there are (fewer than hi − lo only if the chase met an exact zero).
 template <Scalar T>
-void implicit_qr_step(Vector<T>& d, Vector<T>& e, Index lo, Index hi, EigenWorkMatrix<T>& v) {
+Index implicit_qr_step(Vector<T>& d, Vector<T>& e, Index lo, Index hi, Vector<T>& cosines, Vector<T>& sines) {
   const T delta = (d(hi - 1) - d(hi)) / T(2);
   const T eh = e(hi - 1);
   T mu = d(hi);
@@ -126,12 +156,13 @@ void implicit_qr_step(Vector<T>& d, Vector<T>& e, Index lo, Index hi, EigenWorkM
   }
   T x = d(lo) - mu;
   T z = e(lo);
-  const Index n = v.rows();
+  Index count = 0;
   for (Index k = lo; k < hi; ++k) {
-    const T r = std::hypot(x, z);
+    const T r = rotation_length(x, z);
     if (r == T(0)) break;
-    const T c = x / r;
-    const T s = -z / r;
+    const T inverse_r = T(1) / r;
+    const T c = x * inverse_r;
+    const T s = -z * inverse_r;
     if (k > lo) e(k - 1) = r;  // c·e_{k−1} − s·z: the bulge z is annihilated
     const T a = d(k);
     const T b = e(k);
@@ -145,14 +176,49 @@ void implicit_qr_step(Vector<T>& d, Vector<T>& e, Index lo, Index hi, EigenWorkM
       e(k + 1) *= c;
     }
     x = e(k);
-    T* vk = v.col(k).data();
-    T* vk1 = v.col(k + 1).data();
-    for (Index i = 0; i < n; ++i) {
-      const T p = vk[i];
-      const T q = vk1[i];
-      vk[i] = c * p - s * q;
-      vk1[i] = s * p + c * q;
+    cosines(count) = c;
+    sines(count) = s;
+    ++count;
+  }
+  return count;
+}
+
+/// V ← V G_lo G_{lo+1} ⋯ G_{lo+count−1}: rotation j turns the columns (lo + j, lo + j + 1) of V,
+///   v_k ← c v_k − s v_{k+1},   v_{k+1} ← s v_k + c v_{k+1}.
+/// Applied one rotation at a time, every column would be read and written twice per sweep. Here a
+/// chunk of rows goes through the whole sequence at once: the running column ("carry", v_k after
+/// the rotations before it) stays in registers, so each entry of V is read and written once per
+/// sweep, and the chunk's rows are independent chains that the processor overlaps.
+template <Scalar T>
+void apply_rotation_sequence(EigenWorkMatrix<T>& v, Index lo, Index count, const Vector<T>& cosines,
+                             const Vector<T>& sines) {
+  if (count == 0) return;
+  constexpr Index chunk = 64;
+  using Chunk = Eigen::Array<T, chunk, 1>;
+  const Index n = v.rows();
+  const Index full = n - n % chunk;
+  for (Index i0 = 0; i0 < full; i0 += chunk) {
+    Chunk carry = Eigen::Map<const Chunk>(&v(i0, lo));
+    for (Index j = 0; j < count; ++j) {
+      const T c = cosines(j);
+      const T s = sines(j);
+      const Chunk next = Eigen::Map<const Chunk>(&v(i0, lo + j + 1));
+      // c·next and s·next do not depend on the carry: the carry's chain is one multiply-add long.
+      const Chunk c_next = c * next;
+      const Chunk s_next = s * next;
+      Eigen::Map<Chunk>(&v(i0, lo + j)) = c * carry - s_next;
+      carry = s * carry + c_next;
     }
+    Eigen::Map<Chunk>(&v(i0, lo + count)) = carry;
+  }
+  for (Index i = full; i < n; ++i) {  // the last n mod 64 rows
+    T carry = v(i, lo);
+    for (Index j = 0; j < count; ++j) {
+      const T next = v(i, lo + j + 1);
+      v(i, lo + j) = cosines(j) * carry - sines(j) * next;
+      carry = sines(j) * carry + cosines(j) * next;
+    }
+    v(i, lo + count) = carry;
   }
 }
 
@@ -181,7 +247,8 @@ EigenResult<typename Derived::Scalar> eigendecomposition(const Eigen::MatrixBase
   check_square(where, "A", A);
   check_finite(where, "A", A);
   if (max_iterations)
-    require(*max_iterations >= 1, where, "max_iterations must be at least 1, got " + std::to_string(*max_iterations));
+    require(*max_iterations >= 1, where,
+            [&] { return "max_iterations must be at least 1, got " + std::to_string(*max_iterations); });
   const Index n = A.rows();
   const T scale = A.cwiseAbs().maxCoeff();
   EigenResult<T> result;
@@ -192,11 +259,17 @@ EigenResult<typename Derived::Scalar> eigendecomposition(const Eigen::MatrixBase
     return result;
   }
   // Work on A / max|A| (nothing overflows or underflows), the symmetric part (S + Sᵀ)/2 of it.
-  const detail::EigenWorkMatrix<T> scaled = A / scale;
-  const T asymmetry = (scaled - scaled.transpose()).cwiseAbs().maxCoeff();
+  // Only the lower triangle is used from here on: it receives (S(i,j) + S(j,i))/2 for S = A / max|A|.
+  detail::EigenWorkMatrix<T> work = A / scale;
+  T asymmetry = T(0);
+  for (Index j = 0; j < n; ++j)
+    for (Index i = j + 1; i < n; ++i) {
+      const T upper = work(j, i);
+      asymmetry = std::max(asymmetry, std::abs(work(i, j) - upper));
+      work(i, j) = (work(i, j) + upper) * T(0.5);
+    }
   require(asymmetry <= std::sqrt(std::numeric_limits<T>::epsilon()), where,
-          "A must be symmetric, max|A - A^T| / max|A| = " + std::to_string(asymmetry));
-  detail::EigenWorkMatrix<T> work = (scaled + scaled.transpose()) * T(0.5);
+          [&] { return "A must be symmetric, max|A - A^T| / max|A| = " + std::to_string(asymmetry); });
   Vector<T> d;
   Vector<T> e;
   Vector<T> tau;
@@ -204,14 +277,19 @@ EigenResult<typename Derived::Scalar> eigendecomposition(const Eigen::MatrixBase
   detail::EigenWorkMatrix<T> v = detail::form_householder_q(work, tau);
 
   // Deflate negligible off-diagonal entries and sweep the lowest unreduced block [lo, hi] until
-  // T is diagonal.
+  // T is diagonal. A sweep changes only e(lo..hi−1), so only those are tested again after it.
   const Index sweep_limit = max_iterations.value_or(30 * n);
   Index sweeps = 0;
   bool converged = true;
   Index hi = n - 1;
-  while (hi > 0) {
-    for (Index i = 0; i < hi; ++i)
+  Vector<T> cosines(std::max<Index>(n - 1, 1));
+  Vector<T> sines(std::max<Index>(n - 1, 1));
+  const auto deflate = [&](Index from, Index to) {
+    for (Index i = from; i < to; ++i)
       if (detail::negligible_offdiagonal(e(i), d(i), d(i + 1))) e(i) = T(0);
+  };
+  deflate(0, hi);
+  while (hi > 0) {
     while (hi > 0 && e(hi - 1) == T(0)) --hi;
     if (hi == 0) break;
     if (sweeps == sweep_limit) {
@@ -220,8 +298,10 @@ EigenResult<typename Derived::Scalar> eigendecomposition(const Eigen::MatrixBase
     }
     Index lo = hi - 1;
     while (lo > 0 && e(lo - 1) != T(0)) --lo;
-    detail::implicit_qr_step(d, e, lo, hi, v);
+    const Index rotations = detail::implicit_qr_step(d, e, lo, hi, cosines, sines);
+    detail::apply_rotation_sequence(v, lo, rotations, cosines, sines);
     ++sweeps;
+    deflate(lo, hi);
   }
 
   std::vector<Index> order(static_cast<std::size_t>(n));

@@ -36,8 +36,9 @@ namespace detail {
 template <class Derived>
 void check_vector(std::string_view where, std::string_view name, const Eigen::MatrixBase<Derived>& v) {
   check_not_empty(where, name, v);
-  require(v.rows() == 1 || v.cols() == 1, where,
-          std::string(name) + " must be a vector (one row or one column), got a " + shape_of(v) + " matrix");
+  require(v.rows() == 1 || v.cols() == 1, where, [&] {
+    return std::string(name) + " must be a vector (one row or one column), got a " + shape_of(v) + " matrix";
+  });
 }
 
 /// Two non-empty vectors with the same number of elements.

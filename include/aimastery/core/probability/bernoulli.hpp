@@ -18,7 +18,8 @@ template <Scalar T>
 class Bernoulli {
  public:
   explicit Bernoulli(T p) : p_(p) {
-    require(p >= T(0) && p <= T(1), "Bernoulli", "p = " + std::to_string(p) + " is not a probability in [0, 1]");
+    require(p >= T(0) && p <= T(1), "Bernoulli",
+            [&] { return "p = " + std::to_string(p) + " is not a probability in [0, 1]"; });
   }
 
   [[nodiscard]] T p() const noexcept { return p_; }
@@ -40,7 +41,7 @@ class Bernoulli {
 
   /// n draws: 1 when U < p for U ~ U(0, 1).
   [[nodiscard]] IndexVector sample(Index n, RandomEngine& rng) const {
-    require(n >= 0, "Bernoulli::sample", "n must be >= 0, got " + std::to_string(n));
+    require(n >= 0, "Bernoulli::sample", [&] { return "n must be >= 0, got " + std::to_string(n); });
     IndexVector out(n);
     for (Index i = 0; i < n; ++i) out(i) = detail::uniform_open01(rng) < double(p_) ? 1 : 0;
     return out;

@@ -46,7 +46,7 @@ class Categorical {
   }
 
   [[nodiscard]] IndexVector sample(Index n, RandomEngine& rng) const {
-    require(n >= 0, "Categorical::sample", "n must be >= 0, got " + std::to_string(n));
+    require(n >= 0, "Categorical::sample", [&] { return "n must be >= 0, got " + std::to_string(n); });
     IndexVector out(n);
     const double total = cumulative_.back();  // 1 up to rounding
     for (Index i = 0; i < n; ++i) {

@@ -25,9 +25,9 @@ class Gaussian {
  public:
   /// N(mean, std²); std must be finite and > 0, mean finite.
   explicit Gaussian(T mean = T(0), T std = T(1)) : mean_(mean), std_(std) {
-    require(std::isfinite(mean), "Gaussian", "mean must be finite, got " + std::to_string(mean));
+    require(std::isfinite(mean), "Gaussian", [&] { return "mean must be finite, got " + std::to_string(mean); });
     require(std::isfinite(std) && std > T(0), "Gaussian",
-            "std must be finite and > 0, got " + std::to_string(std));
+            [&] { return "std must be finite and > 0, got " + std::to_string(std); });
   }
 
   /// The maximum-likelihood Gaussian of the samples (at least 2 values, finite, not all equal).
@@ -45,7 +45,9 @@ class Gaussian {
   [[nodiscard]] T mean() const noexcept { return mean_; }
   [[nodiscard]] T std() const noexcept { return std_; }
   [[nodiscard]] T variance() const noexcept { return std_ * std_; }
-  [[nodiscard]] T entropy() const { return T(0.5) * std::log(T(2) * std::numbers::pi_v<T> * std::numbers::e_v<T> * variance()); }
+  [[nodiscard]] T entropy() const {
+    return T(0.5) * std::log(T(2) * std::numbers::pi_v<T> * std::numbers::e_v<T> * variance());
+  }
 
   /// log f(x) = −½ z² − ln σ − ½ ln 2π with z = (x − μ)/σ: finite far beyond where f underflows.
   [[nodiscard]] T log_pdf(T x) const {
@@ -80,7 +82,7 @@ class Gaussian {
 
   /// n samples μ + σZ, Z from Box–Muller on the given engine.
   [[nodiscard]] Vector<T> sample(Index n, RandomEngine& rng) const {
-    require(n >= 0, "Gaussian::sample", "n must be >= 0, got " + std::to_string(n));
+    require(n >= 0, "Gaussian::sample", [&] { return "n must be >= 0, got " + std::to_string(n); });
     Vector<T> out(n);
     for (Index i = 0; i < n; ++i) out(i) = mean_ + std_ * static_cast<T>(detail::standard_normal(rng));
     return out;

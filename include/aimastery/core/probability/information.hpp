@@ -25,7 +25,7 @@ namespace detail {
 template <class T>
 T log_base_divisor(std::string_view where, T base) {
   require(std::isfinite(base) && base > T(0) && base != T(1), where,
-          "base must be finite, > 0 and != 1, got " + std::to_string(base));
+          [&] { return "base must be finite, > 0 and != 1, got " + std::to_string(base); });
   return std::log(base);
 }
 

@@ -23,13 +23,14 @@ void check_probability_vector(std::string_view where, std::string_view name, con
   check_not_empty(where, name, p);
   for (Index i = 0; i < p.size(); ++i) {
     const T v = p.derived().coeff(i);
-    require(std::isfinite(v) && v >= T(0), where,
-            std::string(name) + "[" + std::to_string(i) + "] = " + std::to_string(v) +
-                " is not a probability (must be finite and >= 0)");
+    require(std::isfinite(v) && v >= T(0), where, [&] {
+      return std::string(name) + "[" + std::to_string(i) + "] = " + std::to_string(v) +
+             " is not a probability (must be finite and >= 0)";
+    });
   }
   const T sum = p.sum();
   require(std::abs(sum - T(1)) <= probability_sum_tolerance<T>(), where,
-          std::string(name) + " sums to " + std::to_string(sum) + ", not 1");
+          [&] { return std::string(name) + " sums to " + std::to_string(sum) + ", not 1"; });
 }
 
 }  // namespace aimastery::detail
