@@ -73,23 +73,11 @@ fi
 # The sysroot: one symbolic link per file of each package, at the file's own path. Debian 12 merges /usr:
 # /lib, /lib64, /bin and /sbin are links into /usr, and so they are in the sysroot.
 xargs -a "$work/closure" dpkg -L 2>/dev/null | sort -u >"$work/files"
-python3 - "$sysroot" "$work/files" <<'EOF'
-import os, sys
-root, listing = sys.argv[1], sys.argv[2]
-for d in ("usr/lib", "usr/lib64", "usr/bin", "usr/sbin"):
-    os.makedirs(os.path.join(root, d), exist_ok=True)
-for top in ("lib", "lib64", "bin", "sbin"):
-    os.symlink("usr/" + top, os.path.join(root, top))
-for path in open(listing).read().split("\n"):
-    if not path.startswith("/") or path == "/.":
-        continue
-    target = os.path.join(root, path.lstrip("/"))
-    if os.path.isdir(path) and not os.path.islink(path):
-        os.makedirs(target, exist_ok=True)
-    elif os.path.lexists(path) and not os.path.lexists(target):
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        os.symlink(path, target)
-EOF
+mkdir -p "$sysroot"/usr/lib "$sysroot"/usr/lib64 "$sysroot"/usr/bin "$sysroot"/usr/sbin
+for top in lib lib64 bin sbin; do ln -s "usr/$top" "$sysroot/$top"; done
+# Everything but directories (cp --parents makes those), one absolute symbolic link each.
+xargs -d '\n' -a "$work/files" bash -c 'for f; do if [[ $f == /* && ! -d $f && -e $f ]]; then printf "%s\n" "$f"; fi; done' _ |
+  xargs -d '\n' cp -s --parents -t "$sysroot" --
 echo "sysroot: $(wc -l <"$work/files") paths"
 
 triplet=$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
