@@ -74,7 +74,7 @@ for header in "${targets[@]}"; do
   else
     read -r cpu mem < <(measure "$header")
   fi
-  ratio=$(awk -v c="$cpu" -v e="$eigen_cpu" 'BEGIN { printf "%.2f", e > 0 ? c / e : 0 }')
+  ratio=$(awk -v c="$cpu" -v e="$eigen_cpu" 'BEGIN { printf("%.2f", (e > 0) ? c / e : 0) }')
   case $header in
     aimastery/aimastery.hpp) limit=1.5 ;;
     Eigen/*) limit="" ;;
