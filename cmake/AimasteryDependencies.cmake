@@ -23,11 +23,57 @@ function(aimastery_require package target url tag)
   endif()
 endfunction()
 
+# aimastery_xxhash_version(<include dir> <out var>): the version written in <dir>/xxhash.h, or empty.
+function(aimastery_xxhash_version dir out)
+  set(${out} "" PARENT_SCOPE)
+  if(NOT dir OR NOT EXISTS "${dir}/xxhash.h")
+    return()
+  endif()
+  file(STRINGS "${dir}/xxhash.h" lines REGEX "^#[ \t]*define[ \t]+XXH_VERSION_(MAJOR|MINOR|RELEASE)[ \t]+[0-9]+")
+  foreach(part MAJOR MINOR RELEASE)
+    string(REGEX MATCH "XXH_VERSION_${part}[ \t]+([0-9]+)" _ "${lines}")
+    set(${part} ${CMAKE_MATCH_1})
+  endforeach()
+  if(NOT "${MAJOR}" STREQUAL "" AND NOT "${MINOR}" STREQUAL "" AND NOT "${RELEASE}" STREQUAL "")
+    set(${out} "${MAJOR}.${MINOR}.${RELEASE}" PARENT_SCOPE)
+  endif()
+endfunction()
+
 set(EIGEN_BUILD_DOC OFF CACHE BOOL "")
 set(BUILD_TESTING_SAVED ${BUILD_TESTING})
 aimastery_require(Eigen3 Eigen3::Eigen https://gitlab.com/libeigen/eigen.git 3.4.0 3.4 NO_MODULE)
 set(JSON_BuildTests OFF CACHE INTERNAL "")
 aimastery_require(nlohmann_json nlohmann_json::nlohmann_json https://github.com/nlohmann/json.git v3.11.3 3.10)
+
+# xxHash (XXH3-128, the caches' content hashing) is used header-only (XXH_INLINE_ALL), so only its include
+# directory is needed. Debian's libxxhash-dev ships xxhash.h and a pkg-config file, no CMake package; the
+# interface target aimastery_xxhash carries the directory, and the package config finds it again.
+if(NOT TARGET aimastery_xxhash)
+  find_package(PkgConfig QUIET)
+  if(PKG_CONFIG_FOUND)
+    pkg_check_modules(AIMASTERY_PC_XXHASH QUIET libxxhash)
+  endif()
+  find_path(AIMASTERY_XXHASH_INCLUDE_DIR xxhash.h HINTS ${AIMASTERY_PC_XXHASH_INCLUDEDIR})
+  aimastery_xxhash_version("${AIMASTERY_XXHASH_INCLUDE_DIR}" AIMASTERY_XXHASH_VERSION)
+  add_library(aimastery_xxhash INTERFACE)
+  set(AIMASTERY_XXHASH_BUNDLED OFF)
+  if(AIMASTERY_XXHASH_VERSION VERSION_GREATER_EQUAL 0.8.0)
+    target_include_directories(aimastery_xxhash SYSTEM INTERFACE ${AIMASTERY_XXHASH_INCLUDE_DIR})
+    message(STATUS "aimastery: xxHash ${AIMASTERY_XXHASH_VERSION} found in ${AIMASTERY_XXHASH_INCLUDE_DIR}")
+  elseif(AIMASTERY_FETCH_DEPENDENCIES)
+    message(STATUS "aimastery: xxHash >= 0.8 not installed, fetching https://github.com/Cyan4973/xxHash.git @ v0.8.2")
+    # SOURCE_SUBDIR names a folder without a CMakeLists.txt: the sources are downloaded, nothing is built.
+    FetchContent_Declare(aimastery_xxhash_src GIT_REPOSITORY https://github.com/Cyan4973/xxHash.git
+      GIT_TAG v0.8.2 GIT_SHALLOW TRUE SOURCE_SUBDIR headers-only)
+    FetchContent_MakeAvailable(aimastery_xxhash_src)
+    target_include_directories(aimastery_xxhash SYSTEM INTERFACE $<BUILD_INTERFACE:${aimastery_xxhash_src_SOURCE_DIR}>)
+    set(AIMASTERY_XXHASH_BUNDLED ON)
+    set(AIMASTERY_XXHASH_HEADERS ${aimastery_xxhash_src_SOURCE_DIR}/xxhash.h ${aimastery_xxhash_src_SOURCE_DIR}/xxh3.h)
+  else()
+    message(FATAL_ERROR "aimastery: xxHash >= 0.8 not found (apt-get install libxxhash-dev, "
+      "or set AIMASTERY_FETCH_DEPENDENCIES=ON)")
+  endif()
+endif()
 
 # hiredis: pkg-config works for Debian's 0.14 and for 1.x; hiredis 1.x also installs a CMake package
 # with hiredis::hiredis, and Debian's 0.14 a `Hiredis` package that sets only variables.

@@ -1,13 +1,19 @@
 # Settings for aimastery's own tests, benchmarks and examples. Applied per target, never globally.
 
-# aimastery_developer_target(<target> [NATIVE])
-#   strict warnings, the sanitizers chosen by AIMASTERY_SANITIZE, and with NATIVE (benchmarks and
-#   examples) -march=native when AIMASTERY_NATIVE is on.
+# aimastery_developer_target(<target> [NATIVE] [COMPILE_ONLY])
+#   strict warnings (errors with AIMASTERY_WERROR), the sanitizers chosen by AIMASTERY_SANITIZE, and with
+#   NATIVE (benchmarks and examples) -march=native when AIMASTERY_NATIVE is on. The dependencies' headers
+#   come in as system headers (imported targets), so their warnings never fail the build; the library's own
+#   headers do, through every target that includes them. COMPILE_ONLY (targets that are compiled, never run:
+#   the header and docs checks) leaves out the sanitizers.
 function(aimastery_developer_target target)
-  cmake_parse_arguments(arg "NATIVE" "" "" ${ARGN})
+  cmake_parse_arguments(arg "NATIVE;COMPILE_ONLY" "" "" ${ARGN})
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
     -Wno-sign-conversion -Wnon-virtual-dtor)
-  if(AIMASTERY_SANITIZE)
+  if(AIMASTERY_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  if(AIMASTERY_SANITIZE AND NOT arg_COMPILE_ONLY)
     string(REPLACE ";" "," sanitizers "${AIMASTERY_SANITIZE}")
     target_compile_options(${target} PRIVATE -fsanitize=${sanitizers} -fno-omit-frame-pointer
       -fno-sanitize-recover=all)

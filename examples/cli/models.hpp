@@ -24,12 +24,13 @@
 
 #include <aimastery/core/tensor.hpp>
 
+#include "usage_error.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,11 +41,6 @@ using aimastery::Index;
 using aimastery::IndexVector;
 using aimastery::Matrix;
 using aimastery::Vector;
-
-/// A user mistake on the command line: reported as one line on stderr, exit status 2.
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 enum class Task { classification, regression };
 

@@ -1,0 +1,22 @@
+// aimastery models: the registered models, their task and a one-line summary, as JSON.
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "command.hpp"
+#include "models.hpp"
+
+namespace {
+
+int list_models() {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, info] : cli::registry())
+    out[name] = {{"task", info.task == cli::Task::classification ? "classification" : "regression"},
+                 {"summary", info.summary}};
+  std::cout << out.dump(2) << '\n';
+  return 0;
+}
+
+const cli::CommandRegistration command("models", "list the models and their tasks",
+                                       [](CLI::App&) -> cli::Action { return list_models; });
+
+}  // namespace
