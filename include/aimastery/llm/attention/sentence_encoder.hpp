@@ -1,0 +1,343 @@
+#pragma once
+/// \file
+/// SentenceEncoder: a BERT-style transformer encoder with mean pooling and L2 normalisation, the
+/// sentence-transformers model all-MiniLM-L6-v2 run from C++ with its published weights.
+///
+///   auto model = SentenceEncoder::load("build/models/all-MiniLM-L6-v2");   // tools/fetch_minilm.sh
+///   Matrix<float> E = model.encode({"A man is eating food.", "Someone eats."});   // 2 × 384, unit rows
+///   float cosine = E.row(0).dot(E.row(1));
+///
+/// For a text tokenised as ids t₀ … t_{n−1} ([CLS] … [SEP], WordPieceTokenizer):
+///
+///   x_p = LayerNorm(word[t_p] + position[p] + token_type[0])              (eps 1e-12)
+///   x   = TransformerBlock_l(x)   for l = 1 … 6, each BERT's post-norm layer:
+///           h = LayerNorm(x + MHA(x)),  y = LayerNorm(h + W₂ GELU(W₁ h + b₁) + b₂)   (12 heads, GELU erf)
+///   e   = (1/n) Σ_p x_p                    mean over the real tokens (the attention mask)
+///   out = e / ‖e‖₂
+///
+/// The layers are the library's TransformerBlock (self-attention with a key-padding mask), loaded from
+/// BERT's tensor names: query/key/value stack into MultiHeadAttention's in_proj_weight (3E × E), the
+/// attention output dense is out_proj, intermediate/output dense are the FFN's linear1/linear2, and the
+/// two LayerNorms are norm1/norm2.
+///
+/// Batching as sentence-transformers does: the texts are sorted by length (longest first), cut into
+/// batches of `batch_size`, each padded only to its own longest text, and the embeddings are returned in
+/// the input order. With OpenMP, batches run in parallel (omp_get_max_threads() threads), each thread on
+/// its own copy of the layers (the layers keep their activations for backward, so a copy is not shared).
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "aimastery/core/errors.hpp"
+#include "aimastery/core/tensor.hpp"
+#include "aimastery/io/safetensors.hpp"
+#include "aimastery/llm/attention/attention_mask.hpp"
+#include "aimastery/llm/attention/layer_norm.hpp"
+#include "aimastery/llm/attention/positional_encoding.hpp"
+#include "aimastery/llm/attention/transformer_block.hpp"
+#include "aimastery/llm/attention/wordpiece_tokenizer.hpp"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace aimastery {
+
+/// The fields of a BERT config.json that the encoder uses.
+struct BertConfig {
+  Index vocab_size = 30522;
+  Index hidden_size = 384;
+  Index num_hidden_layers = 6;
+  Index num_attention_heads = 12;
+  Index intermediate_size = 1536;
+  Index max_position_embeddings = 512;
+  Index type_vocab_size = 2;
+  double layer_norm_eps = 1e-12;
+  /// Activation of the feed-forward block: "gelu" (erf form), "gelu_new"/"gelu_pytorch_tanh" (tanh form)
+  /// or "relu".
+  std::string hidden_act = "gelu";
+
+  /// Reads config.json; a missing file, invalid JSON or a field of the wrong type or range: FormatError.
+  static BertConfig from_file(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw FormatError("BertConfig::from_file: cannot open '" + path + "'");
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+      throw FormatError("BertConfig::from_file: '" + path + "' is not valid JSON (" + e.what() + ")");
+    }
+    if (!j.is_object()) throw FormatError("BertConfig::from_file: '" + path + "' is not a JSON object");
+    BertConfig c;
+    const auto integer = [&](const char* key, Index& field, Index low, Index high) {
+      if (!j.contains(key)) return;
+      if (!j[key].is_number_integer() || j[key].get<std::int64_t>() < low || j[key].get<std::int64_t>() > high)
+        throw FormatError("BertConfig::from_file: '" + path + "': " + key + " must be an integer in [" +
+                          std::to_string(low) + ", " + std::to_string(high) + "]");
+      field = j[key].get<Index>();
+    };
+    integer("vocab_size", c.vocab_size, 1, 10'000'000);
+    integer("hidden_size", c.hidden_size, 1, 65536);
+    integer("num_hidden_layers", c.num_hidden_layers, 1, 1024);
+    integer("num_attention_heads", c.num_attention_heads, 1, 1024);
+    integer("intermediate_size", c.intermediate_size, 1, 1 << 20);
+    integer("max_position_embeddings", c.max_position_embeddings, 2, 1 << 20);
+    integer("type_vocab_size", c.type_vocab_size, 1, 1024);
+    if (j.contains("layer_norm_eps")) {
+      if (!j["layer_norm_eps"].is_number() || !(j["layer_norm_eps"].get<double>() > 0.0))
+        throw FormatError("BertConfig::from_file: '" + path + "': layer_norm_eps must be a positive number");
+      c.layer_norm_eps = j["layer_norm_eps"].get<double>();
+    }
+    if (j.contains("hidden_act")) {
+      if (!j["hidden_act"].is_string())
+        throw FormatError("BertConfig::from_file: '" + path + "': hidden_act must be a string");
+      c.hidden_act = j["hidden_act"].get<std::string>();
+    }
+    (void)c.activation(path);  // an unknown activation fails here
+    if (c.hidden_size % c.num_attention_heads != 0)
+      throw FormatError("BertConfig::from_file: '" + path + "': hidden_size " + std::to_string(c.hidden_size) +
+                        " is not divisible by num_attention_heads " + std::to_string(c.num_attention_heads));
+    return c;
+  }
+
+  [[nodiscard]] ActivationKind activation(const std::string& source = "config") const {
+    if (hidden_act == "gelu") return ActivationKind::gelu;
+    if (hidden_act == "gelu_new" || hidden_act == "gelu_pytorch_tanh") return ActivationKind::gelu_tanh;
+    if (hidden_act == "relu") return ActivationKind::relu;
+    throw FormatError("BertConfig: '" + source + "': unsupported hidden_act '" + hidden_act + "'");
+  }
+};
+
+struct SentenceEncoderOptions {
+  /// Tokens per text, [CLS] and [SEP] included (sentence-transformers' max_seq_length: 256).
+  Index max_seq_length = 256;
+};
+
+class SentenceEncoder {
+ public:
+  /// Loads a sentence-transformers BERT folder: config.json, vocab.txt and model.safetensors (read with
+  /// the library's own safetensors reader). Every tensor the configuration calls for must be present with
+  /// exactly its shape; otherwise a FormatError names the tensor. `embeddings.position_ids` (int64) and
+  /// `pooler.*` may be present and are not used; any other tensor is refused as unexpected.
+  static SentenceEncoder load(const std::string& directory, SentenceEncoderOptions options = {}) {
+    namespace fs = std::filesystem;
+    const std::string where = "SentenceEncoder::load";
+    const fs::path dir(directory);
+    if (!fs::is_directory(dir))
+      throw FormatError(where + ": '" + directory +
+                        "' is not a directory (fetch all-MiniLM-L6-v2 with tools/fetch_minilm.sh or the CMake target "
+                        "aimastery_fetch_minilm)");
+    for (const char* needed : {"config.json", "vocab.txt", "model.safetensors"})
+      if (!fs::is_regular_file(dir / needed))
+        throw FormatError(where + ": '" + (dir / needed).string() + "' is missing");
+    const BertConfig config = BertConfig::from_file((dir / "config.json").string());
+    if (options.max_seq_length < 2 || options.max_seq_length > config.max_position_embeddings)
+      throw InvalidArgument(
+          where + ": max_seq_length " + std::to_string(options.max_seq_length) +
+          " must be in [2, max_position_embeddings = " + std::to_string(config.max_position_embeddings) + "]");
+    WordPieceTokenizer tokenizer =
+        WordPieceTokenizer::from_file((dir / "vocab.txt").string(), {.max_length = options.max_seq_length});
+    if (tokenizer.vocab_size() != config.vocab_size)
+      throw FormatError(where + ": '" + (dir / "vocab.txt").string() + "' has " +
+                        std::to_string(tokenizer.vocab_size()) + " tokens, config.json says vocab_size " +
+                        std::to_string(config.vocab_size));
+    const Safetensors weights = read_safetensors((dir / "model.safetensors").string());
+    return SentenceEncoder(config, std::move(tokenizer), weights, options);
+  }
+
+  /// Builds the encoder from a configuration, a tokenizer and BERT-named tensors (see load()).
+  SentenceEncoder(const BertConfig& config, WordPieceTokenizer tokenizer, const Safetensors& weights,
+                  SentenceEncoderOptions options = {})
+      : config_(config), options_(options), tokenizer_(std::move(tokenizer)) {
+    const Index E = config.hidden_size, F = config.intermediate_size;
+    Model model(config);
+    std::vector<std::string> expected;
+    const auto take = [&](const std::string& name, std::vector<Index> shape) -> Matrix<float> {
+      expected.push_back(name);
+      if (!weights.contains(name)) throw FormatError("SentenceEncoder: tensor '" + name + "' is missing");
+      const SafetensorsTensor& t = weights.at(name);
+      if (t.shape != shape)
+        throw FormatError("SentenceEncoder: tensor '" + name + "' has shape " + Tensor<float>::shape_string(t.shape) +
+                          ", the configuration needs " + Tensor<float>::shape_string(shape));
+      if (t.dtype != SafetensorsDtype::F32 && t.dtype != SafetensorsDtype::F16 && t.dtype != SafetensorsDtype::BF16 &&
+          t.dtype != SafetensorsDtype::F64)
+        throw FormatError("SentenceEncoder: tensor '" + name + "' has dtype " + std::string(to_string(t.dtype)) +
+                          ", a floating type is needed");
+      return weights.matrix<float>(name);
+    };
+    model.word_embeddings = take("embeddings.word_embeddings.weight", {config.vocab_size, E});
+    model.positions.parameters()[0].parameter->value =
+        take("embeddings.position_embeddings.weight", {config.max_position_embeddings, E});
+    model.token_type_embeddings = take("embeddings.token_type_embeddings.weight", {config.type_vocab_size, E});
+    model.embedding_norm.weight().value = take("embeddings.LayerNorm.weight", {E});
+    model.embedding_norm.bias().value = take("embeddings.LayerNorm.bias", {E});
+    for (Index l = 0; l < config.num_hidden_layers; ++l) {
+      const std::string p = "encoder.layer." + std::to_string(l) + ".";
+      TransformerBlock<float>& block = model.blocks[static_cast<std::size_t>(l)];
+      MultiHeadAttention<float>& mha = block.self_attn();
+      const char* parts[3] = {"query", "key", "value"};
+      for (Index part = 0; part < 3; ++part) {
+        const std::string q = p + "attention.self." + parts[part] + ".";
+        mha.in_proj_weight().value.middleRows(part * E, E) = take(q + "weight", {E, E});
+        mha.in_proj_bias().value.middleCols(part * E, E) = take(q + "bias", {E});
+      }
+      mha.out_proj_weight().value = take(p + "attention.output.dense.weight", {E, E});
+      mha.out_proj_bias().value = take(p + "attention.output.dense.bias", {E});
+      block.norm1().weight().value = take(p + "attention.output.LayerNorm.weight", {E});
+      block.norm1().bias().value = take(p + "attention.output.LayerNorm.bias", {E});
+      ParameterList<float> ffn = block.feed_forward().parameters();
+      const auto set = [&](const std::string& name, Matrix<float> value) {
+        for (auto& entry : ffn)
+          if (entry.name == name) entry.parameter->value = std::move(value);
+      };
+      set("linear1.weight", take(p + "intermediate.dense.weight", {F, E}));
+      set("linear1.bias", take(p + "intermediate.dense.bias", {F}));
+      set("linear2.weight", take(p + "output.dense.weight", {E, F}));
+      set("linear2.bias", take(p + "output.dense.bias", {E}));
+      block.norm2().weight().value = take(p + "output.LayerNorm.weight", {E});
+      block.norm2().bias().value = take(p + "output.LayerNorm.bias", {E});
+    }
+    std::sort(expected.begin(), expected.end());
+    for (const auto& [name, tensor] : weights.tensors) {
+      if (std::binary_search(expected.begin(), expected.end(), name)) continue;
+      if (name == "embeddings.position_ids") {
+        if (tensor.dtype != SafetensorsDtype::I64 || tensor.elements() != config.max_position_embeddings)
+          throw FormatError("SentenceEncoder: tensor 'embeddings.position_ids' must be I64 with " +
+                            std::to_string(config.max_position_embeddings) + " entries");
+        continue;
+      }
+      if (name.rfind("pooler.", 0) == 0) continue;
+      throw FormatError("SentenceEncoder: unexpected tensor '" + name + "' for a " +
+                        std::to_string(config.num_hidden_layers) + "-layer BERT");
+    }
+    models_.push_back(std::make_unique<Model>(std::move(model)));
+  }
+
+  [[nodiscard]] const BertConfig& config() const noexcept { return config_; }
+  [[nodiscard]] const WordPieceTokenizer& tokenizer() const noexcept { return tokenizer_; }
+  /// Width of an embedding (hidden_size: 384 for MiniLM).
+  [[nodiscard]] Index dimension() const noexcept { return config_.hidden_size; }
+
+  /// Embeds every text: row i of the result is the unit-norm embedding of texts[i]. `progress(done,
+  /// total)` (optional) is called after each batch, from one thread at a time.
+  Matrix<float> encode(std::span<const std::string> texts, Index batch_size = 32,
+                       const std::function<void(Index, Index)>& progress = {}) {
+    require(batch_size > 0, "SentenceEncoder::encode",
+            [&] { return "batch_size must be positive, got " + std::to_string(batch_size); });
+    const auto n = static_cast<Index>(texts.size());
+    Matrix<float> out(n, dimension());
+    if (n == 0) return out;
+    // Tokenise everything once; sort by length, longest first (sentence-transformers sorts by text length;
+    // the token count is the quantity that decides the padding).
+    std::vector<std::vector<std::int32_t>> ids(texts.size());
+    for (std::size_t i = 0; i < texts.size(); ++i) tokenizer_.encode_into(texts[i], ids[i]);
+    std::vector<Index> order(texts.size());
+    std::iota(order.begin(), order.end(), Index{0});
+    std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) {
+      return ids[static_cast<std::size_t>(a)].size() > ids[static_cast<std::size_t>(b)].size();
+    });
+    const Index batches = (n + batch_size - 1) / batch_size;
+    int threads = 1;
+#if defined(_OPENMP)
+    threads = static_cast<int>(std::min<Index>(omp_get_max_threads(), batches));
+#endif
+    while (static_cast<int>(models_.size()) < threads) models_.push_back(std::make_unique<Model>(*models_.front()));
+    Index done = 0;
+#pragma omp parallel for schedule(dynamic) num_threads(threads) if (threads > 1)
+    for (Index b = 0; b < batches; ++b) {
+      int thread = 0;
+#if defined(_OPENMP)
+      thread = omp_get_thread_num();
+#endif
+      const Index begin = b * batch_size, end = std::min(n, begin + batch_size);
+      std::vector<const std::vector<std::int32_t>*> batch;
+      for (Index k = begin; k < end; ++k)
+        batch.push_back(&ids[static_cast<std::size_t>(order[static_cast<std::size_t>(k)])]);
+      const Matrix<float> E = models_[static_cast<std::size_t>(thread)]->embed(batch);
+      for (Index k = begin; k < end; ++k) out.row(order[static_cast<std::size_t>(k)]) = E.row(k - begin);
+      if (progress) {
+#pragma omp critical(aimastery_sentence_encoder_progress)
+        {
+          done += end - begin;
+          progress(done, n);
+        }
+      }
+    }
+    return out;
+  }
+  Matrix<float> encode(const std::vector<std::string>& texts, Index batch_size = 32,
+                       const std::function<void(Index, Index)>& progress = {}) {
+    return encode(std::span<const std::string>(texts), batch_size, progress);
+  }
+
+ private:
+  /// The network: embeddings, the transformer blocks, and the pooling. One per thread.
+  struct Model {
+    Matrix<float> word_embeddings;        // vocab × E
+    Matrix<float> token_type_embeddings;  // types × E
+    LearnedPositionalEmbedding<float> positions;
+    LayerNorm<float> embedding_norm;
+    std::vector<TransformerBlock<float>> blocks;
+
+    explicit Model(const BertConfig& c)
+        : positions(c.max_position_embeddings, c.hidden_size),
+          embedding_norm(c.hidden_size, {.eps = c.layer_norm_eps}) {
+      for (Index l = 0; l < c.num_hidden_layers; ++l) {
+        blocks.emplace_back(c.hidden_size, c.num_attention_heads,
+                            TransformerBlockOptions{.dim_feedforward = c.intermediate_size,
+                                                    .dropout = 0.0,
+                                                    .activation = c.activation(),
+                                                    .layer_norm_eps = c.layer_norm_eps,
+                                                    .norm_first = false});
+        blocks.back().eval();
+      }
+      embedding_norm.train(false);
+    }
+
+    /// Unit-norm embeddings of a batch of token id sequences, padded to the longest.
+    Matrix<float> embed(const std::vector<const std::vector<std::int32_t>*>& batch) {
+      const auto B = static_cast<Index>(batch.size());
+      Index L = 0;
+      for (const auto* ids : batch) L = std::max(L, static_cast<Index>(ids->size()));
+      const Index E = word_embeddings.cols();
+      // x[b, p] = word[t_p] + token_type[0] (+ position[p] below); padding rows stay zero.
+      Tensor<float> x({B, L, E});
+      BoolMatrix keep = BoolMatrix::Constant(B, L, false);
+      for (Index b = 0; b < B; ++b) {
+        const auto& ids = *batch[static_cast<std::size_t>(b)];
+        auto rows = x.slice_matrix(b);
+        for (Index p = 0; p < static_cast<Index>(ids.size()); ++p) {
+          rows.row(p) = word_embeddings.row(ids[static_cast<std::size_t>(p)]) + token_type_embeddings.row(0);
+          keep(b, p) = true;
+        }
+      }
+      x = embedding_norm.forward(positions.forward(x));
+      const AttentionMask<float> mask = AttentionMask<float>().with_keys_allowed(keep);
+      for (auto& block : blocks) x = block.forward(x, mask);
+      // Mean over the real tokens, then e / ‖e‖₂.
+      Matrix<float> out(B, E);
+      for (Index b = 0; b < B; ++b) {
+        const auto n = static_cast<Index>(batch[static_cast<std::size_t>(b)]->size());
+        RowVector<float> e = x.slice_matrix(b).topRows(n).colwise().sum() / static_cast<float>(n);
+        out.row(b) = e / std::max(e.norm(), 1e-12f);
+      }
+      return out;
+    }
+  };
+
+  BertConfig config_;
+  SentenceEncoderOptions options_;
+  WordPieceTokenizer tokenizer_;
+  std::vector<std::unique_ptr<Model>> models_;  // [0] is the loaded model; the others are per-thread copies
+};
+
+}  // namespace aimastery

@@ -1,0 +1,238 @@
+// SentenceEncoder. "MiniLM:" cases (CTest label `model`) compare with sentence-transformers' encode of
+// all-MiniLM-L6-v2 (tests/reference/gen_llm_encoder.py) and need the model folder in AIMASTERY_MINILM_DIR; the
+// other cases build a tiny BERT folder on the fly to test loading, shapes and bad files.
+#include <aimastery/llm/attention/sentence_encoder.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "support.hpp"
+
+using namespace aimastery;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// The model folder, or a failure naming the model and the command that fetches it.
+std::string minilm_dir() {
+  const char* env = std::getenv("AIMASTERY_MINILM_DIR");
+  const std::string dir = env ? env : "";
+  if (dir.empty() || !fs::is_regular_file(fs::path(dir) / "model.safetensors"))
+    FAIL("the all-MiniLM-L6-v2 model is missing (AIMASTERY_MINILM_DIR = '"
+         << dir
+         << "'): fetch it with `cmake --build <build dir> --target aimastery_fetch_minilm` "
+            "or tools/fetch_minilm.sh <dir>");
+  return dir;
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+/// A tiny BERT folder (hidden 8, 2 heads, 2 layers, FFN 16, 16 positions) with seeded random weights;
+/// `edit` may change the tensors before they are written.
+struct TinyBert {
+  fs::path dir;
+  BertConfig config{.vocab_size = 12,
+                    .hidden_size = 8,
+                    .num_hidden_layers = 2,
+                    .num_attention_heads = 2,
+                    .intermediate_size = 16,
+                    .max_position_embeddings = 16,
+                    .type_vocab_size = 2};
+  std::vector<std::string> vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the",
+                                    "cat",   "sat",   "on",    "mat",   "##s",    "."};
+  Safetensors tensors;
+
+  explicit TinyBert(const std::string& name) : dir(fs::temp_directory_path() / ("aimastery_tiny_bert_" + name)) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    std::mt19937_64 rng(7);
+    const Index E = config.hidden_size, F = config.intermediate_size;
+    const auto add = [&](const std::string& n, std::vector<Index> shape) {
+      Index count = 1;
+      for (Index d : shape) count *= d;
+      std::vector<float> v(static_cast<std::size_t>(count));
+      std::normal_distribution<double> g(0.0, 0.3);
+      for (auto& x : v) x = static_cast<float>(g(rng));
+      tensors.add(n, shape, v.data(), SafetensorsDtype::F32);
+    };
+    add("embeddings.word_embeddings.weight", {config.vocab_size, E});
+    add("embeddings.position_embeddings.weight", {config.max_position_embeddings, E});
+    add("embeddings.token_type_embeddings.weight", {config.type_vocab_size, E});
+    add("embeddings.LayerNorm.weight", {E});
+    add("embeddings.LayerNorm.bias", {E});
+    for (Index l = 0; l < config.num_hidden_layers; ++l) {
+      const std::string p = "encoder.layer." + std::to_string(l) + ".";
+      for (const char* part : {"query", "key", "value"}) {
+        add(p + "attention.self." + part + ".weight", {E, E});
+        add(p + "attention.self." + part + ".bias", {E});
+      }
+      add(p + "attention.output.dense.weight", {E, E});
+      add(p + "attention.output.dense.bias", {E});
+      add(p + "attention.output.LayerNorm.weight", {E});
+      add(p + "attention.output.LayerNorm.bias", {E});
+      add(p + "intermediate.dense.weight", {F, E});
+      add(p + "intermediate.dense.bias", {F});
+      add(p + "output.dense.weight", {E, F});
+      add(p + "output.dense.bias", {E});
+      add(p + "output.LayerNorm.weight", {E});
+      add(p + "output.LayerNorm.bias", {E});
+    }
+    add("pooler.dense.weight", {E, E});
+    add("pooler.dense.bias", {E});
+  }
+  ~TinyBert() { fs::remove_all(dir); }
+
+  void write() const {
+    nlohmann::json c = {{"vocab_size", config.vocab_size},
+                        {"hidden_size", config.hidden_size},
+                        {"num_hidden_layers", config.num_hidden_layers},
+                        {"num_attention_heads", config.num_attention_heads},
+                        {"intermediate_size", config.intermediate_size},
+                        {"max_position_embeddings", config.max_position_embeddings},
+                        {"type_vocab_size", config.type_vocab_size},
+                        {"layer_norm_eps", 1e-12},
+                        {"hidden_act", "gelu"}};
+    std::ofstream(dir / "config.json") << c.dump();
+    std::ofstream v(dir / "vocab.txt");
+    for (const auto& t : vocab) v << t << '\n';
+    v.close();
+    write_safetensors((dir / "model.safetensors").string(), tensors);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("MiniLM: embeddings equal sentence-transformers' encode (cosine >= 0.99999, max abs diff <= 1e-5)") {
+  const std::string dir = minilm_dir();
+  SentenceEncoder model = SentenceEncoder::load(dir);
+  CHECK(model.dimension() == 384);
+  const auto texts = test::load_reference("llm_encoder_sentences.json").get<std::vector<std::string>>();
+  const Safetensors ref =
+      read_safetensors(std::string(AIMASTERY_REFERENCE_DIR) + "/llm_encoder_embeddings.safetensors");
+  const Matrix<float> expected = ref.matrix<float>("embeddings");
+  const std::vector<double> lengths = ref.at("lengths").values<double>();
+  REQUIRE(texts.size() >= 200);
+  REQUIRE(expected.rows() == static_cast<Index>(texts.size()));
+  for (std::size_t i = 0; i < texts.size(); ++i)
+    CHECK(static_cast<double>(model.tokenizer().encode(texts[i]).size()) == lengths[i]);
+
+  const Matrix<float> got = model.encode(texts, 32);
+  REQUIRE(got.rows() == expected.rows());
+  REQUIRE(got.cols() == expected.cols());
+  double worst_cosine = 1.0, worst_diff = 0.0;
+  for (Index i = 0; i < got.rows(); ++i) {
+    const double cosine = got.row(i).cast<double>().dot(expected.row(i).cast<double>()) /
+                          (got.row(i).cast<double>().norm() * expected.row(i).cast<double>().norm());
+    const double diff = (got.row(i) - expected.row(i)).cwiseAbs().maxCoeff();
+    CAPTURE(texts[static_cast<std::size_t>(i)]);
+    CHECK(cosine >= 0.99999);
+    CHECK(diff <= 1e-5);
+    worst_cosine = std::min(worst_cosine, cosine);
+    worst_diff = std::max(worst_diff, diff);
+  }
+  MESSAGE("worst cosine " << worst_cosine << ", worst max abs diff " << worst_diff << " over " << got.rows()
+                          << " sentences");
+  // The batch size changes only the padding, not the embeddings.
+  const std::vector<std::string> few(texts.begin(), texts.begin() + 40);
+  const Matrix<float> one_at_a_time = model.encode(few, 1);
+  CHECK((one_at_a_time - got.topRows(40)).cwiseAbs().maxCoeff() <= 1e-5f);
+}
+
+TEST_CASE("MiniLM: similar sentences are closer than unrelated ones") {
+  SentenceEncoder model = SentenceEncoder::load(minilm_dir());
+  const Matrix<float> E =
+      model.encode({"A man is eating food.", "A man is eating a piece of bread.", "The stock market fell sharply."});
+  CHECK(E.row(0).dot(E.row(1)) > 0.6f);
+  CHECK(E.row(0).dot(E.row(2)) < 0.2f);
+  for (Index i = 0; i < E.rows(); ++i) CHECK(E.row(i).norm() == doctest::Approx(1.0f).epsilon(1e-5));
+}
+
+TEST_CASE("SentenceEncoder: a tiny BERT loads, and its embeddings are unit vectors independent of the batching") {
+  TinyBert tiny("ok");
+  tiny.write();
+  SentenceEncoder model = SentenceEncoder::load(tiny.dir.string(), {.max_seq_length = 8});
+  CHECK(model.dimension() == 8);
+  const std::vector<std::string> texts = {"the cat sat on the mat.", "cats", "", "the the the the the the the the"};
+  const Matrix<float> a = model.encode(texts, 4);
+  const Matrix<float> b = model.encode(texts, 1);
+  REQUIRE(a.rows() == 4);
+  for (Index i = 0; i < a.rows(); ++i) CHECK(a.row(i).norm() == doctest::Approx(1.0f).epsilon(1e-5));
+  CHECK((a - b).cwiseAbs().maxCoeff() <= 1e-5f);
+  CHECK(model.encode(std::vector<std::string>{}).rows() == 0);
+  std::vector<Index> seen;
+  model.encode(texts, 3, [&](Index done, Index total) {
+    CHECK(total == 4);
+    seen.push_back(done);
+  });
+  CHECK(seen == std::vector<Index>{3, 4});
+  CHECK_THROWS_NAMING(model.encode(texts, 0), InvalidArgument, "batch_size must be positive");
+}
+
+TEST_CASE("SentenceEncoder: missing folder and files") {
+  CHECK_THROWS_NAMING(SentenceEncoder::load("/nonexistent/minilm"), FormatError, "aimastery_fetch_minilm");
+  TinyBert tiny("missing");
+  tiny.write();
+  fs::remove(tiny.dir / "vocab.txt");
+  CHECK_THROWS_NAMING(SentenceEncoder::load(tiny.dir.string()), FormatError, "vocab.txt' is missing");
+  tiny.write();
+  fs::remove(tiny.dir / "model.safetensors");
+  CHECK_THROWS_NAMING(SentenceEncoder::load(tiny.dir.string()), FormatError, "model.safetensors' is missing");
+  tiny.write();
+  std::ofstream(tiny.dir / "config.json") << "{\"hidden_size\": 8, ";
+  CHECK_THROWS_NAMING(SentenceEncoder::load(tiny.dir.string()), FormatError, "not valid JSON");
+  std::ofstream(tiny.dir / "config.json") << "{\"hidden_size\": 8, \"num_attention_heads\": 3}";
+  CHECK_THROWS_NAMING(SentenceEncoder::load(tiny.dir.string()), FormatError, "not divisible");
+  std::ofstream(tiny.dir / "config.json") << "{\"hidden_act\": \"swish\"}";
+  CHECK_THROWS_NAMING(SentenceEncoder::load(tiny.dir.string()), FormatError, "swish");
+}
+
+TEST_CASE("SentenceEncoder: a tensor of the wrong shape, a missing or unexpected tensor, a truncated vocabulary") {
+  {
+    TinyBert tiny("shape");
+    std::vector<float> wrong(8 * 7, 0.5f);
+    tiny.tensors.add("encoder.layer.1.attention.self.key.weight", {8, 7}, wrong.data(), SafetensorsDtype::F32);
+    tiny.write();
+    CHECK_THROWS_NAMING(SentenceEncoder::load(tiny.dir.string(), {.max_seq_length = 8}), FormatError,
+                        "tensor 'encoder.layer.1.attention.self.key.weight' has shape (8, 7), the configuration "
+                        "needs (8, 8)");
+  }
+  {
+    TinyBert tiny("missing_tensor");
+    tiny.tensors.tensors.erase("encoder.layer.0.output.LayerNorm.bias");
+    tiny.write();
+    CHECK_THROWS_NAMING(SentenceEncoder::load(tiny.dir.string(), {.max_seq_length = 8}), FormatError,
+                        "tensor 'encoder.layer.0.output.LayerNorm.bias' is missing");
+  }
+  {
+    TinyBert tiny("unexpected");
+    std::vector<float> extra(8, 0.0f);
+    tiny.tensors.add("encoder.layer.2.output.dense.bias", {8}, extra.data(), SafetensorsDtype::F32);
+    tiny.write();
+    CHECK_THROWS_NAMING(SentenceEncoder::load(tiny.dir.string(), {.max_seq_length = 8}), FormatError,
+                        "unexpected tensor 'encoder.layer.2.output.dense.bias'");
+  }
+  {
+    TinyBert tiny("vocab");
+    tiny.vocab.resize(10);
+    tiny.write();
+    CHECK_THROWS_NAMING(SentenceEncoder::load(tiny.dir.string(), {.max_seq_length = 8}), FormatError,
+                        "config.json says vocab_size 12");
+  }
+  {
+    TinyBert tiny("broken_file");
+    tiny.write();
+    const std::string bytes = read_text(tiny.dir / "model.safetensors");
+    std::ofstream(tiny.dir / "model.safetensors", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+    CHECK_THROWS_AS(SentenceEncoder::load(tiny.dir.string(), {.max_seq_length = 8}), FormatError);
+  }
+  {
+    TinyBert tiny("seq");
+    tiny.write();
+    CHECK_THROWS_NAMING(SentenceEncoder::load(tiny.dir.string(), {.max_seq_length = 17}), InvalidArgument,
+                        "max_seq_length 17");
+  }
+}
