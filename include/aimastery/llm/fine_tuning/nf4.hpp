@@ -26,6 +26,10 @@
 
 #include <Eigen/Core>
 
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -102,9 +106,9 @@ inline std::uint8_t nf4_code_of(float x) {
     for (std::size_t k = 0; k < 15; ++k) m[k] = (nf4_code_values[k] + nf4_code_values[k + 1]) / 2.0f;
     return m;
   }();
-  std::uint8_t code = 0;
-  for (float m : midpoints) code += static_cast<std::uint8_t>(x > m);
-  return code;
+  int code = 0;
+  for (float m : midpoints) code += x > m ? 1 : 0;
+  return static_cast<std::uint8_t>(code);
 }
 
 /// Double quantisation of q's absmax values around the offset μ: a_b − μ in 8 bits, blockwise, and the
@@ -122,6 +126,54 @@ inline void double_quantize_statistics(NF4Tensor& q, float offset, Index statist
   dequantize_blockwise_8bit(q.absmax_codes, q.absmax_scales, stat_block, q.absmax);
   for (float& a : q.absmax) a += offset;
 }
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's own intrinsics headers, not this code
+#endif
+/// The 16-entry lookup done by vector permutes where the build targets AVX-512 or AVX2: each byte
+/// expands to its two nibbles in order (high, low), and a permute selects the scaled codes. Returns the
+/// number of bytes done; the caller finishes the rest.
+inline Index dequantize_nf4_pairs_simd([[maybe_unused]] const std::uint8_t* bytes, [[maybe_unused]] Index pairs,
+                                       [[maybe_unused]] const std::array<float, 16>& table,
+                                       [[maybe_unused]] float* out) {
+  Index j = 0;
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+  const __m512 codes = _mm512_loadu_ps(table.data());
+  const __m128i low_nibble = _mm_set1_epi8(0x0F);
+  for (; j + 16 <= pairs; j += 16) {
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + j));
+    const __m128i high = _mm_and_si128(_mm_srli_epi16(b, 4), low_nibble);
+    const __m128i low = _mm_and_si128(b, low_nibble);
+    _mm512_storeu_ps(out + 2 * j, _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(_mm_unpacklo_epi8(high, low)), codes));
+    _mm512_storeu_ps(out + 2 * j + 16,
+                     _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(_mm_unpackhi_epi8(high, low)), codes));
+  }
+#elif defined(__AVX2__)
+  const __m256 codes_low = _mm256_loadu_ps(table.data());
+  const __m256 codes_high = _mm256_loadu_ps(table.data() + 8);
+  const __m128i low_nibble = _mm_set1_epi8(0x0F);
+  // Codes 0–7 from one permute, 8–15 from the other, chosen by bit 3 of the index.
+  const auto lookup = [&](__m128i eight_indices) {
+    const __m256i index = _mm256_cvtepu8_epi32(eight_indices);
+    const __m256 upper = _mm256_castsi256_ps(_mm256_slli_epi32(index, 28));
+    return _mm256_blendv_ps(_mm256_permutevar8x32_ps(codes_low, index), _mm256_permutevar8x32_ps(codes_high, index),
+                            upper);
+  };
+  for (; j + 8 <= pairs; j += 8) {
+    const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(bytes + j));
+    const __m128i high = _mm_and_si128(_mm_srli_epi16(b, 4), low_nibble);
+    const __m128i low = _mm_and_si128(b, low_nibble);
+    const __m128i ordered = _mm_unpacklo_epi8(high, low);  // 16 nibbles: high₀ low₀ high₁ low₁ …
+    _mm256_storeu_ps(out + 2 * j, lookup(ordered));
+    _mm256_storeu_ps(out + 2 * j + 8, lookup(_mm_srli_si128(ordered, 8)));
+  }
+#endif
+  return j;
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 inline void check_nf4_blocksize(std::string_view where, Index blocksize) {
   const bool power_of_two = blocksize > 0 && (blocksize & (blocksize - 1)) == 0;
@@ -212,8 +264,8 @@ inline void dequantize_nf4_range(const NF4Tensor& q, Index first, Index count, f
     }
     const std::uint8_t* bytes = q.packed.data() + (i >> 1);
     const Index pairs = (block_end - i) / 2;
-#pragma omp simd
-    for (Index j = 0; j < pairs; ++j) {
+    Index j = detail::dequantize_nf4_pairs_simd(bytes, pairs, table, out);
+    for (; j < pairs; ++j) {
       out[2 * j] = table[bytes[j] >> 4];
       out[2 * j + 1] = table[bytes[j] & 0x0F];
     }
