@@ -4,6 +4,7 @@
 /// as torch.optim.AdamW), with bias correction and optional AMSGrad.
 
 #include <cmath>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -106,6 +107,7 @@ class Adam : public detail::AdamBase<T, AdamOptions<T>> {
  public:
   explicit Adam(AdamOptions<T> options = {}) : detail::AdamBase<T, AdamOptions<T>>("Adam", options) {}
   [[nodiscard]] std::string name() const override { return "Adam"; }
+  [[nodiscard]] std::unique_ptr<Optimizer<T>> clone() const override { return std::make_unique<Adam>(*this); }
 
  protected:
   void update(Parameter<T>& p) override { this->adam_update(p, this->options_.weight_decay); }
@@ -118,6 +120,7 @@ class AdamW : public detail::AdamBase<T, AdamWOptions<T>> {
  public:
   explicit AdamW(AdamWOptions<T> options = {}) : detail::AdamBase<T, AdamWOptions<T>>("AdamW", options) {}
   [[nodiscard]] std::string name() const override { return "AdamW"; }
+  [[nodiscard]] std::unique_ptr<Optimizer<T>> clone() const override { return std::make_unique<AdamW>(*this); }
 
  protected:
   void update(Parameter<T>& p) override {

@@ -150,7 +150,7 @@ class CrossEntropyLoss : public Loss<T> {
  public:
   explicit CrossEntropyLoss(CrossEntropyOptions options = {}) : options_(options) {
     require(options.label_smoothing >= 0.0 && options.label_smoothing <= 1.0, "CrossEntropyLoss",
-            "label_smoothing must be in [0, 1], got " + std::to_string(options.label_smoothing));
+            [&] { return "label_smoothing must be in [0, 1], got " + std::to_string(options.label_smoothing); });
   }
   using Loss<T>::forward;
 

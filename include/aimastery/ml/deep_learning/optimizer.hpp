@@ -17,6 +17,7 @@
 /// fails (a step allocates nothing once every state exists).
 
 #include <cmath>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -67,6 +68,9 @@ class Optimizer {
   virtual void reset() { steps_ = 0; }
   /// "SGD", "Adam", "AdamW", "RMSprop".
   [[nodiscard]] virtual std::string name() const = 0;
+  /// A copy with the same options, learning rate, step count and per-parameter state (what
+  /// NeuralNetwork::fit keeps aside to put back when training fails).
+  [[nodiscard]] virtual std::unique_ptr<Optimizer> clone() const = 0;
 
  protected:
   explicit Optimizer(T learning_rate) : learning_rate_(learning_rate) {}

@@ -2,6 +2,7 @@
 /// \file
 /// RMSprop with smoothing α, ε, momentum, centring and L2 weight decay, as torch.optim.RMSprop.
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -36,6 +37,7 @@ class RMSprop : public Optimizer<T> {
   }
 
   [[nodiscard]] std::string name() const override { return "RMSprop"; }
+  [[nodiscard]] std::unique_ptr<Optimizer<T>> clone() const override { return std::make_unique<RMSprop>(*this); }
   [[nodiscard]] const RMSpropOptions<T>& options() const noexcept { return options_; }
   void reset() override {
     Optimizer<T>::reset();

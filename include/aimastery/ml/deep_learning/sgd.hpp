@@ -3,6 +3,7 @@
 /// Stochastic gradient descent with momentum, dampening, Nesterov momentum and L2 weight decay, with
 /// exactly torch.optim.SGD's update rule.
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -39,6 +40,7 @@ class SGD : public Optimizer<T> {
   }
 
   [[nodiscard]] std::string name() const override { return "SGD"; }
+  [[nodiscard]] std::unique_ptr<Optimizer<T>> clone() const override { return std::make_unique<SGD>(*this); }
   [[nodiscard]] const SGDOptions<T>& options() const noexcept { return options_; }
   void reset() override {
     Optimizer<T>::reset();
