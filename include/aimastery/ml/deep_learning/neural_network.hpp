@@ -36,6 +36,7 @@
 #include "aimastery/core/errors.hpp"
 #include "aimastery/core/probability/sampling.hpp"
 #include "aimastery/core/tensor.hpp"
+#include "aimastery/ml/deep_learning/detail/layer_checks.hpp"
 #include "aimastery/ml/deep_learning/gradient_clipping.hpp"
 #include "aimastery/ml/deep_learning/layer.hpp"
 #include "aimastery/ml/deep_learning/losses.hpp"
@@ -204,10 +205,8 @@ class NeuralNetwork {
   /// The network's output for X in the current mode (building the network on first use). X must be
   /// finite: NaN or infinity is an InvalidArgument (it would only come out as a NaN prediction).
   Matrix<T> forward(const Matrix<T>& X) {
-    check_input("NeuralNetwork::forward", X);
-    Matrix<T> activation = layers_.front()->forward(X);
-    for (std::size_t i = 1; i < layers_.size(); ++i) activation = layers_[i]->forward(activation);
-    return activation;
+    check_input("NeuralNetwork::forward", X, true);
+    return forward_layers(X);
   }
   /// Backpropagates ∂L/∂output through every layer (accumulating parameter gradients); returns ∂L/∂X.
   Matrix<T> backward(const Matrix<T>& grad_output) {
@@ -242,11 +241,13 @@ class NeuralNetwork {
   /// Trains on (X, labels) validating on (X_val, labels_val) after each epoch.
   History<T> fit(const Matrix<T>& X, const IndexVector& labels, const Matrix<T>& X_val, const IndexVector& labels_val,
                  const FitOptions<T>& options = {}) {
+    check_data("NeuralNetwork::fit", X, labels, "");
     check_data("NeuralNetwork::fit", X_val, labels_val, "validation ");
     return fit_guarded(X, labels, &X_val, &labels_val, options);
   }
   History<T> fit(const Matrix<T>& X, const Matrix<T>& targets, const Matrix<T>& X_val, const Matrix<T>& targets_val,
                  const FitOptions<T>& options = {}) {
+    check_data("NeuralNetwork::fit", X, targets, "");
     check_data("NeuralNetwork::fit", X_val, targets_val, "validation ");
     return fit_guarded(X, targets, &X_val, &targets_val, options);
   }
@@ -313,8 +314,15 @@ class NeuralNetwork {
     for (auto& p : layer.parameters()) list.push_back({std::to_string(index) + "." + p.name, p.parameter, p.trainable});
   }
 
-  // Checks run on every forward: no message is built unless one fails.
-  void check_input(std::string_view where, const Matrix<T>& X) {
+  Matrix<T> forward_layers(const Matrix<T>& X) {
+    Matrix<T> activation = layers_.front()->forward(X);
+    for (std::size_t i = 1; i < layers_.size(); ++i) activation = layers_[i]->forward(activation);
+    return activation;
+  }
+
+  // Checks run on every forward: no message is built unless one fails. `finite`: also scan X for NaN
+  // and infinity (the training loop's batches come from data checked once, as a whole).
+  void check_input(std::string_view where, const Matrix<T>& X, bool finite) {
     require(!layers_.empty(), where, "the network has no layers (call add first)");
     require(X.rows() > 0 && X.cols() > 0, where, [&] { return "X is empty (" + shape_of(X) + ")"; });
     if (!built()) build(X.cols());
@@ -322,7 +330,7 @@ class NeuralNetwork {
       return "X has " + std::to_string(X.cols()) + " features, the network was built for " +
              std::to_string(input_features_) + " (layer 0 " + layers_.front()->name() + ")";
     });
-    check_finite(where, "X", X);
+    if (finite && !detail::all_finite(X)) fail(where, "X contains NaN or infinity");
   }
 
   void check_data(std::string_view where, const Matrix<T>& X, const IndexVector& labels, std::string_view what) {
@@ -331,7 +339,7 @@ class NeuralNetwork {
       return std::string(what) + "X has " + std::to_string(X.rows()) + " samples (rows) but " + std::string(what) +
              "labels has " + std::to_string(labels.size());
     });
-    if (!X.allFinite()) fail(where, std::string(what) + "X contains NaN or infinity");
+    if (!detail::all_finite(X)) fail(where, std::string(what) + "X contains NaN or infinity");
   }
   void check_data(std::string_view where, const Matrix<T>& X, const Matrix<T>& targets, std::string_view what) {
     require(X.rows() > 0, where, [&] { return std::string(what) + "X is empty (" + shape_of(X) + ")"; });
@@ -339,8 +347,8 @@ class NeuralNetwork {
       return std::string(what) + "X has " + std::to_string(X.rows()) + " samples (rows) but " + std::string(what) +
              "targets has " + std::to_string(targets.rows()) + " (" + shape_of(targets) + ")";
     });
-    if (!X.allFinite()) fail(where, std::string(what) + "X contains NaN or infinity");
-    if (!targets.allFinite()) fail(where, std::string(what) + "targets contains NaN or infinity");
+    if (!detail::all_finite(X)) fail(where, std::string(what) + "X contains NaN or infinity");
+    if (!detail::all_finite(targets)) fail(where, std::string(what) + "targets contains NaN or infinity");
   }
 
   void require_ready(std::string_view where) const {
@@ -383,7 +391,8 @@ class NeuralNetwork {
                T clip_norm = T(0), Index epoch = -1, Index batch = -1) {
     if (!ready()) require_ready(std::string("NeuralNetwork::") + method);
     if (!training_) train(true);
-    Matrix<T> output = forward(X);
+    check_input("NeuralNetwork::forward", X, false);  // X was checked for NaN by the caller
+    Matrix<T> output = forward_layers(X);
     const T value = loss_->forward(output, y);
     if (!std::isfinite(value)) [[unlikely]]
       throw InvalidArgument(
@@ -448,8 +457,7 @@ class NeuralNetwork {
   template <class Target>
   History<T> fit_loop(const Matrix<T>& X, const Target& y, const Matrix<T>* X_val, const Target* y_val,
                       const FitOptions<T>& options) {
-    constexpr std::string_view where = "NeuralNetwork::fit";
-    check_data(where, X, y, "");
+    constexpr std::string_view where = "NeuralNetwork::fit";  // X, y (and validation data) checked by fit
     require(options.epochs >= 1, where, [&] { return "epochs must be >= 1, got " + std::to_string(options.epochs); });
     require(options.batch_size >= 1, where,
             [&] { return "batch_size must be >= 1, got " + std::to_string(options.batch_size); });
@@ -457,8 +465,8 @@ class NeuralNetwork {
             [&] { return "patience must be >= 0, got " + std::to_string(options.patience); });
     require(options.clip_norm >= T(0), where,
             [&] { return "clip_norm must be >= 0, got " + std::to_string(options.clip_norm); });
-    check_input(where, X);
-    if (X_val) check_input(where, *X_val);
+    check_input(where, X, false);
+    if (X_val) check_input(where, *X_val, false);
     constexpr bool with_labels = std::is_same_v<Target, IndexVector>;
 
     const Index n = X.rows();

@@ -80,7 +80,7 @@ struct NetworkSafetensors {
                           ", a parameter needs a floating dtype");
       const std::vector<T> flat = t.values<T>();
       Matrix<T> value = Eigen::Map<const Matrix<T>>(flat.data(), current.rows(), current.cols());
-      if (!value.allFinite())
+      if (!detail::all_finite(value))
         throw FormatError(where + ": tensor '" + p.name +
                           "' contains NaN or infinity (a parameter must be finite; in float32 a float64 value "
                           "beyond 3.4e38 overflows)");
