@@ -39,7 +39,8 @@ void synthetic(Index n, Index d, Matrix<float>& X, IndexVector& y) {
   X.resize(n, d);
   y.resize(n);
   for (Index i = 0; i < n; ++i) {
-    for (Index j = 0; j < d; ++j) X(i, j) = static_cast<float>(static_cast<double>((i * 7919 + j * 104729) % 1000) / 500.0 - 1.0);
+    for (Index j = 0; j < d; ++j)
+      X(i, j) = static_cast<float>(static_cast<double>((i * 7919 + j * 104729) % 1000) / 500.0 - 1.0);
     y(i) = (i * 31) % 10;
   }
 }
