@@ -3,12 +3,19 @@
 //
 //   peer_ours_core_gemm gemm <float|double> <n> <repeat>
 //   → {"seconds": ours, "eigen_seconds": Eigen's (best CPU time of one product), "wall_seconds",
-//      "eigen_wall_seconds", "gflops", "eigen_gflops", "max_abs_difference"}
+//      "eigen_wall_seconds", "gflops", "eigen_gflops", "max_abs_difference"}   (single thread)
+//   peer_ours_core_gemm gemm_threads <float|double> <n> <repeat>
+//   → {"seconds": best wall time of one matrix_multiply_to, "gflops", "threads"} with OMP_NUM_THREADS
+//      threads (the peer is NumPy's OpenBLAS, timed by tasks_core_gemm.py with as many threads)
 #include <Eigen/Core>
 
 #include <algorithm>
 #include <ctime>
 #include <string>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 #include "aimastery/core/linalg/matmul.hpp"
 #include "peer_common.hpp"
@@ -56,17 +63,43 @@ nlohmann::json time_gemm(Eigen::Index n, int repeat) {
           {"max_abs_difference", static_cast<double>((ours - eigen).cwiseAbs().maxCoeff())}};
 }
 
+/// Wall time of C = A·B into a preallocated C, at the OpenMP thread count of the environment.
+template <class T>
+nlohmann::json time_gemm_threads(Eigen::Index n, int repeat) {
+  const aimastery::Matrix<T> A = aimastery::Matrix<T>::Random(n, n);
+  const aimastery::Matrix<T> B = aimastery::Matrix<T>::Random(n, n);
+  aimastery::Matrix<T> C(n, n);
+  const double flops = 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n);
+  const int runs = std::max(repeat, static_cast<int>(2e10 / flops));
+  aimastery::matrix_multiply_to(A, B, C);  // warm-up: packing buffers of every thread
+  const double seconds = aimastery::peers::best_seconds(runs, [&] { aimastery::matrix_multiply_to(A, B, C); });
+  int threads = 1;
+#if defined(_OPENMP)
+  threads = omp_get_max_threads();
+#endif
+  return {{"seconds", seconds}, {"gflops", flops / seconds * 1e-9}, {"threads", threads}, {"runs", runs}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  return aimastery::peers::run_task(argc, argv,
-                                    {{"gemm", [](const aimastery::peers::Args& args) -> nlohmann::json {
-                                        if (args.size() != 3)
-                                          throw std::invalid_argument("expected: gemm <float|double> <n> <repeat>");
-                                        const Eigen::Index n = std::stol(args[1]);
-                                        const int repeat = std::stoi(args[2]);
-                                        if (args[0] == "float") return time_gemm<float>(n, repeat);
-                                        if (args[0] == "double") return time_gemm<double>(n, repeat);
-                                        throw std::invalid_argument("unknown scalar type " + args[0]);
-                                      }}});
+  return aimastery::peers::run_task(
+      argc, argv,
+      {{"gemm",
+        [](const aimastery::peers::Args& args) -> nlohmann::json {
+          if (args.size() != 3) throw std::invalid_argument("expected: gemm <float|double> <n> <repeat>");
+          const Eigen::Index n = std::stol(args[1]);
+          const int repeat = std::stoi(args[2]);
+          if (args[0] == "float") return time_gemm<float>(n, repeat);
+          if (args[0] == "double") return time_gemm<double>(n, repeat);
+          throw std::invalid_argument("unknown scalar type " + args[0]);
+        }},
+       {"gemm_threads", [](const aimastery::peers::Args& args) -> nlohmann::json {
+          if (args.size() != 3) throw std::invalid_argument("expected: gemm_threads <float|double> <n> <repeat>");
+          const Eigen::Index n = std::stol(args[1]);
+          const int repeat = std::stoi(args[2]);
+          if (args[0] == "float") return time_gemm_threads<float>(n, repeat);
+          if (args[0] == "double") return time_gemm_threads<double>(n, repeat);
+          throw std::invalid_argument("unknown scalar type " + args[0]);
+        }}});
 }

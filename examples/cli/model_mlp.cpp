@@ -79,7 +79,7 @@ class MlpClassifier : public cli::Model {
         net_.set_optimizer<Adam<double>>(AdamOptions<double>{.learning_rate = lr});
         break;
       case OptimizerChoice::adamw:
-        net_.set_optimizer<AdamW<double>>(AdamOptions<double>{.learning_rate = lr, .weight_decay = 0.01});
+        net_.set_optimizer<AdamW<double>>(AdamWOptions<double>{.learning_rate = lr, .weight_decay = 0.01});
         break;
       case OptimizerChoice::sgd:
         net_.set_optimizer<SGD<double>>(SGDOptions<double>{.learning_rate = lr, .momentum = 0.9});

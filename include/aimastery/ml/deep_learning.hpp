@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// The seed module `ml.deep_learning`: layers, losses, optimisers and the Sequential NeuralNetwork.
+/// The seed module `ml.deep_learning`: layers, losses, optimisers, the Sequential NeuralNetwork and
+/// its safetensors files.
 
 #include "aimastery/ml/deep_learning/layer.hpp"
 #include "aimastery/ml/deep_learning/dense.hpp"
@@ -11,3 +12,5 @@
 #include "aimastery/ml/deep_learning/gradient_check.hpp"
 #include "aimastery/ml/deep_learning/optimizers.hpp"
 #include "aimastery/ml/deep_learning/neural_network.hpp"
+#include "aimastery/ml/deep_learning/neural_network_io.hpp"
+#include "aimastery/ml/deep_learning/training.hpp"

@@ -6,6 +6,10 @@
 #include <string>
 #include <vector>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 #include "aimastery/core/linalg/matmul.hpp"
 #include "support.hpp"
 
@@ -160,4 +164,79 @@ TEST_CASE_TEMPLATE("bad input to matrix_multiply names both shapes", T, float, d
   CHECK_THROWS_NAMING(aimastery::matrix_multiply(empty, A.transpose()), InvalidArgument,
                       "matrix_multiply: A is empty (0x4)");
   CHECK_THROWS_NAMING(aimastery::matrix_multiply(A, empty_cols), InvalidArgument, "matrix_multiply: B is empty (4x0)");
+}
+
+TEST_CASE_TEMPLATE("matrix_multiply_to and matrix_multiply_add: X·Wᵀ and C += dYᵀ·X in place", T, float, double) {
+  std::mt19937_64 rng(at::test_seed());
+  // The shapes of a Dense layer's products (batch 37, 129 inputs, 70 outputs), odd on purpose.
+  const Matrix<T> X = at::random_matrix<T>(37, 129, rng);
+  const Matrix<T> W = at::random_matrix<T>(70, 129, rng);
+  const Matrix<T> dY = at::random_matrix<T>(37, 70, rng);
+  const Matrix<T> Wt = W.transpose(), dYt = dY.transpose();
+
+  Matrix<T> Y(1, 1);  // resized by matrix_multiply_to
+  aimastery::matrix_multiply_to(X, W.transpose(), Y);
+  REQUIRE(Y.rows() == 37);
+  REQUIRE(Y.cols() == 70);
+  CHECK(entrywise_error(Y, triple_loop(X, Wt), X, Wt) <= product_tolerance<T>(129));
+  const T* storage = Y.data();
+  aimastery::matrix_multiply_to(X, W.transpose(), Y);  // same shape: written in place
+  CHECK(Y.data() == storage);
+
+  const Matrix<T> G0 = at::random_matrix<T>(70, 129, rng);
+  Matrix<T> G = G0;
+  aimastery::matrix_multiply_add(dY.transpose(), X, G);
+  const Matrix<T> product = triple_loop(dYt, X);
+  const Matrix<T> expected = G0 + product;
+  // The error of each entry against the scale of the sum it came from plus the initial value.
+  const Matrix<T> scale_a = dYt.cwiseAbs(), scale_b = X.cwiseAbs();
+  double worst = 0;
+  for (Index i = 0; i < G.rows(); ++i)
+    for (Index j = 0; j < G.cols(); ++j) {
+      const double scale = static_cast<double>((scale_a.row(i) * scale_b.col(j))(0, 0)) + std::abs(G0(i, j));
+      worst = std::max(worst, std::abs(static_cast<double>(G(i, j) - expected(i, j))) / scale);
+    }
+  CHECK(worst <= product_tolerance<T>(37));
+
+  // dX = dY·W into a preallocated matrix.
+  Matrix<T> dX(37, 129);
+  aimastery::matrix_multiply_to(dY, W, dX);
+  CHECK(entrywise_error(dX, triple_loop(dY, W), dY, W) <= product_tolerance<T>(70));
+
+  CHECK_THROWS_NAMING(aimastery::matrix_multiply_add(dY.transpose(), X, Y), InvalidArgument,
+                      "matrix_multiply_add: C is 37x70 but A is 70x37 and B is 37x129 (C must be 70x129)");
+  CHECK_THROWS_NAMING(aimastery::matrix_multiply_to(X, W, Y), InvalidArgument,
+                      "matrix_multiply_to: inner dimensions differ: A is 37x129 and B is 70x129");
+}
+
+TEST_CASE_TEMPLATE("the product is bitwise the same for any number of threads", T, float, double) {
+#if defined(_OPENMP)
+  std::mt19937_64 rng(at::test_seed());
+  const int saved = omp_get_max_threads();
+  // Wide, tall and square shapes above the threading threshold, with ragged edges; transposed operands.
+  for (const Shape s : {Shape{64, 300, 700}, Shape{700, 300, 64}, Shape{257, 513, 259}, Shape{128, 784, 10}}) {
+    CAPTURE(s.m);
+    CAPTURE(s.k);
+    CAPTURE(s.n);
+    const Matrix<T> A = at::random_matrix<T>(s.m, s.k, rng);
+    const Matrix<T> Bt = at::random_matrix<T>(s.n, s.k, rng);
+    omp_set_num_threads(1);
+    const Matrix<T> one = aimastery::matrix_multiply(A, Bt.transpose());
+    Matrix<T> acc_one = Matrix<T>::Ones(s.m, s.n);
+    aimastery::matrix_multiply_add(A, Bt.transpose(), acc_one);
+    for (int threads : {2, 3, 4}) {
+      CAPTURE(threads);
+      omp_set_num_threads(threads);
+      CHECK(aimastery::matrix_multiply(A, Bt.transpose()) == one);
+      Matrix<T> acc = Matrix<T>::Ones(s.m, s.n);
+      aimastery::matrix_multiply_add(A, Bt.transpose(), acc);
+      CHECK(acc == acc_one);
+    }
+    CHECK(entrywise_error(one, triple_loop(A, Matrix<T>(Bt.transpose())), A, Matrix<T>(Bt.transpose())) <=
+          product_tolerance<T>(s.k));
+  }
+  omp_set_num_threads(saved);
+#else
+  MESSAGE("built without OpenMP: the product always runs on one thread");
+#endif
 }

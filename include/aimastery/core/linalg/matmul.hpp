@@ -49,15 +49,29 @@
 /// allow (SSE2, AVX2+FMA, AVX-512, NEON, or plain scalars for long double). The library sets no -march;
 /// build with -march=native (AIMASTERY_NATIVE) to get the wide registers.
 ///
-/// Single-threaded. Inputs may be any dense Eigen expression of either storage order: blocks and maps
-/// with strides are packed in place, other expressions are evaluated once. The result is a row-major
-/// Matrix<T>. Shape mismatch or an empty operand is an InvalidArgument.
+/// Threads. With OpenMP (the build option AIMASTERY_OPENMP) a product of more than about a million
+/// multiply-adds is split into as many bands of C as there are OpenMP threads: column bands (whole
+/// NR-wide micro-panels of B) when C is wider than tall, row bands (whole MR-high micro-panels of A)
+/// otherwise. Each thread runs the loops above on its own band with its own packing buffers. Every
+/// entry of C is the same sequence of fused multiply-adds whichever band computes it, so the result
+/// is bitwise the same for any thread count. Inside an enclosing parallel region it runs serially.
+///
+/// Inputs may be any dense Eigen expression of either storage order: blocks, maps with strides and
+/// transposes (X·Wᵀ, dYᵀ·X) are read in place by the packers, other expressions are evaluated once.
+/// matrix_multiply returns a row-major Matrix<T>; matrix_multiply_to writes C = A·B into a given matrix
+/// and matrix_multiply_add adds C += A·B, neither allocating once the packing buffers exist. Shape
+/// mismatch or an empty operand is an InvalidArgument.
 
 #include <Eigen/Core>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -106,17 +120,44 @@ struct StridedView {
   [[nodiscard]] const T& operator()(Index i, Index j) const { return data[i * row_stride + j * col_stride]; }
 };
 
+/// Packs one micro-panel: `width` (≤ R) lines of depth kc, line u's k-th number at src[u·us + k·ks],
+/// into dst[k·R + u] (k-major), the lines u = width … R−1 zero-filled. When the lines are contiguous
+/// in k (ks = 1: the rows of a row-major A, or of W read as Wᵀ) it copies 16 k at a time from every
+/// line, so each cache line of the source is read once; otherwise it reads across the lines at each k.
+template <class T, int R>
+void pack_panel(const T* src, Index us, Index ks, Index width, Index kc, T* dst) {
+  if (ks == 1 && us != 1) {
+    constexpr Index chunk = 16;
+    for (Index k0 = 0; k0 < kc; k0 += chunk) {
+      const Index depth = std::min<Index>(chunk, kc - k0);
+      for (Index u = 0; u < width; ++u) {
+        const T* line = src + u * us + k0;
+        T* out = dst + k0 * R + u;
+        for (Index k = 0; k < depth; ++k) out[k * R] = line[k];
+      }
+      for (Index u = width; u < R; ++u)
+        for (Index k = 0; k < depth; ++k) dst[(k0 + k) * R + u] = T(0);
+    }
+    return;
+  }
+  for (Index k = 0; k < kc; ++k) {
+    T* out = dst + k * R;
+    const T* at = src + k * ks;
+    if (us == 1) {
+      for (Index u = 0; u < width; ++u) out[u] = at[u];
+    } else {
+      for (Index u = 0; u < width; ++u) out[u] = at[u * us];
+    }
+    for (Index u = width; u < R; ++u) out[u] = T(0);
+  }
+}
+
 /// Packs A[row0 : row0+mc, col0 : col0+kc] into ceil(mc/MR) micro-panels: panel p holds rows
 /// p·MR .. p·MR+MR−1 stored k-major (packed[p·MR·kc + k·MR + i]); missing rows are zeros.
 template <class T, int MR>
 void pack_a(const StridedView<T>& a, Index row0, Index col0, Index mc, Index kc, T* packed) {
   for (Index p = 0; p < mc; p += MR) {
-    const Index rows = std::min<Index>(MR, mc - p);
-    for (Index k = 0; k < kc; ++k) {
-      T* dst = packed + k * MR;
-      for (Index i = 0; i < rows; ++i) dst[i] = a(row0 + p + i, col0 + k);
-      for (Index i = rows; i < MR; ++i) dst[i] = T(0);
-    }
+    pack_panel<T, MR>(&a(row0 + p, col0), a.row_stride, a.col_stride, std::min<Index>(MR, mc - p), kc, packed);
     packed += MR * kc;
   }
 }
@@ -126,17 +167,7 @@ void pack_a(const StridedView<T>& a, Index row0, Index col0, Index mc, Index kc,
 template <class T, int NR>
 void pack_b(const StridedView<T>& b, Index row0, Index col0, Index kc, Index nc, T* packed) {
   for (Index p = 0; p < nc; p += NR) {
-    const Index cols = std::min<Index>(NR, nc - p);
-    for (Index k = 0; k < kc; ++k) {
-      T* dst = packed + k * NR;
-      const T* src = &b(row0 + k, col0 + p);
-      if (b.col_stride == 1) {
-        for (Index j = 0; j < cols; ++j) dst[j] = src[j];
-      } else {
-        for (Index j = 0; j < cols; ++j) dst[j] = src[j * b.col_stride];
-      }
-      for (Index j = cols; j < NR; ++j) dst[j] = T(0);
-    }
+    pack_panel<T, NR>(&b(row0, col0 + p), b.col_stride, b.row_stride, std::min<Index>(NR, nc - p), kc, packed);
     packed += NR * kc;
   }
 }
@@ -205,9 +236,10 @@ struct PackBuffers {
   }
 };
 
-/// C (m×n, row-major) = A (m×k) · B (k×n), blocked as described at the top of the file.
+/// C (m×n, row-major, row stride ldc) = A (m×k) · B (k×n), or C += A·B with `accumulate`, on one
+/// thread, blocked as described at the top of the file.
 template <class T>
-void gemm(const StridedView<T>& A, const StridedView<T>& B, Matrix<T>& C) {
+void gemm_serial(const StridedView<T>& A, const StridedView<T>& B, T* c, Index ldc, bool accumulate) {
   using Bk = Blocking<T>;
   constexpr int MR = Bk::MR, NR = Bk::NR, NV = Bk::NV;
   const Index m = A.rows, k = A.cols, n = B.cols;
@@ -224,13 +256,12 @@ void gemm(const StridedView<T>& A, const StridedView<T>& B, Matrix<T>& C) {
   reserve(buffers.b, nc_max * kc_max);
   T* a_packed = buffers.a.data();
   T* b_packed = buffers.b.data();
-  T* c = C.data();
-  const Index ldc = C.cols();
 
   for (Index jc = 0; jc < n; jc += Bk::NC) {
     const Index nc = std::min<Index>(Bk::NC, n - jc);
     for (Index pc = 0; pc < k; pc += Bk::KC) {
       const Index kc = std::min<Index>(Bk::KC, k - pc);
+      const bool overwrite = pc == 0 && !accumulate;
       pack_b<T, NR>(B, pc, jc, kc, nc, b_packed);
       for (Index ic = 0; ic < m; ic += Bk::MC) {
         const Index mc = std::min<Index>(Bk::MC, m - ic);
@@ -241,10 +272,51 @@ void gemm(const StridedView<T>& A, const StridedView<T>& B, Matrix<T>& C) {
           for (Index ir = 0; ir < mc; ir += MR) {
             const T* a_panel = a_packed + (ir / MR) * MR * kc;
             const Index rows = std::min<Index>(MR, mc - ir);
-            micro_kernel<T, MR, NV>(kc, a_panel, b_panel, c + (ic + ir) * ldc + (jc + jr), ldc, rows, cols, pc == 0);
+            micro_kernel<T, MR, NV>(kc, a_panel, b_panel, c + (ic + ir) * ldc + (jc + jr), ldc, rows, cols, overwrite);
           }
         }
       }
+    }
+  }
+}
+
+/// Products below this many multiply-adds run on one thread: the fork and join of a parallel region
+/// (a few microseconds) would cost more than the second core saves.
+inline constexpr double parallel_above = 1.0e6;
+
+/// C = A·B or C += A·B, split into bands of C over the OpenMP threads (see the note at the top).
+template <class T>
+void gemm(const StridedView<T>& A, const StridedView<T>& B, T* c, Index ldc, bool accumulate) {
+  const Index m = A.rows, k = A.cols, n = B.cols;
+  int threads = 1;
+#if defined(_OPENMP)
+  if (static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) > parallel_above && !omp_in_parallel())
+    threads = omp_get_max_threads();
+#endif
+  using Bk = Blocking<T>;
+  const bool by_columns = n >= m;
+  const Index step = by_columns ? Bk::NR : Bk::MR;  // bands are whole micro-panels
+  const Index extent = by_columns ? n : m;
+  const Index panels = (extent + step - 1) / step;
+  const Index bands = std::min<Index>(threads, panels);
+  if (bands <= 1) {
+    gemm_serial(A, B, c, ldc, accumulate);
+    return;
+  }
+  const Index band = (panels + bands - 1) / bands * step;  // elements per band
+#if defined(_OPENMP)
+#pragma omp parallel for num_threads(static_cast <int>(bands)) schedule(static, 1)
+#endif
+  for (Index t = 0; t < bands; ++t) {
+    const Index start = t * band;
+    const Index size = std::min<Index>(band, extent - start);
+    if (size <= 0) continue;
+    if (by_columns) {
+      const StridedView<T> b_band{B.data + start * B.col_stride, B.rows, size, B.row_stride, B.col_stride};
+      gemm_serial(A, b_band, c + start, ldc, accumulate);
+    } else {
+      const StridedView<T> a_band{A.data + start * A.row_stride, size, A.cols, A.row_stride, A.col_stride};
+      gemm_serial(a_band, B, c + start * ldc, ldc, accumulate);
     }
   }
 }
@@ -272,6 +344,36 @@ decltype(auto) with_view(const Eigen::MatrixBase<Derived>& x, F&& f) {
 
 }  // namespace detail::gemm
 
+namespace detail::gemm {
+
+/// The checks shared by the entry points; messages are built only when a check fails.
+template <class DerivedA, class DerivedB>
+void check_operands(std::string_view where, const Eigen::MatrixBase<DerivedA>& A,
+                    const Eigen::MatrixBase<DerivedB>& B) {
+  using T = typename DerivedA::Scalar;
+  static_assert(Scalar<T>, "matrix_multiply: the scalar type must be a floating-point type");
+  static_assert(std::is_same_v<T, typename DerivedB::Scalar>,
+                "matrix_multiply: A and B must have the same scalar type (use .template cast<T>())");
+  check_not_empty(where, "A", A);
+  check_not_empty(where, "B", B);
+  require(A.cols() == B.rows(), where, [&] {
+    return "inner dimensions differ: A is " + shape_of(A) + " and B is " + shape_of(B) +
+           " (A.cols() must equal B.rows())";
+  });
+}
+
+/// C (already m×n) = A·B or += A·B.
+template <class DerivedA, class DerivedB>
+void multiply_into(const Eigen::MatrixBase<DerivedA>& A, const Eigen::MatrixBase<DerivedB>& B,
+                   Matrix<typename DerivedA::Scalar>& C, bool accumulate) {
+  using T = typename DerivedA::Scalar;
+  with_view(A, [&](const StridedView<T>& a) {
+    with_view(B, [&](const StridedView<T>& b) { gemm(a, b, C.data(), C.cols(), accumulate); });
+  });
+}
+
+}  // namespace detail::gemm
+
 /// C = A·B, C[i,j] = Σₖ A[i,k]·B[k,j], computed by the blocked, packed, register-tiled algorithm
 /// described at the top of this header. Equal to Eigen's A*B within floating-point rounding (the sums
 /// are accumulated in a different order). Throws InvalidArgument when A.cols() ≠ B.rows() or when
@@ -279,22 +381,33 @@ decltype(auto) with_view(const Eigen::MatrixBase<Derived>& x, F&& f) {
 template <class DerivedA, class DerivedB>
 Matrix<typename DerivedA::Scalar> matrix_multiply(const Eigen::MatrixBase<DerivedA>& A,
                                                   const Eigen::MatrixBase<DerivedB>& B) {
-  using T = typename DerivedA::Scalar;
-  static_assert(Scalar<T>, "matrix_multiply: the scalar type must be a floating-point type");
-  static_assert(std::is_same_v<T, typename DerivedB::Scalar>,
-                "matrix_multiply: A and B must have the same scalar type (use .template cast<T>())");
-  constexpr std::string_view where = "matrix_multiply";
-  check_not_empty(where, "A", A);
-  check_not_empty(where, "B", B);
-  require(
-      A.cols() == B.rows(), where,
-      "inner dimensions differ: A is " + shape_of(A) + " and B is " + shape_of(B) + " (A.cols() must equal B.rows())");
-
-  Matrix<T> C(A.rows(), B.cols());  // every entry is written by the first k panel
-  detail::gemm::with_view(A, [&](const detail::gemm::StridedView<T>& a) {
-    detail::gemm::with_view(B, [&](const detail::gemm::StridedView<T>& b) { detail::gemm::gemm(a, b, C); });
-  });
+  detail::gemm::check_operands("matrix_multiply", A, B);
+  Matrix<typename DerivedA::Scalar> C(A.rows(), B.cols());  // every entry is written by the first k panel
+  detail::gemm::multiply_into(A, B, C, false);
   return C;
+}
+
+/// C = A·B into C, resized to A.rows() × B.cols() when it has another shape (no allocation when it
+/// already has that shape). C must not alias A or B.
+template <class DerivedA, class DerivedB>
+void matrix_multiply_to(const Eigen::MatrixBase<DerivedA>& A, const Eigen::MatrixBase<DerivedB>& B,
+                        Matrix<typename DerivedA::Scalar>& C) {
+  detail::gemm::check_operands("matrix_multiply_to", A, B);
+  if (C.rows() != A.rows() || C.cols() != B.cols()) C.resize(A.rows(), B.cols());
+  detail::gemm::multiply_into(A, B, C, false);
+}
+
+/// C += A·B (a gradient accumulated as PyTorch does). C must be A.rows() × B.cols() and not alias A or B.
+template <class DerivedA, class DerivedB>
+void matrix_multiply_add(const Eigen::MatrixBase<DerivedA>& A, const Eigen::MatrixBase<DerivedB>& B,
+                         Matrix<typename DerivedA::Scalar>& C) {
+  constexpr std::string_view where = "matrix_multiply_add";
+  detail::gemm::check_operands(where, A, B);
+  require(C.rows() == A.rows() && C.cols() == B.cols(), where, [&] {
+    return "C is " + shape_of(C) + " but A is " + shape_of(A) + " and B is " + shape_of(B) + " (C must be " +
+           std::to_string(A.rows()) + "x" + std::to_string(B.cols()) + ")";
+  });
+  detail::gemm::multiply_into(A, B, C, true);
 }
 
 }  // namespace aimastery

@@ -4,8 +4,9 @@
 /// as torch.optim.AdamW), with bias correction and optional AMSGrad.
 
 #include <cmath>
+#include <memory>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 
 #include "aimastery/ml/deep_learning/optimizer.hpp"
 
@@ -17,7 +18,19 @@ struct AdamOptions {
   T beta1 = T(0.9);
   T beta2 = T(0.999);
   T eps = T(1e-8);
-  T weight_decay = T(0);  ///< Adam: L2 added to the gradient; AdamW: decoupled (AdamW's default is 0.01)
+  T weight_decay = T(0);  ///< λ, L2 added to the gradient
+  bool amsgrad = false;
+};
+
+/// AdamW's options: those of Adam with torch.optim.AdamW's defaults, so that
+/// AdamW({.learning_rate = 1e-3}) keeps the decoupled weight decay 0.01 as AdamW() does.
+template <Scalar T>
+struct AdamWOptions {
+  T learning_rate = T(0.001);
+  T beta1 = T(0.9);
+  T beta2 = T(0.999);
+  T eps = T(1e-8);
+  T weight_decay = T(0.01);  ///< λ, decoupled: θ ← θ(1 − ηλ) before the Adam update
   bool amsgrad = false;
 };
 
@@ -38,17 +51,17 @@ struct AdamState {
 ///   m_t = β₁ m_{t−1} + (1 − β₁) g             v_t = β₂ v_{t−1} + (1 − β₂) g²
 ///   θ  ← θ − η/(1 − β₁ᵗ) · m_t / (√v_t / √(1 − β₂ᵗ) + ε)      (ε outside the square root)
 /// AMSGrad uses max(v_max, v_t) in place of v_t.
-template <Scalar T>
+template <Scalar T, class Options>
 class AdamBase : public Optimizer<T> {
  public:
-  [[nodiscard]] const AdamOptions<T>& options() const noexcept { return options_; }
+  [[nodiscard]] const Options& options() const noexcept { return options_; }
   void reset() override {
     Optimizer<T>::reset();
     states_.clear();
   }
 
  protected:
-  AdamBase(const std::string& where, AdamOptions<T> options) : Optimizer<T>(options.learning_rate), options_(options) {
+  AdamBase(std::string_view where, Options options) : Optimizer<T>(options.learning_rate), options_(options) {
     this->check_learning_rate(where, options.learning_rate);
     this->check_in_unit_interval(where, "beta1", options.beta1);
     this->check_in_unit_interval(where, "beta2", options.beta2);
@@ -80,32 +93,34 @@ class AdamBase : public Optimizer<T> {
     }
   }
 
-  AdamOptions<T> options_;
+  Options options_;
 
  private:
-  std::unordered_map<const Parameter<T>*, AdamState<T>> states_;
+  typename Optimizer<T>::template StateMap<AdamState<T>> states_;
 };
 
 }  // namespace detail
 
 /// Adam with L2 weight decay: g = ∇θ L + λθ, then the Adam update above (torch.optim.Adam).
 template <Scalar T>
-class Adam : public detail::AdamBase<T> {
+class Adam : public detail::AdamBase<T, AdamOptions<T>> {
  public:
-  explicit Adam(AdamOptions<T> options = {}) : detail::AdamBase<T>("Adam", options) {}
+  explicit Adam(AdamOptions<T> options = {}) : detail::AdamBase<T, AdamOptions<T>>("Adam", options) {}
   [[nodiscard]] std::string name() const override { return "Adam"; }
+  [[nodiscard]] std::unique_ptr<Optimizer<T>> clone() const override { return std::make_unique<Adam>(*this); }
 
  protected:
   void update(Parameter<T>& p) override { this->adam_update(p, this->options_.weight_decay); }
 };
 
 /// AdamW: decoupled weight decay θ ← θ (1 − ηλ) first, then the Adam update of the plain gradient
-/// (torch.optim.AdamW). Note the options default weight_decay to 0; PyTorch's AdamW defaults to 0.01.
+/// (torch.optim.AdamW, whose defaults AdamWOptions has: weight_decay 0.01).
 template <Scalar T>
-class AdamW : public detail::AdamBase<T> {
+class AdamW : public detail::AdamBase<T, AdamWOptions<T>> {
  public:
-  explicit AdamW(AdamOptions<T> options = {.weight_decay = T(0.01)}) : detail::AdamBase<T>("AdamW", options) {}
+  explicit AdamW(AdamWOptions<T> options = {}) : detail::AdamBase<T, AdamWOptions<T>>("AdamW", options) {}
   [[nodiscard]] std::string name() const override { return "AdamW"; }
+  [[nodiscard]] std::unique_ptr<Optimizer<T>> clone() const override { return std::make_unique<AdamW>(*this); }
 
  protected:
   void update(Parameter<T>& p) override {

@@ -39,11 +39,12 @@ class BatchNormalization : public Layer<T> {
  public:
   explicit BatchNormalization(Index features, BatchNormalizationOptions options = {})
       : features_(features), eps_(static_cast<T>(options.eps)), momentum_(static_cast<T>(options.momentum)) {
-    require(features > 0, "BatchNormalization", "features must be positive, got " + std::to_string(features));
+    require(features > 0, "BatchNormalization",
+            [&] { return "features must be positive, got " + std::to_string(features); });
     require(std::isfinite(options.eps) && options.eps > 0.0, "BatchNormalization",
-            "eps must be positive, got " + std::to_string(options.eps));
+            [&] { return "eps must be positive, got " + std::to_string(options.eps); });
     require(options.momentum >= 0.0 && options.momentum <= 1.0, "BatchNormalization",
-            "momentum must be in [0, 1], got " + std::to_string(options.momentum));
+            [&] { return "momentum must be in [0, 1], got " + std::to_string(options.momentum); });
     gamma_ = Parameter<T>(Matrix<T>::Ones(1, features));
     beta_ = Parameter<T>(Matrix<T>::Zero(1, features));
     running_mean_ = Parameter<T>(Matrix<T>::Zero(1, features));

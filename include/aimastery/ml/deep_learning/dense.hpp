@@ -7,12 +7,15 @@
 ///   ∂L/∂W = dYᵀ X        (out × in)
 ///   ∂L/∂b = 1ᵀ dY        (1 × out, the column sums of dY)
 ///   ∂L/∂X = dY W         (n × in)
+/// The three products go through the library's GEMM (core/linalg/matmul.hpp), which reads the
+/// transposed operands Wᵀ and dYᵀ in place and splits large products over the OpenMP threads.
 
 #include <cmath>
 #include <cstdint>
-#include <random>
 #include <string>
 
+#include "aimastery/core/linalg/matmul.hpp"
+#include "aimastery/core/probability/sampling.hpp"
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/ml/deep_learning/detail/layer_checks.hpp"
 #include "aimastery/ml/deep_learning/layer.hpp"
@@ -46,9 +49,10 @@ class Dense : public Layer<T> {
  public:
   Dense(Index in_features, Index out_features, DenseOptions options = {})
       : in_(in_features), out_(out_features), has_bias_(options.bias) {
-    require(in_features > 0 && out_features > 0, "Dense",
-            "in_features and out_features must be positive, got " + std::to_string(in_features) + " and " +
-                std::to_string(out_features));
+    require(in_features > 0 && out_features > 0, "Dense", [&] {
+      return "in_features and out_features must be positive, got " + std::to_string(in_features) + " and " +
+             std::to_string(out_features);
+    });
     weight_ = Parameter<T>(initial_weights(options.initializer, options.seed));
     if (has_bias_) bias_ = Parameter<T>(Matrix<T>::Zero(1, out_));
     weight_shape_ = " (weight is " + shape_of(weight_.value) + ")";
@@ -66,19 +70,24 @@ class Dense : public Layer<T> {
     if (X.rows() == 1)
       Y.row(0).noalias() = X.row(0) * weight_.value.transpose();  // one sample: a matrix-vector product
     else
-      Y.noalias() = X * weight_.value.transpose();
+      matrix_multiply_to(X, weight_.value.transpose(), Y);
     if (has_bias_) Y.rowwise() += bias_.value.row(0);
     return Y;
   }
 
   /// dW += dYᵀ X, db += 1ᵀ dY; returns dX = dY W.
   Matrix<T> backward(const Matrix<T>& grad_output) override {
-    detail::check_grad_output("Dense::backward", *this, grad_output, input_.size() > 0, input_.rows(), out_);
-    weight_.grad.noalias() += grad_output.transpose() * input_;
-    if (has_bias_) bias_.grad.row(0) += grad_output.colwise().sum();
+    backward_parameters_only(grad_output);
     Matrix<T> grad_input(grad_output.rows(), in_);
-    grad_input.noalias() = grad_output * weight_.value;
+    matrix_multiply_to(grad_output, weight_.value, grad_input);
     return grad_input;
+  }
+
+  /// dW += dYᵀ X, db += 1ᵀ dY, without the product for dX (a network's first layer needs no dX).
+  void backward_parameters_only(const Matrix<T>& grad_output) override {
+    detail::check_grad_output("Dense::backward", *this, grad_output, input_.size() > 0, input_.rows(), out_);
+    matrix_multiply_add(grad_output.transpose(), input_, weight_.grad);
+    if (has_bias_) bias_.grad.row(0) += grad_output.colwise().sum();
   }
 
   ParameterList<T> parameters() override {
@@ -115,16 +124,17 @@ class Dense : public Layer<T> {
     const bool glorot = initializer == Initializer::glorot_uniform || initializer == Initializer::glorot_normal;
     const double variance = glorot ? 2.0 / fan_avg2 : 2.0 / fan_in;
     const bool uniform = initializer == Initializer::glorot_uniform || initializer == Initializer::he_uniform;
-    std::mt19937_64 rng(seed);
+    // Every draw from the library's one engine (core/probability/sampling.hpp), so a seed gives the
+    // same weights with every standard library.
+    RandomEngine rng(seed);
     Matrix<T> W(out_, in_);
     if (uniform) {
-      // U(−a, a) has variance a²/3, so a = √(3·Var).
+      // U(−a, a) = a (2U(0, 1) − 1) has variance a²/3, so a = √(3·Var).
       const double a = std::sqrt(3.0 * variance);
-      std::uniform_real_distribution<double> draw(-a, a);
-      for (Index i = 0; i < W.size(); ++i) W.data()[i] = static_cast<T>(draw(rng));
+      for (Index i = 0; i < W.size(); ++i) W.data()[i] = static_cast<T>(a * (2.0 * detail::uniform_open01(rng) - 1.0));
     } else {
-      std::normal_distribution<double> draw(0.0, std::sqrt(variance));
-      for (Index i = 0; i < W.size(); ++i) W.data()[i] = static_cast<T>(draw(rng));
+      const double sd = std::sqrt(variance);
+      for (Index i = 0; i < W.size(); ++i) W.data()[i] = static_cast<T>(sd * detail::standard_normal(rng));
     }
     return W;
   }

@@ -3,16 +3,17 @@
 /// Inverted dropout: in training each unit is kept with probability 1 − p and scaled by 1/(1 − p), so
 /// the expected activation is unchanged and evaluation is the identity (nothing to rescale at inference).
 ///
-///   training:   Y = X ⊙ M,  Mᵢⱼ = [uᵢⱼ ≥ p] / (1 − p),  uᵢⱼ ~ U[0, 1) from the layer's seeded generator
+///   training:   Y = X ⊙ M,  Mᵢⱼ = [uᵢⱼ ≥ p] / (1 − p),  uᵢⱼ ~ U(0, 1) from the layer's seeded generator
+///               (the library's one engine, core/probability/sampling.hpp: the same masks everywhere)
 ///   evaluation: Y = X
 ///   backward:   dX = dY ⊙ M  (the mask of the last forward), dX = dY in evaluation
 
 #include <cmath>
 #include <cstdint>
-#include <random>
 #include <sstream>
 #include <string>
 
+#include "aimastery/core/probability/sampling.hpp"
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/ml/deep_learning/detail/layer_checks.hpp"
 #include "aimastery/ml/deep_learning/layer.hpp"
@@ -48,12 +49,10 @@ class Dropout : public Layer<T> {
     rows_ = X.rows();
     cols_ = X.cols();
     if (!masked_) return X;
-    // A unit is kept when a 64-bit uniform integer is at or above p·2⁶⁴ (u = r / 2⁶⁴ ≥ p).
-    const auto threshold = static_cast<std::uint64_t>(std::ldexp(rate_, 64));
     const T scale = static_cast<T>(1.0 / (1.0 - rate_));
     mask_.resize(X.rows(), X.cols());
     T* m = mask_.data();
-    for (Index i = 0; i < mask_.size(); ++i) m[i] = rng_() >= threshold ? scale : T(0);
+    for (Index i = 0; i < mask_.size(); ++i) m[i] = detail::uniform_open01(rng_) >= rate_ ? scale : T(0);
     return (X.array() * mask_.array()).matrix();
   }
 
@@ -71,7 +70,7 @@ class Dropout : public Layer<T> {
 
  private:
   double rate_;
-  std::mt19937_64 rng_;
+  RandomEngine rng_;
   Matrix<T> mask_;
   bool masked_ = false;  // whether the last forward applied a mask
   Index rows_ = -1;

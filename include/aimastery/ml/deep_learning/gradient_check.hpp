@@ -24,11 +24,11 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
-#include <random>
 #include <string>
 #include <type_traits>
 #include <utility>
 
+#include "aimastery/core/probability/sampling.hpp"
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/ml/deep_learning/layer.hpp"
 #include "aimastery/ml/deep_learning/losses.hpp"
@@ -72,8 +72,9 @@ GradientCheckResult gradient_check(Objective&& objective, const ParameterList<T>
   for (const auto& entry : variables) {
     if (!entry.trainable) continue;
     Parameter<T>& p = *entry.parameter;
-    require(p.grad.rows() == p.value.rows() && p.grad.cols() == p.value.cols(), "gradient_check",
-            "the gradient of " + entry.name + " is " + shape_of(p.grad) + " but its value is " + shape_of(p.value));
+    require(p.grad.rows() == p.value.rows() && p.grad.cols() == p.value.cols(), "gradient_check", [&] {
+      return "the gradient of " + entry.name + " is " + shape_of(p.grad) + " but its value is " + shape_of(p.value);
+    });
     Matrix<T> numeric(p.value.rows(), p.value.cols());
     for (Index i = 0; i < p.value.size(); ++i) {
       T& v = p.value.data()[i];
@@ -108,7 +109,7 @@ GradientCheckResult gradient_check(Objective&& objective, const ParameterList<T>
 template <Scalar T>
 GradientCheckResult gradient_check(Layer<T>& layer, const std::type_identity_t<Matrix<T>>& X,
                                    const GradientCheckOptions& options = {}) {
-  require(X.size() > 0, "gradient_check", "input is empty (" + shape_of(X) + ")");
+  require(X.size() > 0, "gradient_check", [&] { return "input is empty (" + shape_of(X) + ")"; });
   const auto prepare = [&] {
     if (options.before_forward) options.before_forward();
   };
@@ -118,10 +119,10 @@ GradientCheckResult gradient_check(Layer<T>& layer, const std::type_identity_t<M
 
   prepare();
   const Matrix<T> first = layer.forward(X);
-  std::mt19937_64 rng(options.seed);
-  std::uniform_real_distribution<double> draw(-1.0, 1.0);
+  RandomEngine rng(options.seed);
   Matrix<T> upstream(first.rows(), first.cols());
-  for (Index i = 0; i < upstream.size(); ++i) upstream.data()[i] = static_cast<T>(draw(rng));
+  for (Index i = 0; i < upstream.size(); ++i)
+    upstream.data()[i] = static_cast<T>(2.0 * detail::uniform_open01(rng) - 1.0);
 
   Parameter<T> input(X);
   input.grad = layer.backward(upstream);

@@ -23,7 +23,8 @@ struct Parameter {
   Matrix<T> grad;
 
   Parameter() = default;
-  explicit Parameter(Matrix<T> initial) : value(std::move(initial)), grad(Matrix<T>::Zero(value.rows(), value.cols())) {}
+  explicit Parameter(Matrix<T> initial)
+      : value(std::move(initial)), grad(Matrix<T>::Zero(value.rows(), value.cols())) {}
   void zero_grad() { grad.setZero(value.rows(), value.cols()); }
 };
 
@@ -50,6 +51,9 @@ class Layer {
   virtual Matrix<T> forward(const Matrix<T>& X) = 0;
   /// Given dL/dY of the last forward, accumulates dL/dθ and returns dL/dX.
   virtual Matrix<T> backward(const Matrix<T>& grad_output) = 0;
+  /// backward when ∂L/∂X is not wanted (a network's first layer): accumulates dL/dθ only. Layers whose
+  /// dX costs a product (Dense) skip it; the default calls backward and drops dX.
+  virtual void backward_parameters_only(const Matrix<T>& grad_output) { (void)backward(grad_output); }
   /// The layer's parameters with names local to the layer ("weight", "bias"); empty by default.
   virtual ParameterList<T> parameters() { return {}; }
   /// The number of output features for `input_features` inputs; throws InvalidArgument naming the

@@ -78,7 +78,7 @@ void check_matrix_target(std::string_view where, const Matrix<T>& prediction, co
   check_prediction(where, prediction);
   if (prediction.rows() != target.rows() || prediction.cols() != target.cols())
     fail(where, "prediction is " + shape_of(prediction) + " but target is " + shape_of(target));
-  if (!target.allFinite()) fail(where, "target contains NaN or infinity");
+  if (!all_finite(target)) fail(where, "target contains NaN or infinity");
 }
 
 /// Labels: one per row of the prediction, each a class code in 0..classes−1.
@@ -150,7 +150,7 @@ class CrossEntropyLoss : public Loss<T> {
  public:
   explicit CrossEntropyLoss(CrossEntropyOptions options = {}) : options_(options) {
     require(options.label_smoothing >= 0.0 && options.label_smoothing <= 1.0, "CrossEntropyLoss",
-            "label_smoothing must be in [0, 1], got " + std::to_string(options.label_smoothing));
+            [&] { return "label_smoothing must be in [0, 1], got " + std::to_string(options.label_smoothing); });
   }
   using Loss<T>::forward;
 

@@ -12,6 +12,10 @@
 ///   IndexVector classes = net.predict_classes(X_test);
 ///   net.save("digits.safetensors");            // "0.weight", "0.bias", "2.weight", ... as PyTorch names them
 ///
+/// This header is the container and its training loop. Saving and loading (safetensors, and with it
+/// the JSON parser) live beside it in neural_network_io.hpp, which <aimastery/ml/deep_learning.hpp>
+/// includes: net.save and net.load need that header.
+///
 /// One training step on a batch (X_b, y_b), for layers f₁ … f_L and loss ℓ:
 ///   forward   A₀ = X_b,  A_l = f_l(A_{l−1}),  L = ℓ(A_L, y_b)
 ///   backward  G_L = ∂L/∂A_L (the loss's backward),  G_{l−1} = f_lᵀ(G_l), each layer adding its ∂L/∂θ_l
@@ -20,114 +24,33 @@
 
 #include <cmath>
 #include <cstdint>
-#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
-#include <random>
-#include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
-
 #include "aimastery/core/errors.hpp"
+#include "aimastery/core/probability/sampling.hpp"
 #include "aimastery/core/tensor.hpp"
-#include "aimastery/io/safetensors.hpp"
-#include "aimastery/ml/deep_learning/dense.hpp"
+#include "aimastery/ml/deep_learning/detail/layer_checks.hpp"
 #include "aimastery/ml/deep_learning/gradient_clipping.hpp"
 #include "aimastery/ml/deep_learning/layer.hpp"
 #include "aimastery/ml/deep_learning/losses.hpp"
 #include "aimastery/ml/deep_learning/optimizer.hpp"
 #include "aimastery/ml/deep_learning/schedules.hpp"
+#include "aimastery/ml/deep_learning/training.hpp"
 
 namespace aimastery {
 
 namespace detail {
-
-/// Eigen splits a matrix product over OpenMP threads once it has about 50 000 multiply-adds, but a
-/// network's per-batch products are small and many: below `serial_below` multiply-adds per forward pass
-/// the fork/join costs more than it saves (on a busy machine, far more). For its scope this sets the
-/// calling thread's OpenMP thread count to 1 (an OpenMP setting of that thread only) and restores it.
-class SerialSmallProducts {
- public:
-  static constexpr double serial_below = 4.0e6;
-  explicit SerialSmallProducts([[maybe_unused]] double multiply_adds) {
-#if defined(_OPENMP)
-    if (multiply_adds < serial_below && omp_get_max_threads() > 1) {
-      previous_ = omp_get_max_threads();
-      omp_set_num_threads(1);
-    }
-#endif
-  }
-  ~SerialSmallProducts() {
-#if defined(_OPENMP)
-    if (previous_ > 0) omp_set_num_threads(previous_);
-#endif
-  }
-  SerialSmallProducts(const SerialSmallProducts&) = delete;
-  SerialSmallProducts& operator=(const SerialSmallProducts&) = delete;
-
- private:
-  int previous_ = 0;
-};
-
+/// Saving and loading as safetensors, defined in ml/deep_learning/neural_network_io.hpp.
+template <Scalar T>
+struct NetworkSafetensors;
 }  // namespace detail
-
-/// What NeuralNetwork::fit reports after each epoch (to its `on_epoch_end` callback).
-template <Scalar T>
-struct EpochLog {
-  Index epoch;                ///< 0-based
-  T loss;                     ///< mean training loss over the epoch's batches (weighted by batch size)
-  std::optional<T> accuracy;  ///< training accuracy (label targets only)
-  std::optional<T> val_loss;  ///< with validation data
-  std::optional<T> val_accuracy;
-  T learning_rate;
-};
-
-template <Scalar T>
-struct FitOptions {
-  Index epochs = 10;
-  Index batch_size = 32;
-  bool shuffle = true;
-  std::uint64_t seed = 0;  ///< the shuffling order (layers keep their own seeds)
-  /// Fraction in [0, 1) of the samples held out for validation: the last ⌊n·split⌋ rows, before
-  /// shuffling (as Keras does). Ignored when validation data are passed to fit.
-  double validation_split = 0.0;
-  /// Early stopping: stop after `patience` epochs without the monitored loss (validation loss when
-  /// there is validation data, otherwise training loss) improving by more than `min_delta`. 0: never.
-  Index patience = 0;
-  T min_delta = T(0);
-  /// With early stopping: put back the parameters of the best epoch when training ends.
-  bool restore_best_weights = true;
-  /// A learning-rate schedule applied before each epoch to the optimiser's initial learning rate.
-  std::shared_ptr<const LearningRateSchedule<T>> schedule = nullptr;
-  /// > 0: gradients clipped to this global 2-norm before each step (clip_grad_norm).
-  T clip_norm = T(0);
-  /// Called after every epoch (for printing a learning curve: the library itself never prints).
-  std::function<void(const EpochLog<T>&)> on_epoch_end = nullptr;
-};
-
-/// Per-epoch values of a fit; the accuracy vectors are filled for label targets, the validation
-/// vectors with validation data.
-template <Scalar T>
-struct History {
-  std::vector<T> loss, accuracy, val_loss, val_accuracy, learning_rate;
-  Index best_epoch = -1;  ///< the epoch of the lowest monitored loss
-  bool stopped_early = false;
-  [[nodiscard]] Index epochs() const noexcept { return static_cast<Index>(loss.size()); }
-};
-
-/// Loss and (for label targets) accuracy of a network on a data set.
-template <Scalar T>
-struct Evaluation {
-  T loss;
-  std::optional<T> accuracy;
-};
 
 template <Scalar T>
 class NeuralNetwork {
@@ -140,9 +63,13 @@ class NeuralNetwork {
   /// Appends a layer. Its shape is checked against the previous layer's when the network is built.
   NeuralNetwork& add(std::unique_ptr<Layer<T>> layer) {
     require(layer != nullptr, "NeuralNetwork::add", "layer is null");
+    ParameterList<T> parameters = parameters_;
+    append_parameters(parameters, layers_.size(), *layer);
+    layers_.reserve(layers_.size() + 1);
+    // Nothing below throws: the network changes only once everything is built.
     layers_.push_back(std::move(layer));
+    parameters_.swap(parameters);
     input_features_ = -1;
-    refresh_parameters();
     return *this;
   }
   /// Constructs a layer in place: net.add<Dense<float>>(64, 100).
@@ -171,12 +98,14 @@ class NeuralNetwork {
   }
 
   /// Checks that every layer takes its predecessor's output for inputs of `input_features` columns;
-  /// a mismatch names both layers and both sizes. Called by the first forward when not called before.
+  /// a mismatch names both layers and both sizes (and leaves the network as it was). Called by the
+  /// first forward when not called before.
   NeuralNetwork& build(Index input_features) {
     require(!layers_.empty(), "NeuralNetwork::build", "the network has no layers (call add first)");
     require(input_features > 0, "NeuralNetwork::build",
-            "input_features must be positive, got " + std::to_string(input_features));
-    output_features_.clear();
+            [&] { return "input_features must be positive, got " + std::to_string(input_features); });
+    std::vector<Index> output_features;
+    output_features.reserve(layers_.size());
     Index features = input_features;
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       try {
@@ -188,8 +117,9 @@ class NeuralNetwork {
         throw InvalidArgument("NeuralNetwork::build: layer " + std::to_string(i) + " " + layers_[i]->name() +
                               " cannot take " + from + " (" + e.what() + ")");
       }
-      output_features_.push_back(features);
+      output_features.push_back(features);
     }
+    output_features_.swap(output_features);
     input_features_ = input_features;
     return *this;
   }
@@ -202,10 +132,12 @@ class NeuralNetwork {
   }
   [[nodiscard]] std::size_t size() const noexcept { return layers_.size(); }
   [[nodiscard]] Layer<T>& layer(std::size_t i) {
-    require(i < layers_.size(), "NeuralNetwork::layer",
-            "index " + std::to_string(i) + " out of range for " + std::to_string(layers_.size()) + " layers");
+    require(i < layers_.size(), "NeuralNetwork::layer", [&] {
+      return "index " + std::to_string(i) + " out of range for " + std::to_string(layers_.size()) + " layers";
+    });
     return *layers_[i];
   }
+  [[nodiscard]] const Layer<T>& layer(std::size_t i) const { return const_cast<NeuralNetwork&>(*this).layer(i); }
   [[nodiscard]] bool has_loss() const noexcept { return loss_ != nullptr; }
   [[nodiscard]] Loss<T>& loss() {
     require(loss_ != nullptr, "NeuralNetwork::loss", "no loss set (call set_loss)");
@@ -262,13 +194,19 @@ class NeuralNetwork {
     return out.str();
   }
 
+  /// The layers' names, comma-separated (for messages and file metadata).
+  [[nodiscard]] std::string layer_names() const {
+    std::string s;
+    for (std::size_t i = 0; i < layers_.size(); ++i) s += (i ? ", " : "") + layers_[i]->name();
+    return s;
+  }
+
   // ---------------------------------------------------------------------------------- computing
-  /// The network's output for X in the current mode (building the network on first use).
+  /// The network's output for X in the current mode (building the network on first use). X must be
+  /// finite: NaN or infinity is an InvalidArgument (it would only come out as a NaN prediction).
   Matrix<T> forward(const Matrix<T>& X) {
-    check_input("NeuralNetwork::forward", X);
-    Matrix<T> activation = layers_.front()->forward(X);
-    for (std::size_t i = 1; i < layers_.size(); ++i) activation = layers_[i]->forward(activation);
-    return activation;
+    check_input("NeuralNetwork::forward", X, true);
+    return forward_layers(X);
   }
   /// Backpropagates ∂L/∂output through every layer (accumulating parameter gradients); returns ∂L/∂X.
   Matrix<T> backward(const Matrix<T>& grad_output) {
@@ -291,6 +229,9 @@ class NeuralNetwork {
   }
 
   /// Trains on (X, labels) or (X, targets), holding out options.validation_split for validation.
+  /// A fit that throws (bad options or data, a loss that turns NaN in some epoch) leaves the parameters,
+  /// the buffers and the optimiser (its state and learning rate) as they were before the call; only the
+  /// random generators of Dropout layers have moved on.
   History<T> fit(const Matrix<T>& X, const IndexVector& labels, const FitOptions<T>& options = {}) {
     return fit_split(X, labels, options);
   }
@@ -300,20 +241,21 @@ class NeuralNetwork {
   /// Trains on (X, labels) validating on (X_val, labels_val) after each epoch.
   History<T> fit(const Matrix<T>& X, const IndexVector& labels, const Matrix<T>& X_val, const IndexVector& labels_val,
                  const FitOptions<T>& options = {}) {
+    check_data("NeuralNetwork::fit", X, labels, "");
     check_data("NeuralNetwork::fit", X_val, labels_val, "validation ");
-    return fit_loop(X, labels, &X_val, &labels_val, options);
+    return fit_guarded(X, labels, &X_val, &labels_val, options);
   }
   History<T> fit(const Matrix<T>& X, const Matrix<T>& targets, const Matrix<T>& X_val, const Matrix<T>& targets_val,
                  const FitOptions<T>& options = {}) {
+    check_data("NeuralNetwork::fit", X, targets, "");
     check_data("NeuralNetwork::fit", X_val, targets_val, "validation ");
-    return fit_loop(X, targets, &X_val, &targets_val, options);
+    return fit_guarded(X, targets, &X_val, &targets_val, options);
   }
 
   /// The network's output in evaluation mode (regression values, or logits for classification losses).
+  /// NaN or infinity in X is an InvalidArgument.
   [[nodiscard]] Matrix<T> predict(const Matrix<T>& X) {
     const ModeGuard guard(*this);
-    const detail::SerialSmallProducts serial_if_small(static_cast<double>(X.rows()) *
-                                                      static_cast<double>(parameter_count()));
     return forward(X);
   }
   /// The output as probabilities: softmax (CrossEntropyLoss) or sigmoid (BinaryCrossEntropyLoss from logits).
@@ -337,69 +279,23 @@ class NeuralNetwork {
   }
 
   // ---------------------------------------------------------------------------------- files
-  /// Writes every parameter and buffer to a safetensors file under its dotted name, in PyTorch's
-  /// shapes (a Dense weight out × in, vectors such as biases one-dimensional), so that
-  /// torch.nn.Module.load_state_dict(safetensors.torch.load_file(path)) loads it into the same
-  /// architecture. The metadata records the layers ("aimastery.layers").
+  /// Writes every parameter and buffer to a safetensors file under its dotted name, in PyTorch's shapes.
+  /// Defined in ml/deep_learning/neural_network_io.hpp (included by <aimastery/ml/deep_learning.hpp>);
+  /// without that header this does not compile ("incomplete type NetworkSafetensors").
+  template <class Io = detail::NetworkSafetensors<T>>
   void save(const std::string& path) const {
-    require(!layers_.empty(), "NeuralNetwork::save", "the network has no layers");
-    Safetensors file;
-    for (std::size_t i = 0; i < layers_.size(); ++i) {
-      const bool dense = dynamic_cast<const Dense<T>*>(layers_[i].get()) != nullptr;
-      for (const auto& p : layers_[i]->parameters()) {
-        const Matrix<T>& v = p.parameter->value;
-        const bool vector = v.rows() == 1 && !(dense && p.name == "weight");
-        file.add(std::to_string(i) + "." + p.name,
-                 vector ? std::vector<Index>{v.cols()} : std::vector<Index>{v.rows(), v.cols()}, v.data(),
-                 std::is_same_v<T, float> ? SafetensorsDtype::F32 : SafetensorsDtype::F64);
-      }
-    }
-    file.metadata["format"] = "pt";
-    file.metadata["aimastery.layers"] = layer_names();
-    write_safetensors(path, file);
+    Io::save(*this, path);
   }
-
-  /// Reads the parameters and buffers of this (already assembled) network from a safetensors file,
-  /// such as one written by save() or by safetensors.torch.save_file(model.state_dict()). Any floating
-  /// dtype converts; a vector of n values fills a 1 × n parameter. A missing name, a shape that differs
-  /// or a tensor the network does not have (PyTorch's "num_batches_tracked" excepted) is a FormatError,
-  /// and then no parameter has changed.
+  /// Reads the parameters and buffers of this (already assembled) network from a safetensors file;
+  /// see neural_network_io.hpp. A file that does not fit changes nothing.
+  template <class Io = detail::NetworkSafetensors<T>>
   void load(const std::string& path) {
-    require(!layers_.empty(), "NeuralNetwork::load", "the network has no layers (add them first, then load)");
-    const Safetensors file = read_safetensors(path);
-    const std::string where = "NeuralNetwork::load: " + path;
-    std::vector<Matrix<T>> values;
-    std::set<std::string> used;
-    for (const auto& p : parameters_) {
-      if (!file.contains(p.name))
-        throw FormatError(where + ": no tensor '" + p.name + "' (the network's layers: " + layer_names() + ")");
-      const SafetensorsTensor& t = file.at(p.name);
-      const Matrix<T>& current = p.parameter->value;
-      const bool same = (t.shape.size() == 2 && t.shape[0] == current.rows() && t.shape[1] == current.cols()) ||
-                        (t.shape.size() == 1 && current.rows() == 1 && t.shape[0] == current.cols()) ||
-                        (t.shape.empty() && current.size() == 1);
-      if (!same) {
-        std::string shape = "(";
-        for (std::size_t k = 0; k < t.shape.size(); ++k) shape += (k ? ", " : "") + std::to_string(t.shape[k]);
-        throw FormatError(where + ": tensor '" + p.name + "' has shape " + shape + "), the network's is " +
-                          shape_of(current));
-      }
-      if (t.dtype != SafetensorsDtype::F64 && t.dtype != SafetensorsDtype::F32 && t.dtype != SafetensorsDtype::F16 &&
-          t.dtype != SafetensorsDtype::BF16)
-        throw FormatError(where + ": tensor '" + p.name + "' has dtype " + std::string(to_string(t.dtype)) +
-                          ", a parameter needs a floating dtype");
-      const std::vector<T> flat = t.values<T>();
-      values.emplace_back(Eigen::Map<const Matrix<T>>(flat.data(), current.rows(), current.cols()));
-      used.insert(p.name);
-    }
-    for (const auto& [name, _] : file.tensors)
-      if (!used.count(name) && !name.ends_with("num_batches_tracked"))
-        throw FormatError(where + ": tensor '" + name + "' matches no parameter of the network (" + layer_names() +
-                          ")");
-    for (std::size_t k = 0; k < parameters_.size(); ++k) parameters_[k].parameter->value = values[k];
+    Io::load(*this, path);
   }
 
  private:
+  friend struct detail::NetworkSafetensors<T>;
+
   // Switches to evaluation mode for a scope, then back.
   struct ModeGuard {
     NeuralNetwork& net;
@@ -414,45 +310,48 @@ class NeuralNetwork {
     ModeGuard& operator=(const ModeGuard&) = delete;
   };
 
-  void refresh_parameters() {
-    parameters_.clear();
-    for (std::size_t i = 0; i < layers_.size(); ++i)
-      for (auto& p : layers_[i]->parameters())
-        parameters_.push_back({std::to_string(i) + "." + p.name, p.parameter, p.trainable});
+  static void append_parameters(ParameterList<T>& list, std::size_t index, Layer<T>& layer) {
+    for (auto& p : layer.parameters()) list.push_back({std::to_string(index) + "." + p.name, p.parameter, p.trainable});
   }
 
-  [[nodiscard]] std::string layer_names() const {
-    std::string s;
-    for (std::size_t i = 0; i < layers_.size(); ++i) s += (i ? ", " : "") + layers_[i]->name();
-    return s;
+  Matrix<T> forward_layers(const Matrix<T>& X) {
+    Matrix<T> activation = layers_.front()->forward(X);
+    for (std::size_t i = 1; i < layers_.size(); ++i) activation = layers_[i]->forward(activation);
+    return activation;
   }
 
-  void check_input(const std::string& where, const Matrix<T>& X) {
+  // Checks run on every forward: no message is built unless one fails. `finite`: also scan X for NaN
+  // and infinity (the training loop's batches come from data checked once, as a whole).
+  void check_input(std::string_view where, const Matrix<T>& X, bool finite) {
     require(!layers_.empty(), where, "the network has no layers (call add first)");
-    require(X.rows() > 0 && X.cols() > 0, where, "X is empty (" + shape_of(X) + ")");
+    require(X.rows() > 0 && X.cols() > 0, where, [&] { return "X is empty (" + shape_of(X) + ")"; });
     if (!built()) build(X.cols());
-    require(X.cols() == input_features_, where,
-            "X has " + std::to_string(X.cols()) + " features, the network was built for " +
-                std::to_string(input_features_) + " (layer 0 " + layers_.front()->name() + ")");
+    require(X.cols() == input_features_, where, [&] {
+      return "X has " + std::to_string(X.cols()) + " features, the network was built for " +
+             std::to_string(input_features_) + " (layer 0 " + layers_.front()->name() + ")";
+    });
+    if (finite && !detail::all_finite(X)) fail(where, "X contains NaN or infinity");
   }
 
-  void check_data(const std::string& where, const Matrix<T>& X, const IndexVector& labels, const std::string& what) {
-    require(X.rows() > 0, where, what + "X is empty (" + shape_of(X) + ")");
-    require(labels.size() == X.rows(), where,
-            what + "X has " + std::to_string(X.rows()) + " samples (rows) but " + what + "labels has " +
-                std::to_string(labels.size()));
-    check_finite(where, what + "X", X);
+  void check_data(std::string_view where, const Matrix<T>& X, const IndexVector& labels, std::string_view what) {
+    require(X.rows() > 0, where, [&] { return std::string(what) + "X is empty (" + shape_of(X) + ")"; });
+    require(labels.size() == X.rows(), where, [&] {
+      return std::string(what) + "X has " + std::to_string(X.rows()) + " samples (rows) but " + std::string(what) +
+             "labels has " + std::to_string(labels.size());
+    });
+    if (!detail::all_finite(X)) fail(where, std::string(what) + "X contains NaN or infinity");
   }
-  void check_data(const std::string& where, const Matrix<T>& X, const Matrix<T>& targets, const std::string& what) {
-    require(X.rows() > 0, where, what + "X is empty (" + shape_of(X) + ")");
-    require(targets.rows() == X.rows(), where,
-            what + "X has " + std::to_string(X.rows()) + " samples (rows) but " + what + "targets has " +
-                std::to_string(targets.rows()) + " (" + shape_of(targets) + ")");
-    check_finite(where, what + "X", X);
-    check_finite(where, what + "targets", targets);
+  void check_data(std::string_view where, const Matrix<T>& X, const Matrix<T>& targets, std::string_view what) {
+    require(X.rows() > 0, where, [&] { return std::string(what) + "X is empty (" + shape_of(X) + ")"; });
+    require(targets.rows() == X.rows(), where, [&] {
+      return std::string(what) + "X has " + std::to_string(X.rows()) + " samples (rows) but " + std::string(what) +
+             "targets has " + std::to_string(targets.rows()) + " (" + shape_of(targets) + ")";
+    });
+    if (!detail::all_finite(X)) fail(where, std::string(what) + "X contains NaN or infinity");
+    if (!detail::all_finite(targets)) fail(where, std::string(what) + "targets contains NaN or infinity");
   }
 
-  void require_ready(const std::string& where) const {
+  void require_ready(std::string_view where) const {
     require(!layers_.empty(), where, "the network has no layers (call add first)");
     require(loss_ != nullptr, where, "no loss set (call set_loss)");
     require(optimizer_ != nullptr, where, "no optimizer set (call set_optimizer)");
@@ -470,73 +369,111 @@ class NeuralNetwork {
     return out;
   }
   [[nodiscard]] Index correct_count(const Matrix<T>& output, const IndexVector& labels) const {
-    return (classes_of(output).array() == labels.array()).count();
+    Index correct = 0;
+    if (output.cols() == 1) return (classes_of(output).array() == labels.array()).count();
+    for (Index i = 0; i < output.rows(); ++i) {
+      Index best = 0;
+      output.row(i).maxCoeff(&best);
+      correct += best == labels(i) ? 1 : 0;
+    }
+    return correct;
   }
   [[nodiscard]] std::optional<T> accuracy_of(const Matrix<T>& output, const IndexVector& labels) const {
     return static_cast<T>(correct_count(output, labels)) / static_cast<T>(labels.size());
   }
   [[nodiscard]] std::optional<T> accuracy_of(const Matrix<T>&, const Matrix<T>&) const { return std::nullopt; }
 
+  /// forward, loss, zero_grad, backward, clip, step. The first layer's backward skips ∂L/∂X, which no
+  /// one needs. Messages are built only on failure: a step allocates only the matrices the layers
+  /// return (one per layer forward and one per layer backward after the first) and the loss gradient.
   template <class Target>
   T train_step(const Matrix<T>& X, const Target& y, const char* method, Matrix<T>* output_out = nullptr,
                T clip_norm = T(0), Index epoch = -1, Index batch = -1) {
-    const std::string where = std::string("NeuralNetwork::") + method;
-    require_ready(where);
+    if (!ready()) require_ready(std::string("NeuralNetwork::") + method);
     if (!training_) train(true);
-    Matrix<T> output = forward(X);
+    check_input("NeuralNetwork::forward", X, false);  // X was checked for NaN by the caller
+    Matrix<T> output = forward_layers(X);
     const T value = loss_->forward(output, y);
-    if (!std::isfinite(value))
+    if (!std::isfinite(value)) [[unlikely]]
       throw InvalidArgument(
-          where + ": the loss became " + (std::isnan(value) ? "NaN" : "infinite") +
+          std::string("NeuralNetwork::") + method + ": the loss became " + (std::isnan(value) ? "NaN" : "infinite") +
           (epoch >= 0 ? " at epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch) : "") +
           " (learning rate " + std::to_string(optimizer_->learning_rate()) +
           "; a smaller learning rate, gradient clipping or standardised inputs may help)");
     zero_grad();
-    backward(loss_->backward());
+    Matrix<T> grad = loss_->backward();
+    for (std::size_t i = layers_.size() - 1; i > 0; --i) grad = layers_[i]->backward(grad);
+    layers_.front()->backward_parameters_only(grad);
     if (clip_norm > T(0)) clip_grad_norm(parameters_, clip_norm);
     optimizer_->step(parameters_);
     if (output_out) *output_out = std::move(output);
     return value;
   }
+  [[nodiscard]] bool ready() const noexcept { return !layers_.empty() && loss_ && optimizer_; }
 
   template <class Target>
   History<T> fit_split(const Matrix<T>& X, const Target& y, const FitOptions<T>& options) {
-    const std::string where = "NeuralNetwork::fit";
+    constexpr std::string_view where = "NeuralNetwork::fit";
     check_data(where, X, y, "");
     require(options.validation_split >= 0.0 && options.validation_split < 1.0, where,
-            "validation_split must be in [0, 1), got " + std::to_string(options.validation_split));
+            [&] { return "validation_split must be in [0, 1), got " + std::to_string(options.validation_split); });
     const Index held_out = static_cast<Index>(std::floor(options.validation_split * static_cast<double>(X.rows())));
     if (held_out == 0)
-      return fit_loop(X, y, static_cast<const Matrix<T>*>(nullptr), static_cast<const Target*>(nullptr), options);
+      return fit_guarded(X, y, static_cast<const Matrix<T>*>(nullptr), static_cast<const Target*>(nullptr), options);
     const Index kept = X.rows() - held_out;
-    require(kept > 0, where,
-            "validation_split " + std::to_string(options.validation_split) + " leaves no training sample");
+    require(kept > 0, where, [&] {
+      return "validation_split " + std::to_string(options.validation_split) + " leaves no training sample";
+    });
     const Matrix<T> X_train = X.topRows(kept), X_val = X.bottomRows(held_out);
     const Target y_train = y.topRows(kept), y_val = y.bottomRows(held_out);
-    return fit_loop(X_train, y_train, &X_val, &y_val, options);
+    return fit_guarded(X_train, y_train, &X_val, &y_val, options);
+  }
+
+  /// fit_loop with the strong guarantee: the parameters, buffers, optimiser, mode and build are kept
+  /// aside and put back when the loop throws.
+  template <class Target>
+  History<T> fit_guarded(const Matrix<T>& X, const Target& y, const Matrix<T>* X_val, const Target* y_val,
+                         const FitOptions<T>& options) {
+    require_ready("NeuralNetwork::fit");
+    std::vector<Matrix<T>> values;
+    values.reserve(parameters_.size());
+    for (const auto& p : parameters_) values.push_back(p.parameter->value);
+    std::unique_ptr<Optimizer<T>> optimizer = optimizer_->clone();
+    const bool was_training = training_;
+    const Index input_features = input_features_;
+    const std::vector<Index> output_features = output_features_;
+    try {
+      return fit_loop(X, y, X_val, y_val, options);
+    } catch (...) {
+      for (std::size_t k = 0; k < parameters_.size(); ++k) parameters_[k].parameter->value.swap(values[k]);
+      optimizer_.swap(optimizer);
+      train(was_training);
+      input_features_ = input_features;
+      output_features_ = output_features;
+      throw;
+    }
   }
 
   template <class Target>
   History<T> fit_loop(const Matrix<T>& X, const Target& y, const Matrix<T>* X_val, const Target* y_val,
                       const FitOptions<T>& options) {
-    const std::string where = "NeuralNetwork::fit";
-    require_ready(where);
-    check_data(where, X, y, "");
-    require(options.epochs >= 1, where, "epochs must be >= 1, got " + std::to_string(options.epochs));
-    require(options.batch_size >= 1, where, "batch_size must be >= 1, got " + std::to_string(options.batch_size));
-    require(options.patience >= 0, where, "patience must be >= 0, got " + std::to_string(options.patience));
-    require(options.clip_norm >= T(0), where, "clip_norm must be >= 0, got " + std::to_string(options.clip_norm));
-    check_input(where, X);
-    if (X_val) check_input(where, *X_val);
+    constexpr std::string_view where = "NeuralNetwork::fit";  // X, y (and validation data) checked by fit
+    require(options.epochs >= 1, where, [&] { return "epochs must be >= 1, got " + std::to_string(options.epochs); });
+    require(options.batch_size >= 1, where,
+            [&] { return "batch_size must be >= 1, got " + std::to_string(options.batch_size); });
+    require(options.patience >= 0, where,
+            [&] { return "patience must be >= 0, got " + std::to_string(options.patience); });
+    require(options.clip_norm >= T(0), where,
+            [&] { return "clip_norm must be >= 0, got " + std::to_string(options.clip_norm); });
+    check_input(where, X, false);
+    if (X_val) check_input(where, *X_val, false);
     constexpr bool with_labels = std::is_same_v<Target, IndexVector>;
 
     const Index n = X.rows();
     const Index batch = std::min(options.batch_size, n);
-    const detail::SerialSmallProducts serial_if_small(static_cast<double>(batch) *
-                                                      static_cast<double>(parameter_count()));
     std::vector<Index> order(static_cast<std::size_t>(n));
     for (Index i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
-    std::mt19937_64 rng(options.seed);
+    RandomEngine rng(options.seed);
     const T base_learning_rate = optimizer_->learning_rate();
 
     History<T> history;
@@ -549,7 +486,7 @@ class NeuralNetwork {
     train(true);
     for (Index epoch = 0; epoch < options.epochs; ++epoch) {
       if (options.schedule) options.schedule->apply(*optimizer_, base_learning_rate, epoch);
-      if (options.shuffle) shuffle(order, rng);
+      if (options.shuffle) detail::shuffle_indices(order, rng);
       T loss_sum = T(0);
       Index correct = 0;
       for (Index start = 0, b = 0; start < n; start += batch, ++b) {
@@ -601,11 +538,6 @@ class NeuralNetwork {
     if (history.stopped_early && options.restore_best_weights && !best_values.empty())
       for (std::size_t k = 0; k < parameters_.size(); ++k) parameters_[k].parameter->value = best_values[k];
     return history;
-  }
-
-  /// Fisher–Yates with the library's own draw, so a seed gives the same order with every standard library.
-  static void shuffle(std::vector<Index>& order, std::mt19937_64& rng) {
-    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[static_cast<std::size_t>(rng() % i)]);
   }
 
   template <class Target>

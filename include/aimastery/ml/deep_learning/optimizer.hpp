@@ -9,8 +9,15 @@
 ///   sgd.zero_grad(network.parameters());         // ∂L/∂θ ← 0
 ///
 /// Per-parameter state (momentum buffers, moment estimates) is keyed by the parameter's address, so
-/// the same optimiser can be stepped with a freshly built ParameterList of the same network.
+/// the same optimiser can be stepped with a freshly built ParameterList of the same network. The state
+/// remembers the shape it was made for: a parameter whose shape differs from its state's (a new
+/// parameter at an address an old one used) starts with fresh state, never reads the old one.
+///
+/// step() checks the whole list before it changes anything, and builds no message unless a check
+/// fails (a step allocates nothing once every state exists).
 
+#include <cmath>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -25,17 +32,21 @@ class Optimizer {
  public:
   virtual ~Optimizer() = default;
 
-  /// One update of every trainable parameter of the list from its current gradient.
+  /// One update of every trainable parameter of the list from its current gradient. Throws
+  /// InvalidArgument, before any parameter or state changes, when an entry is null or a trainable
+  /// parameter's gradient and value differ in shape.
   void step(const ParameterList<T>& parameters) {
-    ++steps_;
     for (const auto& entry : parameters) {
-      require(entry.parameter != nullptr, name() + "::step", "parameter '" + entry.name + "' is null");
-      if (!entry.trainable) continue;
-      Parameter<T>& p = *entry.parameter;
-      require(p.grad.rows() == p.value.rows() && p.grad.cols() == p.value.cols(), name() + "::step",
-              "parameter '" + entry.name + "' has value " + shape_of(p.value) + " but gradient " + shape_of(p.grad));
-      update(p);
+      if (entry.parameter == nullptr) [[unlikely]]
+        fail(name() + "::step", "parameter '" + entry.name + "' is null");
+      const Parameter<T>& p = *entry.parameter;
+      if (entry.trainable && (p.grad.rows() != p.value.rows() || p.grad.cols() != p.value.cols())) [[unlikely]]
+        fail(name() + "::step",
+             "parameter '" + entry.name + "' has value " + shape_of(p.value) + " but gradient " + shape_of(p.grad));
     }
+    ++steps_;
+    for (const auto& entry : parameters)
+      if (entry.trainable) update(*entry.parameter);
   }
 
   /// Sets every gradient of the list (trainable or not) to zero.
@@ -47,7 +58,8 @@ class Optimizer {
   [[nodiscard]] T learning_rate() const noexcept { return learning_rate_; }
   /// Changes the learning rate for the following steps (what a schedule does each epoch).
   void set_learning_rate(T learning_rate) {
-    check_learning_rate(name() + "::set_learning_rate", learning_rate);
+    if (!valid_learning_rate(learning_rate)) [[unlikely]]
+      fail(name() + "::set_learning_rate", learning_rate_message(learning_rate));
     learning_rate_ = learning_rate;
   }
   /// The number of step() calls so far.
@@ -56,6 +68,9 @@ class Optimizer {
   virtual void reset() { steps_ = 0; }
   /// "SGD", "Adam", "AdamW", "RMSprop".
   [[nodiscard]] virtual std::string name() const = 0;
+  /// A copy with the same options, learning rate, step count and per-parameter state (what
+  /// NeuralNetwork::fit keeps aside to put back when training fails).
+  [[nodiscard]] virtual std::unique_ptr<Optimizer> clone() const = 0;
 
  protected:
   explicit Optimizer(T learning_rate) : learning_rate_(learning_rate) {}
@@ -63,25 +78,46 @@ class Optimizer {
   /// Updates one trainable parameter in place from its gradient and state.
   virtual void update(Parameter<T>& parameter) = 0;
 
-  static void check_learning_rate(const std::string& where, T learning_rate) {
-    require(std::isfinite(learning_rate) && learning_rate >= T(0), where,
-            "learning_rate must be finite and >= 0, got " + std::to_string(learning_rate));
+  static bool valid_learning_rate(T learning_rate) { return std::isfinite(learning_rate) && learning_rate >= T(0); }
+  static std::string learning_rate_message(T learning_rate) {
+    return "learning_rate must be finite and >= 0, got " + std::to_string(learning_rate);
   }
-  static void check_in_unit_interval(const std::string& where, std::string_view option, T value) {
+  static void check_learning_rate(std::string_view where, T learning_rate) {
+    require(valid_learning_rate(learning_rate), where, [&] { return learning_rate_message(learning_rate); });
+  }
+  static void check_in_unit_interval(std::string_view where, std::string_view option, T value) {
     require(value >= T(0) && value < T(1), where,
-            std::string(option) + " must be in [0, 1), got " + std::to_string(value));
+            [&] { return std::string(option) + " must be in [0, 1), got " + std::to_string(value); });
   }
-  static void check_non_negative(const std::string& where, std::string_view option, T value) {
+  static void check_non_negative(std::string_view where, std::string_view option, T value) {
     require(std::isfinite(value) && value >= T(0), where,
-            std::string(option) + " must be finite and >= 0, got " + std::to_string(value));
+            [&] { return std::string(option) + " must be finite and >= 0, got " + std::to_string(value); });
   }
 
-  /// Per-parameter state, created zero-filled with the parameter's shape on its first step.
+  /// The state of one parameter and the shape it was made for.
   template <class State>
-  static State& state_of(std::unordered_map<const Parameter<T>*, State>& states, const Parameter<T>& p) {
+  struct Slot {
+    Index rows = -1;
+    Index cols = -1;
+    State state;
+  };
+  template <class State>
+  using StateMap = std::unordered_map<const Parameter<T>*, Slot<State>>;
+
+  /// Per-parameter state, created zero-filled with the parameter's shape on its first step, and made
+  /// afresh when the parameter at that address no longer has the shape the state was made for.
+  template <class State>
+  static State& state_of(StateMap<State>& states, const Parameter<T>& p) {
     auto [it, inserted] = states.try_emplace(&p);
-    if (inserted) it->second.initialize(p.value.rows(), p.value.cols());
-    return it->second;
+    Slot<State>& slot = it->second;
+    if (inserted || slot.rows != p.value.rows() || slot.cols != p.value.cols()) {
+      State fresh;
+      fresh.initialize(p.value.rows(), p.value.cols());
+      slot.state = std::move(fresh);
+      slot.rows = p.value.rows();
+      slot.cols = p.value.cols();
+    }
+    return slot.state;
   }
 
   T learning_rate_;

@@ -2,8 +2,9 @@
 /// \file
 /// RMSprop with smoothing α, ε, momentum, centring and L2 weight decay, as torch.optim.RMSprop.
 
+#include <memory>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 
 #include "aimastery/ml/deep_learning/optimizer.hpp"
 
@@ -27,7 +28,7 @@ template <Scalar T>
 class RMSprop : public Optimizer<T> {
  public:
   explicit RMSprop(RMSpropOptions<T> options = {}) : Optimizer<T>(options.learning_rate), options_(options) {
-    const std::string where = "RMSprop";
+    constexpr std::string_view where = "RMSprop";
     this->check_learning_rate(where, options.learning_rate);
     this->check_in_unit_interval(where, "alpha", options.alpha);
     this->check_non_negative(where, "eps", options.eps);
@@ -36,6 +37,7 @@ class RMSprop : public Optimizer<T> {
   }
 
   [[nodiscard]] std::string name() const override { return "RMSprop"; }
+  [[nodiscard]] std::unique_ptr<Optimizer<T>> clone() const override { return std::make_unique<RMSprop>(*this); }
   [[nodiscard]] const RMSpropOptions<T>& options() const noexcept { return options_; }
   void reset() override {
     Optimizer<T>::reset();
@@ -75,7 +77,7 @@ class RMSprop : public Optimizer<T> {
     }
   };
   RMSpropOptions<T> options_;
-  std::unordered_map<const Parameter<T>*, State> states_;
+  typename Optimizer<T>::template StateMap<State> states_;
 };
 
 }  // namespace aimastery

@@ -28,13 +28,15 @@ class LearningRateSchedule {
 
   /// Sets the learning rate of `epoch` on the optimiser.
   void apply(Optimizer<T>& optimizer, T base, Index epoch) const {
-    require(epoch >= 0, name() + "::apply", "epoch must be >= 0, got " + std::to_string(epoch));
+    if (epoch < 0) [[unlikely]]
+      fail(name() + "::apply", "epoch must be >= 0, got " + std::to_string(epoch));
     optimizer.set_learning_rate(learning_rate(base, epoch));
   }
 
  protected:
   void check_epoch(Index epoch) const {
-    require(epoch >= 0, name() + "::learning_rate", "epoch must be >= 0, got " + std::to_string(epoch));
+    if (epoch < 0) [[unlikely]]
+      fail(name() + "::learning_rate", "epoch must be >= 0, got " + std::to_string(epoch));
   }
 };
 
@@ -49,9 +51,10 @@ template <Scalar T>
 class StepSchedule : public LearningRateSchedule<T> {
  public:
   explicit StepSchedule(StepScheduleOptions<T> options = {}) : options_(options) {
-    require(options.step_size >= 1, "StepSchedule", "step_size must be >= 1, got " + std::to_string(options.step_size));
+    require(options.step_size >= 1, "StepSchedule",
+            [&] { return "step_size must be >= 1, got " + std::to_string(options.step_size); });
     require(std::isfinite(options.gamma) && options.gamma > T(0), "StepSchedule",
-            "gamma must be finite and > 0, got " + std::to_string(options.gamma));
+            [&] { return "gamma must be finite and > 0, got " + std::to_string(options.gamma); });
   }
   [[nodiscard]] T learning_rate(T base, Index epoch) const override {
     this->check_epoch(epoch);
@@ -69,7 +72,7 @@ class ExponentialSchedule : public LearningRateSchedule<T> {
  public:
   explicit ExponentialSchedule(T gamma) : gamma_(gamma) {
     require(std::isfinite(gamma) && gamma > T(0), "ExponentialSchedule",
-            "gamma must be finite and > 0, got " + std::to_string(gamma));
+            [&] { return "gamma must be finite and > 0, got " + std::to_string(gamma); });
   }
   [[nodiscard]] T learning_rate(T base, Index epoch) const override {
     this->check_epoch(epoch);
@@ -93,9 +96,10 @@ template <Scalar T>
 class CosineAnnealingSchedule : public LearningRateSchedule<T> {
  public:
   explicit CosineAnnealingSchedule(CosineScheduleOptions<T> options = {}) : options_(options) {
-    require(options.T_max >= 1, "CosineAnnealingSchedule", "T_max must be >= 1, got " + std::to_string(options.T_max));
+    require(options.T_max >= 1, "CosineAnnealingSchedule",
+            [&] { return "T_max must be >= 1, got " + std::to_string(options.T_max); });
     require(std::isfinite(options.eta_min) && options.eta_min >= T(0), "CosineAnnealingSchedule",
-            "eta_min must be finite and >= 0, got " + std::to_string(options.eta_min));
+            [&] { return "eta_min must be finite and >= 0, got " + std::to_string(options.eta_min); });
   }
   [[nodiscard]] T learning_rate(T base, Index epoch) const override {
     this->check_epoch(epoch);
@@ -124,9 +128,9 @@ class LinearWarmupSchedule : public LearningRateSchedule<T> {
                                 std::shared_ptr<const LearningRateSchedule<T>> then = nullptr)
       : options_(options), then_(std::move(then)) {
     require(options.warmup_epochs >= 1, "LinearWarmupSchedule",
-            "warmup_epochs must be >= 1, got " + std::to_string(options.warmup_epochs));
+            [&] { return "warmup_epochs must be >= 1, got " + std::to_string(options.warmup_epochs); });
     require(options.start_factor > T(0) && options.start_factor <= T(1), "LinearWarmupSchedule",
-            "start_factor must be in (0, 1], got " + std::to_string(options.start_factor));
+            [&] { return "start_factor must be in (0, 1], got " + std::to_string(options.start_factor); });
   }
   [[nodiscard]] T learning_rate(T base, Index epoch) const override {
     this->check_epoch(epoch);

@@ -3,8 +3,9 @@
 /// Stochastic gradient descent with momentum, dampening, Nesterov momentum and L2 weight decay, with
 /// exactly torch.optim.SGD's update rule.
 
+#include <memory>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 
 #include "aimastery/ml/deep_learning/optimizer.hpp"
 
@@ -27,17 +28,19 @@ template <Scalar T>
 class SGD : public Optimizer<T> {
  public:
   explicit SGD(SGDOptions<T> options = {}) : Optimizer<T>(options.learning_rate), options_(options) {
-    const std::string where = "SGD";
+    constexpr std::string_view where = "SGD";
     this->check_learning_rate(where, options.learning_rate);
     this->check_in_unit_interval(where, "momentum", options.momentum);
     this->check_in_unit_interval(where, "dampening", options.dampening);
     this->check_non_negative(where, "weight_decay", options.weight_decay);
-    require(!options.nesterov || (options.momentum > T(0) && options.dampening == T(0)), where,
-            "nesterov needs momentum > 0 and dampening 0, got momentum " + std::to_string(options.momentum) +
-                " and dampening " + std::to_string(options.dampening));
+    require(!options.nesterov || (options.momentum > T(0) && options.dampening == T(0)), where, [&] {
+      return "nesterov needs momentum > 0 and dampening 0, got momentum " + std::to_string(options.momentum) +
+             " and dampening " + std::to_string(options.dampening);
+    });
   }
 
   [[nodiscard]] std::string name() const override { return "SGD"; }
+  [[nodiscard]] std::unique_ptr<Optimizer<T>> clone() const override { return std::make_unique<SGD>(*this); }
   [[nodiscard]] const SGDOptions<T>& options() const noexcept { return options_; }
   void reset() override {
     Optimizer<T>::reset();
@@ -78,7 +81,7 @@ class SGD : public Optimizer<T> {
     void initialize(Index rows, Index cols) { buffer.setZero(rows, cols); }
   };
   SGDOptions<T> options_;
-  std::unordered_map<const Parameter<T>*, State> states_;
+  typename Optimizer<T>::template StateMap<State> states_;
 };
 
 }  // namespace aimastery

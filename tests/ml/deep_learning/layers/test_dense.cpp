@@ -11,6 +11,7 @@ using aimastery::Index;
 using aimastery::Initializer;
 using aimastery::InvalidArgument;
 using aimastery::Matrix;
+using aimastery::RandomEngine;
 namespace test = aimastery::test;
 
 TEST_CASE_TEMPLATE("Dense equals torch.nn.Linear: output and every gradient, with and without bias", T, float, double) {
@@ -125,4 +126,28 @@ TEST_CASE_TEMPLATE("Dense rejects bad inputs, naming the layer and both shapes",
                       "Dense::output_features: Dense(4 -> 3) takes 4 features, got 5");
   Dense<T> no_bias(4, 3, {.bias = false});
   CHECK_THROWS_NAMING(no_bias.bias(), InvalidArgument, "Dense::bias: Dense(4 -> 3, no bias) has no bias");
+}
+
+TEST_CASE(
+    "Dense initial weights are pinned: every draw from the library's engine, the same with every standard library") {
+  // Values of detail::uniform_open01 / detail::standard_normal on RandomEngine(42) (std::mt19937_64,
+  // whose output the C++ standard fixes), printed with 17 digits. std::uniform_real_distribution and
+  // std::normal_distribution, which libstdc++ and libc++ implement differently, gave other values.
+  RandomEngine engine;
+  engine.discard(9999);
+  REQUIRE(engine() == 9981545732273789042ULL);  // the standard's check value of mt19937_64
+  const Dense<double> uniform(3, 2, {.initializer = Initializer::glorot_uniform, .seed = 42});
+  const Dense<double> normal(3, 2, {.initializer = Initializer::he_normal, .seed = 42});
+  const double expected_uniform[] = {0.55901776428581518,  0.30460252246241171, 0.55242245686545088,
+                                     -0.79688662382132891, 0.88351803861846567, -0.88935176981459463};
+  const double expected_normal[] = {-0.39291260657011129, 0.40382602759810166, 0.30582227988775695,
+                                    -0.59968084145346146, -1.0139331965750744, -2.392973832767527};
+  for (int i = 0; i < 6; ++i) {
+    CAPTURE(i);
+    CHECK(uniform.weight().value.data()[i] == doctest::Approx(expected_uniform[i]).epsilon(1e-15));
+    CHECK(normal.weight().value.data()[i] == doctest::Approx(expected_normal[i]).epsilon(1e-14));
+  }
+  // float draws the same doubles and rounds them.
+  const Dense<float> uniform_float(3, 2, {.initializer = Initializer::glorot_uniform, .seed = 42});
+  CHECK(uniform_float.weight().value(0, 0) == static_cast<float>(expected_uniform[0]));
 }

@@ -94,3 +94,14 @@ TEST_CASE_TEMPLATE("Dropout rejects a rate outside [0, 1) and bad shapes", T, fl
   CHECK_THROWS_NAMING(layer.backward(Matrix<T>::Zero(2, 2)), InvalidArgument,
                       "Dropout::backward: grad_output is 2x2 but Dropout(rate=0.2)");
 }
+
+TEST_CASE("Dropout masks are pinned: drawn from the library's engine, the same with every standard library") {
+  // u = detail::uniform_open01(RandomEngine(7)), kept when u >= 0.5, scaled by 1/(1 − 0.5) = 2.
+  Dropout<double> dropout(0.5, 7);
+  const Matrix<double> Y = dropout.forward(Matrix<double>::Ones(2, 6));
+  const double expected[] = {2, 2, 0, 2, 0, 0, 2, 2, 0, 2, 2, 2};
+  for (int i = 0; i < 12; ++i) {
+    CAPTURE(i);
+    CHECK(Y.data()[i] == expected[i]);
+  }
+}

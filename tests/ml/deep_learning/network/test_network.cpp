@@ -3,14 +3,19 @@
 
 #include <cmath>
 #include <filesystem>
+#include <limits>
+#include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "aimastery/ml/deep_learning/activation.hpp"
+#include "aimastery/ml/deep_learning/batch_normalization.hpp"
 #include "aimastery/ml/deep_learning/dense.hpp"
 #include "aimastery/ml/deep_learning/dropout.hpp"
 #include "aimastery/ml/deep_learning/losses.hpp"
 #include "aimastery/ml/deep_learning/neural_network.hpp"
+#include "aimastery/ml/deep_learning/neural_network_io.hpp"
 #include "aimastery/ml/deep_learning/optimizers.hpp"
 #include "support.hpp"
 
@@ -48,6 +53,20 @@ void blobs(Index n, std::mt19937_64& rng, Matrix<T>& X, IndexVector& y) {
     X(i, 1) = static_cast<T>((y(i) == 1 ? 2.0 : -1.0) + noise(rng));
   }
 }
+
+/// The identity, until it has run `forwards_left` forwards: then it throws (a stand-in for any
+/// failure in the middle of training).
+template <class T>
+struct FailAfter : Layer<T> {
+  long forwards_left = 1000000;
+  std::string name() const override { return "FailAfter"; }
+  Matrix<T> forward(const Matrix<T>& X) override {
+    if (--forwards_left < 0) throw InvalidArgument("FailAfter: on purpose");
+    return X;
+  }
+  Matrix<T> backward(const Matrix<T>& grad_output) override { return grad_output; }
+  Index output_features(Index input_features) const override { return input_features; }
+};
 
 }  // namespace
 
@@ -322,5 +341,130 @@ TEST_CASE("NeuralNetwork: bad inputs name the problem") {
   CHECK_THROWS_NAMING(net.evaluate(X, IndexVector(1)), InvalidArgument, "NeuralNetwork::evaluate: X has 4 samples");
   CHECK_THROWS_NAMING(net.evaluate(X, Matrix<double>(Matrix<double>::Ones(3, 2))), InvalidArgument, "targets has 3");
   CHECK_THROWS_NAMING(net.predict(Matrix<double>(0, 2)), InvalidArgument, "NeuralNetwork::forward: X is empty");
+  // Every fit above failed, so the network is as it was before them: not built yet.
+  CHECK_FALSE(net.built());
+  CHECK_THROWS_NAMING(net.predict_classes(Matrix<double>::Ones(1, 5)), InvalidArgument,
+                      "Dense(2 -> 2) cannot take the input (5 features)");
+  net.build(2);
   CHECK_THROWS_NAMING(net.predict_classes(Matrix<double>::Ones(1, 5)), InvalidArgument, "X has 5 features");
+}
+
+TEST_CASE_TEMPLATE("predict and load refuse NaN and infinity instead of returning NaN predictions", T, float, double) {
+  std::mt19937_64 rng(test::test_seed());
+  auto net = mlp_4_8_3<T>();
+  Matrix<T> X = test::random_matrix<T>(3, 4, rng);
+  const Matrix<T> before = net.predict(X);
+  X(1, 2) = std::numeric_limits<T>::quiet_NaN();
+  CHECK_THROWS_NAMING(net.predict(X), InvalidArgument, "NeuralNetwork::forward: X contains NaN or infinity");
+  X(1, 2) = std::numeric_limits<T>::infinity();
+  CHECK_THROWS_NAMING(net.predict_classes(X), InvalidArgument, "X contains NaN or infinity");
+  CHECK(net.training());  // predict's evaluation mode was undone by the throw
+
+  // A file with a NaN weight (written by PyTorch or by hand) is a FormatError naming the tensor, and
+  // the network keeps its weights.
+  const std::string path = temporary_path("nan_weights.safetensors");
+  Safetensors file;
+  const Matrix<T> weight = Matrix<T>::Constant(8, 4, T(0.5));
+  Matrix<T> bad = weight;
+  bad(3, 1) = std::numeric_limits<T>::quiet_NaN();
+  const auto dtype = std::is_same_v<T, float> ? SafetensorsDtype::F32 : SafetensorsDtype::F64;
+  const Matrix<T> bias = Matrix<T>::Zero(1, 8), w2 = Matrix<T>::Ones(3, 8), b2 = Matrix<T>::Zero(1, 3);
+  file.add("0.weight", {8, 4}, bad.data(), dtype);
+  file.add("0.bias", {8}, bias.data(), dtype);
+  file.add("2.weight", {3, 8}, w2.data(), dtype);
+  file.add("2.bias", {3}, b2.data(), dtype);
+  write_safetensors(path, file);
+  X(1, 2) = T(0);
+  const Matrix<T> kept = net.predict(X);
+  CHECK_THROWS_NAMING(net.load(path), FormatError, "tensor '0.weight' contains NaN or infinity");
+  CHECK(net.predict(X) == kept);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("clip_grad_norm with a NaN or infinite norm: an error by default, PyTorch's NaN or 0 on request") {
+  Parameter<double> a(Matrix<double>::Zero(1, 3)), b(Matrix<double>::Zero(1, 2));
+  const ParameterList<double> list{{"a", &a, true}, {"b", &b, true}};
+  a.grad << 3.0, 4.0, 0.0;
+  b.grad << std::nan(""), 1.0;
+  // Before: std::min(1, NaN) is 1, so the gradients were silently left as they were.
+  CHECK_THROWS_NAMING(clip_grad_norm(list, 1.0), InvalidArgument,
+                      "clip_grad_norm: the total norm of the gradients is NaN");
+  CHECK(a.grad(0, 0) == 3.0);  // unchanged by the throw
+  CHECK(std::isnan(clip_grad_norm(list, 1.0, 2.0, false)));
+  CHECK(a.grad.array().isNaN().all());  // torch: clip_coef NaN, every gradient NaN
+  a.grad << 3.0, 4.0, 0.0;
+  b.grad << std::numeric_limits<double>::infinity(), 1.0;
+  CHECK_THROWS_NAMING(clip_grad_norm(list, 1.0, std::numeric_limits<double>::infinity()), InvalidArgument,
+                      "is infinite");
+  CHECK(std::isinf(clip_grad_norm(list, 1.0, 2.0, false)));
+  CHECK(a.grad == Matrix<double>::Zero(1, 3));  // torch: clip_coef 0
+  CHECK(std::isnan(b.grad(0, 0)));              // inf · 0
+}
+
+TEST_CASE_TEMPLATE("a fit that throws leaves parameters, buffers and optimiser as they were", T, float, double) {
+  std::mt19937_64 rng(test::test_seed());
+  Matrix<T> X;
+  IndexVector y;
+  blobs<T>(60, rng, X, y);
+  NeuralNetwork<T> net;
+  net.template add<Dense<T>>(2, 8, DenseOptions{.seed = 1})
+      .template add<BatchNormalization<T>>(8)
+      .template add<Activation<T>>(ActivationKind::relu)
+      .template add<FailAfter<T>>()
+      .template add<Dense<T>>(8, 3, DenseOptions{.seed = 2});
+  net.template set_loss<CrossEntropyLoss<T>>().template set_optimizer<Adam<T>>(
+      AdamOptions<T>{.learning_rate = T(0.01)});
+  net.fit(X, y, {.epochs = 2, .batch_size = 16, .seed = 3});
+  const auto snapshot = [&] {
+    std::vector<Matrix<T>> values;
+    for (const auto& p : net.parameters()) values.push_back(p.parameter->value);
+    return values;
+  };
+  const std::vector<Matrix<T>> before = snapshot();
+  const Index steps = net.optimizer().steps();
+  const T rate = net.optimizer().learning_rate();
+
+  // A layer that fails in the middle of the third epoch (after 2 epochs of 4 batches and one more
+  // step): everything the eight completed steps changed is put back.
+  auto* failing = static_cast<FailAfter<T>*>(&net.layer(3));
+  failing->forwards_left = 9;
+  CHECK_THROWS_NAMING(net.fit(X, y, {.epochs = 5, .batch_size = 16}), InvalidArgument, "FailAfter: on purpose");
+  CHECK(failing->forwards_left < 0);
+  CHECK(snapshot() == before);
+  CHECK(net.optimizer().steps() == steps);
+  failing->forwards_left = 1000000;
+  struct Exploding : LearningRateSchedule<T> {
+    T learning_rate(T base, Index epoch) const override {
+      return epoch < 2 ? base : std::numeric_limits<T>::quiet_NaN();
+    }
+    std::string name() const override { return "Exploding"; }
+  };
+  // A schedule that throws in the third epoch (a NaN learning rate is refused by the optimiser).
+  CHECK_THROWS_NAMING(net.fit(X, y, {.epochs = 5, .batch_size = 16, .schedule = std::make_shared<Exploding>()}),
+                      InvalidArgument, "learning_rate must be finite");
+  const std::vector<Matrix<T>> after = snapshot();
+  REQUIRE(after.size() == before.size());
+  for (std::size_t k = 0; k < before.size(); ++k) {
+    CAPTURE(net.parameters()[k].name);
+    CHECK(after[k] == before[k]);  // running_mean and running_var included
+  }
+  CHECK(net.optimizer().steps() == steps);
+  CHECK(net.optimizer().learning_rate() == rate);
+
+  // The same holds for bad options found before training, and for a single step whose loss is NaN.
+  CHECK_THROWS_NAMING(net.fit(X, y, {.batch_size = 0}), InvalidArgument, "batch_size must be >= 1");
+  CHECK(snapshot() == before);
+  // After the failed fits, training continues exactly as from the state before them.
+  NeuralNetwork<T> twin;
+  twin.template add<Dense<T>>(2, 8, DenseOptions{.seed = 1})
+      .template add<BatchNormalization<T>>(8)
+      .template add<Activation<T>>(ActivationKind::relu)
+      .template add<FailAfter<T>>()
+      .template add<Dense<T>>(8, 3, DenseOptions{.seed = 2});
+  twin.template set_loss<CrossEntropyLoss<T>>().template set_optimizer<Adam<T>>(
+      AdamOptions<T>{.learning_rate = T(0.01)});
+  twin.fit(X, y, {.epochs = 2, .batch_size = 16, .seed = 3});
+  const History<T> a = net.fit(X, y, {.epochs = 1, .batch_size = 16, .seed = 4});
+  const History<T> b = twin.fit(X, y, {.epochs = 1, .batch_size = 16, .seed = 4});
+  CHECK(a.loss == b.loss);
 }

@@ -3,7 +3,10 @@
 
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "aimastery/ml/deep_learning/optimizers.hpp"
 #include "support.hpp"
@@ -26,16 +29,20 @@ std::unique_ptr<aimastery::Optimizer<T>> make_optimizer(const std::string& name,
                                                                         .dampening = get("dampening", 0),
                                                                         .nesterov = o.value("nesterov", false),
                                                                         .weight_decay = get("weight_decay", 0)});
-  if (name == "Adam" || name == "AdamW") {
-    const aimastery::AdamOptions<T> options{.learning_rate = get("lr", 0),
-                                            .beta1 = get("beta1", 0.9),
-                                            .beta2 = get("beta2", 0.999),
-                                            .eps = get("eps", 1e-8),
-                                            .weight_decay = get("weight_decay", name == "AdamW" ? 0.01 : 0.0),
-                                            .amsgrad = o.value("amsgrad", false)};
-    if (name == "Adam") return std::make_unique<aimastery::Adam<T>>(options);
-    return std::make_unique<aimastery::AdamW<T>>(options);
-  }
+  if (name == "Adam")
+    return std::make_unique<aimastery::Adam<T>>(aimastery::AdamOptions<T>{.learning_rate = get("lr", 0),
+                                                                          .beta1 = get("beta1", 0.9),
+                                                                          .beta2 = get("beta2", 0.999),
+                                                                          .eps = get("eps", 1e-8),
+                                                                          .weight_decay = get("weight_decay", 0.0),
+                                                                          .amsgrad = o.value("amsgrad", false)});
+  if (name == "AdamW")
+    return std::make_unique<aimastery::AdamW<T>>(aimastery::AdamWOptions<T>{.learning_rate = get("lr", 0),
+                                                                            .beta1 = get("beta1", 0.9),
+                                                                            .beta2 = get("beta2", 0.999),
+                                                                            .eps = get("eps", 1e-8),
+                                                                            .weight_decay = get("weight_decay", 0.01),
+                                                                            .amsgrad = o.value("amsgrad", false)});
   REQUIRE(name == "RMSprop");
   return std::make_unique<aimastery::RMSprop<T>>(aimastery::RMSpropOptions<T>{.learning_rate = get("lr", 0),
                                                                               .alpha = get("alpha", 0.99),
@@ -129,6 +136,78 @@ TEST_CASE("optimisers: bad options and inputs name the problem") {
   CHECK_THROWS_NAMING(sgd.step({{"w", &p, true}}), InvalidArgument,
                       "SGD::step: parameter 'w' has value 2x2 but gradient 3x1");
   CHECK_THROWS_NAMING(sgd.step({{"w", nullptr, true}}), InvalidArgument, "parameter 'w' is null");
+}
+
+TEST_CASE_TEMPLATE("optimiser state follows the parameter's shape: a new parameter at a reused address starts afresh",
+                   T, float, double) {
+  // Every optimiser with state, stepped once on a 2x2 parameter, then on a 3x4 parameter built at the
+  // same address: the second step must equal a fresh optimiser's first step (and read nothing of the
+  // 2x2 state: under AddressSanitizer the old code read past its end).
+  const std::vector<std::pair<std::string, nlohmann::json>> configurations{
+      {"SGD", {{"lr", 0.1}, {"momentum", 0.9}}},
+      {"Adam", {{"lr", 0.01}, {"amsgrad", true}}},
+      {"AdamW", {{"lr", 0.01}}},
+      {"RMSprop", {{"lr", 0.01}, {"momentum", 0.5}, {"centered", true}}}};
+  for (const auto& [name, options] : configurations) {
+    CAPTURE(name);
+    auto used = make_optimizer<T>(name, options);
+    auto fresh = make_optimizer<T>(name, options);
+    std::optional<Parameter<T>> slot;
+    slot.emplace(Matrix<T>::Constant(2, 2, T(1)));
+    slot->grad.setConstant(T(0.5));
+    used->step({{"w", &*slot, true}});
+    const Parameter<T>* address = &*slot;
+    slot.reset();
+    slot.emplace(Matrix<T>::Constant(3, 4, T(2)));  // a new parameter at the same address
+    REQUIRE(&*slot == address);
+    slot->grad = Matrix<T>::Constant(3, 4, T(-0.25));
+    Parameter<T> reference(Matrix<T>::Constant(3, 4, T(2)));
+    reference.grad = slot->grad;
+    used->step({{"w", &*slot, true}});
+    fresh->step({{"w", &reference, true}});
+    CHECK(slot->value == reference.value);
+  }
+}
+
+TEST_CASE("Optimizer::step checks the whole list first: a bad late entry changes nothing") {
+  for (const std::string name : {"SGD", "Adam", "AdamW", "RMSprop"}) {
+    CAPTURE(name);
+    auto optimizer = make_optimizer<double>(name, {{"lr", 0.1}, {"momentum", 0.9}});
+    Parameter<double> good(Matrix<double>::Ones(2, 2)), bad(Matrix<double>::Ones(2, 3));
+    good.grad.setConstant(0.5);
+    bad.grad = Matrix<double>::Ones(3, 2);  // gradient of the wrong shape
+    CHECK_THROWS_NAMING(optimizer->step({{"good", &good, true}, {"bad", &bad, true}}), InvalidArgument,
+                        "parameter 'bad' has value 2x3 but gradient 3x2");
+    CHECK(good.value == Matrix<double>::Ones(2, 2));
+    CHECK(optimizer->steps() == 0);
+    CHECK_THROWS_NAMING(optimizer->step({{"good", &good, true}, {"missing", nullptr, true}}), InvalidArgument,
+                        "parameter 'missing' is null");
+    CHECK(good.value == Matrix<double>::Ones(2, 2));
+    // No state was made by the failed steps: the next step is a first step.
+    Parameter<double> twin(Matrix<double>::Ones(2, 2));
+    twin.grad.setConstant(0.5);
+    auto fresh = make_optimizer<double>(name, {{"lr", 0.1}, {"momentum", 0.9}});
+    optimizer->step({{"good", &good, true}});
+    fresh->step({{"twin", &twin, true}});
+    CHECK(good.value == twin.value);
+  }
+}
+
+TEST_CASE("AdamW has PyTorch's defaults whichever options are named: weight_decay 0.01") {
+  aimastery::AdamW<double> named({.learning_rate = 1e-3});
+  aimastery::AdamW<double> defaulted;
+  CHECK(named.options().weight_decay == 0.01);
+  CHECK(defaulted.options().weight_decay == 0.01);
+  CHECK(defaulted.options().learning_rate == 1e-3);
+  CHECK(aimastery::Adam<double>({.learning_rate = 1e-3}).options().weight_decay == 0.0);
+  // The decay acts: with a zero gradient Adam's update is zero, so θ = θ₀(1 − ηλ) exactly.
+  Parameter<double> p(Matrix<double>::Constant(1, 3, 2.0));
+  named.step({{"w", &p, true}});
+  CHECK(p.value(0, 0) == doctest::Approx(2.0 * (1.0 - 1e-3 * 0.01)).epsilon(1e-15));
+  aimastery::AdamW<double> no_decay({.weight_decay = 0.0});
+  Parameter<double> q(Matrix<double>::Constant(1, 3, 2.0));
+  no_decay.step({{"w", &q, true}});
+  CHECK(q.value == Matrix<double>::Constant(1, 3, 2.0));
 }
 
 TEST_CASE_TEMPLATE("learning-rate schedules give torch.optim.lr_scheduler's rates epoch by epoch", T, float, double) {
