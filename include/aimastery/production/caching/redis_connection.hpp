@@ -220,12 +220,16 @@ class RedisConnection {
     }
   }
 
+  // "<kind><n>\r\n", the digits written in place (no temporary string).
   void append_header(char kind, std::size_t n) {
-    std::array<char, 24> digits{};
-    const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), n).ptr;
-    out_.push_back(kind);
-    out_.append(digits.data(), end);
-    out_.append("\r\n", 2);
+    const std::size_t start = out_.size();
+    out_.resize(start + 24);  // kind, up to 20 digits, CR LF
+    char* w = out_.data() + start;
+    *w++ = kind;
+    w = std::to_chars(w, out_.data() + out_.size(), n).ptr;
+    *w++ = '\r';
+    *w++ = '\n';
+    out_.resize(static_cast<std::size_t>(w - out_.data()));
   }
 
   void append_command(std::span<const std::string_view> argv) {

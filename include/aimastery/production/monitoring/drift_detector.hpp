@@ -108,7 +108,9 @@ class DriftDetector {
                 [&] { return "feature \"" + name + "\" contains NaN or infinity"; });
       }
     }
-    for (const auto& [name, method] : options_.methods) {
+    for (const auto& entry : options_.methods) {
+      const std::string& name = entry.first;  // named, not a structured binding: lambdas capture it (clang 14)
+      const DriftMethod method = entry.second;
       require(reference.contains(name), "DriftDetector::fit",
               [&] { return "a method is set for unknown feature \"" + name + "\""; });
       const bool numeric = reference.is_numeric(name);
