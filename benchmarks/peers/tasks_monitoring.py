@@ -1,4 +1,4 @@
-"""Monitoring statistics on 10^6 vs 10^6 samples against SciPy 1.10 (and NumPy for PSI).
+"""Monitoring statistics on 10^6 vs 10^6 samples against SciPy (and NumPy for PSI), versions as run.
 
 Both sides read the same doubles (raw float64 files written here) and compute the same results:
 - "ks_test 1e6 vs 1e6": aimastery::ks_test against scipy.stats.ks_2samp (method 'auto' → asymptotic,
@@ -26,7 +26,10 @@ def _psi_numpy(ref, cur, bins=10, floor=1e-4):
 
 
 def tasks(ctx):
+    import scipy
     from scipy import stats
+
+    scipy_label, numpy_label = f"SciPy {scipy.__version__}", f"NumPy {np.__version__}"
 
     rng = np.random.default_rng(7)
     a = rng.normal(0.0, 1.0, N)
@@ -58,12 +61,12 @@ def tasks(ctx):
         return [r.statistic, r.pvalue]
 
     return [
-        Task(name="ks_test 1e6 vs 1e6", peer="SciPy 1.10", ours=ours("ks_test", "b"),
+        Task(name="ks_test 1e6 vs 1e6", peer=scipy_label, ours=ours("ks_test", "b"),
              peer_run=peer("ks_test", "b", ks), note="ks_2samp method auto (asymptotic)"),
-        Task(name="ks_test 1e6 vs 1e6, shift 0.01", peer="SciPy 1.10", ours=ours("ks_test", "b_shift"),
+        Task(name="ks_test 1e6 vs 1e6, shift 0.01", peer=scipy_label, ours=ours("ks_test", "b_shift"),
              peer_run=peer("ks_test", "b_shift", ks), note="p-value by the Smirnov sum"),
-        Task(name="psi 1e6 vs 1e6", peer="NumPy 1.24", ours=ours("psi", "b_shift"),
+        Task(name="psi 1e6 vs 1e6", peer=numpy_label, ours=ours("psi", "b_shift"),
              peer_run=peer("psi", "b_shift", _psi_numpy), note="10 bins at reference deciles"),
-        Task(name="wasserstein_distance 1e6 vs 1e6", peer="SciPy 1.10", ours=ours("wasserstein", "b_shift"),
+        Task(name="wasserstein_distance 1e6 vs 1e6", peer=scipy_label, ours=ours("wasserstein", "b_shift"),
              peer_run=peer("wasserstein", "b_shift", stats.wasserstein_distance)),
     ]

@@ -3,10 +3,17 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <future>
+#include <limits>
 #include <list>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -98,6 +105,27 @@ struct ManualClock {
     return [this] { return now; };
   }
 };
+
+/// Runs `work` on its own thread and returns (or rethrows) its result if it finishes within `limit`; a
+/// deadlocked call cannot be joined, so a timeout ends the test program with a message instead of hanging.
+void within(std::chrono::seconds limit, const char* what, std::function<void()> work) {
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> finished = done->get_future();
+  std::thread([done, work = std::move(work)] {
+    try {
+      work();
+      done->set_value();
+    } catch (...) {
+      done->set_exception(std::current_exception());
+    }
+  }).detach();
+  if (finished.wait_for(limit) == std::future_status::timeout) {
+    std::fprintf(stderr, "FAILED: %s did not finish within %lld s (deadlock)\n", what,
+                 static_cast<long long>(limit.count()));
+    std::_Exit(1);
+  }
+  finished.get();
+}
 
 }  // namespace
 
@@ -323,4 +351,81 @@ TEST_CASE("LRUCache: TinyLFU admission keeps a hot set through a scan that flush
   LRUCache<int, int> roomy({.capacity = 10, .tinylfu_admission = true});
   for (int k = 0; k < 10; ++k) CHECK(roomy.put(k, k));
   CHECK(roomy.stats().rejections == 0);
+}
+
+TEST_CASE_TEMPLATE("LRUCache::get_or_compute: a compute that asks for its own key throws instead of deadlocking", Mutex,
+                   std::mutex, NullMutex) {
+  LRUCache<int, int, Mutex> cache({.capacity = 4});
+  const auto recursive = [&] {
+    within(10s, "recursive get_or_compute",
+           [&] { cache.get_or_compute(1, [&] { return cache.get_or_compute(1, [] { return 2; }); }); });
+  };
+  CHECK_THROWS_NAMING(recursive(), InvalidArgument, "recursive computation");
+  // Nothing was cached, nothing stays in flight: the key computes normally afterwards.
+  CHECK(cache.size() == 0);
+  CHECK(cache.get_or_compute(1, [] { return 10; }) == 10);
+  // A compute that needs another key is not recursive.
+  CHECK(cache.get_or_compute(2, [&] { return cache.get_or_compute(3, [] { return 3; }) + 1; }) == 4);
+  CHECK(cache.get(3) == 3);
+}
+
+TEST_CASE("ShardedLRUCache::get_or_compute: recursion for the same key throws") {
+  ShardedLRUCache<int, int> cache({.capacity = 16}, 4);
+  CHECK_THROWS_NAMING(
+      within(10s, "recursive get_or_compute",
+             [&] { cache.get_or_compute(5, [&] { return cache.get_or_compute(5, [] { return 1; }); }); }),
+      InvalidArgument, "recursive computation");
+  CHECK_FALSE(cache.contains(5));
+}
+
+TEST_CASE("LRUCache::get_or_compute: another thread waiting for the same key is not mistaken for recursion") {
+  LRUCache<int, int> cache({.capacity = 4});
+  std::promise<void> started;
+  std::promise<void> release;
+  std::shared_future<void> go = release.get_future().share();
+  std::thread first([&] {
+    cache.get_or_compute(1, [&] {
+      started.set_value();
+      go.wait();
+      return 7;
+    });
+  });
+  started.get_future().wait();
+  std::future<int> second = std::async(std::launch::async, [&] { return cache.get_or_compute(1, [] { return 8; }); });
+  std::this_thread::sleep_for(20ms);
+  release.set_value();
+  first.join();
+  CHECK(second.get() == 7);
+}
+
+TEST_CASE("LRUCache: a clock at time_point::min() gives TTLs without overflow") {
+  ManualClock clock;
+  clock.now = CacheClock::time_point::min();
+  LRUCache<int, int> cache({.capacity = 4, .clock = clock.function()});
+  cache.put(1, 1, 1s);
+  cache.put(2, 2, std::chrono::nanoseconds::max());  // saturates at "never"
+  CHECK(cache.get(1) == 1);
+  clock.now += 2s;
+  CHECK_FALSE(cache.get(1).has_value());  // expired (it never expired when min() + ttl overflowed)
+  CHECK(cache.get(2) == 2);
+  clock.now = CacheClock::time_point::max();
+  cache.put(3, 3, 1s);  // at the end of time: saturates at "never", no overflow
+  CHECK(cache.get(3) == 3);
+}
+
+TEST_CASE("LRUCache: the weight total never wraps, however large max_weight") {
+  constexpr std::size_t max = std::numeric_limits<std::size_t>::max();
+  constexpr std::size_t half = max / 2 + 1;  // two of these exceed max
+  LRUCache<int, std::size_t> cache(
+      {.capacity = 8, .max_weight = max, .weigher = [](const int&, const std::size_t& w) { return w; }});
+  CHECK(cache.put(1, half));
+  CHECK(cache.put(2, half));  // 1 must go: half + half wraps to 0 in size_t
+  CHECK(cache.size() == 1);
+  CHECK(cache.weight() == half);
+  CHECK_FALSE(cache.contains(1));
+  CHECK(cache.put(2, max));  // replacing 2 by a heavier value of the whole budget
+  CHECK(cache.weight() == max);
+  CHECK(cache.put(3, 1));  // evicts 2
+  CHECK(cache.weight() == 1);
+  CHECK(cache.keys() == std::vector<int>{3});
 }

@@ -316,3 +316,39 @@ TEST_CASE("radix sort orders negative, zero and positive doubles like std::sort"
   aimastery::detail::sort_values(values);
   CHECK(values == expected);
 }
+
+TEST_CASE("psi with uniform bins over a range beyond the largest double still separates the samples") {
+  // max − min = 2e308 overflows: the edges used to become infinite, every value fell in one bin, PSI = 0.
+  std::vector<double> reference(1000), current(1000);
+  for (std::size_t i = 0; i < reference.size(); ++i) {
+    const double t = static_cast<double>(i) / 999.0;  // 0 .. 1
+    reference[i] = -1e308 + t * 1e308 + t * 1e308;    // evenly over [-1e308, 1e308]
+    current[i] = 0.9e308 + t * 0.05e308;              // all in the top tenth
+  }
+  const PsiResult r = psi(reference, current, {.bins = 10, .binning = PsiBinning::uniform});
+  REQUIRE(r.bins.size() == 10);
+  for (const auto& bin : r.bins) CHECK(close(bin.reference_share, 0.1, 0.002));
+  CHECK(r.bins.back().current_share == 1.0);
+  CHECK(close(r.bins[5].upper, 0.2e308, 1e-12));
+  // Nine empty bins at the floor 1e-4 against 0.1, one full bin at 1 against 0.1:
+  const double expected = 9 * (1e-4 - 0.1) * std::log(1e-4 / 0.1) + (1.0 - 0.1) * std::log(1.0 / 0.1);
+  CHECK(close(r.value, expected, 0.01));
+}
+
+TEST_CASE("chi-square tests with counts near the largest double: a correct result or a clear error, never NaN") {
+  // (O − E)² overflowed and the statistic became NaN, reported as "chi2_sf: x is NaN".
+  Matrix<double> huge(2, 2);
+  huge << 1e300, 1, 1, 1e300;
+  const ChiSquareResult r = chi_square_test(huge, {.correction = false});
+  CHECK(std::isfinite(r.statistic));
+  CHECK(close(r.statistic, 2e300, 1e-12));  // N·(ad − bc)²/(row and column products) ≈ N for this table
+  CHECK(r.p_value == 0.0);
+  Matrix<double> overflowing(2, 2);
+  overflowing << 1e308, 1e308, 1e308, 1e308;
+  CHECK_THROWS_NAMING(chi_square_test(overflowing), InvalidArgument,
+                      "chi_square_test: observed sums to more than the largest double");
+  CHECK_THROWS_NAMING(chi_square_goodness_of_fit(std::vector<double>{1e308, 1e308}, std::vector<double>{1e308, 1e308}),
+                      InvalidArgument, "chi_square_goodness_of_fit: the counts sum to more than the largest double");
+  CHECK_THROWS_NAMING(chi_square_goodness_of_fit(std::vector<double>{1.7e308, 1}, std::vector<double>{1, 1.7e308}),
+                      InvalidArgument, "the chi-square statistic overflows double");
+}

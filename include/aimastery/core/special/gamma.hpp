@@ -62,8 +62,10 @@ inline GammaWide gamma_q_continued_fraction(GammaWide a, GammaWide x) {
 }
 
 inline void check_gamma_arguments(const char* where, long double a, long double x) {
-  require(a > 0 && std::isfinite(a), where, "a = " + std::to_string(static_cast<double>(a)) + " must be positive");
-  require(x >= 0 && !std::isnan(x), where, "x = " + std::to_string(static_cast<double>(x)) + " must be >= 0");
+  require(a > 0 && std::isfinite(a), where,
+          [&] { return "a = " + std::to_string(static_cast<double>(a)) + " must be positive"; });
+  require(x >= 0 && !std::isnan(x), where,
+          [&] { return "x = " + std::to_string(static_cast<double>(x)) + " must be >= 0"; });
 }
 
 }  // namespace detail
@@ -95,7 +97,8 @@ T regularized_gamma_q(T a, T x) {
 /// P[χ²_dof > x] = Q(dof/2, x/2) (x ≤ 0 gives 1), as scipy.stats.chi2.sf.
 template <Scalar T>
 T chi2_sf(T x, T dof) {
-  require(dof > T(0), "chi2_sf", "dof = " + std::to_string(static_cast<double>(dof)) + " must be positive");
+  require(dof > T(0), "chi2_sf",
+          [&] { return "dof = " + std::to_string(static_cast<double>(dof)) + " must be positive"; });
   require(!std::isnan(x), "chi2_sf", "x is NaN");
   if (x <= T(0)) return T(1);
   return regularized_gamma_q(dof / T(2), x / T(2));

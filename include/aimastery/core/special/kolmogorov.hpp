@@ -10,8 +10,6 @@
 ///                       (Hodges 1958; Viehmann 2021), as ks_2samp(method='exact')
 /// Sums that SciPy evaluates in double-double run here in long double; the rest follow SciPy's order.
 
-#include <Eigen/Core>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -140,6 +138,23 @@ inline double log_nfactorial_div_n_pow_n(double n) {
   return std::log(n) / 2 - n + std::log(2 * std::numbers::pi) / 2 + rn * poly;
 }
 
+/// C = A·B for m×m row-major matrices: a plain i-k-j loop whose inner loop runs along rows of B and C
+/// (contiguous, vectorised by the compiler). m = 2⌈nd⌉ − 1 stays small (below about 120) where
+/// kstwo_sf uses Durbin's matrix, so no blocking is needed, and no GEMM is instantiated for includers.
+inline void durbin_square_product(const std::vector<double>& A, const std::vector<double>& B, std::vector<double>& C,
+                                  std::size_t m) {
+  std::fill(C.begin(), C.end(), 0.0);
+  for (std::size_t i = 0; i < m; ++i) {
+    double* c = C.data() + i * m;
+    for (std::size_t k = 0; k < m; ++k) {
+      const double a = A[i * m + k];
+      if (a == 0.0) continue;
+      const double* b = B.data() + k * m;
+      for (std::size_t j = 0; j < m; ++j) c[j] += a * b[j];
+    }
+  }
+}
+
 /// Durbin's matrix algorithm as Marsaglia, Tsang and Wang (2003) compute it: with d = (k − h)/n
 /// (k a positive integer, 0 ≤ h < 1) and the m×m matrix H (m = 2k − 1) of
 ///   H_{ij} = 1/(i−j+1)! for i−j+1 ≥ 0, first column (1 − h^i)/i!, last row its reverse,
@@ -149,44 +164,47 @@ inline double kolmogn_durbin_cdf(std::int64_t n, double d) {
   if (d >= 1.0) return 1.0;
   const double nd = static_cast<double>(n) * d;
   if (nd <= 0.5) return 0.0;
-  const auto k = static_cast<Eigen::Index>(std::ceil(nd));
+  const auto k = static_cast<std::size_t>(std::ceil(nd));
   const double h = static_cast<double>(k) - nd;
-  const Eigen::Index m = 2 * k - 1;
-  using Mat = Eigen::MatrixXd;
-  Mat H = Mat::Zero(m, m);
-  Eigen::VectorXd v(m), w(m);
+  const std::size_t m = 2 * k - 1;
+  std::vector<double> v(m), w(m);
   double fac = 1.0;
-  for (Eigen::Index j = 1; j <= m; ++j) {
-    v(j - 1) = 1.0 - std::pow(h, static_cast<double>(j));
-    w(j - 1) = fac;
+  for (std::size_t j = 1; j <= m; ++j) {
+    v[j - 1] = 1.0 - std::pow(h, static_cast<double>(j));
+    w[j - 1] = fac;
     fac /= static_cast<double>(j);
-    v(j - 1) *= fac;
+    v[j - 1] *= fac;
   }
   const double tt =
       std::pow(std::max(2 * h - 1.0, 0.0), static_cast<double>(m)) - 2 * std::pow(h, static_cast<double>(m));
-  v(m - 1) = (1.0 + tt) * fac;
-  for (Eigen::Index i = 1; i < m; ++i) H.col(i).tail(m - i + 1) = w.head(m - i + 1);
-  H.col(0) = v;
-  H.row(m - 1) = v.reverse().transpose();
+  v[m - 1] = (1.0 + tt) * fac;
+  std::vector<double> H(m * m, 0.0);  // row-major: H[i * m + j]
+  for (std::size_t j = 1; j < m; ++j)
+    for (std::size_t i = j - 1; i < m; ++i) H[i * m + j] = w[i - j + 1];
+  for (std::size_t i = 0; i < m; ++i) H[i * m] = v[i];
+  for (std::size_t j = 0; j < m; ++j) H[(m - 1) * m + j] = v[m - 1 - j];
 
   const double two128 = std::ldexp(1.0, 128), two_m128 = std::ldexp(1.0, -128);
-  Mat power = Mat::Identity(m, m);
+  std::vector<double> power(m * m, 0.0), scratch(m * m);
+  for (std::size_t i = 0; i < m; ++i) power[i * m + i] = 1.0;
   std::int64_t nn = n;
   int exponent = 0, h_exponent = 0;
   while (nn > 0) {
     if (nn % 2) {
-      power = (power * H).eval();
+      durbin_square_product(power, H, scratch, m);
+      power.swap(scratch);
       exponent += h_exponent;
     }
-    H = (H * H).eval();
+    durbin_square_product(H, H, scratch, m);
+    H.swap(scratch);
     h_exponent *= 2;
-    if (std::abs(H(k - 1, k - 1)) > two128) {
-      H /= two128;
+    if (std::abs(H[(k - 1) * m + (k - 1)]) > two128) {
+      for (double& x : H) x /= two128;
       h_exponent += 128;
     }
     nn /= 2;
   }
-  double p = power(k - 1, k - 1);
+  double p = power[(k - 1) * m + (k - 1)];
   for (std::int64_t i = 1; i <= n; ++i) {  // times n!/n^n
     p = static_cast<double>(i) * p / static_cast<double>(n);
     if (std::abs(p) < two_m128) {
@@ -338,7 +356,7 @@ inline double kolmogn_pelz_good_cdf(std::int64_t n, double d) {
 
 /// P[D⁺_n > d] for the one-sided one-sample Kolmogorov–Smirnov statistic (scipy.special.smirnov).
 inline double smirnov_sf(std::int64_t n, double d) {
-  require(n > 0, "smirnov_sf", "n = " + std::to_string(n) + " must be positive");
+  require(n > 0, "smirnov_sf", [&] { return "n = " + std::to_string(n) + " must be positive"; });
   require(!std::isnan(d), "smirnov_sf", "d is NaN");
   return detail::smirnov_sf_impl(n, std::clamp(d, 0.0, 1.0));
 }
@@ -350,7 +368,7 @@ inline double smirnov_sf(std::int64_t n, double d) {
 ///   n > 140: nd² ≥ 370 → 0, ≥ 2.2 → 2·smirnov, else 1 − (Durbin if n ≤ 10⁵ and n d^{3/2} ≤ 1.4,
 ///   otherwise Pelz–Good).
 inline double kstwo_sf(std::int64_t n, double d) {
-  require(n > 0, "kstwo_sf", "n = " + std::to_string(n) + " must be positive");
+  require(n > 0, "kstwo_sf", [&] { return "n = " + std::to_string(n) + " must be positive"; });
   require(!std::isnan(d), "kstwo_sf", "d is NaN");
   using detail::clip_probability;
   if (d >= 1.0) return 0.0;

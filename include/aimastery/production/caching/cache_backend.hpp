@@ -80,6 +80,7 @@ class LRUCacheBackend final : public CacheBackend {
     return values;
   }
   void set_many(std::span<const std::pair<std::string, std::string>> items, std::chrono::milliseconds ttl) override {
+    detail::check_ttl(ttl, "LRUCacheBackend::set_many");  // before any item is stored
     for (const auto& [key, value] : items) cache_.put(key, value, ttl);
   }
   std::size_t erase_prefix(std::string_view prefix) override {

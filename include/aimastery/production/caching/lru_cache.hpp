@@ -20,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -179,6 +180,11 @@ class LRUCache {
   /// The cached value of `key`, or `compute()` stored with the default TTL. Concurrent callers for the same
   /// key wait for the one computation in flight and share its result; an exception thrown by `compute`
   /// reaches every waiter and nothing is cached.
+  ///
+  /// A `compute` that calls get_or_compute for its own key on the same thread would wait for itself for
+  /// ever; it is detected and throws InvalidArgument ("recursive computation"), as Caffeine throws
+  /// IllegalStateException("Recursive update"), and the outer call then fails with it and caches nothing.
+  /// (A cycle across threads, A computing k1 for k2 while B computes k2 for k1, is not detected.)
   template <class F>
   V get_or_compute(const K& key, F&& compute) {
     return get_or_compute(key, std::forward<F>(compute), options_.default_ttl);
@@ -199,14 +205,18 @@ class LRUCache {
         return nodes_[node].entry->second;
       }
       if (auto running = in_flight_.find(key); running != in_flight_.end()) {
+        if (running->second.owner == std::this_thread::get_id())
+          throw InvalidArgument(
+              "LRUCache::get_or_compute: recursive computation: compute for a key called get_or_compute for the "
+              "same key on the same thread (it would wait for itself)");
         ++stats_.hits;
-        std::shared_future<V> result = running->second;
+        std::shared_future<V> result = running->second.result;
         lock.unlock();
         return result.get();
       }
       ++stats_.misses;
       promise.emplace();
-      in_flight_.emplace(key, promise->get_future().share());
+      in_flight_.emplace(key, InFlight{promise->get_future().share(), std::this_thread::get_id()});
     }
     std::optional<V> value;
     try {
@@ -346,11 +356,17 @@ class LRUCache {
   TimePoint now_if_needed(const Node& node) const { return node.expiry == never ? TimePoint{} : clock_now(); }
   static bool expired(const Node& node, TimePoint now) { return node.expiry != never && now >= node.expiry; }
 
+  // now + ttl, saturated at `never`. Written as now >= never − ttl, which cannot overflow for ttl > 0
+  // (never − now can: with a clock at time_point::min() it is max − min).
   TimePoint expiry_after(std::chrono::nanoseconds ttl) const {
     if (ttl.count() == 0) return never;
+    using Duration = CacheClock::duration;
+    if (std::chrono::duration_cast<std::chrono::duration<double, Duration::period>>(ttl).count() >=
+        static_cast<double>(Duration::max().count()))
+      return never;
+    const auto d = std::chrono::ceil<Duration>(ttl);
     const TimePoint now = clock_now();
-    const auto room = std::chrono::duration_cast<std::chrono::nanoseconds>(never - now);
-    return ttl >= room ? never : now + std::chrono::duration_cast<CacheClock::duration>(ttl);
+    return now >= never - d ? never : now + d;
   }
 
   // Table position holding `key`, or no_position.
@@ -387,16 +403,20 @@ class LRUCache {
     if (pos != no_position) {
       const std::uint32_t node = table_[pos] - 1;
       Node& n = nodes_[node];
-      n.entry->second = std::move(value);
-      weight_ = weight_ - n.weight + w;
-      n.weight = w;
+      n.entry->second = std::move(value);  // the one step that may throw: nothing has changed before it
+      weight_ -= n.weight;
+      n.weight = 0;
       n.expiry = expiry;
       move_to_front(node);
-      while (options_.max_weight > 0 && weight_ > options_.max_weight) evict_tail();
+      // Room for w, compared as w > max − total so that the total never wraps; `node` is at the front and
+      // is never the tail while other entries remain (alone, the total is 0 and w ≤ max_weight).
+      while (options_.max_weight > 0 && w > options_.max_weight - weight_) evict_tail();
+      n.weight = w;
+      weight_ += w;
       return true;
     }
     const auto full = [&] {
-      return size_ >= options_.capacity || (options_.max_weight > 0 && weight_ + w > options_.max_weight);
+      return size_ >= options_.capacity || (options_.max_weight > 0 && w > options_.max_weight - weight_);
     };
     // TinyLFU: a full cache admits the newcomer only if it is more frequent than the entry it would evict
     // (an expired tail is always given up).
@@ -532,7 +552,12 @@ class LRUCache {
   std::size_t weight_ = 0;
   CacheStats stats_;
   std::unique_ptr<detail::FrequencySketch> sketch_;  // only with TinyLFU admission
-  std::unordered_map<K, std::shared_future<V>, Hash, KeyEqual> in_flight_;
+  // A computation in flight: its result, and the thread running it (to detect a recursive call).
+  struct InFlight {
+    std::shared_future<V> result;
+    std::thread::id owner;
+  };
+  std::unordered_map<K, InFlight, Hash, KeyEqual> in_flight_;
 };
 
 /// An LRU cache split into `shards` independently locked LRUCaches, the shard chosen by the key's hash:

@@ -19,7 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -82,16 +82,11 @@ struct Alert {
   std::chrono::steady_clock::time_point fired_at;
   std::int64_t unix_time_ms = 0;  ///< wall-clock time of firing (system_clock)
 
-  [[nodiscard]] nlohmann::json to_json() const {
-    return {{"rule", rule},
-            {"metric", metric},
-            {"severity", to_string(severity)},
-            {"value", value},
-            {"comparator", to_string(comparator)},
-            {"threshold", threshold},
-            {"message", message},
-            {"sequence", sequence},
-            {"unix_time_ms", unix_time_ms}};
+  /// The alert as JSON, by the free to_json of aimastery/production/monitoring/json.hpp (included by the
+  /// monitoring umbrella), which must be included where this is called.
+  template <class Json = nlohmann::json>
+  [[nodiscard]] Json to_json() const {
+    return Json(*this);
   }
 };
 
@@ -112,12 +107,14 @@ class AlertManager {
   AlertManager& add_rule(AlertRule rule) {
     constexpr const char* where = "AlertManager::add_rule";
     require(!rule.name.empty(), where, "the rule has no name");
-    require(!rule.metric.empty(), where, "rule \"" + rule.name + "\" has no metric");
-    require(!std::isnan(rule.threshold), where, "rule \"" + rule.name + "\" has a NaN threshold");
-    require(rule.for_evaluations >= 1, where, "rule \"" + rule.name + "\": for_evaluations must be >= 1");
-    require(rule.cooldown.count() >= 0, where, "rule \"" + rule.name + "\": cooldown must be >= 0");
+    require(!rule.metric.empty(), where, [&] { return "rule \"" + rule.name + "\" has no metric"; });
+    require(!std::isnan(rule.threshold), where, [&] { return "rule \"" + rule.name + "\" has a NaN threshold"; });
+    require(rule.for_evaluations >= 1, where,
+            [&] { return "rule \"" + rule.name + "\": for_evaluations must be >= 1"; });
+    require(rule.cooldown.count() >= 0, where, [&] { return "rule \"" + rule.name + "\": cooldown must be >= 0"; });
     std::lock_guard lock(mutex_);
-    require(rules_.find(rule.name) == rules_.end(), where, "a rule named \"" + rule.name + "\" already exists");
+    require(rules_.find(rule.name) == rules_.end(), where,
+            [&] { return "a rule named \"" + rule.name + "\" already exists"; });
     const std::string name = rule.name;
     rules_.emplace(name, RuleState{std::move(rule)});
     return *this;
@@ -136,11 +133,14 @@ class AlertManager {
   }
 
   /// Appends each alert as one JSON line to `path` (opened now, in append mode).
+  /// Needs aimastery/production/monitoring/json.hpp where it is called (the monitoring umbrella includes it).
+  template <class Json = nlohmann::json>
   AlertManager& add_jsonl_sink(const std::string& path) {
     auto file = std::make_shared<std::ofstream>(path, std::ios::app);
-    require(file->is_open(), "AlertManager::add_jsonl_sink", "cannot open \"" + path + "\" for appending");
+    require(file->is_open(), "AlertManager::add_jsonl_sink",
+            [&] { return "cannot open \"" + path + "\" for appending"; });
     return add_sink([file](const Alert& a) {
-      *file << a.to_json().dump() << '\n';
+      *file << Json(a).dump() << '\n';
       file->flush();
       if (!*file) throw std::runtime_error("AlertManager: writing the JSON-lines sink failed");
     });

@@ -49,13 +49,15 @@ concept CategoricalSample = (std::derived_from<S, Eigen::DenseBase<S>> && std::i
 
 namespace detail {
 
-/// Σ (O − E)²/E over matching entries.
-inline double pearson_statistic(const Matrix<double>& observed, const Matrix<double>& expected) {
+/// Σ (O − E)²/E over matching entries, each term as (O − E)·((O − E)/E) so that (O − E)² cannot overflow
+/// for counts near the largest double. A sum that still overflows is reported, never passed on as NaN.
+inline double pearson_statistic(const Matrix<double>& observed, const Matrix<double>& expected, const char* where) {
   double chi2 = 0;
   for (Index i = 0; i < observed.size(); ++i) {
     const double diff = observed.data()[i] - expected.data()[i];
-    chi2 += diff * diff / expected.data()[i];
+    chi2 += diff * (diff / expected.data()[i]);
   }
+  require(std::isfinite(chi2), where, "the counts are too large: the chi-square statistic overflows double");
   return chi2;
 }
 
@@ -96,13 +98,16 @@ ChiSquareResult chi_square_test(const Eigen::MatrixBase<Derived>& observed, ChiS
   const Vector<double> rows = O.rowwise().sum();
   const RowVector<double> cols = O.colwise().sum();
   const double total = O.sum();
+  require(std::isfinite(total), where, "observed sums to more than the largest double (the counts are too large)");
   ChiSquareResult result;
-  result.expected = (rows * cols) / total;
+  // E_ij = row_i · (col_j / N): col_j / N ≤ 1, so no product overflows.
+  result.expected = rows * (cols / total);
   for (Index r = 0; r < O.rows(); ++r)
     for (Index c = 0; c < O.cols(); ++c)
-      require(result.expected(r, c) > 0, where,
-              "the expected count at " + detail::cell_name(r, c) + " is zero (row " + std::to_string(r) +
-                  " or column " + std::to_string(c) + " of observed sums to zero)");
+      require(result.expected(r, c) > 0, where, [&] {
+        return "the expected count at " + detail::cell_name(r, c) + " is zero (row " + std::to_string(r) +
+               " or column " + std::to_string(c) + " of observed sums to zero)";
+      });
   result.dof = (O.rows() - 1) * (O.cols() - 1);
   if (result.dof == 0) return result;  // observed == expected: χ² = 0, p = 1
   if (result.dof == 1 && options.correction) {
@@ -112,7 +117,7 @@ ChiSquareResult chi_square_test(const Eigen::MatrixBase<Derived>& observed, ChiS
       O.data()[i] += std::min(0.5, std::abs(diff)) * direction;
     }
   }
-  result.statistic = detail::pearson_statistic(O, result.expected);
+  result.statistic = detail::pearson_statistic(O, result.expected, where);
   result.p_value = chi2_sf(result.statistic, static_cast<double>(result.dof));
   return result;
 }
@@ -124,20 +129,24 @@ ChiSquareResult chi_square_goodness_of_fit(const Observed& observed, const Expec
   constexpr const char* where = "chi_square_goodness_of_fit";
   const std::vector<double> o = detail::sample_values(observed, where, "observed");
   const std::vector<double> e = detail::sample_values(expected, where, "expected");
-  require(o.size() == e.size(), where,
-          "observed has " + std::to_string(o.size()) + " categories but expected has " + std::to_string(e.size()));
+  require(o.size() == e.size(), where, [&] {
+    return "observed has " + std::to_string(o.size()) + " categories but expected has " + std::to_string(e.size());
+  });
   require(std::all_of(o.begin(), o.end(), [](double v) { return v >= 0; }), where, "observed has negative counts");
   require(std::all_of(e.begin(), e.end(), [](double v) { return v > 0; }), where,
           "expected has a zero or negative count");
   double so = 0, se = 0;
   for (std::size_t i = 0; i < o.size(); ++i) so += o[i], se += e[i];
-  require(std::abs(so - se) / std::min(so, se) <= 1e-8, where,
-          "observed sums to " + std::to_string(so) + " but expected sums to " + std::to_string(se) +
-              " (they must agree to 1e-8 relative)");
+  require(std::isfinite(so) && std::isfinite(se), where,
+          "the counts sum to more than the largest double (the counts are too large)");
+  require(std::abs(so - se) / std::min(so, se) <= 1e-8, where, [&] {
+    return "observed sums to " + std::to_string(so) + " but expected sums to " + std::to_string(se) +
+           " (they must agree to 1e-8 relative)";
+  });
   ChiSquareResult result;
   result.expected = Eigen::Map<const Matrix<double>>(e.data(), 1, static_cast<Index>(e.size()));
   const Matrix<double> O = Eigen::Map<const Matrix<double>>(o.data(), 1, static_cast<Index>(o.size()));
-  result.statistic = detail::pearson_statistic(O, result.expected);
+  result.statistic = detail::pearson_statistic(O, result.expected, where);
   result.dof = static_cast<Index>(o.size()) - 1;
   result.p_value = result.dof > 0 ? chi2_sf(result.statistic, static_cast<double>(result.dof)) : 1.0;
   return result;

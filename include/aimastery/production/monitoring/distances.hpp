@@ -39,11 +39,12 @@ inline WeightedSorted weighted_sorted(std::vector<double> values, const std::vec
     sort_values(values);
     for (std::size_t k = 0; k < values.size(); ++k) out.cumulative[k + 1] = static_cast<double>(k + 1);
   } else {
-    require(weights.size() == values.size(), where,
-            std::string(name) + " has " + std::to_string(values.size()) + " values but " +
-                std::to_string(weights.size()) + " weights");
+    require(weights.size() == values.size(), where, [&] {
+      return std::string(name) + " has " + std::to_string(values.size()) + " values but " +
+             std::to_string(weights.size()) + " weights";
+    });
     require(std::all_of(weights.begin(), weights.end(), [](double w) { return w >= 0; }), where,
-            std::string(name) + " weights must be non-negative");
+            [&] { return std::string(name) + " weights must be non-negative"; });
     std::vector<std::size_t> order(values.size());
     std::iota(order.begin(), order.end(), std::size_t(0));
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return values[a] < values[b]; });
@@ -53,7 +54,7 @@ inline WeightedSorted weighted_sorted(std::vector<double> values, const std::vec
       out.cumulative[k + 1] = out.cumulative[k] + weights[order[k]];
     }
     values.swap(sorted);
-    require(out.cumulative.back() > 0, where, std::string(name) + " weights sum to zero");
+    require(out.cumulative.back() > 0, where, [&] { return std::string(name) + " weights sum to zero"; });
   }
   out.values = std::move(values);
   return out;
@@ -94,7 +95,7 @@ double jensen_shannon(const P& p, const Q& q, std::optional<double> base = std::
   std::vector<double> a = detail::sample_values(p, where, "p");
   std::vector<double> b = detail::sample_values(q, where, "q");
   require(a.size() == b.size(), where,
-          "p has " + std::to_string(a.size()) + " elements but q has " + std::to_string(b.size()));
+          [&] { return "p has " + std::to_string(a.size()) + " elements but q has " + std::to_string(b.size()); });
   require(std::all_of(a.begin(), a.end(), [](double x) { return x >= 0; }), where, "p has negative entries");
   require(std::all_of(b.begin(), b.end(), [](double x) { return x >= 0; }), where, "q has negative entries");
   if (base) require(*base > 0 && *base != 1 && std::isfinite(*base), where, "base must be positive, finite and not 1");

@@ -14,15 +14,11 @@
 /// discovery rate), m = the number of p-value tests. The dataset drifts when the share of drifted
 /// features reaches `drift_share` (0.5).
 
-#include <Eigen/Core>
-
 #include <algorithm>
 #include <cmath>
-#include <concepts>
-#include <cstdio>
+#include <cstddef>
 #include <limits>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <numeric>
 #include <optional>
 #include <string>
@@ -33,120 +29,13 @@
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/production/monitoring/chi_square_test.hpp"
 #include "aimastery/production/monitoring/distances.hpp"
+#include "aimastery/production/monitoring/drift_report.hpp"
+#include "aimastery/production/monitoring/feature_frame.hpp"
 #include "aimastery/production/monitoring/ks_test.hpp"
+#include "aimastery/production/monitoring/multiple_testing.hpp"
 #include "aimastery/production/monitoring/psi.hpp"
 
 namespace aimastery {
-
-enum class DriftMethod { automatic, ks, psi, wasserstein, jensen_shannon, chi_square };
-enum class MultipleTestingCorrection { none, bonferroni, benjamini_hochberg };
-
-inline std::string to_string(DriftMethod m) {
-  switch (m) {
-    case DriftMethod::ks:
-      return "ks";
-    case DriftMethod::psi:
-      return "psi";
-    case DriftMethod::wasserstein:
-      return "wasserstein";
-    case DriftMethod::jensen_shannon:
-      return "jensen_shannon";
-    case DriftMethod::chi_square:
-      return "chi_square";
-    default:
-      return "auto";
-  }
-}
-
-inline std::string to_string(MultipleTestingCorrection c) {
-  switch (c) {
-    case MultipleTestingCorrection::bonferroni:
-      return "bonferroni";
-    case MultipleTestingCorrection::benjamini_hochberg:
-      return "benjamini_hochberg";
-    default:
-      return "none";
-  }
-}
-
-/// Named columns: numeric (double) or categorical (strings). Order of insertion is kept.
-class FeatureFrame {
- public:
-  using Column = std::variant<std::vector<double>, std::vector<std::string>>;
-
-  FeatureFrame() = default;
-
-  /// Every column of X as a numeric feature; names default to "f0", "f1", ...
-  template <class Derived>
-  static FeatureFrame from_matrix(const Eigen::MatrixBase<Derived>& X, const std::vector<std::string>& names = {}) {
-    require(names.empty() || static_cast<Index>(names.size()) == X.cols(), "FeatureFrame::from_matrix",
-            "X has " + std::to_string(X.cols()) + " columns but " + std::to_string(names.size()) + " names were given");
-    FeatureFrame frame;
-    for (Index c = 0; c < X.cols(); ++c) {
-      std::vector<double> column(static_cast<std::size_t>(X.rows()));
-      for (Index r = 0; r < X.rows(); ++r) column[static_cast<std::size_t>(r)] = static_cast<double>(X(r, c));
-      frame.add_numeric(names.empty() ? "f" + std::to_string(c) : names[static_cast<std::size_t>(c)],
-                        std::move(column));
-    }
-    return frame;
-  }
-
-  /// From a map of name → column (numeric: std::vector<double>; categorical: std::vector<std::string>),
-  /// in the map's (sorted) order.
-  static FeatureFrame from_columns(const std::map<std::string, Column>& columns) {
-    FeatureFrame frame;
-    for (const auto& [name, column] : columns) frame.add(name, column);
-    return frame;
-  }
-
-  FeatureFrame& add_numeric(const std::string& name, std::vector<double> values) {
-    return add(name, Column(std::move(values)));
-  }
-  template <class Derived>
-  FeatureFrame& add_numeric(const std::string& name, const Eigen::MatrixBase<Derived>& values) {
-    std::vector<double> v(static_cast<std::size_t>(values.size()));
-    for (Index i = 0; i < values.size(); ++i) v[static_cast<std::size_t>(i)] = static_cast<double>(values(i));
-    return add(name, Column(std::move(v)));
-  }
-  FeatureFrame& add_categorical(const std::string& name, std::vector<std::string> values) {
-    return add(name, Column(std::move(values)));
-  }
-  /// Integer category codes, kept as their decimal strings.
-  template <std::integral I>
-  FeatureFrame& add_categorical(const std::string& name, const std::vector<I>& codes) {
-    std::vector<std::string> v;
-    v.reserve(codes.size());
-    for (I c : codes) v.push_back(std::to_string(c));
-    return add(name, Column(std::move(v)));
-  }
-
-  [[nodiscard]] const std::vector<std::string>& names() const noexcept { return names_; }
-  [[nodiscard]] bool contains(const std::string& name) const { return index_.count(name) > 0; }
-  [[nodiscard]] const Column& column(const std::string& name) const {
-    const auto it = index_.find(name);
-    require(it != index_.end(), "FeatureFrame::column", "no feature named \"" + name + "\"");
-    return columns_[it->second];
-  }
-  [[nodiscard]] bool is_numeric(const std::string& name) const {
-    return std::holds_alternative<std::vector<double>>(column(name));
-  }
-  [[nodiscard]] std::size_t rows(const std::string& name) const {
-    return std::visit([](const auto& c) { return c.size(); }, column(name));
-  }
-
- private:
-  FeatureFrame& add(const std::string& name, Column column) {
-    require(!name.empty(), "FeatureFrame::add", "a feature name is empty");
-    require(!contains(name), "FeatureFrame::add", "feature \"" + name + "\" is already present");
-    index_.emplace(name, columns_.size());
-    names_.push_back(name);
-    columns_.push_back(std::move(column));
-    return *this;
-  }
-  std::vector<std::string> names_;
-  std::vector<Column> columns_;
-  std::map<std::string, std::size_t> index_;
-};
 
 struct DriftDetectorOptions {
   double p_value_threshold = 0.05;        ///< ks, chi_square: drift when the (adjusted) p-value is below
@@ -158,88 +47,6 @@ struct DriftDetectorOptions {
   std::size_t small_reference = 1000;  ///< automatic: statistical tests up to this many reference rows
   PsiOptions psi = {};
   std::map<std::string, DriftMethod> methods = {};  ///< per-feature methods (others automatic)
-};
-
-struct FeatureDrift {
-  std::string name;
-  bool numeric = true;
-  DriftMethod method = DriftMethod::ks;
-  double statistic = 0;           ///< D, PSI, W/std, JS distance or χ²
-  std::optional<double> p_value;  ///< for ks and chi_square
-  std::optional<double> adjusted_p_value;
-  double threshold = 0;
-  bool drifted = false;
-  std::size_t reference_size = 0, current_size = 0;
-};
-
-struct DriftReport {
-  std::vector<FeatureDrift> features;
-  std::size_t drifted_features = 0;
-  double share_drifted = 0;
-  double drift_share_threshold = 0.5;
-  bool dataset_drift = false;
-  MultipleTestingCorrection correction = MultipleTestingCorrection::none;
-
-  [[nodiscard]] const FeatureDrift& feature(const std::string& name) const {
-    for (const auto& f : features)
-      if (f.name == name) return f;
-    throw InvalidArgument("DriftReport::feature: no feature named \"" + name + "\"");
-  }
-
-  /// The report as JSON (p-values null for distance methods).
-  [[nodiscard]] nlohmann::json to_json() const {
-    nlohmann::json j;
-    j["dataset_drift"] = dataset_drift;
-    j["drifted_features"] = drifted_features;
-    j["n_features"] = features.size();
-    j["share_drifted"] = share_drifted;
-    j["drift_share_threshold"] = drift_share_threshold;
-    j["correction"] = to_string(correction);
-    j["features"] = nlohmann::json::array();
-    for (const auto& f : features) {
-      nlohmann::json e;
-      e["name"] = f.name;
-      e["type"] = f.numeric ? "numeric" : "categorical";
-      e["method"] = to_string(f.method);
-      e["statistic"] = f.statistic;
-      e["p_value"] = f.p_value ? nlohmann::json(*f.p_value) : nlohmann::json(nullptr);
-      e["adjusted_p_value"] = f.adjusted_p_value ? nlohmann::json(*f.adjusted_p_value) : nlohmann::json(nullptr);
-      e["threshold"] = f.threshold;
-      e["drifted"] = f.drifted;
-      e["reference_size"] = f.reference_size;
-      e["current_size"] = f.current_size;
-      j["features"].push_back(std::move(e));
-    }
-    return j;
-  }
-
-  /// A fixed-width table, one feature a row, then the dataset verdict.
-  [[nodiscard]] std::string to_table() const {
-    std::size_t width = 7;
-    for (const auto& f : features) width = std::max(width, f.name.size());
-    auto pad = [](std::string s, std::size_t w) {
-      if (s.size() < w) s.append(w - s.size(), ' ');
-      return s;
-    };
-    auto number = [](double v) {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.4g", v);
-      return std::string(buf);
-    };
-    std::string out =
-        pad("feature", width) + "  type         method          statistic   p (adj.)    threshold   drift\n";
-    out += std::string(width + 73, '-') + "\n";
-    for (const auto& f : features) {
-      out += pad(f.name, width) + "  " + pad(f.numeric ? "numeric" : "categorical", 11) + "  " +
-             pad(to_string(f.method), 14) + "  " + pad(number(f.statistic), 10) + "  " +
-             pad(f.adjusted_p_value ? number(*f.adjusted_p_value) : "-", 10) + "  " +
-             pad((f.p_value ? "p < " : ">= ") + number(f.threshold), 10) + "  " + (f.drifted ? "DRIFT" : "ok") + "\n";
-    }
-    out += "dataset drift: " + std::string(dataset_drift ? "YES" : "no") + " (" + std::to_string(drifted_features) +
-           " of " + std::to_string(features.size()) + " features drifted, share " + number(share_drifted) +
-           ", threshold " + number(drift_share_threshold) + ")\n";
-    return out;
-  }
 };
 
 namespace detail {
@@ -276,22 +83,6 @@ inline double psi_of_counts(const std::vector<double>& ref, const std::vector<do
   return value;
 }
 
-/// Benjamini–Hochberg step-up adjusted p-values (as statsmodels' fdr_bh).
-inline std::vector<double> benjamini_hochberg(const std::vector<double>& p) {
-  const std::size_t m = p.size();
-  std::vector<std::size_t> order(m);
-  std::iota(order.begin(), order.end(), std::size_t(0));
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return p[a] < p[b]; });
-  std::vector<double> adjusted(m);
-  double running = 1.0;
-  for (std::size_t k = m; k-- > 0;) {
-    const double value = p[order[k]] * static_cast<double>(m) / static_cast<double>(k + 1);
-    running = std::min(running, value);
-    adjusted[order[k]] = std::min(running, 1.0);
-  }
-  return adjusted;
-}
-
 }  // namespace detail
 
 /// Data drift between a reference FeatureFrame (set once) and current frames.
@@ -310,18 +101,22 @@ class DriftDetector {
   DriftDetector& fit(FeatureFrame reference) {
     require(!reference.names().empty(), "DriftDetector::fit", "the reference has no features");
     for (const auto& name : reference.names()) {
-      require(reference.rows(name) > 0, "DriftDetector::fit", "feature \"" + name + "\" is empty");
+      require(reference.rows(name) > 0, "DriftDetector::fit", [&] { return "feature \"" + name + "\" is empty"; });
       if (reference.is_numeric(name)) {
         const auto& v = std::get<std::vector<double>>(reference.column(name));
         require(std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); }), "DriftDetector::fit",
-                "feature \"" + name + "\" contains NaN or infinity");
+                [&] { return "feature \"" + name + "\" contains NaN or infinity"; });
       }
     }
-    for (const auto& [name, method] : options_.methods) {
-      require(reference.contains(name), "DriftDetector::fit", "a method is set for unknown feature \"" + name + "\"");
+    for (const auto& entry : options_.methods) {
+      const std::string& name = entry.first;  // named, not a structured binding: lambdas capture it (clang 14)
+      const DriftMethod method = entry.second;
+      require(reference.contains(name), "DriftDetector::fit",
+              [&] { return "a method is set for unknown feature \"" + name + "\""; });
       const bool numeric = reference.is_numeric(name);
-      require(numeric || (method != DriftMethod::ks && method != DriftMethod::wasserstein), "DriftDetector::fit",
-              "method " + to_string(method) + " needs a numeric feature, \"" + name + "\" is categorical");
+      require(numeric || (method != DriftMethod::ks && method != DriftMethod::wasserstein), "DriftDetector::fit", [&] {
+        return "method " + to_string(method) + " needs a numeric feature, \"" + name + "\" is categorical";
+      });
     }
     reference_ = std::move(reference);
     fitted_ = true;
@@ -352,11 +147,12 @@ class DriftDetector {
     report.correction = options_.correction;
     report.drift_share_threshold = options_.drift_share;
     for (const auto& name : reference_.names()) {
-      require(current.contains(name), where, "current data has no feature \"" + name + "\"");
-      require(current.is_numeric(name) == reference_.is_numeric(name), where,
-              "feature \"" + name + "\" is " + (reference_.is_numeric(name) ? "numeric" : "categorical") +
-                  " in the reference but not in the current data");
-      require(current.rows(name) > 0, where, "feature \"" + name + "\" is empty in the current data");
+      require(current.contains(name), where, [&] { return "current data has no feature \"" + name + "\""; });
+      require(current.is_numeric(name) == reference_.is_numeric(name), where, [&] {
+        return "feature \"" + name + "\" is " + (reference_.is_numeric(name) ? "numeric" : "categorical") +
+               " in the reference but not in the current data";
+      });
+      require(current.rows(name) > 0, where, [&] { return "feature \"" + name + "\" is empty in the current data"; });
       report.features.push_back(test_feature(name, current));
     }
     // Multiple-testing correction over the p-value tests.
@@ -372,7 +168,7 @@ class DriftDetector {
     if (options_.correction == MultipleTestingCorrection::bonferroni)
       for (double& v : adjusted) v = std::min(1.0, v * m);
     else if (options_.correction == MultipleTestingCorrection::benjamini_hochberg)
-      adjusted = detail::benjamini_hochberg(p);
+      adjusted = benjamini_hochberg(p);
     for (std::size_t k = 0; k < tested.size(); ++k) {
       auto& f = report.features[tested[k]];
       f.adjusted_p_value = adjusted[k];

@@ -115,13 +115,13 @@ class PerformanceMonitor {
             "window_duration must be positive");
     require(static_cast<bool>(options_.clock), "PerformanceMonitor", "clock is empty");
     require(valid_metric_name(options_.metric_prefix), "PerformanceMonitor",
-            "metric_prefix \"" + options_.metric_prefix + "\" is not a valid Prometheus metric name");
+            [&] { return "metric_prefix \"" + options_.metric_prefix + "\" is not a valid Prometheus metric name"; });
   }
 
   /// One served request: its latency in seconds (finite, ≥ 0) and whether it succeeded.
   void record_request(double latency_seconds, bool success = true) {
     require(std::isfinite(latency_seconds) && latency_seconds >= 0, "PerformanceMonitor::record_request",
-            "latency must be finite and >= 0, got " + std::to_string(latency_seconds));
+            [&] { return "latency must be finite and >= 0, got " + std::to_string(latency_seconds); });
     std::lock_guard lock(mutex_);
     const TimePoint now = options_.clock();
     push(requests_, {now, latency_seconds, success ? 0.0 : 1.0});
@@ -282,7 +282,8 @@ class PerformanceMonitor {
   void add_pending(const char* where, const std::string& id, Pending prediction) {
     require(!id.empty(), where, "request_id is empty");
     std::lock_guard lock(mutex_);
-    require(pending_.find(id) == pending_.end(), where, "request_id \"" + id + "\" already has a pending prediction");
+    require(pending_.find(id) == pending_.end(), where,
+            [&] { return "request_id \"" + id + "\" already has a pending prediction"; });
     if (pending_.size() >= options_.max_pending) {  // drop the oldest
       pending_.erase(pending_order_.front());
       pending_order_.pop_front();
@@ -300,10 +301,11 @@ class PerformanceMonitor {
       ++unmatched_labels_total_;
       return false;
     }
-    require(it->second.prediction.index() == truth.index(), where,
-            "request \"" + id + "\" holds a " +
-                (std::holds_alternative<Index>(it->second.prediction) ? "class" : "regression") +
-                " prediction; use the matching record_label function");
+    require(it->second.prediction.index() == truth.index(), where, [&] {
+      return "request \"" + id + "\" holds a " +
+             (std::holds_alternative<Index>(it->second.prediction) ? "class" : "regression") +
+             " prediction; use the matching record_label function";
+    });
     const TimePoint now = options_.clock();
     if (std::holds_alternative<Index>(truth))
       push(classifications_, {now, static_cast<double>(std::get<Index>(truth)),

@@ -43,9 +43,9 @@ std::vector<double> sample_values(const S& sample, std::string_view where, std::
     out.reserve(std::ranges::size(sample));
     for (const auto& v : sample) out.push_back(static_cast<double>(v));
   }
-  require(!out.empty(), where, std::string(name) + " is empty");
+  require(!out.empty(), where, [&] { return std::string(name) + " is empty"; });
   require(std::all_of(out.begin(), out.end(), [](double v) { return std::isfinite(v); }), where,
-          std::string(name) + " contains NaN or infinity");
+          [&] { return std::string(name) + " contains NaN or infinity"; });
   return out;
 }
 
