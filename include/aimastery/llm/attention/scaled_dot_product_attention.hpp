@@ -78,7 +78,7 @@ struct AttentionOptions {
   Index tiled_threshold = 1024;
   /// Tile of the tiled path: queries × keys scores at a time.
   Index block_queries = 128;
-  Index block_keys = 256;
+  Index block_keys = 512;
 };
 
 template <Scalar T>
@@ -167,16 +167,76 @@ void drop_row(T* p, Index cols, RandomEngine& rng, std::uint64_t threshold, T ke
 
 inline std::uint64_t dropout_threshold(double p) { return static_cast<std::uint64_t>(std::ldexp(p, 64)); }
 
-/// Forward of query rows [i0, i0 + rows) of one (batch, head) pair (see the file comment).
+/// s·Kᵀ of one (batch, head) pair, (head_dim × keys) row-major: the scale is applied once here instead
+/// of on every score, and the GEMM then reads the keys of a tile contiguously.
 template <Scalar T>
-void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q, const T* k, const T* v, T* o, T* lse,
-                  T* weights, const typename AttentionMask<T>::Slice& mask) {
+Matrix<T> scaled_keys_transposed(const T* k, Index keys, Index head_dim, double scale) {
+  return static_cast<T>(scale) * Eigen::Map<const Matrix<T>>(k, keys, head_dim).transpose();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The forward's products. Every query tile multiplies by the same keys and values, so instead of
+// calling matrix_multiply per tile (which would pack K and V again for every tile) the forward packs
+// s·Kᵀ and V once per (batch, head) pair into the GEMM's B micro-panels, packs each query tile once
+// into A micro-panels, and calls the GEMM's micro-kernel (core/linalg/matmul.hpp) on them directly.
+// ---------------------------------------------------------------------------------------------
+
+template <Scalar T>
+using AlignedBuffer = std::vector<T, Eigen::aligned_allocator<T>>;
+
+/// s·Kᵀ and V of one (batch, head) pair packed as GEMM B micro-panels (NR columns each, k-major):
+///   keys:   ceil(m/NR) panels of head_dim × NR   (panel p = keys p·NR .. p·NR+NR−1)
+///   values: ceil(d_v/NR) panels of m × NR        (rows j0.. of a panel start at offset j0·NR)
+template <Scalar T>
+struct PackedKeysValues {
+  AlignedBuffer<T> keys;
+  AlignedBuffer<T> values;
+};
+
+template <Scalar T>
+PackedKeysValues<T> pack_keys_values(const Geometry& g, const T* k, const T* v) {
+  namespace gemm = aimastery::detail::gemm;
+  constexpr Index NR = gemm::Blocking<T>::NR;
+  const auto round_up = [](Index x) { return (x + NR - 1) / NR * NR; };
+  const Matrix<T> kt = scaled_keys_transposed(k, g.keys, g.head_dim, g.scale);
+  const Eigen::Map<const Matrix<T>> V(v, g.keys, g.value_dim);
+  PackedKeysValues<T> p;
+  p.keys.resize(static_cast<std::size_t>(round_up(g.keys) * g.head_dim));
+  gemm::pack_b<T, NR>(gemm::strided_view(kt), 0, 0, g.head_dim, g.keys, p.keys.data());
+  p.values.resize(static_cast<std::size_t>(round_up(g.value_dim) * g.keys));
+  gemm::pack_b<T, NR>(gemm::strided_view(V), 0, 0, g.keys, g.value_dim, p.values.data());
+  return p;
+}
+
+/// C (rows × n, row stride ldc) = or += Ã·B̃: Ã holds `rows` rows packed as A micro-panels of depth kc,
+/// B̃ the B micro-panels of the n columns, starting at b, one every panel_stride numbers.
+template <Scalar T>
+void packed_product(const T* a, Index rows, Index kc, const T* b, Index panel_stride, Index n, T* c, Index ldc,
+                    bool overwrite) {
+  namespace gemm = aimastery::detail::gemm;
+  constexpr int MR = gemm::Blocking<T>::MR, NR = gemm::Blocking<T>::NR, NV = gemm::Blocking<T>::NV;
+  for (Index jr = 0; jr < n; jr += NR) {
+    const T* b_panel = b + (jr / NR) * panel_stride;
+    const Index cols = std::min<Index>(NR, n - jr);
+    for (Index ir = 0; ir < rows; ir += MR)
+      gemm::micro_kernel<T, MR, NV>(kc, a + (ir / MR) * MR * kc, b_panel, c + ir * ldc + jr, ldc,
+                                    std::min<Index>(MR, rows - ir), cols, overwrite);
+  }
+}
+
+/// Forward of query rows [i0, i0 + rows) of one (batch, head) pair (see the file comment); `kv` holds
+/// s·Kᵀ and V of the pair, packed.
+template <Scalar T>
+void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q, const PackedKeysValues<T>& kv, T* o,
+                  T* lse, T* weights, const typename AttentionMask<T>::Slice& mask) {
+  namespace gemm = aimastery::detail::gemm;
+  constexpr Index MR = gemm::Blocking<T>::MR, NR = gemm::Blocking<T>::NR;
   constexpr T minus_inf = -std::numeric_limits<T>::infinity();
-  using ConstMap = Eigen::Map<const Matrix<T>>;
-  const ConstMap Qb(q + i0 * g.head_dim, rows, g.head_dim);
-  const ConstMap K(k, g.keys, g.head_dim);
-  const ConstMap V(v, g.keys, g.value_dim);
-  const T scale = static_cast<T>(g.scale);
+  const Eigen::Map<const Matrix<T>> Qb(q + i0 * g.head_dim, rows, g.head_dim);
+  const Index padded_rows = (rows + MR - 1) / MR * MR;
+  AlignedBuffer<T> q_packed(static_cast<std::size_t>(padded_rows * g.head_dim));
+  gemm::pack_a<T, MR>(gemm::strided_view(Qb), 0, 0, rows, g.head_dim, q_packed.data());
+  AlignedBuffer<T> p_packed(static_cast<std::size_t>(padded_rows * std::min(g.block_keys, g.keys)));
 
   Vector<T> m = Vector<T>::Constant(rows, minus_inf);  // running max
   Vector<T> l = Vector<T>::Zero(rows);                 // running sum of exp(s − m)
@@ -190,11 +250,14 @@ void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q,
     for (Index r = 0; r < rows; ++r)
       engines.emplace_back(mix_seed(g.seed, static_cast<std::uint64_t>(bh * g.queries + i0 + r)));
 
+  Matrix<T> S;
   for (Index j0 = 0; j0 < g.keys; j0 += g.block_keys) {
     if (g.causal && j0 > i0 + rows - 1) break;  // every later key is in the future of every row
     const Index cols = std::min(g.block_keys, g.keys - j0);
-    Matrix<T> S = matrix_multiply(Qb, K.middleRows(j0, cols).transpose());
-    S *= scale;
+    // S = s·Q Kᵀ for this tile (j0 is a multiple of NR: the tile starts on a panel).
+    S.resize(rows, cols);
+    packed_product(q_packed.data(), rows, g.head_dim, kv.keys.data() + (j0 / NR) * NR * g.head_dim, NR * g.head_dim,
+                   cols, S.data(), cols, true);
     apply_mask<T>(S, mask, i0, j0, g.causal);
     for (Index r = 0; r < rows; ++r) {
       auto s = S.row(r).array();
@@ -212,7 +275,10 @@ void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q,
       if (weights) Eigen::Map<RowVector<T>>(weights + (i0 + r) * g.keys + j0, cols) = S.row(r);
       if (drop) drop_row(S.data() + r * cols, cols, engines[static_cast<std::size_t>(r)], threshold, keep_scale);
     }
-    acc.noalias() += matrix_multiply(S, V.middleRows(j0, cols));
+    // acc += P̃ V[j0 : j0 + cols].
+    gemm::pack_a<T, MR>(gemm::strided_view(S), 0, 0, rows, cols, p_packed.data());
+    packed_product(p_packed.data(), rows, cols, kv.values.data() + j0 * NR, NR * g.keys, g.value_dim, acc.data(),
+                   g.value_dim, false);
   }
 
   Eigen::Map<Matrix<T>> Ob(o + i0 * g.value_dim, rows, g.value_dim);
@@ -240,6 +306,9 @@ void backward_head(const Geometry& g, Index bh, const T* q, const T* k, const T*
   const ConstMap Q(q, g.queries, g.head_dim), K(k, g.keys, g.head_dim), V(v, g.keys, g.value_dim);
   const ConstMap O(o, g.queries, g.value_dim), dO(dout, g.queries, g.value_dim);
   Eigen::Map<Matrix<T>> dQ(dq, g.queries, g.head_dim), dK(dk, g.keys, g.head_dim), dV(dv, g.keys, g.value_dim);
+  // s·Kᵀ and Vᵀ, so that every tile's GEMM reads its keys and values contiguously.
+  const Matrix<T> KT = scaled_keys_transposed(k, g.keys, g.head_dim, g.scale);
+  const Matrix<T> VT = V.transpose();
   dK.setZero();
   dV.setZero();
   const T scale = static_cast<T>(g.scale);
@@ -262,9 +331,7 @@ void backward_head(const Geometry& g, Index bh, const T* q, const T* k, const T*
       if (g.causal && j0 > i0 + rows - 1) break;
       const Index cols = std::min(g.block_keys, g.keys - j0);
       const auto Kb = K.middleRows(j0, cols);
-      const auto Vb = V.middleRows(j0, cols);
-      Matrix<T> P = matrix_multiply(Qb, Kb.transpose());
-      P *= scale;
+      Matrix<T> P = matrix_multiply(Qb, KT.middleCols(j0, cols));  // s·Q Kᵀ
       apply_mask<T>(P, mask, i0, j0, g.causal);
       for (Index r = 0; r < rows; ++r) {
         const T L = lse[i0 + r];
@@ -273,7 +340,7 @@ void backward_head(const Geometry& g, Index bh, const T* q, const T* k, const T*
         else
           P.row(r).array() = (P.row(r).array() - L).exp();  // Pᵢⱼ = exp(Sᵢⱼ − logsumexpᵢ)
       }
-      Matrix<T> dP = matrix_multiply(dOb, Vb.transpose());  // dO Vᵀ
+      Matrix<T> dP = matrix_multiply(dOb, VT.middleCols(j0, cols));  // dO Vᵀ
       if (drop) {
         Matrix<T> Pd = P;
         for (Index r = 0; r < rows; ++r) {
@@ -309,9 +376,16 @@ void check_rank4(std::string_view where, std::string_view name, const Tensor<T>&
     if (d == 0) fail(where, std::string(name) + " is empty, shape " + Tensor<T>::shape_string(x.shape()));
 }
 
+/// No NaN or infinity in x: x·0 is 0 for every finite x and NaN otherwise, so one vectorised sum decides.
 template <Scalar T>
 void check_finite_tensor(std::string_view where, std::string_view name, const Tensor<T>& x) {
-  if (!x.matrix().allFinite()) fail(where, std::string(name) + " contains NaN or infinity");
+  const T* data = x.data();
+  T probe = T(0);
+#if defined(_OPENMP)
+#pragma omp simd reduction(+ : probe)
+#endif
+  for (Index i = 0; i < x.size(); ++i) probe += data[i] * T(0);
+  if (probe != T(0)) fail(where, std::string(name) + " contains NaN or infinity");
 }
 
 /// Validates the inputs and options of an attention call and fixes its geometry.
@@ -358,8 +432,12 @@ Geometry geometry(std::string_view where, const Tensor<T>& Q, const Tensor<T>& K
   const bool tiled =
       options.algorithm == AttentionAlgorithm::tiled || (options.algorithm == AttentionAlgorithm::automatic &&
                                                          !options.return_weights && g.keys >= options.tiled_threshold);
-  g.block_queries = tiled ? std::min(options.block_queries, g.queries) : g.queries;
-  g.block_keys = tiled ? std::min(options.block_keys, g.keys) : g.keys;
+  // A query tile of whole micro-kernel row panels (MR rows) wastes no work on padded rows.
+  constexpr Index MR = detail::gemm::Blocking<T>::MR;
+  g.block_queries = tiled ? std::min(std::max(options.block_queries / MR * MR, MR), g.queries) : g.queries;
+  // A key tile starts on a packed panel of the GEMM (NR keys): round the tile up to a multiple of NR.
+  constexpr Index NR = detail::gemm::Blocking<T>::NR;
+  g.block_keys = tiled ? std::min((options.block_keys + NR - 1) / NR * NR, g.keys) : g.keys;
   return g;
 }
 
@@ -382,6 +460,14 @@ AttentionOutput<T> scaled_dot_product_attention(const Tensor<T>& Q, const Tensor
   const Index pairs = g.batch * g.heads;
   const Index tiles = (g.queries + g.block_queries - 1) / g.block_queries;
   const Index tasks = pairs * tiles;
+  // s·Kᵀ and V of every pair, packed once: O(sequence) memory, like K and V themselves.
+  std::vector<PackedKeysValues<T>> packed(static_cast<std::size_t>(pairs));
+#if defined(_OPENMP)
+#pragma omp parallel for if (pairs > 1)
+#endif
+  for (Index bh = 0; bh < pairs; ++bh)
+    packed[static_cast<std::size_t>(bh)] =
+        pack_keys_values(g, K.data() + bh * g.keys * g.head_dim, V.data() + bh * g.keys * g.value_dim);
 #if defined(_OPENMP)
 #pragma omp parallel for schedule(dynamic) if (tasks > 1)
 #endif
@@ -389,9 +475,8 @@ AttentionOutput<T> scaled_dot_product_attention(const Tensor<T>& Q, const Tensor
     const Index bh = task / tiles;
     const Index i0 = (task % tiles) * g.block_queries;
     const Index rows = std::min(g.block_queries, g.queries - i0);
-    forward_rows<T>(g, bh, i0, rows, Q.data() + bh * g.queries * g.head_dim, K.data() + bh * g.keys * g.head_dim,
-                    V.data() + bh * g.keys * g.value_dim, out.output.data() + bh * g.queries * g.value_dim,
-                    out.logsumexp.data() + bh * g.queries,
+    forward_rows<T>(g, bh, i0, rows, Q.data() + bh * g.queries * g.head_dim, packed[static_cast<std::size_t>(bh)],
+                    out.output.data() + bh * g.queries * g.value_dim, out.logsumexp.data() + bh * g.queries,
                     options.return_weights ? out.weights.data() + bh * g.queries * g.keys : nullptr,
                     mask.slice(bh / g.heads, bh % g.heads));
   }
