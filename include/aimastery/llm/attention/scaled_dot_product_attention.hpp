@@ -46,6 +46,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,7 +76,7 @@ struct AttentionOptions {
   bool return_weights = false;
   AttentionAlgorithm algorithm = AttentionAlgorithm::automatic;
   /// `automatic` uses the tiled path when there are at least this many keys.
-  Index tiled_threshold = 1024;
+  Index tiled_threshold = 256;
   /// Tile of the tiled path: queries × keys scores at a time.
   Index block_queries = 128;
   Index block_keys = 512;
@@ -181,16 +182,22 @@ Matrix<T> scaled_keys_transposed(const T* k, Index keys, Index head_dim, double 
 // into A micro-panels, and calls the GEMM's micro-kernel (core/linalg/matmul.hpp) on them directly.
 // ---------------------------------------------------------------------------------------------
 
+/// A buffer of n numbers left uninitialised (every entry is written by a packer before it is read).
 template <Scalar T>
-using AlignedBuffer = std::vector<T, Eigen::aligned_allocator<T>>;
+struct PackBuffer {
+  std::unique_ptr<T[]> storage;
+  explicit PackBuffer(Index n = 0) : storage(n > 0 ? new T[static_cast<std::size_t>(n)] : nullptr) {}
+  [[nodiscard]] T* data() noexcept { return storage.get(); }
+  [[nodiscard]] const T* data() const noexcept { return storage.get(); }
+};
 
 /// s·Kᵀ and V of one (batch, head) pair packed as GEMM B micro-panels (NR columns each, k-major):
 ///   keys:   ceil(m/NR) panels of head_dim × NR   (panel p = keys p·NR .. p·NR+NR−1)
 ///   values: ceil(d_v/NR) panels of m × NR        (rows j0.. of a panel start at offset j0·NR)
 template <Scalar T>
 struct PackedKeysValues {
-  AlignedBuffer<T> keys;
-  AlignedBuffer<T> values;
+  PackBuffer<T> keys;
+  PackBuffer<T> values;
 };
 
 template <Scalar T>
@@ -198,12 +205,14 @@ PackedKeysValues<T> pack_keys_values(const Geometry& g, const T* k, const T* v) 
   namespace gemm = aimastery::detail::gemm;
   constexpr Index NR = gemm::Blocking<T>::NR;
   const auto round_up = [](Index x) { return (x + NR - 1) / NR * NR; };
-  const Matrix<T> kt = scaled_keys_transposed(k, g.keys, g.head_dim, g.scale);
+  const Eigen::Map<const Matrix<T>> K(k, g.keys, g.head_dim);
   const Eigen::Map<const Matrix<T>> V(v, g.keys, g.value_dim);
   PackedKeysValues<T> p;
-  p.keys.resize(static_cast<std::size_t>(round_up(g.keys) * g.head_dim));
-  gemm::pack_b<T, NR>(gemm::strided_view(kt), 0, 0, g.head_dim, g.keys, p.keys.data());
-  p.values.resize(static_cast<std::size_t>(round_up(g.value_dim) * g.keys));
+  const Index key_numbers = round_up(g.keys) * g.head_dim;
+  p.keys = PackBuffer<T>(key_numbers);
+  gemm::pack_b<T, NR>(gemm::strided_view(K.transpose()), 0, 0, g.head_dim, g.keys, p.keys.data());
+  Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(p.keys.data(), key_numbers) *= static_cast<T>(g.scale);  // s·Kᵀ
+  p.values = PackBuffer<T>(round_up(g.value_dim) * g.keys);
   gemm::pack_b<T, NR>(gemm::strided_view(V), 0, 0, g.keys, g.value_dim, p.values.data());
   return p;
 }
@@ -234,9 +243,9 @@ void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q,
   constexpr T minus_inf = -std::numeric_limits<T>::infinity();
   const Eigen::Map<const Matrix<T>> Qb(q + i0 * g.head_dim, rows, g.head_dim);
   const Index padded_rows = (rows + MR - 1) / MR * MR;
-  AlignedBuffer<T> q_packed(static_cast<std::size_t>(padded_rows * g.head_dim));
+  PackBuffer<T> q_packed(padded_rows * g.head_dim);
   gemm::pack_a<T, MR>(gemm::strided_view(Qb), 0, 0, rows, g.head_dim, q_packed.data());
-  AlignedBuffer<T> p_packed(static_cast<std::size_t>(padded_rows * std::min(g.block_keys, g.keys)));
+  PackBuffer<T> p_packed(padded_rows * std::min(g.block_keys, g.keys));
 
   Vector<T> m = Vector<T>::Constant(rows, minus_inf);  // running max
   Vector<T> l = Vector<T>::Zero(rows);                 // running sum of exp(s − m)
@@ -379,13 +388,8 @@ void check_rank4(std::string_view where, std::string_view name, const Tensor<T>&
 /// No NaN or infinity in x: x·0 is 0 for every finite x and NaN otherwise, so one vectorised sum decides.
 template <Scalar T>
 void check_finite_tensor(std::string_view where, std::string_view name, const Tensor<T>& x) {
-  const T* data = x.data();
-  T probe = T(0);
-#if defined(_OPENMP)
-#pragma omp simd reduction(+ : probe)
-#endif
-  for (Index i = 0; i < x.size(); ++i) probe += data[i] * T(0);
-  if (probe != T(0)) fail(where, std::string(name) + " contains NaN or infinity");
+  const Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>> data(x.data(), x.size());
+  if ((data * T(0)).sum() != T(0)) fail(where, std::string(name) + " contains NaN or infinity");
 }
 
 /// Validates the inputs and options of an attention call and fixes its geometry.
