@@ -245,6 +245,7 @@ void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q,
   Matrix<T> acc = Matrix<T>::Zero(g.value_dim, width);  // Oᵀ, unnormalised
   Eigen::Array<T, 1, Eigen::Dynamic> m = Eigen::Array<T, 1, Eigen::Dynamic>::Constant(width, minus_inf);
   Eigen::Array<T, 1, Eigen::Dynamic> l = Eigen::Array<T, 1, Eigen::Dynamic>::Zero(width);
+  const bool masked = mask.bias || mask.allowed || mask.keys || g.causal;
 
   std::vector<RandomEngine> engines;
   const bool drop = g.dropout > 0.0;
@@ -277,8 +278,14 @@ void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q,
       Row sum = Row::Zero();
       for (Index c = 0; c < cols; ++c) {
         Eigen::Map<Row> s(panel + c * NR);
-        // Exactly 0 for a forbidden key (a vectorised exp clamps −∞ to a tiny positive number).
-        s = (s > minus_inf).select((s - shift).exp(), Row::Zero());
+        if (masked) {  // exactly 0 for a forbidden key (a vectorised exp clamps −∞ to a tiny number)
+          const Row before = s;
+          s = (s - shift).exp();
+          for (int jj = 0; jj < NR; ++jj)
+            if (before[jj] == minus_inf) s[jj] = T(0);
+        } else {
+          s = (s - shift).exp();
+        }
         sum += s;
       }
       l_p = alpha * l_p + sum;
@@ -332,6 +339,7 @@ void backward_head(const Geometry& g, Index bh, const T* q, const T* k, const T*
   // s·Kᵀ and Vᵀ, so that every tile's GEMM reads its keys and values contiguously.
   const Matrix<T> KT = scaled_keys_transposed(k, g.keys, g.head_dim, g.scale);
   const Matrix<T> VT = V.transpose();
+  const bool masked = mask.bias || mask.allowed || mask.keys || g.causal;
   dK.setZero();
   dV.setZero();
   const T scale = static_cast<T>(g.scale);
@@ -358,11 +366,18 @@ void backward_head(const Geometry& g, Index bh, const T* q, const T* k, const T*
       apply_mask<T>(P.data(), rows, cols, cols, 1, mask, i0, j0, g.causal);
       for (Index r = 0; r < rows; ++r) {
         const T L = lse[i0 + r];
-        if (L == minus_inf)
+        if (L == minus_inf) {
           P.row(r).setZero();
-        else
-          P.row(r).array() =
-              (P.row(r).array() > minus_inf).select((P.row(r).array() - L).exp(), T(0));  // Pᵢⱼ = exp(Sᵢⱼ − logsumexpᵢ)
+          continue;
+        }
+        // Pᵢⱼ = exp(Sᵢⱼ − logsumexpᵢ); exactly 0 where forbidden (the vectorised exp would clamp −∞ to a
+        // tiny number, so masked tiles take the scalar exp).
+        if (masked) {
+          T* p = P.data() + r * cols;
+          for (Index c = 0; c < cols; ++c) p[c] = p[c] == minus_inf ? T(0) : std::exp(p[c] - L);
+        } else {
+          P.row(r).array() = (P.row(r).array() - L).exp();
+        }
       }
       Matrix<T> dP = matrix_multiply(dOb, VT.middleCols(j0, cols));  // dO Vᵀ
       if (drop) {
