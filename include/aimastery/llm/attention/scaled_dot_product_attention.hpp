@@ -39,8 +39,9 @@
 /// from the library's engine (core/probability/sampling.hpp) seeded with a mix of (seed, r): the same
 /// seed gives the same masks on both paths, in forward and backward, whatever the thread count.
 ///
-/// Products go through the library's GEMM (matrix_multiply). With OpenMP, (batch, head, query tile)
-/// tasks run in parallel in forward, (batch, head) pairs in backward.
+/// Products go through the library's GEMM: the forward on its packers and micro-kernel directly (keys and
+/// values packed once per head, see "The forward's products" below), the backward through matrix_multiply.
+/// With OpenMP, (batch, head, query tile) tasks run in parallel in forward, (batch, head) pairs in backward.
 
 #include <algorithm>
 #include <cmath>
