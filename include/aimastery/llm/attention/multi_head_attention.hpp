@@ -45,7 +45,7 @@ struct MultiHeadAttentionOptions {
   std::uint64_t seed = 0;
   /// How scaled_dot_product_attention tiles (see scaled_dot_product_attention.hpp).
   AttentionAlgorithm algorithm = AttentionAlgorithm::automatic;
-  Index tiled_threshold = 1024;
+  Index tiled_threshold = 256;
 };
 
 template <Scalar T>

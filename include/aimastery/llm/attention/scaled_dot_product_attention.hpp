@@ -39,13 +39,15 @@
 /// from the library's engine (core/probability/sampling.hpp) seeded with a mix of (seed, r): the same
 /// seed gives the same masks on both paths, in forward and backward, whatever the thread count.
 ///
-/// Products go through the library's GEMM (matrix_multiply). With OpenMP, (batch, head, query tile)
-/// tasks run in parallel in forward, (batch, head) pairs in backward.
+/// Products go through the library's GEMM: the forward on its packers and micro-kernel directly (keys and
+/// values packed once per head, see "The forward's products" below), the backward through matrix_multiply.
+/// With OpenMP, (batch, head, query tile) tasks run in parallel in forward, (batch, head) pairs in backward.
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,10 +77,10 @@ struct AttentionOptions {
   bool return_weights = false;
   AttentionAlgorithm algorithm = AttentionAlgorithm::automatic;
   /// `automatic` uses the tiled path when there are at least this many keys.
-  Index tiled_threshold = 1024;
+  Index tiled_threshold = 256;
   /// Tile of the tiled path: queries × keys scores at a time.
   Index block_queries = 128;
-  Index block_keys = 256;
+  Index block_keys = 512;
 };
 
 template <Scalar T>
@@ -130,32 +132,29 @@ inline std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t row) {
   return z ^ (z >> 31);
 }
 
-/// Scores tile S (rows × cols, queries i0.., keys j0..) ← S + mask, with −∞ where attention is forbidden.
+/// Scores tile (rows × cols, queries i0.., keys j0..; score (r, c) at s[r·rs + c·cs]) ← + mask, with −∞
+/// where attention is forbidden.
 template <Scalar T>
-void apply_mask(Matrix<T>& S, const typename AttentionMask<T>::Slice& mask, Index i0, Index j0, bool causal) {
+void apply_mask(T* s, Index rows, Index cols, Index rs, Index cs, const typename AttentionMask<T>::Slice& mask,
+                Index i0, Index j0, bool causal) {
   constexpr T minus_inf = -std::numeric_limits<T>::infinity();
-  const Index rows = S.rows(), cols = S.cols();
-  if (mask.bias)
-    for (Index r = 0; r < rows; ++r) {
+  for (Index r = 0; r < rows; ++r) {
+    T* row = s + r * rs;
+    if (mask.bias) {
       const T* bias = mask.bias + (i0 + r) * mask.row_stride + j0 * mask.col_stride;
-      T* s = S.data() + r * cols;
-      for (Index c = 0; c < cols; ++c) s[c] += bias[c * mask.col_stride];
+      for (Index c = 0; c < cols; ++c) row[c * cs] += bias[c * mask.col_stride];
     }
-  if (mask.allowed)
-    for (Index r = 0; r < rows; ++r) {
+    if (mask.allowed) {
       const std::uint8_t* ok = mask.allowed + (i0 + r) * mask.row_stride + j0 * mask.col_stride;
-      T* s = S.data() + r * cols;
       for (Index c = 0; c < cols; ++c)
-        if (!ok[c * mask.col_stride]) s[c] = minus_inf;
+        if (!ok[c * mask.col_stride]) row[c * cs] = minus_inf;
     }
-  if (mask.keys)
-    for (Index c = 0; c < cols; ++c)
-      if (!mask.keys[j0 + c]) S.col(c).setConstant(minus_inf);
-  if (causal)
-    for (Index r = 0; r < rows; ++r) {
-      const Index first = std::max<Index>(0, i0 + r - j0 + 1);  // keys j > i are forbidden
-      for (Index c = first; c < cols; ++c) S(r, c) = minus_inf;
-    }
+    if (mask.keys)
+      for (Index c = 0; c < cols; ++c)
+        if (!mask.keys[j0 + c]) row[c * cs] = minus_inf;
+    if (causal)  // keys j > i are forbidden
+      for (Index c = std::max<Index>(0, i0 + r - j0 + 1); c < cols; ++c) row[c * cs] = minus_inf;
+  }
 }
 
 /// Multiplies row r of the probabilities tile by its dropout mask (0 or 1/(1 − p)), drawing `cols`
@@ -167,20 +166,87 @@ void drop_row(T* p, Index cols, RandomEngine& rng, std::uint64_t threshold, T ke
 
 inline std::uint64_t dropout_threshold(double p) { return static_cast<std::uint64_t>(std::ldexp(p, 64)); }
 
-/// Forward of query rows [i0, i0 + rows) of one (batch, head) pair (see the file comment).
+/// s·Kᵀ of one (batch, head) pair, (head_dim × keys) row-major: the scale is applied once here instead
+/// of on every score, and the GEMM then reads the keys of a tile contiguously.
 template <Scalar T>
-void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q, const T* k, const T* v, T* o, T* lse,
-                  T* weights, const typename AttentionMask<T>::Slice& mask) {
-  constexpr T minus_inf = -std::numeric_limits<T>::infinity();
-  using ConstMap = Eigen::Map<const Matrix<T>>;
-  const ConstMap Qb(q + i0 * g.head_dim, rows, g.head_dim);
-  const ConstMap K(k, g.keys, g.head_dim);
-  const ConstMap V(v, g.keys, g.value_dim);
-  const T scale = static_cast<T>(g.scale);
+Matrix<T> scaled_keys_transposed(const T* k, Index keys, Index head_dim, double scale) {
+  return static_cast<T>(scale) * Eigen::Map<const Matrix<T>>(k, keys, head_dim).transpose();
+}
 
-  Vector<T> m = Vector<T>::Constant(rows, minus_inf);  // running max
-  Vector<T> l = Vector<T>::Zero(rows);                 // running sum of exp(s − m)
-  Matrix<T> acc = Matrix<T>::Zero(rows, g.value_dim);  // running unnormalised output
+// ---------------------------------------------------------------------------------------------
+// The forward's products, on the GEMM's own parts (core/linalg/matmul.hpp: packers and micro-kernel).
+// Every query tile multiplies by the same keys and values, so calling matrix_multiply per tile would
+// pack K and V again for every tile. Instead the forward works with transposed scores, Sᵀ = (s·K) Qᵀ
+// (keys × queries):
+//   - s·K and Vᵀ of each (batch, head) pair are packed once as A micro-panels (MR rows, k-major);
+//   - each query tile's Qᵀ is packed once as B micro-panels (NR queries);
+//   - the micro-kernel writes Sᵀ straight in B-panel layout (panel p = queries p·NR.., a cols × NR
+//     row-major block), which is what the product Oᵀ += Vᵀ P̃ᵀ reads as its B operand: the
+//     probabilities are never repacked, and the softmax runs down the columns of a panel, NR queries
+//     at a time in vector registers.
+// ---------------------------------------------------------------------------------------------
+
+/// A buffer of n numbers left uninitialised unless asked (packers write every entry they read).
+template <Scalar T>
+struct PackBuffer {
+  std::unique_ptr<T[]> storage;
+  explicit PackBuffer(Index n = 0, bool zero = false)
+      : storage(n <= 0 ? nullptr
+                : zero ? new T[static_cast<std::size_t>(n)]()
+                       : new T[static_cast<std::size_t>(n)]) {}
+  [[nodiscard]] T* data() noexcept { return storage.get(); }
+  [[nodiscard]] const T* data() const noexcept { return storage.get(); }
+};
+
+/// s·K and Vᵀ of one (batch, head) pair as GEMM A micro-panels (MR rows each, k-major):
+///   keys:   ceil(m/MR) panels of MR keys × head_dim
+///   values: ceil(d_v/MR) panels of MR value features × m keys (keys j0.. of a panel start at j0·MR)
+template <Scalar T>
+struct PackedKeysValues {
+  PackBuffer<T> keys;
+  PackBuffer<T> values;
+};
+
+template <Scalar T>
+PackedKeysValues<T> pack_keys_values(const Geometry& g, const T* k, const T* v) {
+  namespace gemm = aimastery::detail::gemm;
+  constexpr Index MR = gemm::Blocking<T>::MR;
+  const auto round_up = [](Index x) { return (x + MR - 1) / MR * MR; };
+  const Eigen::Map<const Matrix<T>> K(k, g.keys, g.head_dim);
+  const Eigen::Map<const Matrix<T>> V(v, g.keys, g.value_dim);
+  PackedKeysValues<T> p;
+  const Index key_numbers = round_up(g.keys) * g.head_dim;
+  p.keys = PackBuffer<T>(key_numbers);
+  gemm::pack_a<T, MR>(gemm::strided_view(K), 0, 0, g.keys, g.head_dim, p.keys.data());
+  Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(p.keys.data(), key_numbers) *= static_cast<T>(g.scale);  // s·K
+  p.values = PackBuffer<T>(round_up(g.value_dim) * g.keys);
+  gemm::pack_a<T, MR>(gemm::strided_view(V.transpose()), 0, 0, g.value_dim, g.keys, p.values.data());
+  return p;
+}
+
+/// Forward of query rows [i0, i0 + rows) of one (batch, head) pair (see the file comment); `kv` holds
+/// s·K and Vᵀ of the pair, packed.
+template <Scalar T>
+void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q, const PackedKeysValues<T>& kv, T* o,
+                  T* lse, T* weights, const typename AttentionMask<T>::Slice& mask) {
+  namespace gemm = aimastery::detail::gemm;
+  constexpr int MR = gemm::Blocking<T>::MR, NR = gemm::Blocking<T>::NR, NV = gemm::Blocking<T>::NV;
+  using Row = Eigen::Array<T, 1, NR>;  // NR queries side by side
+  constexpr T minus_inf = -std::numeric_limits<T>::infinity();
+  const Index panels = (rows + NR - 1) / NR;
+  const Index width = panels * NR;  // queries, padded to whole panels
+  const Index max_cols = std::min(g.block_keys, g.keys);
+
+  // Qᵀ of the tile as B panels: panel p holds queries i0 + p·NR .. (b[p·NR·d + k·NR + j]).
+  PackBuffer<T> qt(width * g.head_dim);
+  const Eigen::Map<const Matrix<T>> Qb(q + i0 * g.head_dim, rows, g.head_dim);
+  gemm::pack_b<T, NR>(gemm::strided_view(Qb.transpose()), 0, 0, g.head_dim, rows, qt.data());
+  // Sᵀ tile in B-panel layout; zeroed once so the padded query columns always hold finite numbers.
+  PackBuffer<T> st(width * max_cols, true);
+  Matrix<T> acc = Matrix<T>::Zero(g.value_dim, width);  // Oᵀ, unnormalised
+  Eigen::Array<T, 1, Eigen::Dynamic> m = Eigen::Array<T, 1, Eigen::Dynamic>::Constant(width, minus_inf);
+  Eigen::Array<T, 1, Eigen::Dynamic> l = Eigen::Array<T, 1, Eigen::Dynamic>::Zero(width);
+  const bool masked = mask.bias || mask.allowed || mask.keys || g.causal;
 
   std::vector<RandomEngine> engines;
   const bool drop = g.dropout > 0.0;
@@ -193,28 +259,59 @@ void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q,
   for (Index j0 = 0; j0 < g.keys; j0 += g.block_keys) {
     if (g.causal && j0 > i0 + rows - 1) break;  // every later key is in the future of every row
     const Index cols = std::min(g.block_keys, g.keys - j0);
-    Matrix<T> S = matrix_multiply(Qb, K.middleRows(j0, cols).transpose());
-    S *= scale;
-    apply_mask<T>(S, mask, i0, j0, g.causal);
-    for (Index r = 0; r < rows; ++r) {
-      auto s = S.row(r).array();
-      const T m_new = std::max(m[r], s.maxCoeff());
-      if (m_new == minus_inf) {  // no key allowed so far: contributes nothing
-        S.row(r).setZero();
-        if (drop) engines[static_cast<std::size_t>(r)].discard(static_cast<unsigned long long>(cols));
-        continue;
-      }
-      const T alpha = std::exp(m[r] - m_new);  // 0 when m was −∞
-      s = (s - m_new).exp();
-      l[r] = alpha * l[r] + s.sum();
-      if (alpha != T(1)) acc.row(r) *= alpha;
-      m[r] = m_new;
-      if (weights) Eigen::Map<RowVector<T>>(weights + (i0 + r) * g.keys + j0, cols) = S.row(r);
-      if (drop) drop_row(S.data() + r * cols, cols, engines[static_cast<std::size_t>(r)], threshold, keep_scale);
-    }
-    acc.noalias() += matrix_multiply(S, V.middleRows(j0, cols));
-  }
+    for (Index p = 0; p < panels; ++p) {
+      T* panel = st.data() + p * NR * cols;  // Sᵀ for queries p·NR.., a cols × NR row-major block
+      const Index real = std::min<Index>(NR, rows - p * NR);
+      // Sᵀ = (s·K[j0 : j0 + cols]) Qᵀ (j0 is a multiple of MR: the tile starts on a key panel).
+      for (Index ir = 0; ir < cols; ir += MR)
+        gemm::micro_kernel<T, MR, NV>(g.head_dim, kv.keys.data() + (j0 + ir) * g.head_dim,
+                                      qt.data() + p * NR * g.head_dim, panel + ir * NR, NR,
+                                      std::min<Index>(MR, cols - ir), real, true);
+      apply_mask<T>(panel, real, cols, 1, NR, mask, i0 + p * NR, j0, g.causal);
 
+      // Online softmax down the columns, NR queries at a time (see the file comment).
+      Eigen::Map<Row> m_p(m.data() + p * NR), l_p(l.data() + p * NR);
+      Row tile_max = Eigen::Map<const Row>(panel);
+      for (Index c = 1; c < cols; ++c) tile_max = tile_max.max(Eigen::Map<const Row>(panel + c * NR));
+      const Row m_new = m_p.max(tile_max);
+      const Row shift = (m_new == minus_inf).select(Row::Zero(), m_new);  // a row with no key yet: exp(−∞) = 0
+      const Row alpha = (m_p - shift).exp();                              // 0 when m was −∞
+      Row sum = Row::Zero();
+      for (Index c = 0; c < cols; ++c) {
+        Eigen::Map<Row> s(panel + c * NR);
+        if (masked) {  // exactly 0 for a forbidden key (a vectorised exp clamps −∞ to a tiny number)
+          const Row before = s;
+          s = (s - shift).exp();
+          for (int jj = 0; jj < NR; ++jj)
+            if (before[jj] == minus_inf) s[jj] = T(0);
+        } else {
+          s = (s - shift).exp();
+        }
+        sum += s;
+      }
+      l_p = alpha * l_p + sum;
+      m_p = m_new;
+      if ((alpha != T(1)).any())
+        for (Index u = 0; u < g.value_dim; ++u) acc.row(u).template segment<NR>(p * NR).array() *= alpha;
+      for (Index jj = 0; jj < real; ++jj) {
+        const Index r = p * NR + jj;
+        if (weights)
+          for (Index c = 0; c < cols; ++c) weights[(i0 + r) * g.keys + j0 + c] = panel[c * NR + jj];
+        if (drop) {
+          RandomEngine& rng = engines[static_cast<std::size_t>(r)];
+          for (Index c = 0; c < cols; ++c)
+            panel[c * NR + jj] = rng() >= threshold ? panel[c * NR + jj] * keep_scale : T(0);
+        }
+      }
+    }
+    // Oᵀ += Vᵀ[:, j0 : j0 + cols] P̃ᵀ, P̃ᵀ read in place from the panels.
+    for (Index p = 0; p < panels; ++p)
+      for (Index ir = 0; ir < g.value_dim; ir += MR)
+        gemm::micro_kernel<T, MR, NV>(cols, kv.values.data() + ir * g.keys + j0 * MR, st.data() + p * NR * cols,
+                                      acc.data() + ir * width + p * NR, width, std::min<Index>(MR, g.value_dim - ir),
+                                      NR, false);
+  }
+  acc.transposeInPlace();  // O, unnormalised: width × value_dim
   Eigen::Map<Matrix<T>> Ob(o + i0 * g.value_dim, rows, g.value_dim);
   for (Index r = 0; r < rows; ++r) {
     if (l[r] == T(0)) {  // fully masked row: zeros, never NaN
@@ -240,6 +337,10 @@ void backward_head(const Geometry& g, Index bh, const T* q, const T* k, const T*
   const ConstMap Q(q, g.queries, g.head_dim), K(k, g.keys, g.head_dim), V(v, g.keys, g.value_dim);
   const ConstMap O(o, g.queries, g.value_dim), dO(dout, g.queries, g.value_dim);
   Eigen::Map<Matrix<T>> dQ(dq, g.queries, g.head_dim), dK(dk, g.keys, g.head_dim), dV(dv, g.keys, g.value_dim);
+  // s·Kᵀ and Vᵀ, so that every tile's GEMM reads its keys and values contiguously.
+  const Matrix<T> KT = scaled_keys_transposed(k, g.keys, g.head_dim, g.scale);
+  const Matrix<T> VT = V.transpose();
+  const bool masked = mask.bias || mask.allowed || mask.keys || g.causal;
   dK.setZero();
   dV.setZero();
   const T scale = static_cast<T>(g.scale);
@@ -262,18 +363,24 @@ void backward_head(const Geometry& g, Index bh, const T* q, const T* k, const T*
       if (g.causal && j0 > i0 + rows - 1) break;
       const Index cols = std::min(g.block_keys, g.keys - j0);
       const auto Kb = K.middleRows(j0, cols);
-      const auto Vb = V.middleRows(j0, cols);
-      Matrix<T> P = matrix_multiply(Qb, Kb.transpose());
-      P *= scale;
-      apply_mask<T>(P, mask, i0, j0, g.causal);
+      Matrix<T> P = matrix_multiply(Qb, KT.middleCols(j0, cols));  // s·Q Kᵀ
+      apply_mask<T>(P.data(), rows, cols, cols, 1, mask, i0, j0, g.causal);
       for (Index r = 0; r < rows; ++r) {
         const T L = lse[i0 + r];
-        if (L == minus_inf)
+        if (L == minus_inf) {
           P.row(r).setZero();
-        else
-          P.row(r).array() = (P.row(r).array() - L).exp();  // Pᵢⱼ = exp(Sᵢⱼ − logsumexpᵢ)
+          continue;
+        }
+        // Pᵢⱼ = exp(Sᵢⱼ − logsumexpᵢ); exactly 0 where forbidden (the vectorised exp would clamp −∞ to a
+        // tiny number, so masked tiles take the scalar exp).
+        if (masked) {
+          T* p = P.data() + r * cols;
+          for (Index c = 0; c < cols; ++c) p[c] = p[c] == minus_inf ? T(0) : std::exp(p[c] - L);
+        } else {
+          P.row(r).array() = (P.row(r).array() - L).exp();
+        }
       }
-      Matrix<T> dP = matrix_multiply(dOb, Vb.transpose());  // dO Vᵀ
+      Matrix<T> dP = matrix_multiply(dOb, VT.middleCols(j0, cols));  // dO Vᵀ
       if (drop) {
         Matrix<T> Pd = P;
         for (Index r = 0; r < rows; ++r) {
@@ -309,9 +416,11 @@ void check_rank4(std::string_view where, std::string_view name, const Tensor<T>&
     if (d == 0) fail(where, std::string(name) + " is empty, shape " + Tensor<T>::shape_string(x.shape()));
 }
 
+/// No NaN or infinity in x: x·0 is 0 for every finite x and NaN otherwise, so one vectorised sum decides.
 template <Scalar T>
 void check_finite_tensor(std::string_view where, std::string_view name, const Tensor<T>& x) {
-  if (!x.matrix().allFinite()) fail(where, std::string(name) + " contains NaN or infinity");
+  const Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>> data(x.data(), x.size());
+  if ((data * T(0)).sum() != T(0)) fail(where, std::string(name) + " contains NaN or infinity");
 }
 
 /// Validates the inputs and options of an attention call and fixes its geometry.
@@ -358,8 +467,10 @@ Geometry geometry(std::string_view where, const Tensor<T>& Q, const Tensor<T>& K
   const bool tiled =
       options.algorithm == AttentionAlgorithm::tiled || (options.algorithm == AttentionAlgorithm::automatic &&
                                                          !options.return_weights && g.keys >= options.tiled_threshold);
-  g.block_queries = tiled ? std::min(options.block_queries, g.queries) : g.queries;
-  g.block_keys = tiled ? std::min(options.block_keys, g.keys) : g.keys;
+  // Tiles of whole GEMM micro-panels: queries in panels of NR, keys in panels of MR (see forward_rows).
+  constexpr Index MR = detail::gemm::Blocking<T>::MR, NR = detail::gemm::Blocking<T>::NR;
+  g.block_queries = tiled ? std::min(std::max(options.block_queries / NR * NR, NR), g.queries) : g.queries;
+  g.block_keys = tiled ? std::min((options.block_keys + MR - 1) / MR * MR, g.keys) : g.keys;
   return g;
 }
 
@@ -382,6 +493,14 @@ AttentionOutput<T> scaled_dot_product_attention(const Tensor<T>& Q, const Tensor
   const Index pairs = g.batch * g.heads;
   const Index tiles = (g.queries + g.block_queries - 1) / g.block_queries;
   const Index tasks = pairs * tiles;
+  // s·Kᵀ and V of every pair, packed once: O(sequence) memory, like K and V themselves.
+  std::vector<PackedKeysValues<T>> packed(static_cast<std::size_t>(pairs));
+#if defined(_OPENMP)
+#pragma omp parallel for if (pairs > 1)
+#endif
+  for (Index bh = 0; bh < pairs; ++bh)
+    packed[static_cast<std::size_t>(bh)] =
+        pack_keys_values(g, K.data() + bh * g.keys * g.head_dim, V.data() + bh * g.keys * g.value_dim);
 #if defined(_OPENMP)
 #pragma omp parallel for schedule(dynamic) if (tasks > 1)
 #endif
@@ -389,9 +508,8 @@ AttentionOutput<T> scaled_dot_product_attention(const Tensor<T>& Q, const Tensor
     const Index bh = task / tiles;
     const Index i0 = (task % tiles) * g.block_queries;
     const Index rows = std::min(g.block_queries, g.queries - i0);
-    forward_rows<T>(g, bh, i0, rows, Q.data() + bh * g.queries * g.head_dim, K.data() + bh * g.keys * g.head_dim,
-                    V.data() + bh * g.keys * g.value_dim, out.output.data() + bh * g.queries * g.value_dim,
-                    out.logsumexp.data() + bh * g.queries,
+    forward_rows<T>(g, bh, i0, rows, Q.data() + bh * g.queries * g.head_dim, packed[static_cast<std::size_t>(bh)],
+                    out.output.data() + bh * g.queries * g.value_dim, out.logsumexp.data() + bh * g.queries,
                     options.return_weights ? out.weights.data() + bh * g.queries * g.keys : nullptr,
                     mask.slice(bh / g.heads, bh % g.heads));
   }

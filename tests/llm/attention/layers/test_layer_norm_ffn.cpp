@@ -20,7 +20,7 @@ TEST_CASE_TEMPLATE("LayerNorm equals torch.nn.LayerNorm (eps 1e-5 and BERT's 1e-
   const auto reference = test::load_reference("llm_attention_layer_norm.json");
   for (const auto& [name, c] : reference.items()) {
     CAPTURE(name);
-    LayerNorm<T> ln(6, {.eps = c["eps"].get<double>()});
+    LayerNorm<T> ln(6, {.eps = c["eps"].template get<double>()});
     test::load_parameters(ln.parameters(), c["params"]);
     const Tensor<T> X = test::json_tensor<T>(c["x"]);
     test::check_tensor_parity(ln.forward(X), c["y"], "Y");

@@ -22,11 +22,11 @@ TEST_CASE_TEMPLATE("MultiHeadAttention equals nn.MultiheadAttention: self and cr
     MultiHeadAttention<T> mha(8, 2);
     test::load_parameters(mha.parameters(), c["params"]);
     AttentionMask<T> mask;
-    const bool causal = c["causal"].get<bool>();
+    const bool causal = c["causal"].template get<bool>();
     if (c.contains("allowed") && !causal) mask = test::json_boolean_mask<T>(c["allowed"]);
     if (c.contains("key_padding")) mask.with_key_padding(test::json_bool_matrix(c["key_padding"]));
     const Tensor<T> G = test::json_tensor<T>(c["g"]);
-    if (c["self"].get<bool>()) {
+    if (c["self"].template get<bool>()) {
       const Tensor<T> X = test::json_tensor<T>(c["x"]);
       test::check_tensor_parity(mha.forward(X, mask, causal), c["y"], "Y");
       test::check_tensor_parity(mha.backward(G).sum(), c["dx"], "dX");
@@ -90,22 +90,24 @@ TEST_CASE("MultiHeadAttention: PyTorch's parameter layout and names, central dif
     CHECK(result.passed(1e-6));
   }
 
-  // Trains with SGD: a few steps reduce a squared error.
+  // Trains with the library's optimisers: SGD fits the output of a teacher layer with other weights.
   MultiHeadAttention<double> net(6, 2, {.seed = 1});
-  const Tensor<double> target = test::random_tensor<double>({2, 5, 6}, rng);
-  aimastery::SGD<double> sgd({.learning_rate = 0.05});
+  MultiHeadAttention<double> teacher(6, 2, {.seed = 2});
+  const Tensor<double> target = teacher.forward(X);
+  aimastery::SGD<double> sgd({.learning_rate = 0.5});
   double first = 0.0, last = 0.0;
-  for (int step = 0; step < 100; ++step) {
+  for (int step = 0; step < 300; ++step) {
     for (auto& p : net.parameters()) p.parameter->zero_grad();
     Tensor<double> diff = net.forward(X);
     diff.matrix() -= target.matrix();
     last = diff.matrix().squaredNorm();
     if (step == 0) first = last;
     diff.matrix() *= 2.0 / static_cast<double>(diff.size());
-    net.backward(diff);
+    net.backward(diff).sum();
     sgd.step(net.parameters());
   }
-  CHECK(last < 0.5 * first);
+  CAPTURE(first);
+  CHECK(last < 0.2 * first);
 }
 
 TEST_CASE("MultiHeadAttention: attention weights on request, dropout only in training, bad input") {

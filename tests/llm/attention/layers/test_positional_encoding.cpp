@@ -17,15 +17,15 @@ TEST_CASE_TEMPLATE("sinusoidal table equals the PyTorch tutorial's; RoPE equals 
   const auto reference = test::load_reference("llm_attention_positional.json");
   const auto& s = reference["sinusoidal"];
   const Matrix<T> table =
-      aimastery::sinusoidal_positional_encoding<T>(s["positions"].get<Index>(), s["dim"].get<Index>());
+      aimastery::sinusoidal_positional_encoding<T>(s["positions"].template get<Index>(), s["dim"].template get<Index>());
   test::check_tensor_parity(Tensor<T>::from_matrix(table), s["table"], "PE");
   for (const char* layout : {"rotate_half", "interleaved"}) {
     CAPTURE(layout);
     const auto& c = reference[layout];
     const Tensor<T> X = test::json_tensor<T>(c["x"]);
     RotaryPositionalEmbedding<T> rope(
-        X.dim(3), {.base = c["base"].get<double>(), .interleaved = std::string(layout) == "interleaved"});
-    const Index offset = c["offset"].get<Index>();
+        X.dim(3), {.base = c["base"].template get<double>(), .interleaved = std::string(layout) == "interleaved"});
+    const Index offset = c["offset"].template get<Index>();
     test::check_tensor_parity(rope.forward(X, offset), c["y"], "Y");
     test::check_tensor_parity(rope.backward(test::json_tensor<T>(c["g"]), offset), c["dx"], "dX");
   }
