@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
@@ -79,13 +80,19 @@ class DecisionTreeScratch {
   DecisionTreeScratch& fit(const Eigen::MatrixBase<Derived>& X, const Eigen::Ref<const IndexVector>& y) {
     constexpr const char* where = "DecisionTreeScratch::fit";
     check_fit_input(where, X, y);
-    const IndexVector codes = encoding_.fit(y);
     const detail::TreeSettings settings = detail::tree_settings(params_, X.cols(), where);
+    // The new state is built aside and swapped in at the end: a fit that throws leaves the model as it was.
+    LabelEncoding encoding;
+    const IndexVector codes = encoding.fit(y);
     const detail::TreeTrainingSet<T> training(X, params_.split_search, params_.max_bins);
-    const detail::ClassificationCriterion criterion{params_.criterion, encoding_.n_classes(), codes.data()};
+    const detail::ClassificationCriterion criterion{params_.criterion, encoding.n_classes(), codes.data()};
     detail::TreeBuilder<T, detail::ClassificationCriterion> builder(training.data(), criterion, settings);
-    tree_ = builder.grow(std::vector<double>(static_cast<std::size_t>(X.rows()), 1.0), params_.seed);
-    importances_ = detail::normalised_importances(tree_.importances).template cast<T>();
+    detail::FittedTree<T> tree =
+        builder.grow(std::vector<double>(static_cast<std::size_t>(X.rows()), 1.0), params_.seed);
+    Vector<T> importances = detail::normalised_importances(tree.importances).template cast<T>();
+    encoding_ = std::move(encoding);
+    tree_ = std::move(tree);
+    importances_ = std::move(importances);
     n_features_ = X.cols();
     fitted_ = true;
     return *this;
@@ -171,13 +178,16 @@ class DecisionTreeRegressorScratch {
   DecisionTreeRegressorScratch& fit(const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBase<DY>& y) {
     constexpr const char* where = "DecisionTreeRegressorScratch::fit";
     check_fit_input(where, X, y);
-    const Vector<T> targets = y.template cast<T>();
     const detail::TreeSettings settings = detail::tree_settings(params_, X.cols(), where);
+    const Vector<T> targets = y.template cast<T>();
     const detail::TreeTrainingSet<T> training(X, params_.split_search, params_.max_bins);
     const detail::RegressionCriterion<T> criterion{targets.data()};
     detail::TreeBuilder<T, detail::RegressionCriterion<T>> builder(training.data(), criterion, settings);
-    tree_ = builder.grow(std::vector<double>(static_cast<std::size_t>(X.rows()), 1.0), params_.seed);
-    importances_ = detail::normalised_importances(tree_.importances).template cast<T>();
+    detail::FittedTree<T> tree =
+        builder.grow(std::vector<double>(static_cast<std::size_t>(X.rows()), 1.0), params_.seed);
+    Vector<T> importances = detail::normalised_importances(tree.importances).template cast<T>();
+    tree_ = std::move(tree);  // built aside, swapped in: a fit that throws leaves the model as it was
+    importances_ = std::move(importances);
     n_features_ = X.cols();
     fitted_ = true;
     return *this;

@@ -77,15 +77,40 @@ class NeighborSearch {
   template <class Derived>
   NeighborSearch(const Eigen::MatrixBase<Derived>& X, DistanceMetric metric)
       : metric_(metric), X_(X.template cast<T>()) {
+    largest_ = X_.size() ? X_.cwiseAbs().maxCoeff() : T(0);
     if (metric_ == DistanceMetric::euclidean) norms_ = X_.rowwise().squaredNorm();
     if (metric_ == DistanceMetric::cosine) normalise_rows(X_);
   }
 
   [[nodiscard]] Index size() const noexcept { return X_.rows(); }
 
+  /// The k nearest training rows of every query. When the entries are so large that ‖q‖² + ‖x‖² could
+  /// overflow (or so small that it underflows), queries and training rows are first divided by a power of
+  /// two s ≈ max |v| (exact in floating point, so the order of the distances is untouched) and the distances
+  /// found multiplied back by s: any finite entries give the right neighbours (a distance itself beyond the
+  /// largest finite value is reported as inf).
   template <class Derived>
   KNeighbors<T> search(const Eigen::MatrixBase<Derived>& queries, Index k) const {
     Matrix<T> Q = queries.template cast<T>();
+    const T largest = std::max(largest_, Q.size() ? Q.cwiseAbs().maxCoeff() : T(0));
+    // Each of ‖q‖², ‖x‖², 2|q·x| is at most 2·d·b² for entries |v| ≤ b: their sum stays finite when
+    // 4·d·b² ≤ max, i.e. b ≤ √(max / 4d); below √min the squares lose their digits to underflow.
+    const T d = static_cast<T>(std::max<Index>(Q.cols(), 1));
+    const T safe = std::sqrt(std::numeric_limits<T>::max() / (T(4) * d));
+    const T tiny = std::sqrt(std::numeric_limits<T>::min());
+    if (metric_ != DistanceMetric::cosine && (largest > safe || (largest > T(0) && largest < tiny))) {
+      const T s = std::exp2(std::ceil(std::log2(largest)));
+      const NeighborSearch scaled((X_ / s).eval(), metric_);
+      Q /= s;
+      KNeighbors<T> found = scaled.search_unscaled(std::move(Q), k);
+      found.distances *= s;
+      return found;
+    }
+    return search_unscaled(std::move(Q), k);
+  }
+
+ private:
+  KNeighbors<T> search_unscaled(Matrix<T> Q, Index k) const {
     if (metric_ == DistanceMetric::cosine) normalise_rows(Q);
     const Index n_queries = Q.rows();
     KNeighbors<T> result{decltype(KNeighbors<T>::indices)(n_queries, k), Matrix<T>(n_queries, k)};
@@ -153,7 +178,6 @@ class NeighborSearch {
     return result;
   }
 
- private:
   /// Pushes (value, index) into a max-heap of size k holding the k smallest distances seen, as
   /// scikit-learn's heap_push: a value not smaller than the root is refused, so the rows seen first win
   /// ties at the k-th place; the new value enters at the root and sinks below any larger child.
@@ -181,10 +205,12 @@ class NeighborSearch {
     indices[current] = index;
   }
 
-  /// Rows scaled to unit length (a zero row stays zero), as scikit-learn's normalize.
+  /// Rows scaled to unit length (a zero row stays zero), as scikit-learn's normalize. A row whose ‖x‖²
+  /// overflows or underflows takes the scaled (stable) norm instead.
   static void normalise_rows(Matrix<T>& M) {
     for (Index i = 0; i < M.rows(); ++i) {
-      const T norm = M.row(i).norm();
+      T norm = M.row(i).norm();
+      if (!std::isfinite(norm) || norm < std::sqrt(std::numeric_limits<T>::min())) norm = M.row(i).stableNorm();
       if (norm > T(0)) M.row(i) /= norm;
     }
   }
@@ -205,6 +231,7 @@ class NeighborSearch {
   DistanceMetric metric_ = DistanceMetric::euclidean;
   Matrix<T> X_;
   Vector<T> norms_;
+  T largest_ = T(0);  ///< max |x_ij| of the training rows
 };
 
 /// Neighbour weights: 1 for uniform; 1/d for distance, except that a query with a neighbour at distance 0
@@ -222,13 +249,14 @@ Matrix<T> neighbor_weights(const Matrix<T>& distances, NeighborWeights weights) 
 }
 
 inline void check_knn_params(std::string_view where, const KNNParams& params) {
-  require(params.k >= 1, where, "k must be at least 1, got " + std::to_string(params.k));
+  require(params.k >= 1, where, [&] { return "k must be at least 1, got " + std::to_string(params.k); });
 }
 
 template <class Derived>
 void check_k_fits(std::string_view where, const KNNParams& params, const Eigen::MatrixBase<Derived>& X) {
-  require(params.k <= X.rows(), where,
-          "k = " + std::to_string(params.k) + " exceeds the " + std::to_string(X.rows()) + " training samples");
+  require(params.k <= X.rows(), where, [&] {
+    return "k = " + std::to_string(params.k) + " exceeds the " + std::to_string(X.rows()) + " training samples";
+  });
 }
 
 }  // namespace detail
@@ -245,8 +273,13 @@ class KNNScratch {
     constexpr const char* where = "KNNScratch::fit";
     check_fit_input(where, X, y);
     detail::check_k_fits(where, params_, X);
-    codes_ = encoding_.fit(y);
-    search_ = detail::NeighborSearch<T>(X, params_.metric);
+    // The new state is built aside and swapped in at the end: a fit that throws leaves the model as it was.
+    LabelEncoding encoding;
+    IndexVector codes = encoding.fit(y);
+    detail::NeighborSearch<T> search(X, params_.metric);
+    encoding_ = std::move(encoding);
+    codes_ = std::move(codes);
+    search_ = std::move(search);
     n_features_ = X.cols();
     fitted_ = true;
     return *this;
@@ -333,8 +366,10 @@ class KNNRegressorScratch {
     constexpr const char* where = "KNNRegressorScratch::fit";
     check_fit_input(where, X, y);
     detail::check_k_fits(where, params_, X);
-    targets_ = y.template cast<T>();
-    search_ = detail::NeighborSearch<T>(X, params_.metric);
+    Vector<T> targets = y.template cast<T>();  // built aside, swapped in: a failed fit changes nothing
+    detail::NeighborSearch<T> search(X, params_.metric);
+    targets_ = std::move(targets);
+    search_ = std::move(search);
     n_features_ = X.cols();
     fitted_ = true;
     return *this;

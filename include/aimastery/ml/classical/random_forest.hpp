@@ -14,11 +14,12 @@
 
 #include <cstdint>
 #include <optional>
-#include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
+#include "aimastery/core/probability/sampling.hpp"
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/ml/classical/decision_tree.hpp"
 #include "aimastery/ml/classical/label_encoding.hpp"
@@ -66,17 +67,16 @@ inline void forest_weights(std::uint64_t seed, Index tree, bool bootstrap, std::
     return;
   }
   std::fill(weights.begin(), weights.end(), 0.0);
-  std::mt19937_64 rng(derive_seed(seed, static_cast<std::uint64_t>(2 * tree)));
-  const Index n = static_cast<Index>(weights.size());
-  std::uniform_int_distribution<Index> draw(0, n - 1);
-  for (Index i = 0; i < n; ++i) weights[static_cast<std::size_t>(draw(rng))] += 1.0;
+  RandomEngine rng(derive_seed(seed, static_cast<std::uint64_t>(2 * tree)));
+  const std::uint64_t n = weights.size();
+  for (std::uint64_t i = 0; i < n; ++i) weights[static_cast<std::size_t>(uniform_below(rng, n))] += 1.0;
 }
 
 template <class Params>
 void check_forest_options(std::string_view where, const Params& params) {
   check_growth_options(where, params.max_depth, params.min_samples_split, params.min_samples_leaf, params.max_bins);
   require(params.n_estimators >= 1, where,
-          "n_estimators must be at least 1, got " + std::to_string(params.n_estimators));
+          [&] { return "n_estimators must be at least 1, got " + std::to_string(params.n_estimators); });
   require(!params.oob_score || params.bootstrap, where, "oob_score needs bootstrap = true");
 }
 
@@ -177,31 +177,41 @@ class RandomForestScratch {
   RandomForestScratch& fit(const Eigen::MatrixBase<Derived>& X, const Eigen::Ref<const IndexVector>& y) {
     constexpr const char* where = "RandomForestScratch::fit";
     check_fit_input(where, X, y);
-    const IndexVector codes = encoding_.fit(y);
     const detail::TreeSettings settings = detail::tree_settings(params_, X.cols(), where);
-    const detail::ClassificationCriterion criterion{params_.criterion, encoding_.n_classes(), codes.data()};
+    // The new state is built aside and swapped in at the end: a fit that throws leaves the model as it was.
+    LabelEncoding encoding;
+    const IndexVector codes = encoding.fit(y);
+    const detail::ClassificationCriterion criterion{params_.criterion, encoding.n_classes(), codes.data()};
+    std::vector<detail::FittedTree<T>> trees;
     {
       const detail::TreeTrainingSet<T> training(X, params_.split_search, params_.max_bins);
-      trees_ = detail::grow_forest<T>(training.data(), criterion, settings, params_.n_estimators, params_.bootstrap,
-                                      params_.seed);
+      trees = detail::grow_forest<T>(training.data(), criterion, settings, params_.n_estimators, params_.bootstrap,
+                                     params_.seed);
     }
-    importances_ = detail::forest_importances(trees_, X.cols());
-    n_features_ = X.cols();
-    fitted_ = true;
+    Vector<T> importances = detail::forest_importances(trees, X.cols());
+    Matrix<T> oob_proba;
+    double oob_score = 0.0;
     if (params_.oob_score) {
       std::vector<char> has_prediction;
-      oob_proba_ = detail::out_of_bag_mean(trees_, Matrix<T>(X.template cast<T>()), encoding_.n_classes(), params_.seed,
-                                           has_prediction);
+      oob_proba = detail::out_of_bag_mean(trees, Matrix<T>(X.template cast<T>()), encoding.n_classes(), params_.seed,
+                                          has_prediction);
       Index correct = 0, counted = 0;
       for (Index i = 0; i < X.rows(); ++i) {
         if (!has_prediction[static_cast<std::size_t>(i)]) continue;
         Index best = 0;
-        oob_proba_.row(i).maxCoeff(&best);
+        oob_proba.row(i).maxCoeff(&best);
         correct += best == codes(i) ? 1 : 0;
         ++counted;
       }
-      oob_score_ = counted ? static_cast<double>(correct) / static_cast<double>(counted) : 0.0;
+      oob_score = counted ? static_cast<double>(correct) / static_cast<double>(counted) : 0.0;
     }
+    encoding_ = std::move(encoding);
+    trees_ = std::move(trees);
+    importances_ = std::move(importances);
+    oob_proba_ = std::move(oob_proba);
+    oob_score_ = oob_score;
+    n_features_ = X.cols();
+    fitted_ = true;
     return *this;
   }
 
@@ -279,21 +289,22 @@ class RandomForestRegressorScratch {
   RandomForestRegressorScratch& fit(const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBase<DY>& y) {
     constexpr const char* where = "RandomForestRegressorScratch::fit";
     check_fit_input(where, X, y);
-    const Vector<T> targets = y.template cast<T>();
     const detail::TreeSettings settings = detail::tree_settings(params_, X.cols(), where);
+    // The new state is built aside and swapped in at the end: a fit that throws leaves the model as it was.
+    const Vector<T> targets = y.template cast<T>();
     const detail::RegressionCriterion<T> criterion{targets.data()};
+    std::vector<detail::FittedTree<T>> trees;
     {
       const detail::TreeTrainingSet<T> training(X, params_.split_search, params_.max_bins);
-      trees_ = detail::grow_forest<T>(training.data(), criterion, settings, params_.n_estimators, params_.bootstrap,
-                                      params_.seed);
+      trees = detail::grow_forest<T>(training.data(), criterion, settings, params_.n_estimators, params_.bootstrap,
+                                     params_.seed);
     }
-    importances_ = detail::forest_importances(trees_, X.cols());
-    n_features_ = X.cols();
-    fitted_ = true;
+    Vector<T> importances = detail::forest_importances(trees, X.cols());
+    T oob_score = T(0);
     if (params_.oob_score) {
       std::vector<char> has_prediction;
       const Matrix<T> oob =
-          detail::out_of_bag_mean(trees_, Matrix<T>(X.template cast<T>()), 1, params_.seed, has_prediction);
+          detail::out_of_bag_mean(trees, Matrix<T>(X.template cast<T>()), 1, params_.seed, has_prediction);
       std::vector<Index> rows;
       for (Index i = 0; i < X.rows(); ++i)
         if (has_prediction[static_cast<std::size_t>(i)]) rows.push_back(i);
@@ -302,8 +313,13 @@ class RandomForestRegressorScratch {
         predicted(static_cast<Index>(r)) = oob(rows[r], 0);
         actual(static_cast<Index>(r)) = targets(rows[r]);
       }
-      oob_score_ = rows.empty() ? T(0) : r2_score(actual, predicted);
+      oob_score = rows.empty() ? T(0) : r2_score(actual, predicted);
     }
+    trees_ = std::move(trees);
+    importances_ = std::move(importances);
+    oob_score_ = oob_score;
+    n_features_ = X.cols();
+    fitted_ = true;
     return *this;
   }
 
