@@ -1,21 +1,17 @@
 #pragma once
 /// \file
-/// LinearRegressionScratch: least squares with an optional L2 (ridge) or L1
-/// (lasso) penalty and an unpenalised intercept (scikit-learn's
-/// LinearRegression, Ridge and Lasso in one estimator).
+/// LinearRegressionScratch: least squares with an optional L2 (ridge) or L1 (lasso) penalty and an unpenalised
+/// intercept (scikit-learn's LinearRegression, Ridge and Lasso in one estimator).
 ///
-///   LinearRegressionScratch<double> ols; // QR, no penalty
-///   LinearRegressionScratch<double> ridge({.alpha = 1.0}); // Ridge
-///   LinearRegressionScratch<double> lasso({.penalty = Penalty::l1, .alpha =
-///   0.1});  // Lasso, coordinate descent
+///   LinearRegressionScratch<double> ols;                                        // QR, no penalty
+///   LinearRegressionScratch<double> ridge({.alpha = 1.0});                      // Ridge
+///   LinearRegressionScratch<double> lasso({.penalty = Penalty::l1, .alpha = 0.1});  // Lasso, coordinate descent
 ///
 /// Objectives (w the coefficients, b the intercept, n samples):
-///   penalty l2:  ‖y − Xw − b‖² + α‖w‖²             (α = 0 is ordinary least
-///   squares; scikit-learn's Ridge) penalty l1:  (1/2n)‖y − Xw − b‖² + α‖w‖₁
-///   (scikit-learn's Lasso)
-/// With fit_intercept the intercept is removed by centring: with x̄, ȳ the
-/// column means, the problem in w is the same on X − x̄ and y − ȳ, and b = ȳ −
-/// x̄ᵀw; so b is never penalised.
+///   penalty l2:  ‖y − Xw − b‖² + α‖w‖²             (α = 0 is ordinary least squares; scikit-learn's Ridge)
+///   penalty l1:  (1/2n)‖y − Xw − b‖² + α‖w‖₁        (scikit-learn's Lasso)
+/// With fit_intercept the intercept is removed by centring: with x̄, ȳ the column means, the problem in w is the
+/// same on X − x̄ and y − ȳ, and b = ȳ − x̄ᵀw; so b is never penalised.
 
 #include <Eigen/Cholesky>
 #include <Eigen/QR>
@@ -27,9 +23,9 @@
 #include <string>
 #include <utility>
 
-#include "aimastery/core/linalg/qr.hpp"
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/detail/smooth_minimisation.hpp"
+#include "aimastery/ml/classical/least_squares.hpp"
 #include "aimastery/ml/classical/metrics.hpp"
 #include "aimastery/ml/classical/validation.hpp"
 
@@ -40,16 +36,11 @@ enum class Penalty { l2, l1 };
 
 /// How LinearRegressionScratch solves its problem.
 enum class LinearSolver {
-  automatic,           ///< l2: cholesky, or qr when XᵀX is ill-conditioned; l1:
-                       ///< coordinate_descent
-  qr,                  ///< l2: least squares through the library's QR decomposition
-                       ///< (Gram–Schmidt)
-  cholesky,            ///< l2: normal equations (XᵀX + αI) w = Xᵀy through a Cholesky
-                       ///< factorisation
-  gradient_descent,    ///< l2: gradient descent; l1: proximal gradient (ISTA);
-                       ///< fixed step 1/L
-  coordinate_descent,  ///< l1 or l2: cyclic coordinate descent with exact
-                       ///< coordinate minimisation
+  automatic,           ///< l2: cholesky, or qr when XᵀX is ill-conditioned; l1: coordinate_descent
+  qr,                  ///< l2: least squares by Householder QR (least_squares.hpp)
+  cholesky,            ///< l2: normal equations (XᵀX + αI) w = Xᵀy through a Cholesky factorisation
+  gradient_descent,    ///< l2: gradient descent; l1: proximal gradient (ISTA); fixed step 1/L
+  coordinate_descent,  ///< l1 or l2: cyclic coordinate descent with exact coordinate minimisation
 };
 
 struct LinearRegressionParams {
@@ -58,15 +49,12 @@ struct LinearRegressionParams {
   /// Penalty strength α ≥ 0 (see the objectives above); 0 means no penalty.
   double alpha = 0.0;
   LinearSolver solver = LinearSolver::automatic;
-  /// Iterative solvers: step of gradient descent (0: 1/L, L the Lipschitz
-  /// constant of the gradient).
+  /// Iterative solvers: step of gradient descent (0: 1/L, L the Lipschitz constant of the gradient).
   double learning_rate = 0.0;
-  /// Iterative solvers: at most this many passes (gradient steps or coordinate
-  /// sweeps).
+  /// Iterative solvers: at most this many passes (gradient steps or coordinate sweeps).
   int max_iter = 10000;
-  /// Iterative solvers: stop when the largest coefficient change of a pass is ≤
-  /// tol·max(1, max|w|) (coordinate descent) or the largest entry of the
-  /// (proximal) gradient is ≤ tol (gradient descent).
+  /// Iterative solvers: stop when the largest coefficient change of a pass is ≤ tol·max(1, max|w|)
+  /// (coordinate descent) or the largest entry of the (proximal) gradient is ≤ tol (gradient descent).
   double tol = 1e-8;
 };
 
@@ -86,9 +74,7 @@ class LinearRegressionScratch {
             [&] { return "learning_rate must be finite and >= 0, got " + std::to_string(params_.learning_rate); });
     const LinearSolver solver = resolved_solver();
     require(!(params_.penalty == Penalty::l1 && (solver == LinearSolver::qr || solver == LinearSolver::cholesky)),
-            where,
-            "the l1 penalty has no closed form: use solver coordinate_descent "
-            "or gradient_descent");
+            where, "the l1 penalty has no closed form: use solver coordinate_descent or gradient_descent");
     require(params_.learning_rate == 0 || solver == LinearSolver::gradient_descent, where,
             "learning_rate applies only to solver gradient_descent");
   }
@@ -107,8 +93,7 @@ class LinearRegressionScratch {
     const Matrix<T> Xc = X.rowwise() - x_mean;
     const Vector<T> yc = y.array() - y_mean;
     const T alpha = static_cast<T>(params_.alpha);
-    // The new state is built aside and swapped in at the end: a fit that throws
-    // leaves the model as it was.
+    // The new state is built aside and swapped in at the end: a fit that throws leaves the model as it was.
     Solution solution;
     switch (resolved_solver()) {
       case LinearSolver::qr:
@@ -122,8 +107,8 @@ class LinearRegressionScratch {
         solution = solve_iteratively(Xc, yc, alpha, n);
         break;
       case LinearSolver::automatic: {
-        // The normal equations are fast (n·d² / 2 flops) but square the condition
-        // number; when XᵀX is ill-conditioned the QR route keeps the accuracy.
+        // The normal equations are fast (n·d² / 2 flops) but square the condition number; when XᵀX is
+        // ill-conditioned the QR route keeps the accuracy.
         auto fast = solve_cholesky(Xc, yc, alpha, true);
         solution.w = fast ? std::move(*fast) : solve_qr(Xc, yc, alpha);
         break;
@@ -160,13 +145,11 @@ class LinearRegressionScratch {
   [[nodiscard]] Index n_features() const noexcept { return n_features_; }
   /// Passes made by an iterative solver (0 for qr and cholesky).
   [[nodiscard]] Index iterations() const noexcept { return iterations_; }
-  /// Whether an iterative solver met its tolerance within max_iter (always true
-  /// for qr and cholesky).
+  /// Whether an iterative solver met its tolerance within max_iter (always true for qr and cholesky).
   [[nodiscard]] bool converged() const noexcept { return converged_; }
 
  private:
-  /// What a solver returns: the coefficients, and for the iterative ones the
-  /// passes made and convergence.
+  /// What a solver returns: the coefficients, and for the iterative ones the passes made and convergence.
   struct Solution {
     Vector<T> w;
     Index iterations = 0;
@@ -178,35 +161,37 @@ class LinearRegressionScratch {
     return LinearSolver::coordinate_descent;
   }
 
-  /// Minimum-norm least squares (the answer of numpy.linalg.lstsq) for a
-  /// rank-deficient system.
+  /// Minimum-norm least squares (the answer of numpy.linalg.lstsq) for a rank-deficient system.
   static Vector<T> minimum_norm_solution(const Matrix<T>& A, const Vector<T>& b) {
     return Eigen::CompleteOrthogonalDecomposition<Matrix<T>>(A).solve(b);
   }
 
-  // Ridge as least squares on the augmented system  [X; √α I] w ≈ [y; 0]  (its
-  // normal equations are (XᵀX + αI) w = Xᵀy). With A = QR: w = R⁻¹ Qᵀ b by back
-  // substitution, never an inverse.
+  // Ridge as least squares on the augmented system  [X; √α I] w ≈ [y; 0]  (its normal equations are
+  // (XᵀX + αI) w = Xᵀy), solved by Householder QR (least_squares.hpp): R w = Qᵀb by back substitution, never
+  // an inverse. A column with |R_jj| ≤ 10·max(n, d)·ε·‖A‖_F (numpy's rank rule) makes A rank deficient: the
+  // minimum-norm solution is returned then.
   static Vector<T> solve_qr(const Matrix<T>& Xc, const Vector<T>& yc, T alpha) {
     const Index n = Xc.rows(), d = Xc.cols();
-    Matrix<T> A = Xc;
-    Vector<T> b = yc;
-    if (alpha > T(0)) {
-      A.conservativeResize(n + d, d);
-      A.bottomRows(d) = std::sqrt(alpha) * Matrix<T>::Identity(d, d);
-      b.conservativeResize(n + d);
-      b.tail(d).setZero();
+    const Index rows = alpha > T(0) ? n + d : n;
+    if (rows < d) return minimum_norm_solution(Xc, yc);
+    detail::StreamingHouseholderQR<T> qr(d);
+    qr.add_rows(Xc, yc);
+    if (alpha > T(0)) qr.add_rows(std::sqrt(alpha) * Matrix<T>::Identity(d, d), Vector<T>::Zero(d));
+    const T tolerance =
+        T(10) * static_cast<T>(std::max(rows, d)) * std::numeric_limits<T>::epsilon() * qr.frobenius_norm();
+    if ((qr.R().diagonal().cwiseAbs().array() <= tolerance).any()) {
+      if (alpha == T(0)) return minimum_norm_solution(Xc, yc);
+      Matrix<T> A(n + d, d);
+      A << Xc, std::sqrt(alpha) * Matrix<T>::Identity(d, d);
+      Vector<T> b = Vector<T>::Zero(n + d);
+      b.head(n) = yc;
+      return minimum_norm_solution(A, b);
     }
-    if (A.rows() < d) return minimum_norm_solution(A, b);
-    const QRResult<T> qr = qr_decomposition(A);
-    if (qr.rank < d) return minimum_norm_solution(A, b);
-    const Vector<T> qtb = qr.Q.transpose() * b;
-    return qr.R.template triangularView<Eigen::Upper>().solve(qtb);
+    return qr.R().template triangularView<Eigen::Upper>().solve(qr.z());
   }
 
-  // (XᵀX + αI) w = Xᵀy with XᵀX + αI = LLᵀ: two triangular solves. With
-  // `only_if_well_conditioned`, gives up (nullopt) when κ(XᵀX + αI) ≳ (max Lᵢᵢ
-  // / min Lᵢᵢ)² exceeds 1/√ε, where the normal equations lose too many digits.
+  // (XᵀX + αI) w = Xᵀy with XᵀX + αI = LLᵀ: two triangular solves. With `only_if_well_conditioned`, gives up
+  // (nullopt) when κ(XᵀX + αI) ≳ (max Lᵢᵢ / min Lᵢᵢ)² exceeds 1/√ε, where the normal equations lose too many digits.
   static std::optional<Vector<T>> solve_cholesky(const Matrix<T>& Xc, const Vector<T>& yc, T alpha,
                                                  bool only_if_well_conditioned) {
     const Index d = Xc.cols();
@@ -230,10 +215,8 @@ class LinearRegressionScratch {
   }
 
   // Both iterative solvers work on the scaled objective
-  //   f(w) = (1/2n)‖y − Xw‖² + (λ₂/2)‖w‖² + λ₁‖w‖₁     (l2: λ₂ = α/n, λ₁ = 0;
-  //   l1: λ₁ = α, λ₂ = 0)
-  // through the Gram matrix G = XᵀX/n and c = Xᵀy/n, so a pass costs d² instead
-  // of n·d:
+  //   f(w) = (1/2n)‖y − Xw‖² + (λ₂/2)‖w‖² + λ₁‖w‖₁     (l2: λ₂ = α/n, λ₁ = 0;  l1: λ₁ = α, λ₂ = 0)
+  // through the Gram matrix G = XᵀX/n and c = Xᵀy/n, so a pass costs d² instead of n·d:
   //   ∇ of the smooth part = G w − c + λ₂ w.
   Solution solve_iteratively(const Matrix<T>& Xc, const Vector<T>& yc, T alpha, Index n) const {
     const Index d = Xc.cols();
@@ -252,9 +235,8 @@ class LinearRegressionScratch {
     auto soft_threshold = [](T z, T t) { return z > t ? z - t : (z < -t ? z + t : T(0)); };
 
     if (resolved_solver() == LinearSolver::gradient_descent) {
-      // w ← prox(w − η∇), prox = soft-thresholding at ηλ₁ (the identity when λ₁
-      // = 0); η = 1/L, L = λ_max(G) + λ₂. Stop when the gradient mapping (w −
-      // w_new)/η is small.
+      // w ← prox(w − η∇), prox = soft-thresholding at ηλ₁ (the identity when λ₁ = 0); η = 1/L,
+      // L = λ_max(G) + λ₂. Stop when the gradient mapping (w − w_new)/η is small.
       const T lipschitz = detail::largest_eigenvalue_bound(G) + l2;
       if (lipschitz == T(0)) {
         out.converged = true;
@@ -267,9 +249,7 @@ class LinearRegressionScratch {
         for (Index j = 0; j < d; ++j) next(j) = soft_threshold(w(j) - step * gradient(j), step * l1);
         const T mapping = (w - next).cwiseAbs().maxCoeff() / step;
         w.swap(next);
-        if (!w.allFinite())
-          break;  // a learning_rate above 2/L diverges: reported as not
-                  // converged
+        if (!w.allFinite()) break;  // a learning_rate above 2/L diverges: reported as not converged
         if (mapping <= tol) {
           out.converged = true;
           break;
@@ -279,10 +259,8 @@ class LinearRegressionScratch {
       return out;
     }
 
-    // Coordinate descent: minimising f exactly in w_j with the others fixed
-    // gives
-    //   w_j = S(c_j − Σ_{k≠j} G_jk w_k, λ₁) / (G_jj + λ₂),   S(z, t) =
-    //   sign(z)·max(|z| − t, 0).
+    // Coordinate descent: minimising f exactly in w_j with the others fixed gives
+    //   w_j = S(c_j − Σ_{k≠j} G_jk w_k, λ₁) / (G_jj + λ₂),   S(z, t) = sign(z)·max(|z| − t, 0).
     // q = G w is kept up to date so each coordinate costs d.
     Vector<T> q = Vector<T>::Zero(d);
     for (iterations = 1; iterations <= params_.max_iter; ++iterations) {
