@@ -5,6 +5,7 @@
 #include <aimastery/ml/classical/linear_regression.hpp>
 #include <aimastery/ml/classical/logistic_regression.hpp>
 
+#include "classical_timing.hpp"
 #include "peer_common.hpp"
 
 namespace {
@@ -28,9 +29,11 @@ nlohmann::json logistic(const Args& a) {
 nlohmann::json linear(const Args& a, LinearSolver solver) {
   const auto data = read_csv<double>(a.at(0));
   LinearRegressionScratch<double> model({.solver = solver});
-  const double seconds = peers::best_seconds(repeat_of(a), [&] { model.fit(data.X, data.y); });
+  const auto timing = peers::best_timing(repeat_of(a), [&] { model.fit(data.X, data.y); });
   std::vector<double> coef(model.coefficients().data(), model.coefficients().data() + model.coefficients().size());
-  return {{"seconds", seconds}, {"r2", model.score(data.X, data.y)}, {"coef", coef}};
+  return {{"seconds", timing.seconds},         {"cpu_seconds", timing.cpu_seconds},
+          {"r2", model.score(data.X, data.y)}, {"coef", coef},
+          {"iterations", model.iterations()},  {"converged", model.converged()}};
 }
 
 nlohmann::json naive_bayes_fit(const Args& a) {
@@ -53,10 +56,15 @@ nlohmann::json naive_bayes_predict_proba(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return peers::run_task(argc, argv,
-                         {{"logistic_regression", logistic},
-                          {"linear_regression_qr", [](const Args& a) { return linear(a, LinearSolver::qr); }},
-                          {"linear_regression_auto", [](const Args& a) { return linear(a, LinearSolver::automatic); }},
-                          {"gaussian_nb_fit", naive_bayes_fit},
-                          {"gaussian_nb_predict_proba", naive_bayes_predict_proba}});
+  return peers::run_task(
+      argc, argv,
+      {{"logistic_regression", logistic},
+       {"linear_regression_qr", [](const Args& a) { return linear(a, LinearSolver::qr); }},
+       {"linear_regression_auto", [](const Args& a) { return linear(a, LinearSolver::automatic); }},
+       {"linear_regression_cholesky", [](const Args& a) { return linear(a, LinearSolver::cholesky); }},
+       {"linear_regression_gradient_descent", [](const Args& a) { return linear(a, LinearSolver::gradient_descent); }},
+       {"linear_regression_coordinate_descent",
+        [](const Args& a) { return linear(a, LinearSolver::coordinate_descent); }},
+       {"gaussian_nb_fit", naive_bayes_fit},
+       {"gaussian_nb_predict_proba", naive_bayes_predict_proba}});
 }

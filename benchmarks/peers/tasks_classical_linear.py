@@ -1,4 +1,5 @@
-"""Linear models and naive Bayes against scikit-learn 1.2.1, single thread, on the same synthetic data.
+"""Linear models and naive Bayes against scikit-learn (the version installed where run.py runs: the PyPI venv),
+single thread, on the same synthetic data.
 
 Data (NumPy seed 0, written once as CSV for aimastery, kept in memory for scikit-learn):
 - classification 100k×20: X ~ N(0, 1), y ~ Bernoulli(σ(Xw + 0.3)), w ~ N(0, 0.5²) (binary), and a 5-class
@@ -8,23 +9,25 @@ Data (NumPy seed 0, written once as CSV for aimastery, kept in memory for scikit
 - "logreg lbfgs fit 100k×20": LogisticRegressionScratch<double>({.C = 1}) (its own L-BFGS, tol 1e-4 on the
   gradient) against LogisticRegression(C=1) (lbfgs, tol 1e-4). Both losses are reported, computed as
   (1/n) Σ log-loss + ‖w‖²/(2Cn) (scikit-learn's objective divided by C·n); equal loss means within 1e-4.
-- "linreg fit 100k×20 (auto)" / "(qr)": LinearRegressionScratch<double> with its default solver (the normal
-  equations through Cholesky, taken because XᵀX is well conditioned here) and with the library's Gram–Schmidt QR,
-  against LinearRegression() (scipy lstsq); max |Δcoef| in the note.
+- "linreg fit 100k×20 (<solver>)": LinearRegressionScratch<double> with each solver: auto (the normal equations
+  through Cholesky, taken because XᵀX is well conditioned here), qr (Householder, streamed over row blocks),
+  cholesky, gradient_descent and coordinate_descent (both to tol 1e-8), against LinearRegression() (scipy
+  lstsq); max |Δcoef| and the ratio of CPU times (steadier than wall time on a shared machine) in the note.
 - "gaussian_nb fit 100k×20" and "gaussian_nb predict_proba 100k×20": GaussianNBScratch<double> against
   GaussianNB() on the 5-class data.
 """
 import json
+import time
 
 import numpy as np
 
 from run import Task
 
-PEER = "scikit-learn 1.2.1"
-
-
 def tasks(ctx):
+    import sklearn
     from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    PEER = f"scikit-learn {sklearn.__version__}"
     from sklearn.naive_bayes import GaussianNB
 
     rng = np.random.default_rng(0)
@@ -72,16 +75,24 @@ def tasks(ctx):
         model = LinearRegression()
         seconds = ctx.best_of(lambda: model.fit(X, y_reg))
         reference["coef"] = model.coef_
+        cpu = float("inf")
+        for _ in range(ctx.repeat):
+            c0 = time.process_time()
+            model.fit(X, y_reg)
+            cpu = min(cpu, time.process_time() - c0)
+        reference["cpu_seconds"] = cpu
         return seconds
 
-    for solver in ["auto", "qr"]:
-        def ours_linear(solver=solver, holder={}):
+    solvers = ["auto", "qr", "cholesky", "gradient_descent", "coordinate_descent"]
+    linear_tasks = {}
+    for solver in solvers:
+        def ours_linear(solver=solver):
             r = ctx.ours("classical_linear", "linear_regression_" + solver, csv("regression", y_reg), ctx.repeat)
-            holder["coef"] = np.array(r["coef"])
             linear_tasks[solver].extra["ours_coef"] = r["coef"]
+            linear_tasks[solver].extra["ours_cpu_seconds"] = r["cpu_seconds"]
             return r["seconds"]
-        out.append(Task(f"linreg fit 100k×20 ({solver})", PEER, ours_linear, peer_linear))
-    linear_tasks = {"auto": out[-2], "qr": out[-1]}
+        linear_tasks[solver] = Task(f"linreg fit 100k×20 ({solver})", PEER, ours_linear, peer_linear)
+        out.append(linear_tasks[solver])
 
     def linear_note(task):
         original = task.peer_run
@@ -89,7 +100,9 @@ def tasks(ctx):
         def run():
             seconds = original()
             diff = np.max(np.abs(np.array(task.extra["ours_coef"]) - reference["coef"]))
-            task.note = f"max |Δcoef| {diff:.1e}"
+            cpu_ours, cpu_peer = task.extra["ours_cpu_seconds"], reference["cpu_seconds"]
+            task.note = (f"max |Δcoef| {diff:.1e}; CPU time ratio {cpu_ours / cpu_peer:.2f} "
+                         f"({cpu_ours:.3g} s vs {cpu_peer:.3g} s)")
             del task.extra["ours_coef"]
             return seconds
         task.peer_run = run

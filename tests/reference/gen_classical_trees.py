@@ -6,7 +6,8 @@ knn_classifier.json   KNeighborsClassifier(algorithm='brute', one thread) predic
 knn_regressor.json    KNeighborsRegressor(algorithm='brute') predictions on a held-out split of diabetes
 trees_cv.json         5-fold stratified CV (shuffle, random_state=0) accuracy of DecisionTreeClassifier,
                       RandomForestClassifier(100) and StandardScaler + KNeighborsClassifier(5), with the folds
-tiny_trees.json       small depth-2 trees whose structure is deterministic (no ties): thresholds, features,
+tiny_trees.json       small depth-2 trees whose structure is deterministic (no ties, checked over 32
+                      random states): thresholds, features,
                       leaf values and importances, for gini, entropy and squared error
 """
 import os
@@ -91,19 +92,36 @@ def tree_record(tree, X):
 
 
 def tiny_trees():
-    rng = np.random.default_rng(7)
-    # 30 samples, 3 features on a 0.25 grid (exact in float32, so the thresholds agree to the last bit).
-    X = np.round(rng.normal(size=(30, 3)) * 4) / 4
-    y = (X[:, 0] + 0.5 * X[:, 1] > 0.1).astype(int) + (X[:, 2] > 0.8).astype(int)
-    out = {"X": X, "y": y}
+    # 30 samples, 3 features on a 0.25 grid (exact in float32, so the thresholds agree to the last bit). A tree
+    # visits the features in a random order and keeps the first of equally good splits, so a tie would make
+    # the structure depend on the random generator: the first data seed (from 7) whose trees are the same for
+    # every random_state has no ties, and its trees are what any correct implementation grows.
+    def trees(X, y, target, random_state):
+        out = {c: DecisionTreeClassifier(max_depth=2, criterion=c, random_state=random_state).fit(X, y)
+               for c in ("gini", "entropy")}
+        out["squared_error"] = DecisionTreeRegressor(max_depth=2, random_state=random_state).fit(X, target)
+        return out
+
+    def structure(tree):
+        t = tree.tree_
+        return (tuple(t.feature), tuple(t.threshold))
+
+    for seed in range(7, 100):
+        rng = np.random.default_rng(seed)
+        X = np.round(rng.normal(size=(30, 3)) * 4) / 4
+        y = (X[:, 0] + 0.5 * X[:, 1] > 0.1).astype(int) + (X[:, 2] > 0.8).astype(int)
+        target = X[:, 0] * 2 - X[:, 2] + 0.1 * np.arange(30) / 30
+        reference = trees(X, y, target, 0)
+        if all({structure(trees(X, y, target, rs)[name]) for rs in range(32)} == {structure(tree)}
+               for name, tree in reference.items()):
+            break
+    out = {"X": X, "y": y, "data_seed": seed}
     for criterion in ("gini", "entropy"):
-        tree = DecisionTreeClassifier(max_depth=2, criterion=criterion, random_state=0).fit(X, y)
-        rec = tree_record(tree, X)
-        rec["proba"] = tree.predict_proba(X)
+        rec = tree_record(reference[criterion], X)
+        rec["proba"] = reference[criterion].predict_proba(X)
         out[criterion] = rec
-    target = X[:, 0] * 2 - X[:, 2] + 0.1 * np.arange(30) / 30
     out["target"] = target
-    out["squared_error"] = tree_record(DecisionTreeRegressor(max_depth=2, random_state=0).fit(X, target), X)
+    out["squared_error"] = tree_record(reference["squared_error"], X)
     return out
 
 

@@ -15,20 +15,21 @@
 //   argmax of predict_proba and score equals the accuracy of predict (classifiers); a single class trains
 //   and predicts that class; arbitrary labels ({-1, 7}) come back unchanged; NaN/Inf, empty input, X/y
 //   length mismatch, a different feature count at predict time and predict before fit each raise the
-//   right exception with a clear message; accuracy above 0.83 on three standardised Gaussian blobs
-//   (R² above 0.7 on a noisy smooth target for regressors).
+//   right exception with a clear message; a refit that throws leaves every answer of the model unchanged
+//   (check_failed_refit_keeps_model, which estimator tests also call with their own failing options); accuracy above
+//   0.83 on three standardised Gaussian blobs (R² above 0.7 on a noisy smooth target for regressors).
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <random>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
+#include "aimastery/core/probability/sampling.hpp"
 #include "aimastery/core/tensor.hpp"
 #include "support.hpp"
 
@@ -76,22 +77,21 @@ Matrix<T> standardised(const Matrix<T>& X) {
 /// shuffled, then standardised.
 template <class T>
 Blobs<T> gaussian_blobs(Index n_per_class, Index n_features, const std::vector<Index>& labels, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> centre(-4.0, 4.0);
-  std::normal_distribution<double> noise(0.0, 1.0);
+  RandomEngine rng(seed);  // the library's portable draws: the same data with every standard library
+  const auto noise = [&] { return detail::standard_normal(rng); };
   const Index k = static_cast<Index>(labels.size());
   Matrix<double> centres(k, n_features);
-  for (Index i = 0; i < centres.size(); ++i) centres.data()[i] = centre(rng);
+  for (Index i = 0; i < centres.size(); ++i) centres.data()[i] = -4.0 + 8.0 * detail::uniform_open01(rng);
   const Index n = n_per_class * k;
   Matrix<T> X(n, n_features);
   IndexVector y(n);
   std::vector<Index> order(static_cast<std::size_t>(n));
   for (Index i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
-  std::shuffle(order.begin(), order.end(), rng);
+  detail::shuffle(order.begin(), order.end(), rng);
   for (Index i = 0; i < n; ++i) {
     const Index row = order[static_cast<std::size_t>(i)];
     const Index c = i % k;
-    for (Index j = 0; j < n_features; ++j) X(row, j) = static_cast<T>(centres(c, j) + noise(rng));
+    for (Index j = 0; j < n_features; ++j) X(row, j) = static_cast<T>(centres(c, j) + noise());
     y(row) = labels[static_cast<std::size_t>(c)];
   }
   return {standardised(X), y};
@@ -100,16 +100,14 @@ Blobs<T> gaussian_blobs(Index n_per_class, Index n_features, const std::vector<I
 /// y = sin(x0) + x1 − 0.5·x2² + noise(0.1) on x uniform in [-2, 2]^3.
 template <class T>
 std::pair<Matrix<T>, Vector<T>> smooth_regression(Index n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(-2.0, 2.0);
-  std::normal_distribution<double> noise(0.0, 0.1);
+  RandomEngine rng(seed);
   Matrix<T> X(n, 3);
   Vector<T> y(n);
   for (Index i = 0; i < n; ++i) {
-    for (Index j = 0; j < 3; ++j) X(i, j) = static_cast<T>(u(rng));
+    for (Index j = 0; j < 3; ++j) X(i, j) = static_cast<T>(-2.0 + 4.0 * detail::uniform_open01(rng));
     const double x0 = static_cast<double>(X(i, 0)), x1 = static_cast<double>(X(i, 1)),
                  x2 = static_cast<double>(X(i, 2));
-    y(i) = static_cast<T>(std::sin(x0) + x1 - 0.5 * x2 * x2 + noise(rng));
+    y(i) = static_cast<T>(std::sin(x0) + x1 - 0.5 * x2 * x2 + 0.1 * detail::standard_normal(rng));
   }
   return {X, y};
 }
@@ -187,6 +185,89 @@ void check_input_errors(Make& make, const std::string& name, const YLike& y_like
                         "X has 5 features, the model was fitted on 3");
     CHECK_THROWS_NAMING(static_cast<void>(est.score(wider, y.head(4).eval())), InvalidArgument, "5 features");
   }
+}
+
+/// What a fitted model answers on `X`: predict (as doubles), and for classifiers predict_proba and classes().
+template <class Estimator, class T>
+struct Answers {
+  Matrix<double> predicted, proba;
+  IndexVector classes;
+
+  static Answers of(const Estimator& est, const Matrix<T>& X) {
+    Answers a;
+    a.predicted = est.predict(X).template cast<double>();
+    if constexpr (requires { est.predict_proba(X); }) a.proba = est.predict_proba(X).template cast<double>();
+    if constexpr (requires { est.classes(); }) a.classes = est.classes();
+    return a;
+  }
+  bool operator==(const Answers& other) const {
+    return equal_exactly(predicted, other.predicted) && equal_exactly(proba, other.proba) &&
+           classes.size() == other.classes.size() && classes == other.classes;
+  }
+};
+
+/// Fits `make()` on (X, y), then for each refit (a callable taking the estimator that must throw
+/// InvalidArgument naming `name`) checks that every answer on X is exactly what it was before.
+template <class Make, class TX, class TY, class... Refits>
+void check_refits_leave_model_unchanged(Make& make, const std::string& name, const Matrix<TX>& X, const TY& y,
+                                        Refits&&... failing_refits) {
+  using Estimator = std::remove_cvref_t<decltype(make())>;
+  using A = Answers<Estimator, TX>;
+  Estimator est = make();
+  est.fit(X, y);
+  const A before = A::of(est, X);
+  Index attempt = 0;
+  const auto check_one = [&](auto&& refit) {
+    CAPTURE(attempt);
+    CHECK_THROWS_NAMING(refit(est), InvalidArgument, name.c_str());
+    CHECK(A::of(est, X) == before);
+    ++attempt;
+  };
+  (check_one(failing_refits), ...);
+}
+
+}  // namespace conformance_detail
+
+/// A failed refit leaves the model exactly as it was (validate, build aside, swap): fits `make()` on the
+/// conformance data (classifiers: three blobs of 4 features, labels 0, 1, 2; regressors: the smooth problem of
+/// 3 features), then checks after each `failing_refit(estimator)`, a fit that must throw InvalidArgument
+/// whose message contains `message` (the class name, or the problem), that predict (and predict_proba and
+/// classes()) answer exactly as before. The classifier and
+/// regressor suites run it with the refits every estimator refuses (NaN, infinity, mismatched lengths, empty
+/// X); estimator tests add the failures of their own options (max_features, priors, k ...).
+template <class Make, class... Refits>
+void check_failed_refit_keeps_model(Make make, const std::string& message, Refits&&... failing_refits) {
+  using Estimator = std::remove_cvref_t<decltype(make())>;
+  using T = conformance_detail::scalar_of_t<Estimator>;
+  const std::string& name = message;
+  if constexpr (requires(const Estimator& e, const Matrix<T>& m) { e.predict_proba(m); }) {
+    const auto train = conformance_detail::gaussian_blobs<T>(60, 4, {0, 1, 2}, 20260101);
+    conformance_detail::check_refits_leave_model_unchanged(make, name, train.X, train.y,
+                                                           std::forward<Refits>(failing_refits)...);
+  } else {
+    const auto [X, y] = conformance_detail::smooth_regression<T>(300, 20260101);
+    conformance_detail::check_refits_leave_model_unchanged(make, name, X, y, std::forward<Refits>(failing_refits)...);
+  }
+}
+
+namespace conformance_detail {
+
+/// The refits every estimator refuses, on data unlike the conformance data (other labels, other sizes), so
+/// a fit that changed anything before throwing would answer differently: NaN and infinity in X, X and y of
+/// different lengths, and an empty X. `y_like` turns labels into the estimator's targets.
+template <class Make, class YLike>
+void check_common_failed_refits(Make& make, const std::string& name, const YLike& y_like) {
+  using Estimator = std::remove_cvref_t<decltype(make())>;
+  using T = scalar_of_t<Estimator>;
+  const auto other = gaussian_blobs<T>(15, 3, {-4, 9, 12, 30}, 5);
+  const auto y = y_like(other);
+  Matrix<T> with_nan = other.X, with_inf = other.X;
+  with_nan(7, 2) = std::numeric_limits<T>::quiet_NaN();
+  with_inf(0, 0) = std::numeric_limits<T>::infinity();
+  check_failed_refit_keeps_model(
+      make, name, [&](Estimator& e) { e.fit(with_nan, y); }, [&](Estimator& e) { e.fit(with_inf, y); },
+      [&](Estimator& e) { e.fit(other.X, y.head(y.size() - 1).eval()); },
+      [&](Estimator& e) { e.fit(Matrix<T>(0, 3), y.head(0).eval()); });
 }
 
 }  // namespace conformance_detail
@@ -288,6 +369,9 @@ void check_classifier_conformance(Make make, const std::string& name, const Conf
     INFO("held-out accuracy " << accuracy);
     CHECK(accuracy > options.min_blob_accuracy);
   }
+  SUBCASE("a refit that fails leaves the model unchanged") {
+    conformance_detail::check_common_failed_refits(make, name, [](const auto& b) { return b.y; });
+  }
   SUBCASE("bad inputs raise the right exception with a clear message") {
     conformance_detail::check_input_errors(make, name, [](const auto& b) { return b.y; });
     Estimator fresh = make();
@@ -351,6 +435,10 @@ void check_regressor_conformance(Make make, const std::string& name, const Confo
     CHECK_THROWS_NAMING(static_cast<void>(est.fit(X, bad)), InvalidArgument, "y contains NaN or infinity");
     bad(7) = std::numeric_limits<T>::infinity();
     CHECK_THROWS_NAMING(static_cast<void>(est.fit(X, bad)), InvalidArgument, "y contains NaN or infinity");
+  }
+  SUBCASE("a refit that fails leaves the model unchanged") {
+    conformance_detail::check_common_failed_refits(make, name,
+                                                   [](const auto& b) { return b.y.template cast<T>().eval(); });
   }
   SUBCASE("bad inputs raise the right exception with a clear message") {
     conformance_detail::check_input_errors(make, name, [](const auto& b) { return b.y.template cast<T>().eval(); });

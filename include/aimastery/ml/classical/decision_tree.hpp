@@ -1,18 +1,23 @@
 #pragma once
 /// \file
-/// DecisionTreeScratch (classification, gini or entropy) and DecisionTreeRegressorScratch (MSE).
+/// DecisionTreeScratch (classification, gini or entropy) and
+/// DecisionTreeRegressorScratch (MSE).
 ///
-/// A tree splits a node on the feature and threshold of largest information gain
+/// A tree splits a node on the feature and threshold of largest information
+/// gain
 ///     IG = I(parent) − Σ_j (n_j / n) I(child_j)
-/// with I the gini impurity G = 1 − Σ p_k² or the entropy H = −Σ p_k log₂ p_k (classification), or the
-/// variance of y (regression), and stops at pure nodes, max_depth, or nodes too small to split. Thresholds
-/// lie midway between observed values; x ≤ threshold goes left. The search is histogram based by default
-/// (tree/tree_builder.hpp), exact on request. feature_importances() is the total weighted impurity decrease
-/// per feature, normalised to sum to 1, as scikit-learn's.
+/// with I the gini impurity G = 1 − Σ p_k² or the entropy H = −Σ p_k log₂ p_k
+/// (classification), or the variance of y (regression), and stops at pure
+/// nodes, max_depth, or nodes too small to split. Thresholds lie midway between
+/// observed values; x ≤ threshold goes left. The search is histogram based by
+/// default (tree/tree_builder.hpp), exact on request. feature_importances() is
+/// the total weighted impurity decrease per feature, normalised to sum to 1, as
+/// scikit-learn's.
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
@@ -55,7 +60,28 @@ TreeSettings tree_settings(const Params& params, Index n_features, std::string_v
           params.max_features.resolve(n_features, where), params.split_search};
 }
 
-/// Row-wise argmax (the first largest, i.e. the smallest class code on ties), as numpy's argmax.
+/// One tree grown on every row of X (weight 1) with `criterion`, and its
+/// normalised importances: the fit of both single trees, the classifier's and
+/// the regressor's.
+template <Scalar T>
+struct GrownTree {
+  FittedTree<T> tree;
+  Vector<T> importances;
+};
+
+template <Scalar T, class Criterion, class Params, class Derived>
+GrownTree<T> grow_single_tree(const Eigen::MatrixBase<Derived>& X, const Criterion& criterion, const Params& params,
+                              const TreeSettings& settings) {
+  const TreeTrainingSet<T> training(X, params.split_search, params.max_bins);
+  TreeBuilder<T, Criterion> builder(training.data(), criterion, settings);
+  GrownTree<T> grown;
+  grown.tree = builder.grow(std::vector<double>(static_cast<std::size_t>(X.rows()), 1.0), params.seed);
+  grown.importances = normalised_importances(grown.tree.importances).template cast<T>();
+  return grown;
+}
+
+/// Row-wise argmax (the first largest, i.e. the smallest class code on ties),
+/// as numpy's argmax.
 template <class Derived>
 IndexVector argmax_rows(const Eigen::MatrixBase<Derived>& P) {
   IndexVector codes(P.rows());
@@ -79,19 +105,23 @@ class DecisionTreeScratch {
   DecisionTreeScratch& fit(const Eigen::MatrixBase<Derived>& X, const Eigen::Ref<const IndexVector>& y) {
     constexpr const char* where = "DecisionTreeScratch::fit";
     check_fit_input(where, X, y);
-    const IndexVector codes = encoding_.fit(y);
     const detail::TreeSettings settings = detail::tree_settings(params_, X.cols(), where);
-    const detail::TreeTrainingSet<T> training(X, params_.split_search, params_.max_bins);
-    const detail::ClassificationCriterion criterion{params_.criterion, encoding_.n_classes(), codes.data()};
-    detail::TreeBuilder<T, detail::ClassificationCriterion> builder(training.data(), criterion, settings);
-    tree_ = builder.grow(std::vector<double>(static_cast<std::size_t>(X.rows()), 1.0), params_.seed);
-    importances_ = detail::normalised_importances(tree_.importances).template cast<T>();
+    // The new state is built aside and swapped in at the end: a fit that throws
+    // leaves the model as it was.
+    LabelEncoding encoding;
+    const IndexVector codes = encoding.fit(y);
+    const detail::ClassificationCriterion criterion{params_.criterion, encoding.n_classes(), codes.data()};
+    detail::GrownTree<T> grown = detail::grow_single_tree<T>(X, criterion, params_, settings);
+    encoding_.swap(encoding);
+    tree_ = std::move(grown.tree);
+    importances_.swap(grown.importances);
     n_features_ = X.cols();
     fitted_ = true;
     return *this;
   }
 
-  /// n × K class proportions of the leaf each sample reaches, columns in classes() order.
+  /// n × K class proportions of the leaf each sample reaches, columns in
+  /// classes() order.
   template <class Derived>
   [[nodiscard]] Matrix<T> predict_proba(const Eigen::MatrixBase<Derived>& X) const {
     check_predict_input("DecisionTreeScratch::predict_proba", fitted_, X, n_features_);
@@ -117,7 +147,8 @@ class DecisionTreeScratch {
     fitted_state("feature_importances");
     return importances_;
   }
-  /// Depth of the deepest leaf (the root alone has depth 0) and number of leaves.
+  /// Depth of the deepest leaf (the root alone has depth 0) and number of
+  /// leaves.
   [[nodiscard]] Index depth() const {
     fitted_state("depth");
     return tree_.depth;
@@ -171,13 +202,13 @@ class DecisionTreeRegressorScratch {
   DecisionTreeRegressorScratch& fit(const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBase<DY>& y) {
     constexpr const char* where = "DecisionTreeRegressorScratch::fit";
     check_fit_input(where, X, y);
-    const Vector<T> targets = y.template cast<T>();
     const detail::TreeSettings settings = detail::tree_settings(params_, X.cols(), where);
-    const detail::TreeTrainingSet<T> training(X, params_.split_search, params_.max_bins);
+    const Vector<T> targets = y.template cast<T>();
     const detail::RegressionCriterion<T> criterion{targets.data()};
-    detail::TreeBuilder<T, detail::RegressionCriterion<T>> builder(training.data(), criterion, settings);
-    tree_ = builder.grow(std::vector<double>(static_cast<std::size_t>(X.rows()), 1.0), params_.seed);
-    importances_ = detail::normalised_importances(tree_.importances).template cast<T>();
+    detail::GrownTree<T> grown = detail::grow_single_tree<T>(X, criterion, params_, settings);
+    tree_ = std::move(grown.tree);  // built aside, swapped in: a fit that throws
+                                    // leaves the model as it was
+    importances_.swap(grown.importances);
     n_features_ = X.cols();
     fitted_ = true;
     return *this;
@@ -200,7 +231,8 @@ class DecisionTreeRegressorScratch {
   [[nodiscard]] const Vector<T>& feature_importances() const {
     if (!fitted_)
       throw NotFittedError(
-          "DecisionTreeRegressorScratch::feature_importances: the model is not fitted; call fit first");
+          "DecisionTreeRegressorScratch::feature_importances: "
+          "the model is not fitted; call fit first");
     return importances_;
   }
   [[nodiscard]] Index depth() const noexcept { return tree_.depth; }

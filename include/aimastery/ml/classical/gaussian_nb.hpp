@@ -10,6 +10,7 @@
 #include <cmath>
 #include <numbers>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "aimastery/core/linalg/activations.hpp"
@@ -24,6 +25,8 @@ struct GaussianNBParams {
   /// Class prior probabilities in classes() order; empty means the class frequencies of the training data.
   std::vector<double> priors = {};
   /// ε = var_smoothing · max_j Var(X_j) is added to every variance, so a constant feature cannot divide by 0.
+  /// When every feature is constant (one row, say), max_j Var(X_j) = 0: the features cannot tell the classes
+  /// apart, every class has the same likelihood, and p(c | x) = π_c (scikit-learn divides 0 by 0: NaN).
   double var_smoothing = 1e-9;
 };
 
@@ -34,7 +37,7 @@ class GaussianNBScratch {
 
   explicit GaussianNBScratch(Params params = {}) : params_(std::move(params)) {
     require(params_.var_smoothing >= 0 && std::isfinite(params_.var_smoothing), "GaussianNBScratch",
-            "var_smoothing must be finite and >= 0, got " + std::to_string(params_.var_smoothing));
+            [&] { return "var_smoothing must be finite and >= 0, got " + std::to_string(params_.var_smoothing); });
   }
 
   /// Fits one mean θ_cj and one variance σ²_cj + ε per class c and feature j (maximum likelihood, ddof 0),
@@ -43,42 +46,50 @@ class GaussianNBScratch {
   GaussianNBScratch& fit(const Eigen::MatrixBase<DX>& X, const Eigen::Ref<const IndexVector>& y) {
     constexpr std::string_view where = "GaussianNBScratch::fit";
     check_fit_input(where, X, y);
-    const IndexVector codes = encoding_.fit(y);
-    const Index k = encoding_.n_classes(), n = X.rows(), d = X.cols();
-    if (!params_.priors.empty()) {
-      require(static_cast<Index>(params_.priors.size()) == k, where,
-              "priors has " + std::to_string(params_.priors.size()) + " entries but y has " + std::to_string(k) +
-                  " classes");
-      double total = 0;
-      for (double p : params_.priors) {
-        require(p >= 0 && std::isfinite(p), where, "priors must be finite and >= 0");
-        total += p;
-      }
-      require(std::abs(total - 1.0) <= 1e-8, where, "priors must sum to 1, they sum to " + std::to_string(total));
-    }
+    // The new state is built aside and swapped in at the end: a fit that throws leaves the model as it was.
+    LabelEncoding encoding;
+    const IndexVector codes = encoding.fit(y);
+    const Index k = encoding.n_classes(), n = X.rows(), d = X.cols();
+    check_priors(where, k);
 
     // ε = var_smoothing · max_j (1/n) Σᵢ (x_ij − x̄_j)²
     const RowVector<T> overall_mean = X.colwise().mean();
     const T largest_variance =
         ((X.rowwise() - overall_mean).array().square().colwise().sum() / static_cast<T>(n)).maxCoeff();
-    epsilon_ = static_cast<T>(params_.var_smoothing) * largest_variance;
+    const T epsilon = static_cast<T>(params_.var_smoothing) * largest_variance;
+    const bool uninformative = !(largest_variance > T(0));  // every feature constant: the priors decide
 
     // θ_c = mean of the rows of class c; σ²_c = mean of (x − θ_c)² over those rows (two passes, as NumPy).
-    class_count_ = Vector<T>::Zero(k);
-    theta_ = Matrix<T>::Zero(k, d);
-    var_ = Matrix<T>::Zero(k, d);
+    Vector<T> class_count = Vector<T>::Zero(k);
+    Matrix<T> theta = Matrix<T>::Zero(k, d);
+    Matrix<T> var = Matrix<T>::Zero(k, d);
     for (Index i = 0; i < n; ++i) {
-      class_count_(codes(i)) += T(1);
-      theta_.row(codes(i)) += X.row(i);
+      class_count(codes(i)) += T(1);
+      theta.row(codes(i)) += X.row(i);
     }
-    theta_.array().colwise() /= class_count_.array();
-    for (Index i = 0; i < n; ++i) var_.row(codes(i)).array() += (X.row(i) - theta_.row(codes(i))).array().square();
-    var_.array().colwise() /= class_count_.array();
-    var_.array() += epsilon_;
+    theta.array().colwise() /= class_count.array();
+    for (Index i = 0; i < n; ++i) var.row(codes(i)).array() += (X.row(i) - theta.row(codes(i))).array().square();
+    var.array().colwise() /= class_count.array();
+    var.array() += epsilon;
+    // Otherwise only var_smoothing = 0 leaves a zero variance, and a zero variance has no normal density.
+    if (!uninformative && !(var.array() > T(0)).all()) {
+      Index c = 0, j = 0;
+      static_cast<void>((var.array() > T(0)).template cast<int>().minCoeff(&c, &j));
+      fail(where, "feature " + std::to_string(j) + " is constant in class " + std::to_string(encoding.classes()(c)) +
+                      " and var_smoothing is 0: its variance is 0");
+    }
 
-    class_prior_ = params_.priors.empty()
-                       ? Vector<T>(class_count_ / static_cast<T>(n))
-                       : Vector<T>(Eigen::Map<const Vector<double>>(params_.priors.data(), k).template cast<T>());
+    Vector<T> class_prior =
+        params_.priors.empty()
+            ? Vector<T>(class_count / static_cast<T>(n))
+            : Vector<T>(Eigen::Map<const Vector<double>>(params_.priors.data(), k).template cast<T>());
+    encoding_ = std::move(encoding);
+    theta_ = std::move(theta);
+    var_ = std::move(var);
+    class_count_ = std::move(class_count);
+    class_prior_ = std::move(class_prior);
+    epsilon_ = epsilon;
+    uninformative_ = uninformative;
     n_features_ = d;
     fitted_ = true;
     return *this;
@@ -136,10 +147,30 @@ class GaussianNBScratch {
   [[nodiscard]] T epsilon() const noexcept { return epsilon_; }
 
  private:
+  /// Given priors: one per class, finite, ≥ 0, summing to 1.
+  void check_priors(std::string_view where, Index n_classes) const {
+    if (params_.priors.empty()) return;
+    require(static_cast<Index>(params_.priors.size()) == n_classes, where, [&] {
+      return "priors has " + std::to_string(params_.priors.size()) + " entries but y has " + std::to_string(n_classes) +
+             " classes";
+    });
+    double total = 0;
+    for (double p : params_.priors) {
+      require(p >= 0 && std::isfinite(p), where, "priors must be finite and >= 0");
+      total += p;
+    }
+    require(std::abs(total - 1.0) <= 1e-8, where,
+            [&] { return "priors must sum to 1, they sum to " + std::to_string(total); });
+  }
+
   template <class DX>
   Matrix<T> joint_log_likelihood_unchecked(const Eigen::MatrixBase<DX>& X) const {
     const Index k = theta_.rows();
     Matrix<T> jll(X.rows(), k);
+    if (uninformative_) {  // the likelihood is the same for every class: only log π_c differs
+      for (Index c = 0; c < k; ++c) jll.col(c).setConstant(std::log(class_prior_(c)));
+      return jll;
+    }
     const T log_two_pi = std::log(T(2) * std::numbers::pi_v<T>);
     for (Index c = 0; c < k; ++c) {
       const T log_normaliser = T(-0.5) * (var_.row(c).array().log() + log_two_pi).sum();
@@ -161,6 +192,7 @@ class GaussianNBScratch {
   Matrix<T> theta_, var_;
   Vector<T> class_prior_, class_count_;
   T epsilon_ = T(0);
+  bool uninformative_ = false;  ///< every training feature was constant
   Index n_features_ = 0;
   bool fitted_ = false;
 };

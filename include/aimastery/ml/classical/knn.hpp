@@ -1,20 +1,25 @@
 #pragma once
 /// \file
-/// KNNScratch (classification) and KNNRegressorScratch: brute-force k nearest neighbours.
+/// KNNScratch (classification) and KNNRegressorScratch: brute-force k nearest
+/// neighbours.
 ///
-/// A query is answered by the k training rows closest to it: a majority vote of their labels (uniform
-/// weights) or a vote weighted by 1/distance (a neighbour at distance 0 takes all the weight), and for the
-/// regressor the (weighted) mean of their targets. Fitting only stores the data; the work is in the
+/// A query is answered by the k training rows closest to it: a majority vote of
+/// their labels (uniform weights) or a vote weighted by 1/distance (a neighbour
+/// at distance 0 takes all the weight), and for the regressor the (weighted)
+/// mean of their targets. Fitting only stores the data; the work is in the
 /// distances, O(n_queries · n_train · d).
 ///
-/// Distances are computed a block of queries against a block of training rows at a time through GEMM:
-///   euclidean  ‖q − x‖² = ‖q‖² + ‖x‖² − 2 q·x            (the q·x of a whole block is one matrix product)
-///   cosine     1 − (q·x) / (‖q‖ ‖x‖)                     (rows normalised once; a zero row stays zero)
-///   manhattan  Σ_j |q_j − x_j|                            (no product form: a direct loop)
-/// and each query keeps its k best candidates in a max-heap while the blocks stream past. Ties go as in
-/// scikit-learn's brute force (one thread): training rows enter each query's heap in index order through
-/// the same heap_push, so the same row wins a tie at the k-th place; results are listed by distance, then
-/// index; a vote tied between classes goes to the smallest class.
+/// Distances are computed a block of queries against a block of training rows
+/// at a time through GEMM:
+///   euclidean  ‖q − x‖² = ‖q‖² + ‖x‖² − 2 q·x            (the q·x of a whole
+///   block is one matrix product) cosine     1 − (q·x) / (‖q‖ ‖x‖) (rows
+///   normalised once; a zero row stays zero) manhattan  Σ_j |q_j − x_j| (no
+///   product form: a direct loop)
+/// and each query keeps its k best candidates in a max-heap while the blocks
+/// stream past. Ties go as in scikit-learn's brute force (one thread): training
+/// rows enter each query's heap in index order through the same heap_push, so
+/// the same row wins a tie at the k-th place; results are listed by distance,
+/// then index; a vote tied between classes goes to the smallest class.
 
 #include <algorithm>
 #include <cmath>
@@ -25,6 +30,7 @@
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
+#include "aimastery/core/linalg/matmul.hpp"
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/ml/classical/label_encoding.hpp"
 #include "aimastery/ml/classical/metrics.hpp"
@@ -57,7 +63,8 @@ struct KNNParams {
   NeighborWeights weights = NeighborWeights::uniform;
 };
 
-/// The k nearest training rows of every query, nearest first: row i of `indices` and `distances`.
+/// The k nearest training rows of every query, nearest first: row i of
+/// `indices` and `distances`.
 template <Scalar T>
 struct KNeighbors {
   Eigen::Matrix<Index, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> indices;
@@ -67,34 +74,88 @@ struct KNeighbors {
 namespace detail {
 
 /// The stored training rows and the brute-force search over them.
+///
+/// Euclidean and cosine distances come from one GEMM (core/linalg/matmul.hpp)
+/// per block of queries and training rows, through augmented rows whose product
+/// is the distance up to a per-query constant:
+///   euclidean  a(q) = [q, 1],  b(x) = [−2x, ‖x‖²]:   a·b = ‖x‖² − 2 q·x = ‖q −
+///   x‖² − ‖q‖² cosine     a(q) = [q̂, 1],  b(x) = [−x̂, 1]:       a·b = 1 − q̂·x̂
+/// (‖q‖² does not change a query's order; it is added to the k best at the
+/// end). Each query then scans its row of the block: a chunk holding nothing
+/// below its current k-th best is passed over after one vectorised minimum, so
+/// once the heap has filled the selection costs little more than reading the
+/// block.
 template <Scalar T>
 class NeighborSearch {
  public:
-  static constexpr Index query_block = 256;
-  static constexpr Index train_block = 1024;
+  // A block of 64 × 256 distances (128 KiB in double) stays in L2 between the
+  // product and the scan; 64 queries share each packing of the training block.
+  // (Measured on a 2-core EPYC: 64 × 256 … 512 best; 256 × 1024 and larger
+  // blocks spill to L3 and are 1.3–2.5× slower.)
+  static constexpr Index query_block = 64;
+  static constexpr Index train_block = 256;
+  static constexpr Index scan_chunk = 16;  ///< distances compared against the k-th best at once
 
   NeighborSearch() = default;
   template <class Derived>
   NeighborSearch(const Eigen::MatrixBase<Derived>& X, DistanceMetric metric)
       : metric_(metric), X_(X.template cast<T>()) {
-    if (metric_ == DistanceMetric::euclidean) norms_ = X_.rowwise().squaredNorm();
+    largest_ = X_.size() ? X_.cwiseAbs().maxCoeff() : T(0);
+    const Index d = X_.cols();
+    if (metric_ == DistanceMetric::manhattan) return;
     if (metric_ == DistanceMetric::cosine) normalise_rows(X_);
+    B_.resize(d + 1, X_.rows());  // b(x) as columns: a block of training rows is
+                                  // a block of columns
+    if (metric_ == DistanceMetric::euclidean) {
+      B_.topRows(d) = T(-2) * X_.transpose();
+      B_.row(d) = X_.rowwise().squaredNorm().transpose();
+    } else {
+      B_.topRows(d) = -X_.transpose();
+      B_.row(d).setOnes();
+    }
   }
 
   [[nodiscard]] Index size() const noexcept { return X_.rows(); }
 
+  /// The k nearest training rows of every query. When the entries are so large
+  /// that ‖q‖² + ‖x‖² could overflow (or so small that it underflows), queries
+  /// and training rows are first divided by a power of two s ≈ max |v| (exact
+  /// in floating point, so the order of the distances is untouched) and the
+  /// distances found multiplied back by s: any finite entries give the right
+  /// neighbours (a distance itself beyond the largest finite value is reported
+  /// as inf).
   template <class Derived>
   KNeighbors<T> search(const Eigen::MatrixBase<Derived>& queries, Index k) const {
     Matrix<T> Q = queries.template cast<T>();
+    const T largest = std::max(largest_, Q.size() ? Q.cwiseAbs().maxCoeff() : T(0));
+    // Each of ‖q‖², ‖x‖², 2|q·x| is at most 2·d·b² for entries |v| ≤ b: their
+    // sum stays finite when 4·d·b² ≤ max, i.e. b ≤ √(max / 4d); below √min the
+    // squares lose their digits to underflow.
+    const T d = static_cast<T>(std::max<Index>(Q.cols(), 1));
+    const T safe = std::sqrt(std::numeric_limits<T>::max() / (T(4) * d));
+    const T tiny = std::sqrt(std::numeric_limits<T>::min());
+    if (metric_ != DistanceMetric::cosine && (largest > safe || (largest > T(0) && largest < tiny))) {
+      const T s = std::exp2(std::ceil(std::log2(largest)));
+      const NeighborSearch scaled((X_ / s).eval(), metric_);
+      Q /= s;
+      KNeighbors<T> found = scaled.search_unscaled(std::move(Q), k);
+      found.distances *= s;
+      return found;
+    }
+    return search_unscaled(std::move(Q), k);
+  }
+
+ private:
+  KNeighbors<T> search_unscaled(Matrix<T> Q, Index k) const {
     if (metric_ == DistanceMetric::cosine) normalise_rows(Q);
-    const Index n_queries = Q.rows();
+    const Index n_queries = Q.rows(), d = Q.cols();
     KNeighbors<T> result{decltype(KNeighbors<T>::indices)(n_queries, k), Matrix<T>(n_queries, k)};
     const Index n_blocks = (n_queries + query_block - 1) / query_block;
 #ifdef _OPENMP
 #pragma omp parallel
 #endif
     {
-      Matrix<T> D(query_block, train_block);
+      Matrix<T> A, D;
       std::vector<T> best_distance(static_cast<std::size_t>(query_block * k));
       std::vector<Index> best_index(static_cast<std::size_t>(query_block * k));
       std::vector<std::pair<T, Index>> sorted;
@@ -106,33 +167,36 @@ class NeighborSearch {
         const Index bq = std::min(query_block, n_queries - q0);
         std::fill(best_distance.begin(), best_distance.end(), std::numeric_limits<T>::infinity());
         std::fill(best_index.begin(), best_index.end(), Index(0));
-        const auto Qb = Q.middleRows(q0, bq);
-        Vector<T> query_norms;
-        if (metric_ == DistanceMetric::euclidean) query_norms = Qb.rowwise().squaredNorm();
+        if (metric_ != DistanceMetric::manhattan) {
+          A.resize(bq, d + 1);  // a(q) = [q, 1]
+          A.leftCols(d) = Q.middleRows(q0, bq);
+          A.col(d).setOnes();
+        }
         for (Index t0 = 0; t0 < X_.rows(); t0 += train_block) {
           const Index bt = std::min(train_block, X_.rows() - t0);
-          auto Db = D.topLeftCorner(bq, bt);
-          block_products(Qb, t0, bt, Db);
+          if (metric_ == DistanceMetric::manhattan)
+            manhattan_block(Q.middleRows(q0, bq), t0, bt, D);
+          else
+            D = matrix_multiply(A, B_.middleCols(t0, bt));
           for (Index r = 0; r < bq; ++r) {
             T* dist = best_distance.data() + r * k;
             Index* index = best_index.data() + r * k;
-            const T* row = Db.row(r).data();
-            const auto select = [&](auto distance_of) {
+            const T* row = D.row(r).data();
+            if (metric_ == DistanceMetric::cosine) {
               for (Index j = 0; j < bt; ++j) {
-                const T d = distance_of(j);
-                if (d < dist[0]) heap_push(dist, index, k, d, t0 + j);
+                const T c = std::min(std::max(row[j], T(0)), T(2));
+                if (c < dist[0]) heap_push(dist, index, k, c, t0 + j);
               }
-            };
-            if (metric_ == DistanceMetric::euclidean) {
-              // (‖q‖² − 2 q·x) + ‖x‖², compared squared
-              const T query_norm = query_norms(r);
-              const T* train_norms = norms_.data() + t0;
-              select([&](Index j) { return (query_norm + T(-2) * row[j]) + train_norms[j]; });
-            } else if (metric_ == DistanceMetric::cosine) {
-              select([&](Index j) { return std::min(std::max(T(1) - row[j], T(0)), T(2)); });
-            } else {
-              select([&](Index j) { return row[j]; });
+              continue;
             }
+            Index j = 0;
+            for (; j + scan_chunk <= bt; j += scan_chunk) {
+              if (!(Eigen::Map<const Eigen::Array<T, scan_chunk, 1>>(row + j).minCoeff() < dist[0])) continue;
+              for (Index c = j; c < j + scan_chunk; ++c)
+                if (row[c] < dist[0]) heap_push(dist, index, k, row[c], t0 + c);
+            }
+            for (; j < bt; ++j)
+              if (row[j] < dist[0]) heap_push(dist, index, k, row[j], t0 + j);
           }
         }
         for (Index r = 0; r < bq; ++r) {
@@ -141,10 +205,12 @@ class NeighborSearch {
             sorted.emplace_back(best_distance[static_cast<std::size_t>(r * k + j)],
                                 best_index[static_cast<std::size_t>(r * k + j)]);
           std::sort(sorted.begin(), sorted.end());
+          // euclidean: ‖q − x‖ = √(a·b + ‖q‖²)
+          const T offset = metric_ == DistanceMetric::euclidean ? Q.row(q0 + r).squaredNorm() : T(0);
           for (Index j = 0; j < k; ++j) {
-            T d = sorted[static_cast<std::size_t>(j)].first;
-            if (metric_ == DistanceMetric::euclidean) d = std::sqrt(std::max(d, T(0)));
-            result.distances(q0 + r, j) = d;
+            T distance = sorted[static_cast<std::size_t>(j)].first;
+            if (metric_ == DistanceMetric::euclidean) distance = std::sqrt(std::max(distance + offset, T(0)));
+            result.distances(q0 + r, j) = distance;
             result.indices(q0 + r, j) = sorted[static_cast<std::size_t>(j)].second;
           }
         }
@@ -153,10 +219,10 @@ class NeighborSearch {
     return result;
   }
 
- private:
-  /// Pushes (value, index) into a max-heap of size k holding the k smallest distances seen, as
-  /// scikit-learn's heap_push: a value not smaller than the root is refused, so the rows seen first win
-  /// ties at the k-th place; the new value enters at the root and sinks below any larger child.
+  /// Pushes (value, index) into a max-heap of size k holding the k smallest
+  /// distances seen, as scikit-learn's heap_push: a value not smaller than the
+  /// root is refused, so the rows seen first win ties at the k-th place; the
+  /// new value enters at the root and sinks below any larger child.
   static void heap_push(T* values, Index* indices, Index size, T value, Index index) noexcept {
     Index current = 0;
     while (true) {
@@ -181,34 +247,36 @@ class NeighborSearch {
     indices[current] = index;
   }
 
-  /// Rows scaled to unit length (a zero row stays zero), as scikit-learn's normalize.
+  /// Rows scaled to unit length (a zero row stays zero), as scikit-learn's
+  /// normalize. A row whose ‖x‖² overflows or underflows takes the scaled
+  /// (stable) norm instead.
   static void normalise_rows(Matrix<T>& M) {
     for (Index i = 0; i < M.rows(); ++i) {
-      const T norm = M.row(i).norm();
+      T norm = M.row(i).norm();
+      if (!std::isfinite(norm) || norm < std::sqrt(std::numeric_limits<T>::min())) norm = M.row(i).stableNorm();
       if (norm > T(0)) M.row(i) /= norm;
     }
   }
 
-  /// For a query block against training rows [t0, t0 + bt): the products q·x (euclidean, cosine: one GEMM)
-  /// or the manhattan distances.
-  template <class QBlock, class DBlock>
-  void block_products(const QBlock& Qb, Index t0, Index bt, DBlock& Db) const {
-    const auto Xb = X_.middleRows(t0, bt);
-    if (metric_ == DistanceMetric::manhattan) {
-      for (Index r = 0; r < Qb.rows(); ++r)
-        for (Index j = 0; j < bt; ++j) Db(r, j) = (Xb.row(j) - Qb.row(r)).cwiseAbs().sum();
-    } else {
-      Db.noalias() = Qb * Xb.transpose();
-    }
+  /// Σ_j |q_j − x_j| for a query block against training rows [t0, t0 + bt) (no
+  /// product form: a direct loop).
+  template <class QBlock>
+  void manhattan_block(const QBlock& Qb, Index t0, Index bt, Matrix<T>& D) const {
+    D.resize(Qb.rows(), bt);
+    for (Index r = 0; r < Qb.rows(); ++r)
+      for (Index j = 0; j < bt; ++j) D(r, j) = (X_.row(t0 + j) - Qb.row(r)).cwiseAbs().sum();
   }
 
   DistanceMetric metric_ = DistanceMetric::euclidean;
-  Matrix<T> X_;
-  Vector<T> norms_;
+  Matrix<T> X_;       ///< the training rows (cosine: normalised)
+  Matrix<T> B_;       ///< b(x) of every training row as a column, (d+1) × n
+                      ///< (euclidean, cosine; see above)
+  T largest_ = T(0);  ///< max |x_ij| of the training rows
 };
 
-/// Neighbour weights: 1 for uniform; 1/d for distance, except that a query with a neighbour at distance 0
-/// gives weight 1 to those neighbours and 0 to the others.
+/// Neighbour weights: 1 for uniform; 1/d for distance, except that a query with
+/// a neighbour at distance 0 gives weight 1 to those neighbours and 0 to the
+/// others.
 template <Scalar T>
 Matrix<T> neighbor_weights(const Matrix<T>& distances, NeighborWeights weights) {
   Matrix<T> w = Matrix<T>::Ones(distances.rows(), distances.cols());
@@ -222,48 +290,109 @@ Matrix<T> neighbor_weights(const Matrix<T>& distances, NeighborWeights weights) 
 }
 
 inline void check_knn_params(std::string_view where, const KNNParams& params) {
-  require(params.k >= 1, where, "k must be at least 1, got " + std::to_string(params.k));
+  require(params.k >= 1, where, [&] { return "k must be at least 1, got " + std::to_string(params.k); });
 }
 
 template <class Derived>
 void check_k_fits(std::string_view where, const KNNParams& params, const Eigen::MatrixBase<Derived>& X) {
-  require(params.k <= X.rows(), where,
-          "k = " + std::to_string(params.k) + " exceeds the " + std::to_string(X.rows()) + " training samples");
+  require(params.k <= X.rows(), where, [&] {
+    return "k = " + std::to_string(params.k) + " exceeds the " + std::to_string(X.rows()) + " training samples";
+  });
 }
 
 }  // namespace detail
 
+namespace detail {
+
+/// What the classifier and the regressor share: the options, the stored
+/// training rows, and the checked search. Each public method of the two passes
+/// its own name (`where`) for the messages.
 template <Scalar T>
-class KNNScratch {
+class NeighborModel {
  public:
   using Params = KNNParams;
 
-  explicit KNNScratch(Params params = {}) : params_(params) { detail::check_knn_params("KNNScratch", params_); }
+  [[nodiscard]] const Params& params() const noexcept { return params_; }
 
-  template <class Derived>
-  KNNScratch& fit(const Eigen::MatrixBase<Derived>& X, const Eigen::Ref<const IndexVector>& y) {
-    constexpr const char* where = "KNNScratch::fit";
+ protected:
+  NeighborModel(Params params, std::string_view name) : params_(params) { check_knn_params(name, params_); }
+
+  /// fit's checks, and the search over X built aside (the caller swaps it in
+  /// with store()).
+  template <class DX, class DY>
+  NeighborSearch<T> checked_search(std::string_view where, const Eigen::MatrixBase<DX>& X,
+                                   const Eigen::MatrixBase<DY>& y) const {
     check_fit_input(where, X, y);
-    detail::check_k_fits(where, params_, X);
-    codes_ = encoding_.fit(y);
-    search_ = detail::NeighborSearch<T>(X, params_.metric);
-    n_features_ = X.cols();
-    fitted_ = true;
-    return *this;
+    check_k_fits(where, params_, X);
+    return NeighborSearch<T>(X, params_.metric);
   }
 
-  /// The k nearest training rows of each query (indices into the training set), nearest first.
-  template <class Derived>
-  [[nodiscard]] KNeighbors<T> kneighbors(const Eigen::MatrixBase<Derived>& X) const {
-    check_predict_input("KNNScratch::kneighbors", fitted_, X, n_features_);
+  void store(NeighborSearch<T>&& search, Index n_features) noexcept {
+    search_ = std::move(search);
+    n_features_ = n_features;
+    fitted_ = true;
+  }
+
+  /// The k nearest training rows of each query, after predict's checks.
+  template <class DX>
+  KNeighbors<T> neighbors(std::string_view where, const Eigen::MatrixBase<DX>& X) const {
+    check_predict_input(where, fitted_, X, n_features_);
     return search_.search(X, params_.k);
   }
 
-  /// n × K: the (weighted) share of each class among the neighbours, columns in classes() order.
+  /// score's checks: predict's, and one target per row.
+  template <class DX, class DY>
+  void check_score_input(std::string_view where, const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBase<DY>& y) const {
+    check_predict_input(where, fitted_, X, n_features_);
+    check_samples_match(where, X, y);
+  }
+
+  [[nodiscard]] bool fitted() const noexcept { return fitted_; }
+  [[nodiscard]] Matrix<T> weights_of(const KNeighbors<T>& found) const {
+    return neighbor_weights(found.distances, params_.weights);
+  }
+
+ private:
+  Params params_;
+  NeighborSearch<T> search_;
+  Index n_features_ = 0;
+  bool fitted_ = false;
+};
+
+}  // namespace detail
+
+template <Scalar T>
+class KNNScratch : public detail::NeighborModel<T> {
+ public:
+  using Params = KNNParams;
+
+  explicit KNNScratch(Params params = {}) : detail::NeighborModel<T>(params, "KNNScratch") {}
+
+  template <class Derived>
+  KNNScratch& fit(const Eigen::MatrixBase<Derived>& X, const Eigen::Ref<const IndexVector>& y) {
+    // The new state is built aside and swapped in at the end: a fit that throws
+    // leaves the model as it was.
+    detail::NeighborSearch<T> search = this->checked_search("KNNScratch::fit", X, y);
+    LabelEncoding encoding;
+    IndexVector codes = encoding.fit(y);
+    encoding_.swap(encoding);
+    codes_.swap(codes);
+    this->store(std::move(search), X.cols());
+    return *this;
+  }
+
+  /// The k nearest training rows of each query (indices into the training set),
+  /// nearest first.
+  template <class Derived>
+  [[nodiscard]] KNeighbors<T> kneighbors(const Eigen::MatrixBase<Derived>& X) const {
+    return this->neighbors("KNNScratch::kneighbors", X);
+  }
+
+  /// n × K: the (weighted) share of each class among the neighbours, columns in
+  /// classes() order.
   template <class Derived>
   [[nodiscard]] Matrix<T> predict_proba(const Eigen::MatrixBase<Derived>& X) const {
-    check_predict_input("KNNScratch::predict_proba", fitted_, X, n_features_);
-    Matrix<T> votes = class_votes(X);
+    Matrix<T> votes = class_votes(this->neighbors("KNNScratch::predict_proba", X));
     for (Index i = 0; i < votes.rows(); ++i) {
       const T total = votes.row(i).sum();
       if (total > T(0)) votes.row(i) /= total;
@@ -274,104 +403,83 @@ class KNNScratch {
   /// The class of largest (weighted) vote; a tie goes to the smallest class.
   template <class Derived>
   [[nodiscard]] IndexVector predict(const Eigen::MatrixBase<Derived>& X) const {
-    check_predict_input("KNNScratch::predict", fitted_, X, n_features_);
-    return predict_checked(X);
+    return winners(class_votes(this->neighbors("KNNScratch::predict", X)));
   }
 
   template <class Derived>
   [[nodiscard]] double score(const Eigen::MatrixBase<Derived>& X, const Eigen::Ref<const IndexVector>& y) const {
-    check_predict_input("KNNScratch::score", fitted_, X, n_features_);
-    check_samples_match("KNNScratch::score", X, y);
-    return accuracy_score(y, predict_checked(X));
+    this->check_score_input("KNNScratch::score", X, y);
+    return accuracy_score(y, winners(class_votes(this->neighbors("KNNScratch::score", X))));
   }
 
   [[nodiscard]] const IndexVector& classes() const {
-    if (!fitted_) throw NotFittedError("KNNScratch::classes: the model is not fitted; call fit first");
+    if (!this->fitted()) throw NotFittedError("KNNScratch::classes: the model is not fitted; call fit first");
     return encoding_.classes();
   }
-  [[nodiscard]] const Params& params() const noexcept { return params_; }
 
  private:
-  template <class Derived>
-  IndexVector predict_checked(const Eigen::MatrixBase<Derived>& X) const {
-    const Matrix<T> votes = class_votes(X);
+  IndexVector winners(const Matrix<T>& votes) const {
     IndexVector codes(votes.rows());
     for (Index i = 0; i < votes.rows(); ++i) votes.row(i).maxCoeff(&codes(i));
     return encoding_.decode(codes);
   }
 
   /// n × K sums of neighbour weights per class, summed in neighbour order.
-  template <class Derived>
-  Matrix<T> class_votes(const Eigen::MatrixBase<Derived>& X) const {
-    const KNeighbors<T> found = search_.search(X, params_.k);
-    const Matrix<T> w = detail::neighbor_weights(found.distances, params_.weights);
-    Matrix<T> votes = Matrix<T>::Zero(X.rows(), encoding_.n_classes());
-    for (Index i = 0; i < X.rows(); ++i)
-      for (Index j = 0; j < params_.k; ++j) votes(i, codes_(found.indices(i, j))) += w(i, j);
+  Matrix<T> class_votes(const KNeighbors<T>& found) const {
+    const Matrix<T> w = this->weights_of(found);
+    Matrix<T> votes = Matrix<T>::Zero(found.indices.rows(), encoding_.n_classes());
+    for (Index i = 0; i < votes.rows(); ++i)
+      for (Index j = 0; j < found.indices.cols(); ++j) votes(i, codes_(found.indices(i, j))) += w(i, j);
     return votes;
   }
 
-  Params params_;
   LabelEncoding encoding_;
   IndexVector codes_;
-  detail::NeighborSearch<T> search_;
-  Index n_features_ = 0;
-  bool fitted_ = false;
 };
 
 template <Scalar T>
-class KNNRegressorScratch {
+class KNNRegressorScratch : public detail::NeighborModel<T> {
  public:
   using Params = KNNParams;
 
-  explicit KNNRegressorScratch(Params params = {}) : params_(params) {
-    detail::check_knn_params("KNNRegressorScratch", params_);
-  }
+  explicit KNNRegressorScratch(Params params = {}) : detail::NeighborModel<T>(params, "KNNRegressorScratch") {}
 
   template <class DX, class DY>
   KNNRegressorScratch& fit(const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBase<DY>& y) {
-    constexpr const char* where = "KNNRegressorScratch::fit";
-    check_fit_input(where, X, y);
-    detail::check_k_fits(where, params_, X);
-    targets_ = y.template cast<T>();
-    search_ = detail::NeighborSearch<T>(X, params_.metric);
-    n_features_ = X.cols();
-    fitted_ = true;
+    // The new state is built aside and swapped in at the end: a fit that throws
+    // leaves the model as it was.
+    detail::NeighborSearch<T> search = this->checked_search("KNNRegressorScratch::fit", X, y);
+    Vector<T> targets = y.template cast<T>();
+    targets_.swap(targets);
+    this->store(std::move(search), X.cols());
     return *this;
   }
 
   template <class Derived>
   [[nodiscard]] KNeighbors<T> kneighbors(const Eigen::MatrixBase<Derived>& X) const {
-    check_predict_input("KNNRegressorScratch::kneighbors", fitted_, X, n_features_);
-    return search_.search(X, params_.k);
+    return this->neighbors("KNNRegressorScratch::kneighbors", X);
   }
 
   /// The (weighted) mean target of the neighbours: Σ w_j y_j / Σ w_j.
   template <class Derived>
   [[nodiscard]] Vector<T> predict(const Eigen::MatrixBase<Derived>& X) const {
-    check_predict_input("KNNRegressorScratch::predict", fitted_, X, n_features_);
-    return predict_checked(X);
+    return weighted_means(this->neighbors("KNNRegressorScratch::predict", X));
   }
 
   /// R² on (X, y).
   template <class DX, class DY>
   [[nodiscard]] T score(const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBase<DY>& y) const {
-    check_predict_input("KNNRegressorScratch::score", fitted_, X, n_features_);
-    check_samples_match("KNNRegressorScratch::score", X, y);
-    return r2_score(Vector<T>(y.template cast<T>()), predict_checked(X));
+    this->check_score_input("KNNRegressorScratch::score", X, y);
+    return r2_score(Vector<T>(y.template cast<T>()), weighted_means(this->neighbors("KNNRegressorScratch::score", X)));
   }
 
-  [[nodiscard]] const Params& params() const noexcept { return params_; }
-
  private:
-  template <class Derived>
-  Vector<T> predict_checked(const Eigen::MatrixBase<Derived>& X) const {
-    const KNeighbors<T> found = search_.search(X, params_.k);
-    const Matrix<T> w = detail::neighbor_weights(found.distances, params_.weights);
-    Vector<T> out(X.rows());
-    for (Index i = 0; i < X.rows(); ++i) {
+  Vector<T> weighted_means(const KNeighbors<T>& found) const {
+    const Matrix<T> w = this->weights_of(found);
+    Vector<T> out(found.indices.rows());
+    for (Index i = 0; i < out.size(); ++i) {
       T sum = 0, total = 0;
-      for (Index j = 0; j < params_.k; ++j) {
+      for (Index j = 0; j < found.indices.cols(); ++j) {
         sum += w(i, j) * targets_(found.indices(i, j));
         total += w(i, j);
       }
@@ -380,11 +488,7 @@ class KNNRegressorScratch {
     return out;
   }
 
-  Params params_;
   Vector<T> targets_;
-  detail::NeighborSearch<T> search_;
-  Index n_features_ = 0;
-  bool fitted_ = false;
 };
 
 }  // namespace aimastery

@@ -21,10 +21,11 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <utility>
 
-#include "aimastery/core/linalg/qr.hpp"
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/detail/smooth_minimisation.hpp"
+#include "aimastery/ml/classical/least_squares.hpp"
 #include "aimastery/ml/classical/metrics.hpp"
 #include "aimastery/ml/classical/validation.hpp"
 
@@ -36,7 +37,7 @@ enum class Penalty { l2, l1 };
 /// How LinearRegressionScratch solves its problem.
 enum class LinearSolver {
   automatic,           ///< l2: cholesky, or qr when XᵀX is ill-conditioned; l1: coordinate_descent
-  qr,                  ///< l2: least squares through the library's QR decomposition (Gram–Schmidt)
+  qr,                  ///< l2: least squares by Householder QR (least_squares.hpp)
   cholesky,            ///< l2: normal equations (XᵀX + αI) w = Xᵀy through a Cholesky factorisation
   gradient_descent,    ///< l2: gradient descent; l1: proximal gradient (ISTA); fixed step 1/L
   coordinate_descent,  ///< l1 or l2: cyclic coordinate descent with exact coordinate minimisation
@@ -65,11 +66,12 @@ class LinearRegressionScratch {
   explicit LinearRegressionScratch(Params params = {}) : params_(params) {
     constexpr std::string_view where = "LinearRegressionScratch";
     require(params_.alpha >= 0 && std::isfinite(params_.alpha), where,
-            "alpha must be finite and >= 0, got " + std::to_string(params_.alpha));
-    require(params_.max_iter >= 1, where, "max_iter must be at least 1, got " + std::to_string(params_.max_iter));
-    require(params_.tol >= 0, where, "tol must be >= 0, got " + std::to_string(params_.tol));
+            [&] { return "alpha must be finite and >= 0, got " + std::to_string(params_.alpha); });
+    require(params_.max_iter >= 1, where,
+            [&] { return "max_iter must be at least 1, got " + std::to_string(params_.max_iter); });
+    require(params_.tol >= 0, where, [&] { return "tol must be >= 0, got " + std::to_string(params_.tol); });
     require(params_.learning_rate >= 0 && std::isfinite(params_.learning_rate), where,
-            "learning_rate must be finite and >= 0, got " + std::to_string(params_.learning_rate));
+            [&] { return "learning_rate must be finite and >= 0, got " + std::to_string(params_.learning_rate); });
     const LinearSolver solver = resolved_solver();
     require(!(params_.penalty == Penalty::l1 && (solver == LinearSolver::qr || solver == LinearSolver::cholesky)),
             where, "the l1 penalty has no closed form: use solver coordinate_descent or gradient_descent");
@@ -91,28 +93,31 @@ class LinearRegressionScratch {
     const Matrix<T> Xc = X.rowwise() - x_mean;
     const Vector<T> yc = y.array() - y_mean;
     const T alpha = static_cast<T>(params_.alpha);
-    iterations_ = 0;
-    converged_ = true;
+    // The new state is built aside and swapped in at the end: a fit that throws leaves the model as it was.
+    Solution solution;
     switch (resolved_solver()) {
       case LinearSolver::qr:
-        coefficients_ = solve_qr(Xc, yc, alpha);
+        solution.w = solve_qr(Xc, yc, alpha);
         break;
       case LinearSolver::cholesky:
-        coefficients_ = solve_cholesky(Xc, yc, alpha, false).value();
+        solution.w = solve_cholesky(Xc, yc, alpha, false).value();
         break;
       case LinearSolver::gradient_descent:
       case LinearSolver::coordinate_descent:
-        coefficients_ = solve_iteratively(Xc, yc, alpha, n);
+        solution = solve_iteratively(Xc, yc, alpha, n);
         break;
       case LinearSolver::automatic: {
         // The normal equations are fast (n·d² / 2 flops) but square the condition number; when XᵀX is
         // ill-conditioned the QR route keeps the accuracy.
         auto fast = solve_cholesky(Xc, yc, alpha, true);
-        coefficients_ = fast ? std::move(*fast) : solve_qr(Xc, yc, alpha);
+        solution.w = fast ? std::move(*fast) : solve_qr(Xc, yc, alpha);
         break;
       }
     }
-    intercept_ = params_.fit_intercept ? y_mean - x_mean.dot(coefficients_) : T(0);
+    intercept_ = params_.fit_intercept ? y_mean - x_mean.dot(solution.w) : T(0);
+    coefficients_.swap(solution.w);
+    iterations_ = solution.iterations;
+    converged_ = solution.converged;
     n_features_ = d;
     fitted_ = true;
     return *this;
@@ -144,6 +149,13 @@ class LinearRegressionScratch {
   [[nodiscard]] bool converged() const noexcept { return converged_; }
 
  private:
+  /// What a solver returns: the coefficients, and for the iterative ones the passes made and convergence.
+  struct Solution {
+    Vector<T> w;
+    Index iterations = 0;
+    bool converged = true;
+  };
+
   [[nodiscard]] LinearSolver resolved_solver() const {
     if (params_.solver != LinearSolver::automatic || params_.penalty == Penalty::l2) return params_.solver;
     return LinearSolver::coordinate_descent;
@@ -155,22 +167,27 @@ class LinearRegressionScratch {
   }
 
   // Ridge as least squares on the augmented system  [X; √α I] w ≈ [y; 0]  (its normal equations are
-  // (XᵀX + αI) w = Xᵀy). With A = QR: w = R⁻¹ Qᵀ b by back substitution, never an inverse.
+  // (XᵀX + αI) w = Xᵀy), solved by Householder QR (least_squares.hpp): R w = Qᵀb by back substitution, never
+  // an inverse. A column with |R_jj| ≤ 10·max(n, d)·ε·‖A‖_F (numpy's rank rule) makes A rank deficient: the
+  // minimum-norm solution is returned then.
   static Vector<T> solve_qr(const Matrix<T>& Xc, const Vector<T>& yc, T alpha) {
     const Index n = Xc.rows(), d = Xc.cols();
-    Matrix<T> A = Xc;
-    Vector<T> b = yc;
-    if (alpha > T(0)) {
-      A.conservativeResize(n + d, d);
-      A.bottomRows(d) = std::sqrt(alpha) * Matrix<T>::Identity(d, d);
-      b.conservativeResize(n + d);
-      b.tail(d).setZero();
+    const Index rows = alpha > T(0) ? n + d : n;
+    if (rows < d) return minimum_norm_solution(Xc, yc);
+    detail::StreamingHouseholderQR<T> qr(d);
+    qr.add_rows(Xc, yc);
+    if (alpha > T(0)) qr.add_rows(std::sqrt(alpha) * Matrix<T>::Identity(d, d), Vector<T>::Zero(d));
+    const T tolerance =
+        T(10) * static_cast<T>(std::max(rows, d)) * std::numeric_limits<T>::epsilon() * qr.frobenius_norm();
+    if ((qr.R().diagonal().cwiseAbs().array() <= tolerance).any()) {
+      if (alpha == T(0)) return minimum_norm_solution(Xc, yc);
+      Matrix<T> A(n + d, d);
+      A << Xc, std::sqrt(alpha) * Matrix<T>::Identity(d, d);
+      Vector<T> b = Vector<T>::Zero(n + d);
+      b.head(n) = yc;
+      return minimum_norm_solution(A, b);
     }
-    if (A.rows() < d) return minimum_norm_solution(A, b);
-    const QRResult<T> qr = qr_decomposition(A);
-    if (qr.rank < d) return minimum_norm_solution(A, b);
-    const Vector<T> qtb = qr.Q.transpose() * b;
-    return qr.R.template triangularView<Eigen::Upper>().solve(qtb);
+    return qr.R().template triangularView<Eigen::Upper>().solve(qr.z());
   }
 
   // (XᵀX + αI) w = Xᵀy with XᵀX + αI = LLᵀ: two triangular solves. With `only_if_well_conditioned`, gives up
@@ -201,7 +218,7 @@ class LinearRegressionScratch {
   //   f(w) = (1/2n)‖y − Xw‖² + (λ₂/2)‖w‖² + λ₁‖w‖₁     (l2: λ₂ = α/n, λ₁ = 0;  l1: λ₁ = α, λ₂ = 0)
   // through the Gram matrix G = XᵀX/n and c = Xᵀy/n, so a pass costs d² instead of n·d:
   //   ∇ of the smooth part = G w − c + λ₂ w.
-  Vector<T> solve_iteratively(const Matrix<T>& Xc, const Vector<T>& yc, T alpha, Index n) {
+  Solution solve_iteratively(const Matrix<T>& Xc, const Vector<T>& yc, T alpha, Index n) const {
     const Index d = Xc.cols();
     const T inv_n = T(1) / static_cast<T>(n);
     Matrix<T> G = Matrix<T>::Zero(d, d);
@@ -212,8 +229,9 @@ class LinearRegressionScratch {
     const T l2 = params_.penalty == Penalty::l2 ? alpha * inv_n : T(0);
     // A tolerance below the rounding level of T cannot be met: clamp it there.
     const T tol = std::max(static_cast<T>(params_.tol), T(16) * std::numeric_limits<T>::epsilon());
-    Vector<T> w = Vector<T>::Zero(d);
-    converged_ = false;
+    Solution out{Vector<T>::Zero(d), 0, false};
+    Vector<T>& w = out.w;
+    Index& iterations = out.iterations;
     auto soft_threshold = [](T z, T t) { return z > t ? z - t : (z < -t ? z + t : T(0)); };
 
     if (resolved_solver() == LinearSolver::gradient_descent) {
@@ -221,31 +239,31 @@ class LinearRegressionScratch {
       // L = λ_max(G) + λ₂. Stop when the gradient mapping (w − w_new)/η is small.
       const T lipschitz = detail::largest_eigenvalue_bound(G) + l2;
       if (lipschitz == T(0)) {
-        converged_ = true;
-        return w;
+        out.converged = true;
+        return out;
       }
       const T step = params_.learning_rate > 0 ? static_cast<T>(params_.learning_rate) : T(1) / lipschitz;
       Vector<T> next(d);
-      for (iterations_ = 1; iterations_ <= params_.max_iter; ++iterations_) {
+      for (iterations = 1; iterations <= params_.max_iter; ++iterations) {
         const Vector<T> gradient = G * w - c + l2 * w;
         for (Index j = 0; j < d; ++j) next(j) = soft_threshold(w(j) - step * gradient(j), step * l1);
         const T mapping = (w - next).cwiseAbs().maxCoeff() / step;
         w.swap(next);
         if (!w.allFinite()) break;  // a learning_rate above 2/L diverges: reported as not converged
         if (mapping <= tol) {
-          converged_ = true;
+          out.converged = true;
           break;
         }
       }
-      iterations_ = std::min<Index>(iterations_, params_.max_iter);
-      return w;
+      iterations = std::min<Index>(iterations, params_.max_iter);
+      return out;
     }
 
     // Coordinate descent: minimising f exactly in w_j with the others fixed gives
     //   w_j = S(c_j − Σ_{k≠j} G_jk w_k, λ₁) / (G_jj + λ₂),   S(z, t) = sign(z)·max(|z| − t, 0).
     // q = G w is kept up to date so each coordinate costs d.
     Vector<T> q = Vector<T>::Zero(d);
-    for (iterations_ = 1; iterations_ <= params_.max_iter; ++iterations_) {
+    for (iterations = 1; iterations <= params_.max_iter; ++iterations) {
       T largest_change = 0, largest_weight = 0;
       for (Index j = 0; j < d; ++j) {
         const T curvature = G(j, j) + l2;
@@ -260,12 +278,12 @@ class LinearRegressionScratch {
         largest_weight = std::max(largest_weight, std::abs(updated));
       }
       if (largest_change <= tol * std::max(T(1), largest_weight)) {
-        converged_ = true;
+        out.converged = true;
         break;
       }
     }
-    iterations_ = std::min<Index>(iterations_, params_.max_iter);
-    return w;
+    iterations = std::min<Index>(iterations, params_.max_iter);
+    return out;
   }
 
   Params params_;

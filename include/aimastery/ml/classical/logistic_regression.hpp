@@ -19,6 +19,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "aimastery/core/linalg/activations.hpp"
 #include "aimastery/core/tensor.hpp"
@@ -57,12 +58,15 @@ class LogisticRegressionScratch {
 
   explicit LogisticRegressionScratch(Params params = {}) : params_(params) {
     constexpr std::string_view where = "LogisticRegressionScratch";
-    require(params_.C > 0 && !std::isnan(params_.C), where, "C must be > 0, got " + std::to_string(params_.C));
-    require(params_.max_iter >= 1, where, "max_iter must be at least 1, got " + std::to_string(params_.max_iter));
-    require(params_.tol >= 0, where, "tol must be >= 0, got " + std::to_string(params_.tol));
-    require(params_.memory >= 1, where, "memory must be at least 1, got " + std::to_string(params_.memory));
+    require(params_.C > 0 && !std::isnan(params_.C), where,
+            [&] { return "C must be > 0, got " + std::to_string(params_.C); });
+    require(params_.max_iter >= 1, where,
+            [&] { return "max_iter must be at least 1, got " + std::to_string(params_.max_iter); });
+    require(params_.tol >= 0, where, [&] { return "tol must be >= 0, got " + std::to_string(params_.tol); });
+    require(params_.memory >= 1, where,
+            [&] { return "memory must be at least 1, got " + std::to_string(params_.memory); });
     require(params_.learning_rate >= 0 && std::isfinite(params_.learning_rate), where,
-            "learning_rate must be finite and >= 0, got " + std::to_string(params_.learning_rate));
+            [&] { return "learning_rate must be finite and >= 0, got " + std::to_string(params_.learning_rate); });
     require(params_.learning_rate == 0 || params_.solver == LogisticSolver::gradient_descent, where,
             "learning_rate applies only to solver gradient_descent");
   }
@@ -72,37 +76,44 @@ class LogisticRegressionScratch {
     constexpr std::string_view where = "LogisticRegressionScratch::fit";
     check_fit_input(where, X, y);
     const MatrixRef<T> Xr(X);
-    const IndexVector codes = encoding_.fit(y);
-    const Index k = encoding_.n_classes(), d = X.cols();
-    n_features_ = d;
-    iterations_ = 0;
-    converged_ = true;
-    fitted_ = true;
-    if (k == 1) {  // one class: nothing to learn, every sample gets it with probability 1
-      coefficients_ = Matrix<T>::Zero(1, d);
-      intercept_ = Vector<T>::Zero(1);
-      loss_ = T(0);
-      return *this;
-    }
-    const Index outputs = k == 2 ? 1 : k;
-    const Index size = outputs * d + (params_.fit_intercept ? outputs : 0);
-    auto objective = [&](const Vector<T>& theta, Vector<T>& gradient) {
-      return evaluate(Xr, codes, outputs, theta, &gradient);
-    };
+    // The new state is built aside and swapped in at the end: a fit that throws leaves the model as it was.
+    LabelEncoding encoding;
+    const IndexVector codes = encoding.fit(y);
+    const Index k = encoding.n_classes(), d = X.cols();
+    Matrix<T> coefficients;
+    Vector<T> intercept;
     detail::MinimisationResult<T> result;
-    const T tol = static_cast<T>(params_.tol);
-    if (params_.solver == LogisticSolver::lbfgs) {
-      result = detail::lbfgs<T>(objective, Vector<T>::Zero(size), params_.memory, params_.max_iter, tol);
+    if (k == 1) {  // one class: nothing to learn, every sample gets it with probability 1
+      coefficients = Matrix<T>::Zero(1, d);
+      intercept = Vector<T>::Zero(1);
+      result.value = T(0);
+      result.iterations = 0;
+      result.converged = true;
     } else {
-      const T step =
-          params_.learning_rate > 0 ? static_cast<T>(params_.learning_rate) : T(1) / lipschitz_bound(Xr, outputs);
-      result = detail::gradient_descent<T>(objective, Vector<T>::Zero(size), step, params_.max_iter, tol);
+      const Index outputs = k == 2 ? 1 : k;
+      const Index size = outputs * d + (params_.fit_intercept ? outputs : 0);
+      auto objective = [&](const Vector<T>& theta, Vector<T>& gradient) {
+        return evaluate(Xr, codes, outputs, theta, &gradient);
+      };
+      const T tol = static_cast<T>(params_.tol);
+      if (params_.solver == LogisticSolver::lbfgs) {
+        result = detail::lbfgs<T>(objective, Vector<T>::Zero(size), params_.memory, params_.max_iter, tol);
+      } else {
+        const T step =
+            params_.learning_rate > 0 ? static_cast<T>(params_.learning_rate) : T(1) / lipschitz_bound(Xr, outputs);
+        result = detail::gradient_descent<T>(objective, Vector<T>::Zero(size), step, params_.max_iter, tol);
+      }
+      coefficients = Eigen::Map<const Matrix<T>>(result.x.data(), outputs, d);
+      intercept = params_.fit_intercept ? Vector<T>(result.x.tail(outputs)) : Vector<T>(Vector<T>::Zero(outputs));
     }
-    coefficients_ = Eigen::Map<const Matrix<T>>(result.x.data(), outputs, d);
-    intercept_ = params_.fit_intercept ? Vector<T>(result.x.tail(outputs)) : Vector<T>(Vector<T>::Zero(outputs));
+    encoding_ = std::move(encoding);
+    coefficients_.swap(coefficients);
+    intercept_.swap(intercept);
     iterations_ = result.iterations;
     converged_ = result.converged;
     loss_ = result.value;
+    n_features_ = d;
+    fitted_ = true;
     return *this;
   }
 

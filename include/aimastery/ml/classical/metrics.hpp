@@ -161,8 +161,9 @@ double roc_auc_score(const Eigen::Ref<const IndexVector>& y_true, const Eigen::M
   check_same_size(where, "y_true", y_true, "y_score", y_score);
   check_finite(where, "y_score", y_score);
   const IndexVector labels = detail::union_labels(y_true, y_true);
-  require(labels.size() == 2, where,
-          "y_true must hold exactly two classes for a binary ROC AUC, it holds " + std::to_string(labels.size()));
+  require(labels.size() == 2, where, [&] {
+    return "y_true must hold exactly two classes for a binary ROC AUC, it holds " + std::to_string(labels.size());
+  });
   const Index n = y_true.size();
   std::vector<Index> order(static_cast<std::size_t>(n));
   for (Index i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
@@ -198,15 +199,16 @@ double log_loss(const Eigen::Ref<const IndexVector>& y_true, const Eigen::Matrix
   check_finite(where, "proba", proba);
   const IndexVector labels = classes.size() ? classes : detail::union_labels(y_true, y_true);
   require(std::is_sorted(labels.data(), labels.data() + labels.size()), where, "classes must be ascending");
-  require(proba.cols() == labels.size(), where,
-          "proba has " + std::to_string(proba.cols()) + " columns but there are " + std::to_string(labels.size()) +
-              " classes");
+  require(proba.cols() == labels.size(), where, [&] {
+    return "proba has " + std::to_string(proba.cols()) + " columns but there are " + std::to_string(labels.size()) +
+           " classes";
+  });
   const double eps = static_cast<double>(std::numeric_limits<T>::epsilon());
   double total = 0;
   for (Index i = 0; i < y_true.size(); ++i) {
     const Index c = detail::code_of(labels, y_true(i));
     require(c < labels.size() && labels(c) == y_true(i), where,
-            "label " + std::to_string(y_true(i)) + " is not one of the classes");
+            [&] { return "label " + std::to_string(y_true(i)) + " is not one of the classes"; });
     double row_sum = 0;
     for (Index j = 0; j < proba.cols(); ++j) row_sum += std::clamp(static_cast<double>(proba(i, j)), eps, 1.0 - eps);
     total -= std::log(std::clamp(static_cast<double>(proba(i, c)), eps, 1.0 - eps) / row_sum);

@@ -6,19 +6,20 @@
 ///   StratifiedKFold folds({.n_splits = 5, .shuffle = true, .seed = 0});
 ///   Vector<double> acc = cross_val_score([] { return GaussianNBScratch<double>(); }, X, y, folds.split(y));
 ///
-/// Randomness comes from std::mt19937_64 seeded by `seed` with a portable Fisher–Yates shuffle, so a seed gives
-/// the same split on every platform. Without shuffling, the folds are exactly scikit-learn's.
+/// Randomness comes from the library's engine (core/probability/sampling.hpp) seeded by `seed` and its one
+/// Fisher–Yates shuffle, so a seed gives the same split on every platform. Without shuffling, the folds are exactly
+/// scikit-learn's.
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <random>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
+#include "aimastery/core/probability/sampling.hpp"
 #include "aimastery/core/tensor.hpp"
 
 namespace aimastery {
@@ -30,16 +31,6 @@ struct Fold {
 };
 
 namespace detail {
-
-/// Fisher–Yates: for i = n−1 … 1 swap v[i] with v[j], j uniform in [0, i] (engine() mod (i+1): the bias of
-/// a 64-bit engine is below 2⁻⁴⁰ for any realistic n).
-template <class V>
-void portable_shuffle(V& v, std::mt19937_64& engine) {
-  for (std::size_t i = v.size(); i > 1; --i) {
-    const std::size_t j = static_cast<std::size_t>(engine() % i);
-    std::swap(v[i - 1], v[j]);
-  }
-}
 
 inline std::vector<Index> iota_indices(Index n) {
   std::vector<Index> v(static_cast<std::size_t>(n));
@@ -65,10 +56,11 @@ inline std::vector<Fold> folds_from_assignment(const std::vector<Index>& test_fo
 }
 
 inline void check_n_splits(std::string_view where, Index n_splits, Index n_samples) {
-  require(n_splits >= 2, where, "n_splits must be at least 2, got " + std::to_string(n_splits));
-  require(n_splits <= n_samples, where,
-          "n_splits = " + std::to_string(n_splits) + " is greater than the number of samples, " +
-              std::to_string(n_samples));
+  require(n_splits >= 2, where, [&] { return "n_splits must be at least 2, got " + std::to_string(n_splits); });
+  require(n_splits <= n_samples, where, [&] {
+    return "n_splits = " + std::to_string(n_splits) + " is greater than the number of samples, " +
+           std::to_string(n_samples);
+  });
 }
 
 }  // namespace detail
@@ -84,15 +76,16 @@ struct KFoldParams {
 class KFold {
  public:
   explicit KFold(KFoldParams params = {}) : params_(params) {
-    require(params_.n_splits >= 2, "KFold", "n_splits must be at least 2, got " + std::to_string(params_.n_splits));
+    require(params_.n_splits >= 2, "KFold",
+            [&] { return "n_splits must be at least 2, got " + std::to_string(params_.n_splits); });
   }
 
   [[nodiscard]] std::vector<Fold> split(Index n_samples) const {
     detail::check_n_splits("KFold::split", params_.n_splits, n_samples);
     std::vector<Index> order = detail::iota_indices(n_samples);
     if (params_.shuffle) {
-      std::mt19937_64 engine(params_.seed);
-      detail::portable_shuffle(order, engine);
+      RandomEngine engine(params_.seed);
+      detail::shuffle(order.begin(), order.end(), engine);
     }
     std::vector<Index> test_fold(static_cast<std::size_t>(n_samples));
     Index position = 0;
@@ -118,7 +111,7 @@ class StratifiedKFold {
  public:
   explicit StratifiedKFold(KFoldParams params = {}) : params_(params) {
     require(params_.n_splits >= 2, "StratifiedKFold",
-            "n_splits must be at least 2, got " + std::to_string(params_.n_splits));
+            [&] { return "n_splits must be at least 2, got " + std::to_string(params_.n_splits); });
   }
 
   [[nodiscard]] std::vector<Fold> split(const Eigen::Ref<const IndexVector>& y) const {
@@ -136,8 +129,9 @@ class StratifiedKFold {
     const Index n_classes = static_cast<Index>(first_seen.size());
     std::vector<Index> counts(static_cast<std::size_t>(n_classes), 0);
     for (Index c : encoded) ++counts[static_cast<std::size_t>(c)];
-    require(*std::max_element(counts.begin(), counts.end()) >= k_folds, where,
-            "n_splits = " + std::to_string(k_folds) + " is greater than the number of members of every class");
+    require(*std::max_element(counts.begin(), counts.end()) >= k_folds, where, [&] {
+      return "n_splits = " + std::to_string(k_folds) + " is greater than the number of members of every class";
+    });
     std::vector<Index> sorted = encoded;
     std::sort(sorted.begin(), sorted.end());
     // allocation[f][c] = #{ positions p ≡ f (mod K) of the sorted codes with code c }
@@ -146,7 +140,7 @@ class StratifiedKFold {
     for (Index p = 0; p < n; ++p)
       ++allocation[static_cast<std::size_t>(p % k_folds)]
                   [static_cast<std::size_t>(sorted[static_cast<std::size_t>(p)])];
-    std::mt19937_64 engine(params_.seed);
+    RandomEngine engine(params_.seed);
     std::vector<Index> test_fold(static_cast<std::size_t>(n));
     for (Index c = 0; c < n_classes; ++c) {
       std::vector<Index> folds_for_class;
@@ -154,7 +148,7 @@ class StratifiedKFold {
         folds_for_class.insert(
             folds_for_class.end(),
             static_cast<std::size_t>(allocation[static_cast<std::size_t>(f)][static_cast<std::size_t>(c)]), f);
-      if (params_.shuffle) detail::portable_shuffle(folds_for_class, engine);
+      if (params_.shuffle) detail::shuffle(folds_for_class.begin(), folds_for_class.end(), engine);
       std::size_t next = 0;
       for (Index i = 0; i < n; ++i)
         if (encoded[static_cast<std::size_t>(i)] == c) test_fold[static_cast<std::size_t>(i)] = folds_for_class[next++];
@@ -172,7 +166,7 @@ class StratifiedKFold {
 template <class D>
 [[nodiscard]] typename D::PlainObject take_rows(const Eigen::MatrixBase<D>& X, const IndexVector& indices) {
   require(indices.size() == 0 || (indices.minCoeff() >= 0 && indices.maxCoeff() < X.rows()), "take_rows",
-          "a row index lies outside 0.." + std::to_string(X.rows() - 1));
+          [&] { return "a row index lies outside 0.." + std::to_string(X.rows() - 1); });
   return X(indices, Eigen::all);
 }
 
@@ -200,15 +194,16 @@ template <class DX, class DY>
   check_not_empty(where, "X", X);
   check_samples_match(where, X, y);
   require(params.test_size > 0 && params.test_size < 1, where,
-          "test_size must be in (0, 1), got " + std::to_string(params.test_size));
+          [&] { return "test_size must be in (0, 1), got " + std::to_string(params.test_size); });
   const Index n = X.rows();
   const Index n_test = static_cast<Index>(std::ceil(params.test_size * static_cast<double>(n)));
-  require(
-      n_test >= 1 && n_test < n, where,
-      "test_size = " + std::to_string(params.test_size) + " of " + std::to_string(n) + " samples leaves an empty part");
-  std::mt19937_64 engine(params.seed);
+  require(n_test >= 1 && n_test < n, where, [&] {
+    return "test_size = " + std::to_string(params.test_size) + " of " + std::to_string(n) +
+           " samples leaves an empty part";
+  });
+  RandomEngine engine(params.seed);
   std::vector<Index> order = detail::iota_indices(n);
-  detail::portable_shuffle(order, engine);
+  detail::shuffle(order.begin(), order.end(), engine);
   std::vector<Index> test, train;
   if (!params.stratify) {
     test.assign(order.begin(), order.begin() + n_test);
@@ -246,8 +241,8 @@ template <class DX, class DY>
       for (std::size_t c = 0; c < k; ++c)
         for (std::size_t i = 0; i < members[c].size(); ++i)
           (static_cast<Index>(i) < quota[c] ? test : train).push_back(members[c][i]);
-      detail::portable_shuffle(test, engine);
-      detail::portable_shuffle(train, engine);
+      detail::shuffle(test.begin(), test.end(), engine);
+      detail::shuffle(train.begin(), train.end(), engine);
     }
   }
   TrainTestSplit<typename DX::PlainObject, typename DY::PlainObject> out;
@@ -272,11 +267,13 @@ template <class Make, class DX, class DY>
   Vector<double> scores(static_cast<Index>(folds.size()));
   for (std::size_t f = 0; f < folds.size(); ++f) {
     const Fold& fold = folds[f];
-    require(fold.train.size() > 0 && fold.test.size() > 0, where, "fold " + std::to_string(f) + " is empty");
+    require(fold.train.size() > 0 && fold.test.size() > 0, where,
+            [&] { return "fold " + std::to_string(f) + " is empty"; });
     const bool in_range = (fold.train.array() >= 0).all() && (fold.train.array() < X.rows()).all() &&
                           (fold.test.array() >= 0).all() && (fold.test.array() < X.rows()).all();
-    require(in_range, where,
-            "fold " + std::to_string(f) + " has a row index outside 0.." + std::to_string(X.rows() - 1));
+    require(in_range, where, [&] {
+      return "fold " + std::to_string(f) + " has a row index outside 0.." + std::to_string(X.rows() - 1);
+    });
     auto estimator = make();
     estimator.fit(take_rows(X, fold.train), take_rows(y, fold.train));
     scores(static_cast<Index>(f)) =

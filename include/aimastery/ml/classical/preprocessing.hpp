@@ -41,15 +41,19 @@ class StandardScaler {
     check_not_empty(where, "X", X);
     check_finite(where, "X", X);
     const Index n = X.rows();
-    mean_ = X.colwise().mean();
-    var_ = (X.rowwise() - mean_).array().square().colwise().sum() / static_cast<T>(n);
-    scale_ = RowVector<T>::Ones(X.cols());
+    // Built aside and swapped in at the end: a fit that throws leaves the scaler as it was.
+    RowVector<T> mean = X.colwise().mean();
+    RowVector<T> var = (X.rowwise() - mean).array().square().colwise().sum() / static_cast<T>(n);
+    RowVector<T> scale = RowVector<T>::Ones(X.cols());
     const T eps = std::numeric_limits<T>::epsilon();
     const T n_eps = static_cast<T>(n) * eps;
     for (Index j = 0; j < X.cols(); ++j) {
-      const T bound = n_eps * var_(j) + (n_eps * mean_(j)) * (n_eps * mean_(j));
-      if (var_(j) > bound) scale_(j) = std::sqrt(var_(j));
+      const T bound = n_eps * var(j) + (n_eps * mean(j)) * (n_eps * mean(j));
+      if (var(j) > bound) scale(j) = std::sqrt(var(j));
     }
+    mean_.swap(mean);
+    var_.swap(var);
+    scale_.swap(scale);
     n_features_ = X.cols();
     fitted_ = true;
     return *this;
@@ -81,6 +85,7 @@ class StandardScaler {
     return X;
   }
 
+  [[nodiscard]] const Params& params() const noexcept { return params_; }
   [[nodiscard]] const RowVector<T>& mean() const noexcept { return mean_; }
   [[nodiscard]] const RowVector<T>& var() const noexcept { return var_; }
   [[nodiscard]] const RowVector<T>& scale() const noexcept { return scale_; }
@@ -121,7 +126,11 @@ class StandardScaled {
   template <class DX, class Y>
   StandardScaled& fit(const Eigen::MatrixBase<DX>& X, const Y& y) {
     check_fit_input("StandardScaled::fit", X, y);
-    estimator_.fit(scaler_.fit_transform(X), y);
+    // The new scaler is kept aside until the estimator (itself all-or-nothing) has fitted: a failed fit
+    // leaves both as they were.
+    StandardScaler<T> scaler(scaler_.params());
+    estimator_.fit(scaler.fit_transform(X), y);
+    scaler_ = std::move(scaler);
     return *this;
   }
 

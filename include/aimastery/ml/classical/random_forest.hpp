@@ -2,23 +2,27 @@
 /// \file
 /// RandomForestScratch (classification) and RandomForestRegressorScratch.
 ///
-/// Bagging: tree t grows on a bootstrap sample of the n training rows (n draws with replacement; a row
-/// drawn c times weighs c), and every split looks at `max_features` features drawn afresh. Averaging B
-/// trees of variance σ² and pairwise correlation ρ leaves variance ρσ² + (1 − ρ)σ²/B: the feature draws
-/// lower ρ, the bootstrap and the averaging the rest. The forest predicts the mean of the trees' class
-/// proportions (or values). The rows a tree never drew are its out-of-bag rows; predicting each row with
-/// the trees that did not see it gives the out-of-bag score, a free estimate of the test accuracy (R²).
+/// Bagging: tree t grows on a bootstrap sample of the n training rows (n draws
+/// with replacement; a row drawn c times weighs c), and every split looks at
+/// `max_features` features drawn afresh. Averaging B trees of variance σ² and
+/// pairwise correlation ρ leaves variance ρσ² + (1 − ρ)σ²/B: the feature draws
+/// lower ρ, the bootstrap and the averaging the rest. The forest predicts the
+/// mean of the trees' class proportions (or values). The rows a tree never drew
+/// are its out-of-bag rows; predicting each row with the trees that did not see
+/// it gives the out-of-bag score, a free estimate of the test accuracy (R²).
 ///
-/// Trees grow in parallel (OpenMP). Tree t draws its bootstrap and its features from generators seeded by
-/// (seed, t) only, so the same seed gives the same forest whatever the number of threads.
+/// Trees grow in parallel (OpenMP). Tree t draws its bootstrap and its features
+/// from generators seeded by (seed, t) only, so the same seed gives the same
+/// forest whatever the number of threads.
 
 #include <cstdint>
 #include <optional>
-#include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
+#include "aimastery/core/probability/sampling.hpp"
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/ml/classical/decision_tree.hpp"
 #include "aimastery/ml/classical/label_encoding.hpp"
@@ -59,24 +63,24 @@ struct RandomForestRegressorParams {
 
 namespace detail {
 
-/// Tree t's sample weights: bootstrap counts drawn from the generator of (seed, t), or all ones.
+/// Tree t's sample weights: bootstrap counts drawn from the generator of (seed,
+/// t), or all ones.
 inline void forest_weights(std::uint64_t seed, Index tree, bool bootstrap, std::vector<double>& weights) {
   if (!bootstrap) {
     std::fill(weights.begin(), weights.end(), 1.0);
     return;
   }
   std::fill(weights.begin(), weights.end(), 0.0);
-  std::mt19937_64 rng(derive_seed(seed, static_cast<std::uint64_t>(2 * tree)));
-  const Index n = static_cast<Index>(weights.size());
-  std::uniform_int_distribution<Index> draw(0, n - 1);
-  for (Index i = 0; i < n; ++i) weights[static_cast<std::size_t>(draw(rng))] += 1.0;
+  RandomEngine rng(derive_seed(seed, static_cast<std::uint64_t>(2 * tree)));
+  const std::uint64_t n = weights.size();
+  for (std::uint64_t i = 0; i < n; ++i) weights[static_cast<std::size_t>(uniform_below(rng, n))] += 1.0;
 }
 
 template <class Params>
 void check_forest_options(std::string_view where, const Params& params) {
   check_growth_options(where, params.max_depth, params.min_samples_split, params.min_samples_leaf, params.max_bins);
   require(params.n_estimators >= 1, where,
-          "n_estimators must be at least 1, got " + std::to_string(params.n_estimators));
+          [&] { return "n_estimators must be at least 1, got " + std::to_string(params.n_estimators); });
   require(!params.oob_score || params.bootstrap, where, "oob_score needs bootstrap = true");
 }
 
@@ -104,6 +108,28 @@ std::vector<FittedTree<T>> grow_forest(const TreeData<T>& data, const Criterion&
   return trees;
 }
 
+/// The trees of a forest on X and their importances: what both forests' fits
+/// share.
+template <Scalar T>
+struct GrownForest {
+  std::vector<FittedTree<T>> trees;
+  Vector<T> importances;
+};
+
+template <Scalar T, class Criterion, class Params, class Derived>
+GrownForest<T> grow_forest_on(const Eigen::MatrixBase<Derived>& X, const Criterion& criterion, const Params& params,
+                              const TreeSettings& settings) {
+  GrownForest<T> grown;
+  {
+    const TreeTrainingSet<T> training(X, params.split_search,
+                                      params.max_bins);  // freed before the importances
+    grown.trees =
+        grow_forest<T>(training.data(), criterion, settings, params.n_estimators, params.bootstrap, params.seed);
+  }
+  grown.importances = forest_importances(grown.trees, X.cols());
+  return grown;
+}
+
 /// The mean of the trees' leaf values for every row of X: n × value_size.
 template <Scalar T>
 Matrix<T> forest_mean(const std::vector<FittedTree<T>>& trees, const Matrix<T>& X, Index value_size) {
@@ -120,8 +146,8 @@ Matrix<T> forest_mean(const std::vector<FittedTree<T>>& trees, const Matrix<T>& 
   return out;
 }
 
-/// Out-of-bag mean of the trees' values: row i averages the trees whose bootstrap missed i; rows no tree
-/// missed are flagged in `has_prediction`.
+/// Out-of-bag mean of the trees' values: row i averages the trees whose
+/// bootstrap missed i; rows no tree missed are flagged in `has_prediction`.
 template <Scalar T>
 Matrix<T> out_of_bag_mean(const std::vector<FittedTree<T>>& trees, const Matrix<T>& X, Index value_size,
                           std::uint64_t seed, std::vector<char>& has_prediction) {
@@ -150,8 +176,8 @@ Matrix<T> out_of_bag_mean(const std::vector<FittedTree<T>>& trees, const Matrix<
   return sum;
 }
 
-/// scikit-learn's forest importances: the mean of the normalised importances of the trees that split,
-/// normalised again.
+/// scikit-learn's forest importances: the mean of the normalised importances of
+/// the trees that split, normalised again.
 template <Scalar T>
 Vector<T> forest_importances(const std::vector<FittedTree<T>>& trees, Index n_features) {
   Eigen::VectorXd total = Eigen::VectorXd::Zero(n_features);
@@ -177,31 +203,37 @@ class RandomForestScratch {
   RandomForestScratch& fit(const Eigen::MatrixBase<Derived>& X, const Eigen::Ref<const IndexVector>& y) {
     constexpr const char* where = "RandomForestScratch::fit";
     check_fit_input(where, X, y);
-    const IndexVector codes = encoding_.fit(y);
     const detail::TreeSettings settings = detail::tree_settings(params_, X.cols(), where);
-    const detail::ClassificationCriterion criterion{params_.criterion, encoding_.n_classes(), codes.data()};
-    {
-      const detail::TreeTrainingSet<T> training(X, params_.split_search, params_.max_bins);
-      trees_ = detail::grow_forest<T>(training.data(), criterion, settings, params_.n_estimators, params_.bootstrap,
-                                      params_.seed);
-    }
-    importances_ = detail::forest_importances(trees_, X.cols());
-    n_features_ = X.cols();
-    fitted_ = true;
+    // The new state is built aside and swapped in at the end: a fit that throws
+    // leaves the model as it was.
+    LabelEncoding encoding;
+    const IndexVector codes = encoding.fit(y);
+    const detail::ClassificationCriterion criterion{params_.criterion, encoding.n_classes(), codes.data()};
+    detail::GrownForest<T> grown = detail::grow_forest_on<T>(X, criterion, params_, settings);
+    const auto& trees = grown.trees;
+    Matrix<T> oob_proba;
+    double oob_score = 0.0;
     if (params_.oob_score) {
       std::vector<char> has_prediction;
-      oob_proba_ = detail::out_of_bag_mean(trees_, Matrix<T>(X.template cast<T>()), encoding_.n_classes(), params_.seed,
-                                           has_prediction);
+      oob_proba = detail::out_of_bag_mean(trees, Matrix<T>(X.template cast<T>()), encoding.n_classes(), params_.seed,
+                                          has_prediction);
       Index correct = 0, counted = 0;
       for (Index i = 0; i < X.rows(); ++i) {
         if (!has_prediction[static_cast<std::size_t>(i)]) continue;
         Index best = 0;
-        oob_proba_.row(i).maxCoeff(&best);
+        oob_proba.row(i).maxCoeff(&best);
         correct += best == codes(i) ? 1 : 0;
         ++counted;
       }
-      oob_score_ = counted ? static_cast<double>(correct) / static_cast<double>(counted) : 0.0;
+      oob_score = counted ? static_cast<double>(correct) / static_cast<double>(counted) : 0.0;
     }
+    encoding_.swap(encoding);
+    trees_.swap(grown.trees);
+    importances_.swap(grown.importances);
+    oob_proba_.swap(oob_proba);
+    oob_score_ = oob_score;
+    n_features_ = X.cols();
+    fitted_ = true;
     return *this;
   }
 
@@ -279,21 +311,18 @@ class RandomForestRegressorScratch {
   RandomForestRegressorScratch& fit(const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBase<DY>& y) {
     constexpr const char* where = "RandomForestRegressorScratch::fit";
     check_fit_input(where, X, y);
-    const Vector<T> targets = y.template cast<T>();
     const detail::TreeSettings settings = detail::tree_settings(params_, X.cols(), where);
+    // The new state is built aside and swapped in at the end: a fit that throws
+    // leaves the model as it was.
+    const Vector<T> targets = y.template cast<T>();
     const detail::RegressionCriterion<T> criterion{targets.data()};
-    {
-      const detail::TreeTrainingSet<T> training(X, params_.split_search, params_.max_bins);
-      trees_ = detail::grow_forest<T>(training.data(), criterion, settings, params_.n_estimators, params_.bootstrap,
-                                      params_.seed);
-    }
-    importances_ = detail::forest_importances(trees_, X.cols());
-    n_features_ = X.cols();
-    fitted_ = true;
+    detail::GrownForest<T> grown = detail::grow_forest_on<T>(X, criterion, params_, settings);
+    const auto& trees = grown.trees;
+    T oob_score = T(0);
     if (params_.oob_score) {
       std::vector<char> has_prediction;
       const Matrix<T> oob =
-          detail::out_of_bag_mean(trees_, Matrix<T>(X.template cast<T>()), 1, params_.seed, has_prediction);
+          detail::out_of_bag_mean(trees, Matrix<T>(X.template cast<T>()), 1, params_.seed, has_prediction);
       std::vector<Index> rows;
       for (Index i = 0; i < X.rows(); ++i)
         if (has_prediction[static_cast<std::size_t>(i)]) rows.push_back(i);
@@ -302,8 +331,13 @@ class RandomForestRegressorScratch {
         predicted(static_cast<Index>(r)) = oob(rows[r], 0);
         actual(static_cast<Index>(r)) = targets(rows[r]);
       }
-      oob_score_ = rows.empty() ? T(0) : r2_score(actual, predicted);
+      oob_score = rows.empty() ? T(0) : r2_score(actual, predicted);
     }
+    trees_.swap(grown.trees);
+    importances_.swap(grown.importances);
+    oob_score_ = oob_score;
+    n_features_ = X.cols();
+    fitted_ = true;
     return *this;
   }
 

@@ -39,6 +39,14 @@ TEST_CASE_TEMPLATE("KNNRegressorScratch conforms", T, float, double) {
                                     {.min_r2 = 0.3});  // cosine ignores the scale of x: a weaker fit
 }
 
+TEST_CASE_TEMPLATE("a refit refused for k leaves KNN as it was", T, float, double) {
+  const auto few = test::conformance_detail::gaussian_blobs<T>(2, 3, {-4, 9}, 5);  // 4 rows < k = 5
+  test::check_failed_refit_keeps_model([] { return KNNScratch<T>(); }, "k = 5 exceeds the 4 training samples",
+                                       [&](auto& knn) { knn.fit(few.X, few.y); });
+  test::check_failed_refit_keeps_model([] { return KNNRegressorScratch<T>(); }, "k = 5 exceeds the 4",
+                                       [&](auto& knn) { knn.fit(few.X, Vector<T>(few.y.template cast<T>())); });
+}
+
 TEST_CASE("KNNScratch predicts exactly as scikit-learn's brute force (iris, wine, digits; 3 metrics, 2 weights)") {
   const auto ref = load_reference("knn_classifier.json");
   for (const std::string name : {"iris", "wine", "digits"}) {
@@ -119,6 +127,36 @@ TEST_CASE_TEMPLATE("kneighbors: nearest first, equal distances by training index
   CHECK(found.indices(0, 1) == 2);
   // A 1–1 vote goes to the smallest class (5 over 7).
   CHECK(knn.predict(Matrix<T>((Matrix<T>(1, 2) << 1, 1).finished()))(0) == 5);
+}
+
+TEST_CASE_TEMPLATE("KNN finds the right neighbours for entries near the largest and smallest finite values", T, float,
+                   double) {
+  // ‖q‖² + ‖x‖² − 2q·x overflowed to inf − inf for large entries: every distance NaN, and index 0 at distance
+  // inf came back for every query. Tiny entries underflowed to distance 0 for every row.
+  for (const T unit : {std::numeric_limits<T>::max() / T(4), T(1e-3) * std::sqrt(std::numeric_limits<T>::min())}) {
+    CAPTURE(unit);
+    const Matrix<T> X =
+        (Matrix<double>(4, 2) << 0.1, 0, 0.2, 0, -0.1, 0.05, 0.15, -0.3).finished().template cast<T>() * unit;
+    const Matrix<T> Q = (Matrix<double>(2, 2) << 0.19, 0, -0.09, 0.04).finished().template cast<T>() * unit;
+    for (const auto metric : {DistanceMetric::euclidean, DistanceMetric::manhattan, DistanceMetric::cosine}) {
+      CAPTURE(static_cast<int>(metric));
+      KNNScratch<T> knn({.k = 2, .metric = metric});
+      knn.fit(X, IndexVector((IndexVector(4) << 10, 11, 12, 13).finished()));
+      const KNeighbors<T> found = knn.kneighbors(Q);
+      REQUIRE(found.distances.allFinite());
+      if (metric == DistanceMetric::cosine) {
+        CHECK(found.indices(1, 0) == 2);
+        continue;
+      }
+      CHECK(found.indices(0, 0) == 1);
+      CHECK(found.indices(0, 1) == 0);
+      CHECK(found.indices(1, 0) == 2);
+      CHECK(static_cast<double>(found.distances(0, 0) / unit) == doctest::Approx(0.01).epsilon(1e-3));
+      KNNScratch<T> nearest({.k = 1, .metric = metric});
+      nearest.fit(X, IndexVector((IndexVector(4) << 10, 11, 12, 13).finished()));
+      CHECK((nearest.predict(Q).array() == (IndexVector(2) << 11, 12).finished().array()).all());
+    }
+  }
 }
 
 TEST_CASE("KNN refuses bad options and inputs") {

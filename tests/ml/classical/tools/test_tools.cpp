@@ -216,6 +216,27 @@ TEST_CASE("StandardScaled<GaussianNBScratch> conforms to the estimator contract"
                                                 "StandardScaled");
 }
 
+TEST_CASE("StandardScaled keeps its scaler when the estimator refuses a refit; StandardScaler keeps its statistics") {
+  // The scaler used to be refitted before the estimator threw: the old estimator then saw other scalings.
+  const auto four = aimastery::test::conformance_detail::gaussian_blobs<double>(10, 4, {-4, 9, 12, 30}, 5);
+  const Matrix<double> shifted = (four.X.array() * 7.0 + 3.0).matrix();
+  aimastery::test::check_failed_refit_keeps_model(
+      [] {
+        return StandardScaled<GaussianNBScratch<double>>(GaussianNBScratch<double>({.priors = {0.2, 0.3, 0.5}}));
+      },
+      "priors has 3 entries", [&](auto& model) { model.fit(shifted, four.y); });
+
+  const auto wine = read_csv<double>(data_path("wine.csv"), {.target = "target"});
+  StandardScaler<double> scaler;
+  scaler.fit(wine.X);
+  const Matrix<double> before = scaler.transform(wine.X);
+  Matrix<double> bad = shifted;
+  bad(2, 1) = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_NAMING(scaler.fit(bad), InvalidArgument, "StandardScaler::fit");
+  CHECK_THROWS_NAMING(scaler.fit(Matrix<double>(0, 4)), InvalidArgument, "StandardScaler::fit");
+  CHECK(scaler.transform(wine.X) == before);
+}
+
 TEST_CASE("cross_val_score: 5-fold stratified CV accuracy within 2 points of scikit-learn's") {
   const auto r = load_reference("classical_model_selection.json");
   for (const std::string name : {"iris", "wine", "breast_cancer", "digits"}) {

@@ -296,3 +296,26 @@ TEST_CASE("trees and forests refuse bad options and inputs") {
   CHECK_THROWS_NAMING(static_cast<void>(regressor.feature_importances()), NotFittedError, "not fitted");
   CHECK_THROWS_NAMING(static_cast<void>(regressor.oob_score()), NotFittedError, "not fitted");
 }
+
+TEST_CASE_TEMPLATE("a refit refused for max_features leaves trees and forests as they were", T, float, double) {
+  // The reported case: a tree fitted on 3 classes and 4 features, refitted on 5 classes and 3 features with
+  // max_features = 4, used to keep the new 5-class encoding with the old 3-class leaves (reads past the end).
+  const auto wider = test::conformance_detail::gaussian_blobs<T>(12, 3, {0, 1, 2, 3, 4}, 17);
+  const auto refuse = [&](auto& model) { model.fit(wider.X, wider.y); };
+  const auto refuse_regression = [&](auto& model) {
+    model.fit(Matrix<T>(wider.X.leftCols(2)), Vector<T>(wider.y.template cast<T>()));
+  };
+  test::check_failed_refit_keeps_model([] { return DecisionTreeScratch<T>({.max_features = 4, .seed = 3}); },
+                                       "max_features is 4 but X has 3 features", refuse);
+  test::check_failed_refit_keeps_model(
+      [] { return RandomForestScratch<T>({.n_estimators = 5, .max_features = 4, .seed = 7}); },
+      "max_features is 4 but X has 3 features", refuse);
+  test::check_failed_refit_keeps_model(
+      [] { return RandomForestScratch<T>({.n_estimators = 5, .max_features = 4, .oob_score = true, .seed = 7}); },
+      "RandomForestScratch::fit", refuse);
+  test::check_failed_refit_keeps_model([] { return DecisionTreeRegressorScratch<T>({.max_features = 3}); },
+                                       "max_features is 3 but X has 2 features", refuse_regression);
+  test::check_failed_refit_keeps_model(
+      [] { return RandomForestRegressorScratch<T>({.n_estimators = 5, .max_features = 3, .seed = 2}); },
+      "RandomForestRegressorScratch::fit", refuse_regression);
+}

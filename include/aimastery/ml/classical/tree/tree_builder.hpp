@@ -21,10 +21,10 @@
 #include <cstdint>
 #include <limits>
 #include <numeric>
-#include <random>
 #include <utility>
 #include <vector>
 
+#include "aimastery/core/probability/sampling.hpp"
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/ml/classical/tree/binning.hpp"
 #include "aimastery/ml/classical/tree/tree_options.hpp"
@@ -288,10 +288,7 @@ class TreeBuilder {
     while (drawn < d && searched < settings_.max_features) {
       // Draw a batch of the features still wanted (Fisher–Yates), then search each.
       const Index batch = std::min(settings_.max_features - searched, d - drawn);
-      for (Index j = drawn; j < drawn + batch; ++j) {
-        std::uniform_int_distribution<Index> pick(j, d - 1);
-        std::swap(features_[static_cast<std::size_t>(j)], features_[static_cast<std::size_t>(pick(rng_))]);
-      }
+      partial_shuffle(features_.begin() + drawn, features_.end(), batch, rng_);
       const Index* batch_features = features_.data() + drawn;
       if (settings_.split_search == SplitSearch::exact) {
         for (Index j = 0; j < batch; ++j) searched += search_exact(node, batch_features[j], best) ? 1 : 0;
@@ -455,7 +452,7 @@ class TreeBuilder {
   const Index width_;
   bool keep_all_histograms_ = false;
   const double* weights_ = nullptr;
-  std::mt19937_64 rng_;
+  RandomEngine rng_;
   std::vector<Index> samples_;
   std::vector<Index> features_;
   std::vector<Pending> stack_;

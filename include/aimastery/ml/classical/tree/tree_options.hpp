@@ -75,11 +75,11 @@ class MaxFeatures {
   }
   template <std::integral I>
   MaxFeatures(I count) : kind_(Kind::count), count_(static_cast<Index>(count)) {  // NOLINT(implicit)
-    require(count_ >= 1, "MaxFeatures", "a count must be at least 1, got " + std::to_string(count_));
+    require(count_ >= 1, "MaxFeatures", [&] { return "a count must be at least 1, got " + std::to_string(count_); });
   }
   MaxFeatures(double fraction) : kind_(Kind::fraction), fraction_(fraction) {  // NOLINT(implicit)
     require(fraction > 0.0 && fraction <= 1.0, "MaxFeatures",
-            "a fraction must lie in (0, 1], got " + std::to_string(fraction));
+            [&] { return "a fraction must lie in (0, 1], got " + std::to_string(fraction); });
   }
 
   static MaxFeatures all() { return {}; }
@@ -102,8 +102,9 @@ class MaxFeatures {
         m = static_cast<Index>(std::log2(static_cast<double>(n_features)));
         break;
       case Kind::count:
-        require(count_ <= n_features, where,
-                "max_features is " + std::to_string(count_) + " but X has " + std::to_string(n_features) + " features");
+        require(count_ <= n_features, where, [&] {
+          return "max_features is " + std::to_string(count_) + " but X has " + std::to_string(n_features) + " features";
+        });
         m = count_;
         break;
       case Kind::fraction:
@@ -134,11 +135,13 @@ struct TreeSettings {
 inline void check_growth_options(std::string_view where, const std::optional<Index>& max_depth, Index min_samples_split,
                                  Index min_samples_leaf, int max_bins) {
   require(!max_depth || *max_depth >= 1, where,
-          "max_depth must be at least 1, got " + std::to_string(max_depth.value_or(0)));
+          [&] { return "max_depth must be at least 1, got " + std::to_string(max_depth.value_or(0)); });
   require(min_samples_split >= 2, where,
-          "min_samples_split must be at least 2, got " + std::to_string(min_samples_split));
-  require(min_samples_leaf >= 1, where, "min_samples_leaf must be at least 1, got " + std::to_string(min_samples_leaf));
-  require(max_bins >= 2 && max_bins <= 256, where, "max_bins must lie in [2, 256], got " + std::to_string(max_bins));
+          [&] { return "min_samples_split must be at least 2, got " + std::to_string(min_samples_split); });
+  require(min_samples_leaf >= 1, where,
+          [&] { return "min_samples_leaf must be at least 1, got " + std::to_string(min_samples_leaf); });
+  require(max_bins >= 2 && max_bins <= 256, where,
+          [&] { return "max_bins must lie in [2, 256], got " + std::to_string(max_bins); });
 }
 
 /// A 64-bit seed for stream `stream` of `seed` (splitmix64 finaliser), so tree t of a forest draws from
