@@ -84,7 +84,8 @@ Matrix<T> json_matrix(const nlohmann::json& j) {
   const Index cols = rows ? static_cast<Index>(j[0].size()) : 0;
   Matrix<T> m(rows, cols);
   for (Index r = 0; r < rows; ++r)
-    for (Index c = 0; c < cols; ++c) m(r, c) = json_number<T>(j[static_cast<std::size_t>(r)][static_cast<std::size_t>(c)]);
+    for (Index c = 0; c < cols; ++c)
+      m(r, c) = json_number<T>(j[static_cast<std::size_t>(r)][static_cast<std::size_t>(c)]);
   return m;
 }
 

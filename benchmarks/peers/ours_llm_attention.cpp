@@ -66,13 +66,13 @@ nlohmann::json sdpa(const aimastery::peers::Args& args) {
   aimastery::Tensor<float> out_shape_probe;
   const long long before = status_bytes("VmRSS");
   double checksum = 0.0;
-  const double first = aimastery::peers::best_seconds(1, [&] {
-    checksum = aimastery::scaled_dot_product_attention(Q, K, V, {}, options).output.matrix().sum();
-  });
+  const double first = aimastery::peers::best_seconds(
+      1, [&] { checksum = aimastery::scaled_dot_product_attention(Q, K, V, {}, options).output.matrix().sum(); });
   const long long peak = status_bytes("VmHWM");
-  const double best = std::min(first, aimastery::peers::best_seconds(repeat, [&] {
-    checksum += aimastery::scaled_dot_product_attention(Q, K, V, {}, options).output.matrix().sum();
-  }));
+  const double best =
+      std::min(first, aimastery::peers::best_seconds(repeat, [&] {
+                 checksum += aimastery::scaled_dot_product_attention(Q, K, V, {}, options).output.matrix().sum();
+               }));
   return {{"seconds", best},
           {"peak_extra_bytes", peak - before},
           {"threads", threads},

@@ -30,8 +30,8 @@ struct Register {
 #define AIMASTERY_TOUR_CONCAT_(a, b) a##b
 #define AIMASTERY_TOUR_CONCAT(a, b) AIMASTERY_TOUR_CONCAT_(a, b)
 /// AIMASTERY_TOUR_SECTION(rank, "title") { ...body using data_dir... }
-#define AIMASTERY_TOUR_SECTION(rank, title)                                                            \
-  static void AIMASTERY_TOUR_CONCAT(tour_section_, __LINE__)(const std::string& data_dir);              \
-  static const tour::Register AIMASTERY_TOUR_CONCAT(tour_register_, __LINE__)(                          \
-      rank, title, AIMASTERY_TOUR_CONCAT(tour_section_, __LINE__));                                      \
+#define AIMASTERY_TOUR_SECTION(rank, title)                                                \
+  static void AIMASTERY_TOUR_CONCAT(tour_section_, __LINE__)(const std::string& data_dir); \
+  static const tour::Register AIMASTERY_TOUR_CONCAT(tour_register_, __LINE__)(             \
+      rank, title, AIMASTERY_TOUR_CONCAT(tour_section_, __LINE__));                        \
   static void AIMASTERY_TOUR_CONCAT(tour_section_, __LINE__)([[maybe_unused]] const std::string& data_dir)

@@ -32,7 +32,8 @@ AIMASTERY_TOUR_SECTION(20, "core.probability: distributions and information") {
   // Seeded sampling: the same seed gives the same draws on every platform.
   const Categorical<double> c(skewed);
   const auto draws = c.sample(10000, /*seed=*/7);
-  std::printf("10000 categorical draws with seed 7: shares %.3f %.3f %.3f\n", static_cast<double>((draws.array() == 0).count()) / 1e4,
+  std::printf("10000 categorical draws with seed 7: shares %.3f %.3f %.3f\n",
+              static_cast<double>((draws.array() == 0).count()) / 1e4,
               static_cast<double>((draws.array() == 1).count()) / 1e4,
               static_cast<double>((draws.array() == 2).count()) / 1e4);
 }

@@ -65,8 +65,10 @@ TEST_CASE("shape checks name the function, the objects and both shapes") {
   CHECK_THROWS_NAMING(aimastery::check_not_empty("f", "X", empty), InvalidArgument, "f: X is empty (0x3)");
   CHECK_THROWS_NAMING(aimastery::check_same_shape("f", "A", a, "B", b), InvalidArgument, "f: A is 2x3 but B is 3x3");
   CHECK_THROWS_NAMING(aimastery::check_same_size("f", "A", a, "y", y), InvalidArgument, "A has 6 elements but y has 4");
-  CHECK_THROWS_NAMING(aimastery::check_samples_match("g", a, y), InvalidArgument, "g: X has 2 samples (rows) but y has 4");
-  CHECK_THROWS_NAMING(aimastery::check_features("g", a, 4), InvalidArgument, "X has 3 features, the model was fitted on 4");
+  CHECK_THROWS_NAMING(aimastery::check_samples_match("g", a, y), InvalidArgument,
+                      "g: X has 2 samples (rows) but y has 4");
+  CHECK_THROWS_NAMING(aimastery::check_features("g", a, 4), InvalidArgument,
+                      "X has 3 features, the model was fitted on 4");
   a(1, 1) = std::numeric_limits<double>::infinity();
   CHECK_THROWS_NAMING(aimastery::check_finite("h", "X", a), InvalidArgument, "h: X contains NaN or infinity");
   CHECK_THROWS_NAMING(aimastery::require(false, "k", "went wrong"), InvalidArgument, "k: went wrong");

@@ -75,9 +75,8 @@ typename Derived::PlainObject softmax(const Eigen::MatrixBase<Derived>& x) {
 /// log softmax(x)ᵢ = xᵢ − log Σⱼ exp(xⱼ): exact for very negative entries where log(softmax) underflows.
 template <class Derived>
 typename Derived::PlainObject log_softmax(const Eigen::MatrixBase<Derived>& x) {
-  return detail::per_distribution("log_softmax", x, [](const auto& in, auto& out) {
-    out = (in.array() - detail::log_sum_exp_of(in)).matrix();
-  });
+  return detail::per_distribution(
+      "log_softmax", x, [](const auto& in, auto& out) { out = (in.array() - detail::log_sum_exp_of(in)).matrix(); });
 }
 
 /// σ(x) = 1 / (1 + e^{−x}), evaluated as e^{x} / (1 + e^{x}) for x < 0 so that neither branch overflows.

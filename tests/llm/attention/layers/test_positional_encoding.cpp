@@ -16,8 +16,8 @@ TEST_CASE_TEMPLATE("sinusoidal table equals the PyTorch tutorial's; RoPE equals 
                    float, double) {
   const auto reference = test::load_reference("llm_attention_positional.json");
   const auto& s = reference["sinusoidal"];
-  const Matrix<T> table =
-      aimastery::sinusoidal_positional_encoding<T>(s["positions"].template get<Index>(), s["dim"].template get<Index>());
+  const Matrix<T> table = aimastery::sinusoidal_positional_encoding<T>(s["positions"].template get<Index>(),
+                                                                       s["dim"].template get<Index>());
   test::check_tensor_parity(Tensor<T>::from_matrix(table), s["table"], "PE");
   for (const char* layout : {"rotate_half", "interleaved"}) {
     CAPTURE(layout);

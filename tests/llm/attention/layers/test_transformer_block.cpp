@@ -18,12 +18,13 @@ TEST_CASE_TEMPLATE("TransformerBlock equals nn.TransformerEncoderLayer (post-nor
   const auto reference = test::load_reference("llm_attention_encoder.json");
   for (const auto& [name, c] : reference.items()) {
     CAPTURE(name);
-    TransformerBlock<T> block(8, c["nhead"].template get<aimastery::Index>(),
-                              {.dim_feedforward = c["dim_feedforward"].template get<aimastery::Index>(),
-                               .dropout = 0.0,
-                               .activation = aimastery::activation_kind_from_string(c["activation"].template get<std::string>()),
-                               .layer_norm_eps = c["eps"].template get<double>(),
-                               .norm_first = c["norm_first"].template get<bool>()});
+    TransformerBlock<T> block(
+        8, c["nhead"].template get<aimastery::Index>(),
+        {.dim_feedforward = c["dim_feedforward"].template get<aimastery::Index>(),
+         .dropout = 0.0,
+         .activation = aimastery::activation_kind_from_string(c["activation"].template get<std::string>()),
+         .layer_norm_eps = c["eps"].template get<double>(),
+         .norm_first = c["norm_first"].template get<bool>()});
     test::load_parameters(block.parameters(), c["params"]);
     const auto mask = AttentionMask<T>().with_key_padding(test::json_bool_matrix(c["key_padding"]));
     test::check_tensor_parity(block.forward(test::json_tensor<T>(c["x"]), mask), c["y"], "Y");

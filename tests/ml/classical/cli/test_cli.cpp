@@ -126,7 +126,8 @@ TEST_CASE("aimastery fit-eval trains on one file and scores on another") {
     check_fails("fit-eval --model gaussian_nb" + base + " --param alpha", "--param: expects NAME=VALUE");
     check_fails("fit-eval --model gaussian_nb" + base + " --bogus", "unknown option '--bogus'");
     check_fails("frobnicate", "unknown command 'frobnicate'");
-    check_fails("cv --model gaussian_nb --data " + train + " --target target --folds 1", "--folds: must be an integer >= 2");
+    check_fails("cv --model gaussian_nb --data " + train + " --target target --folds 1",
+                "--folds: must be an integer >= 2");
     const auto malformed = scratch_dir() / "malformed.csv";
     std::ofstream(malformed) << "a,b,target\n1,2,0\n3,oops,1\n";
     check_fails("cv --model gaussian_nb --data " + malformed.string() + " --target target", "line 3");
