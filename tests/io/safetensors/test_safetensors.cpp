@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "aimastery/ml/deep_learning/dense.hpp"
 #include "aimastery/ml/deep_learning/neural_network.hpp"
+#include "aimastery/ml/deep_learning/neural_network_io.hpp"
 #include "support.hpp"
 
 using aimastery::FormatError;
