@@ -103,7 +103,7 @@ TEST_CASE("MultiHeadAttention: PyTorch's parameter layout and names, central dif
     last = diff.matrix().squaredNorm();
     if (step == 0) first = last;
     diff.matrix() *= 2.0 / static_cast<double>(diff.size());
-    net.backward(diff).sum();
+    (void)net.backward(diff).sum();
     sgd.step(net.parameters());
   }
   CAPTURE(first);

@@ -6,6 +6,12 @@
 // counted: a step still allocates the matrices the Layer and Loss interfaces return by value, one per
 // layer forward, one per layer backward but the first's, and the loss gradient.)
 
+// The replaced operator new takes its memory from malloc and operator delete returns it with free: GCC 12
+// cannot see that the pair matches.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 #include <atomic>
 #include <cstdlib>
 #include <new>
