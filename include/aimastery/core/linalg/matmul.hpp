@@ -287,9 +287,10 @@ inline constexpr double parallel_above = 1.0e6;
 /// C = A·B or C += A·B, split into bands of C over the OpenMP threads (see the note at the top).
 template <class T>
 void gemm(const StridedView<T>& A, const StridedView<T>& B, T* c, Index ldc, bool accumulate) {
-  const Index m = A.rows, k = A.cols, n = B.cols;
+  const Index m = A.rows, n = B.cols;
   int threads = 1;
 #if defined(_OPENMP)
+  const Index k = A.cols;
   if (static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) > parallel_above && !omp_in_parallel())
     threads = omp_get_max_threads();
 #endif
