@@ -5,7 +5,8 @@
 #   NATIVE (benchmarks and examples) -march=native when AIMASTERY_NATIVE is on. The dependencies' headers
 #   come in as system headers (imported targets), so their warnings never fail the build; the library's own
 #   headers do, through every target that includes them. COMPILE_ONLY (targets that are compiled, never run:
-#   the header and docs checks) leaves out the sanitizers.
+#   the header and docs checks) leaves out the sanitizers and compiles with -fsyntax-only (cmake/compile_only.sh).
+set(aimastery_developer_dir ${CMAKE_CURRENT_LIST_DIR})
 function(aimastery_developer_target target)
   cmake_parse_arguments(arg "NATIVE;COMPILE_ONLY" "" "" ${ARGN})
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
@@ -16,6 +17,9 @@ function(aimastery_developer_target target)
     # correct (GCC bugs 105329, 105651): they stay warnings there.
     target_compile_options(${target} PRIVATE -Werror
       $<$<AND:$<CXX_COMPILER_ID:GNU>,$<VERSION_LESS:$<CXX_COMPILER_VERSION>,13>>:-Wno-error=array-bounds -Wno-error=restrict -Wno-error=maybe-uninitialized>)
+  endif()
+  if(arg_COMPILE_ONLY)
+    set_target_properties(${target} PROPERTIES CXX_COMPILER_LAUNCHER ${aimastery_developer_dir}/compile_only.sh)
   endif()
   if(AIMASTERY_SANITIZE AND NOT arg_COMPILE_ONLY)
     string(REPLACE ";" "," sanitizers "${AIMASTERY_SANITIZE}")

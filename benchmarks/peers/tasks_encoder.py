@@ -4,7 +4,7 @@ Hugging Face `tokenizers` (Rust), same sentences, same run.
 - "MiniLM encode 2000 sentences": model.encode(texts, batch_size=32) on 2,000 sentences of mixed length
   (4 to 150 words drawn from a fixed word list with a seeded generator: identical text on both sides);
   float32; wall time of the whole call, best of the repeats, after a warm-up call. 1 and 2 threads:
-  OMP_NUM_THREADS for aimastery (batches run in parallel, one copy of the layers per thread),
+  OMP_NUM_THREADS for aimastery (batches run in parallel on the one read-only model, packed without padding),
   torch.set_num_threads for PyTorch. Peak resident memory of each process is reported in the extra columns.
 - "WordPiece tokenize 2000 sentences": [CLS] … [SEP] ids with truncation to 256 for every sentence, one
   sentence a call: our encode_into in a loop (1 thread) against tokenizers' Tokenizer.encode in a Python loop

@@ -8,10 +8,12 @@
 /// softmax family (a masked entry gets probability 0) and a row of only -inf gives NaN, as in PyTorch.
 /// An empty input is an InvalidArgument.
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numbers>
 #include <string_view>
+#include <type_traits>
 
 #include "aimastery/core/tensor.hpp"
 
@@ -103,6 +105,33 @@ typename Derived::PlainObject tanh(const Eigen::MatrixBase<Derived>& x) {
   return x.array().tanh().matrix();
 }
 
+/// erf over n floats in place, vectorised: erf(x) ≈ x·P(x²)/Q(x²) with P of degree 6 and Q of degree 4,
+/// x clamped to [−4, 4] (|erf(x)| rounds to 1 in float beyond 3.92). The rational minimax fit of Eigen's and
+/// XLA's float erf; error within a few ulp of std::erf (tests/core/activations checks 4e-7 absolute).
+/// Branch-free array arithmetic, so it runs in SIMD registers where std::erf is one scalar call per entry.
+namespace detail {
+inline void erf_in_place(float* data, Index n) {
+  constexpr Index chunk = 256;  // stays in L1 between the passes
+  using Chunk = Eigen::Array<float, Eigen::Dynamic, 1, 0, chunk, 1>;
+  for (Index i0 = 0; i0 < n; i0 += chunk) {
+    Eigen::Map<Eigen::ArrayXf> v(data + i0, std::min(chunk, n - i0));
+    const Chunk x = v.max(-4.0f).min(4.0f);
+    const Chunk x2 = x * x;
+    Chunk p = x2 * -2.72614225801306e-10f + 2.77068142495902e-08f;
+    p = x2 * p - 2.10102402082508e-06f;
+    p = x2 * p - 5.69250639462346e-05f;
+    p = x2 * p - 7.34990630326855e-04f;
+    p = x2 * p - 2.95459980854025e-03f;
+    p = x2 * p - 1.60960333262415e-02f;
+    Chunk q = x2 * -1.45660718464996e-05f - 2.13374055278905e-04f;
+    q = x2 * q - 1.68282697438203e-03f;
+    q = x2 * q - 7.37332916720468e-03f;
+    q = x2 * q - 1.42647390514189e-02f;
+    v = x * p / q;
+  }
+}
+}  // namespace detail
+
 /// How gelu is evaluated: exactly through erf, or by the tanh approximation of Hendrycks & Gimpel.
 enum class GeluApproximation { none, tanh };
 
@@ -117,7 +146,14 @@ typename Derived::PlainObject gelu(const Eigen::MatrixBase<Derived>& x,
     const auto a = x.array();
     return (T(0.5) * a * (T(1) + (c * (a + T(0.044715) * a.cube())).tanh())).matrix();
   }
-  return x.unaryExpr([](T v) { return T(0.5) * v * (T(1) + std::erf(v / std::numbers::sqrt2_v<T>)); });
+  if constexpr (std::is_same_v<T, float>) {
+    typename Derived::PlainObject y = x;  // contiguous: erf runs over its storage
+    typename Derived::PlainObject e = y * (1.0f / std::numbers::sqrt2_v<float>);
+    detail::erf_in_place(e.data(), e.size());
+    return (0.5f * y.array() * (1.0f + e.array())).matrix();
+  } else {
+    return x.unaryExpr([](T v) { return T(0.5) * v * (T(1) + std::erf(v / std::numbers::sqrt2_v<T>)); });
+  }
 }
 
 }  // namespace aimastery

@@ -72,6 +72,16 @@ class FeedForwardNetwork : public Layer<T> {
     return Y;
   }
 
+  /// Inference on a (tokens × E) matrix: W₂ f(W₁ X + b₁) + b₂ with no dropout. Const and keeps nothing
+  /// for backward (the `infer` path of the transformer layers, packed_sequences.hpp).
+  [[nodiscard]] Matrix<T> infer(const Eigen::Ref<const Matrix<T>>& X) const {
+    require(X.cols() == d_model(), "FeedForwardNetwork::infer", [&] {
+      return "X has " + std::to_string(X.cols()) + " columns but " + name() + " takes " + std::to_string(d_model());
+    });
+    const Matrix<T> hidden = activation_.apply(linear1_.forward(X));
+    return linear2_.forward(hidden);
+  }
+
   Matrix<T> backward(const Matrix<T>& grad_output) override {
     detail::check_grad_output("FeedForwardNetwork::backward", *this, grad_output, input_.size() > 0, input_.rows(),
                               d_model());

@@ -74,6 +74,26 @@ class LayerNorm : public Layer<T> {
     return Y;
   }
 
+  /// Inference in place: every row of X becomes γ ⊙ x̂ + β. Const and keeps nothing for backward (the
+  /// `infer` path of the transformer layers, packed_sequences.hpp); NaN propagates instead of throwing.
+  void infer_in_place(Eigen::Ref<Matrix<T>> X) const {
+    require(X.cols() == features_, "LayerNorm::infer_in_place", [&] {
+      return "X has " + std::to_string(X.cols()) + " columns but " + name() + " takes " + std::to_string(features_);
+    });
+    const T inv_e = T(1) / static_cast<T>(features_);
+    const T eps = static_cast<T>(options_.eps);
+    for (Index i = 0; i < X.rows(); ++i) {
+      auto x = X.row(i).array();
+      const T mean = x.sum() * inv_e;
+      x -= mean;
+      const T r = T(1) / std::sqrt(x.square().sum() * inv_e + eps);
+      if (options_.elementwise_affine)
+        x = x * r * weight_.value.row(0).array() + bias_.value.row(0).array();
+      else
+        x *= r;
+    }
+  }
+
   Matrix<T> backward(const Matrix<T>& grad_output) override {
     detail::check_grad_output("LayerNorm::backward", *this, grad_output, normalized_.size() > 0, normalized_.rows(),
                               features_);

@@ -20,6 +20,7 @@
 /// `AttentionMask<T>().with_key_padding(pad)`. They broadcast per batch element and per head (see
 /// attention_mask.hpp). Query, key and value must all have E features (PyTorch's kdim = vdim = E).
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -30,6 +31,7 @@
 #include "aimastery/llm/attention/attention_mask.hpp"
 #include "aimastery/llm/attention/detail/linear.hpp"
 #include "aimastery/llm/attention/detail/sequence.hpp"
+#include "aimastery/llm/attention/packed_sequences.hpp"
 #include "aimastery/llm/attention/scaled_dot_product_attention.hpp"
 #include "aimastery/ml/deep_learning/layer.hpp"
 
@@ -132,6 +134,46 @@ class MultiHeadAttention {
     if (options_.need_weights) weights_ = c.attention.weights;
     cache_ = std::move(c);
     return y;
+  }
+
+  /// Self-attention inference over packed sequences (packed_sequences.hpp): each sequence attends over its
+  /// own tokens only, which is the padded forward with a key-padding mask, at every real token. Const, no
+  /// dropout, nothing kept for backward; returns (Σ lengths) × E. With S = Σ lengths tokens:
+  ///   [Q K V] = X W_inᵀ + b_in              one GEMM (S × 3E) for the three projections
+  ///   Oₛ,ᵢ = softmax(s·Qₛ,ᵢ Kₛ,ᵢᵀ) Vₛ,ᵢ       per sequence s and head i, on strided views of [Q K V]
+  ///   Y = [Oₛ,₁ … Oₛ,ₕ] W_oᵀ + b_o            one GEMM
+  /// `causal` forbids key j > i inside each sequence.
+  [[nodiscard]] Matrix<T> infer(const PackedSequences<T>& x, bool causal = false) const {
+    x.check("MultiHeadAttention::infer", embed_dim_);
+    namespace gemm = detail::gemm;
+    const Index E = embed_dim_, d = head_dim(), S = x.tokens.rows();
+    Matrix<T> qkv = matrix_multiply(x.tokens, in_proj_weight_.value.transpose());
+    if (options_.bias) qkv.rowwise() += in_proj_bias_.value.row(0);
+    const T scale = T(1) / std::sqrt(static_cast<T>(d));
+    Matrix<T> concat(S, E);
+    Matrix<T> scores;
+    for (Index s = 0; s < x.count(); ++s) {
+      const Index n = x.length(s);
+      const T* rows = qkv.data() + x.begin(s) * 3 * E;  // row stride 3E: [q | k | v]
+      scores.resize(n, n);
+      for (Index i = 0; i < num_heads_; ++i) {
+        const gemm::StridedView<T> q{rows + i * d, n, d, 3 * E, 1};
+        const gemm::StridedView<T> k_transposed{rows + E + i * d, d, n, 1, 3 * E};
+        const gemm::StridedView<T> v{rows + 2 * E + i * d, n, d, 3 * E, 1};
+        gemm::gemm(q, k_transposed, scores.data(), n, false);
+        // Row r: P = softmax(s·S) = exp(s·(S − max)) / Σ (s > 0, so max(s·S) = s·max(S)).
+        for (Index r = 0; r < n; ++r) {
+          const Index keys = causal ? r + 1 : n;
+          auto p = scores.row(r).head(keys).array();
+          p = ((p - p.maxCoeff()) * scale).exp();
+          p /= p.sum();
+          scores.row(r).tail(n - keys).setZero();
+        }
+        const gemm::StridedView<T> probabilities{scores.data(), n, n, n, 1};
+        gemm::gemm(probabilities, v, concat.data() + x.begin(s) * E + i * d, E, false);
+      }
+    }
+    return out_proj_.forward(concat);
   }
 
   /// Given dL/dY (B, n, E) of the last forward, accumulates every parameter's gradient and returns

@@ -20,10 +20,11 @@
 /// attention output dense is out_proj, intermediate/output dense are the FFN's linear1/linear2, and the
 /// two LayerNorms are norm1/norm2.
 ///
-/// Batching as sentence-transformers does: the texts are sorted by length (longest first), cut into
-/// batches of `batch_size`, each padded only to its own longest text, and the embeddings are returned in
-/// the input order. With OpenMP, batches run in parallel (omp_get_max_threads() threads), each thread on
-/// its own copy of the layers (the layers keep their activations for backward, so a copy is not shared).
+/// Batching as sentence-transformers does: the texts are sorted by length (longest first) and cut into
+/// batches of `batch_size`; the embeddings are returned in the input order. A batch runs packed, without
+/// padding (packed_sequences.hpp): the layers' const `infer` path, every token row a real token. With
+/// OpenMP, batches run in parallel (omp_get_max_threads() threads) on the one shared, read-only model;
+/// encode is const, so concurrent calls from several threads are safe.
 
 #include <algorithm>
 #include <cmath>
@@ -40,9 +41,8 @@
 #include "aimastery/core/errors.hpp"
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/io/safetensors.hpp"
-#include "aimastery/llm/attention/attention_mask.hpp"
 #include "aimastery/llm/attention/layer_norm.hpp"
-#include "aimastery/llm/attention/positional_encoding.hpp"
+#include "aimastery/llm/attention/packed_sequences.hpp"
 #include "aimastery/llm/attention/transformer_block.hpp"
 #include "aimastery/llm/attention/wordpiece_tokenizer.hpp"
 
@@ -175,8 +175,7 @@ class SentenceEncoder {
       return weights.matrix<float>(name);
     };
     model.word_embeddings = take("embeddings.word_embeddings.weight", {config.vocab_size, E});
-    model.positions.parameters()[0].parameter->value =
-        take("embeddings.position_embeddings.weight", {config.max_position_embeddings, E});
+    model.position_embeddings = take("embeddings.position_embeddings.weight", {config.max_position_embeddings, E});
     model.token_type_embeddings = take("embeddings.token_type_embeddings.weight", {config.type_vocab_size, E});
     model.embedding_norm.weight().value = take("embeddings.LayerNorm.weight", {E});
     model.embedding_norm.bias().value = take("embeddings.LayerNorm.bias", {E});
@@ -219,7 +218,7 @@ class SentenceEncoder {
       throw FormatError("SentenceEncoder: unexpected tensor '" + name + "' for a " +
                         std::to_string(config.num_hidden_layers) + "-layer BERT");
     }
-    models_.push_back(std::make_unique<Model>(std::move(model)));
+    model_ = std::make_shared<const Model>(std::move(model));
   }
 
   [[nodiscard]] const BertConfig& config() const noexcept { return config_; }
@@ -230,7 +229,7 @@ class SentenceEncoder {
   /// Embeds every text: row i of the result is the unit-norm embedding of texts[i]. `progress(done,
   /// total)` (optional) is called after each batch, from one thread at a time.
   Matrix<float> encode(std::span<const std::string> texts, Index batch_size = 32,
-                       const std::function<void(Index, Index)>& progress = {}) {
+                       const std::function<void(Index, Index)>& progress = {}) const {
     require(batch_size > 0, "SentenceEncoder::encode",
             [&] { return "batch_size must be positive, got " + std::to_string(batch_size); });
     const auto n = static_cast<Index>(texts.size());
@@ -250,19 +249,14 @@ class SentenceEncoder {
 #if defined(_OPENMP)
     threads = static_cast<int>(std::min<Index>(omp_get_max_threads(), batches));
 #endif
-    while (static_cast<int>(models_.size()) < threads) models_.push_back(std::make_unique<Model>(*models_.front()));
     Index done = 0;
 #pragma omp parallel for schedule(dynamic) num_threads(threads) if (threads > 1)
     for (Index b = 0; b < batches; ++b) {
-      int thread = 0;
-#if defined(_OPENMP)
-      thread = omp_get_thread_num();
-#endif
       const Index begin = b * batch_size, end = std::min(n, begin + batch_size);
       std::vector<const std::vector<std::int32_t>*> batch;
       for (Index k = begin; k < end; ++k)
         batch.push_back(&ids[static_cast<std::size_t>(order[static_cast<std::size_t>(k)])]);
-      const Matrix<float> E = models_[static_cast<std::size_t>(thread)]->embed(batch);
+      const Matrix<float> E = model_->embed(batch);
       for (Index k = begin; k < end; ++k) out.row(order[static_cast<std::size_t>(k)]) = E.row(k - begin);
       if (progress) {
 #pragma omp critical(aimastery_sentence_encoder_progress)
@@ -275,22 +269,20 @@ class SentenceEncoder {
     return out;
   }
   Matrix<float> encode(const std::vector<std::string>& texts, Index batch_size = 32,
-                       const std::function<void(Index, Index)>& progress = {}) {
+                       const std::function<void(Index, Index)>& progress = {}) const {
     return encode(std::span<const std::string>(texts), batch_size, progress);
   }
 
  private:
-  /// The network: embeddings, the transformer blocks, and the pooling. One per thread.
+  /// The network: embeddings, the transformer blocks, and the pooling; read-only once loaded.
   struct Model {
     Matrix<float> word_embeddings;        // vocab × E
+    Matrix<float> position_embeddings;    // max_position_embeddings × E
     Matrix<float> token_type_embeddings;  // types × E
-    LearnedPositionalEmbedding<float> positions;
     LayerNorm<float> embedding_norm;
     std::vector<TransformerBlock<float>> blocks;
 
-    explicit Model(const BertConfig& c)
-        : positions(c.max_position_embeddings, c.hidden_size),
-          embedding_norm(c.hidden_size, {.eps = c.layer_norm_eps}) {
+    explicit Model(const BertConfig& c) : embedding_norm(c.hidden_size, {.eps = c.layer_norm_eps}) {
       for (Index l = 0; l < c.num_hidden_layers; ++l) {
         blocks.emplace_back(c.hidden_size, c.num_attention_heads,
                             TransformerBlockOptions{.dim_feedforward = c.intermediate_size,
@@ -303,31 +295,28 @@ class SentenceEncoder {
       embedding_norm.train(false);
     }
 
-    /// Unit-norm embeddings of a batch of token id sequences, padded to the longest.
-    Matrix<float> embed(const std::vector<const std::vector<std::int32_t>*>& batch) {
+    /// Unit-norm embeddings of a batch of token id sequences, packed back to back (no padding).
+    Matrix<float> embed(const std::vector<const std::vector<std::int32_t>*>& batch) const {
       const auto B = static_cast<Index>(batch.size());
-      Index L = 0;
-      for (const auto* ids : batch) L = std::max(L, static_cast<Index>(ids->size()));
       const Index E = word_embeddings.cols();
-      // x[b, p] = word[t_p] + token_type[0] (+ position[p] below); padding rows stay zero.
-      Tensor<float> x({B, L, E});
-      BoolMatrix keep = BoolMatrix::Constant(B, L, false);
+      PackedSequences<float> x;
+      x.offsets.assign(1, 0);
+      for (const auto* ids : batch) x.offsets.push_back(x.offsets.back() + static_cast<Index>(ids->size()));
+      // x_p = word[t_p] + position[p] + token_type[0]
+      x.tokens.resize(x.offsets.back(), E);
       for (Index b = 0; b < B; ++b) {
         const auto& ids = *batch[static_cast<std::size_t>(b)];
-        auto rows = x.slice_matrix(b);
-        for (Index p = 0; p < static_cast<Index>(ids.size()); ++p) {
-          rows.row(p) = word_embeddings.row(ids[static_cast<std::size_t>(p)]) + token_type_embeddings.row(0);
-          keep(b, p) = true;
-        }
+        for (Index p = 0; p < x.length(b); ++p)
+          x.tokens.row(x.begin(b) + p) = word_embeddings.row(ids[static_cast<std::size_t>(p)]) +
+                                         position_embeddings.row(p) + token_type_embeddings.row(0);
       }
-      x = embedding_norm.forward(positions.forward(x));
-      const AttentionMask<float> mask = AttentionMask<float>().with_keys_allowed(keep);
-      for (auto& block : blocks) x = block.forward(x, mask);
-      // Mean over the real tokens, then e / ‖e‖₂.
+      embedding_norm.infer_in_place(x.tokens);
+      for (const auto& block : blocks) x.tokens = block.infer(x);
+      // Mean over the tokens of each text, then e / ‖e‖₂.
       Matrix<float> out(B, E);
       for (Index b = 0; b < B; ++b) {
-        const auto n = static_cast<Index>(batch[static_cast<std::size_t>(b)]->size());
-        RowVector<float> e = x.slice_matrix(b).topRows(n).colwise().sum() / static_cast<float>(n);
+        const RowVector<float> e =
+            x.tokens.middleRows(x.begin(b), x.length(b)).colwise().sum() / static_cast<float>(x.length(b));
         out.row(b) = e / std::max(e.norm(), 1e-12f);
       }
       return out;
@@ -337,7 +326,7 @@ class SentenceEncoder {
   BertConfig config_;
   SentenceEncoderOptions options_;
   WordPieceTokenizer tokenizer_;
-  std::vector<std::unique_ptr<Model>> models_;  // [0] is the loaded model; the others are per-thread copies
+  std::shared_ptr<const Model> model_;  // read-only: shared by copies of the encoder and by the threads
 };
 
 }  // namespace aimastery

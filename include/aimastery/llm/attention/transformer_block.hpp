@@ -26,6 +26,7 @@
 #include "aimastery/llm/attention/feed_forward_network.hpp"
 #include "aimastery/llm/attention/layer_norm.hpp"
 #include "aimastery/llm/attention/multi_head_attention.hpp"
+#include "aimastery/llm/attention/packed_sequences.hpp"
 #include "aimastery/ml/deep_learning/activation.hpp"
 #include "aimastery/ml/deep_learning/dropout.hpp"
 #include "aimastery/ml/deep_learning/layer.hpp"
@@ -109,6 +110,29 @@ class TransformerBlock {
     }
     batch_ = B;
     length_ = L;
+    return y;
+  }
+
+  /// Inference over packed sequences (packed_sequences.hpp): the same steps as forward without dropout,
+  /// each sequence attending over its own tokens. Const, nothing kept for backward; returns the
+  /// (Σ lengths) × d_model output tokens, in the order of x.tokens.
+  [[nodiscard]] Matrix<T> infer(const PackedSequences<T>& x, bool causal = false) const {
+    x.check("TransformerBlock::infer", d_model());
+    if (options_.norm_first) {
+      // h = x + MHA(LN₁(x));  y = h + FFN(LN₂(h))
+      PackedSequences<T> normed{x.tokens, x.offsets};
+      norm1_.infer_in_place(normed.tokens);
+      Matrix<T> h = x.tokens + self_attn_.infer(normed, causal);
+      Matrix<T> h_normed = h;
+      norm2_.infer_in_place(h_normed);
+      h += ffn_.infer(h_normed);
+      return h;
+    }
+    // h = LN₁(x + MHA(x));  y = LN₂(h + FFN(h))
+    Matrix<T> h = x.tokens + self_attn_.infer(x, causal);
+    norm1_.infer_in_place(h);
+    Matrix<T> y = h + ffn_.infer(h);
+    norm2_.infer_in_place(y);
     return y;
   }
 

@@ -88,6 +88,18 @@ class Activation : public Layer<T> {
 
   Matrix<T> forward(const Matrix<T>& X) override {
     detail::check_layer_input("Activation::forward", *this, X, -1);
+    Matrix<T> Y = apply(X);
+    // What backward needs: the output where the derivative is a function of it, else the input.
+    if (derivative_from_output())
+      cache_ = Y;
+    else
+      cache_ = X;
+    return Y;
+  }
+
+  /// f(X) element-wise (row-wise for softmax), keeping nothing for backward: what forward computes, for
+  /// inference paths. X must not be empty.
+  [[nodiscard]] Matrix<T> apply(const Eigen::Ref<const Matrix<T>>& X) const {
     Matrix<T> Y;
     switch (kind_) {
       case ActivationKind::identity:
@@ -115,11 +127,6 @@ class Activation : public Layer<T> {
         Y = gelu(X, GeluApproximation::tanh);
         break;
     }
-    // What backward needs: the output where the derivative is a function of it, else the input.
-    if (derivative_from_output())
-      cache_ = Y;
-    else
-      cache_ = X;
     return Y;
   }
 
