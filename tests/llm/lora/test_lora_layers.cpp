@@ -16,8 +16,8 @@
 #include "support.hpp"
 
 using namespace aimastery;
-using aimastery::test::Tolerance;
 using aimastery::test::test_seed;
+using aimastery::test::Tolerance;
 
 namespace {
 
@@ -165,7 +165,8 @@ TEST_CASE("AdapterLayer starts as the identity and learns through its bottleneck
   CHECK(p[3].name == "adapter_up.bias");
   CHECK(adapter.up().weight().value.isZero(0));
   CHECK_FALSE(adapter.down().weight().value.isZero(0));
-  CHECK_THROWS_NAMING(AdapterLayer<float>(8, {.bottleneck = 0}), InvalidArgument, "bottleneck must be in [1, features]");
+  CHECK_THROWS_NAMING(AdapterLayer<float>(8, {.bottleneck = 0}), InvalidArgument,
+                      "bottleneck must be in [1, features]");
   CHECK_THROWS_NAMING(AdapterLayer<float>(8, {.bottleneck = 9}), InvalidArgument, "got 9");
   CHECK_THROWS_NAMING(adapter.forward(Matrix<float>::Ones(2, 7)), InvalidArgument, "takes 8 features");
 }
@@ -226,7 +227,8 @@ TEST_CASE("apply_lora's bad input: clear messages, and the network as it was") {
   CHECK_THROWS_NAMING(apply_lora(net, {.target_modules = {"0", "value"}}), InvalidArgument, "'value' matches no layer");
   unchanged();
   CHECK_THROWS_NAMING(apply_lora(net, {}), InvalidArgument, "target_modules is empty");
-  CHECK_THROWS_NAMING(apply_lora(net, {.target_modules = {"1"}}), InvalidArgument, "Activation(relu), which is not a Dense");
+  CHECK_THROWS_NAMING(apply_lora(net, {.target_modules = {"1"}}), InvalidArgument,
+                      "Activation(relu), which is not a Dense");
   CHECK_THROWS_NAMING(apply_lora(net, {.target_modules = {"0"}, .options = {.r = 0}}), InvalidArgument,
                       "rank r must be in [1, min(in, out)] = [1, 6] for a 6 -> 16 layer, got 0");
   // r = 4 fits layers 0 and 2 but not layer 4 (12 -> 3): nothing is wrapped.
@@ -235,7 +237,8 @@ TEST_CASE("apply_lora's bad input: clear messages, and the network as it was") {
   unchanged();
   CHECK_THROWS_NAMING(apply_lora(net, {.target_modules = {"0"}, .options = {.r = 2, .alpha = 0.0}}), InvalidArgument,
                       "alpha must be finite and > 0, got 0");
-  CHECK_THROWS_NAMING(apply_lora(net, {.target_modules = {"0"}, .options = {.r = 2, .alpha = -2.0}}), InvalidArgument, "alpha");
+  CHECK_THROWS_NAMING(apply_lora(net, {.target_modules = {"0"}, .options = {.r = 2, .alpha = -2.0}}), InvalidArgument,
+                      "alpha");
   CHECK_THROWS_NAMING(apply_lora(net, {.target_modules = {"0"}, .options = {.r = 2, .dropout = 1.0}}), InvalidArgument,
                       "dropout must be in [0, 1)");
   unchanged();
@@ -246,7 +249,8 @@ TEST_CASE("apply_lora's bad input: clear messages, and the network as it was") {
                       "(it already has LoRA)");
   CHECK(names_of(net) == wrapped);
   // The layer classes themselves.
-  CHECK_THROWS_NAMING(LoRALayer<double>(5, 3, {.r = 4}), InvalidArgument, "LoRALayer: rank r must be in [1, min(in, out)] = [1, 3]");
+  CHECK_THROWS_NAMING(LoRALayer<double>(5, 3, {.r = 4}), InvalidArgument,
+                      "LoRALayer: rank r must be in [1, min(in, out)] = [1, 3]");
   CHECK_THROWS_NAMING(LinearWithLoRA<double>(Dense<double>(5, 3), {.r = 0}), InvalidArgument, "got 0");
   CHECK_THROWS_NAMING(LinearWithLoRA<double>(Dense<double>(5, 3), LoRALayer<double>(4, 3, {.r = 2})), InvalidArgument,
                       "LoRA(4 -> 3, r=2) does not fit Dense(5 -> 3)");

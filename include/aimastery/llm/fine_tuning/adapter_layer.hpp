@@ -24,9 +24,9 @@
 namespace aimastery {
 
 struct AdapterOptions {
-  Index bottleneck = 64;                            ///< m, 1 ≤ m ≤ features
+  Index bottleneck = 64;                             ///< m, 1 ≤ m ≤ features
   ActivationKind activation = ActivationKind::relu;  ///< σ (Houlsby: a nonlinearity; gelu is common too)
-  std::uint64_t seed = 0;                           ///< seed of W_down's initial values
+  std::uint64_t seed = 0;                            ///< seed of W_down's initial values
 };
 
 template <Scalar T>
@@ -55,8 +55,7 @@ class AdapterLayer : public Layer<T> {
   }
   /// dX = dY + down.backward(σ'.backward(up.backward(dY))).
   Matrix<T> backward(const Matrix<T>& grad_output) override {
-    detail::check_grad_output("AdapterLayer::backward", *this, grad_output, rows_ >= 0, rows_,
-                              features());
+    detail::check_grad_output("AdapterLayer::backward", *this, grad_output, rows_ >= 0, rows_, features());
     Matrix<T> grad_input = down_.backward(activation_.backward(up_.backward(grad_output)));
     grad_input += grad_output;
     return grad_input;
@@ -81,8 +80,7 @@ class AdapterLayer : public Layer<T> {
 
  private:
   static Index checked(Index features, const AdapterOptions& options) {
-    require(features > 0, "AdapterLayer",
-            [&] { return "features must be positive, got " + std::to_string(features); });
+    require(features > 0, "AdapterLayer", [&] { return "features must be positive, got " + std::to_string(features); });
     require(options.bottleneck >= 1 && options.bottleneck <= features, "AdapterLayer", [&] {
       return "bottleneck must be in [1, features] = [1, " + std::to_string(features) + "], got " +
              std::to_string(options.bottleneck);

@@ -40,7 +40,9 @@ struct LoRAReport {
   Index trainable_parameters = 0;
   Index total_parameters = 0;
   [[nodiscard]] double trainable_percent() const {
-    return total_parameters == 0 ? 0.0 : 100.0 * static_cast<double>(trainable_parameters) / static_cast<double>(total_parameters);
+    return total_parameters == 0
+               ? 0.0
+               : 100.0 * static_cast<double>(trainable_parameters) / static_cast<double>(total_parameters);
   }
 };
 
@@ -97,8 +99,7 @@ template <Scalar T>
 std::vector<LoRAModule<T>> lora_modules(NeuralNetwork<T>& net) {
   std::vector<LoRAModule<T>> modules;
   for (std::size_t i = 0; i < net.size(); ++i)
-    if (auto* adapted = dynamic_cast<LoRAAdapted<T>*>(&net.layer(i)))
-      modules.push_back({std::to_string(i), adapted});
+    if (auto* adapted = dynamic_cast<LoRAAdapted<T>*>(&net.layer(i))) modules.push_back({std::to_string(i), adapted});
   return modules;
 }
 
@@ -107,7 +108,8 @@ std::vector<LoRAModule<T>> lora_modules(NeuralNetwork<T>& net) {
 template <Scalar T>
 std::vector<std::size_t> lora_targets(const NeuralNetwork<T>& net, const std::vector<std::string>& target_modules,
                                       std::string_view where) {
-  require(!target_modules.empty(), where, "target_modules is empty (name the layers, e.g. {\"0\", \"2\"}, or \"all-linear\")");
+  require(!target_modules.empty(), where,
+          "target_modules is empty (name the layers, e.g. {\"0\", \"2\"}, or \"all-linear\")");
   require(net.size() > 0, where, "the network has no layers");
   std::vector<bool> selected(net.size(), false);
   for (const std::string& target : target_modules) {
@@ -124,8 +126,8 @@ std::vector<std::size_t> lora_targets(const NeuralNetwork<T>& net, const std::ve
       selected[i] = true;
     }
     if (!any)
-      detail::fail(where, "target module '" + target + "' matches no layer; the network's modules are: " +
-                              detail::module_list(net));
+      detail::fail(where, "target module '" + target +
+                              "' matches no layer; the network's modules are: " + detail::module_list(net));
   }
   std::vector<std::size_t> indices;
   for (std::size_t i = 0; i < selected.size(); ++i)

@@ -59,6 +59,12 @@ inline void check_lora_options(std::string_view where, Index in, Index out, cons
           [&] { return "dropout must be in [0, 1), got " + std::to_string(options.dropout); });
 }
 
+/// s = α/r, or α/√r with rsLoRA.
+inline double lora_scale(const LoRAOptions& options) {
+  const double r = static_cast<double>(options.r);
+  return options.alpha / (options.use_rslora ? std::sqrt(r) : r);
+}
+
 }  // namespace detail
 
 template <Scalar T>
@@ -67,13 +73,13 @@ class LoRALayer : public Layer<T> {
   /// The update for a base layer of `in_features` inputs and `out_features` outputs.
   LoRALayer(Index in_features, Index out_features, const LoRAOptions& options = {})
       : in_(in_features), out_(out_features), options_(options), dropout_(checked(in_features, out_features, options)) {
-    const double r = static_cast<double>(options.r);
-    scale_ = static_cast<T>(options.alpha / (options.use_rslora ? std::sqrt(r) : r));
+    scale_ = static_cast<T>(detail::lora_scale(options));
     // Kaiming-uniform with a = √5: bound = √(2/(1 + 5)) · √(3/in) = 1/√in.
     const double bound = 1.0 / std::sqrt(static_cast<double>(in_features));
     RandomEngine rng(options.seed);
     Matrix<T> A(options.r, in_features);
-    for (Index i = 0; i < A.size(); ++i) A.data()[i] = static_cast<T>(bound * (2.0 * detail::uniform_open01(rng) - 1.0));
+    for (Index i = 0; i < A.size(); ++i)
+      A.data()[i] = static_cast<T>(bound * (2.0 * detail::uniform_open01(rng) - 1.0));
     A_ = Parameter<T>(std::move(A));
     B_ = Parameter<T>(Matrix<T>::Zero(out_features, options.r));
     dropout_.reseed(options.seed ^ 0x9e3779b97f4a7c15ull);

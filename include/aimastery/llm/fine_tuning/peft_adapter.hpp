@@ -27,6 +27,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -97,7 +98,8 @@ inline PeftLoRAConfig read_peft_config(const std::string& path) {
     if (j.value("use_dora", false)) throw error("use_dora is true; DoRA adapters are not supported");
     if (j.value("lora_bias", false)) throw error("lora_bias is true; trained LoRA biases are not supported");
     if (j.value("fan_in_fan_out", false)) throw error("fan_in_fan_out is true (Conv1D layers); not supported");
-    if (j.contains("bias") && j["bias"] != "none") throw error("bias is " + j["bias"].dump() + ", only \"none\" is supported");
+    if (j.contains("bias") && j["bias"] != "none")
+      throw error("bias is " + j["bias"].dump() + ", only \"none\" is supported");
     const nlohmann::json& targets = j.at("target_modules");
     if (targets.is_string()) {
       if (targets != "all-linear")
@@ -152,8 +154,7 @@ void save_lora_adapter(NeuralNetwork<T>& net, const std::string& directory) {
   require(!modules.empty(), "save_lora_adapter", "the network has no LoRA layer (call apply_lora first)");
   const LoRAOptions& first = modules.front().layer->lora().options();
   Safetensors file;
-  nlohmann::json targets = nlohmann::json::array(), ranks = nlohmann::json::object(),
-                 alphas = nlohmann::json::object();
+  nlohmann::json targets = nlohmann::json::array(), ranks = nlohmann::json::object(), alphas = nlohmann::json::object();
   for (const auto& m : modules) {
     const LoRALayer<T>& lora = m.layer->lora();
     file.add(detail::peft_key(m.name, 'A'), lora.A().value);
@@ -257,14 +258,17 @@ void load_lora_adapter(NeuralNetwork<T>& net, const std::string& directory) {
       }
     } else {
       const LoRALayer<T>& current = existing[k].layer->lora();
-      if (current.rank() != r || current.scale() != LoRALayer<T>(in, out, options).scale())
-        throw error("layer " + layer + " has r = " + std::to_string(current.rank()) + " and scale " +
-                    std::to_string(current.scale()) + ", the adapter's r = " + std::to_string(r) + ", alpha " +
-                    std::to_string(alpha));
+      if (current.rank() != r || current.scale() != static_cast<T>(detail::lora_scale(options))) {
+        std::ostringstream message;
+        message << "layer " << layer << " has LoRA rank " << current.rank() << " (scale " << current.scale()
+                << "), the adapter's is rank " << r << " (alpha " << alpha << ")";
+        throw error(message.str());
+      }
     }
   }
   for (const auto& [key, _] : file.tensors)
-    if (!used.count(key)) throw error("tensor '" + key + "' matches no LoRA module of the network (" + detail::module_list(net) + ")");
+    if (!used.count(key))
+      throw error("tensor '" + key + "' matches no LoRA module of the network (" + detail::module_list(net) + ")");
 
   // Nothing below throws for what was checked above.
   if (fresh) {
