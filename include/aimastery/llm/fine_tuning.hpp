@@ -2,7 +2,8 @@
 /// \file
 /// The seed module `llm.fine_tuning`: LoRA (LoRALayer, LinearWithLoRA, apply_lora), Houlsby adapters
 /// (AdapterLayer), adapters saved and loaded in PEFT's layout, NF4 quantisation bit-identical to
-/// bitsandbytes (quantize_nf4, dequantize_nf4) and QLoRA (NF4Linear, apply_qlora).
+/// bitsandbytes (quantize_nf4, dequantize_nf4), QLoRA (NF4Linear, apply_qlora) and LoRA on a
+/// TransformerBlock's projections (TransformerBlockWithLoRA).
 
 #include "aimastery/llm/fine_tuning/adapter_layer.hpp"
 #include "aimastery/llm/fine_tuning/apply_lora.hpp"
@@ -12,3 +13,4 @@
 #include "aimastery/llm/fine_tuning/nf4.hpp"
 #include "aimastery/llm/fine_tuning/nf4_linear.hpp"
 #include "aimastery/llm/fine_tuning/peft_adapter.hpp"
+#include "aimastery/llm/fine_tuning/transformer_block_with_lora.hpp"

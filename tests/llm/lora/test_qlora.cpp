@@ -75,6 +75,7 @@ TEST_CASE(
   const LoRAReport report = apply_qlora(qlora, config);
   CHECK(report.wrapped == std::vector<std::string>{"0", "2"});
   CHECK(report.trainable_parameters == 4 * (96 + 64) + 4 * (64 + 10));
+  CHECK(report.total_parameters == 96 * 64 + 64 + 64 * 10 + 10 + report.trainable_parameters);  // NF4 weights too
   // The float twin: the same layers with the NF4 round trip of their weights.
   NeuralNetwork<float> twin = network();
   for (std::size_t i : {0u, 2u}) {

@@ -143,7 +143,11 @@ inline LoRAReport apply_qlora(NeuralNetwork<float>& net, const LoRAConfig& confi
   std::vector<std::string> wrapped;
   for (std::size_t k = 0; k < targets.size(); ++k) wrapped.push_back(std::to_string(targets[k]));
   for (std::size_t k = 0; k < targets.size(); ++k) (void)net.replace(targets[k], std::move(wrappers[k]));
-  return detail::lora_report(net, std::move(wrapped));
+  LoRAReport report = detail::lora_report(net, std::move(wrapped));
+  // The NF4 weights are not float parameters of the list, but they are the model's parameters.
+  for (std::size_t i = 0; i < net.size(); ++i)
+    if (const auto* q = dynamic_cast<const NF4Linear*>(&net.layer(i))) report.total_parameters += q->weight().size();
+  return report;
 }
 
 }  // namespace aimastery
