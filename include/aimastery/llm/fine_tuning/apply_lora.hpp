@@ -16,7 +16,9 @@
 /// leaves out the output layer). The i-th wrapped layer (in network order) draws A with seed
 /// options.seed + i.
 
+#include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 

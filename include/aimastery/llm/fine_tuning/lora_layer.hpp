@@ -20,6 +20,7 @@
 /// Parameter names are PEFT's ("lora_A.weight", "lora_B.weight"), so a wrapped layer's list reads like
 /// a PEFT model's state_dict.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>

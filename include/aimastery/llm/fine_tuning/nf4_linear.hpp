@@ -17,7 +17,9 @@
 ///   apply_qlora(net, {.target_modules = {"all-linear"}, .options = {.r = 64, .alpha = 16}});
 
 #include <algorithm>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 

@@ -22,6 +22,7 @@
 /// network is as it was.
 
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>

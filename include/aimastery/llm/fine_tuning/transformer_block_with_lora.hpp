@@ -20,14 +20,16 @@
 /// This is exactly the LoRA forward and gradient of LinearWithLoRA for the same A and B, without editing
 /// the attention code. Two consequences: the LoRA path has no dropout of its own (lora_dropout must be
 /// 0 here), and each step costs a product B A and two r-sized products per target on top of the block.
-/// unmerge-free: the block's weight is W₀ again after restore_base(), bit for bit.
+/// release_base() hands the block back with W₀ in its weights, bit for bit.
 ///
 /// Parameter names: the block's (all frozen) and "<target>.lora_A.weight", "<target>.lora_B.weight",
 /// with targets named "self_attn.query", "self_attn.key", "self_attn.value", "self_attn.out_proj",
 /// "linear1", "linear2".
 
 #include <array>
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
