@@ -116,7 +116,12 @@ TEST_CASE("LinearWithLoRA, LoRALayer and AdapterLayer: gradients equal central d
     const GradientCheckResult r = gradient_check(layer, X, {.before_forward = [&] { layer.lora().reseed(99); }});
     INFO(r.worst_variable, " ", r.analytic, " vs ", r.numeric);
     CHECK(r.passed(1e-7));
-    // Dropout acts on the LoRA path only: in evaluation the output is deterministic.
+    // Dropout acts on the LoRA path only: fresh masks in training, none in evaluation.
+    layer.train();
+    CHECK(layer.forward(X) != layer.forward(X));
+    layer.lora().B().value.setZero();
+    CHECK(layer.forward(X) == layer.forward(X));  // with B = 0 the masks change nothing: the base has none
+    layer.lora().B().value = uniform<double>(4, 3, seed + 2);
     layer.eval();
     CHECK(layer.forward(X) == layer.forward(X));
   }
