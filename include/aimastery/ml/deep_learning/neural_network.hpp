@@ -72,6 +72,20 @@ class NeuralNetwork {
     input_features_ = -1;
     return *this;
   }
+  /// Puts `layer` in place of layer i and returns the old one (how LoRA wraps a Dense). The network is
+  /// built again at the next forward. A throw (null layer, index out of range) changes nothing.
+  std::unique_ptr<Layer<T>> replace(std::size_t i, std::unique_ptr<Layer<T>> layer) {
+    require(layer != nullptr, "NeuralNetwork::replace", "layer is null");
+    require(i < layers_.size(), "NeuralNetwork::replace", [&] {
+      return "index " + std::to_string(i) + " out of range for " + std::to_string(layers_.size()) + " layers";
+    });
+    ParameterList<T> parameters;
+    for (std::size_t k = 0; k < layers_.size(); ++k) append_parameters(parameters, k, k == i ? *layer : *layers_[k]);
+    layers_[i].swap(layer);
+    parameters_.swap(parameters);
+    input_features_ = -1;
+    return layer;
+  }
   /// Constructs a layer in place: net.add<Dense<float>>(64, 100).
   template <class L, class... Args>
   NeuralNetwork& add(Args&&... args) {
