@@ -19,6 +19,7 @@
 #include "aimastery/llm/rag/mmr.hpp"
 #include "aimastery/llm/rag/retrieval_metrics.hpp"
 #include "aimastery/llm/rag/retrieval_result.hpp"
+#include "aimastery/llm/rag/retriever.hpp"
 #include "aimastery/llm/rag/text_chunker.hpp"
 #include "aimastery/llm/rag/top_k.hpp"
 #include "aimastery/llm/rag/trec_files.hpp"

@@ -3,6 +3,7 @@
 #include <aimastery/llm/rag/hashing_tfidf_embedder.hpp>
 #include <aimastery/llm/rag/hybrid_retriever.hpp>
 #include <aimastery/llm/rag/mmr.hpp>
+#include <aimastery/llm/rag/retriever.hpp>
 
 #include "support.hpp"
 
@@ -25,6 +26,11 @@ std::vector<std::string> names(const std::vector<RetrievalResult>& results) {
 }
 
 }  // namespace
+
+static_assert(Retriever<BM25Retriever>);
+static_assert(Retriever<DenseRetriever<HashingTfidfEmbedder<float>>>);
+static_assert(Retriever<HybridRetriever<HashingTfidfEmbedder<double>>>);
+static_assert(!Retriever<ExactDenseIndex<float>>);
 
 TEST_CASE("reciprocal_rank_fusion: Σ 1 / (60 + rank) over the lists") {
   const std::vector<RetrievalResult> a = {result("x", 9), result("y", 5), result("z", 1)};
