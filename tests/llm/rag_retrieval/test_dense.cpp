@@ -144,6 +144,29 @@ TEST_CASE("ExactDenseIndex and DenseRetriever: zero vectors, empty index, bad in
   CHECK_THROWS_NAMING(dense.retrieve("gamma", 0), InvalidArgument, "DenseRetriever::retrieve: k must be at least 1");
 }
 
+namespace {
+
+/// A model that returns one row whatever it is given.
+struct OneRowModel {
+  using Scalar = float;
+  Index dimension() const { return 2; }
+  Matrix<float> embed(std::span<const std::string>) { return Matrix<float>::Ones(1, 2); }
+};
+
+}  // namespace
+
+TEST_CASE("DenseRetriever: a model that returns the wrong number of rows is named, the index unchanged") {
+  DenseRetriever<OneRowModel> dense(OneRowModel{});
+  const std::vector<Chunk> chunks(3);
+  CHECK_THROWS_NAMING(dense.add(chunks), InvalidArgument, "DenseRetriever::add: the model returned 1 rows for 3 texts");
+  CHECK(dense.size() == 0);
+  CHECK_THROWS_NAMING(HashingTfidfEmbedder<float>().idf(), NotFittedError,
+                      "HashingTfidfEmbedder::idf: call fit() first");
+  CHECK_THROWS_NAMING(select_top_k({}, -1), InvalidArgument, "select_top_k: k must not be negative, got -1");
+  CHECK(select_top_k({{0, 1.0}, {1, 3.0}, {2, 3.0}, {3, 2.0}}, 3) ==
+        std::vector<ScoredIndex>{{1, 3.0}, {2, 3.0}, {3, 2.0}});
+}
+
 TEST_CASE("murmur3_32: the reference values of MurmurHash3_x86_32") {
   CHECK(detail::rag::murmur3_32("") == 0u);
   CHECK(detail::rag::murmur3_32("", 1) == 0x514E28B7u);
@@ -163,6 +186,8 @@ TEST_CASE("MiniLM: DenseRetriever over SentenceEncoderEmbedder equals sentence-t
   static_assert(EmbeddingModel<SentenceEncoderEmbedder>);
   DenseRetriever<SentenceEncoderEmbedder> dense(SentenceEncoderEmbedder(SentenceEncoder::load(dir), 16));
   CHECK(dense.model().dimension() == 384);
+  CHECK_THROWS_NAMING(SentenceEncoderEmbedder(SentenceEncoder::load(dir), 0), InvalidArgument,
+                      "SentenceEncoderEmbedder: batch_size must be positive, got 0");
   dense.add(corpus_chunks(texts));
   const auto results = dense.retrieve_batch(queries, 5);
   const auto top5 = ref["minilm"]["top5"].get<std::vector<std::vector<Index>>>();

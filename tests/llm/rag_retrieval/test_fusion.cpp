@@ -121,4 +121,6 @@ TEST_CASE("HybridRetriever and mmr_rerank on the BM25 corpus with the hashing em
   CHECK(diverse[0].chunk.text == candidates[0].chunk.text);
   CHECK(diverse[3].rank == 4);
   CHECK(mmr_rerank(model, query, {}, 3).empty());
+  CHECK_THROWS_NAMING(mmr_rerank(model, query, {}, 0), InvalidArgument, "mmr_rerank: k must be at least 1");
+  CHECK_THROWS_NAMING(mmr_rerank(model, query, candidates, 0), InvalidArgument, "k must be at least 1");
 }
