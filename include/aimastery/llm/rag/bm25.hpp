@@ -20,6 +20,7 @@
 /// are then taken by partial selection (llm/rag/top_k.hpp). Chunks can be added at any time; N, avgdl
 /// and the length norms follow.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <span>
@@ -88,10 +89,7 @@ class BM25Retriever {
       if (it == postings_.end()) continue;
       const double df = static_cast<double>(it->second.size());
       const double idf = std::log(1.0 + (n - df + 0.5) / (df + 0.5));
-      for (const Posting& p : it->second) {
-        const double tf = p.tf;
-        acc[p.chunk] += idf * tf / (tf + norm_[p.chunk]);
-      }
+      for (const Posting& p : it->second) acc[p.chunk] += idf * p.weight;
     }
     return acc;
   }
@@ -104,10 +102,35 @@ class BM25Retriever {
   /// The k best chunks that share a token with the query (fewer if fewer do): chunk positions and scores.
   [[nodiscard]] std::vector<ScoredIndex> search(std::string_view query, Index k) const {
     require(k >= 1, "BM25Retriever::search", [&] { return "k must be at least 1, got " + std::to_string(k); });
-    const std::vector<double> s = scores(query);
+    // Every term of a posting adds idf·weight > 0, so a chunk whose sum is still 0 is met for the first
+    // time: it joins the candidates. The accumulator is per thread and only the touched entries are
+    // reset, so a query costs the postings it reads, not the size of the index.
+    thread_local std::vector<double> acc;
+    if (acc.size() < chunks_.size()) acc.resize(chunks_.size(), 0.0);
+    std::vector<const std::vector<Posting>*> lists;
+    std::size_t total = 0;
+    tokenizer_.for_each_token(query, [&](std::string_view t) {
+      if (const auto it = postings_.find(std::string(t)); it != postings_.end()) {
+        lists.push_back(&it->second);
+        total += it->second.size();
+      }
+    });
     std::vector<ScoredIndex> candidates;
-    for (std::size_t i = 0; i < s.size(); ++i)
-      if (s[i] > 0) candidates.push_back({static_cast<Index>(i), s[i]});
+    candidates.reserve(std::min(total, chunks_.size()));
+    const double n = static_cast<double>(chunks_.size());
+    for (const std::vector<Posting>* list : lists) {
+      const double df = static_cast<double>(list->size());
+      const double idf = std::log(1.0 + (n - df + 0.5) / (df + 0.5));
+      for (const Posting& p : *list) {
+        double& a = acc[p.chunk];
+        if (a == 0) candidates.push_back({static_cast<Index>(p.chunk), 0.0});
+        a += idf * p.weight;
+      }
+    }
+    for (ScoredIndex& c : candidates) {
+      c.score = acc[static_cast<std::size_t>(c.index)];
+      acc[static_cast<std::size_t>(c.index)] = 0;
+    }
     return select_top_k(std::move(candidates), k);
   }
 
@@ -124,9 +147,10 @@ class BM25Retriever {
   struct Posting {
     std::uint32_t chunk;
     std::uint32_t tf;
+    double weight;  ///< tf / (tf + k1·(1 − b + b·|d|/avgdl)): the score of the term in the chunk, over idf
   };
 
-  /// Adds the postings of new chunks, then recomputes the length norms k1·(1 − b + b·|d|/avgdl).
+  /// Adds the postings of new chunks, then recomputes every posting's weight with the new avgdl.
   void add_tokens(std::span<const std::vector<std::string>> tokens) {
     require(chunks_.size() + tokens.size() < UINT32_MAX, "BM25Retriever::add", "too many chunks for one index");
     std::size_t id = chunks_.size();
@@ -136,16 +160,23 @@ class BM25Retriever {
       for (const auto& [w, tf] : counts) {
         auto it = postings_.find(std::string(w));
         if (it == postings_.end()) it = postings_.emplace(std::string(w), std::vector<Posting>{}).first;
-        it->second.push_back({static_cast<std::uint32_t>(id), tf});
+        it->second.push_back({static_cast<std::uint32_t>(id), tf, 0.0});
       }
       lengths_.push_back(static_cast<double>(words.size()));
       total_length_ += static_cast<double>(words.size());
       ++id;
     }
     const double avgdl = lengths_.empty() ? 1.0 : total_length_ / static_cast<double>(lengths_.size());
-    norm_.resize(lengths_.size());
+    std::vector<double> norm(lengths_.size());
     for (std::size_t i = 0; i < lengths_.size(); ++i)
-      norm_[i] = options_.k1 * (1.0 - options_.b + options_.b * lengths_[i] / (avgdl > 0 ? avgdl : 1.0));
+      norm[i] = options_.k1 * (1.0 - options_.b + options_.b * lengths_[i] / (avgdl > 0 ? avgdl : 1.0));
+    // avgdl moved: every posting's weight is recomputed (one pass over the index), so a query only
+    // multiplies and adds.
+    for (auto& [token, postings] : postings_)
+      for (Posting& p : postings) {
+        const double tf = p.tf;
+        p.weight = tf / (tf + norm[p.chunk]);
+      }
   }
 
   BM25Options options_;
@@ -153,7 +184,6 @@ class BM25Retriever {
   std::vector<Chunk> chunks_;
   std::unordered_map<std::string, std::vector<Posting>> postings_;
   std::vector<double> lengths_;  ///< |d| of every chunk
-  std::vector<double> norm_;     ///< k1·(1 − b + b·|d|/avgdl) of every chunk
   double total_length_ = 0;
 };
 
