@@ -1,0 +1,25 @@
+#pragma once
+/// \file
+/// llm.rag: retrieval-augmented generation, piece by piece. Documents with stable ids are cut into
+/// chunks that are exact passages (TextChunker), indexed lexically (BM25Retriever) or densely
+/// (DenseRetriever over an EmbeddingModel: HashingTfidfEmbedder by default, or the MiniLM encoder through
+/// llm/rag/sentence_encoder_embedder.hpp, included separately because it brings the transformer), and
+/// every result cites its document and offsets. Hybrid retrieval fuses the two (reciprocal rank or
+/// normalised score fusion) and maximal marginal relevance reranks for diversity. Retrieval quality is measured with
+/// trec_eval's metrics on TREC qrels and run files.
+
+#include "aimastery/llm/rag/bm25.hpp"
+#include "aimastery/llm/rag/dense_retriever.hpp"
+#include "aimastery/llm/rag/document.hpp"
+#include "aimastery/llm/rag/embedding_model.hpp"
+#include "aimastery/llm/rag/fusion.hpp"
+#include "aimastery/llm/rag/hashing_tfidf_embedder.hpp"
+#include "aimastery/llm/rag/hybrid_retriever.hpp"
+#include "aimastery/llm/rag/lexical_tokenizer.hpp"
+#include "aimastery/llm/rag/mmr.hpp"
+#include "aimastery/llm/rag/retrieval_metrics.hpp"
+#include "aimastery/llm/rag/retrieval_result.hpp"
+#include "aimastery/llm/rag/retriever.hpp"
+#include "aimastery/llm/rag/text_chunker.hpp"
+#include "aimastery/llm/rag/top_k.hpp"
+#include "aimastery/llm/rag/trec_files.hpp"

@@ -1,0 +1,152 @@
+#pragma once
+/// \file
+/// Exact dense retrieval: cosine similarity between a query's embedding and every chunk's, computed for
+/// a whole batch of queries as one matrix product.
+///
+///   ExactDenseIndex<float> index(384);
+///   index.add(chunk_embeddings);                        // rows scaled to unit norm on the way in
+///   auto hits = index.search(query_embeddings, 10);     // per query: the 10 best (position, cosine)
+///
+///   DenseRetriever<HashingTfidfEmbedder<float>> dense(std::move(embedder));
+///   dense.add(chunks);                                  // embeds the chunks' texts
+///   dense.retrieve("what is BM25?", 5);                 // RetrievalResults with citations
+///
+/// With the stored vectors as the rows of E (N × d, unit norm) and a batch of queries as the rows of Q
+/// (q × d, unit norm), every similarity at once is
+///
+///   S = Q · Eᵀ          S[i, j] = cos(query i, chunk j)           (one GEMM: core/linalg/matmul.hpp)
+///
+/// and each row's k largest entries are taken by partial selection (llm/rag/top_k.hpp; ties to the
+/// earlier chunk). A zero vector (a text without a known token) stays zero: its similarity is 0 to all.
+
+#include <cmath>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "aimastery/core/linalg/matmul.hpp"
+#include "aimastery/core/tensor.hpp"
+#include "aimastery/llm/rag/document.hpp"
+#include "aimastery/llm/rag/embedding_model.hpp"
+#include "aimastery/llm/rag/retrieval_result.hpp"
+#include "aimastery/llm/rag/top_k.hpp"
+
+namespace aimastery {
+
+template <Scalar T>
+class ExactDenseIndex {
+ public:
+  explicit ExactDenseIndex(Index dimension) : vectors_(0, dimension) {
+    require(dimension >= 1, "ExactDenseIndex",
+            [&] { return "dimension must be positive, got " + std::to_string(dimension); });
+  }
+
+  [[nodiscard]] Index dimension() const noexcept { return vectors_.cols(); }
+  [[nodiscard]] Index size() const noexcept { return vectors_.rows(); }
+  /// The stored unit vectors, one row per added vector.
+  [[nodiscard]] const Matrix<T>& vectors() const noexcept { return vectors_; }
+
+  /// Appends vectors (one per row), each scaled to unit norm.
+  void add(const MatrixRef<T>& rows) {
+    check(rows, "ExactDenseIndex::add");
+    Matrix<T> grown(vectors_.rows() + rows.rows(), dimension());
+    grown.topRows(vectors_.rows()) = vectors_;
+    grown.bottomRows(rows.rows()) = normalized(rows);
+    vectors_.swap(grown);
+  }
+
+  /// For every query row, the min(k, size()) most similar stored vectors, best first.
+  [[nodiscard]] std::vector<std::vector<ScoredIndex>> search(const MatrixRef<T>& queries, Index k) const {
+    constexpr std::string_view where = "ExactDenseIndex::search";
+    check(queries, where);
+    require(k >= 1, where, [&] { return "k must be at least 1, got " + std::to_string(k); });
+    std::vector<std::vector<ScoredIndex>> out(static_cast<std::size_t>(queries.rows()));
+    if (size() == 0 || queries.rows() == 0) return out;
+    const Matrix<T> S = matrix_multiply(normalized(queries), vectors_.transpose());
+    std::vector<ScoredIndex> candidates;
+    for (Index i = 0; i < S.rows(); ++i) {
+      candidates.resize(static_cast<std::size_t>(S.cols()));
+      for (Index j = 0; j < S.cols(); ++j) candidates[static_cast<std::size_t>(j)] = {j, static_cast<double>(S(i, j))};
+      out[static_cast<std::size_t>(i)] = select_top_k(std::move(candidates), k);
+      candidates = {};
+    }
+    return out;
+  }
+
+ private:
+  void check(const MatrixRef<T>& rows, std::string_view where) const {
+    require(rows.cols() == dimension(), where, [&] {
+      return "vectors are " + shape_of(rows) + ", the index holds " + std::to_string(dimension()) + "-d vectors";
+    });
+    require(rows.allFinite(), where, "vectors hold NaN or Inf");
+  }
+
+  /// Rows scaled to unit Euclidean norm (zero rows stay zero).
+  static Matrix<T> normalized(const MatrixRef<T>& rows) {
+    Matrix<T> out = rows;
+    for (Index i = 0; i < out.rows(); ++i) {
+      const T norm = out.row(i).norm();
+      if (norm > T(0)) out.row(i) /= norm;
+    }
+    return out;
+  }
+
+  Matrix<T> vectors_;
+};
+
+/// Dense retrieval of chunks with an embedding model and an exact index.
+template <EmbeddingModel M>
+class DenseRetriever {
+ public:
+  using T = typename M::Scalar;
+
+  explicit DenseRetriever(M model) : model_(std::move(model)), index_(model_.dimension()) {}
+
+  [[nodiscard]] M& model() noexcept { return model_; }
+  [[nodiscard]] const ExactDenseIndex<T>& index() const noexcept { return index_; }
+  [[nodiscard]] Index size() const noexcept { return index_.size(); }
+  [[nodiscard]] const Chunk& chunk(Index i) const { return chunks_.at(static_cast<std::size_t>(i)); }
+
+  /// Embeds the chunks' texts and indexes them.
+  DenseRetriever& add(std::span<const Chunk> chunks) {
+    std::vector<std::string> texts;
+    texts.reserve(chunks.size());
+    for (const Chunk& c : chunks) texts.push_back(c.text);
+    const Matrix<T> E = model_.embed(texts);
+    require(E.rows() == static_cast<Index>(chunks.size()), "DenseRetriever::add", [&] {
+      return "the model returned " + std::to_string(E.rows()) + " rows for " + std::to_string(chunks.size()) + " texts";
+    });
+    index_.add(E);
+    chunks_.insert(chunks_.end(), chunks.begin(), chunks.end());
+    return *this;
+  }
+
+  /// The k most similar chunks of every query (one embedding batch, one GEMM).
+  [[nodiscard]] std::vector<std::vector<RetrievalResult>> retrieve_batch(std::span<const std::string> queries,
+                                                                         Index k) {
+    require(k >= 1, "DenseRetriever::retrieve", [&] { return "k must be at least 1, got " + std::to_string(k); });
+    const Matrix<T> Q = model_.embed(queries);
+    std::vector<std::vector<RetrievalResult>> out;
+    for (const auto& hits : index_.search(Q, k)) {
+      auto& results = out.emplace_back();
+      Index rank = 0;
+      for (const ScoredIndex& h : hits)
+        results.push_back(RetrievalResult::of(chunks_[static_cast<std::size_t>(h.index)], h.score, ++rank));
+    }
+    return out;
+  }
+
+  [[nodiscard]] std::vector<RetrievalResult> retrieve(std::string_view query, Index k) {
+    const std::string q(query);
+    return std::move(retrieve_batch(std::span<const std::string>(&q, 1), k).front());
+  }
+
+ private:
+  M model_;
+  ExactDenseIndex<T> index_;
+  std::vector<Chunk> chunks_;
+};
+
+}  // namespace aimastery

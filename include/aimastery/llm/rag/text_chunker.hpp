@@ -1,0 +1,538 @@
+#pragma once
+/// \file
+/// TextChunker: cuts documents into chunks that are exact passages of their text.
+///
+///   TextChunker chunker({.strategy = ChunkingStrategy::fixed, .unit = ChunkUnit::words,
+///                        .size = 200, .overlap = 40});
+///   for (const Chunk& c : chunker.split(doc))
+///     assert(doc.text.substr(c.start, c.end - c.start) == c.text);
+///
+/// Every chunk is the byte range [start, end) of its document's UTF-8 text, and a chunk never begins or
+/// ends inside a code point. Sizes and overlaps are counted in one of three units:
+///   characters  Unicode code points;
+///   words       maximal runs of non-whitespace code points (whitespace as BERT's normaliser defines it);
+///   tokens      the word pieces of a WordPieceTokenizer (the tokenizer of the embedding model).
+///
+/// Four strategies:
+///
+///  fixed       windows of exactly `size` units, each starting `size − overlap` units after the
+///              previous one, so consecutive chunks share exactly `overlap` units (the last window may be
+///              shorter). A window is the passage from the start of its first unit to the end of its
+///              last, whitespace between units included. In token units, each word piece of the
+///              document's tokenisation is located in the text (see below), so a window may begin or end
+///              inside a word ("un|##aff|##able"): the counts are those of the whole document's
+///              tokenisation, and a chunk tokenised alone may give a few more pieces at its cut edges.
+///  sentence    sentences (ending at . ! ? 。！？ and closing quotes or brackets, followed by whitespace;
+///              or at a blank line) packed greedily into chunks of at most `size` units; a sentence
+///              longer than `size` is cut at spaces, then between code points.
+///  recursive   the text is cut at the first separator of a hierarchy (default: blank line, line break,
+///              ". ", space, and "" = between code points) that occurs; pieces still longer than `size`
+///              are cut at the next separator; the pieces are then packed greedily into chunks of at most
+///              `size` units (LangChain's RecursiveCharacterTextSplitter, with offsets kept).
+///  markdown    sections start at ATX headings ("#" to "######" at the start of a line, outside fenced
+///              code blocks); each section is chunked recursively on its own, and its chunks carry the
+///              heading path ("Install > From source") in Chunk::heading and in the metadata "heading".
+///
+/// In the packing strategies (sentence, recursive, markdown) a chunk is trimmed of surrounding whitespace
+/// and measured after trimming; the next chunk starts with the longest run of the previous chunk's last
+/// pieces whose size is at most `overlap` (whole pieces, so the overlap is at most `overlap`, as in
+/// LangChain). A piece that had to be cut further starts a fresh chunk (no overlap across that cut). A
+/// single code point that alone is more than `size` units (a Hangul syllable is two or three word
+/// pieces) is a chunk of its own: nothing smaller can be cut.
+///
+/// Locating word pieces: the text is cut into whitespace-separated runs, and each run is tokenised. Each
+/// code point's normalised image (lower-cased, accents removed: `WordPieceTokenizer::normalize` of the code
+/// point alone) is laid end to end, and the pieces (their "##" dropped) are matched against that string
+/// word by word; a piece covers the code points whose images it spans, and [UNK] covers its whole word.
+/// Two pieces that split one code point's image (a Hangul syllable's jamo) both contain that code point.
+/// A run whose normalisation is not the concatenation of its code points' images (it holds a special
+/// token such as "[SEP]") is one passage for all its pieces: the first piece covers it, the others are
+/// empty at its end.
+///
+/// Bad options (size 0, a negative overlap, overlap >= size, token units without a tokenizer, an
+/// empty separator list) are InvalidArgument, thrown by the constructor.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "aimastery/core/tensor.hpp"
+#include "aimastery/llm/attention/wordpiece_tokenizer.hpp"
+#include "aimastery/llm/rag/document.hpp"
+
+namespace aimastery {
+
+enum class ChunkingStrategy { fixed, sentence, recursive, markdown };
+enum class ChunkUnit { characters, words, tokens };
+
+struct TextChunkerOptions {
+  ChunkingStrategy strategy = ChunkingStrategy::recursive;
+  ChunkUnit unit = ChunkUnit::characters;
+  Index size = 1000;  ///< units per chunk (at most; exactly for `fixed` except the last window)
+  Index overlap = 0;  ///< units shared by consecutive chunks; 0 <= overlap < size
+  /// The separator hierarchy of `recursive` and `markdown` ("" = between any two code points, always
+  /// added last if missing).
+  std::vector<std::string> separators = {"\n\n", "\n", ". ", " ", ""};
+  /// The tokenizer that counts ChunkUnit::tokens (shared, so chunkers are cheap to copy).
+  std::shared_ptr<const WordPieceTokenizer> tokenizer = nullptr;
+};
+
+/// The byte range [start, end) of a text.
+struct TextSpan {
+  std::size_t start = 0;
+  std::size_t end = 0;
+  friend bool operator==(const TextSpan&, const TextSpan&) = default;
+};
+
+class TextChunker {
+ public:
+  explicit TextChunker(TextChunkerOptions options = {}) : options_(std::move(options)) {
+    constexpr std::string_view where = "TextChunker";
+    require(options_.size > 0, where, [&] { return "size must be positive, got " + std::to_string(options_.size); });
+    require(options_.overlap >= 0, where,
+            [&] { return "overlap must not be negative, got " + std::to_string(options_.overlap); });
+    require(options_.overlap < options_.size, where, [&] {
+      return "overlap " + std::to_string(options_.overlap) + " must be smaller than size " +
+             std::to_string(options_.size);
+    });
+    require(options_.unit != ChunkUnit::tokens || options_.tokenizer != nullptr, where,
+            "ChunkUnit::tokens needs a tokenizer (options.tokenizer is null)");
+    require(!options_.separators.empty() || options_.strategy == ChunkingStrategy::fixed ||
+                options_.strategy == ChunkingStrategy::sentence,
+            where, "the separator list is empty");
+    if (options_.separators.empty() || !options_.separators.back().empty()) options_.separators.emplace_back();
+  }
+
+  [[nodiscard]] const TextChunkerOptions& options() const noexcept { return options_; }
+
+  /// The chunks of one document, in text order, each with the document's id and metadata.
+  [[nodiscard]] std::vector<Chunk> split(const Document& document) const {
+    std::vector<Chunk> chunks;
+    for (const Piece& p : pieces(document.text)) {
+      Chunk c;
+      c.document_id = document.id;
+      c.start = p.span.start;
+      c.end = p.span.end;
+      c.text = document.text.substr(p.span.start, p.span.end - p.span.start);
+      c.heading = p.heading;
+      c.metadata = document.metadata;
+      if (!p.heading.empty()) c.metadata["heading"] = p.heading;
+      chunks.push_back(std::move(c));
+    }
+    return chunks;
+  }
+
+  /// The chunks of every document, document after document.
+  [[nodiscard]] std::vector<Chunk> split(std::span<const Document> documents) const {
+    std::vector<Chunk> chunks;
+    for (const Document& d : documents) {
+      std::vector<Chunk> part = split(d);
+      chunks.insert(chunks.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
+    }
+    return chunks;
+  }
+
+  /// The chunk spans of a bare text.
+  [[nodiscard]] std::vector<TextSpan> split_text(std::string_view text) const {
+    std::vector<TextSpan> out;
+    for (const Piece& p : pieces(text)) out.push_back(p.span);
+    return out;
+  }
+
+  /// The size of a text in the chosen unit.
+  [[nodiscard]] Index measure(std::string_view text) const {
+    switch (options_.unit) {
+      case ChunkUnit::characters: {
+        Index n = 0;
+        for (std::size_t i = 0; i < text.size(); ++n) detail::unicode::decode_utf8(text, i);
+        return n;
+      }
+      case ChunkUnit::words:
+        return static_cast<Index>(word_spans(text).size());
+      case ChunkUnit::tokens:
+        return static_cast<Index>(options_.tokenizer->tokenize(text).size());
+    }
+    return 0;
+  }
+
+  /// The units of a text in order: code points, words, or located word pieces (see the file comment).
+  [[nodiscard]] std::vector<TextSpan> units(std::string_view text) const {
+    switch (options_.unit) {
+      case ChunkUnit::characters:
+        return code_point_spans(text, {0, text.size()});
+      case ChunkUnit::words:
+        return word_spans(text);
+      case ChunkUnit::tokens:
+        return token_spans(text);
+    }
+    return {};
+  }
+
+ private:
+  struct Piece {
+    TextSpan span;
+    std::string heading;
+  };
+
+  static bool is_space(char32_t c) {
+    return (detail::unicode::FlagTable::instance()(c) & detail::unicode::kSpace) != 0;
+  }
+
+  static std::vector<TextSpan> code_point_spans(std::string_view text, TextSpan within) {
+    std::vector<TextSpan> out;
+    for (std::size_t i = within.start; i < within.end;) {
+      const std::size_t s = i;
+      detail::unicode::decode_utf8(text.substr(0, within.end), i);
+      out.push_back({s, i});
+    }
+    return out;
+  }
+
+  /// Maximal runs of non-whitespace code points.
+  static std::vector<TextSpan> word_spans(std::string_view text) {
+    std::vector<TextSpan> out;
+    bool in_word = false;
+    for (std::size_t i = 0; i < text.size();) {
+      const std::size_t s = i;
+      const bool space = is_space(detail::unicode::decode_utf8(text, i));
+      if (!space && !in_word) out.push_back({s, i});
+      if (!space) out.back().end = i;
+      in_word = !space;
+    }
+    return out;
+  }
+
+  /// The word pieces of the text located in it (see the file comment).
+  std::vector<TextSpan> token_spans(std::string_view text) const {
+    const WordPieceTokenizer& tok = *options_.tokenizer;
+    std::unordered_map<char32_t, std::string> images;  // code point -> its normalised image
+    std::vector<TextSpan> out;
+    for (const TextSpan run : word_spans(text)) {
+      const std::string_view unit = text.substr(run.start, run.end - run.start);
+      const std::vector<std::string> pieces = tok.tokenize(unit);
+      if (pieces.empty()) continue;
+      // The normalised stream, and for each of its bytes the code point (byte range in `text`) it came from.
+      std::string stream;
+      std::vector<TextSpan> owner;
+      for (std::size_t i = 0; i < unit.size();) {
+        const std::size_t s = i;
+        const char32_t c = detail::unicode::decode_utf8(unit, i);
+        auto it = images.find(c);
+        if (it == images.end()) {
+          std::string image = tok.normalize(unit.substr(s, i - s));
+          std::erase(image, ' ');
+          it = images.emplace(c, std::move(image)).first;
+        }
+        stream += it->second;
+        owner.insert(owner.end(), it->second.size(), TextSpan{run.start + s, run.start + i});
+      }
+      if (!locate_pieces(tok, unit, run.start, pieces, stream, owner, out)) {
+        out.push_back(run);  // a run with a special token: one passage for all its pieces
+        out.insert(out.end(), pieces.size() - 1, TextSpan{run.end, run.end});
+      }
+    }
+    return out;
+  }
+
+  /// Matches the pieces of one run against its normalised stream, word by word; appends their spans.
+  /// False (and nothing appended) when the pieces do not spell the stream.
+  static bool locate_pieces(const WordPieceTokenizer& tok, std::string_view unit, std::size_t unit_start,
+                            const std::vector<std::string>& pieces, const std::string& stream,
+                            const std::vector<TextSpan>& owner, std::vector<TextSpan>& out) {
+    const std::string normalized = tok.normalize(unit);
+    std::string joined = normalized;
+    std::erase(joined, ' ');
+    if (joined != stream) return false;
+    const std::string& unk = tok.options().unk_token;
+    const std::string_view prefix = tok.options().continuing_subword_prefix;
+    std::vector<TextSpan> found;
+    std::size_t k = 0, pos = 0;  // next piece, position in the stream
+    const auto span_of = [&](std::size_t from, std::size_t to) {
+      return TextSpan{owner[from].start, owner[to - 1].end};
+    };
+    for (std::size_t w = 0; w <= normalized.size();) {  // words of `normalized`, separated by single spaces
+      std::size_t e = normalized.find(' ', w);
+      if (e == std::string::npos) e = normalized.size();
+      const std::size_t length = e - w;
+      if (length > 0) {
+        if (k >= pieces.size()) return false;
+        if (pieces[k] == unk) {
+          found.push_back(span_of(pos, pos + length));
+          ++k;
+        } else {
+          std::size_t done = 0;
+          while (done < length) {
+            if (k >= pieces.size()) return false;
+            std::string_view p = pieces[k];
+            if (done > 0) {
+              if (p.substr(0, prefix.size()) != prefix) return false;
+              p.remove_prefix(prefix.size());
+            }
+            if (p.empty() || stream.compare(pos + done, p.size(), p) != 0) return false;
+            found.push_back(span_of(pos + done, pos + done + p.size()));
+            done += p.size();
+            ++k;
+          }
+        }
+        pos += length;
+      }
+      w = e + 1;
+    }
+    if (k != pieces.size()) return false;
+    // Code points with an empty image (marks, controls) between or around pieces join the piece before
+    // them (the first piece also takes those before it), so the pieces cover the whole run.
+    found.front().start = unit_start;
+    for (std::size_t i = 0; i + 1 < found.size(); ++i) found[i].end = std::max(found[i].end, found[i + 1].start);
+    found.back().end = unit_start + unit.size();
+    out.insert(out.end(), found.begin(), found.end());
+    return true;
+  }
+
+  std::vector<Piece> pieces(std::string_view text) const {
+    std::vector<Piece> out;
+    switch (options_.strategy) {
+      case ChunkingStrategy::fixed:
+        fixed_windows(text, out);
+        break;
+      case ChunkingStrategy::sentence:
+        pack(text, {0, text.size()}, Level{Level::sentences}, out, {});
+        break;
+      case ChunkingStrategy::recursive:
+        pack(text, {0, text.size()}, Level{Level::separator, 0}, out, {});
+        break;
+      case ChunkingStrategy::markdown:
+        for (const auto& section : markdown_sections(text))
+          pack(text, section.span, Level{Level::separator, 0}, out, section.heading);
+        break;
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------- fixed windows
+
+  /// Window w holds units [w·stride, w·stride + size), stride = size − overlap; the last window ends at
+  /// the last unit.
+  void fixed_windows(std::string_view text, std::vector<Piece>& out) const {
+    const std::vector<TextSpan> u = units(text);
+    const auto n = u.size();
+    const auto size = static_cast<std::size_t>(options_.size);
+    const auto stride = static_cast<std::size_t>(options_.size - options_.overlap);
+    for (std::size_t first = 0; first < n; first += stride) {
+      const std::size_t last = std::min(n, first + size);  // one past
+      TextSpan span{u[first].start, u[first].end};
+      for (std::size_t i = first; i < last; ++i) {
+        span.start = std::min(span.start, u[i].start);
+        span.end = std::max(span.end, u[i].end);
+      }
+      if (span.end > span.start) out.push_back({span, {}});
+      if (last == n) break;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------- packing
+
+  /// A level of the hierarchy: sentences, or separators_[index] ("" = code points).
+  struct Level {
+    enum Kind { sentences, separator } kind;
+    std::size_t index = 0;
+  };
+
+  Level next_level(Level level) const {
+    if (level.kind == Level::sentences) return {Level::separator, 0};
+    return {Level::separator, level.index + 1};
+  }
+
+  /// The last level cuts between code points: its pieces cannot be cut further.
+  bool is_last(Level level) const {
+    return level.kind == Level::separator && level.index + 1 >= options_.separators.size();
+  }
+
+  /// Cuts `within` into contiguous pieces that tile it, each ending just after a separator.
+  std::vector<TextSpan> cut(std::string_view text, TextSpan within, Level level) const {
+    if (level.kind == Level::sentences) return sentence_spans(text, within);
+    const std::string& sep = options_.separators[level.index];
+    if (sep.empty()) return code_point_spans(text, within);
+    std::vector<TextSpan> out;
+    const std::string_view part = text.substr(0, within.end);
+    std::size_t s = within.start;
+    for (std::size_t at = part.find(sep, s); at != std::string_view::npos; at = part.find(sep, s)) {
+      out.push_back({s, at + sep.size()});
+      s = at + sep.size();
+    }
+    if (s < within.end) out.push_back({s, within.end});
+    return out;
+  }
+
+  /// Sentences: a run of . ! ? 。！？ (with closing quotes or brackets) followed by whitespace ends one;
+  /// so does a blank line. The whitespace after a sentence belongs to it.
+  static std::vector<TextSpan> sentence_spans(std::string_view text, TextSpan within) {
+    const auto terminal = [](char32_t c) {
+      return c == '.' || c == '!' || c == '?' || c == 0x3002 || c == 0xFF01 || c == 0xFF1F;
+    };
+    const auto closing = [](char32_t c) {
+      return c == '"' || c == '\'' || c == ')' || c == ']' || c == 0x201D || c == 0x2019 || c == 0xBB;
+    };
+    const std::string_view part = text.substr(0, within.end);
+    std::vector<TextSpan> out;
+    std::size_t s = within.start, i = within.start;
+    while (i < within.end) {
+      std::size_t j = i;
+      const char32_t c = detail::unicode::decode_utf8(part, j);
+      bool boundary = false;
+      std::size_t after = j;
+      if (terminal(c)) {
+        std::size_t k = j;
+        while (k < within.end) {  // more terminals and closers
+          std::size_t m = k;
+          const char32_t d = detail::unicode::decode_utf8(part, m);
+          if (!terminal(d) && !closing(d)) break;
+          k = m;
+        }
+        after = k;
+        boundary = k == within.end || [&] {
+          std::size_t m = k;
+          return is_space(detail::unicode::decode_utf8(part, m));
+        }();
+      } else if (c == '\n') {
+        std::size_t k = j;  // a blank line: "\n", optional spaces, "\n"
+        while (k < within.end && (part[k] == ' ' || part[k] == '\t' || part[k] == '\r')) ++k;
+        boundary = k < within.end && part[k] == '\n';
+        after = j;
+      }
+      if (boundary) {
+        while (after < within.end) {  // the whitespace after the sentence
+          std::size_t m = after;
+          if (!is_space(detail::unicode::decode_utf8(part, m))) break;
+          after = m;
+        }
+        out.push_back({s, after});
+        s = i = after;
+      } else {
+        i = j;
+      }
+    }
+    if (s < within.end) out.push_back({s, within.end});
+    return out;
+  }
+
+  /// `span` without the whitespace at its ends.
+  static TextSpan trim(std::string_view text, TextSpan span) {
+    while (span.start < span.end) {
+      std::size_t m = span.start;
+      if (!is_space(detail::unicode::decode_utf8(text.substr(0, span.end), m))) break;
+      span.start = m;
+    }
+    while (span.end > span.start) {
+      std::size_t b = span.end - 1;  // the start of the last code point
+      while (b > span.start && (static_cast<unsigned char>(text[b]) & 0xC0) == 0x80) --b;
+      std::size_t m = b;
+      const char32_t c = detail::unicode::decode_utf8(text.substr(0, span.end), m);
+      if (m != span.end || !is_space(c)) break;
+      span.end = b;
+    }
+    return span;
+  }
+
+  Index measure_span(std::string_view text, TextSpan span) const {
+    const TextSpan t = trim(text, span);
+    return measure(text.substr(t.start, t.end - t.start));
+  }
+
+  /// Cuts `within` at `level`, cuts further every piece longer than `size`, and packs runs of pieces
+  /// into chunks (see the file comment).
+  void pack(std::string_view text, TextSpan within, Level level, std::vector<Piece>& out,
+            const std::string& heading) const {
+    std::vector<TextSpan> run;  // consecutive pieces that each fit
+    for (const TextSpan piece : cut(text, within, level)) {
+      if (is_last(level) || measure_span(text, piece) <= options_.size) {
+        run.push_back(piece);
+        continue;
+      }
+      merge(text, run, out, heading);
+      run.clear();
+      pack(text, piece, next_level(level), out, heading);
+    }
+    merge(text, run, out, heading);
+  }
+
+  /// Greedy packing of contiguous pieces, each of size <= size, with an overlap of whole pieces.
+  void merge(std::string_view text, const std::vector<TextSpan>& run, std::vector<Piece>& out,
+             const std::string& heading) const {
+    const auto emit = [&](std::size_t first, std::size_t last) {  // pieces [first, last]
+      const TextSpan span = trim(text, {run[first].start, run[last].end});
+      if (span.end > span.start) out.push_back({span, heading});
+    };
+    const auto size_of = [&](std::size_t first, std::size_t last) {
+      return measure_span(text, {run[first].start, run[last].end});
+    };
+    std::size_t front = 0;
+    bool open = false;  // pieces [front, i) form the current chunk
+    for (std::size_t i = 0; i < run.size(); ++i) {
+      if (open && size_of(front, i) > options_.size) {
+        emit(front, i - 1);
+        while (front < i && (size_of(front, i - 1) > options_.overlap || size_of(front, i) > options_.size)) ++front;
+      }
+      open = true;
+    }
+    if (open) emit(front, run.size() - 1);
+  }
+
+  // ---------------------------------------------------------------------------------------- markdown
+
+  struct Section {
+    TextSpan span;
+    std::string heading;
+  };
+
+  /// Sections of a Markdown text: each starts at an ATX heading line (outside ``` or ~~~ fences); the
+  /// text before the first heading is a section without a heading.
+  static std::vector<Section> markdown_sections(std::string_view text) {
+    std::vector<Section> out;
+    std::vector<std::pair<int, std::string>> path;  // (level, title) of the open headings
+    std::string fence;
+    std::size_t section_start = 0;
+    std::string heading;
+    for (std::size_t line = 0; line < text.size();) {
+      std::size_t eol = text.find('\n', line);
+      if (eol == std::string_view::npos) eol = text.size();
+      std::string_view l = text.substr(line, eol - line);
+      std::size_t indent = 0;
+      while (indent < l.size() && indent < 4 && l[indent] == ' ') ++indent;
+      const std::string_view body = indent < 4 ? l.substr(indent) : std::string_view{};
+      if (!fence.empty()) {
+        if (body.substr(0, fence.size()) == fence) fence.clear();
+      } else if (body.substr(0, 3) == "```" || body.substr(0, 3) == "~~~") {
+        fence = std::string(body.substr(0, 3));
+      } else {
+        int level = 0;
+        while (level < static_cast<int>(body.size()) && body[static_cast<std::size_t>(level)] == '#') ++level;
+        const auto after = static_cast<std::size_t>(level);
+        if (level >= 1 && level <= 6 && (after == body.size() || body[after] == ' ' || body[after] == '\t')) {
+          if (line > section_start) out.push_back({{section_start, line}, heading});
+          std::string_view title = body.substr(after);
+          while (!title.empty() && (title.back() == '\r' || title.back() == ' ' || title.back() == '#'))
+            title.remove_suffix(1);
+          while (!title.empty() && (title.front() == ' ' || title.front() == '\t')) title.remove_prefix(1);
+          while (!path.empty() && path.back().first >= level) path.pop_back();
+          path.emplace_back(level, std::string(title));
+          heading.clear();
+          for (const auto& [lv, t] : path) heading += (heading.empty() ? "" : " > ") + t;
+          section_start = line;
+        }
+      }
+      line = eol + 1;
+    }
+    if (section_start < text.size()) out.push_back({{section_start, text.size()}, heading});
+    return out;
+  }
+
+  TextChunkerOptions options_;
+};
+
+}  // namespace aimastery
