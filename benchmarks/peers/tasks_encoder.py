@@ -118,12 +118,12 @@ def tasks(ctx):
 
         def ours(threads=threads, results=results):
             r = ctx.ours("llm_encoder", "encode", model_dir, path, 32, ctx.repeat, env={"OMP_NUM_THREADS": str(threads)})
-            results["ours"] = r
+            results["ours_run"] = r
             return r["seconds"]
 
         def peer(threads=threads, results=results):
             r = _peer("encode", threads, ctx.repeat, model_dir, path)
-            results["peer"] = r
+            results["peer_run"] = r
             return r["seconds"]
 
         task = Task(f"MiniLM encode 2000 sentences ({threads} thread{'s' if threads > 1 else ''})",

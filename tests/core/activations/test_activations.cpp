@@ -1,6 +1,8 @@
 #include "aimastery/core/linalg/activations.hpp"
 
+#include <cmath>
 #include <limits>
+#include <vector>
 
 #include "support.hpp"
 
@@ -71,4 +73,33 @@ TEST_CASE("activations reject empty input") {
   CHECK_THROWS_NAMING(aimastery::relu(empty), InvalidArgument, "relu: x is empty");
   CHECK_THROWS_NAMING(aimastery::tanh(empty), InvalidArgument, "tanh: x is empty");
   CHECK_THROWS_NAMING(aimastery::gelu(empty), InvalidArgument, "gelu: x is empty");
+}
+
+TEST_CASE("float gelu: the vectorised rational erf is within 5e-7 of std::erf; NaN and infinities as the formula") {
+  // Every float step of 1e-4 over [-6, 6], in one call of several chunks with a partial last one.
+  std::vector<float> x;
+  for (int i = -60000; i <= 60000; ++i) x.push_back(static_cast<float>(i) * 1e-4f);
+  std::vector<float> erf_values = x;
+  aimastery::detail::erf_in_place(erf_values.data(), static_cast<aimastery::Index>(erf_values.size()));
+  double worst = 0.0;
+  for (std::size_t i = 0; i < x.size(); ++i)
+    worst = std::max(worst, std::abs(static_cast<double>(erf_values[i]) - std::erf(static_cast<double>(x[i]))));
+  CHECK(worst <= 5e-7);
+  // gelu(x) = ½x(1 + erf(x/√2)) against the double formula, relative to max(|gelu|, 1).
+  const Eigen::Map<const Vector<float>> xs(x.data(), static_cast<aimastery::Index>(x.size()));
+  const Vector<float> g = aimastery::gelu(xs);
+  double worst_gelu = 0.0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double v = x[i], exact = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+    worst_gelu =
+        std::max(worst_gelu, std::abs(g(static_cast<aimastery::Index>(i)) - exact) / std::max(std::abs(exact), 1.0));
+  }
+  CHECK(worst_gelu <= 1e-6);
+  Vector<float> special(3);
+  special << std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+      -std::numeric_limits<float>::infinity();
+  const Vector<float> gs = aimastery::gelu(special);
+  CHECK(std::isnan(gs(0)));
+  CHECK(gs(1) == std::numeric_limits<float>::infinity());
+  CHECK(std::isnan(gs(2)));  // −∞·½(1 + erf(−∞)) = −∞·0, as the formula in double (PyTorch: NaN for ±∞)
 }

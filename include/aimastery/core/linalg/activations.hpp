@@ -105,31 +105,49 @@ typename Derived::PlainObject tanh(const Eigen::MatrixBase<Derived>& x) {
   return x.array().tanh().matrix();
 }
 
-/// erf over n floats in place, vectorised: erf(x) ≈ x·P(x²)/Q(x²) with P of degree 6 and Q of degree 4,
-/// x clamped to [−4, 4] (|erf(x)| rounds to 1 in float beyond 3.92). The rational minimax fit of Eigen's and
-/// XLA's float erf; error within a few ulp of std::erf (tests/core/activations checks 4e-7 absolute).
-/// Branch-free array arithmetic, so it runs in SIMD registers where std::erf is one scalar call per entry.
 namespace detail {
-inline void erf_in_place(float* data, Index n) {
-  constexpr Index chunk = 256;  // stays in L1 between the passes
-  using Chunk = Eigen::Array<float, Eigen::Dynamic, 1, 0, chunk, 1>;
-  for (Index i0 = 0; i0 < n; i0 += chunk) {
-    Eigen::Map<Eigen::ArrayXf> v(data + i0, std::min(chunk, n - i0));
-    const Chunk x = v.max(-4.0f).min(4.0f);
-    const Chunk x2 = x * x;
-    Chunk p = x2 * -2.72614225801306e-10f + 2.77068142495902e-08f;
-    p = x2 * p - 2.10102402082508e-06f;
-    p = x2 * p - 5.69250639462346e-05f;
-    p = x2 * p - 7.34990630326855e-04f;
-    p = x2 * p - 2.95459980854025e-03f;
-    p = x2 * p - 1.60960333262415e-02f;
-    Chunk q = x2 * -1.45660718464996e-05f - 2.13374055278905e-04f;
-    q = x2 * q - 1.68282697438203e-03f;
-    q = x2 * q - 7.37332916720468e-03f;
-    q = x2 * q - 1.42647390514189e-02f;
-    v = x * p / q;
+
+/// Up to 256 floats: a chunk that stays in L1 between the passes of the functions below.
+using FloatChunk = Eigen::Array<float, Eigen::Dynamic, 1, 0, 256, 1>;
+
+/// erf(x) ≈ x·P(x²)/Q(x²), P of degree 6 and Q of degree 4, with x clamped to [−4, 4] (|erf(x)| rounds
+/// to 1 in float beyond 3.92): the rational minimax fit of Eigen's and XLA's float erf, within a few ulp
+/// of std::erf (tests/core/activations checks 5e-7 absolute). Branch-free array arithmetic, so it runs in
+/// SIMD registers where std::erf is one scalar call per entry.
+inline FloatChunk erf_rational(const FloatChunk& z) {
+  const FloatChunk x = z.max(-4.0f).min(4.0f);
+  const FloatChunk x2 = x * x;
+  FloatChunk p = x2 * -2.72614225801306e-10f + 2.77068142495902e-08f;
+  p = x2 * p - 2.10102402082508e-06f;
+  p = x2 * p - 5.69250639462346e-05f;
+  p = x2 * p - 7.34990630326855e-04f;
+  p = x2 * p - 2.95459980854025e-03f;
+  p = x2 * p - 1.60960333262415e-02f;
+  FloatChunk q = x2 * -1.45660718464996e-05f - 2.13374055278905e-04f;
+  q = x2 * q - 1.68282697438203e-03f;
+  q = x2 * q - 7.37332916720468e-03f;
+  q = x2 * q - 1.42647390514189e-02f;
+  return x * p / q;
+}
+
+/// data[i] ← f(data[i]) for n floats, one FloatChunk at a time.
+template <class F>
+void transform_chunks(float* data, Index n, F f) {
+  for (Index i0 = 0; i0 < n; i0 += FloatChunk::MaxRowsAtCompileTime) {
+    Eigen::Map<Eigen::ArrayXf> v(data + i0, std::min<Index>(FloatChunk::MaxRowsAtCompileTime, n - i0));
+    v = f(FloatChunk(v));
   }
 }
+
+inline void erf_in_place(float* data, Index n) { transform_chunks(data, n, erf_rational); }
+
+/// gelu(x) = ½x(1 + erf(x/√2)) in place.
+inline void gelu_in_place(float* data, Index n) {
+  transform_chunks(data, n, [](const FloatChunk& x) -> FloatChunk {
+    return 0.5f * x * (1.0f + erf_rational(x * (1.0f / std::numbers::sqrt2_v<float>)));
+  });
+}
+
 }  // namespace detail
 
 /// How gelu is evaluated: exactly through erf, or by the tanh approximation of Hendrycks & Gimpel.
@@ -147,10 +165,9 @@ typename Derived::PlainObject gelu(const Eigen::MatrixBase<Derived>& x,
     return (T(0.5) * a * (T(1) + (c * (a + T(0.044715) * a.cube())).tanh())).matrix();
   }
   if constexpr (std::is_same_v<T, float>) {
-    typename Derived::PlainObject y = x;  // contiguous: erf runs over its storage
-    typename Derived::PlainObject e = y * (1.0f / std::numbers::sqrt2_v<float>);
-    detail::erf_in_place(e.data(), e.size());
-    return (0.5f * y.array() * (1.0f + e.array())).matrix();
+    typename Derived::PlainObject y = x;  // contiguous storage for the vectorised pass
+    detail::gelu_in_place(y.data(), y.size());
+    return y;
   } else {
     return x.unaryExpr([](T v) { return T(0.5) * v * (T(1) + std::erf(v / std::numbers::sqrt2_v<T>)); });
   }

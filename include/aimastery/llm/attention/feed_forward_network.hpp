@@ -78,7 +78,8 @@ class FeedForwardNetwork : public Layer<T> {
     require(X.cols() == d_model(), "FeedForwardNetwork::infer", [&] {
       return "X has " + std::to_string(X.cols()) + " columns but " + name() + " takes " + std::to_string(d_model());
     });
-    const Matrix<T> hidden = activation_.apply(linear1_.forward(X));
+    Matrix<T> hidden = linear1_.forward(X);
+    activation_.apply_in_place(hidden);
     return linear2_.forward(hidden);
   }
 

@@ -241,8 +241,9 @@ void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q,
   PackBuffer<T> qt(width * g.head_dim);
   const Eigen::Map<const Matrix<T>> Qb(q + i0 * g.head_dim, rows, g.head_dim);
   gemm::pack_b<T, NR>(gemm::strided_view(Qb.transpose()), 0, 0, g.head_dim, rows, qt.data());
-  // Sᵀ tile in B-panel layout; zeroed once so the padded query columns always hold finite numbers.
-  PackBuffer<T> st(width * max_cols, true);
+  // Sᵀ tile in B-panel layout. When the last panel has padded query columns it is zeroed once, so that
+  // they always hold finite numbers; otherwise every entry is written before it is read.
+  PackBuffer<T> st(width * max_cols, rows % NR != 0);
   Matrix<T> acc = Matrix<T>::Zero(g.value_dim, width);  // Oᵀ, unnormalised
   Eigen::Array<T, 1, Eigen::Dynamic> m = Eigen::Array<T, 1, Eigen::Dynamic>::Constant(width, minus_inf);
   Eigen::Array<T, 1, Eigen::Dynamic> l = Eigen::Array<T, 1, Eigen::Dynamic>::Zero(width);
@@ -311,7 +312,7 @@ void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q,
                                       acc.data() + ir * width + p * NR, width, std::min<Index>(MR, g.value_dim - ir),
                                       NR, false);
   }
-  acc.transposeInPlace();  // O, unnormalised: width × value_dim
+  // O = accᵀ, unnormalised (rows × value_dim).
   Eigen::Map<Matrix<T>> Ob(o + i0 * g.value_dim, rows, g.value_dim);
   for (Index r = 0; r < rows; ++r) {
     if (l[r] == T(0)) {  // fully masked row: zeros, never NaN
@@ -321,7 +322,7 @@ void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q,
       continue;
     }
     const T inv = T(1) / l[r];
-    Ob.row(r) = acc.row(r) * inv;
+    Ob.row(r) = acc.col(r).transpose() * inv;
     lse[i0 + r] = m[r] + std::log(l[r]);
     if (weights) Eigen::Map<RowVector<T>>(weights + (i0 + r) * g.keys, g.keys) *= inv;  // one tile: m is final
   }

@@ -20,6 +20,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "aimastery/core/linalg/activations.hpp"
 #include "aimastery/core/tensor.hpp"
@@ -95,6 +96,17 @@ class Activation : public Layer<T> {
     else
       cache_ = X;
     return Y;
+  }
+
+  /// X ← f(X) without a copy where f allows it (relu, float gelu), else through apply.
+  void apply_in_place(Matrix<T>& X) const {
+    if (kind_ == ActivationKind::relu) {
+      X = X.cwiseMax(T(0));
+    } else if (kind_ == ActivationKind::gelu && std::is_same_v<T, float> && X.size() > 0) {
+      if constexpr (std::is_same_v<T, float>) detail::gelu_in_place(X.data(), X.size());
+    } else {
+      X = apply(X);
+    }
   }
 
   /// f(X) element-wise (row-wise for softmax), keeping nothing for backward: what forward computes, for
