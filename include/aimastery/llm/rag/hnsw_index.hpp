@@ -63,6 +63,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -485,8 +486,7 @@ class HnswIndex {
 
   std::vector<unsigned char> serialise() const {
     const Graph& g = g_;
-    std::vector<unsigned char> out;
-    out.insert(out.end(), magic, magic + sizeof magic);
+    std::vector<unsigned char> out(std::begin(magic), std::end(magic));
     put(out, format_version);
     put(out, static_cast<std::uint32_t>(sizeof(T)));
     for (const auto v : {std::uint64_t(g.dimension), std::uint64_t(g.params.M), std::uint64_t(g.params.ef_construction),
