@@ -8,7 +8,8 @@
   the batch; ours HnswIndex::search on the batch), best of the repeats; recall@10 of each side and queries
   per second in the extra columns. The row that matters is the smallest ef at which both reach
   recall@10 >= 0.95.
-The random levels differ (hnswlib's own generator), so the two graphs are not identical; recall is reported
+Each side also reports its CPU seconds (getrusage; one thread, so on a loaded machine this is the time the
+work would take on an idle core). The random levels differ (hnswlib's own generator), so the two graphs are not identical; recall is reported
 beside the time.
 """
 import json
@@ -24,8 +25,11 @@ N, NQ, DIM, M, EF_CONSTRUCTION = 20000, 1000, 64, 16, 200
 EFS = [40, 160, 320]
 
 PEER_SCRIPT = r'''
-import json, sys, time
+import json, resource, sys, time
 import numpy as np, hnswlib
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 base, queries, truth, n, nq, dim, M, efc, repeat = sys.argv[1:10]
 n, nq, dim, M, efc, repeat = map(int, (n, nq, dim, M, efc, repeat))
 efs = [int(e) for e in sys.argv[10:]]
@@ -35,20 +39,20 @@ T = np.fromfile(truth, dtype=np.int32).reshape(nq, 10)
 index = hnswlib.Index(space="ip", dim=dim)
 index.init_index(max_elements=n, M=M, ef_construction=efc, random_seed=100)
 index.set_num_threads(1)
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), cpu()
 index.add_items(X, np.arange(n), num_threads=1)
-build = time.perf_counter() - t0
+build, build_cpu = time.perf_counter() - t0, cpu() - c0
 out = []
 for ef in efs:
     index.set_ef(ef)
-    best = float("inf")
+    best, c0 = float("inf"), cpu()
     for _ in range(repeat):
         t0 = time.perf_counter()
         labels, _ = index.knn_query(Q, k=10, num_threads=1)
         best = min(best, time.perf_counter() - t0)
     recall = float(np.mean([len(set(l) & set(t)) / 10 for l, t in zip(labels, T)]))
-    out.append({"ef": ef, "seconds": best, "recall": recall})
-print(json.dumps({"seconds": build, "build_seconds": build, "efs": out,
+    out.append({"ef": ef, "seconds": best, "cpu_seconds": (cpu() - c0) / repeat, "recall": recall})
+print(json.dumps({"seconds": build, "build_seconds": build, "build_cpu_seconds": build_cpu, "efs": out,
                   "hnswlib": getattr(hnswlib, "__version__", "unknown")}))
 '''
 
