@@ -596,7 +596,7 @@ class HnswIndex {
       g.deleted_count += g.deleted[i];
     }
     g.vectors.resize(n * dimension);
-    std::memcpy(g.vectors.data(), b.bytes.data() + b.at, g.vectors.size() * sizeof(T));
+    if (!g.vectors.empty()) std::memcpy(g.vectors.data(), b.bytes.data() + b.at, g.vectors.size() * sizeof(T));
     b.at += g.vectors.size() * sizeof(T);
     if (!std::all_of(g.vectors.begin(), g.vectors.end(), [](T v) { return std::isfinite(v); }))
       b.bad("holds NaN or Inf vector entries");
