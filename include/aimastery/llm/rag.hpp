@@ -14,6 +14,8 @@
 #include "aimastery/llm/rag/embedding_model.hpp"
 #include "aimastery/llm/rag/fusion.hpp"
 #include "aimastery/llm/rag/hashing_tfidf_embedder.hpp"
+#include "aimastery/llm/rag/hnsw_index.hpp"
+#include "aimastery/llm/rag/hnsw_retriever.hpp"
 #include "aimastery/llm/rag/hybrid_retriever.hpp"
 #include "aimastery/llm/rag/lexical_tokenizer.hpp"
 #include "aimastery/llm/rag/mmr.hpp"
