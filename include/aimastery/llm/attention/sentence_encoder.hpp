@@ -245,12 +245,13 @@ class SentenceEncoder {
       return ids[static_cast<std::size_t>(a)].size() > ids[static_cast<std::size_t>(b)].size();
     });
     const Index batches = (n + batch_size - 1) / batch_size;
-    int threads = 1;
 #if defined(_OPENMP)
-    threads = static_cast<int>(std::min<Index>(omp_get_max_threads(), batches));
+    const int threads = static_cast<int>(std::min<Index>(omp_get_max_threads(), batches));
 #endif
     Index done = 0;
+#if defined(_OPENMP)
 #pragma omp parallel for schedule(dynamic) num_threads(threads) if (threads > 1)
+#endif
     for (Index b = 0; b < batches; ++b) {
       const Index begin = b * batch_size, end = std::min(n, begin + batch_size);
       std::vector<const std::vector<std::int32_t>*> batch;

@@ -158,10 +158,13 @@ inline void write_trec_run(std::ostream& out, const Run& run, const std::string&
   const auto one_word = [](const std::string& id) {
     return !id.empty() && id.find_first_of(" \t\n\r") == std::string::npos;
   };
-  for (const auto& [query, scores] : run) {
+  for (const auto& entry : run) {
+    const std::string& query = entry.first;
     require(one_word(query), "write_trec_run", [&] { return "query id '" + query + "' is not one non-empty word"; });
-    for (const auto& [doc, score] : scores)
+    for (const auto& scored : entry.second) {
+      const std::string& doc = scored.first;
       require(one_word(doc), "write_trec_run", [&] { return "document id '" + doc + "' is not one non-empty word"; });
+    }
   }
   for (const auto& [query, scores] : run) {
     Index rank = 0;
