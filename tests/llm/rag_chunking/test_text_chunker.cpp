@@ -134,7 +134,8 @@ TEST_CASE("TextChunker: fixed windows hold exactly size units and share exactly 
   for (const auto unit : {ChunkUnit::characters, ChunkUnit::words, ChunkUnit::tokens})
     for (const auto& [size, overlap] : {std::pair<Index, Index>{10, 3}, {25, 0}, {16, 15}}) {
       CAPTURE(static_cast<int>(unit));
-      CAPTURE(size);
+      const auto& chunk_size = size;  // a structured binding: clang 14's lambdas cannot capture it
+      CAPTURE(chunk_size);
       const TextChunker chunker({.strategy = ChunkingStrategy::fixed,
                                  .unit = unit,
                                  .size = size,

@@ -26,12 +26,14 @@ TEST_CASE("retrieval metrics: every per-query measure equals pytrec_eval on the 
   REQUIRE(ours.size() == ref["per_query"].size());
   std::size_t compared = 0, nonzero = 0;
   for (const auto& [query, measures] : ref["per_query"].items()) {
-    CAPTURE(query);
+    const auto& query_id = query;  // a structured binding: clang 14's lambdas cannot capture it
+    CAPTURE(query_id);
     REQUIRE(ours.count(query) == 1);
     const auto& mine = ours.at(query);
     CHECK(mine.size() == measures.size());
     for (const auto& [name, value] : measures.items()) {
-      CAPTURE(name);
+      const auto& measure = name;  // a structured binding: clang 14's lambdas cannot capture it
+      CAPTURE(measure);
       REQUIRE(mine.count(name) == 1);
       CHECK(mine.at(name) == doctest::Approx(value.get<double>()).epsilon(1e-12));
       ++compared;

@@ -19,7 +19,8 @@ TEST_CASE_TEMPLATE("LayerNorm equals torch.nn.LayerNorm (eps 1e-5 and BERT's 1e-
                    double) {
   const auto reference = test::load_reference("llm_attention_layer_norm.json");
   for (const auto& [name, c] : reference.items()) {
-    CAPTURE(name);
+    const auto& case_name = name;  // a structured binding: clang 14's lambdas cannot capture it
+    CAPTURE(case_name);
     LayerNorm<T> ln(6, {.eps = c["eps"].template get<double>()});
     test::load_parameters(ln.parameters(), c["params"]);
     const Tensor<T> X = test::json_tensor<T>(c["x"]);
@@ -66,7 +67,8 @@ TEST_CASE_TEMPLATE("FeedForwardNetwork equals PyTorch (relu, gelu erf, gelu tanh
                    float, double) {
   const auto reference = test::load_reference("llm_attention_ffn.json");
   for (const auto& [name, c] : reference.items()) {
-    CAPTURE(name);
+    const auto& case_name = name;  // a structured binding: clang 14's lambdas cannot capture it
+    CAPTURE(case_name);
     const ActivationKind kind = aimastery::activation_kind_from_string(name);
     FeedForwardNetwork<T> ffn(6, 10, {.activation = kind});
     test::load_parameters(ffn.parameters(), c["params"]);

@@ -18,7 +18,8 @@ TEST_CASE_TEMPLATE("MultiHeadAttention equals nn.MultiheadAttention: self and cr
                    float, double) {
   const auto reference = test::load_reference("llm_attention_mha.json");
   for (const auto& [name, c] : reference.items()) {
-    CAPTURE(name);
+    const auto& case_name = name;  // a structured binding: clang 14's lambdas cannot capture it
+    CAPTURE(case_name);
     MultiHeadAttention<T> mha(8, 2);
     test::load_parameters(mha.parameters(), c["params"]);
     AttentionMask<T> mask;

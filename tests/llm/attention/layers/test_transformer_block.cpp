@@ -17,7 +17,8 @@ TEST_CASE_TEMPLATE("TransformerBlock equals nn.TransformerEncoderLayer (post-nor
                    T, float, double) {
   const auto reference = test::load_reference("llm_attention_encoder.json");
   for (const auto& [name, c] : reference.items()) {
-    CAPTURE(name);
+    const auto& case_name = name;  // a structured binding: clang 14's lambdas cannot capture it
+    CAPTURE(case_name);
     TransformerBlock<T> block(
         8, c["nhead"].template get<aimastery::Index>(),
         {.dim_feedforward = c["dim_feedforward"].template get<aimastery::Index>(),

@@ -49,7 +49,8 @@ TEST_CASE_TEMPLATE("scaled_dot_product_attention equals PyTorch: output, weights
   for (const auto& [name, c] : reference.items()) {
     for (AttentionAlgorithm algorithm : {AttentionAlgorithm::plain, AttentionAlgorithm::tiled}) {
       const bool tiled = algorithm == AttentionAlgorithm::tiled;
-      CAPTURE(name);
+      const auto& case_name = name;  // a structured binding: clang 14's lambdas cannot capture it
+      CAPTURE(case_name);
       CAPTURE(tiled);
       const Tensor<T> Q = test::json_tensor<T>(c["q"]), K = test::json_tensor<T>(c["k"]),
                       V = test::json_tensor<T>(c["v"]);
