@@ -65,7 +65,9 @@ TEST_CASE_TEMPLATE("qr_decomposition: Q orthonormal and QR = A on random, ill-co
 
 TEST_CASE_TEMPLATE("qr_decomposition on seeded random shapes", T, float, double) {
   std::mt19937_64 rng(test::test_seed());
-  for (auto [m, n] : std::vector<std::pair<Index, Index>>{{1, 1}, {1, 4}, {4, 1}, {7, 3}, {3, 7}, {30, 30}, {60, 17}}) {
+  for (const auto& shape :
+       std::vector<std::pair<Index, Index>>{{1, 1}, {1, 4}, {4, 1}, {7, 3}, {3, 7}, {30, 30}, {60, 17}}) {
+    const Index m = shape.first, n = shape.second;
     CAPTURE(m);
     CAPTURE(n);
     const Matrix<T> A = test::random_matrix<T>(m, n, rng);

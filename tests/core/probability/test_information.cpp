@@ -20,8 +20,11 @@ TEST_CASE_TEMPLATE("entropy, cross_entropy and kl_divergence equal SciPy in ever
     const Vector<T> p = json_vector<T>(c["p"]), q = json_vector<T>(c["q"]);
     // float: the rounded inputs may miss Σ = 1 by more than float's tolerance only if K is large; renormalise.
     const Vector<T> pn = p / p.sum(), qn = q / q.sum();
-    for (auto [key, base] : {std::pair{"e", std::numbers::e_v<T>}, std::pair{"2", T(2)}, std::pair{"10", T(10)}}) {
-      INFO("K = " << p.size() << ", base " << key);
+    for (const auto& key_and_base :
+         {std::pair{"e", std::numbers::e_v<T>}, std::pair{"2", T(2)}, std::pair{"10", T(10)}}) {
+      const auto& [key, base] = key_and_base;
+      const char* const base_name = key;  // a structured binding: clang 14's lambdas cannot capture it
+      INFO("K = " << p.size() << ", base " << base_name);
       CHECK(close(aimastery::entropy(pn, base), json_number<T>(c[std::string("entropy_") + key]), rel, abs));
       CHECK(close(aimastery::kl_divergence(pn, qn, base), json_number<T>(c[std::string("kl_") + key]), rel, abs));
       CHECK(close(aimastery::cross_entropy(pn, qn, base), json_number<T>(c[std::string("cross_entropy_") + key]), rel,

@@ -85,7 +85,8 @@ TEST_CASE("safetensors: files written by the safetensors package (PyTorch and Nu
     const auto& tensors = expected.at(file_name).at("tensors");
     CHECK(file.tensors.size() == tensors.size());
     for (const auto& [name, want] : tensors.items()) {
-      CAPTURE(name);
+      const auto& tensor_name = name;  // a structured binding: clang 14's lambdas cannot capture it
+      CAPTURE(tensor_name);
       const auto& t = file.at(name);
       CHECK(std::string(aimastery::to_string(t.dtype)) == want.at("dtype").get<std::string>());
       REQUIRE(t.shape.size() == want.at("shape").size());

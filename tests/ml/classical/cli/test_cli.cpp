@@ -146,7 +146,8 @@ TEST_CASE("aimastery runs every registered classical model by its own parameter 
       {"logistic_regression", " --scale --param C=2"},
   };
   for (const auto& [model, params] : invocations) {
-    CAPTURE(model);
+    const auto& model_name = model;  // a structured binding: clang 14's lambdas cannot capture it
+    CAPTURE(model_name);
     const Run r = run("cv --model " + model + base + params);
     REQUIRE(r.status == 0);
     const auto j = nlohmann::json::parse(r.out);

@@ -42,7 +42,8 @@ TEST_CASE("metrics equal scikit-learn's on fixed inputs") {
   const std::pair<const char*, Average> averages[] = {
       {"macro", Average::macro}, {"weighted", Average::weighted}, {"micro", Average::micro}};
   for (const auto& [name, average] : averages) {
-    CAPTURE(name);
+    const auto& case_name = name;  // a structured binding: clang 14's lambdas cannot capture it
+    CAPTURE(case_name);
     CHECK(precision_score(y_true, y_pred, average) ==
           doctest::Approx(ref_number(r[std::string("precision_") + name])).epsilon(1e-14));
     CHECK(recall_score(y_true, y_pred, average) ==

@@ -127,7 +127,8 @@ TEST_CASE_TEMPLATE("small trees equal scikit-learn's: features, thresholds, chil
   for (const SplitSearch search : {SplitSearch::histogram, SplitSearch::exact}) {
     for (const auto& [name, criterion] :
          {std::pair{"gini", SplitCriterion::gini}, std::pair{"entropy", SplitCriterion::entropy}}) {
-      CAPTURE(name);
+      const auto& case_name = name;  // a structured binding: clang 14's lambdas cannot capture it
+      CAPTURE(case_name);
       CAPTURE(static_cast<int>(search));
       DecisionTreeScratch<T> tree({.criterion = criterion, .max_depth = 2, .split_search = search});
       tree.fit(X, y);

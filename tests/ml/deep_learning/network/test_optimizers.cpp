@@ -149,7 +149,8 @@ TEST_CASE_TEMPLATE("optimiser state follows the parameter's shape: a new paramet
       {"AdamW", {{"lr", 0.01}}},
       {"RMSprop", {{"lr", 0.01}, {"momentum", 0.5}, {"centered", true}}}};
   for (const auto& [name, options] : configurations) {
-    CAPTURE(name);
+    const auto& case_name = name;  // a structured binding: clang 14's lambdas cannot capture it
+    CAPTURE(case_name);
     auto used = make_optimizer<T>(name, options);
     auto fresh = make_optimizer<T>(name, options);
     std::optional<Parameter<T>> slot;
@@ -231,7 +232,8 @@ TEST_CASE_TEMPLATE("learning-rate schedules give torch.optim.lr_scheduler's rate
   REQUIRE(schedules.size() == ref.at("cases").size());
   SGD<T> sgd({.learning_rate = base});
   for (const auto& [name, rates] : ref.at("cases").items()) {
-    CAPTURE(name);
+    const auto& case_name = name;  // a structured binding: clang 14's lambdas cannot capture it
+    CAPTURE(case_name);
     const auto& schedule = *schedules.at(name);
     for (std::size_t e = 0; e < rates.size(); ++e) {
       CAPTURE(e);
