@@ -6,6 +6,10 @@
 #   come in as system headers (imported targets), so their warnings never fail the build; the library's own
 #   headers do, through every target that includes them. COMPILE_ONLY (targets that are compiled, never run:
 #   the header and docs checks) leaves out the sanitizers and compiles with -fsyntax-only (cmake/compile_only.sh).
+#   With AIMASTERY_UNITY_BUILD every other target is compiled as one translation unit: the sources of one test
+#   program instantiate the same templates, and compiling those once instead of once per file makes the
+#   sanitizer builds about three times faster. The header and docs checks stay one file each (each header must
+#   compile on its own).
 set(aimastery_developer_dir ${CMAKE_CURRENT_LIST_DIR})
 function(aimastery_developer_target target)
   cmake_parse_arguments(arg "NATIVE;COMPILE_ONLY" "" "" ${ARGN})
@@ -20,6 +24,8 @@ function(aimastery_developer_target target)
   endif()
   if(arg_COMPILE_ONLY)
     set_target_properties(${target} PROPERTIES CXX_COMPILER_LAUNCHER ${aimastery_developer_dir}/compile_only.sh)
+  elseif(AIMASTERY_UNITY_BUILD)
+    set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_MODE BATCH UNITY_BUILD_BATCH_SIZE 0)
   endif()
   if(AIMASTERY_SANITIZE AND NOT arg_COMPILE_ONLY)
     string(REPLACE ";" "," sanitizers "${AIMASTERY_SANITIZE}")

@@ -83,7 +83,7 @@ void copy_adapter(const std::string& from, const fs::path& to) {
 }
 
 template <class T>
-std::vector<std::string> names_of(const NeuralNetwork<T>& net) {
+std::vector<std::string> parameter_names(const NeuralNetwork<T>& net) {
   std::vector<std::string> names;
   for (const auto& p : net.parameters()) names.push_back(p.name);
   return names;
@@ -191,9 +191,9 @@ TEST_CASE("load_lora_adapter's bad files: FormatError naming the problem, and th
   NeuralNetwork<float> net = reference_mlp<float>();
   const Matrix<float> X = ref<float>("X");
   const Matrix<float> out = net.predict(X);
-  const std::vector<std::string> names = names_of(net);
+  const std::vector<std::string> names = parameter_names(net);
   const auto unchanged = [&] {
-    CHECK(names_of(net) == names);
+    CHECK(parameter_names(net) == names);
     CHECK(net.predict(X) == out);
   };
   const fs::path adapter = dir.path / "adapter";
@@ -218,11 +218,11 @@ TEST_CASE("load_lora_adapter's bad files: FormatError naming the problem, and th
   }
   SUBCASE("an adapter for another base shape") {
     NeuralNetwork<float> other = reference_mlp<float>(4);  // its last layer is 12 -> 4
-    const std::vector<std::string> before = names_of(other);
+    const std::vector<std::string> before = parameter_names(other);
     CHECK_THROWS_NAMING(
         load_lora_adapter(other, data_dir + "/peft_trained"), FormatError,
         "tensor 'base_model.model.4.lora_B.weight' has shape (3, 2) but layer 4 (12 -> 4) needs (4, 2)");
-    CHECK(names_of(other) == before);
+    CHECK(parameter_names(other) == before);
     NeuralNetwork<float> small;
     small.add<Dense<float>>(6, 3);
     CHECK_THROWS_NAMING(load_lora_adapter(small, data_dir + "/peft_trained"), FormatError,
@@ -230,11 +230,11 @@ TEST_CASE("load_lora_adapter's bad files: FormatError naming the problem, and th
   }
   SUBCASE("an adapter whose ranks differ from the LoRA already applied") {
     apply_lora(net, {.target_modules = {"0", "2", "4"}, .options = {.r = 2}});
-    const std::vector<std::string> wrapped = names_of(net);
+    const std::vector<std::string> wrapped = parameter_names(net);
     const Matrix<float> wrapped_out = net.predict(X);
     CHECK_THROWS_NAMING(load_lora_adapter(net, data_dir + "/peft_trained"), FormatError,
                         "layer 0 (6 -> 16) has LoRA rank 2 (scale 4), the adapter's is rank 4 (alpha 8)");
-    CHECK(names_of(net) == wrapped);
+    CHECK(parameter_names(net) == wrapped);
     CHECK(net.predict(X) == wrapped_out);
     dynamic_cast<LinearWithLoRA<float>&>(net.layer(0)).merge();
     CHECK_THROWS_NAMING(load_lora_adapter(net, data_dir + "/peft_trained"), InvalidArgument,
