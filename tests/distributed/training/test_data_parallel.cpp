@@ -248,7 +248,7 @@ TEST_CASE("fit_data_parallel: bad inputs throw on every rank before any work, na
   CHECK_THROWS_NAMING(fit(X, y, {.validation_split = 0.1}), InvalidArgument, "validation_split is not supported");
   CHECK_THROWS_NAMING(fit(X, y, {.patience = 2}), InvalidArgument, "patience (early stopping) is not supported");
   CHECK_THROWS_NAMING(fit(X, y, {}, {.bucket_elements = 0}), InvalidArgument, "bucket_elements must be >= 1, got 0");
-  CHECK_THROWS_NAMING(fit(Matrix<double>(0, 5), IndexVector(0)), InvalidArgument, "X is empty (0 x 5)");
+  CHECK_THROWS_NAMING(fit(Matrix<double>(0, 5), IndexVector(0)), InvalidArgument, "fit_data_parallel: X is empty (0x5)");
   CHECK_THROWS_NAMING(fit(X, y19), InvalidArgument, "X has 20 samples (rows) but labels has 19");
   Matrix<double> targets_nan = Matrix<double>::Zero(20, 3);
   targets_nan(4, 1) = std::numeric_limits<double>::infinity();
