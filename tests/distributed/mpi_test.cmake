@@ -2,8 +2,8 @@
 #   Registers the test program test_<folder name> with CTest once per rank count, launched by mpirun
 #   (`<name>_np<n>`, label `mpi`). With Open MPI: --oversubscribe (more ranks than cores on a small
 #   machine) and the runtime and TCP transport kept on loopback; root is allowed through Open MPI's
-#   environment variables (CI runs as root in a container).
-include_guard(GLOBAL)
+#   environment variables (CI runs as root in a container). Included by each MPI test folder (it sets
+#   AIMASTERY_MPIEXEC_FLAGS and AIMASTERY_MPIEXEC_ENVIRONMENT in that folder).
 if(MPIEXEC_EXECUTABLE AND NOT DEFINED AIMASTERY_MPIEXEC_OPEN_MPI)
   execute_process(COMMAND ${MPIEXEC_EXECUTABLE} --version OUTPUT_VARIABLE version ERROR_QUIET)
   if(version MATCHES "Open MPI|OpenRTE")
@@ -13,14 +13,17 @@ if(MPIEXEC_EXECUTABLE AND NOT DEFINED AIMASTERY_MPIEXEC_OPEN_MPI)
   endif()
 endif()
 
+set(AIMASTERY_MPIEXEC_FLAGS "")
+set(AIMASTERY_MPIEXEC_ENVIRONMENT "")
+if(AIMASTERY_MPIEXEC_OPEN_MPI)
+  set(AIMASTERY_MPIEXEC_FLAGS --oversubscribe --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo)
+  set(AIMASTERY_MPIEXEC_ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+endif()
+
 function(aimastery_add_mpi_test name)
   cmake_parse_arguments(arg "" "" "RANKS;ARGS" ${ARGN})
-  set(flags "")
-  set(environment "")
-  if(AIMASTERY_MPIEXEC_OPEN_MPI)
-    set(flags --oversubscribe --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo)
-    set(environment "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
-  endif()
+  set(flags ${AIMASTERY_MPIEXEC_FLAGS})
+  set(environment "${AIMASTERY_MPIEXEC_ENVIRONMENT}")
   foreach(ranks ${arg_RANKS})
     add_test(NAME ${name}_np${ranks}
       COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${ranks} ${flags} ${MPIEXEC_PREFLAGS}
