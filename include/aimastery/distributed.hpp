@@ -12,4 +12,5 @@
 #include "aimastery/distributed/mpi_error.hpp"
 #include "aimastery/distributed/sharded_bm25.hpp"
 #include "aimastery/distributed/sharded_dense_index.hpp"
+#include "aimastery/distributed/sharded_knn.hpp"
 #include "aimastery/distributed/top_k_merge.hpp"

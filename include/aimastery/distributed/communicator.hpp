@@ -36,18 +36,24 @@ namespace aimastery {
 /// The element types the collectives carry.
 template <class T>
 concept MpiElement = std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, int> ||
-                     std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::uint64_t> || std::is_same_v<T, char>;
+    std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::uint64_t> || std::is_same_v<T, char>;
 
 namespace detail {
 
 template <MpiElement T>
 MPI_Datatype mpi_datatype() {
-  if constexpr (std::is_same_v<T, float>) return MPI_FLOAT;
-  else if constexpr (std::is_same_v<T, double>) return MPI_DOUBLE;
-  else if constexpr (std::is_same_v<T, int>) return MPI_INT;
-  else if constexpr (std::is_same_v<T, std::int64_t>) return MPI_INT64_T;
-  else if constexpr (std::is_same_v<T, std::uint64_t>) return MPI_UINT64_T;
-  else return MPI_CHAR;
+  if constexpr (std::is_same_v<T, float>)
+    return MPI_FLOAT;
+  else if constexpr (std::is_same_v<T, double>)
+    return MPI_DOUBLE;
+  else if constexpr (std::is_same_v<T, int>)
+    return MPI_INT;
+  else if constexpr (std::is_same_v<T, std::int64_t>)
+    return MPI_INT64_T;
+  else if constexpr (std::is_same_v<T, std::uint64_t>)
+    return MPI_UINT64_T;
+  else
+    return MPI_CHAR;
 }
 
 /// A buffer length as MPI's int count.
@@ -138,9 +144,9 @@ class Communicator {
   void broadcast(std::span<T> data, int root) const {
     constexpr std::string_view where = "Communicator::broadcast";
     check_root(where, root);
-    detail::check_mpi(MPI_Bcast(data.data(), detail::mpi_count(data.size(), where), detail::mpi_datatype<T>(), root,
-                                comm_),
-                      "MPI_Bcast");
+    detail::check_mpi(
+        MPI_Bcast(data.data(), detail::mpi_count(data.size(), where), detail::mpi_datatype<T>(), root, comm_),
+        "MPI_Bcast");
   }
   /// text ← root's text on every rank (its length first, then its bytes).
   void broadcast(std::string& text, int root) const {
@@ -215,8 +221,8 @@ class Communicator {
   void check_root(std::string_view where, int root) const {
     check_open(where);
     if (root < 0 || root >= size_) [[unlikely]]
-      fail(where, "root " + std::to_string(root) + " is not a rank of this communicator (size " +
-                      std::to_string(size_) + ")");
+      fail(where,
+           "root " + std::to_string(root) + " is not a rank of this communicator (size " + std::to_string(size_) + ")");
   }
   template <MpiElement T>
   void allreduce(std::span<T> data, MPI_Op op, std::string_view where) const {

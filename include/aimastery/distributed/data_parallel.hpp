@@ -168,8 +168,9 @@ void save_checkpoint(const Communicator& comm, const NeuralNetwork<T>& net, cons
     }
   }
   comm.broadcast(error, root);
-  if (!error.empty()) throw std::runtime_error("save_checkpoint: rank " + std::to_string(root) + " could not write '" +
-                                               path + "': " + error);
+  if (!error.empty())
+    throw std::runtime_error("save_checkpoint: rank " + std::to_string(root) + " could not write '" + path +
+                             "': " + error);
 }
 
 /// Data-parallel NeuralNetwork::fit (see the file comment). `y` is an IndexVector of class codes or a
@@ -178,9 +179,9 @@ void save_checkpoint(const Communicator& comm, const NeuralNetwork<T>& net, cons
 /// for data or options that differ between ranks, for BatchNormalization or Dropout layers, and for
 /// a loss that becomes NaN or infinite (the parameters, buffers and optimiser then are as before the call).
 template <Scalar T, class Target>
-  requires std::is_same_v<Target, IndexVector> || std::is_same_v<Target, Matrix<T>>
-History<T> fit_data_parallel(const Communicator& comm, NeuralNetwork<T>& net, const Matrix<T>& X, const Target& y,
-                             const FitOptions<T>& options = {}, const DataParallelOptions& parallel = {}) {
+requires std::is_same_v<Target, IndexVector> || std::is_same_v<Target, Matrix<T>> History<T> fit_data_parallel(
+    const Communicator& comm, NeuralNetwork<T>& net, const Matrix<T>& X, const Target& y,
+    const FitOptions<T>& options = {}, const DataParallelOptions& parallel = {}) {
   constexpr std::string_view where = "fit_data_parallel";
   constexpr bool with_labels = std::is_same_v<Target, IndexVector>;
   Reduction reduction = Reduction::mean;
@@ -203,9 +204,8 @@ History<T> fit_data_parallel(const Communicator& comm, NeuralNetwork<T>& net, co
             [&] { return "clip_norm must be >= 0, got " + std::to_string(options.clip_norm); });
     require(options.validation_split == 0.0, where, "validation_split is not supported (evaluate on each rank)");
     require(options.patience == 0, where, "patience (early stopping) is not supported");
-    require(parallel.bucket_elements >= 1, where, [&] {
-      return "bucket_elements must be >= 1, got " + std::to_string(parallel.bucket_elements);
-    });
+    require(parallel.bucket_elements >= 1, where,
+            [&] { return "bucket_elements must be >= 1, got " + std::to_string(parallel.bucket_elements); });
     require(X.rows() > 0 && X.cols() > 0, where, [&] { return "X is empty (" + shape_of(X) + ")"; });
     require(y.rows() == X.rows(), where, [&] {
       return "X has " + std::to_string(X.rows()) + " samples (rows) but " + (with_labels ? "labels" : "targets") +
@@ -214,7 +214,8 @@ History<T> fit_data_parallel(const Communicator& comm, NeuralNetwork<T>& net, co
     if (!detail::all_finite(X)) fail(where, "X contains NaN or infinity");
     if constexpr (!with_labels)
       if (!detail::all_finite(y)) fail(where, "targets contains NaN or infinity");
-    if (net.built()) require(X.cols() == net.input_features(), where, [&] {
+    if (net.built())
+      require(X.cols() == net.input_features(), where, [&] {
         return "X has " + std::to_string(X.cols()) + " features, the network was built for " +
                std::to_string(net.input_features());
       });
@@ -297,9 +298,10 @@ History<T> fit_data_parallel(const Communicator& comm, NeuralNetwork<T>& net, co
           comm.allreduce_sum(std::span<T>(flat.data() + from, std::min(bucket, flat.size() - from)));
         const T batch_loss = flat[at];
         if (!std::isfinite(batch_loss)) [[unlikely]]
-          throw InvalidArgument(std::string(where) + ": the loss became " + (std::isnan(batch_loss) ? "NaN" : "infinite") +
-                                " at epoch " + std::to_string(epoch) + ", batch " + std::to_string(b) +
-                                " (learning rate " + std::to_string(optimizer.learning_rate()) + ")");
+          throw InvalidArgument(std::string(where) + ": the loss became " +
+                                (std::isnan(batch_loss) ? "NaN" : "infinite") + " at epoch " + std::to_string(epoch) +
+                                ", batch " + std::to_string(b) + " (learning rate " +
+                                std::to_string(optimizer.learning_rate()) + ")");
         at = 0;
         for (const auto& p : parameters) {
           if (!p.trainable) continue;
@@ -321,7 +323,7 @@ History<T> fit_data_parallel(const Communicator& comm, NeuralNetwork<T>& net, co
         history.accuracy.push_back(*log.accuracy);
       }
       if (log.loss < (history.best_epoch < 0 ? std::numeric_limits<T>::infinity()
-                                              : history.loss[static_cast<std::size_t>(history.best_epoch)]))
+                                             : history.loss[static_cast<std::size_t>(history.best_epoch)]))
         history.best_epoch = epoch;
       if (options.on_epoch_end) options.on_epoch_end(log);
     }

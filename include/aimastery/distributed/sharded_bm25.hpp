@@ -67,9 +67,8 @@ class ShardedBM25 {
   /// positions and the single index's scores. Collective: every rank passes the same query and k.
   [[nodiscard]] std::vector<ScoredIndex> search(std::string_view query, Index k) const {
     constexpr std::string_view where = "ShardedBM25::search";
-    check_on_all_ranks(*comm_, [&] {
-      require(k >= 1, where, [&] { return "k must be at least 1, got " + std::to_string(k); });
-    });
+    check_on_all_ranks(
+        *comm_, [&] { require(k >= 1, where, [&] { return "k must be at least 1, got " + std::to_string(k); }); });
     check_same_on_all_ranks(*comm_, where, "k", k);
     const ContentHash h = content_hash(query);
     check_same_on_all_ranks(*comm_, where, "the hash of the query (every rank must pass the same)",

@@ -54,16 +54,15 @@ class ShardedDenseIndex {
     check_same_on_all_ranks(*comm_, where, "the dimension", dimension());
     check_on_all_ranks(*comm_, [&] {
       require(queries.cols() == dimension(), where, [&] {
-        return "queries have " + std::to_string(queries.cols()) + " columns, the index " +
-               std::to_string(dimension());
+        return "queries have " + std::to_string(queries.cols()) + " columns, the index " + std::to_string(dimension());
       });
       require(k >= 1, where, [&] { return "k must be at least 1, got " + std::to_string(k); });
     });
     check_same_on_all_ranks(*comm_, where, "k", k);
     check_same_on_all_ranks(*comm_, where, "the number of queries", queries.rows());
     const Matrix<T> Q = queries;  // contiguous, for the hash
-    const ContentHash h = content_hash(std::string_view(reinterpret_cast<const char*>(Q.data()),
-                                                        static_cast<std::size_t>(Q.size()) * sizeof(T)));
+    const ContentHash h = content_hash(
+        std::string_view(reinterpret_cast<const char*>(Q.data()), static_cast<std::size_t>(Q.size()) * sizeof(T)));
     check_same_on_all_ranks(*comm_, where, "the hash of the queries (every rank must pass the same)",
                             static_cast<std::int64_t>(h.low ^ h.high));
     const Index offset = shard_offset(*comm_, shard_.size());

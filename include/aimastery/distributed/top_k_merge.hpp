@@ -32,9 +32,8 @@ namespace aimastery {
 [[nodiscard]] inline std::vector<std::vector<ScoredIndex>> merge_top_k(
     const Communicator& comm, const std::vector<std::vector<ScoredIndex>>& local, Index k) {
   constexpr std::string_view where = "merge_top_k";
-  check_on_all_ranks(comm, [&] {
-    require(k >= 1, where, [&] { return "k must be at least 1, got " + std::to_string(k); });
-  });
+  check_on_all_ranks(comm,
+                     [&] { require(k >= 1, where, [&] { return "k must be at least 1, got " + std::to_string(k); }); });
   check_same_on_all_ranks(comm, where, "the number of queries", static_cast<std::int64_t>(local.size()));
   std::vector<std::int64_t> counts, indices;
   std::vector<double> scores;

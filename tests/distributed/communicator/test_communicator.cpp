@@ -104,7 +104,8 @@ TEST_CASE("Communicator::exclusive_prefix_sum gives where each rank's rows start
 TEST_CASE("Communicator: bad inputs throw, naming the problem") {
   Communicator world = Communicator::world();
   std::vector<double> v(3);
-  CHECK_THROWS_NAMING(world.broadcast(std::span<double>(v), world.size()), InvalidArgument, test::text("Communicator::broadcast: root " + std::to_string(world.size()) + " is not a rank"));
+  CHECK_THROWS_NAMING(world.broadcast(std::span<double>(v), world.size()), InvalidArgument,
+                      test::text("Communicator::broadcast: root " + std::to_string(world.size()) + " is not a rank"));
   CHECK_THROWS_NAMING(world.broadcast(std::span<double>(v), -1), InvalidArgument, "root -1 is not a rank");
   CHECK_THROWS_NAMING(world.gather(std::span<const double>(v), 99), InvalidArgument,
                       "Communicator::gather: root 99 is not a rank");
@@ -137,8 +138,9 @@ TEST_CASE("check_same_features: equal counts pass; different counts throw on eve
   CHECK(range_over_ranks(world, world.rank()).min == 0);
   CHECK(range_over_ranks(world, world.rank()).max == world.size() - 1);
   // Every rank throws (the test passes only if it did on every rank, since doctest checks each).
-  CHECK_THROWS_NAMING(check_same_features(world, "KNN::fit", world.rank() == 1 ? 5 : 4), InvalidArgument, test::text("KNN::fit: ranks disagree on the number of features: 4 to 5 (rank " +
-                          std::to_string(world.rank()) + ": " + (world.rank() == 1 ? "5" : "4") + ")"));
+  CHECK_THROWS_NAMING(check_same_features(world, "KNN::fit", world.rank() == 1 ? 5 : 4), InvalidArgument,
+                      test::text("KNN::fit: ranks disagree on the number of features: 4 to 5 (rank " +
+                                 std::to_string(world.rank()) + ": " + (world.rank() == 1 ? "5" : "4") + ")"));
   world.barrier();
 }
 

@@ -22,8 +22,9 @@ TEST_CASE("a rank with a different number of features is caught on every rank be
   NeuralNetwork<double> net;
   net.add<Dense<double>>(X.cols(), 2, DenseOptions{.seed = 1});
   net.set_loss<CrossEntropyLoss<double>>().set_optimizer<SGD<double>>();
-  const std::vector<double> before(net.parameters()[0].parameter->value.data(),
-                                   net.parameters()[0].parameter->value.data() + net.parameters()[0].parameter->value.size());
+  const std::vector<double> before(
+      net.parameters()[0].parameter->value.data(),
+      net.parameters()[0].parameter->value.data() + net.parameters()[0].parameter->value.size());
   CHECK_THROWS_NAMING(fit_data_parallel(world, net, X, y), InvalidArgument,
                       "fit_data_parallel: ranks disagree on the number of features: 3 to 4");
   CHECK(net.optimizer().steps() == 0);  // no step was taken anywhere

@@ -2,11 +2,11 @@
 // every rank, in the same test): the same parameters to float reassociation, identical on every rank.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "aimastery/ml/deep_learning.hpp"
@@ -182,10 +182,11 @@ TEST_CASE("broadcast_parameters and save_checkpoint: rank 0's weights everywhere
   const NeuralNetwork<double> rank0 = classifier<double>(100, sgd<double>());
   CHECK(parameter_error(net, rank0) == 0.0);
 
-  std::string dir = world.rank() == 0 ? (std::filesystem::temp_directory_path() /
-                                         ("aimastery_mpi_checkpoint_" + std::to_string(::getpid())))
-                                            .string()
-                                      : std::string();
+  std::string dir =
+      world.rank() == 0
+          ? (std::filesystem::temp_directory_path() / ("aimastery_mpi_checkpoint_" + std::to_string(::getpid())))
+                .string()
+          : std::string();
   world.broadcast(dir, 0);
   if (world.rank() == 0) std::filesystem::create_directories(dir);
   world.barrier();
@@ -198,8 +199,11 @@ TEST_CASE("broadcast_parameters and save_checkpoint: rank 0's weights everywhere
   if (world.rank() == 0) std::filesystem::remove_all(dir);
 
   // A failure on rank 0 is thrown on every rank, with rank 0's message.
-  CHECK_THROWS_NAMING(save_checkpoint(world, net, dir + "/no/such/folder/model.safetensors"), std::runtime_error, test::text("save_checkpoint: rank 0 could not write '" + dir + "/no/such/folder/model.safetensors'"));
-  CHECK_THROWS_NAMING(save_checkpoint(world, net, "x.safetensors", world.size()), InvalidArgument, test::text("root " + std::to_string(world.size()) + " is not a rank"));
+  CHECK_THROWS_NAMING(
+      save_checkpoint(world, net, dir + "/no/such/folder/model.safetensors"), std::runtime_error,
+      test::text("save_checkpoint: rank 0 could not write '" + dir + "/no/such/folder/model.safetensors'"));
+  CHECK_THROWS_NAMING(save_checkpoint(world, net, "x.safetensors", world.size()), InvalidArgument,
+                      test::text("root " + std::to_string(world.size()) + " is not a rank"));
 
   // A different architecture on one rank is caught before anything is sent.
   NeuralNetwork<double> other = world.rank() == 1 ? NeuralNetwork<double>() : classifier<double>(1, sgd<double>());
@@ -248,11 +252,13 @@ TEST_CASE("fit_data_parallel: bad inputs throw on every rank before any work, na
   CHECK_THROWS_NAMING(fit(X, y, {.validation_split = 0.1}), InvalidArgument, "validation_split is not supported");
   CHECK_THROWS_NAMING(fit(X, y, {.patience = 2}), InvalidArgument, "patience (early stopping) is not supported");
   CHECK_THROWS_NAMING(fit(X, y, {}, {.bucket_elements = 0}), InvalidArgument, "bucket_elements must be >= 1, got 0");
-  CHECK_THROWS_NAMING(fit(Matrix<double>(0, 5), IndexVector(0)), InvalidArgument, "fit_data_parallel: X is empty (0x5)");
+  CHECK_THROWS_NAMING(fit(Matrix<double>(0, 5), IndexVector(0)), InvalidArgument,
+                      "fit_data_parallel: X is empty (0x5)");
   CHECK_THROWS_NAMING(fit(X, y19), InvalidArgument, "X has 20 samples (rows) but labels has 19");
   Matrix<double> targets_nan = Matrix<double>::Zero(20, 3);
   targets_nan(4, 1) = std::numeric_limits<double>::infinity();
-  CHECK_THROWS_NAMING(fit_data_parallel(world, net, X, targets_nan), InvalidArgument, "targets contains NaN or infinity");
+  CHECK_THROWS_NAMING(fit_data_parallel(world, net, X, targets_nan), InvalidArgument,
+                      "targets contains NaN or infinity");
   CHECK(flat_parameters(net) == before);
 
   // A network that cannot be trained data-parallel, or not at all.
@@ -281,8 +287,8 @@ TEST_CASE("fit_data_parallel: bad inputs throw on every rank before any work, na
   unstable.set_loss<MSELoss<double>>().set_optimizer<SGD<double>>(SGDOptions<double>{.learning_rate = 1e30});
   const Matrix<double> targets = Matrix<double>::Ones(20, 3);
   const std::vector<double> unstable_before = flat_parameters(unstable);
-  CHECK_THROWS_NAMING(fit_data_parallel(world, unstable, X, targets, {.epochs = 5, .batch_size = 4}),
-                      InvalidArgument, "fit_data_parallel: the loss became");
+  CHECK_THROWS_NAMING(fit_data_parallel(world, unstable, X, targets, {.epochs = 5, .batch_size = 4}), InvalidArgument,
+                      "fit_data_parallel: the loss became");
   CHECK(flat_parameters(unstable) == unstable_before);
   CHECK(unstable.optimizer().steps() == 0);
 }
