@@ -19,8 +19,10 @@ namespace {
 
 /// Tolerances of the comparison with one process after a few epochs: the gradient sums are reassociated
 /// (Σ_r w_r g_r instead of one sum over the batch), a few ulps per step, grown a little by training.
+/// Measured on 2 and 4 ranks after 4 epochs: 3e-16 (double), 2e-7 (float); the bounds leave room for
+/// other MPI reduction orders.
 template <class T>
-constexpr T reassociation = std::is_same_v<T, double> ? T(1e-12) : T(2e-4);
+constexpr T reassociation = std::is_same_v<T, double> ? T(1e-12) : T(1e-5);
 
 /// A small classifier: Dense(5→8), tanh, Dense(8→3). `seed` sets the initial weights.
 template <class T>
@@ -152,11 +154,10 @@ TEST_CASE_TEMPLATE("fit_data_parallel: regression, sum-reduced MSE, Adam, clippi
   NeuralNetwork<T> net = make(3 + static_cast<std::uint64_t>(world.rank()));
   const History<T> h = fit_data_parallel(world, net, X, targets, options);
   CAPTURE(world.rank());
-  // Adam divides by √v̂: its steps magnify reassociation a little more than SGD's.
-  CHECK(parameter_error(net, single) <= T(100) * reassociation<T>);
+  CHECK(parameter_error(net, single) <= reassociation<T>);
   CHECK(test::identical_on_all_ranks(world, flat_parameters(net)));
   for (std::size_t k = 0; k < h.loss.size(); ++k) {
-    CHECK(test::close(h.loss[k], expected.loss[k], T(100) * reassociation<T>));
+    CHECK(test::close(h.loss[k], expected.loss[k], T(10) * reassociation<T>));
     CHECK(h.learning_rate[k] == expected.learning_rate[k]);
   }
   CHECK(h.accuracy.empty());
