@@ -47,13 +47,14 @@ int main(int argc, char** argv) {
   const int p = world.size();
   if (root) std::printf("ranks: %d\n\n| measurement | size | time | rate |\n|---|---|---|---|\n", p);
 
-  for (std::size_t bytes : {std::size_t{8}, std::size_t{1} << 10, std::size_t{1} << 16, std::size_t{1} << 20,
-                            std::size_t{1} << 25}) {
+  for (std::size_t bytes :
+       {std::size_t{8}, std::size_t{1} << 10, std::size_t{1} << 16, std::size_t{1} << 20, std::size_t{1} << 25}) {
     std::vector<double> buffer(bytes / sizeof(double), 1.0);
     const int inner = bytes <= (1u << 16) ? 1000 : (bytes <= (1u << 20) ? 50 : 5);
-    const double t = median_seconds(world, 7, [&] {
-                       for (int i = 0; i < inner; ++i) world.allreduce_sum(std::span<double>(buffer));
-                     }) /
+    const double t = median_seconds(world, 7,
+                                    [&] {
+                                      for (int i = 0; i < inner; ++i) world.allreduce_sum(std::span<double>(buffer));
+                                    }) /
                      inner;
     if (root)
       std::printf("| MPI_Allreduce (double, in place) | %zu B | %.2f us | %.3f GB/s |\n", bytes, t * 1e6,
@@ -72,8 +73,10 @@ int main(int argc, char** argv) {
     const double t = median_seconds(
         world, 3, [&] { fit_data_parallel(world, net, X, y, {.epochs = 1, .batch_size = 256, .seed = 3}); });
     if (root)
-      std::printf("| fit_data_parallel, one epoch (MLP 64-256-10, double) | 20000 x 64, batch 256 | %.3f s | %.0f samples/s |\n",
-                  t, 20000.0 / t);
+      std::printf(
+          "| fit_data_parallel, one epoch (MLP 64-256-10, double) | 20000 x 64, batch 256 | %.3f s | %.0f samples/s "
+          "|\n",
+          t, 20000.0 / t);
   }
 
   {
@@ -84,8 +87,8 @@ int main(int argc, char** argv) {
     knn.fit(X.middleRows(mine.lo, mine.hi - mine.lo), IndexVector::Zero(mine.hi - mine.lo));
     const double t = median_seconds(world, 5, [&] { (void)knn.kneighbors(Q); });
     if (root)
-      std::printf("| ShardedKNN::kneighbors (k = 10, double) | 500 queries x 40000 x 32 | %.3f s | %.0f queries/s |\n", t,
-                  500.0 / t);
+      std::printf("| ShardedKNN::kneighbors (k = 10, double) | 500 queries x 40000 x 32 | %.3f s | %.0f queries/s |\n",
+                  t, 500.0 / t);
   }
   return 0;
 }
