@@ -258,12 +258,13 @@ requires std::is_same_v<Target, IndexVector> || std::is_same_v<Target, Matrix<T>
     Target y_batch;
 
     History<T> history;
+    T best = std::numeric_limits<T>::infinity();
     net.train(true);
     for (Index epoch = 0; epoch < options.epochs; ++epoch) {
       if (options.schedule) options.schedule->apply(optimizer, base_learning_rate, epoch);
       if (options.shuffle) detail::shuffle_indices(order, rng);
       T loss_sum = T(0);
-      T correct = T(0);
+      Index correct = 0;  // per batch exact in T (at most the batch size), summed as an integer
       for (Index start = 0, b = 0; start < n; start += batch, ++b) {
         const Index rows = std::min(batch, n - start);
         const BatchShare share = batch_share(rows, comm.rank(), comm.size());
@@ -312,19 +313,20 @@ requires std::is_same_v<Target, IndexVector> || std::is_same_v<Target, Matrix<T>
         if (options.clip_norm > T(0)) clip_grad_norm(parameters, options.clip_norm);
         optimizer.step(parameters);
         loss_sum += batch_loss * static_cast<T>(rows);
-        correct += flat[at + 1];
+        correct += static_cast<Index>(std::llround(flat[at + 1]));
       }
       EpochLog<T> log{epoch,        loss_sum / static_cast<T>(n), std::nullopt, std::nullopt,
                       std::nullopt, optimizer.learning_rate()};
       history.loss.push_back(log.loss);
       history.learning_rate.push_back(log.learning_rate);
       if constexpr (with_labels) {
-        log.accuracy = correct / static_cast<T>(n);
+        log.accuracy = static_cast<T>(correct) / static_cast<T>(n);
         history.accuracy.push_back(*log.accuracy);
       }
-      if (log.loss < (history.best_epoch < 0 ? std::numeric_limits<T>::infinity()
-                                             : history.loss[static_cast<std::size_t>(history.best_epoch)]))
+      if (log.loss < best - options.min_delta) {  // as NeuralNetwork::fit without validation data
+        best = log.loss;
         history.best_epoch = epoch;
+      }
       if (options.on_epoch_end) options.on_epoch_end(log);
     }
     return history;

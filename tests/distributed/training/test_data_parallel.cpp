@@ -123,6 +123,7 @@ TEST_CASE_TEMPLATE("fit_data_parallel equals NeuralNetwork::fit with the same gl
     CHECK(h.accuracy[k] == expected.accuracy[k]);
     CHECK(h.learning_rate[k] == expected.learning_rate[k]);
   }
+  CHECK(h.best_epoch == expected.best_epoch);
   CHECK(single.optimizer().steps() == net.optimizer().steps());
 }
 
