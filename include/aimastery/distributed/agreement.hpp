@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <exception>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -48,21 +49,33 @@ inline void check_same_on_all_ranks(const Communicator& comm, std::string_view w
 /// on some rank, every rank throws InvalidArgument with the message of the lowest such rank, prefixed by
 /// that rank ("rank 1: fit_data_parallel: X contains NaN or infinity"). So a bad input seen by one rank
 /// stops all of them before any work, instead of leaving the others blocked in the next collective.
+/// Another exception (NotFittedError, std::bad_alloc …) is rethrown as it is on every rank that threw
+/// one, and the ranks whose checks passed throw std::runtime_error("rank k: <its message>").
 template <class Checks>
 void check_on_all_ranks(const Communicator& comm, Checks&& checks) {
   std::string message;
+  std::exception_ptr other;
   bool failed = false;
   try {
     checks();
   } catch (const InvalidArgument& e) {
     failed = true;
     message = e.what();
+  } catch (const std::exception& e) {
+    failed = true;
+    message = e.what();
+    other = std::current_exception();
   }
   int first = failed ? comm.rank() : comm.size();
   comm.allreduce_min(std::span<int>(&first, 1));
   if (first == comm.size()) return;
+  int invalid_argument = failed && !other ? 1 : 0;
+  comm.broadcast(std::span<int>(&invalid_argument, 1), first);
   comm.broadcast(message, first);
-  throw InvalidArgument("rank " + std::to_string(first) + ": " + message);
+  message = "rank " + std::to_string(first) + ": " + message;
+  if (invalid_argument) throw InvalidArgument(message);
+  if (other) std::rethrow_exception(other);
+  throw std::runtime_error(message);
 }
 
 /// The number of features (columns) must be the same on every rank.

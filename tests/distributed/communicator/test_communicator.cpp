@@ -157,3 +157,18 @@ TEST_CASE("check_on_all_ranks: a local check failing on one rank throws its mess
   CHECK_THROWS_NAMING(check_on_all_ranks(world, [&] { fail("f", "on rank " + std::to_string(world.rank())); }),
                       InvalidArgument, "rank 0: f: on rank 0");
 }
+
+TEST_CASE("check_on_all_ranks: another exception is rethrown where it was thrown, a runtime_error elsewhere") {
+  Communicator world = Communicator::world();
+  const int bad = world.size() - 1;
+  const auto checks = [&] {
+    if (world.rank() == bad) throw NotFittedError("predict: the model is not fitted");
+  };
+  if (world.rank() == bad) {
+    CHECK_THROWS_NAMING(check_on_all_ranks(world, checks), NotFittedError, "predict: the model is not fitted");
+  } else {
+    CHECK_THROWS_NAMING(check_on_all_ranks(world, checks), std::runtime_error,
+                        test::text("rank " + std::to_string(bad) + ": predict: the model is not fitted"));
+  }
+  world.barrier();
+}
