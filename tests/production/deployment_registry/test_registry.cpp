@@ -313,3 +313,28 @@ TEST_CASE("write_file_atomically replaces the whole file or nothing, and leaves 
   CHECK_THROWS_NAMING(read_file_bounded(file, 3), FormatError, "more than the limit of 3");
   CHECK_THROWS_NAMING(read_file_bounded(dir.path(), 100), FormatError, "is not a regular file");
 }
+
+TEST_CASE("ModelVersionManager: bad options, names and keys of the remaining functions") {
+  TempFolder dir;
+  CHECK_THROWS_NAMING(ModelVersionManager(dir.path(), {.lock_timeout = std::chrono::milliseconds(-1)}), InvalidArgument,
+                      "lock_timeout must be >= 0");
+  CHECK_THROWS_NAMING(ModelVersionManager(dir.path(), {.max_registry_bytes = 0}), InvalidArgument,
+                      "max_registry_bytes must be positive");
+  ModelVersionManager registry(dir.path());
+  registry.register_bytes("m", {{"w", "1"}});
+  const auto generation = registry.generation();
+  CHECK_THROWS_NAMING(registry.alias("m", "Bad Alias"), InvalidArgument, "alias name \"Bad Alias\"");
+  CHECK_THROWS_NAMING(registry.alias("nope", "champion"), InvalidArgument, "unknown model \"nope\"");
+  CHECK_THROWS_NAMING(registry.aliases("nope"), InvalidArgument, "unknown model \"nope\"");
+  CHECK_THROWS_NAMING(registry.alias_history("nope", "champion"), InvalidArgument, "unknown model \"nope\"");
+  CHECK_THROWS_NAMING(registry.model_metadata("nope"), InvalidArgument, "unknown model \"nope\"");
+  CHECK_THROWS_NAMING(registry.set_model_metadata("m", "", 1), InvalidArgument, "key \"\" must be 1 to 256");
+  CHECK_THROWS_NAMING(registry.set_model_metadata("nope", "k", 1), InvalidArgument, "unknown model \"nope\"");
+  CHECK_THROWS_NAMING(registry.rollback("m", "champion"), InvalidArgument, "has no change to roll back");
+  CHECK_THROWS_NAMING(registry.set_tag("m", 1, "k", std::string(70000, 'v')), InvalidArgument,
+                      "longer than 65536 bytes");
+  CHECK_THROWS_NAMING(registry.register_bytes("m", {{"a\\b", "1"}}), InvalidArgument, "artifact name 'a\\b'");
+  CHECK(registry.alias_history("m", "never-set").empty());
+  CHECK(registry.generation() == generation);
+  CHECK_THROWS_AS(FileLock(dir / "missing/.lock", std::chrono::milliseconds(0)), std::system_error);
+}
