@@ -99,13 +99,23 @@ TEST_CASE("ModelVersionManager: a writer killed with SIGKILL at random points le
   // same script without being killed (extended as far as the killed writer gets).
   ModelVersionManager reference(reference_root);
   std::vector<nlohmann::json> expected{fingerprint(reference)};
+  double operation_seconds = 0;  // total time of the reference's operations, to scale the kill window
   auto expected_at = [&](std::int64_t k) -> const nlohmann::json& {
     while (static_cast<std::int64_t>(expected.size()) <= k) {
+      const auto t0 = std::chrono::steady_clock::now();
       apply_operation(reference, static_cast<std::int64_t>(expected.size()) - 1);
+      operation_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       expected.push_back(fingerprint(reference));
     }
     return expected[static_cast<std::size_t>(k)];
   };
+  // The mean duration of one operation on this machine and build (sanitizers, load): the writer is
+  // killed within the next five of them, so the kills fall inside every step of every kind of write.
+  constexpr int calibration = 40;
+  (void)expected_at(calibration);
+  const auto window = std::chrono::microseconds(
+      std::max<std::int64_t>(300, static_cast<std::int64_t>(5e6 * operation_seconds / calibration)));
+  MESSAGE("kill window after start-up: " << window.count() << " us");
 
   constexpr int runs = 150;
   std::int64_t done = 0;  // operations committed so far
@@ -134,12 +144,12 @@ TEST_CASE("ModelVersionManager: a writer killed with SIGKILL at random points le
     }
     ::close(progress[1]);
     // One run in ten is killed in its first 2 ms, usually while it opens the registry; the others once
-    // the registry is open, within the next 3 ms: anywhere inside any step of the next few operations
-    // (each takes well under a millisecond here, and a loaded machine stretches them).
+    // the registry is open, within the window: anywhere inside any step of its next few operations.
     char first = 0;
     const bool early = detail::uniform_below(rng, 10) == 0;
     if (!early) REQUIRE(::read(progress[0], &first, 1) == 1);
-    const auto delay = std::chrono::microseconds(detail::uniform_below(rng, early ? 2000 : 3000));
+    const auto delay = std::chrono::microseconds(
+        detail::uniform_below(rng, early ? 2000 : static_cast<std::uint64_t>(window.count())));
     std::this_thread::sleep_for(delay);
     ::kill(child, SIGKILL);
     const int status = wait_for(child);
