@@ -16,6 +16,8 @@
 /// until its start + timeout: a check that hangs is reported as failed ("timed out after N ms") and
 /// the report returns after at most the largest timeout. A hung check is not started again while it
 /// still runs: later probes wait on the same run, whose deadline has passed, so they answer at once.
+/// The thread of a hung check owns the check's std::function, so whatever the check captures by
+/// reference must outlive it (a check that may hang should capture shared state by std::shared_ptr).
 
 #include <algorithm>
 #include <chrono>
