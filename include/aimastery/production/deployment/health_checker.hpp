@@ -241,7 +241,9 @@ class HealthChecker {
       }
     }
     HealthReport report{kind, HealthStatus::pass, "", {}};
-    for (const auto& [entry, run] : runs) {
+    for (const auto& started_run : runs) {
+      const std::shared_ptr<Entry>& entry = started_run.first;
+      const std::shared_ptr<Run>& run = started_run.second;  // named: lambdas cannot capture bindings (clang 14)
       const auto deadline = run->started + entry->options.timeout;
       const auto waited_from = std::chrono::steady_clock::now();
       CheckReport c{entry->name, kind, entry->options.critical, false, false, "", 0.0};

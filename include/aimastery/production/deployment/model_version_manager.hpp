@@ -523,9 +523,11 @@ class ModelVersionManager {
       }
       std::sort(files.begin(), files.end());
     }
-    for (const auto& [relative, path] : files)
+    for (const auto& file : files) {
+      const std::string& relative = file.first;  // a named reference: lambdas cannot capture bindings (clang 14)
       require(detail::valid_artifact_path(relative), where,
               [&] { return "artifact name '" + relative + "' is not a valid relative path"; });
+    }
     return register_version(where, model, std::move(options), [&](const std::filesystem::path& staging) {
       std::vector<ArtifactInfo> artifacts;
       for (const auto& [relative, path] : files) {
@@ -543,9 +545,11 @@ class ModelVersionManager {
                               RegisterOptions options = {}) {
     static constexpr const char* where = "ModelVersionManager::register_bytes";
     require(!artifacts.empty(), where, "artifacts is empty");
-    for (const auto& [relative, bytes] : artifacts)
+    for (const auto& artifact : artifacts) {
+      const std::string& relative = artifact.first;
       require(detail::valid_artifact_path(relative), where,
               [&] { return "artifact name '" + relative + "' is not a valid relative path"; });
+    }
     return register_version(where, model, std::move(options), [&](const std::filesystem::path& staging) {
       std::vector<ArtifactInfo> out;
       for (const auto& [relative, bytes] : artifacts) {
@@ -604,11 +608,15 @@ class ModelVersionManager {
     static constexpr const char* where = "ModelVersionManager::update";
     require(!change.aliases.empty() || !change.metadata.empty(), where, "the update changes nothing");
     for (const auto& [alias, version] : change.aliases) check_alias_name(where, alias);
-    for (const auto& [key, value] : change.metadata)
+    for (const auto& entry : change.metadata) {
+      const std::string& key = entry.first;
       require(detail::valid_tag_key(key), where,
               [&] { return "key \"" + key + "\" must be 1 to 256 printable characters"; });
+    }
     transaction([&](nlohmann::json& next) {
-      for (const auto& [alias, version] : change.aliases) {
+      for (const auto& entry : change.aliases) {
+        const std::string& alias = entry.first;
+        const std::optional<std::int64_t>& version = entry.second;
         if (version) {
           version_at(next, where, model, *version);
           assign_alias(next, model, alias, *version, "set", change.reason);
@@ -772,12 +780,16 @@ class ModelVersionManager {
     if (options.version)
       require(*options.version >= 1 && *options.version <= detail::max_model_version, where,
               [&] { return "version " + std::to_string(*options.version) + " is out of range (1 to 2^53)"; });
-    for (const auto& [name, value] : options.metrics)
-      require(std::isfinite(value) && !name.empty(), where,
+    for (const auto& metric : options.metrics) {
+      const std::string& name = metric.first;
+      require(std::isfinite(metric.second) && !name.empty(), where,
               [&] { return "metric \"" + name + "\" must have a non-empty name and a finite value"; });
-    for (const auto& [key, value] : options.tags)
+    }
+    for (const auto& tag : options.tags) {
+      const std::string& key = tag.first;
       require(detail::valid_tag_key(key), where,
               [&] { return "tag key \"" + key + "\" must be 1 to 256 printable characters"; });
+    }
     require(options.metadata.is_object(), where, "metadata must be a JSON object");
     std::int64_t registered = 0;
     transaction([&](nlohmann::json& next) {
