@@ -1,6 +1,10 @@
 // GracefulShutdown for real: a forked child process installs the handlers, the test sends it SIGTERM or
 // SIGINT with kill(2), and reads what the child did, in order, through a pipe; exit codes come from
 // waitpid. Plus the same sequence in-process without signals (request_shutdown).
+//
+// The forked tests are the test suite "signals", run by ctest in a process of their own: a process that
+// forks should have no other threads at that moment (ThreadSanitizer refuses threads started after a
+// multi-threaded fork), and the health checks of the other suite leave detached threads behind.
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -87,6 +91,8 @@ Child spawn(const std::function<int(int)>& body) {
 int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1000 - WTERMSIG(status); }
 
 }  // namespace
+
+TEST_SUITE_BEGIN("signals");
 
 TEST_CASE("GracefulShutdown: SIGTERM stops admission at once, drains in-flight work, runs hooks in reverse") {
   Child child = spawn([](int out) {
@@ -178,6 +184,8 @@ TEST_CASE("GracefulShutdown: work still running at the drain deadline is abandon
   CHECK(exit_code(child.wait()) == 1);
   CHECK(lines == std::vector<std::string>{"hook:last", "drained:0 abandoned:1 waited:1"});
 }
+
+TEST_SUITE_END();
 
 TEST_CASE("GracefulShutdown without signals: request_shutdown, drain, hook errors, one run of the hooks") {
   GracefulShutdown shutdown({.drain_timeout = 5s, .install_signal_handlers = false});
