@@ -93,6 +93,9 @@ class StandardScaler {
   [[nodiscard]] Index n_features() const noexcept { return n_features_; }
 
  private:
+  template <class>
+  friend struct ModelCodec;  // reads and restores the fitted state (production/deployment)
+
   Params params_;
   RowVector<T> mean_, var_, scale_;
   Index n_features_ = 0;
@@ -163,6 +166,9 @@ class StandardScaled {
     check_predict_input(where, scaler_.fitted(), X, scaler_.n_features());
     return scaler_.transform(X);
   }
+
+  template <class>
+  friend struct ModelCodec;  // reads and restores the fitted state (production/deployment)
 
   Estimator estimator_;
   StandardScaler<T> scaler_;

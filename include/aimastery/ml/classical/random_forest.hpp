@@ -288,6 +288,9 @@ class RandomForestScratch {
                            ": the model is not fitted; call fit first");
   }
 
+  template <class>
+  friend struct ModelCodec;  // reads and restores the fitted state (production/deployment)
+
   Params params_;
   LabelEncoding encoding_;
   std::vector<detail::FittedTree<T>> trees_;
@@ -374,6 +377,9 @@ class RandomForestRegressorScratch {
       throw NotFittedError(std::string("RandomForestRegressorScratch::") + accessor +
                            ": the model is not fitted; call fit first");
   }
+
+  template <class>
+  friend struct ModelCodec;  // reads and restores the fitted state (production/deployment)
 
   Params params_;
   std::vector<detail::FittedTree<T>> trees_;
