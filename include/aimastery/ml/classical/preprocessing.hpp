@@ -167,9 +167,6 @@ class StandardScaled {
     return scaler_.transform(X);
   }
 
-  template <class>
-  friend struct ModelCodec;  // reads and restores the fitted state (production/deployment)
-
   Estimator estimator_;
   StandardScaler<T> scaler_;
 };

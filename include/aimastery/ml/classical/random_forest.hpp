@@ -369,6 +369,8 @@ class RandomForestRegressorScratch {
             "the forest was fitted with oob_score = false");
     return oob_score_;
   }
+  [[nodiscard]] Index n_trees() const noexcept { return static_cast<Index>(trees_.size()); }
+  [[nodiscard]] const detail::FittedTree<T>& tree(Index t) const { return trees_.at(static_cast<std::size_t>(t)); }
   [[nodiscard]] const Params& params() const noexcept { return params_; }
 
  private:
