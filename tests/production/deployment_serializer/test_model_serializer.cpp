@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "aimastery/llm/attention.hpp"
 #include "aimastery/ml/classical.hpp"
 #include "aimastery/ml/deep_learning.hpp"
 #include "aimastery/production/deployment/model_serializer.hpp"
@@ -198,6 +199,64 @@ TEST_CASE_TEMPLATE("a neural network predicts identically after save and load", 
   plain.load(path);
 }
 
+TEST_CASE_TEMPLATE("the attention layers give the same outputs after save and load", T, float, double) {
+  std::mt19937_64 rng(test::test_seed());
+  Tensor<T> x({2, 5, 8});
+  x.matrix() = test::random_matrix<T>(10, 8, rng);
+  // Every parameter moved away from its seeded initial value: only the file can give it back.
+  const auto perturb = [&](ParameterList<T> parameters) {
+    for (auto& p : parameters)
+      p.parameter->value += test::random_matrix<T>(p.parameter->value.rows(), p.parameter->value.cols(), rng);
+  };
+  TransformerBlock<T> block(8, 2,
+                            {.dim_feedforward = 16,
+                             .dropout = 0.1,
+                             .activation = ActivationKind::gelu,
+                             .layer_norm_eps = 1e-4,
+                             .norm_first = true,
+                             .seed = 3});
+  perturb(block.parameters());
+  block.eval();
+  auto block_back = round_trip(block, "block.safetensors");
+  block_back.eval();
+  check_identical(block_back.forward(x).matrix(), block.forward(x).matrix());
+  CHECK(block_back.name() == block.name());
+
+  MultiHeadAttention<T> mha(8, 4, {.bias = false, .seed = 4});
+  perturb(mha.parameters());
+  mha.eval();
+  auto mha_back = round_trip(mha, "mha.safetensors");
+  mha_back.eval();
+  check_identical(mha_back.forward(x).matrix(), mha.forward(x).matrix());
+
+  LayerNorm<T> norm(8, {.eps = 1e-3});
+  perturb(norm.parameters());
+  auto norm_back = round_trip(norm, "norm.safetensors");
+  check_identical(norm_back.forward(x.matrix()), norm.forward(x.matrix()));
+  CHECK(norm_back.eps() == norm.eps());
+
+  // A block whose nhead does not divide d_model, or whose sizes disagree with its tensors, is refused.
+  ModelWriter out;
+  ModelCodec<TransformerBlock<T>>::save(block, out);
+  for (const auto& change : {std::pair<const char*, int>{"nhead", 3}, {"d_model", 16}, {"dim_feedforward", 1000000}}) {
+    const char* const key = change.first;
+    nlohmann::json h = out.hyper_parameters;
+    h[key] = change.second;
+    const nlohmann::json document = {{"format_version", 1},
+                                     {"library_version", "0.1.0"},
+                                     {"created", "x"},
+                                     {"kind", "TransformerBlock"},
+                                     {"scalar", std::string(scalar_name<T>())},
+                                     {"hyper_parameters", h},
+                                     {"state", nlohmann::json::object()},
+                                     {"metrics", nlohmann::json::object()}};
+    CAPTURE(key);
+    CHECK_THROWS_AS(static_cast<void>(ModelSerializer::deserialize<TransformerBlock<T>>(
+                        detail::serialize_model_file(out.tensors, document), "block")),
+                    FormatError);
+  }
+}
+
 TEST_CASE("the provenance is recorded in the file") {
   const Data<double> data = make_data<double>(7);
   RandomForestScratch<double> rf({.n_estimators = 5, .seed = 1});
@@ -238,9 +297,9 @@ TEST_CASE("a changed byte anywhere in a model file is a FormatError naming the f
   const auto back = ModelSerializer::deserialize<LinearRegressionScratch<double>>(bytes, "small.model");
   check_identical(back.predict(data.X_test), m.predict(data.X_test));
   for (std::size_t i = 0; i < bytes.size(); ++i)
-    for (const unsigned char mask : {0x01, 0x80, 0xff}) {
+    for (const int mask : {0x01, 0x80, 0xff}) {
       std::vector<unsigned char> damaged = bytes;
-      damaged[i] ^= mask;
+      damaged[i] = static_cast<unsigned char>(damaged[i] ^ mask);
       CAPTURE(i);
       try {
         static_cast<void>(ModelSerializer::deserialize<LinearRegressionScratch<double>>(damaged, "small.model"));

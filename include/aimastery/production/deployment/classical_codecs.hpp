@@ -403,7 +403,6 @@ struct ModelCodec<detail::NeighborModel<T>> {
     if (!m.fitted_) return;
     const Model& base = m;
     out.state["n_features"] = base.n_features_;
-    out.state["largest"] = json_double(static_cast<double>(base.search_.largest_));
     out.matrix("rows", base.search_.X_);
   }
   static KNNParams load_params(const ModelReader& in) {
@@ -424,7 +423,9 @@ struct ModelCodec<detail::NeighborModel<T>> {
     if (search.X_.rows() < base.params().k)
       in.fail("tensor 'rows' holds " + std::to_string(search.X_.rows()) +
               " rows, fewer than k = " + std::to_string(base.params().k));
-    search.largest_ = static_cast<T>(in.number(in.state(), "largest"));
+    // max |x| of the rows: for euclidean and manhattan they are the training rows as given (cosine does
+    // not use it), so it is recomputed rather than trusted from the file.
+    search.largest_ = search.X_.cwiseAbs().maxCoeff();
     search.build_products();
     const Index n = search.X_.rows();
     base.store(std::move(search), d);

@@ -17,8 +17,9 @@
 ///
 /// Models: LinearRegressionScratch, LogisticRegressionScratch, GaussianNBScratch, StandardScaler,
 /// KNNScratch, KNNRegressorScratch, DecisionTreeScratch, DecisionTreeRegressorScratch, RandomForestScratch,
-/// RandomForestRegressorScratch (classical_codecs.hpp) and NeuralNetwork (network_codec.hpp), in float
-/// and double. A file of another kind or scalar type is a FormatError naming both.
+/// RandomForestRegressorScratch (classical_codecs.hpp), NeuralNetwork (network_codec.hpp) and the
+/// attention layers LayerNorm, MultiHeadAttention, TransformerBlock (attention_codecs.hpp), in float and
+/// double. A file of another kind or scalar type is a FormatError naming both.
 
 #include <cmath>
 #include <string>
@@ -26,6 +27,7 @@
 #include <utility>
 
 #include "aimastery/core/errors.hpp"
+#include "aimastery/production/deployment/attention_codecs.hpp"
 #include "aimastery/production/deployment/classical_codecs.hpp"
 #include "aimastery/production/deployment/model_codec.hpp"
 #include "aimastery/production/deployment/model_file.hpp"
@@ -56,8 +58,10 @@ struct ModelSerializer {
   template <SerializableModel Model>
   static std::vector<unsigned char> serialize(const Model& model, const SaveOptions& options = {}) {
     constexpr std::string_view where = "ModelSerializer::save";
-    for (const auto& [name, value] : options.metrics)
-      require(std::isfinite(value), where, [&] { return "metric '" + name + "' is not finite"; });
+    for (const auto& metric : options.metrics) {
+      const std::string& name = metric.first;  // a plain reference: the message lambda captures it
+      require(std::isfinite(metric.second), where, [&] { return "metric '" + name + "' is not finite"; });
+    }
     require(options.training_data_sha256.empty() ||
                 (options.training_data_sha256.size() == 64 &&
                  options.training_data_sha256.find_first_not_of("0123456789abcdef") == std::string::npos),
