@@ -259,6 +259,9 @@ class MultiHeadAttention {
     return X;
   }
 
+  template <class>
+  friend struct ModelCodec;  // reads and restores the options (production/deployment)
+
   Index embed_dim_;
   Index num_heads_;
   MultiHeadAttentionOptions options_;

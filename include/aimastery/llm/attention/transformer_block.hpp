@@ -182,6 +182,9 @@ class TransformerBlock {
   LayerNorm<T>& norm2() noexcept { return norm2_; }
 
  private:
+  template <class>
+  friend struct ModelCodec;  // reads and restores the options (production/deployment)
+
   TransformerBlockOptions options_;
   bool training_ = true;
   MultiHeadAttention<T> self_attn_;

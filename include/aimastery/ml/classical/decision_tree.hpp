@@ -180,6 +180,9 @@ class DecisionTreeScratch {
     return P;
   }
 
+  template <class>
+  friend struct ModelCodec;  // reads and restores the fitted state (production/deployment)
+
   Params params_;
   LabelEncoding encoding_;
   detail::FittedTree<T> tree_;
@@ -249,6 +252,9 @@ class DecisionTreeRegressorScratch {
     for (Index i = 0; i < Xc.rows(); ++i) out(i) = *tree_.leaf_value(Xc.row(i).data());
     return out;
   }
+
+  template <class>
+  friend struct ModelCodec;  // reads and restores the fitted state (production/deployment)
 
   Params params_;
   detail::FittedTree<T> tree_;

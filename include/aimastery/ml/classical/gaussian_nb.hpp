@@ -187,6 +187,9 @@ class GaussianNBScratch {
     return (jll.colwise() - log_evidence).eval();
   }
 
+  template <class>
+  friend struct ModelCodec;  // reads and restores the fitted state (production/deployment)
+
   Params params_;
   LabelEncoding encoding_;
   Matrix<T> theta_, var_;

@@ -38,6 +38,10 @@
 
 namespace aimastery {
 
+/// Reads and restores fitted state (production/deployment); declared here for the friends in detail.
+template <class Model>
+struct ModelCodec;
+
 enum class DistanceMetric { euclidean, manhattan, cosine };
 enum class NeighborWeights { uniform, distance };
 
@@ -101,18 +105,8 @@ class NeighborSearch {
   NeighborSearch(const Eigen::MatrixBase<Derived>& X, DistanceMetric metric)
       : metric_(metric), X_(X.template cast<T>()) {
     largest_ = X_.size() ? X_.cwiseAbs().maxCoeff() : T(0);
-    const Index d = X_.cols();
-    if (metric_ == DistanceMetric::manhattan) return;
     if (metric_ == DistanceMetric::cosine) normalise_rows(X_);
-    B_.resize(d + 1, X_.rows());  // b(x) as columns: a block of training rows is
-                                  // a block of columns
-    if (metric_ == DistanceMetric::euclidean) {
-      B_.topRows(d) = T(-2) * X_.transpose();
-      B_.row(d) = X_.rowwise().squaredNorm().transpose();
-    } else {
-      B_.topRows(d) = -X_.transpose();
-      B_.row(d).setOnes();
-    }
+    build_products();
   }
 
   [[nodiscard]] Index size() const noexcept { return X_.rows(); }
@@ -219,6 +213,22 @@ class NeighborSearch {
     return result;
   }
 
+  /// b(x) of the stored rows X_ (already normalised for cosine), as columns: a block of training rows is
+  /// a block of columns. Manhattan has no product form.
+  void build_products() {
+    const Index d = X_.cols();
+    B_.resize(0, 0);
+    if (metric_ == DistanceMetric::manhattan) return;
+    B_.resize(d + 1, X_.rows());
+    if (metric_ == DistanceMetric::euclidean) {
+      B_.topRows(d) = T(-2) * X_.transpose();
+      B_.row(d) = X_.rowwise().squaredNorm().transpose();
+    } else {
+      B_.topRows(d) = -X_.transpose();
+      B_.row(d).setOnes();
+    }
+  }
+
   /// Pushes (value, index) into a max-heap of size k holding the k smallest
   /// distances seen, as scikit-learn's heap_push: a value not smaller than the
   /// root is refused, so the rows seen first win ties at the k-th place; the
@@ -266,6 +276,9 @@ class NeighborSearch {
     for (Index r = 0; r < Qb.rows(); ++r)
       for (Index j = 0; j < bt; ++j) D(r, j) = (X_.row(t0 + j) - Qb.row(r)).cwiseAbs().sum();
   }
+
+  template <class>
+  friend struct aimastery::ModelCodec;  // reads and restores the stored rows (production/deployment)
 
   DistanceMetric metric_ = DistanceMetric::euclidean;
   Matrix<T> X_;       ///< the training rows (cosine: normalised)
@@ -353,6 +366,9 @@ class NeighborModel {
   }
 
  private:
+  template <class>
+  friend struct aimastery::ModelCodec;  // reads and restores the fitted state (production/deployment)
+
   Params params_;
   NeighborSearch<T> search_;
   Index n_features_ = 0;
@@ -433,6 +449,9 @@ class KNNScratch : public detail::NeighborModel<T> {
     return votes;
   }
 
+  template <class>
+  friend struct ModelCodec;  // reads and restores the fitted state (production/deployment)
+
   LabelEncoding encoding_;
   IndexVector codes_;
 };
@@ -487,6 +506,9 @@ class KNNRegressorScratch : public detail::NeighborModel<T> {
     }
     return out;
   }
+
+  template <class>
+  friend struct ModelCodec;  // reads and restores the fitted state (production/deployment)
 
   Vector<T> targets_;
 };

@@ -286,6 +286,9 @@ class LinearRegressionScratch {
     return out;
   }
 
+  template <class>
+  friend struct ModelCodec;  // reads and restores the fitted state (production/deployment)
+
   Params params_;
   Vector<T> coefficients_;
   T intercept_ = T(0);

@@ -280,6 +280,9 @@ class LogisticRegressionScratch {
     return proba;
   }
 
+  template <class>
+  friend struct ModelCodec;  // reads and restores the fitted state (production/deployment)
+
   Params params_;
   LabelEncoding encoding_;
   Matrix<T> coefficients_;

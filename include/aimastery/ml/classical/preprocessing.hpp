@@ -93,6 +93,9 @@ class StandardScaler {
   [[nodiscard]] Index n_features() const noexcept { return n_features_; }
 
  private:
+  template <class>
+  friend struct ModelCodec;  // reads and restores the fitted state (production/deployment)
+
   Params params_;
   RowVector<T> mean_, var_, scale_;
   Index n_features_ = 0;

@@ -288,6 +288,9 @@ class RandomForestScratch {
                            ": the model is not fitted; call fit first");
   }
 
+  template <class>
+  friend struct ModelCodec;  // reads and restores the fitted state (production/deployment)
+
   Params params_;
   LabelEncoding encoding_;
   std::vector<detail::FittedTree<T>> trees_;
@@ -366,6 +369,8 @@ class RandomForestRegressorScratch {
             "the forest was fitted with oob_score = false");
     return oob_score_;
   }
+  [[nodiscard]] Index n_trees() const noexcept { return static_cast<Index>(trees_.size()); }
+  [[nodiscard]] const detail::FittedTree<T>& tree(Index t) const { return trees_.at(static_cast<std::size_t>(t)); }
   [[nodiscard]] const Params& params() const noexcept { return params_; }
 
  private:
@@ -374,6 +379,9 @@ class RandomForestRegressorScratch {
       throw NotFittedError(std::string("RandomForestRegressorScratch::") + accessor +
                            ": the model is not fitted; call fit first");
   }
+
+  template <class>
+  friend struct ModelCodec;  // reads and restores the fitted state (production/deployment)
 
   Params params_;
   std::vector<detail::FittedTree<T>> trees_;

@@ -116,6 +116,8 @@ class BatchNormalization : public Layer<T> {
   }
 
   [[nodiscard]] Index features() const noexcept { return features_; }
+  [[nodiscard]] T eps() const noexcept { return eps_; }
+  [[nodiscard]] T momentum() const noexcept { return momentum_; }
   Parameter<T>& weight() noexcept { return gamma_; }
   Parameter<T>& bias() noexcept { return beta_; }
   [[nodiscard]] const Matrix<T>& running_mean() const noexcept { return running_mean_.value; }

@@ -29,7 +29,12 @@ struct NetworkSafetensors {
   /// out × in, vectors such as biases one-dimensional). The metadata records the layers
   /// ("aimastery.layers").
   static void save(const NeuralNetwork<T>& net, const std::string& path) {
-    require(net.size() > 0, "NeuralNetwork::save", "the network has no layers");
+    write_safetensors(path, tensors(net, "NeuralNetwork::save"));
+  }
+
+  /// The parameters and buffers as safetensors, with the metadata of save(); `where` names the caller.
+  static Safetensors tensors(const NeuralNetwork<T>& net, std::string_view where) {
+    require(net.size() > 0, where, "the network has no layers");
     Safetensors file;
     for (std::size_t i = 0; i < net.size(); ++i) {
       Layer<T>& layer = *net.layers_[i];
@@ -44,7 +49,7 @@ struct NetworkSafetensors {
     }
     file.metadata["format"] = "pt";
     file.metadata["aimastery.layers"] = net.layer_names();
-    write_safetensors(path, file);
+    return file;
   }
 
   /// Reads every parameter and buffer of the (already assembled) network. Any floating dtype converts;
@@ -54,8 +59,12 @@ struct NetworkSafetensors {
   /// checked aside first, then swapped in.
   static void load(NeuralNetwork<T>& net, const std::string& path) {
     require(net.size() > 0, "NeuralNetwork::load", "the network has no layers (add them first, then load)");
-    const Safetensors file = read_safetensors(path);
-    const std::string where = "NeuralNetwork::load: " + path;
+    assign(net, read_safetensors(path), "NeuralNetwork::load: " + path);
+  }
+
+  /// Sets the parameters and buffers from `file` as load() does; failures are FormatErrors starting
+  /// with `where`, and leave the network unchanged.
+  static void assign(NeuralNetwork<T>& net, const Safetensors& file, const std::string& where) {
     const ParameterList<T>& parameters = net.parameters();
     std::vector<Matrix<T>> values;
     values.reserve(parameters.size());

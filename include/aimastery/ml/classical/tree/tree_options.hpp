@@ -87,6 +87,9 @@ class MaxFeatures {
   static MaxFeatures log2() { return MaxFeatures("log2"); }
 
   [[nodiscard]] Kind kind() const noexcept { return kind_; }
+  /// The count of Kind::count, the fraction of Kind::fraction.
+  [[nodiscard]] Index count() const noexcept { return count_; }
+  [[nodiscard]] double fraction() const noexcept { return fraction_; }
 
   /// The number of features a split draws among `n_features` (scikit-learn's rounding: down, at least 1).
   [[nodiscard]] Index resolve(Index n_features, std::string_view where) const {
