@@ -337,6 +337,16 @@ class WordPieceTokenizer {
     return pieces;
   }
 
+  /// The number of word pieces of a text (tokenize(text).size(), without building the strings).
+  [[nodiscard]] Index count_pieces(std::string_view text) const {
+    Index count = 0;
+    for_each_piece(text, [&](std::int32_t) {
+      ++count;
+      return true;
+    });
+    return count;
+  }
+
   /// Encodes every text and pads the batch to its longest sequence.
   [[nodiscard]] TokenBatch encode_batch(std::span<const std::string> texts) const {
     std::vector<std::vector<std::int32_t>> encoded(texts.size());

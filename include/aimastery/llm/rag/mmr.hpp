@@ -96,4 +96,23 @@ std::vector<RetrievalResult> mmr_rerank(Model& model, const std::string& query,
   return out;
 }
 
+/// mmr_rerank as a Reranker (llm/rag/reranker.hpp): holds the model by reference.
+template <EmbeddingModel Model>
+class MMRReranker {
+ public:
+  explicit MMRReranker(Model& model, double lambda = 0.5) : model_(&model), lambda_(lambda) {
+    require(lambda >= 0 && lambda <= 1, "MMRReranker",
+            [&] { return "lambda must be in [0, 1], got " + std::to_string(lambda); });
+  }
+
+  [[nodiscard]] std::vector<RetrievalResult> rerank(std::string_view question,
+                                                    const std::vector<RetrievalResult>& candidates, Index k) {
+    return mmr_rerank(*model_, std::string(question), candidates, k, lambda_);
+  }
+
+ private:
+  Model* model_;
+  double lambda_;
+};
+
 }  // namespace aimastery

@@ -65,6 +65,7 @@
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/llm/attention/wordpiece_tokenizer.hpp"
 #include "aimastery/llm/rag/document.hpp"
+#include "aimastery/llm/rag/text_spans.hpp"
 
 namespace aimastery {
 
@@ -81,13 +82,6 @@ struct TextChunkerOptions {
   std::vector<std::string> separators = {"\n\n", "\n", ". ", " ", ""};
   /// The tokenizer that counts ChunkUnit::tokens (shared, so chunkers are cheap to copy).
   std::shared_ptr<const WordPieceTokenizer> tokenizer = nullptr;
-};
-
-/// The byte range [start, end) of a text.
-struct TextSpan {
-  std::size_t start = 0;
-  std::size_t end = 0;
-  friend bool operator==(const TextSpan&, const TextSpan&) = default;
 };
 
 class TextChunker {
@@ -180,10 +174,6 @@ class TextChunker {
     std::string heading;
   };
 
-  static bool is_space(char32_t c) {
-    return (detail::unicode::FlagTable::instance()(c) & detail::unicode::kSpace) != 0;
-  }
-
   static std::vector<TextSpan> code_point_spans(std::string_view text, TextSpan within) {
     std::vector<TextSpan> out;
     for (std::size_t i = within.start; i < within.end;) {
@@ -200,7 +190,7 @@ class TextChunker {
     bool in_word = false;
     for (std::size_t i = 0; i < text.size();) {
       const std::size_t s = i;
-      const bool space = is_space(detail::unicode::decode_utf8(text, i));
+      const bool space = is_unicode_space(detail::unicode::decode_utf8(text, i));
       if (!space && !in_word) out.push_back({s, i});
       if (!space) out.back().end = i;
       in_word = !space;
@@ -369,78 +359,8 @@ class TextChunker {
     return out;
   }
 
-  /// Sentences: a run of . ! ? 。！？ (with closing quotes or brackets) followed by whitespace ends one;
-  /// so does a blank line. The whitespace after a sentence belongs to it.
-  static std::vector<TextSpan> sentence_spans(std::string_view text, TextSpan within) {
-    const auto terminal = [](char32_t c) {
-      return c == '.' || c == '!' || c == '?' || c == 0x3002 || c == 0xFF01 || c == 0xFF1F;
-    };
-    const auto closing = [](char32_t c) {
-      return c == '"' || c == '\'' || c == ')' || c == ']' || c == 0x201D || c == 0x2019 || c == 0xBB;
-    };
-    const std::string_view part = text.substr(0, within.end);
-    std::vector<TextSpan> out;
-    std::size_t s = within.start, i = within.start;
-    while (i < within.end) {
-      std::size_t j = i;
-      const char32_t c = detail::unicode::decode_utf8(part, j);
-      bool boundary = false;
-      std::size_t after = j;
-      if (terminal(c)) {
-        std::size_t k = j;
-        while (k < within.end) {  // more terminals and closers
-          std::size_t m = k;
-          const char32_t d = detail::unicode::decode_utf8(part, m);
-          if (!terminal(d) && !closing(d)) break;
-          k = m;
-        }
-        after = k;
-        boundary = k == within.end || [&] {
-          std::size_t m = k;
-          return is_space(detail::unicode::decode_utf8(part, m));
-        }();
-      } else if (c == '\n') {
-        std::size_t k = j;  // a blank line: "\n", optional spaces, "\n"
-        while (k < within.end && (part[k] == ' ' || part[k] == '\t' || part[k] == '\r')) ++k;
-        boundary = k < within.end && part[k] == '\n';
-        after = j;
-      }
-      if (boundary) {
-        while (after < within.end) {  // the whitespace after the sentence
-          std::size_t m = after;
-          if (!is_space(detail::unicode::decode_utf8(part, m))) break;
-          after = m;
-        }
-        out.push_back({s, after});
-        s = i = after;
-      } else {
-        i = j;
-      }
-    }
-    if (s < within.end) out.push_back({s, within.end});
-    return out;
-  }
-
-  /// `span` without the whitespace at its ends.
-  static TextSpan trim(std::string_view text, TextSpan span) {
-    while (span.start < span.end) {
-      std::size_t m = span.start;
-      if (!is_space(detail::unicode::decode_utf8(text.substr(0, span.end), m))) break;
-      span.start = m;
-    }
-    while (span.end > span.start) {
-      std::size_t b = span.end - 1;  // the start of the last code point
-      while (b > span.start && (static_cast<unsigned char>(text[b]) & 0xC0) == 0x80) --b;
-      std::size_t m = b;
-      const char32_t c = detail::unicode::decode_utf8(text.substr(0, span.end), m);
-      if (m != span.end || !is_space(c)) break;
-      span.end = b;
-    }
-    return span;
-  }
-
   Index measure_span(std::string_view text, TextSpan span) const {
-    const TextSpan t = trim(text, span);
+    const TextSpan t = trim_span(text, span);
     return measure(text.substr(t.start, t.end - t.start));
   }
 
@@ -465,7 +385,7 @@ class TextChunker {
   void merge(std::string_view text, const std::vector<TextSpan>& run, std::vector<Piece>& out,
              const std::string& heading) const {
     const auto emit = [&](std::size_t first, std::size_t last) {  // pieces [first, last]
-      const TextSpan span = trim(text, {run[first].start, run[last].end});
+      const TextSpan span = trim_span(text, {run[first].start, run[last].end});
       if (span.end > span.start) out.push_back({span, heading});
     };
     const auto size_of = [&](std::size_t first, std::size_t last) {
