@@ -124,13 +124,9 @@ class ShardedBM25 {
     require(chunks_.size() + tokens.size() < UINT32_MAX, "ShardedBM25::add", "too many chunks for one shard");
     std::size_t id = chunks_.size();
     for (const auto& words : tokens) {
-      std::unordered_map<std::string_view, std::uint32_t> counts;
-      for (const std::string& w : words) ++counts[w];
-      for (const auto& [w, tf] : counts) {
-        auto it = postings_.find(std::string(w));
-        if (it == postings_.end()) it = postings_.emplace(std::string(w), std::vector<Posting>{}).first;
-        it->second.push_back({static_cast<std::uint32_t>(id), tf});
-      }
+      detail::rag::for_each_term_frequency(words, [&](std::string_view w, std::uint32_t tf) {
+        postings_[std::string(w)].push_back({static_cast<std::uint32_t>(id), tf});
+      });
       lengths_.push_back(static_cast<double>(words.size()));
       total_length_ += static_cast<double>(words.size());
       ++id;

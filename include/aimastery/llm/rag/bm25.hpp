@@ -37,6 +37,18 @@
 
 namespace aimastery {
 
+namespace detail::rag {
+
+/// Calls sink(token, tf) once for every distinct token of a tokenised chunk, tf its number of occurrences.
+template <class Sink>
+void for_each_term_frequency(const std::vector<std::string>& words, Sink&& sink) {
+  std::unordered_map<std::string_view, std::uint32_t> counts;
+  for (const std::string& w : words) ++counts[w];
+  for (const auto& [w, tf] : counts) sink(w, tf);
+}
+
+}  // namespace detail::rag
+
 struct BM25Options {
   double k1 = 1.5;  ///< term-frequency saturation, >= 0 (bm25s' default 1.5)
   double b = 0.75;  ///< length normalisation, in [0, 1]
@@ -155,13 +167,9 @@ class BM25Retriever {
     require(chunks_.size() + tokens.size() < UINT32_MAX, "BM25Retriever::add", "too many chunks for one index");
     std::size_t id = chunks_.size();
     for (const auto& words : tokens) {
-      std::unordered_map<std::string_view, std::uint32_t> counts;
-      for (const std::string& w : words) ++counts[w];
-      for (const auto& [w, tf] : counts) {
-        auto it = postings_.find(std::string(w));
-        if (it == postings_.end()) it = postings_.emplace(std::string(w), std::vector<Posting>{}).first;
-        it->second.push_back({static_cast<std::uint32_t>(id), tf, 0.0});
-      }
+      detail::rag::for_each_term_frequency(words, [&](std::string_view w, std::uint32_t tf) {
+        postings_[std::string(w)].push_back({static_cast<std::uint32_t>(id), tf, 0.0});
+      });
       lengths_.push_back(static_cast<double>(words.size()));
       total_length_ += static_cast<double>(words.size());
       ++id;

@@ -29,6 +29,7 @@
 #include "aimastery/core/linalg/matmul.hpp"
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/llm/rag/document.hpp"
+#include "aimastery/llm/rag/embedded_chunks.hpp"
 #include "aimastery/llm/rag/embedding_model.hpp"
 #include "aimastery/llm/rag/retrieval_result.hpp"
 #include "aimastery/llm/rag/top_k.hpp"
@@ -102,24 +103,19 @@ class DenseRetriever {
  public:
   using T = typename M::Scalar;
 
-  explicit DenseRetriever(M model) : model_(std::move(model)), index_(model_.dimension()) {}
+  explicit DenseRetriever(M model) : store_(std::move(model)), index_(store_.model().dimension()) {}
 
-  [[nodiscard]] M& model() noexcept { return model_; }
+  [[nodiscard]] M& model() noexcept { return store_.model(); }
   [[nodiscard]] const ExactDenseIndex<T>& index() const noexcept { return index_; }
   [[nodiscard]] Index size() const noexcept { return index_.size(); }
-  [[nodiscard]] const Chunk& chunk(Index i) const { return chunks_.at(static_cast<std::size_t>(i)); }
+  [[nodiscard]] const Chunk& chunk(Index i) const { return store_.chunk(i); }
 
   /// Embeds the chunks' texts and indexes them.
   DenseRetriever& add(std::span<const Chunk> chunks) {
-    std::vector<std::string> texts;
-    texts.reserve(chunks.size());
-    for (const Chunk& c : chunks) texts.push_back(c.text);
-    const Matrix<T> E = model_.embed(texts);
-    require(E.rows() == static_cast<Index>(chunks.size()), "DenseRetriever::add", [&] {
-      return "the model returned " + std::to_string(E.rows()) + " rows for " + std::to_string(chunks.size()) + " texts";
-    });
+    const Matrix<T> E = store_.embed_chunks(chunks, "DenseRetriever::add");
+    store_.reserve_more(chunks.size());
     index_.add(E);
-    chunks_.insert(chunks_.end(), chunks.begin(), chunks.end());
+    store_.append(chunks);
     return *this;
   }
 
@@ -127,15 +123,7 @@ class DenseRetriever {
   [[nodiscard]] std::vector<std::vector<RetrievalResult>> retrieve_batch(std::span<const std::string> queries,
                                                                          Index k) {
     require(k >= 1, "DenseRetriever::retrieve", [&] { return "k must be at least 1, got " + std::to_string(k); });
-    const Matrix<T> Q = model_.embed(queries);
-    std::vector<std::vector<RetrievalResult>> out;
-    for (const auto& hits : index_.search(Q, k)) {
-      auto& results = out.emplace_back();
-      Index rank = 0;
-      for (const ScoredIndex& h : hits)
-        results.push_back(RetrievalResult::of(chunks_[static_cast<std::size_t>(h.index)], h.score, ++rank));
-    }
-    return out;
+    return store_.results_of(index_.search(store_.model().embed(queries), k));
   }
 
   [[nodiscard]] std::vector<RetrievalResult> retrieve(std::string_view query, Index k) {
@@ -144,9 +132,8 @@ class DenseRetriever {
   }
 
  private:
-  M model_;
+  EmbeddedChunks<M> store_;
   ExactDenseIndex<T> index_;
-  std::vector<Chunk> chunks_;
 };
 
 }  // namespace aimastery

@@ -10,6 +10,7 @@
 /// The index's queries may run concurrently with its insertions; the retriever's own chunk list may not:
 /// call add() and retrieve() of one HnswRetriever from one thread at a time (or share the HnswIndex).
 
+#include <algorithm>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@
 
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/llm/rag/document.hpp"
+#include "aimastery/llm/rag/embedded_chunks.hpp"
 #include "aimastery/llm/rag/embedding_model.hpp"
 #include "aimastery/llm/rag/hnsw_index.hpp"
 #include "aimastery/llm/rag/retrieval_result.hpp"
@@ -30,26 +32,20 @@ class HnswRetriever {
   using T = typename M::Scalar;
 
   explicit HnswRetriever(M model, HnswParams params = {})
-      : model_(std::move(model)), index_(model_.dimension(), params) {}
+      : store_(std::move(model)), index_(store_.model().dimension(), params) {}
 
-  [[nodiscard]] M& model() noexcept { return model_; }
+  [[nodiscard]] M& model() noexcept { return store_.model(); }
   [[nodiscard]] HnswIndex<T>& index() noexcept { return index_; }
   [[nodiscard]] const HnswIndex<T>& index() const noexcept { return index_; }
   [[nodiscard]] Index size() const { return index_.size(); }
-  [[nodiscard]] const Chunk& chunk(Index i) const { return chunks_.at(static_cast<std::size_t>(i)); }
+  [[nodiscard]] const Chunk& chunk(Index i) const { return store_.chunk(i); }
 
   /// Embeds the chunks' texts and inserts them (nothing is inserted when the model or the index throws).
   HnswRetriever& add(std::span<const Chunk> chunks) {
-    std::vector<std::string> texts;
-    texts.reserve(chunks.size());
-    for (const Chunk& c : chunks) texts.push_back(c.text);
-    const Matrix<T> E = model_.embed(texts);
-    require(E.rows() == static_cast<Index>(chunks.size()), "HnswRetriever::add", [&] {
-      return "the model returned " + std::to_string(E.rows()) + " rows for " + std::to_string(chunks.size()) + " texts";
-    });
-    chunks_.reserve(chunks_.size() + chunks.size());
+    const Matrix<T> E = store_.embed_chunks(chunks, "HnswRetriever::add");
+    store_.reserve_more(chunks.size());
     index_.add(E);
-    chunks_.insert(chunks_.end(), chunks.begin(), chunks.end());
+    store_.append(chunks);
     return *this;
   }
 
@@ -57,15 +53,7 @@ class HnswRetriever {
   [[nodiscard]] std::vector<std::vector<RetrievalResult>> retrieve_batch(std::span<const std::string> queries,
                                                                          Index k) {
     require(k >= 1, "HnswRetriever::retrieve", [&] { return "k must be at least 1, got " + std::to_string(k); });
-    const Matrix<T> Q = model_.embed(queries);
-    std::vector<std::vector<RetrievalResult>> out;
-    for (const auto& hits : index_.search(Q, k, std::max(k, index_.params().ef))) {
-      auto& results = out.emplace_back();
-      Index rank = 0;
-      for (const ScoredIndex& h : hits)
-        results.push_back(RetrievalResult::of(chunks_[static_cast<std::size_t>(h.index)], h.score, ++rank));
-    }
-    return out;
+    return store_.results_of(index_.search(store_.model().embed(queries), k, std::max(k, index_.params().ef)));
   }
 
   [[nodiscard]] std::vector<RetrievalResult> retrieve(std::string_view query, Index k) {
@@ -74,9 +62,8 @@ class HnswRetriever {
   }
 
  private:
-  M model_;
+  EmbeddedChunks<M> store_;
   HnswIndex<T> index_;
-  std::vector<Chunk> chunks_;
 };
 
 }  // namespace aimastery
