@@ -158,3 +158,54 @@ TEST_CASE("aimastery runs every registered classical model by its own parameter 
   check_fails("cv --model random_forest" + base + " --param max_features=bogus", "MaxFeatures");
   check_fails("cv --model decision_tree" + base + " --param max_depth=deep", "an integer or none");
 }
+
+TEST_CASE("rag index, query and eval: cited answers from the user's files, TREC measures, clear errors") {
+  const auto docs = scratch_dir() / "rag_docs";
+  std::filesystem::create_directories(docs / "sub");
+  std::ofstream(docs / "bm25.md") << "# BM25\n\nBM25 ranks documents by term frequency. The idf weight favours rare "
+                                     "terms. Length normalisation uses the parameter b.\n";
+  std::ofstream(docs / "sub" / "hnsw.txt") << "HNSW builds a layered graph of vectors. A search descends the layers "
+                                              "greedily and widens its beam on the bottom layer.\n";
+  std::ofstream(docs / "ignored.csv") << "not,indexed\n";
+  const auto index = scratch_dir() / "rag_index";
+  const Run built =
+      run("rag index --input " + docs.string() + " --out " + index.string() + " --chunk-size 12 --overlap 2");
+  REQUIRE(built.status == 0);
+  CHECK(built.err.find("indexed 2 documents") != std::string::npos);
+
+  const Run asked = run("rag query --index " + index.string() + " --k 3 \"how does the idf weight favour rare terms\"");
+  REQUIRE(asked.status == 0);
+  const auto answer = nlohmann::json::parse(asked.out);
+  CHECK(answer["answer"].get<std::string>().find("The idf weight favours rare terms. [") == 0);
+  const auto& first = answer["citations"][0];
+  CHECK(first["source"].get<std::string>().find("bm25.md") != std::string::npos);
+  const std::string text = slurp(docs / "bm25.md");
+  CHECK(text.substr(first["start"].get<std::size_t>(),
+                    first["end"].get<std::size_t>() - first["start"].get<std::size_t>()) ==
+        first["text"].get<std::string>());
+  CHECK(answer["timings_ms"]["total"].get<double>() >= 0);
+
+  const auto queries = scratch_dir() / "rag_queries.tsv", qrels = scratch_dir() / "rag_qrels.txt";
+  std::ofstream(queries) << "q1\tlayered graph search\nq2\tterm frequency ranking\n";
+  std::ofstream(qrels) << "q1 0 " << (docs / "sub" / "hnsw.txt").string() << " 1\nq2 0 " << (docs / "bm25.md").string()
+                       << " 1\n";
+  for (const char* mode : {"bm25", "dense", "hybrid"}) {
+    CAPTURE(mode);
+    const Run evaluated = run("rag eval --index " + index.string() + " --queries " + queries.string() + " --qrels " +
+                              qrels.string() + " --k 2 --mode " + mode);
+    REQUIRE(evaluated.status == 0);
+    const auto measures = nlohmann::json::parse(evaluated.out);
+    CHECK(measures["queries"] == 2);
+    CHECK(measures["mean"]["recip_rank"].get<double>() == 1.0);
+    CHECK(measures["mean"]["recall_2"].get<double>() == 1.0);
+  }
+
+  check_fails("rag index --input " + docs.string() + " --out " + index.string() + " --chunk-size 5 --overlap 5",
+              "--overlap (5) must be smaller than --chunk-size (5)");
+  check_fails("rag index --input " + (docs / "ignored.csv").string() + "x --out " + index.string(), "--input");
+  check_fails("rag query --index " + docs.string() + " \"anything\"", "manifest.json");
+  check_fails("rag query --index " + index.string() + " --mode sparse \"anything\"", "--mode");
+  check_fails("rag eval --index " + index.string() + " --queries " + qrels.string() + " --qrels " + qrels.string(),
+              "expected \"id<TAB>text\"");
+  check_fails("rag", "subcommand");
+}

@@ -1,0 +1,400 @@
+#pragma once
+/// \file
+/// RagIndex: a whole retrieval index (documents, chunks, BM25, hashed TF-IDF vectors in an HNSW graph)
+/// that is built once, saved to a folder and loaded back: what `aimastery rag index` writes and
+/// `aimastery rag query` reads.
+///
+///   RagIndex index = RagIndex::build(documents, {.chunking = {.unit = ChunkUnit::words, .size = 120}});
+///   index.retrieve("how is idf computed?", 5, RetrievalMode::hybrid);   // RRF of BM25 and dense
+///   index.save("docs.index");                  // atomic: the folder is replaced as a whole
+///   RagIndex again = RagIndex::load("docs.index");
+///
+/// The folder holds
+///   manifest.json    format name and version, the options, counts, and per file its size and FNV-1a 64
+///   documents.json   the documents (id, source, text, metadata)
+///   chunks.json      per chunk [document number, start, end, heading]; the text is the document's slice
+///   graph.hnsw       the HNSW graph with its vectors (HnswIndex::save, checksummed)
+/// BM25's postings and the hashing embedder's idf are functions of the chunks and the options, and are
+/// rebuilt on load (deterministically, in milliseconds per thousand chunks) rather than stored twice.
+/// Every byte read is checked: a file whose size or checksum differs from the manifest, offsets outside a
+/// document, a graph of another size or dimension: FormatError naming the file, never a crash.
+///
+/// Saving writes a sibling folder, fsyncs every file and the folder, and then swaps it in with one
+/// rename (renameat2's RENAME_EXCHANGE when the target exists), so a reader sees the old index or the new
+/// one, never a mix.
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "aimastery/core/tensor.hpp"
+#include "aimastery/io/atomic_file.hpp"
+#include "aimastery/llm/rag/bm25.hpp"
+#include "aimastery/llm/rag/document.hpp"
+#include "aimastery/llm/rag/fusion.hpp"
+#include "aimastery/llm/rag/hashing_tfidf_embedder.hpp"
+#include "aimastery/llm/rag/hnsw_index.hpp"
+#include "aimastery/llm/rag/retrieval_result.hpp"
+#include "aimastery/llm/rag/text_chunker.hpp"
+
+namespace aimastery {
+
+enum class RetrievalMode { bm25, dense, hybrid };
+
+struct RagIndexOptions {
+  /// Chunking in characters or words (token units need the tokenizer, which the index does not store).
+  TextChunkerOptions chunking = {
+      .strategy = ChunkingStrategy::recursive, .unit = ChunkUnit::words, .size = 120, .overlap = 20};
+  BM25Options bm25 = {};
+  HashingTfidfOptions embedding = {};  ///< the dense side: hashed TF-IDF vectors
+  HnswParams hnsw = {.M = 16, .ef_construction = 200, .ef = 64};
+  Index fusion_depth = 50;  ///< hybrid: each list's depth before reciprocal rank fusion
+};
+
+class RagIndex {
+ public:
+  static constexpr std::string_view format_name = "aimastery-rag-index";
+  static constexpr int format_version = 1;
+  /// Files larger than this are refused on load (a hostile manifest cannot make us allocate more).
+  static constexpr std::uint64_t max_file_bytes = std::uint64_t{8} << 30;
+
+  /// Chunks the documents and indexes the chunks. Document ids must be distinct.
+  [[nodiscard]] static RagIndex build(std::vector<Document> documents, RagIndexOptions options = {}) {
+    check_options(options, "RagIndex::build");
+    const TextChunker chunker(options.chunking);
+    std::vector<Chunk> chunks;
+    std::vector<std::string> seen;
+    for (const Document& d : documents) {
+      seen.push_back(d.id);
+      for (Chunk& c : chunker.split(d)) chunks.push_back(std::move(c));
+    }
+    std::ranges::sort(seen);
+    const auto duplicate = std::ranges::adjacent_find(seen);
+    require(duplicate == seen.end(), "RagIndex::build",
+            [&] { return "two documents have the id " + *duplicate + ": ids must be distinct"; });
+    auto graph = std::make_unique<HnswIndex<float>>(options.embedding.dimension, options.hnsw);
+    RagIndex index(std::move(options), std::move(documents), std::move(chunks), std::move(graph));
+    index.graph_->add(index.embed_chunks());
+    return index;
+  }
+
+  [[nodiscard]] const RagIndexOptions& options() const noexcept { return options_; }
+  [[nodiscard]] const std::vector<Document>& documents() const noexcept { return documents_; }
+  [[nodiscard]] const std::vector<Chunk>& chunks() const noexcept { return chunks_; }
+
+  /// The k best chunks for the query: BM25, dense (HNSW over hashed TF-IDF, beam max(ef, k)), or hybrid
+  /// (reciprocal rank fusion, k = 60, of the two lists fetched to max(k, fusion_depth)).
+  [[nodiscard]] std::vector<RetrievalResult> retrieve(std::string_view query, Index k,
+                                                      RetrievalMode mode = RetrievalMode::hybrid) const {
+    require(k >= 1, "RagIndex::retrieve", [&] { return "k must be at least 1, got " + std::to_string(k); });
+    switch (mode) {
+      case RetrievalMode::bm25:
+        return bm25_.retrieve(query, k);
+      case RetrievalMode::dense:
+        return dense(query, k);
+      case RetrievalMode::hybrid:
+      default: {
+        const Index depth = std::max(k, options_.fusion_depth);
+        return reciprocal_rank_fusion({bm25_.retrieve(query, depth), dense(query, depth)}, k);
+      }
+    }
+  }
+
+  /// Writes the index to `folder`, replacing what is there atomically.
+  void save(const std::string& folder) const {
+    namespace fs = std::filesystem;
+    const fs::path target = fs::absolute(folder).lexically_normal();
+    const fs::path staging = detail::temporary_sibling(target);
+    try {
+      fs::create_directory(staging);
+      nlohmann::json files = nlohmann::json::object();
+      const auto write = [&](const std::string& name, const std::string& bytes) {
+        write_new_file_durably(staging / name, bytes);
+        files[name] = {{"bytes", bytes.size()}, {"fnv1a64", detail::rag::hex64(detail::rag::fnv1a(bytes))}};
+      };
+      write("documents.json", documents_json().dump());
+      write("chunks.json", chunks_json().dump());
+      graph_->save((staging / "graph.hnsw").string());
+      record_file(files, staging / "graph.hnsw");
+      const nlohmann::json manifest = {
+          {"format", format_name},          {"version", format_version}, {"options", options_json(options_)},
+          {"documents", documents_.size()}, {"chunks", chunks_.size()},  {"files", files}};
+      write_new_file_durably(staging / "manifest.json", manifest.dump(1));
+      fsync_directory(staging);
+      swap_in(staging, target);
+    } catch (const std::system_error& e) {
+      std::error_code ignored;
+      fs::remove_all(staging, ignored);
+      throw FormatError("RagIndex::save: " + std::string(e.what()));
+    } catch (...) {
+      std::error_code ignored;
+      fs::remove_all(staging, ignored);
+      throw;
+    }
+  }
+
+  /// Reads an index written by save(). Anything malformed, truncated or tampered: FormatError.
+  [[nodiscard]] static RagIndex load(const std::string& folder) {
+    namespace fs = std::filesystem;
+    const fs::path dir(folder);
+    const auto bad = [&](const std::string& file, const std::string& problem) {
+      return FormatError("RagIndex::load: '" + (dir / file).string() + "' " + problem);
+    };
+    const nlohmann::json manifest = parse_json(dir / "manifest.json", 1 << 20, bad);
+    try {
+      if (manifest.at("format") != format_name) throw bad("manifest.json", "is not an aimastery RAG index");
+      if (manifest.at("version") != format_version)
+        throw bad("manifest.json", "has format version " + manifest.at("version").dump() + ", this library reads " +
+                                       std::to_string(format_version));
+      const nlohmann::json& files = manifest.at("files");
+      for (const char* name : {"documents.json", "chunks.json", "graph.hnsw"})
+        check_file(dir, name, files.at(name), bad);
+      RagIndexOptions options = options_from_json(manifest.at("options"));
+      check_options(options, "RagIndex::load");
+      // JSON that parses but has the wrong shape is named by its file.
+      const auto in_file = [&](const char* name, auto&& read) {
+        try {
+          return read();
+        } catch (const nlohmann::json::exception& e) {
+          throw bad(name, std::string("is malformed: ") + e.what());
+        }
+      };
+      std::vector<Document> documents = in_file("documents.json", [&] {
+        return documents_from_json(parse_json(dir / "documents.json", max_file_bytes, bad));
+      });
+      std::vector<Chunk> chunks = in_file("chunks.json", [&] {
+        return chunks_from_json(parse_json(dir / "chunks.json", max_file_bytes, bad), documents,
+                                [&](const std::string& problem) { return bad("chunks.json", problem); });
+      });
+      if (manifest.at("documents") != documents.size() || manifest.at("chunks") != chunks.size())
+        throw bad("manifest.json", "counts do not match documents.json and chunks.json");
+      // A prvalue initialises the index in place (HnswIndex is neither copied nor moved: it holds mutexes).
+      std::unique_ptr<HnswIndex<float>> graph(
+          new HnswIndex<float>(HnswIndex<float>::load((dir / "graph.hnsw").string())));
+      if (graph->size() != static_cast<Index>(chunks.size()) || graph->dimension() != options.embedding.dimension)
+        throw bad("graph.hnsw", "holds " + std::to_string(graph->size()) + " vectors of dimension " +
+                                    std::to_string(graph->dimension()) + " for " + std::to_string(chunks.size()) +
+                                    " chunks of dimension " + std::to_string(options.embedding.dimension));
+      return RagIndex(std::move(options), std::move(documents), std::move(chunks), std::move(graph));
+    } catch (const nlohmann::json::exception& e) {
+      throw bad("manifest.json", std::string("is malformed: ") + e.what());
+    } catch (const InvalidArgument& e) {
+      throw bad("manifest.json", std::string("holds invalid options: ") + e.what());
+    }
+  }
+
+ private:
+  RagIndex(RagIndexOptions options, std::vector<Document> documents, std::vector<Chunk> chunks,
+           std::unique_ptr<HnswIndex<float>> graph)
+      : options_(std::move(options)),
+        documents_(std::move(documents)),
+        chunks_(std::move(chunks)),
+        bm25_(options_.bm25),
+        embedder_(options_.embedding),
+        graph_(std::move(graph)) {
+    bm25_.add(chunks_);
+    std::vector<std::string> texts;
+    texts.reserve(chunks_.size());
+    for (const Chunk& c : chunks_) texts.push_back(c.text);
+    embedder_.fit(texts);
+  }
+
+  static void check_options(const RagIndexOptions& o, std::string_view where) {
+    require(o.chunking.unit != ChunkUnit::tokens, where,
+            "token chunking needs a tokenizer, which an index does not store: chunk in words or characters");
+    require(o.fusion_depth >= 1, where,
+            [&] { return "fusion_depth must be at least 1, got " + std::to_string(o.fusion_depth); });
+    [[maybe_unused]] const TextChunker chunker(o.chunking);
+    [[maybe_unused]] const BM25Retriever bm25(o.bm25);
+    [[maybe_unused]] const HashingTfidfEmbedder<float> embedder(o.embedding);
+    [[maybe_unused]] const HnswIndex<float> graph(o.embedding.dimension, o.hnsw);
+  }
+
+  [[nodiscard]] Matrix<float> embed_chunks() const {
+    std::vector<std::string> texts;
+    texts.reserve(chunks_.size());
+    for (const Chunk& c : chunks_) texts.push_back(c.text);
+    return embedder_.embed(texts);
+  }
+
+  [[nodiscard]] std::vector<RetrievalResult> dense(std::string_view query, Index k) const {
+    const std::string q(query);
+    const Matrix<float> Q = embedder_.embed(std::span<const std::string>(&q, 1));
+    std::vector<RetrievalResult> out;
+    Index rank = 0;
+    const auto hits = graph_->search(Q, k, std::max(k, options_.hnsw.ef));
+    for (const ScoredIndex& h : hits.front())
+      out.push_back(RetrievalResult::of(chunks_[static_cast<std::size_t>(h.index)], h.score, ++rank));
+    return out;
+  }
+
+  // ------------------------------------------------------------------------------------- the files
+
+  static nlohmann::json options_json(const RagIndexOptions& o) {
+    const auto& c = o.chunking;
+    return {{"chunking",
+             {{"strategy", static_cast<int>(c.strategy)},
+              {"unit", static_cast<int>(c.unit)},
+              {"size", c.size},
+              {"overlap", c.overlap},
+              {"separators", c.separators}}},
+            {"bm25", {{"k1", o.bm25.k1}, {"b", o.bm25.b}, {"stopwords", o.bm25.tokenizer.remove_stopwords}}},
+            {"embedding",
+             {{"dimension", o.embedding.dimension},
+              {"alternate_sign", o.embedding.alternate_sign},
+              {"sublinear_tf", o.embedding.sublinear_tf},
+              {"stopwords", o.embedding.tokenizer.remove_stopwords}}},
+            {"hnsw",
+             {{"M", o.hnsw.M}, {"ef_construction", o.hnsw.ef_construction}, {"ef", o.hnsw.ef}, {"seed", o.hnsw.seed}}},
+            {"fusion_depth", o.fusion_depth}};
+  }
+
+  static RagIndexOptions options_from_json(const nlohmann::json& j) {
+    RagIndexOptions o;
+    const auto& c = j.at("chunking");
+    const int strategy = c.at("strategy").get<int>(), unit = c.at("unit").get<int>();
+    if (strategy < 0 || strategy > 3 || unit < 0 || unit > 2)
+      throw InvalidArgument("RagIndex::load: unknown chunking strategy or unit");
+    o.chunking.strategy = static_cast<ChunkingStrategy>(strategy);
+    o.chunking.unit = static_cast<ChunkUnit>(unit);
+    o.chunking.size = c.at("size").get<Index>();
+    o.chunking.overlap = c.at("overlap").get<Index>();
+    o.chunking.separators = c.at("separators").get<std::vector<std::string>>();
+    o.bm25.k1 = j.at("bm25").at("k1").get<double>();
+    o.bm25.b = j.at("bm25").at("b").get<double>();
+    o.bm25.tokenizer.remove_stopwords = j.at("bm25").at("stopwords").get<bool>();
+    const auto& e = j.at("embedding");
+    o.embedding.dimension = e.at("dimension").get<Index>();
+    o.embedding.alternate_sign = e.at("alternate_sign").get<bool>();
+    o.embedding.sublinear_tf = e.at("sublinear_tf").get<bool>();
+    o.embedding.tokenizer.remove_stopwords = e.at("stopwords").get<bool>();
+    const auto& h = j.at("hnsw");
+    o.hnsw = {h.at("M").get<Index>(), h.at("ef_construction").get<Index>(), h.at("ef").get<Index>(),
+              h.at("seed").get<std::uint64_t>()};
+    o.fusion_depth = j.at("fusion_depth").get<Index>();
+    return o;
+  }
+
+  [[nodiscard]] nlohmann::json documents_json() const {
+    nlohmann::json out = nlohmann::json::array();
+    for (const Document& d : documents_)
+      out.push_back({{"id", d.id}, {"source", d.source}, {"text", d.text}, {"metadata", d.metadata}});
+    return out;
+  }
+
+  [[nodiscard]] nlohmann::json chunks_json() const {
+    std::map<std::string_view, std::size_t> number;
+    for (std::size_t i = 0; i < documents_.size(); ++i) number.emplace(documents_[i].id, i);
+    nlohmann::json out = nlohmann::json::array();
+    for (const Chunk& c : chunks_) out.push_back({number.at(c.document_id), c.start, c.end, c.heading});
+    return out;
+  }
+
+  static std::vector<Document> documents_from_json(const nlohmann::json& j) {
+    std::vector<Document> out;
+    for (const auto& d : j) {
+      Document doc;
+      doc.id = d.at("id").get<std::string>();
+      doc.source = d.at("source").get<std::string>();
+      doc.text = d.at("text").get<std::string>();
+      doc.metadata = d.at("metadata").get<Metadata>();
+      out.push_back(std::move(doc));
+    }
+    return out;
+  }
+
+  template <class Bad>
+  static std::vector<Chunk> chunks_from_json(const nlohmann::json& j, const std::vector<Document>& documents,
+                                             Bad&& bad) {
+    std::vector<Chunk> out;
+    for (const auto& c : j) {
+      if (!c.is_array() || c.size() != 4) throw bad("holds a chunk that is not [document, start, end, heading]");
+      const auto d = c[0].get<std::size_t>();
+      const auto start = c[1].get<std::size_t>(), end = c[2].get<std::size_t>();
+      if (d >= documents.size())
+        throw bad("names document " + std::to_string(d) + " of " + std::to_string(documents.size()));
+      const Document& doc = documents[d];
+      if (start > end || end > doc.text.size())
+        throw bad("holds the range [" + std::to_string(start) + ", " + std::to_string(end) + ") outside document " +
+                  doc.id + " of " + std::to_string(doc.text.size()) + " bytes");
+      Chunk chunk{doc.id, start, end, doc.text.substr(start, end - start), c[3].get<std::string>(), doc.metadata};
+      if (!chunk.heading.empty()) chunk.metadata["heading"] = chunk.heading;
+      out.push_back(std::move(chunk));
+    }
+    return out;
+  }
+
+  template <class Bad>
+  static nlohmann::json parse_json(const std::filesystem::path& path, std::uint64_t max_bytes, Bad&& bad) {
+    std::string bytes;
+    try {
+      bytes = read_file_bounded(path, max_bytes);
+    } catch (const std::system_error& e) {
+      throw bad(path.filename().string(), std::string("cannot be read: ") + e.what());
+    }
+    nlohmann::json j = nlohmann::json::parse(bytes, nullptr, false);
+    if (j.is_discarded()) throw bad(path.filename().string(), "is not valid JSON");
+    return j;
+  }
+
+  template <class Bad>
+  static void check_file(const std::filesystem::path& dir, const std::string& name, const nlohmann::json& entry,
+                         Bad&& bad) {
+    std::string bytes;
+    try {
+      bytes = read_file_bounded(dir / name, max_file_bytes);
+    } catch (const std::system_error& e) {
+      throw bad(name, std::string("cannot be read: ") + e.what());
+    }
+    if (bytes.size() != entry.at("bytes").get<std::uint64_t>())
+      throw bad(name, "has " + std::to_string(bytes.size()) + " bytes, the manifest says " + entry.at("bytes").dump());
+    if (detail::rag::hex64(detail::rag::fnv1a(bytes)) != entry.at("fnv1a64").get<std::string>())
+      throw bad(name, "is corrupt: its checksum differs from the manifest's (tampered or damaged)");
+  }
+
+  // Records a file written by someone else (HnswIndex::save) in the manifest's file list.
+  static void record_file(nlohmann::json& files, const std::filesystem::path& path) {
+    const std::string bytes = read_file_bounded(path, max_file_bytes);
+    files[path.filename().string()] = {{"bytes", bytes.size()},
+                                       {"fnv1a64", detail::rag::hex64(detail::rag::fnv1a(bytes))}};
+  }
+
+  // The staged folder replaces `target`: one rename when there is none, else an atomic exchange of the two
+  // names (renameat2 RENAME_EXCHANGE) and the removal of the old folder, now at the staging name.
+  static void swap_in(const std::filesystem::path& staging, const std::filesystem::path& target) {
+    namespace fs = std::filesystem;
+    if (!fs::exists(target)) {
+      if (::rename(staging.c_str(), target.c_str()) != 0) detail::throw_errno("cannot rename onto", target);
+    } else {
+      if (!fs::is_directory(target) || !fs::exists(target / "manifest.json"))
+        throw InvalidArgument("RagIndex::save: '" + target.string() +
+                              "' exists and is not a RAG index folder: refusing to replace it");
+      if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) != 0)
+        detail::throw_errno("cannot exchange the new index with", target);
+      std::error_code ignored;
+      fs::remove_all(staging, ignored);  // the old index
+    }
+    fsync_directory(target.parent_path());
+  }
+
+  RagIndexOptions options_;
+  std::vector<Document> documents_;
+  std::vector<Chunk> chunks_;
+  BM25Retriever bm25_;
+  HashingTfidfEmbedder<float> embedder_;
+  std::unique_ptr<HnswIndex<float>> graph_;  // never null
+};
+
+}  // namespace aimastery
