@@ -12,6 +12,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "aimastery/core/tensor.hpp"
 
@@ -33,6 +34,12 @@ struct Tolerance<float> {
   static constexpr float reference = 1e-4f;
   static constexpr float loose = 1e-3f;
 };
+
+/// PyTorch parity: 1e-6 relative in double, 1e-4 in float (inputs cast from the float64 reference).
+template <class T>
+constexpr double parity_tolerance() {
+  return std::is_same_v<T, float> ? 1e-4 : 1e-6;
+}
 
 /// The seed of a randomised test: AIMASTERY_TEST_SEED when set, otherwise `fallback`. Printed with the
 /// test's output so that a failure can be replayed.

@@ -42,7 +42,7 @@ int cross_validate(const CvOptions& o) {
   return 0;
 }
 
-const cli::CommandRegistration command(
+const cli::CommandRegistration cv_command(
     "cv", "cross-validate a model on one CSV file", [](CLI::App& app) -> cli::Action {
       auto o = std::make_shared<CvOptions>();
       cli::add_model_options(app, *o);

@@ -7,7 +7,7 @@
 
 namespace {
 
-const cli::CommandRegistration command(
+const cli::CommandRegistration embed_command(
     "embed", "sentence embeddings with all-MiniLM-L6-v2, texts one a line", [](CLI::App& app) -> cli::Action {
       auto o = std::make_shared<cli::EmbedOptions>();
       app.add_option("--model", o->model, "model folder (config.json, vocab.txt, model.safetensors)")

@@ -33,13 +33,13 @@ int fit_eval(const FitEvalOptions& o) {
   return 0;
 }
 
-const cli::CommandRegistration command("fit-eval", "train on one CSV file and score on another",
-                                       [](CLI::App& app) -> cli::Action {
-                                         auto o = std::make_shared<FitEvalOptions>();
-                                         cli::add_model_options(app, *o);
-                                         app.add_option("--train", o->train, "training CSV file")->required();
-                                         app.add_option("--test", o->test, "test CSV file")->required();
-                                         return [o] { return fit_eval(*o); };
-                                       });
+const cli::CommandRegistration fit_eval_command("fit-eval", "train on one CSV file and score on another",
+                                                [](CLI::App& app) -> cli::Action {
+                                                  auto o = std::make_shared<FitEvalOptions>();
+                                                  cli::add_model_options(app, *o);
+                                                  app.add_option("--train", o->train, "training CSV file")->required();
+                                                  app.add_option("--test", o->test, "test CSV file")->required();
+                                                  return [o] { return fit_eval(*o); };
+                                                });
 
 }  // namespace

@@ -16,7 +16,7 @@ int list_models() {
   return 0;
 }
 
-const cli::CommandRegistration command("models", "list the models and their tasks",
-                                       [](CLI::App&) -> cli::Action { return list_models; });
+const cli::CommandRegistration models_command("models", "list the models and their tasks",
+                                              [](CLI::App&) -> cli::Action { return list_models; });
 
 }  // namespace

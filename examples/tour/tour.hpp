@@ -30,8 +30,10 @@ struct Register {
 #define AIMASTERY_TOUR_CONCAT_(a, b) a##b
 #define AIMASTERY_TOUR_CONCAT(a, b) AIMASTERY_TOUR_CONCAT_(a, b)
 /// AIMASTERY_TOUR_SECTION(rank, "title") { ...body using data_dir... }
-#define AIMASTERY_TOUR_SECTION(rank, title)                                                \
-  static void AIMASTERY_TOUR_CONCAT(tour_section_, __LINE__)(const std::string& data_dir); \
-  static const tour::Register AIMASTERY_TOUR_CONCAT(tour_register_, __LINE__)(             \
-      rank, title, AIMASTERY_TOUR_CONCAT(tour_section_, __LINE__));                        \
-  static void AIMASTERY_TOUR_CONCAT(tour_section_, __LINE__)([[maybe_unused]] const std::string& data_dir)
+/// (names numbered by __COUNTER__, unique even when the sections' files are compiled as one unit)
+#define AIMASTERY_TOUR_SECTION(rank, title) AIMASTERY_TOUR_SECTION_N(rank, title, __COUNTER__)
+#define AIMASTERY_TOUR_SECTION_N(rank, title, n)                                                                 \
+  static void AIMASTERY_TOUR_CONCAT(tour_section_, n)(const std::string& data_dir);                              \
+  static const tour::Register AIMASTERY_TOUR_CONCAT(tour_register_, n)(rank, title,                              \
+                                                                       AIMASTERY_TOUR_CONCAT(tour_section_, n)); \
+  static void AIMASTERY_TOUR_CONCAT(tour_section_, n)([[maybe_unused]] const std::string& data_dir)

@@ -1,7 +1,8 @@
 #pragma once
 /// \file
-/// Everything in aimastery (except the Redis cache, which needs hiredis: include
-/// aimastery/production/caching.hpp with the aimastery::redis target for it).
+/// Everything in aimastery, except what needs an optional target: the Redis cache (aimastery::redis;
+/// include aimastery/production/caching.hpp with it) and the MPI layer (aimastery::mpi;
+/// aimastery/distributed.hpp).
 
 #include "aimastery/core/math_operations.hpp"
 #include "aimastery/core/probability.hpp"
@@ -12,4 +13,5 @@
 #include "aimastery/ml/classical.hpp"
 #include "aimastery/ml/deep_learning.hpp"
 #include "aimastery/production/caching.hpp"
+#include "aimastery/production/deployment.hpp"
 #include "aimastery/production/monitoring.hpp"

@@ -15,11 +15,6 @@
 
 namespace aimastery::test {
 
-/// PyTorch parity: 1e-6 relative in double, 1e-4 in float (inputs cast from the float64 reference).
-template <class T>
-constexpr double parity_tolerance() {
-  return std::is_same_v<T, float> ? 1e-4 : 1e-6;
-}
 /// Plain path against tiled path: 1e-12 in double, 1e-5 in float.
 template <class T>
 constexpr double path_tolerance() {

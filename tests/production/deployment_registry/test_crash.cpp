@@ -113,9 +113,14 @@ TEST_CASE("ModelVersionManager: a writer killed with SIGKILL at random points le
   // killed within the next five of them, so the kills fall inside every step of every kind of write.
   constexpr int calibration = 40;
   (void)expected_at(calibration);
-  const auto window = std::chrono::microseconds(
+  auto window = std::chrono::microseconds(
       std::max<std::int64_t>(300, static_cast<std::int64_t>(5e6 * operation_seconds / calibration)));
   MESSAGE("kill window after start-up: " << window.count() << " us");
+  // Under load (other tests running beside this one) the writer runs slower than the calibration said;
+  // the window widens by a quarter whenever a writer dies before committing anything, up to 50 ms.
+  const auto widen = [&] {
+    window = std::min(std::chrono::microseconds(50000), window + window / 4 + std::chrono::microseconds(1));
+  };
 
   constexpr int runs = 150;
   std::int64_t done = 0;  // operations committed so far
@@ -163,6 +168,7 @@ TEST_CASE("ModelVersionManager: a writer killed with SIGKILL at random points le
     for (ssize_t n; (n = ::read(progress[0], buffer, sizeof buffer)) > 0;) completed += n;
     completed = std::max<std::int64_t>(completed, 0);
     mid_sequence += completed > 0 ? 1 : 0;
+    if (!early && completed == 0) widen();
     ::close(progress[0]);
 
     // The registry opens, every listed artifact is intact, and the state is the one before or after
@@ -182,6 +188,7 @@ TEST_CASE("ModelVersionManager: a writer killed with SIGKILL at random points le
     }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  MESSAGE("kill window at the end: " << window.count() << " us");
   MESSAGE(killed << " writers killed (" << mid_sequence << " after committing an operation of theirs); " << done
                  << " operations committed; the interrupted operation was absent " << old_state
                  << " times and complete " << new_state << " times; " << seconds << " s");

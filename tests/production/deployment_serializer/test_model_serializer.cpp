@@ -406,7 +406,7 @@ TEST_CASE("bad inputs and hostile files") {
     NeuralNetwork<double> empty;
     CHECK_THROWS_WITH_AS(static_cast<void>(ModelSerializer::serialize(empty)), doctest::Contains("no layers"),
                          InvalidArgument);
-    CHECK_THROWS_WITH_AS(ModelSerializer::save(tree, temp_path("no/such/dir/x")), doctest::Contains("cannot open"),
+    CHECK_THROWS_WITH_AS(ModelSerializer::save(tree, temp_path("no/such/dir/x")), doctest::Contains("cannot create"),
                          FormatError);
   }
 }

@@ -13,7 +13,7 @@ using aimastery::test::load_reference;
 
 namespace {
 
-constexpr double rel = aimastery::test::Tolerance<double>::reference;
+constexpr double drift_rel = aimastery::test::Tolerance<double>::reference;
 
 struct Frames {
   FeatureFrame reference, current;
@@ -48,15 +48,15 @@ TEST_CASE("DriftDetector: automatic methods give SciPy's per-feature statistics 
   for (int j = 0; j < 4; ++j) {
     const auto& feature = report.feature("x" + std::to_string(j));
     CHECK(feature.method == DriftMethod::ks);  // 400 reference rows ≤ 1000
-    CHECK(close(feature.statistic, json_number<double>(f.ref["ks_statistic"][j]), rel));
-    CHECK(close(*feature.p_value, json_number<double>(f.ref["ks_pvalue"][j]), rel, 1e-300));
+    CHECK(close(feature.statistic, json_number<double>(f.ref["ks_statistic"][j]), drift_rel));
+    CHECK(close(*feature.p_value, json_number<double>(f.ref["ks_pvalue"][j]), drift_rel, 1e-300));
     CHECK(feature.drifted == (*feature.p_value < 0.05));
   }
   const auto& colour = report.feature("colour");
   CHECK(colour.method == DriftMethod::chi_square);
   CHECK(!colour.numeric);
-  CHECK(close(colour.statistic, json_number<double>(f.ref["chi2_statistic"]), rel));
-  CHECK(close(*colour.p_value, json_number<double>(f.ref["chi2_pvalue"]), rel, 1e-300));
+  CHECK(close(colour.statistic, json_number<double>(f.ref["chi2_statistic"]), drift_rel));
+  CHECK(close(*colour.p_value, json_number<double>(f.ref["chi2_pvalue"]), drift_rel, 1e-300));
   CHECK(report.feature("x1").drifted);  // scaled and shifted
   CHECK(!report.feature("x0").drifted);
   CHECK(colour.drifted);
@@ -87,13 +87,13 @@ TEST_CASE("DriftDetector: large references switch to Wasserstein/std and Jensen-
   for (int j = 0; j < 4; ++j) {
     const auto& feature = report.feature("x" + std::to_string(j));
     CHECK(feature.method == DriftMethod::wasserstein);
-    CHECK(close(feature.statistic, json_number<double>(f.ref["wasserstein_over_std"][j]), rel));
+    CHECK(close(feature.statistic, json_number<double>(f.ref["wasserstein_over_std"][j]), drift_rel));
     CHECK(!feature.p_value);
     CHECK(feature.drifted == (feature.statistic >= 0.1));
   }
   const auto& colour = report.feature("colour");
   CHECK(colour.method == DriftMethod::jensen_shannon);
-  CHECK(close(colour.statistic, json_number<double>(f.ref["jensen_shannon"]), rel));
+  CHECK(close(colour.statistic, json_number<double>(f.ref["jensen_shannon"]), drift_rel));
   CHECK(report.to_json()["features"][0]["p_value"].is_null());
 }
 

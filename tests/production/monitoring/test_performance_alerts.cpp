@@ -23,7 +23,7 @@ using aimastery::test::load_reference;
 
 namespace {
 
-constexpr double rel = aimastery::test::Tolerance<double>::reference;
+constexpr double alerts_rel = aimastery::test::Tolerance<double>::reference;
 
 /// A clock the test moves by hand.
 struct ManualClock {
@@ -163,16 +163,16 @@ TEST_CASE("PerformanceMonitor metrics equal scikit-learn and NumPy on the refere
   const auto latencies = ref["latencies"].get<std::vector<double>>();
   for (std::size_t i = 0; i < latencies.size(); ++i) monitor.record_request(latencies[i], i % 10 != 0);
   const PerformanceSnapshot s = monitor.snapshot();
-  CHECK(close(s.accuracy, json_number<double>(ref["accuracy"]), rel));
-  CHECK(close(s.precision, json_number<double>(ref["precision_macro"]), rel));
-  CHECK(close(s.recall, json_number<double>(ref["recall_macro"]), rel));
-  CHECK(close(s.f1, json_number<double>(ref["f1_macro"]), rel));
-  CHECK(close(s.mse, json_number<double>(ref["mse"]), rel));
-  CHECK(close(s.mae, json_number<double>(ref["mae"]), rel));
-  CHECK(close(s.r2, json_number<double>(ref["r2"]), rel));
-  CHECK(close(s.latency_p50, json_number<double>(ref["p50"]), rel));
-  CHECK(close(s.latency_p95, json_number<double>(ref["p95"]), rel));
-  CHECK(close(s.latency_p99, json_number<double>(ref["p99"]), rel));
+  CHECK(close(s.accuracy, json_number<double>(ref["accuracy"]), alerts_rel));
+  CHECK(close(s.precision, json_number<double>(ref["precision_macro"]), alerts_rel));
+  CHECK(close(s.recall, json_number<double>(ref["recall_macro"]), alerts_rel));
+  CHECK(close(s.f1, json_number<double>(ref["f1_macro"]), alerts_rel));
+  CHECK(close(s.mse, json_number<double>(ref["mse"]), alerts_rel));
+  CHECK(close(s.mae, json_number<double>(ref["mae"]), alerts_rel));
+  CHECK(close(s.r2, json_number<double>(ref["r2"]), alerts_rel));
+  CHECK(close(s.latency_p50, json_number<double>(ref["p50"]), alerts_rel));
+  CHECK(close(s.latency_p95, json_number<double>(ref["p95"]), alerts_rel));
+  CHECK(close(s.latency_p99, json_number<double>(ref["p99"]), alerts_rel));
   CHECK(s.requests == 1000);
   CHECK(s.errors == 100);
   CHECK(close(s.error_rate, 0.1, 1e-15));

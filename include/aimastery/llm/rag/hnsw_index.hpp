@@ -54,11 +54,7 @@
 /// Reading checks every count against the bytes that remain before allocating, every neighbour id, level
 /// and list length against the parameters, and the hash; any violation is a FormatError naming it.
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -71,12 +67,14 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
 #include "aimastery/core/probability/sampling.hpp"
 #include "aimastery/core/tensor.hpp"
+#include "aimastery/io/atomic_file.hpp"
 #include "aimastery/io/file.hpp"
 #include "aimastery/llm/rag/top_k.hpp"
 
@@ -644,39 +642,10 @@ class HnswIndex {
 
   // Temporary file in the same folder, write, fsync, rename over `path`, fsync the folder.
   static void write_atomically(const std::string& path, const std::vector<unsigned char>& bytes) {
-    const auto error = [&](const std::string& what) {
-      return FormatError("HnswIndex::save: cannot " + what + " '" + path + "': " + std::strerror(errno));
-    };
-    const std::string temporary = path + ".tmp" + std::to_string(::getpid());
-    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw error("create a temporary file for");
-    std::size_t written = 0;
-    while (written < bytes.size()) {
-      const ::ssize_t w = ::write(fd, bytes.data() + written, bytes.size() - written);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        const auto e = error("write");
-        ::close(fd);
-        ::unlink(temporary.c_str());
-        throw e;
-      }
-      written += static_cast<std::size_t>(w);
-    }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-      const auto e = error("flush");
-      ::unlink(temporary.c_str());
-      throw e;
-    }
-    if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-      const auto e = error("rename the temporary file to");
-      ::unlink(temporary.c_str());
-      throw e;
-    }
-    const auto slash = path.find_last_of('/');
-    const std::string folder = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-    if (const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
-      ::fsync(dir);
-      ::close(dir);
+    try {
+      write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    } catch (const std::system_error& e) {
+      throw FormatError(std::string("HnswIndex::save: ") + e.what());
     }
   }
 

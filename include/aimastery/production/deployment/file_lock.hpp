@@ -20,7 +20,7 @@
 #include <string>
 #include <thread>
 
-#include "aimastery/production/deployment/atomic_file.hpp"
+#include "aimastery/io/atomic_file.hpp"
 
 namespace aimastery {
 

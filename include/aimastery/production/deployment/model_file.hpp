@@ -18,26 +18,26 @@
 /// FormatError naming the file. The file opens in any safetensors reader (PyTorch, NumPy); the digest is
 /// only checked by this library.
 ///
-/// Writing is atomic: the bytes go to "<path>.tmp-<pid>", are flushed, and the temporary file is renamed
-/// over `path`, so a reader never sees half a file.
-
-#include <unistd.h>
+/// Writing is atomic and durable (io/atomic_file.hpp): the bytes go to a temporary file, are fsynced, and
+/// it is renamed over `path`, so a reader never sees half a file.
 
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
 #include "aimastery/core/tensor.hpp"
+#include "aimastery/io/atomic_file.hpp"
 #include "aimastery/io/file.hpp"
 #include "aimastery/io/safetensors_read.hpp"
 #include "aimastery/io/safetensors_write.hpp"
@@ -150,23 +150,14 @@ inline std::string content_digest(std::span<const unsigned char> bytes, std::siz
   return to_hex(h.finish());
 }
 
-/// Writes `bytes` to `path` atomically (temporary file, flush, rename). Failure: FormatError naming `where`.
+/// Writes `bytes` to `path` atomically and durably (io/atomic_file.hpp). Failure: FormatError naming `where`.
 inline void write_file_atomically(const std::string& path, std::span<const unsigned char> bytes,
                                   std::string_view where) {
-  const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) throw FormatError(std::string(where) + ": cannot open '" + temporary + "' for writing");
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      std::remove(temporary.c_str());
-      throw FormatError(std::string(where) + ": cannot write '" + temporary + "'");
-    }
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    throw FormatError(std::string(where) + ": cannot rename '" + temporary + "' to '" + path + "'");
+  try {
+    aimastery::write_file_atomically(std::filesystem::path(path),
+                                     std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  } catch (const std::system_error& e) {
+    throw FormatError(std::string(where) + ": " + e.what());
   }
 }
 

@@ -48,8 +48,8 @@
 
 #include "aimastery/core/errors.hpp"
 #include "aimastery/core/tensor.hpp"
+#include "aimastery/io/atomic_file.hpp"
 #include "aimastery/production/caching/content_hash.hpp"
-#include "aimastery/production/deployment/atomic_file.hpp"
 #include "aimastery/production/deployment/file_lock.hpp"
 
 namespace aimastery {

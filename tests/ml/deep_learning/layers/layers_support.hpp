@@ -9,12 +9,6 @@
 
 namespace aimastery::test {
 
-/// PyTorch parity: 1e-6 relative in double, 1e-4 in float (inputs cast from the float64 reference).
-template <class T>
-constexpr double parity_tolerance() {
-  return std::is_same_v<T, float> ? 1e-4 : 1e-6;
-}
-
 /// Central-difference gradient checks are run in double and must agree to 1e-6.
 constexpr double gradient_tolerance = 1e-6;
 

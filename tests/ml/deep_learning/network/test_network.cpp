@@ -36,11 +36,6 @@ std::string temporary_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("aimastery_test_" + name)).string();
 }
 
-template <class T>
-constexpr double parity_tolerance() {
-  return std::is_same_v<T, float> ? 1e-4 : 1e-6;
-}
-
 /// Two well separated Gaussian blobs per class in 2-D.
 template <class T>
 void blobs(Index n, std::mt19937_64& rng, Matrix<T>& X, IndexVector& y) {
@@ -75,9 +70,10 @@ TEST_CASE_TEMPLATE("a PyTorch MLP saved with safetensors.torch loads and gives P
   auto net = mlp_4_8_3<T>();
   net.load(std::string(AIMASTERY_REFERENCE_DIR) + "/dl_mlp_4_8_3.safetensors");
   const Matrix<T> X = test::json_matrix<T>(ref.at("X"));
-  CHECK(test::max_relative_error(net.predict(X), test::json_matrix<double>(ref.at("logits"))) < parity_tolerance<T>());
+  CHECK(test::max_relative_error(net.predict(X), test::json_matrix<double>(ref.at("logits"))) <
+        test::parity_tolerance<T>());
   CHECK(test::max_relative_error(net.predict_proba(X), test::json_matrix<double>(ref.at("probabilities"))) <
-        parity_tolerance<T>());
+        test::parity_tolerance<T>());
 }
 
 TEST_CASE_TEMPLATE("full training steps (forward, cross-entropy, backward, SGD or Adam) equal PyTorch's", T, float,
@@ -98,7 +94,7 @@ TEST_CASE_TEMPLATE("full training steps (forward, cross-entropy, backward, SGD o
     for (std::size_t s = 0; s < steps.at("losses").size(); ++s) {
       CAPTURE(s);
       const T loss = net.train_on_batch(X, labels);
-      CHECK(test::close(loss, test::json_number<T>(steps.at("losses")[s]), T(parity_tolerance<T>())));
+      CHECK(test::close(loss, test::json_number<T>(steps.at("losses")[s]), T(test::parity_tolerance<T>())));
       for (const auto& p : net.parameters()) {
         CAPTURE(p.name);
         CHECK(test::max_relative_error(
@@ -107,12 +103,12 @@ TEST_CASE_TEMPLATE("full training steps (forward, cross-entropy, backward, SGD o
                                                     steps.at("gradients")[s].at(p.name)[0].is_array()
                                                 ? steps.at("gradients")[s].at(p.name)
                                                 : nlohmann::json::array({steps.at("gradients")[s].at(p.name)}))) <
-              parity_tolerance<T>());
+              test::parity_tolerance<T>());
         const auto& after = steps.at("parameters")[s].at(p.name);
         CHECK(test::max_relative_error(
                   p.parameter->value,
                   test::json_matrix<double>(after[0].is_array() ? after : nlohmann::json::array({after}))) <
-              parity_tolerance<T>());
+              test::parity_tolerance<T>());
       }
     }
   }

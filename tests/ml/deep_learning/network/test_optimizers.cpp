@@ -52,11 +52,6 @@ std::unique_ptr<aimastery::Optimizer<T>> make_optimizer(const std::string& name,
                                                                               .centered = o.value("centered", false)});
 }
 
-template <class T>
-constexpr double parity_tolerance() {
-  return std::is_same_v<T, float> ? 1e-4 : 1e-6;
-}
-
 }  // namespace
 
 TEST_CASE_TEMPLATE("every optimiser with every option equals torch.optim over five steps", T, float, double) {
@@ -75,9 +70,9 @@ TEST_CASE_TEMPLATE("every optimiser with every option equals torch.optim over fi
       bias.grad = test::json_matrix<T>(ref.at("gradients")[step].at("bias"));
       optimizer->step(list);
       CHECK(test::max_relative_error(weight.value, test::json_matrix<double>(c.at("after")[step].at("weight"))) <
-            parity_tolerance<T>());
+            test::parity_tolerance<T>());
       CHECK(test::max_relative_error(bias.value, test::json_matrix<double>(c.at("after")[step].at("bias"))) <
-            parity_tolerance<T>());
+            test::parity_tolerance<T>());
     }
     CHECK(optimizer->steps() == static_cast<Index>(c.at("after").size()));
     CHECK(optimizer->name() == name);
@@ -238,7 +233,7 @@ TEST_CASE_TEMPLATE("learning-rate schedules give torch.optim.lr_scheduler's rate
     for (std::size_t e = 0; e < rates.size(); ++e) {
       CAPTURE(e);
       const T expected = test::json_number<T>(rates[e]);
-      CHECK(test::close(schedule.learning_rate(base, static_cast<Index>(e)), expected, T(parity_tolerance<T>()),
+      CHECK(test::close(schedule.learning_rate(base, static_cast<Index>(e)), expected, T(test::parity_tolerance<T>()),
                         T(1e-12)));
       schedule.apply(sgd, base, static_cast<Index>(e));
       CHECK(sgd.learning_rate() == schedule.learning_rate(base, static_cast<Index>(e)));
@@ -281,10 +276,10 @@ TEST_CASE_TEMPLATE("clip_grad_norm equals torch.nn.utils.clip_grad_norm_", T, fl
     list.push_back({"frozen", &frozen, false});  // not trainable: neither counted nor scaled
     const T total = aimastery::clip_grad_norm(list, test::json_number<T>(c.at("max_norm")),
                                               test::json_number<T>(c.at("norm_type")));
-    CHECK(test::close(total, test::json_number<T>(c.at("total_norm")), T(parity_tolerance<T>())));
+    CHECK(test::close(total, test::json_number<T>(c.at("total_norm")), T(test::parity_tolerance<T>())));
     for (std::size_t k = 0; k < params.size(); ++k)
       CHECK(test::max_relative_error(params[k].grad, test::json_matrix<double>(c.at("clipped")[k])) <
-            parity_tolerance<T>());
+            test::parity_tolerance<T>());
     CHECK(frozen.grad(0, 0) == T(1000));
   }
   ParameterList<T> empty;
