@@ -180,7 +180,9 @@ class ContextAssembler {
     std::map<std::string_view, std::vector<const RetrievalResult*>> by_document;
     for (const RetrievalResult& r : results) by_document[r.chunk.document_id].push_back(&r);
     std::vector<ContextPassage> out;
-    for (auto& [document_id, chunks] : by_document) {
+    for (auto& entry : by_document) {
+      const std::string_view document_id = entry.first;  // named: clang 14's lambdas cannot capture bindings
+      std::vector<const RetrievalResult*>& chunks = entry.second;
       std::ranges::stable_sort(chunks, [](const RetrievalResult* a, const RetrievalResult* b) {
         return a->chunk.start != b->chunk.start ? a->chunk.start < b->chunk.start : a->chunk.end > b->chunk.end;
       });
