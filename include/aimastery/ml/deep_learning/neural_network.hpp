@@ -157,6 +157,7 @@ class NeuralNetwork {
     require(loss_ != nullptr, "NeuralNetwork::loss", "no loss set (call set_loss)");
     return *loss_;
   }
+  [[nodiscard]] const Loss<T>& loss() const { return const_cast<NeuralNetwork&>(*this).loss(); }
   [[nodiscard]] Optimizer<T>& optimizer() {
     require(optimizer_ != nullptr, "NeuralNetwork::optimizer", "no optimizer set (call set_optimizer)");
     return *optimizer_;

@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "aimastery/core/tensor.hpp"
@@ -476,127 +478,92 @@ struct ModelCodec<KNNRegressorScratch<T>> {
 };
 
 // ------------------------------------------------------------------------------------------------------
+namespace detail {
+/// The four tree models share one layout: a tree is saved as a forest of one, and a classifier adds its
+/// split criterion, its classes and (a forest) its out-of-bag class probabilities.
+template <class Model, Scalar T, bool classifier, bool forest>
+struct TreeModel {};
+}  // namespace detail
+
+template <class Model, Scalar T, bool classifier, bool forest>
+struct ModelCodec<detail::TreeModel<Model, T, classifier, forest>> {
+  static void save(const Model& m, ModelWriter& out) {
+    if constexpr (forest) {
+      detail::save_forest_params(out.hyper_parameters, m.params_);
+    } else {
+      detail::save_tree_params(out.hyper_parameters, m.params_);
+    }
+    if constexpr (classifier)
+      out.hyper_parameters["criterion"] = m.params_.criterion == SplitCriterion::gini ? "gini" : "entropy";
+    out.state["fitted"] = m.fitted_;
+    if (!m.fitted_) return;
+    out.state["n_features"] = m.n_features_;
+    if constexpr (classifier) detail::save_classes(out, m.encoding_.classes());
+    if constexpr (forest) {
+      out.state["n_trees"] = m.trees_.size();
+      out.state["oob_score"] = json_double(static_cast<double>(m.oob_score_));
+      detail::save_trees<T>(out, m.trees_, m.n_features_);
+    } else {
+      detail::save_trees<T>(out, {m.tree_}, m.n_features_);
+    }
+    out.vector("feature_importances", m.importances_);
+    if constexpr (classifier && forest) out.matrix("oob_decision_function", m.oob_proba_);
+  }
+
+  static Model load(const ModelReader& in) {
+    std::remove_cvref_t<decltype(std::declval<const Model&>().params_)> p;
+    if constexpr (forest) {
+      detail::load_forest_params(in, in.hyper_parameters(), p);
+    } else {
+      detail::load_tree_params(in, in.hyper_parameters(), p);
+    }
+    if constexpr (classifier)
+      p.criterion = in.choice(in.hyper_parameters(), "criterion", {"gini", "entropy"}) == 0 ? SplitCriterion::gini
+                                                                                            : SplitCriterion::entropy;
+    Model m(p);
+    if (!in.boolean(in.state(), "fitted")) return m;
+    m.n_features_ = detail::load_n_features(in);
+    Index n_outputs = 1;  // values per leaf: the class count of a classifier, one for a regressor
+    if constexpr (classifier) {
+      m.encoding_ = detail::load_classes(in);
+      n_outputs = m.encoding_.n_classes();
+    }
+    if constexpr (forest) {
+      const Index n_trees = in.integer(in.state(), "n_trees", 1, detail::max_index);
+      m.trees_ = detail::load_trees<T>(in, n_trees, m.n_features_, n_outputs);
+      m.oob_score_ = static_cast<decltype(m.oob_score_)>(in.number(in.state(), "oob_score"));
+    } else {
+      m.tree_ = std::move(detail::load_trees<T>(in, 1, m.n_features_, n_outputs)[0]);
+    }
+    m.importances_ = in.vector<T>("feature_importances", m.n_features_);
+    if constexpr (classifier && forest) m.oob_proba_ = in.matrix<T>("oob_decision_function", -1, -1);
+    m.fitted_ = true;
+    return m;
+  }
+};
+
 template <Scalar T>
-struct ModelCodec<DecisionTreeScratch<T>> {
-  using Model = DecisionTreeScratch<T>;
+struct ModelCodec<DecisionTreeScratch<T>>
+    : ModelCodec<detail::TreeModel<DecisionTreeScratch<T>, T, /*classifier=*/true, /*forest=*/false>> {
   static constexpr std::string_view kind = "DecisionTreeScratch";
-
-  static void save(const Model& m, ModelWriter& out) {
-    detail::save_tree_params(out.hyper_parameters, m.params_);
-    out.hyper_parameters["criterion"] = m.params_.criterion == SplitCriterion::gini ? "gini" : "entropy";
-    out.state = {{"fitted", m.fitted_}};
-    if (!m.fitted_) return;
-    out.state["n_features"] = m.n_features_;
-    detail::save_classes(out, m.encoding_.classes());
-    detail::save_trees<T>(out, {m.tree_}, m.n_features_);
-    out.vector("feature_importances", m.importances_);
-  }
-  static Model load(const ModelReader& in) {
-    DecisionTreeParams p;
-    detail::load_tree_params(in, in.hyper_parameters(), p);
-    p.criterion = in.choice(in.hyper_parameters(), "criterion", {"gini", "entropy"}) == 0 ? SplitCriterion::gini
-                                                                                          : SplitCriterion::entropy;
-    Model m(p);
-    if (!in.boolean(in.state(), "fitted")) return m;
-    m.n_features_ = detail::load_n_features(in);
-    m.encoding_ = detail::load_classes(in);
-    m.tree_ = std::move(detail::load_trees<T>(in, 1, m.n_features_, m.encoding_.n_classes())[0]);
-    m.importances_ = in.vector<T>("feature_importances", m.n_features_);
-    m.fitted_ = true;
-    return m;
-  }
 };
 
 template <Scalar T>
-struct ModelCodec<DecisionTreeRegressorScratch<T>> {
-  using Model = DecisionTreeRegressorScratch<T>;
+struct ModelCodec<DecisionTreeRegressorScratch<T>>
+    : ModelCodec<detail::TreeModel<DecisionTreeRegressorScratch<T>, T, /*classifier=*/false, /*forest=*/false>> {
   static constexpr std::string_view kind = "DecisionTreeRegressorScratch";
-
-  static void save(const Model& m, ModelWriter& out) {
-    detail::save_tree_params(out.hyper_parameters, m.params_);
-    out.state = {{"fitted", m.fitted_}};
-    if (!m.fitted_) return;
-    out.state["n_features"] = m.n_features_;
-    detail::save_trees<T>(out, {m.tree_}, m.n_features_);
-    out.vector("feature_importances", m.importances_);
-  }
-  static Model load(const ModelReader& in) {
-    DecisionTreeRegressorParams p;
-    detail::load_tree_params(in, in.hyper_parameters(), p);
-    Model m(p);
-    if (!in.boolean(in.state(), "fitted")) return m;
-    m.n_features_ = detail::load_n_features(in);
-    m.tree_ = std::move(detail::load_trees<T>(in, 1, m.n_features_, 1)[0]);
-    m.importances_ = in.vector<T>("feature_importances", m.n_features_);
-    m.fitted_ = true;
-    return m;
-  }
 };
 
 template <Scalar T>
-struct ModelCodec<RandomForestScratch<T>> {
-  using Model = RandomForestScratch<T>;
+struct ModelCodec<RandomForestScratch<T>>
+    : ModelCodec<detail::TreeModel<RandomForestScratch<T>, T, /*classifier=*/true, /*forest=*/true>> {
   static constexpr std::string_view kind = "RandomForestScratch";
-
-  static void save(const Model& m, ModelWriter& out) {
-    detail::save_forest_params(out.hyper_parameters, m.params_);
-    out.hyper_parameters["criterion"] = m.params_.criterion == SplitCriterion::gini ? "gini" : "entropy";
-    out.state = {{"fitted", m.fitted_}};
-    if (!m.fitted_) return;
-    out.state.update(
-        {{"n_features", m.n_features_}, {"n_trees", m.trees_.size()}, {"oob_score", json_double(m.oob_score_)}});
-    detail::save_classes(out, m.encoding_.classes());
-    detail::save_trees<T>(out, m.trees_, m.n_features_);
-    out.vector("feature_importances", m.importances_);
-    out.matrix("oob_decision_function", m.oob_proba_);
-  }
-  static Model load(const ModelReader& in) {
-    RandomForestParams p;
-    detail::load_forest_params(in, in.hyper_parameters(), p);
-    p.criterion = in.choice(in.hyper_parameters(), "criterion", {"gini", "entropy"}) == 0 ? SplitCriterion::gini
-                                                                                          : SplitCriterion::entropy;
-    Model m(p);
-    if (!in.boolean(in.state(), "fitted")) return m;
-    m.n_features_ = detail::load_n_features(in);
-    m.encoding_ = detail::load_classes(in);
-    const Index n_trees = in.integer(in.state(), "n_trees", 1, detail::max_index);
-    m.trees_ = detail::load_trees<T>(in, n_trees, m.n_features_, m.encoding_.n_classes());
-    m.importances_ = in.vector<T>("feature_importances", m.n_features_);
-    m.oob_proba_ = in.matrix<T>("oob_decision_function", -1, -1);
-    m.oob_score_ = in.number(in.state(), "oob_score");
-    m.fitted_ = true;
-    return m;
-  }
 };
 
 template <Scalar T>
-struct ModelCodec<RandomForestRegressorScratch<T>> {
-  using Model = RandomForestRegressorScratch<T>;
+struct ModelCodec<RandomForestRegressorScratch<T>>
+    : ModelCodec<detail::TreeModel<RandomForestRegressorScratch<T>, T, /*classifier=*/false, /*forest=*/true>> {
   static constexpr std::string_view kind = "RandomForestRegressorScratch";
-
-  static void save(const Model& m, ModelWriter& out) {
-    detail::save_forest_params(out.hyper_parameters, m.params_);
-    out.state = {{"fitted", m.fitted_}};
-    if (!m.fitted_) return;
-    out.state.update({{"n_features", m.n_features_},
-                      {"n_trees", m.trees_.size()},
-                      {"oob_score", json_double(static_cast<double>(m.oob_score_))}});
-    detail::save_trees<T>(out, m.trees_, m.n_features_);
-    out.vector("feature_importances", m.importances_);
-  }
-  static Model load(const ModelReader& in) {
-    RandomForestRegressorParams p;
-    detail::load_forest_params(in, in.hyper_parameters(), p);
-    Model m(p);
-    if (!in.boolean(in.state(), "fitted")) return m;
-    m.n_features_ = detail::load_n_features(in);
-    const Index n_trees = in.integer(in.state(), "n_trees", 1, detail::max_index);
-    m.trees_ = detail::load_trees<T>(in, n_trees, m.n_features_, 1);
-    m.importances_ = in.vector<T>("feature_importances", m.n_features_);
-    m.oob_score_ = static_cast<T>(in.number(in.state(), "oob_score"));
-    m.fitted_ = true;
-    return m;
-  }
 };
 
 }  // namespace aimastery

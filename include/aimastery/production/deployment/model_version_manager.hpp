@@ -199,6 +199,21 @@ inline void make_durable_directories(const std::filesystem::path& path) {
   fsync_directory(path.parent_path());
 }
 
+/// Reads the file `path` (open as `fd`) to its end in 64 KiB chunks, passing each to `consume`.
+template <class Consume>
+void read_in_chunks(int fd, const std::filesystem::path& path, Consume&& consume) {
+  std::string buffer(1 << 16, '\0');
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("cannot read artifact", path);
+    }
+    if (n == 0) return;
+    consume(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+  }
+}
+
 /// Copies `source` to the new file `target` (fsynced), returning its size and XXH3-128.
 inline ArtifactInfo copy_artifact(const std::filesystem::path& source, const std::filesystem::path& target,
                                   std::string relative) {
@@ -208,19 +223,11 @@ inline ArtifactInfo copy_artifact(const std::filesystem::path& source, const std
   if (out.get() < 0) throw_errno("cannot create", target);
   StreamingHash hash;
   std::uint64_t size = 0;
-  std::string buffer(1 << 16, '\0');
-  for (;;) {
-    const ssize_t n = ::read(in.get(), buffer.data(), buffer.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw_errno("cannot read artifact", source);
-    }
-    if (n == 0) break;
-    const std::string_view chunk(buffer.data(), static_cast<std::size_t>(n));
+  read_in_chunks(in.get(), source, [&](std::string_view chunk) {
     write_all(out.get(), chunk, target);
     hash.update(chunk);
-    size += static_cast<std::uint64_t>(n);
-  }
+    size += chunk.size();
+  });
   fsync_fd(out.get(), target);
   return {std::move(relative), size, hash.hex()};
 }
@@ -231,17 +238,10 @@ inline ArtifactInfo hash_file(const std::filesystem::path& path, std::string rel
   if (in.get() < 0) throw_errno("cannot open artifact", path);
   StreamingHash hash;
   std::uint64_t size = 0;
-  std::string buffer(1 << 16, '\0');
-  for (;;) {
-    const ssize_t n = ::read(in.get(), buffer.data(), buffer.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw_errno("cannot read artifact", path);
-    }
-    if (n == 0) break;
-    hash.update(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
-    size += static_cast<std::uint64_t>(n);
-  }
+  read_in_chunks(in.get(), path, [&](std::string_view chunk) {
+    hash.update(chunk);
+    size += chunk.size();
+  });
   return {std::move(relative), size, hash.hex()};
 }
 

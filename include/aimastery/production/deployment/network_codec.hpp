@@ -63,9 +63,9 @@ struct ModelCodec<NeuralNetwork<T>> {
                         " cannot be saved (Dense, Activation, BatchNormalization and Dropout can)");
       }
     }
-    out.hyper_parameters = {{"layers", layers}, {"loss", nullptr}};
-    if (net.has_loss()) out.hyper_parameters["loss"] = loss_json(const_cast<Model&>(net).loss());
-    out.state = {{"input_features", net.built() ? nlohmann::json(net.input_features()) : nlohmann::json(nullptr)}};
+    out.hyper_parameters["layers"] = std::move(layers);
+    out.hyper_parameters["loss"] = net.has_loss() ? loss_json(net.loss()) : nlohmann::json(nullptr);
+    out.state["input_features"] = net.built() ? nlohmann::json(net.input_features()) : nlohmann::json(nullptr);
     Safetensors tensors = detail::NetworkSafetensors<T>::tensors(net, where);
     out.tensors.tensors = std::move(tensors.tensors);
   }
