@@ -11,7 +11,9 @@
 /// quality is measured with trec_eval's metrics on TREC qrels and run files.
 
 #include "aimastery/llm/rag/bm25.hpp"
+#include "aimastery/llm/rag/cached_embedder.hpp"
 #include "aimastery/llm/rag/context_assembler.hpp"
+#include "aimastery/llm/rag/cross_encoder_reranker.hpp"
 #include "aimastery/llm/rag/dense_retriever.hpp"
 #include "aimastery/llm/rag/document.hpp"
 #include "aimastery/llm/rag/embedded_chunks.hpp"

@@ -1,0 +1,189 @@
+#pragma once
+/// \file
+/// OpenAIChatGenerator: a Generator (generator.hpp) that asks any OpenAI-compatible chat-completions server
+/// (llama.cpp's `llama-server`, vLLM, Ollama, or OpenAI itself) to answer from the assembled context.
+/// Needs cpp-httplib: link aimastery::httplib.
+///
+///   OpenAIChatGenerator llm({.base_url = "http://127.0.0.1:8080/v1", .model = "qwen2.5-1.5b-instruct"});
+///   RAGPipeline pipeline(bm25, KeepRetrievalOrder{}, ContextAssembler(count_words), llm);
+///   GeneratedAnswer a = pipeline.query("how is idf computed?").answer;   // a.text cites "[1]", "[2]" ...
+///
+/// One request per question: POST {base_url}/chat/completions with
+///
+///   {"model": model, "temperature": t, "max_tokens": n, "stream": false,
+///    "messages": [{"role": "system", "content": system_prompt},
+///                 {"role": "user", "content": "Passages:\n<context.text>\n\nQuestion: <question>"}]}
+///
+/// and the answer is choices[0].message.content. The passage labels [n] the answer mentions (1 ≤ n ≤ the
+/// number of passages) are its citations.
+///
+/// Failures. A connection that cannot be made or breaks, a read that exceeds read_timeout, and the answers
+/// 429 (rate limited) and 5xx are retried up to max_retries times, waiting initial_backoff, then twice as
+/// long each time; after the last attempt, ConnectionError naming the URL, the attempts and the last
+/// failure. Another non-2xx answer (401 bad key, 404 unknown model) is not retried: ConnectionError with
+/// the status and the server's error message. A 2xx answer that is not a chat completion: FormatError.
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "aimastery/core/errors.hpp"
+#include "aimastery/core/tensor.hpp"
+#include "aimastery/llm/rag/context_assembler.hpp"
+#include "aimastery/llm/rag/generator.hpp"
+
+namespace aimastery {
+
+struct OpenAIChatOptions {
+  /// The API root, up to and including "/v1": llama.cpp's server listens on :8080, vLLM on :8000, Ollama
+  /// on :11434 (each under /v1).
+  std::string base_url = "http://127.0.0.1:8080/v1";
+  std::string model = "default";  ///< the server's model name (llama.cpp's server accepts any)
+  std::string api_key = {};       ///< sent as "Authorization: Bearer <key>" when not empty
+  double temperature = 0.0;       ///< 0: the most likely answer, reproducible
+  Index max_tokens = 512;         ///< of the answer
+  std::chrono::milliseconds connect_timeout{2000};
+  std::chrono::milliseconds read_timeout{60000};  ///< per attempt: generation can take long
+  int max_retries = 2;                            ///< after the first attempt
+  std::chrono::milliseconds initial_backoff{250};
+  std::string system_prompt =
+      "Answer the question using only the numbered passages below. After each statement, cite the passages it "
+      "comes from as [1], [2]. If the passages do not contain the answer, say so.";
+};
+
+class OpenAIChatGenerator {
+ public:
+  explicit OpenAIChatGenerator(OpenAIChatOptions options = {}) : options_(std::move(options)) {
+    constexpr std::string_view where = "OpenAIChatGenerator";
+    const std::string& url = options_.base_url;
+    const std::size_t scheme_end = url.find("://");
+    require(scheme_end != std::string::npos && (url.starts_with("http://") || url.starts_with("https://")), where,
+            [&] { return "base_url must start with http:// or https://, got '" + url + "'"; });
+    const std::size_t path_start = url.find('/', scheme_end + 3);
+    origin_ = url.substr(0, path_start);
+    require(origin_.size() > scheme_end + 3, where, [&] { return "base_url has no host: '" + url + "'"; });
+    path_ = path_start == std::string::npos ? "" : url.substr(path_start);
+    while (!path_.empty() && path_.back() == '/') path_.pop_back();
+    path_ += "/chat/completions";
+    require(!options_.model.empty(), where, "model is empty");
+    require(options_.max_tokens >= 1, where,
+            [&] { return "max_tokens must be at least 1, got " + std::to_string(options_.max_tokens); });
+    require(options_.temperature >= 0 && options_.temperature <= 2, where,
+            [&] { return "temperature must be in [0, 2], got " + std::to_string(options_.temperature); });
+    require(options_.max_retries >= 0, where,
+            [&] { return "max_retries must be at least 0, got " + std::to_string(options_.max_retries); });
+    require(options_.connect_timeout.count() > 0 && options_.read_timeout.count() > 0, where,
+            "the timeouts must be positive");
+    require(options_.initial_backoff.count() >= 0, where, "initial_backoff must not be negative");
+  }
+
+  [[nodiscard]] const OpenAIChatOptions& options() const noexcept { return options_; }
+  /// The URL requests go to: base_url + "/chat/completions".
+  [[nodiscard]] std::string endpoint() const { return origin_ + path_; }
+
+  /// The chat-completions request body for a question and its context.
+  [[nodiscard]] nlohmann::json request_body(std::string_view question, const AssembledContext& context) const {
+    const std::string user = "Passages:\n" + context.text + "\n\nQuestion: " + std::string(question);
+    return {{"model", options_.model},
+            {"temperature", options_.temperature},
+            {"max_tokens", options_.max_tokens},
+            {"stream", false},
+            {"messages", nlohmann::json::array({{{"role", "system"}, {"content", options_.system_prompt}},
+                                                {{"role", "user"}, {"content", user}}})}};
+  }
+
+  [[nodiscard]] GeneratedAnswer generate(std::string_view question, const AssembledContext& context) {
+    const std::string body = request_body(question, context).dump();
+    const httplib::Result result = post_with_retries(body);
+    GeneratedAnswer answer;
+    answer.text = answer_text(result->body);
+    answer.cited = cited_labels(answer.text, static_cast<Index>(context.passages.size()));
+    return answer;
+  }
+
+  /// The distinct labels "[n]" in `text` with 1 ≤ n ≤ passages, ascending.
+  [[nodiscard]] static std::vector<Index> cited_labels(std::string_view text, Index passages) {
+    std::vector<Index> cited;
+    for (std::size_t open = text.find('['); open != std::string_view::npos; open = text.find('[', open + 1)) {
+      std::size_t i = open + 1;
+      Index n = 0;
+      while (i < text.size() && text[i] >= '0' && text[i] <= '9' && n <= passages) n = n * 10 + (text[i++] - '0');
+      if (i > open + 1 && i < text.size() && text[i] == ']' && n >= 1 && n <= passages) cited.push_back(n);
+    }
+    std::sort(cited.begin(), cited.end());
+    cited.erase(std::unique(cited.begin(), cited.end()), cited.end());
+    return cited;
+  }
+
+ private:
+  // Retryable: no answer at all (connection refused, reset, timed out), 429 and 5xx.
+  httplib::Result post_with_retries(const std::string& body) const {
+    httplib::Client client(origin_);
+    client.set_connection_timeout(options_.connect_timeout);
+    client.set_read_timeout(options_.read_timeout);
+    client.set_write_timeout(options_.read_timeout);
+    httplib::Headers headers;
+    if (!options_.api_key.empty()) headers.emplace("Authorization", "Bearer " + options_.api_key);
+    std::chrono::milliseconds backoff = options_.initial_backoff;
+    std::string last_failure;
+    const int attempts = options_.max_retries + 1;
+    for (int attempt = 1; attempt <= attempts; ++attempt) {
+      httplib::Result result = client.Post(path_, headers, body, "application/json");
+      if (result && result->status >= 200 && result->status < 300) return result;
+      if (!result) {
+        last_failure = "no answer (" + httplib::to_string(result.error()) + ")";
+      } else {
+        last_failure = "HTTP " + std::to_string(result->status) + error_message_of(result->body);
+        if (result->status != 429 && result->status < 500)
+          throw ConnectionError("OpenAIChatGenerator: " + endpoint() + " answered " + last_failure);
+      }
+      if (attempt < attempts) {
+        std::this_thread::sleep_for(backoff);
+        backoff *= 2;
+      }
+    }
+    throw ConnectionError("OpenAIChatGenerator: " + endpoint() + " failed after " + std::to_string(attempts) +
+                          (attempts == 1 ? " attempt" : " attempts") + ": " + last_failure);
+  }
+
+  // ": <message>" from an OpenAI error body {"error": {"message": ...}}, or a short prefix of the body.
+  static std::string error_message_of(const std::string& body) {
+    const nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object() && j.contains("error")) {
+      const nlohmann::json& e = j["error"];
+      if (e.is_object() && e.contains("message") && e["message"].is_string())
+        return ": " + e["message"].get<std::string>();
+      if (e.is_string()) return ": " + e.get<std::string>();
+    }
+    return body.empty() ? "" : ": " + body.substr(0, 200);
+  }
+
+  static std::string answer_text(const std::string& body) {
+    const auto bad = [](const std::string& what) {
+      return FormatError("OpenAIChatGenerator: the server's answer is not a chat completion: " + what);
+    };
+    const nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) throw bad("not JSON");
+    if (!j.is_object() || !j.contains("choices") || !j["choices"].is_array() || j["choices"].empty())
+      throw bad("no 'choices'");
+    const nlohmann::json& choice = j["choices"][0];
+    if (!choice.is_object() || !choice.contains("message") || !choice["message"].is_object())
+      throw bad("choices[0] has no 'message'");
+    const nlohmann::json& message = choice["message"];
+    if (!message.contains("content") || !message["content"].is_string())
+      throw bad("choices[0].message has no text 'content'");
+    return message["content"].get<std::string>();
+  }
+
+  OpenAIChatOptions options_;
+  std::string origin_;  ///< scheme://host[:port]
+  std::string path_;    ///< /v1/chat/completions
+};
+
+}  // namespace aimastery

@@ -1,0 +1,229 @@
+// OpenAIChatGenerator against a chat-completions endpoint on 127.0.0.1 (cpp-httplib's server, answering as
+// the OpenAI API does): the request body, the answer and its citations, retries with backoff on 503 and on a
+// read timeout, no retry on 401, ConnectionError when nothing listens, FormatError for an answer that is not
+// a chat completion, bad options; and the generator inside RAGPipeline.
+#include <aimastery/llm/rag/bm25.hpp>
+#include <aimastery/llm/rag/openai_chat_generator.hpp>
+#include <aimastery/llm/rag/rag_pipeline.hpp>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "support.hpp"
+
+using namespace aimastery;
+
+namespace {
+
+// A chat-completions endpoint on a free loopback port; `respond` decides each answer.
+class ChatServer {
+ public:
+  using Respond = std::function<void(int attempt, const nlohmann::json& request, httplib::Response&)>;
+
+  explicit ChatServer(Respond respond) : respond_(std::move(respond)) {
+    server_.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
+      const int attempt = ++requests_;
+      {
+        std::lock_guard lock(mutex_);
+        last_request_ = nlohmann::json::parse(req.body);
+        last_authorization_ = req.get_header_value("Authorization");
+      }
+      respond_(attempt, nlohmann::json::parse(req.body), res);
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    REQUIRE(port_ > 0);
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~ChatServer() {
+    server_.stop();
+    thread_.join();
+  }
+  ChatServer(const ChatServer&) = delete;
+  ChatServer& operator=(const ChatServer&) = delete;
+
+  [[nodiscard]] std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
+  [[nodiscard]] int requests() const { return requests_; }
+  [[nodiscard]] nlohmann::json last_request() {
+    std::lock_guard lock(mutex_);
+    return last_request_;
+  }
+  [[nodiscard]] std::string last_authorization() {
+    std::lock_guard lock(mutex_);
+    return last_authorization_;
+  }
+
+ private:
+  Respond respond_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  std::atomic<int> requests_{0};
+  std::mutex mutex_;
+  nlohmann::json last_request_;
+  std::string last_authorization_;
+};
+
+void answer_with(httplib::Response& res, const std::string& content) {
+  const nlohmann::json body = {
+      {"id", "chatcmpl-1"},
+      {"object", "chat.completion"},
+      {"choices",
+       {{{"index", 0}, {"message", {{"role", "assistant"}, {"content", content}}}, {"finish_reason", "stop"}}}}};
+  res.set_content(body.dump(), "application/json");
+}
+
+AssembledContext two_passages() {
+  AssembledContext context;
+  context.text = "[1] BM25 weighs terms by idf.\n\n[2] idf(t) = ln(1 + (N - n + 0.5) / (n + 0.5)).";
+  context.passages.resize(2);
+  context.passages[0].number = 1;
+  context.passages[1].number = 2;
+  return context;
+}
+
+OpenAIChatOptions fast(const std::string& base_url) {
+  return {.base_url = base_url,
+          .model = "test-model",
+          .api_key = "sk-test",
+          .connect_timeout = std::chrono::milliseconds(500),
+          .read_timeout = std::chrono::milliseconds(300),
+          .max_retries = 2,
+          .initial_backoff = std::chrono::milliseconds(10)};
+}
+
+}  // namespace
+
+static_assert(Generator<OpenAIChatGenerator>);
+
+TEST_CASE("OpenAIChatGenerator: the request OpenAI's API expects, the answer and the passages it cites") {
+  ChatServer server([](int, const nlohmann::json&, httplib::Response& res) {
+    answer_with(res, "idf is ln(1 + (N - n + 0.5)/(n + 0.5)) [2], used by BM25 [1][2]; see also [9] and [0].");
+  });
+  OpenAIChatGenerator llm(fast(server.base_url()));
+  CHECK(llm.endpoint() == server.base_url() + "/chat/completions");
+  const GeneratedAnswer a = llm.generate("how is idf computed?", two_passages());
+  CHECK(a.text.starts_with("idf is ln("));
+  CHECK(a.cited == std::vector<Index>{1, 2});  // [9] and [0] are no passage of the context
+  const nlohmann::json request = server.last_request();
+  CHECK(request["model"] == "test-model");
+  CHECK(request["stream"] == false);
+  CHECK(request["temperature"] == 0.0);
+  CHECK(request["max_tokens"] == 512);
+  REQUIRE(request["messages"].size() == 2);
+  CHECK(request["messages"][0]["role"] == "system");
+  CHECK(request["messages"][1]["role"] == "user");
+  const std::string user = request["messages"][1]["content"];
+  CHECK(user.find("[2] idf(t) = ln(1 + (N - n + 0.5) / (n + 0.5)).") != std::string::npos);
+  CHECK(user.ends_with("Question: how is idf computed?"));
+  CHECK(server.last_authorization() == "Bearer sk-test");
+}
+
+TEST_CASE("OpenAIChatGenerator: 503 and a read timeout are retried with backoff, then succeed") {
+  SUBCASE("two 503 answers, then 200") {
+    ChatServer server([](int attempt, const nlohmann::json&, httplib::Response& res) {
+      if (attempt <= 2) {
+        res.status = 503;
+        res.set_content(R"({"error": {"message": "loading model"}})", "application/json");
+      } else {
+        answer_with(res, "BM25 [1].");
+      }
+    });
+    OpenAIChatGenerator llm(fast(server.base_url()));
+    CHECK(llm.generate("q", two_passages()).cited == std::vector<Index>{1});
+    CHECK(server.requests() == 3);
+  }
+  SUBCASE("a first answer slower than read_timeout") {
+    ChatServer server([](int attempt, const nlohmann::json&, httplib::Response& res) {
+      if (attempt == 1) std::this_thread::sleep_for(std::chrono::milliseconds(700));
+      answer_with(res, "fine [2]");
+    });
+    OpenAIChatGenerator llm(fast(server.base_url()));
+    CHECK(llm.generate("q", two_passages()).text == "fine [2]");
+    CHECK(server.requests() >= 2);
+  }
+}
+
+TEST_CASE("OpenAIChatGenerator: failures are ConnectionError or FormatError naming the problem") {
+  SUBCASE("5xx on every attempt: retried max_retries times") {
+    ChatServer server([](int, const nlohmann::json&, httplib::Response& res) {
+      res.status = 500;
+      res.set_content(R"({"error": {"message": "out of memory"}})", "application/json");
+    });
+    OpenAIChatGenerator llm(fast(server.base_url()));
+    CHECK_THROWS_NAMING(static_cast<void>(llm.generate("q", two_passages())), ConnectionError,
+                        "failed after 3 attempts: HTTP 500: out of memory");
+    CHECK(server.requests() == 3);
+  }
+  SUBCASE("401 is not retried") {
+    ChatServer server([](int, const nlohmann::json&, httplib::Response& res) {
+      res.status = 401;
+      res.set_content(R"({"error": {"message": "invalid api key"}})", "application/json");
+    });
+    OpenAIChatGenerator llm(fast(server.base_url()));
+    CHECK_THROWS_NAMING(static_cast<void>(llm.generate("q", two_passages())), ConnectionError,
+                        "answered HTTP 401: invalid api key");
+    CHECK(server.requests() == 1);
+  }
+  SUBCASE("nothing listens") {
+    int port = 0;
+    {
+      ChatServer closed([](int, const nlohmann::json&, httplib::Response&) {});
+      port = std::stoi(closed.base_url().substr(17));
+    }
+    OpenAIChatOptions options = fast("http://127.0.0.1:" + std::to_string(port) + "/v1");
+    options.max_retries = 1;
+    OpenAIChatGenerator llm(options);
+    CHECK_THROWS_NAMING(static_cast<void>(llm.generate("q", two_passages())), ConnectionError,
+                        "failed after 2 attempts: no answer");
+  }
+  SUBCASE("an answer that is not a chat completion") {
+    for (const std::string body : {"not json", R"({"choices": []})", R"({"choices": [{"text": "legacy"}]})",
+                                   R"({"choices": [{"message": {"content": null}}]})"}) {
+      ChatServer server(
+          [&body](int, const nlohmann::json&, httplib::Response& res) { res.set_content(body, "application/json"); });
+      OpenAIChatGenerator llm(fast(server.base_url()));
+      CAPTURE(body);
+      CHECK_THROWS_NAMING(static_cast<void>(llm.generate("q", two_passages())), FormatError,
+                          "the server's answer is not a chat completion");
+    }
+  }
+}
+
+TEST_CASE("OpenAIChatGenerator: bad options are InvalidArgument") {
+  const auto make = [](OpenAIChatOptions o) { return OpenAIChatGenerator(std::move(o)); };
+  CHECK_THROWS_NAMING(make({.base_url = "127.0.0.1:8080/v1"}), InvalidArgument, "must start with http://");
+  CHECK_THROWS_NAMING(make({.base_url = "http:///v1"}), InvalidArgument, "base_url has no host");
+  CHECK_THROWS_NAMING(make({.model = ""}), InvalidArgument, "model is empty");
+  CHECK_THROWS_NAMING(make({.max_tokens = 0}), InvalidArgument, "max_tokens must be at least 1");
+  CHECK_THROWS_NAMING(make({.temperature = -1}), InvalidArgument, "temperature must be in [0, 2]");
+  CHECK_THROWS_NAMING(make({.max_retries = -1}), InvalidArgument, "max_retries must be at least 0");
+  CHECK_THROWS_NAMING(make({.read_timeout = std::chrono::milliseconds(0)}), InvalidArgument,
+                      "timeouts must be positive");
+  CHECK(OpenAIChatGenerator({.base_url = "http://localhost:11434/v1/"}).endpoint() ==
+        "http://localhost:11434/v1/chat/completions");
+}
+
+TEST_CASE("OpenAIChatGenerator: inside RAGPipeline, the model answers from the retrieved context") {
+  std::vector<Chunk> chunks(2);
+  const std::vector<std::string> texts = {"BM25 weighs terms by inverse document frequency.",
+                                          "Reciprocal rank fusion merges rankings."};
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    chunks[i].document_id = Document::from_source("d" + std::to_string(i), texts[i]).id;
+    chunks[i].end = texts[i].size();
+    chunks[i].text = texts[i];
+  }
+  BM25Retriever bm25;
+  bm25.add(chunks);
+  ChatServer server([](int, const nlohmann::json& request, httplib::Response& res) {
+    const std::string user = request["messages"][1]["content"];
+    answer_with(res, user.find("inverse document frequency") != std::string::npos ? "By idf [1]." : "Unknown.");
+  });
+  RAGPipeline pipeline(bm25, KeepRetrievalOrder{}, ContextAssembler(count_words),
+                       OpenAIChatGenerator(fast(server.base_url())), {.candidates = 2, .k = 1});
+  const RAGResponse r = pipeline.query("how does BM25 weigh terms");
+  CHECK(r.answer.text == "By idf [1].");
+  CHECK(r.answer.cited == std::vector<Index>{1});
+}
