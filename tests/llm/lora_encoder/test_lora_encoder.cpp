@@ -344,7 +344,8 @@ TEST_CASE("MiniLM: an adapter trained by PEFT loads and gives PEFT's token and s
     for (Index p = 0; p < L; ++p) n += mask[b * static_cast<std::size_t>(L) + static_cast<std::size_t>(p)] == 1.0;
     REQUIRE(static_cast<Index>(ids[b].size()) == n);
     for (Index p = 0; p < n; ++p)
-      CHECK(ids[b][static_cast<std::size_t>(p)] == expected_ids[b * static_cast<std::size_t>(L) + static_cast<std::size_t>(p)]);
+      CHECK(ids[b][static_cast<std::size_t>(p)] ==
+            expected_ids[b * static_cast<std::size_t>(L) + static_cast<std::size_t>(p)]);
   }
   const Matrix<float> embeddings = ref.matrix<float>("embeddings");
   CHECK(max_abs_diff(model.forward(ids), embeddings) <= 1e-5f);
@@ -373,8 +374,8 @@ TEST_CASE("PEFT peer: writes a trained MiniLM adapter and its outputs") {
   fs::remove_all(dir);
   fs::create_directories(dir);
   const SentenceEncoder base = SentenceEncoder::load(minilm_dir());
-  SentenceEncoderWithLoRA model(base,
-                                {.target_modules = {"query", "key", "value", "dense"}, .options = {.r = 4, .alpha = 8}});
+  SentenceEncoderWithLoRA model(
+      base, {.target_modules = {"query", "key", "value", "dense"}, .options = {.r = 4, .alpha = 8}});
   const std::vector<std::string> train = {"A cat sits on the mat.", "The stock market fell sharply today.",
                                           "Kittens are playing in the garden.", "Interest rates rise again."};
   const auto train_ids = model.tokenize(train);

@@ -5,7 +5,8 @@
 /// PEFT trained on that BertModel loads here):
 ///
 ///   dir/adapter_model.safetensors   "base_model.model.encoder.layer.0.attention.self.query.lora_A.weight" (r × in),
-///                                   "base_model.model.encoder.layer.0.attention.self.query.lora_B.weight" (out × r), ...
+///                                   "base_model.model.encoder.layer.0.attention.self.query.lora_B.weight" (out × r),
+///                                   ...
 ///   dir/adapter_config.json         {"peft_type": "LORA", "r", "lora_alpha", "target_modules", ...}
 ///
 ///   save_lora_adapter(model, "adapter");                       // target_modules: the full module names
@@ -52,8 +53,9 @@ inline SentenceEncoderWithLoRA load_lora_adapter(const SentenceEncoder& base, co
                       ": rank_pattern / alpha_pattern are set; the encoder takes one rank and alpha for every module");
   const Safetensors file = read_safetensors(weights_path);
 
-  LoRAConfig lora_config{.target_modules = {},
-                         .options = {.r = config.r, .alpha = config.alpha, .dropout = 0.0, .use_rslora = config.use_rslora}};
+  LoRAConfig lora_config{
+      .target_modules = {},
+      .options = {.r = config.r, .alpha = config.alpha, .dropout = 0.0, .use_rslora = config.use_rslora}};
   for (const std::string& target : config.target_modules)
     if (target != "pooler.dense") lora_config.target_modules.push_back(target);
   if (lora_config.target_modules.empty())

@@ -324,8 +324,8 @@ class SentenceEncoderWithLoRA {
               detail::lora_target_matches(detail::bert_module_name(l, detail::bert_projections[k].bert), target))
             selected[static_cast<std::size_t>(l)][k] = any = true;
       if (!any)
-        detail::fail(where, "target module '" + target + "' matches no module; the encoder's are " +
-                                module_names(layers));
+        detail::fail(where,
+                     "target module '" + target + "' matches no module; the encoder's are " + module_names(layers));
     }
     std::vector<LayerSlot> slots;
     slots.reserve(static_cast<std::size_t>(layers));
