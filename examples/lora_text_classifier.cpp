@@ -129,8 +129,8 @@ int main(int argc, char** argv) try {
       (i < per_class * 7 / 10 ? train : test).push_back({items[i], static_cast<int>(c)});
   }
   detail::shuffle(train.begin(), train.end(), rng);
-  std::printf("data: %zu train, %zu test fortunes in %zu classes (Debian fortunes: %s)\n",
-              train.size(), test.size(), classes.size(), "computers, education, food, law, politics, science, work");
+  std::printf("data: %zu train, %zu test fortunes in %zu classes (Debian fortunes: %s)\n", train.size(), test.size(),
+              classes.size(), "computers, education, food, law, politics, science, work");
 
   const SentenceEncoder base = SentenceEncoder::load(model_dir, {.max_seq_length = 64});
   const std::vector<std::string> train_texts = texts_of(train), test_texts = texts_of(test);
