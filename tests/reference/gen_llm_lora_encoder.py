@@ -9,8 +9,9 @@ tools/fetch_minilm.sh copies). Writes tests/reference/data/llm_lora_encoder/:
                             "value", "dense": also BertModel's pooler.dense) and trained by PEFT for 8 seeded
                             Adam steps; its tensors rounded to float16 and stored as F16 (half the size), so
                             the reference outputs below are those of exactly the stored values
+  reference.json            the texts, and the versions of PEFT, transformers and PyTorch
   reference.safetensors     input_ids and attention_mask (Hugging Face's tokenizer, padded, int64) of the
-                            texts in the metadata "texts" (one a line), last_hidden_state of the adapted model
+                            texts, last_hidden_state of the adapted model
                             (float32, batch x tokens x 384) and the mean-pooled, L2-normalised sentence
                             embeddings (batch x 384), as sentence-transformers pools them
 """
@@ -89,6 +90,7 @@ def generate(out_dir):
     with open(config_path) as f:
         config = json.load(f)
     config["base_model_name_or_path"] = "sentence-transformers/all-MiniLM-L6-v2"
+    config["target_modules"] = sorted(config["target_modules"])  # a set in PEFT: its order changes
     with open(config_path, "w") as f:
         json.dump(config, f, indent=2, sort_keys=True)
         f.write("\n")
@@ -112,9 +114,13 @@ def generate(out_dir):
            "embeddings": embeddings}
     import peft
     import transformers
+    # One metadata key: safetensors writes several in an order that changes from run to run.
     save_file({k: v.contiguous() for k, v in ref.items()}, os.path.join(out, "reference.safetensors"),
-              metadata={"format": "pt", "texts": "\n".join(TEXTS), "peft": peft.__version__,
-                        "transformers": transformers.__version__, "torch": torch.__version__})
+              metadata={"format": "pt"})
+    with open(os.path.join(out, "reference.json"), "w") as f:
+        json.dump({"texts": TEXTS, "peft": peft.__version__, "transformers": transformers.__version__,
+                   "torch": torch.__version__}, f, indent=2)
+        f.write("\n")
     print(f"  llm_lora_encoder: {len(tensors)} adapter tensors, embeddings moved by {moved:.3g} from the base")
 
 

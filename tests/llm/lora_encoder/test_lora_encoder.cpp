@@ -330,9 +330,8 @@ TEST_CASE("MiniLM: an adapter trained by PEFT loads and gives PEFT's token and s
   SentenceEncoderWithLoRA model = load_lora_adapter(base, data + "/peft_adapter");
   CHECK(model.report().wrapped.size() == 6 * 5);  // query, value and the three dense layers; the pooler skipped
   const Safetensors ref = read_safetensors(data + "/reference.safetensors");
-  std::vector<std::string> sentences;
-  std::istringstream lines(ref.metadata.at("texts"));
-  for (std::string line; std::getline(lines, line);) sentences.push_back(line);
+  std::ifstream json(data + "/reference.json");
+  const std::vector<std::string> sentences = nlohmann::json::parse(json).at("texts").get<std::vector<std::string>>();
   REQUIRE(sentences.size() == 4);
   const auto ids = model.tokenize(sentences);
   const SafetensorsTensor& input_ids = ref.at("input_ids");
