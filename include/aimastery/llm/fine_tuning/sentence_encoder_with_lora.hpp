@@ -6,7 +6,7 @@
 ///
 ///   SentenceEncoder base = SentenceEncoder::load("build/models/all-MiniLM-L6-v2");
 ///   SentenceEncoderWithLoRA model(base, {.target_modules = {"query", "value"}, .options = {.r = 8, .alpha = 16}});
-///   model.report().trainable_percent();          // 0.32 %: 73 728 of 22.8 M parameters
+///   model.report().trainable_percent();          // 0.33 %: 73,728 of 22,639,104 parameters
 ///   Matrix<float> e = model.forward(ids);        // B × 384 unit rows, kept for backward
 ///   model.backward(dL_de);                       // accumulates ∂L/∂A, ∂L/∂B only
 ///   adam.step(model.parameters());               // the frozen weights are skipped (trainable = false)
