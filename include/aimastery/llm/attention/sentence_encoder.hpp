@@ -36,6 +36,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
@@ -274,6 +275,48 @@ class SentenceEncoder {
     return encode(std::span<const std::string>(texts), batch_size, progress);
   }
 
+  // The stages of encode, for code that runs the layers itself (LoRA fine-tuning: SentenceEncoderWithLoRA).
+
+  /// The first layer's input for token id sequences (each from tokenizer().encode_into), packed back to back.
+  [[nodiscard]] PackedSequences<float> inputs(const std::vector<const std::vector<std::int32_t>*>& batch) const {
+    return model_->inputs(batch);
+  }
+  /// The transformer layers, in order (read-only; shared by copies of the encoder).
+  [[nodiscard]] const std::vector<TransformerBlock<float>>& layers() const noexcept { return model_->blocks; }
+  /// out_b = e_b / ‖e_b‖₂ with e_b the mean of sequence b's token rows: the pooling of encode.
+  [[nodiscard]] static Matrix<float> mean_pool(const PackedSequences<float>& x) {
+    Matrix<float> out(x.count(), x.tokens.cols());
+    for (Index b = 0; b < x.count(); ++b) {
+      const RowVector<float> e =
+          x.tokens.middleRows(x.begin(b), x.length(b)).colwise().sum() / static_cast<float>(x.length(b));
+      out.row(b) = e / std::max(e.norm(), 1e-12f);
+    }
+    return out;
+  }
+  /// This encoder with other layers in place of its own (e.g. with LoRA updates folded in): the same
+  /// embeddings and tokenizer. InvalidArgument unless every layer has the shapes of the one it replaces.
+  [[nodiscard]] SentenceEncoder with_layers(std::vector<TransformerBlock<float>> layers) const {
+    constexpr std::string_view where = "SentenceEncoder::with_layers";
+    require(layers.size() == model_->blocks.size(), where, [&] {
+      return "got " + std::to_string(layers.size()) + " layers, the encoder has " +
+             std::to_string(model_->blocks.size());
+    });
+    Model model = *model_;
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+      const ParameterList<float> a = layers[l].parameters(), b = model.blocks[l].parameters();
+      bool same = a.size() == b.size();
+      for (std::size_t k = 0; same && k < a.size(); ++k)
+        same = a[k].name == b[k].name && a[k].parameter->value.rows() == b[k].parameter->value.rows() &&
+               a[k].parameter->value.cols() == b[k].parameter->value.cols();
+      require(same, where, [&] { return "layer " + std::to_string(l) + " " + layers[l].name() + " has other shapes"; });
+    }
+    SentenceEncoder copy = *this;
+    model.blocks = std::move(layers);
+    for (auto& block : model.blocks) block.eval();
+    copy.model_ = std::make_shared<const Model>(std::move(model));
+    return copy;
+  }
+
  private:
   /// The network: embeddings, the transformer blocks, and the pooling; read-only once loaded.
   struct Model {
@@ -296,14 +339,14 @@ class SentenceEncoder {
       embedding_norm.train(false);
     }
 
-    /// Unit-norm embeddings of a batch of token id sequences, packed back to back (no padding).
-    Matrix<float> embed(const std::vector<const std::vector<std::int32_t>*>& batch) const {
+    /// The first layer's input for a batch of token id sequences, packed back to back (no padding):
+    /// x_p = LayerNorm(word[t_p] + position[p] + token_type[0]).
+    PackedSequences<float> inputs(const std::vector<const std::vector<std::int32_t>*>& batch) const {
       const auto B = static_cast<Index>(batch.size());
       const Index E = word_embeddings.cols();
       PackedSequences<float> x;
       x.offsets.assign(1, 0);
       for (const auto* ids : batch) x.offsets.push_back(x.offsets.back() + static_cast<Index>(ids->size()));
-      // x_p = word[t_p] + position[p] + token_type[0]
       x.tokens.resize(x.offsets.back(), E);
       for (Index b = 0; b < B; ++b) {
         const auto& ids = *batch[static_cast<std::size_t>(b)];
@@ -312,15 +355,14 @@ class SentenceEncoder {
                                          position_embeddings.row(p) + token_type_embeddings.row(0);
       }
       embedding_norm.infer_in_place(x.tokens);
+      return x;
+    }
+
+    /// Unit-norm embeddings of a batch of token id sequences, packed back to back (no padding).
+    Matrix<float> embed(const std::vector<const std::vector<std::int32_t>*>& batch) const {
+      PackedSequences<float> x = inputs(batch);
       for (const auto& block : blocks) x.tokens = block.infer(x);
-      // Mean over the tokens of each text, then e / ‖e‖₂.
-      Matrix<float> out(B, E);
-      for (Index b = 0; b < B; ++b) {
-        const RowVector<float> e =
-            x.tokens.middleRows(x.begin(b), x.length(b)).colwise().sum() / static_cast<float>(x.length(b));
-        out.row(b) = e / std::max(e.norm(), 1e-12f);
-      }
-      return out;
+      return SentenceEncoder::mean_pool(x);
     }
   };
 

@@ -31,6 +31,7 @@
 #include <sstream>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
@@ -146,23 +147,23 @@ Matrix<T> adapter_tensor(const Safetensors& file, const std::string& path, const
 
 }  // namespace detail
 
-/// Writes the LoRA updates of `net` (after apply_lora) to `directory` (created if needed) as PEFT's
-/// adapter_model.safetensors and adapter_config.json. InvalidArgument when the network has no LoRA
-/// layer; FormatError when a file cannot be written.
+namespace detail {
+
+/// Writes PEFT's adapter_model.safetensors and adapter_config.json for the updates of the named modules
+/// (in order; `where` names the caller in messages). A rank or α that differs from the first module's goes
+/// to rank_pattern / alpha_pattern under the module's name, as PEFT does.
 template <Scalar T>
-void save_lora_adapter(NeuralNetwork<T>& net, const std::string& directory) {
-  const std::vector<LoRAModule<T>> modules = lora_modules(net);
-  require(!modules.empty(), "save_lora_adapter", "the network has no LoRA layer (call apply_lora first)");
-  const LoRAOptions& first = modules.front().layer->lora().options();
+void write_peft_adapter(const std::vector<std::pair<std::string, const LoRALayer<T>*>>& modules,
+                        const std::string& directory, const std::string& where) {
+  const LoRAOptions& first = modules.front().second->options();
   Safetensors file;
   nlohmann::json targets = nlohmann::json::array(), ranks = nlohmann::json::object(), alphas = nlohmann::json::object();
-  for (const auto& m : modules) {
-    const LoRALayer<T>& lora = m.layer->lora();
-    file.add(detail::peft_key(m.name, 'A'), lora.A().value);
-    file.add(detail::peft_key(m.name, 'B'), lora.B().value);
-    targets.push_back(m.name);
-    if (lora.rank() != first.r) ranks[m.name] = lora.rank();
-    if (lora.options().alpha != first.alpha) alphas[m.name] = detail::json_number_of(lora.options().alpha);
+  for (const auto& [name, lora] : modules) {
+    file.add(peft_key(name, 'A'), lora->A().value);
+    file.add(peft_key(name, 'B'), lora->B().value);
+    targets.push_back(name);
+    if (lora->rank() != first.r) ranks[name] = lora->rank();
+    if (lora->options().alpha != first.alpha) alphas[name] = json_number_of(lora->options().alpha);
   }
   file.metadata["format"] = "pt";
   const nlohmann::json config = {
@@ -171,7 +172,7 @@ void save_lora_adapter(NeuralNetwork<T>& net, const std::string& directory) {
       {"base_model_name_or_path", nullptr},
       {"inference_mode", true},
       {"r", first.r},
-      {"lora_alpha", detail::json_number_of(first.alpha)},
+      {"lora_alpha", json_number_of(first.alpha)},
       {"lora_dropout", first.dropout},
       {"use_rslora", first.use_rslora},
       {"target_modules", targets},
@@ -188,12 +189,26 @@ void save_lora_adapter(NeuralNetwork<T>& net, const std::string& directory) {
   };
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
-  if (ec) throw FormatError("save_lora_adapter: cannot create '" + directory + "': " + ec.message());
+  if (ec) throw FormatError(where + ": cannot create '" + directory + "': " + ec.message());
   write_safetensors(directory + "/adapter_model.safetensors", file);
   const std::string config_path = directory + "/adapter_config.json";
   std::ofstream out(config_path, std::ios::trunc);
   out << config.dump(2) << '\n';
-  if (!out) throw FormatError("save_lora_adapter: cannot write '" + config_path + "'");
+  if (!out) throw FormatError(where + ": cannot write '" + config_path + "'");
+}
+
+}  // namespace detail
+
+/// Writes the LoRA updates of `net` (after apply_lora) to `directory` (created if needed) as PEFT's
+/// adapter_model.safetensors and adapter_config.json. InvalidArgument when the network has no LoRA
+/// layer; FormatError when a file cannot be written.
+template <Scalar T>
+void save_lora_adapter(NeuralNetwork<T>& net, const std::string& directory) {
+  const std::vector<LoRAModule<T>> modules = lora_modules(net);
+  require(!modules.empty(), "save_lora_adapter", "the network has no LoRA layer (call apply_lora first)");
+  std::vector<std::pair<std::string, const LoRALayer<T>*>> updates;
+  for (const auto& m : modules) updates.emplace_back(m.name, &m.layer->lora());
+  detail::write_peft_adapter(updates, directory, "save_lora_adapter");
 }
 
 /// Reads a PEFT LoRA adapter from `directory` into `net`, the base network it was trained on. Without

@@ -35,6 +35,7 @@
 
 #include "aimastery/core/linalg/matmul.hpp"
 #include "aimastery/core/tensor.hpp"
+#include "aimastery/llm/attention/packed_sequences.hpp"
 #include "aimastery/llm/attention/transformer_block.hpp"
 #include "aimastery/llm/fine_tuning/apply_lora.hpp"
 #include "aimastery/llm/fine_tuning/lora_layer.hpp"
@@ -62,10 +63,14 @@ class TransformerBlockWithLoRA {
 
   /// The block's forward with W_eff = W₀ + s·B A in every target's rows.
   Tensor<T> forward(const Tensor<T>& x, const AttentionMask<T>& mask = {}, bool causal = false) {
-    for (auto& t : targets_) {
-      weight(t.site).middleRows(t.site.offset, t.site.rows) = t.base + t.lora.delta_weight();
-    }
+    write_effective_weights();
     return block_.forward(x, mask, causal);
+  }
+
+  /// The block's inference over packed sequences (TransformerBlock::infer) with W_eff = W₀ + s·B A.
+  [[nodiscard]] Matrix<T> infer(const PackedSequences<T>& x, bool causal = false) {
+    write_effective_weights();
+    return block_.infer(x, causal);
   }
 
   /// The block's backward; accumulates ∂L/∂A and ∂L/∂B of every target from G = ∂L/∂W_eff and returns
@@ -109,6 +114,11 @@ class TransformerBlockWithLoRA {
   /// The update of a target ("self_attn.query", ...); InvalidArgument when it has none.
   LoRALayer<T>& lora(const std::string& target) {
     for (auto& t : targets_)
+      if (t.site.name == target) return t.lora;
+    detail::fail("TransformerBlockWithLoRA::lora", "no LoRA update on '" + target + "'");
+  }
+  const LoRALayer<T>& lora(const std::string& target) const {
+    for (const auto& t : targets_)
       if (t.site.name == target) return t.lora;
     detail::fail("TransformerBlockWithLoRA::lora", "no LoRA update on '" + target + "'");
   }
@@ -187,6 +197,9 @@ class TransformerBlockWithLoRA {
     for (auto& p : block.parameters())
       if (p.name == site.parameter) return *p.parameter;
     detail::fail("TransformerBlockWithLoRA", "the block has no parameter '" + site.parameter + "'");
+  }
+  void write_effective_weights() {
+    for (auto& t : targets_) weight(t.site).middleRows(t.site.offset, t.site.rows) = t.base + t.lora.delta_weight();
   }
   Matrix<T>& weight(const Site& site) { return parameter(block_, site).value; }
   Matrix<T>& gradient(const Site& site) { return parameter(block_, site).grad; }
