@@ -2,16 +2,18 @@
 // batcher (batched results equal unbatched ones under concurrency), and a server on 127.0.0.1 answered
 // by httplib's client on every endpoint, including the 4xx cases, after which it still serves.
 
-#include <httplib.h>
-
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "aimastery/ml/classical/linear_regression.hpp"
 #include "aimastery/ml/classical/random_forest.hpp"
+#include "aimastery/ml/deep_learning/activation.hpp"
+#include "aimastery/ml/deep_learning/dense.hpp"
+#include "aimastery/ml/deep_learning/neural_network.hpp"
 #include "aimastery/production/deployment/model_serializer.hpp"
 #include "aimastery/production/deployment/model_version_manager.hpp"
 #include "aimastery/production/serving/dynamic_batcher.hpp"
@@ -258,7 +260,7 @@ TEST_CASE("InferenceServer: every endpoint, the 4xx answers, and still serving a
   post("/v2/models/forest/infer", infer_body(X), 200);
   const std::string metrics = get("/metrics", 200);
   CHECK(metrics.find("aimastery_requests_total{model=\"forest\",code=\"200\"}") != std::string::npos);
-  CHECK(metrics.find("aimastery_requests_total{model=\"nope\",code=\"404\"} 2") != std::string::npos);
+  CHECK(metrics.find("aimastery_requests_total{model=\"_unknown\",code=\"404\"} 2") != std::string::npos);
   CHECK(metrics.find("aimastery_request_duration_seconds_bucket{model=\"forest\",le=\"+Inf\"}") != std::string::npos);
   CHECK(metrics.find("aimastery_batch_rows_count{model=\"forest\"}") != std::string::npos);
   CHECK(metrics.find("aimastery_cache_hits_total{model=\"forest\",version=\"1\"}") != std::string::npos);
@@ -283,7 +285,45 @@ TEST_CASE("InferenceServer: every endpoint, the 4xx answers, and still serving a
   // Draining: readiness turns false, new work is refused with 503, and the server stops.
   server.graceful_shutdown().request_shutdown();
   get("/v2/health/ready", 503);
+  get("/v2/health/live", 200);  // draining is not dying: no restart
   post("/v2/models/forest/infer", infer_body(X), 503);
   const ShutdownReport report = server.shutdown();
   CHECK(report.drained);
+}
+
+TEST_CASE("writes a registry for the client peers") {
+  // ctest's writer entry sets AIMASTERY_SERVING_PEER_DIR; peer_serving_clients.py then starts
+  // `aimastery serve` on it and checks tritonclient's answers against expected.json (our predictions).
+  const char* env = std::getenv("AIMASTERY_SERVING_PEER_DIR");
+  test::TempFolder scratch;
+  const std::filesystem::path dir = env ? std::filesystem::path(env) : scratch.path();
+  std::filesystem::remove_all(dir / "registry");
+  std::filesystem::create_directories(dir);
+  const Data d = make_data(200);
+  RandomForestScratch<double> forest({.n_estimators = 20, .max_depth = 8, .seed = 11});
+  forest.fit(d.X, d.y);
+  NeuralNetwork<float> net;
+  net.add<Dense<float>>(4, 8, DenseOptions{.seed = 1})
+      .add<Activation<float>>(ActivationKind::tanh)
+      .add<Dense<float>>(8, 2, DenseOptions{.seed = 2});
+  net.build(4);
+  ModelVersionManager registry(dir / "registry");
+  registry.register_bytes("forest", {{"model.safetensors", to_bytes(ModelSerializer::serialize(forest))}});
+  registry.register_bytes("mlp", {{"model.safetensors", to_bytes(ModelSerializer::serialize(net))}});
+
+  const Matrix<double> X = d.X.topRows(16);
+  const Matrix<double> P = forest.predict_proba(X);
+  const IndexVector labels = forest.predict(X);
+  const Matrix<float> Y = net.predict(X.cast<float>());
+  nlohmann::json expected = {{"X", nlohmann::json::array()},
+                             {"forest_predict", std::vector<Index>(labels.data(), labels.data() + labels.size())},
+                             {"forest_proba", nlohmann::json::array()},
+                             {"mlp_output", nlohmann::json::array()}};
+  for (Index i = 0; i < X.rows(); ++i) {
+    expected["X"].push_back(std::vector<double>(X.row(i).data(), X.row(i).data() + X.cols()));
+    expected["forest_proba"].push_back(std::vector<double>(P.row(i).data(), P.row(i).data() + P.cols()));
+    expected["mlp_output"].push_back(std::vector<float>(Y.row(i).data(), Y.row(i).data() + Y.cols()));
+  }
+  std::ofstream(dir / "expected.json") << expected.dump();
+  CHECK(std::filesystem::exists(dir / "registry" / "registry.json"));
 }

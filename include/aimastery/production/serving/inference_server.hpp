@@ -23,8 +23,6 @@
 /// once and new requests get 503; the requests in flight finish (until drain_timeout); then the
 /// listener stops.
 
-#include <httplib.h>
-
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -45,6 +43,9 @@
 #include "aimastery/production/serving/model_host.hpp"
 #include "aimastery/production/serving/serving_metrics.hpp"
 #include "aimastery/production/serving/status_page.hpp"
+
+// After Eigen: httplib.h brings <resolv.h>, whose macro `_res` would rename a parameter of Eigen's products.
+#include <httplib.h>
 
 namespace aimastery {
 
@@ -234,6 +235,8 @@ class InferenceServer {
         send_error(res, 500, e.what());
       }
       in_flight_.fetch_sub(1);
+      // Names of unknown models come from the URL: one label for all of them keeps the series bounded.
+      if (res.status == 404 && !model.empty() && !host_->registry().has_model(model)) model = "_unknown";
       metrics_.record_request(model, res.status, std::chrono::duration<double>(Clock::now() - t0).count());
     };
   }
@@ -338,11 +341,12 @@ class InferenceServer {
 
   void routes() {
     const std::string name = "([A-Za-z0-9][A-Za-z0-9._-]*)", version = "(?:/versions/([A-Za-z0-9_-]+))?";
-    server_.Get("/v2/health/live", guarded("", [this](const httplib::Request&, httplib::Response& res) {
-                  const HealthReport r = health_.liveness();
-                  send_json(res, r.http_status(), r.to_json().dump());
-                }));
-    // Readiness answers even while draining (503, from the gate), so it is not behind the admission check.
+    // The probes answer even while draining (liveness 200, readiness 503 from its gate), so they are not
+    // behind the admission check: a draining server must not be restarted, only taken out of rotation.
+    server_.Get("/v2/health/live", [this](const httplib::Request&, httplib::Response& res) {
+      const HealthReport r = health_.liveness();
+      send_json(res, r.http_status(), r.to_json().dump());
+    });
     server_.Get("/v2/health/ready", [this](const httplib::Request&, httplib::Response& res) {
       const HealthReport r = health_.readiness();
       send_json(res, r.http_status(), r.to_json().dump());

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Throughput and latency of `aimastery serve` and of FastAPI + uvicorn + scikit-learn (serve_fastapi.py)
+# on the same forest-sized model and the same request body, with wrk (Debian) at 1, 8 and 64 connections.
+#
+#   benchmarks/peers/serve_wrk.sh AIMASTERY_BINARY REGISTRY [PYTHON] [SECONDS]
+#
+# REGISTRY: the folder the C++ test "writes a registry for the client peers" makes (ctest -R
+# production_serving_peer_write; it is build/<dir>/tests/production/serving/clients_peer/registry).
+# PYTHON: the venv's interpreter (fastapi, uvicorn, scikit-learn). One request = one row of 4 features.
+# Prints one line per server and connection count: requests/s, p50 and p99 latency (wrk --latency).
+set -euo pipefail
+binary="$1"; registry="$2"; python="${3:-/work/venv/bin/python}"; seconds="${4:-10}"
+here="$(cd "$(dirname "$0")" && pwd)"
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+body='{"id":"1","inputs":[{"name":"input","shape":[1,4],"datatype":"FP64","data":[0.5,-0.25,0.75,0.1]}]}'
+cat > "$work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$body'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
+run_wrk() {  # name url connections
+  local out
+  out="$(wrk -t "$(( $3 < 2 ? 1 : 2 ))" -c "$3" -d "${seconds}s" --latency -s "$work/post.lua" "$2")"
+  local rps p50 p99 non2xx
+  rps="$(echo "$out" | awk '/Requests\/sec/ {print $2}')"
+  p50="$(echo "$out" | awk '$1 == "50%" {print $2}')"
+  p99="$(echo "$out" | awk '$1 == "99%" {print $2}')"
+  non2xx="$(echo "$out" | awk '/Non-2xx/ {print $NF}')"
+  printf '%-28s connections %3d  %10s req/s  p50 %9s  p99 %9s  %s\n' "$1" "$3" "$rps" "$p50" "$p99" \
+    "${non2xx:+non-2xx $non2xx}"
+}
+
+wait_ready() {  # url
+  for _ in $(seq 1 200); do curl -sf "$1/v2/health/ready" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "server at $1 did not become ready" >&2; exit 1
+}
+
+# aimastery serve, batching on (default) and off.
+for mode in "batch 32" "batch 1"; do
+  set -- $mode
+  "$binary" serve --registry "$registry" --port 0 --max-batch "$2" --threads 64 > "$work/url" &
+  pids+=($!)
+  for _ in $(seq 1 100); do [ -s "$work/url" ] && break; sleep 0.1; done
+  url="$(sed -n 's/^listening on //p' "$work/url")"
+  wait_ready "$url"
+  for c in 1 8 64; do run_wrk "aimastery (max-batch $2)" "$url/v2/models/forest/infer" "$c"; done
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+  : > "$work/url"
+done
+
+port=18731
+(cd "$here" && exec "$python" serve_fastapi.py "$port") &
+pids+=($!)
+wait_ready "http://127.0.0.1:$port"
+for c in 1 8 64; do run_wrk "fastapi+uvicorn (1 worker)" "http://127.0.0.1:$port/v2/models/forest/infer" "$c"; done
