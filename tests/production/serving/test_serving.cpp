@@ -260,7 +260,8 @@ TEST_CASE("InferenceServer: every endpoint, the 4xx answers, and still serving a
   post("/v2/models/forest/infer", infer_body(X), 200);
   const std::string metrics = get("/metrics", 200);
   CHECK(metrics.find("aimastery_requests_total{model=\"forest\",code=\"200\"}") != std::string::npos);
-  CHECK(metrics.find("aimastery_requests_total{model=\"_unknown\",code=\"404\"} 2") != std::string::npos);
+  CHECK_MESSAGE(metrics.find("aimastery_requests_total{model=\"_unknown\",code=\"404\"} 2") != std::string::npos,
+                metrics.substr(0, 600));
   CHECK(metrics.find("aimastery_request_duration_seconds_bucket{model=\"forest\",le=\"+Inf\"}") != std::string::npos);
   CHECK(metrics.find("aimastery_batch_rows_count{model=\"forest\"}") != std::string::npos);
   CHECK(metrics.find("aimastery_cache_hits_total{model=\"forest\",version=\"1\"}") != std::string::npos);

@@ -236,7 +236,7 @@ class InferenceServer {
       }
       in_flight_.fetch_sub(1);
       // Names of unknown models come from the URL: one label for all of them keeps the series bounded.
-      if (res.status == 404 && !model.empty() && !host_->registry().has_model(model)) model = "_unknown";
+      if (res.status == 404 && route_model == "$1" && !host_->registry().has_model(model)) model = "_unknown";
       metrics_.record_request(model, res.status, std::chrono::duration<double>(Clock::now() - t0).count());
     };
   }
