@@ -153,6 +153,27 @@ TEST_CASE("DynamicBatcher: concurrent requests, gathered, get exactly the unbatc
   CHECK_THROWS_AS(DynamicBatcher(predict, {.max_batch_size = 0}), InvalidArgument);
 }
 
+TEST_CASE("DynamicBatcher: when every admitted caller is queued the batch goes without waiting for the clock") {
+  const Data d = make_data(50);
+  auto identity = [](const Matrix<double>& X) -> Matrix<double> { return X; };
+  DynamicBatcher batcher(identity, {.max_batch_size = 32, .max_delay = std::chrono::seconds(60)});
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    auto ticket = batcher.admit();
+    CHECK(batcher.predict(d.X.topRows(3)) == d.X.topRows(3));
+  }
+  // Two admitted callers: the batch waits for the second, then goes, long before the 60 s deadline.
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 2; ++t)
+    callers.emplace_back([&, t] {
+      auto ticket = batcher.admit();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20 * t));
+      CHECK(batcher.predict(d.X.middleRows(5 * t, 5)) == d.X.middleRows(5 * t, 5));
+    });
+  for (auto& c : callers) c.join();
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30));
+}
+
 TEST_CASE("InferenceServer: every endpoint, the 4xx answers, and still serving afterwards") {
   const Data d = make_data(300);
   RandomForestScratch<double> forest({.n_estimators = 10, .max_depth = 6, .seed = 5});

@@ -11,16 +11,21 @@
 /// thread per batcher does
 ///
 ///   wait for a first request; its arrival time t₀
-///   wait until rows queued ≥ max_batch_size or the clock reaches t₀ + max_delay
+///   wait until rows queued ≥ max_batch_size, or every admitted caller is queued, or the clock
+///   reaches t₀ + max_delay
 ///   take requests in arrival order while their rows fit in max_batch_size (always at least one)
 ///   Y = f([X₁; X₂; ...; X_m])   one call on the stacked rows
 ///   hand each caller its own rows of Y
 ///
-/// so a lone request waits at most max_delay, and under load every batch is full. Because the model is
-/// applied row by row (row i of f(X) depends only on row i of X), each caller gets exactly what an
-/// unbatched call would return. A request larger than max_batch_size is predicted alone. An exception
-/// of f is handed to every caller of that batch. Synchronisation: one mutex and one condition variable
-/// for the queue; each caller waits on its own std::promise, fulfilled outside the lock.
+/// so a lone request waits at most max_delay, and under load every batch is full. Admission: a caller
+/// that holds a Ticket (taken with admit() before its own preparation, e.g. parsing and cache lookups)
+/// announces that it will predict soon; when every ticket holder is already queued, no one else is on
+/// the way and the batch goes at once instead of waiting out max_delay (a server knows its requests in
+/// flight; with 1 client, batching then costs nothing). Callers without tickets only meet the deadline. Because the
+/// model is applied row by row (row i of f(X) depends only on row i of X), each caller gets exactly what an unbatched
+/// call would return. A request larger than max_batch_size is predicted alone. An exception of f is handed to every
+/// caller of that batch. Synchronisation: one mutex and one condition variable for the queue; each caller waits on its
+/// own std::promise, fulfilled outside the lock.
 
 #include <chrono>
 #include <condition_variable>
@@ -70,6 +75,29 @@ class DynamicBatcher {
     worker_.join();
   }
 
+  /// Announces a caller that will predict soon; the batch waits for ticket holders, not for the clock,
+  /// while some are not yet queued. Release the ticket (destroy it) after predict returns.
+  class Ticket {
+   public:
+    explicit Ticket(DynamicBatcher& b) : b_(&b) {
+      std::lock_guard lock(b_->mutex_);
+      ++b_->admitted_;
+    }
+    Ticket(const Ticket&) = delete;
+    Ticket& operator=(const Ticket&) = delete;
+    ~Ticket() {
+      {
+        std::lock_guard lock(b_->mutex_);
+        --b_->admitted_;
+      }
+      b_->wake_.notify_all();  // the queued callers may now be all that is coming
+    }
+
+   private:
+    DynamicBatcher* b_;
+  };
+  [[nodiscard]] Ticket admit() { return Ticket(*this); }
+
   /// predict(X) computed in a batch with other callers' rows; blocks until it is done.
   [[nodiscard]] Matrix<double> predict(Matrix<double> X) {
     Pending p{std::move(X), {}, Clock::now()};
@@ -100,7 +128,9 @@ class DynamicBatcher {
       wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, nothing left
       const Clock::time_point deadline = queue_.front().arrival + options_.max_delay;
-      wake_.wait_until(lock, deadline, [&] { return stopping_ || queued_rows_ >= options_.max_batch_size; });
+      wake_.wait_until(lock, deadline, [&] {
+        return stopping_ || queued_rows_ >= options_.max_batch_size || (admitted_ > 0 && queue_.size() >= admitted_);
+      });
 
       std::vector<Pending> batch;
       Index rows = 0;
@@ -166,6 +196,7 @@ class DynamicBatcher {
   std::condition_variable wake_;
   std::deque<Pending> queue_;
   Index queued_rows_ = 0;
+  std::size_t admitted_ = 0;  ///< live tickets
   bool stopping_ = false;
   std::thread worker_;
 };

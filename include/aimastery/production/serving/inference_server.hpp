@@ -34,6 +34,9 @@
 #include <string>
 #include <thread>
 #include <utility>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "aimastery/llm/attention/sentence_encoder.hpp"
 #include "aimastery/production/deployment/graceful_shutdown.hpp"
@@ -219,6 +222,13 @@ class InferenceServer {
   httplib::Server::Handler guarded(std::string route_model, Handler handler) {
     return [this, route_model = std::move(route_model), handler](const httplib::Request& req, httplib::Response& res) {
       const auto t0 = Clock::now();
+#ifdef _OPENMP
+      // Parallelism comes from concurrent requests: a model call on an HTTP thread stays on that thread
+      // (otherwise each HTTP thread starts its own OpenMP team, and 64 of them oversubscribe the cores).
+      // The batchers' threads keep OpenMP for their larger batches.
+      static thread_local const bool single_threaded = (omp_set_num_threads(1), true);
+      (void)single_threaded;
+#endif
       std::string model = route_model == "$1" && req.matches.size() > 1 ? req.matches[1].str() : route_model;
       auto work = shutdown_.try_begin_work();
       const std::size_t in_flight = in_flight_.fetch_add(1) + 1;

@@ -99,6 +99,8 @@ class HostedModel {
       throw InferenceError(400, "model '" + name_ + "' version " + std::to_string(version_) + " takes " +
                                     std::to_string(model_.n_features()) + " features per row, the input has " +
                                     std::to_string(X.cols()));
+    std::optional<DynamicBatcher::Ticket> ticket;
+    if (batcher_) ticket.emplace(*batcher_);
     observe_inputs(X);
     if (!cache_) return compute(X);
     // Rows found in the cache are copied; the others are predicted together and stored.
