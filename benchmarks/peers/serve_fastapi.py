@@ -1,12 +1,14 @@
 """The seed's way of serving a model: FastAPI + uvicorn around scikit-learn, on the same protocol.
 
-    serve_fastapi.py PORT [--workers N]
+    serve_fastapi.py PORT [--workers N] [--mlp MODEL.safetensors]
 
 Serves POST /v2/models/forest/infer (the Open Inference Protocol JSON body that `aimastery serve`
 takes) with a scikit-learn RandomForestClassifier of the same size as the forest that the C++ test
 "writes a registry for the client peers" registers (20 trees, depth 8, 200 rows, 4 features from the
 same formula), answering {"outputs": [predict, predict_proba]} as aimastery does. GET /v2/health/ready
-answers 200. Used by serve_wrk.sh; the comparison is throughput and latency on the same request bodies.
+answers 200. With --mlp, POST /v2/models/mlp/infer runs a PyTorch nn.Sequential (Linear 4→8, Tanh,
+Linear 8→2) holding the weights of aimastery's float32 MLP file (PyTorch state_dict names), answering
+"output". Used by serve_wrk.sh; the comparison is throughput and latency on the same request bodies.
 """
 import math
 import sys
@@ -23,6 +25,7 @@ def make_data(n):
     return X, y
 
 
+MLP_FILE = sys.argv[sys.argv.index("--mlp") + 1] if "--mlp" in sys.argv else None
 X, y = make_data(200)
 forest = RandomForestClassifier(n_estimators=20, max_depth=8, random_state=11, n_jobs=1).fit(X, y)
 app = FastAPI()
@@ -48,6 +51,30 @@ async def infer(request: Request):
             "outputs": [{"name": "predict", "shape": [n], "datatype": "INT64", "data": labels.tolist()},
                         {"name": "predict_proba", "shape": [n, proba.shape[1]], "datatype": "FP64",
                          "data": proba.ravel().tolist()}]}
+
+
+if MLP_FILE:
+    import torch
+    from safetensors.torch import load_file
+
+    torch.set_num_threads(1)
+    mlp = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    mlp.load_state_dict(load_file(MLP_FILE))
+    mlp.eval()
+
+    @app.post("/v2/models/mlp/infer")
+    async def infer_mlp(request: Request):
+        try:
+            body = await request.json()
+            tensor = body["inputs"][0]
+            rows = torch.tensor(tensor["data"], dtype=torch.float32).reshape(tensor["shape"])
+        except Exception as e:
+            raise HTTPException(status_code=400, detail=str(e))
+        with torch.inference_mode():
+            out = mlp(rows).numpy()
+        return {"model_name": "mlp", "model_version": "1", "id": body.get("id", ""),
+                "outputs": [{"name": "output", "shape": list(out.shape), "datatype": "FP32",
+                             "data": out.ravel().tolist()}]}
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Throughput and latency of `aimastery serve` and of FastAPI + uvicorn + scikit-learn (serve_fastapi.py)
-# on the same forest-sized model and the same request body, with wrk (Debian) at 1, 8 and 64 connections.
+# on the same models and the same request bodies, with wrk (Debian) at 1, 8, 32 and 64 connections: the
+# random forest (scikit-learn peer) and the float32 MLP (PyTorch peer with the same weights).
 #
 #   benchmarks/peers/serve_wrk.sh AIMASTERY_BINARY REGISTRY [PYTHON] [SECONDS]
 #
@@ -16,22 +17,26 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-body='{"id":"1","inputs":[{"name":"input","shape":[1,4],"datatype":"FP64","data":[0.5,-0.25,0.75,0.1]}]}'
-cat > "$work/post.lua" <<LUA
+for dt in FP64 FP32; do
+  body='{"id":"1","inputs":[{"name":"input","shape":[1,4],"datatype":"'$dt'","data":[0.5,-0.25,0.75,0.1]}]}'
+  cat > "$work/post_$dt.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '$body'
 wrk.headers["Content-Type"] = "application/json"
 LUA
+done
+connections="${CONNECTIONS:-1 8 32 64}"
 
 run_wrk() {  # name url connections
-  local out
-  out="$(wrk -t "$(( $3 < 2 ? 1 : 2 ))" -c "$3" -d "${seconds}s" --latency -s "$work/post.lua" "$2")"
+  local out script="$work/post_FP64.lua"
+  case "$2" in */mlp/*) script="$work/post_FP32.lua" ;; esac
+  out="$(wrk -t "$(( $3 < 2 ? 1 : 2 ))" -c "$3" -d "${seconds}s" --latency -s "$script" "$2")"
   local rps p50 p99 non2xx
   rps="$(echo "$out" | awk '/Requests\/sec/ {print $2}')"
   p50="$(echo "$out" | awk '$1 == "50%" {print $2}')"
   p99="$(echo "$out" | awk '$1 == "99%" {print $2}')"
   non2xx="$(echo "$out" | awk '/Non-2xx/ {print $NF}')"
-  printf '%-28s connections %3d  %10s req/s  p50 %9s  p99 %9s  %s\n' "$1" "$3" "$rps" "$p50" "$p99" \
+  printf '%-30s connections %3d  %10s req/s  p50 %9s  p99 %9s  %s\n' "$1" "$3" "$rps" "$p50" "$p99" \
     "${non2xx:+non-2xx $non2xx}"
 }
 
@@ -48,13 +53,17 @@ for mode in "batch 32" "batch 1"; do
   for _ in $(seq 1 100); do [ -s "$work/url" ] && break; sleep 0.1; done
   url="$(sed -n 's/^listening on //p' "$work/url")"
   wait_ready "$url"
-  for c in 1 8 64; do run_wrk "aimastery (max-batch $2)" "$url/v2/models/forest/infer" "$c"; done
+  for model in forest mlp; do
+    for c in $connections; do run_wrk "aimastery $model (batch $2)" "$url/v2/models/$model/infer" "$c"; done
+  done
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
   : > "$work/url"
 done
 
 port=18731
-(cd "$here" && exec "$python" serve_fastapi.py "$port") &
+(cd "$here" && exec "$python" serve_fastapi.py "$port" --mlp "$registry/models/mlp/versions/1/model.safetensors") &
 pids+=($!)
 wait_ready "http://127.0.0.1:$port"
-for c in 1 8 64; do run_wrk "fastapi+uvicorn (1 worker)" "http://127.0.0.1:$port/v2/models/forest/infer" "$c"; done
+for model in forest mlp; do
+  for c in $connections; do run_wrk "fastapi $model (1 worker)" "http://127.0.0.1:$port/v2/models/$model/infer" "$c"; done
+done

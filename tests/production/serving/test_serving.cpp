@@ -349,3 +349,18 @@ TEST_CASE("writes a registry for the client peers") {
   std::ofstream(dir / "expected.json") << expected.dump();
   CHECK(std::filesystem::exists(dir / "registry" / "registry.json"));
 }
+
+TEST_CASE("PrometheusText and Histogram: escaped label values, cumulative buckets") {
+  PrometheusText out;
+  out.sample("m", {{"a", "x\"y\\z\nw"}}, 1.5);
+  CHECK(out.text() == "m{a=\"x\\\"y\\\\z\\nw\"} 1.5\n");
+  CHECK(PrometheusText::number(std::numeric_limits<double>::infinity()) == "+Inf");
+  CHECK(PrometheusText::number(std::numeric_limits<double>::quiet_NaN()) == "NaN");
+  Histogram h({1, 2, 5});
+  for (double x : {0.5, 1.0, 1.5, 3.0, 9.0}) h.observe(x);
+  PrometheusText hist;
+  h.write(hist, "h", {});
+  CHECK(hist.text() ==
+        "h_bucket{le=\"1\"} 2\nh_bucket{le=\"2\"} 3\nh_bucket{le=\"5\"} 4\nh_bucket{le=\"+Inf\"} 5\nh_sum 15\nh_count "
+        "5\n");
+}

@@ -43,7 +43,10 @@ class PrometheusText {
         out_ += (i ? "," : "") + labels[i].first + "=\"";
         for (char c : labels[i].second) {
           if (c == '\\' || c == '"') out_ += '\\';
-          out_ += c == '\n' ? 'n' : c;
+          if (c == '\n')
+            out_ += "\\n";
+          else
+            out_ += c;
         }
         out_ += '"';
       }
