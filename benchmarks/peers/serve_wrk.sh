@@ -10,7 +10,7 @@
 # PYTHON: the venv's interpreter (fastapi, uvicorn, scikit-learn). One request = one row of 4 features.
 # Prints one line per server and connection count: requests/s, p50 and p99 latency (wrk --latency).
 set -euo pipefail
-binary="$1"; registry="$2"; python="${3:-/work/venv/bin/python}"; seconds="${4:-10}"
+binary="$1"; registry="$(cd "$2" && pwd)"; python="${3:-/work/venv/bin/python}"; seconds="${4:-10}"
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
 pids=()
@@ -45,8 +45,10 @@ wait_ready() {  # url
   echo "server at $1 did not become ready" >&2; exit 1
 }
 
-# aimastery serve, batching on (default) and off.
+# aimastery serve, batching on (default) and off. SERVERS=fastapi (or aimastery) runs only one side.
+servers="${SERVERS:-aimastery fastapi}"
 for mode in "batch 32" "batch 1"; do
+  [[ " $servers " == *" aimastery "* ]] || break
   set -- $mode
   "$binary" serve --registry "$registry" --port 0 --max-batch "$2" --threads 64 > "$work/url" &
   pids+=($!)
@@ -60,6 +62,7 @@ for mode in "batch 32" "batch 1"; do
   : > "$work/url"
 done
 
+[[ " $servers " == *" fastapi "* ]] || exit 0
 port=18731
 (cd "$here" && exec "$python" serve_fastapi.py "$port" --mlp "$registry/models/mlp/versions/1/model.safetensors") &
 pids+=($!)

@@ -364,3 +364,27 @@ TEST_CASE("PrometheusText and Histogram: escaped label values, cumulative bucket
         "h_bucket{le=\"1\"} 2\nh_bucket{le=\"2\"} 3\nh_bucket{le=\"5\"} 4\nh_bucket{le=\"+Inf\"} 5\nh_sum 15\nh_count "
         "5\n");
 }
+
+TEST_CASE("OpenAI embeddings codec: requests, refusals, base64 of little-endian float32") {
+  const EmbeddingsRequest one = parse_embeddings_request(R"({"model":"m","input":"hello"})");
+  CHECK(one.input == std::vector<std::string>{"hello"});
+  CHECK(!one.base64);
+  const EmbeddingsRequest many = parse_embeddings_request(R"({"input":["a","b"],"encoding_format":"base64"})");
+  CHECK(many.input.size() == 2);
+  CHECK(many.base64);
+  auto parse = [](const std::string& s) { return [s] { (void)parse_embeddings_request(s); }; };
+  check_refused(parse("{"), 400, "malformed JSON");
+  check_refused(parse(R"({"model":"m"})"), 400, "'input' is missing");
+  check_refused(parse(R"({"input":[[1,2,3]]})"), 400, "token ids are not accepted");
+  check_refused(parse(R"({"input":"x","encoding_format":"int8"})"), 400, "encoding_format");
+  check_refused(parse(R"({"input":"x","dimensions":8})"), 400, "'dimensions' is not supported");
+  CHECK(base64_encode("") == "");
+  CHECK(base64_encode("f") == "Zg==");
+  CHECK(base64_encode("fo") == "Zm8=");
+  CHECK(base64_encode("foobar") == "Zm9vYmFy");
+  Matrix<float> E(1, 2);
+  E << 1.0f, -2.0f;  // 0x3F800000, 0xC0000000 little-endian: 00 00 80 3F 00 00 00 C0
+  const auto j = nlohmann::json::parse(embeddings_response(many, E, 3));
+  CHECK(j["data"][0]["embedding"] == "AACAPwAAAMA=");
+  CHECK(j["usage"]["total_tokens"] == 3);
+}
