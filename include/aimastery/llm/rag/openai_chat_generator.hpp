@@ -23,8 +23,6 @@
 /// failure. Another non-2xx answer (401 bad key, 404 unknown model) is not retried: ConnectionError with
 /// the status and the server's error message. A 2xx answer that is not a chat completion: FormatError.
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -37,6 +35,9 @@
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/llm/rag/context_assembler.hpp"
 #include "aimastery/llm/rag/generator.hpp"
+
+// After Eigen (through the headers above): <httplib.h> brings <resolv.h>, whose macro `_res` breaks Eigen.
+#include <httplib.h>
 
 namespace aimastery {
 

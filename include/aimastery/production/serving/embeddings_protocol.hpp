@@ -1,0 +1,132 @@
+#pragma once
+/// \file
+/// The OpenAI embeddings request and response (POST /v1/embeddings), as the `openai` client sends them.
+///
+///   {"model": "all-MiniLM-L6-v2", "input": ["first text", "second"], "encoding_format": "float"}
+///   {"object": "list", "model": "all-MiniLM-L6-v2",
+///    "data": [{"object": "embedding", "index": 0, "embedding": [0.0123, ...]}, ...],
+///    "usage": {"prompt_tokens": 9, "total_tokens": 9}}
+///
+/// `input` is one string or an array of strings (token-id arrays are refused: this server tokenizes
+/// itself). With "encoding_format": "base64" (what the Python client asks for by default) each
+/// embedding is the base64 text of its float32 values, little-endian, which the client decodes with
+/// NumPy: 4/3 of the bytes instead of ~10 characters a number.
+
+#include <cstdint>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aimastery/core/tensor.hpp"
+#include "aimastery/production/serving/inference_error.hpp"
+
+namespace aimastery {
+
+struct EmbeddingsRequest {
+  std::string model;
+  std::vector<std::string> input;
+  bool base64 = false;
+};
+
+struct EmbeddingsLimits {
+  std::size_t max_inputs = 2048;
+  std::size_t max_input_bytes = 1 << 16;
+};
+
+/// Parses and checks a request; any problem is InferenceError 400 naming it.
+inline EmbeddingsRequest parse_embeddings_request(std::string_view body, const EmbeddingsLimits& limits = {}) {
+  auto bad = [](const std::string& message) { throw InferenceError(400, message); };
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(body);
+  } catch (const nlohmann::json::parse_error& e) {
+    bad(std::string("malformed JSON: ") + e.what());
+  }
+  if (!j.is_object()) bad("the request must be a JSON object");
+  EmbeddingsRequest r;
+  if (const auto m = j.find("model"); m != j.end()) {
+    if (!m->is_string()) bad("'model' must be a string");
+    r.model = m->get<std::string>();
+  }
+  const auto input = j.find("input");
+  if (input == j.end()) bad("'input' is missing");
+  if (input->is_string()) {
+    r.input.push_back(input->get<std::string>());
+  } else if (input->is_array() && !input->empty()) {
+    if (input->size() > limits.max_inputs)
+      bad("'input' holds " + std::to_string(input->size()) + " texts, at most " + std::to_string(limits.max_inputs));
+    for (const auto& s : *input) {
+      if (!s.is_string()) bad("'input' must be a string or an array of strings (token ids are not accepted)");
+      r.input.push_back(s.get<std::string>());
+    }
+  } else {
+    bad("'input' must be a string or a non-empty array of strings");
+  }
+  for (const auto& s : r.input)
+    if (s.size() > limits.max_input_bytes)
+      bad("an input text has " + std::to_string(s.size()) + " bytes, at most " +
+          std::to_string(limits.max_input_bytes));
+  if (const auto f = j.find("encoding_format"); f != j.end() && !f->is_null()) {
+    if (!f->is_string() || (*f != "float" && *f != "base64")) bad("'encoding_format' must be \"float\" or \"base64\"");
+    r.base64 = *f == "base64";
+  }
+  if (const auto d = j.find("dimensions"); d != j.end() && !d->is_null())
+    bad("'dimensions' is not supported: the model's embeddings have a fixed size");
+  return r;
+}
+
+/// RFC 4648 base64 of `bytes`.
+inline std::string base64_encode(std::string_view bytes) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const std::uint32_t v = (std::uint32_t(std::uint8_t(bytes[i])) << 16) |
+                            (std::uint32_t(std::uint8_t(bytes[i + 1])) << 8) | std::uint8_t(bytes[i + 2]);
+    out += alphabet[v >> 18];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+    out += alphabet[v & 63];
+  }
+  if (i < bytes.size()) {
+    std::uint32_t v = std::uint32_t(std::uint8_t(bytes[i])) << 16;
+    if (i + 1 < bytes.size()) v |= std::uint32_t(std::uint8_t(bytes[i + 1])) << 8;
+    out += alphabet[v >> 18];
+    out += alphabet[(v >> 12) & 63];
+    out += i + 1 < bytes.size() ? alphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+/// The response for the embeddings E (one row per input), `tokens` the number of tokens encoded.
+inline std::string embeddings_response(const EmbeddingsRequest& request, const Matrix<float>& E, std::size_t tokens) {
+  nlohmann::json data = nlohmann::json::array();
+  for (Index i = 0; i < E.rows(); ++i) {
+    nlohmann::json item = {{"object", "embedding"}, {"index", i}};
+    if (request.base64) {
+      std::string bytes(static_cast<std::size_t>(E.cols()) * 4, '\0');
+      for (Index k = 0; k < E.cols(); ++k) {
+        std::uint32_t u;
+        const float x = E(i, k);
+        std::memcpy(&u, &x, 4);
+        for (int b = 0; b < 4; ++b)
+          bytes[static_cast<std::size_t>(4 * k + b)] = static_cast<char>((u >> (8 * b)) & 0xFF);
+      }
+      item["embedding"] = base64_encode(bytes);
+    } else {
+      item["embedding"] = std::vector<float>(E.row(i).data(), E.row(i).data() + E.cols());
+    }
+    data.push_back(std::move(item));
+  }
+  return nlohmann::json{{"object", "list"},
+                        {"model", request.model},
+                        {"data", std::move(data)},
+                        {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}}
+      .dump();
+}
+
+}  // namespace aimastery

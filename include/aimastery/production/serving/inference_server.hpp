@@ -1,0 +1,421 @@
+#pragma once
+/// \file
+/// InferenceServer: the models of a registry behind HTTP (cpp-httplib), in the protocols that existing
+/// clients, load balancers and Prometheus speak. Needs the target aimastery::httplib.
+///
+///   GET  /v2/health/live                      200 while the process should not be restarted
+///   GET  /v2/health/ready                     200 when it may receive traffic (503 once draining)
+///   GET  /v2                                  server metadata
+///   GET  /v2/models/{name}[/versions/{v}]     model metadata: versions, input and output tensors
+///   GET  /v2/models/{name}[/versions/{v}]/ready
+///   POST /v2/models/{name}[/versions/{v}]/infer   Open Inference Protocol (inference_protocol.hpp)
+///   POST /v1/embeddings                       OpenAI embeddings, when a sentence encoder is loaded
+///   GET  /metrics                             Prometheus text format (serving_metrics.hpp)
+///   GET  /, /status.json                      the status page and the numbers it polls
+///
+/// Limits. A body over max_body_bytes is answered 413 before it is parsed; more than max_in_flight
+/// requests at once are answered 503 (a load balancer retries elsewhere) rather than queued without
+/// bound; the HTTP thread pool has `threads` workers, idle keep-alive connections are closed after
+/// keep_alive_seconds and a connection serves at most keep_alive_max_requests requests. Every error is
+/// JSON {"error": "..."} with the protocol's status, and the server keeps serving.
+///
+/// Graceful shutdown (GracefulShutdown): on SIGTERM/SIGINT (or shutdown()) readiness turns false at
+/// once and new requests get 503; the requests in flight finish (until drain_timeout); then the
+/// listener stops.
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "aimastery/llm/attention/sentence_encoder.hpp"
+#include "aimastery/production/deployment/graceful_shutdown.hpp"
+#include "aimastery/production/deployment/health_checker.hpp"
+#include "aimastery/production/serving/embeddings_protocol.hpp"
+#include "aimastery/production/serving/inference_protocol.hpp"
+#include "aimastery/production/serving/model_host.hpp"
+#include "aimastery/production/serving/serving_metrics.hpp"
+#include "aimastery/production/serving/status_page.hpp"
+
+// After Eigen: httplib.h brings <resolv.h>, whose macro `_res` would rename a parameter of Eigen's products.
+#include <httplib.h>
+
+namespace aimastery {
+
+struct InferenceServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  ///< 0: a free port chosen by the system (port() tells which)
+  std::size_t threads = 8;
+  std::size_t max_body_bytes = 8u << 20;
+  std::size_t max_in_flight = 1024;
+  std::size_t keep_alive_max_requests = 10000;
+  int keep_alive_seconds = 5;
+  int read_timeout_seconds = 5;
+  std::string embedding_model_dir = {};  ///< a sentence-transformers folder (all-MiniLM-L6-v2); empty: none
+  ModelHostOptions models = {};
+  GracefulShutdownOptions shutdown = {.drain_timeout = std::chrono::milliseconds(10000),
+                                      .install_signal_handlers = false};
+  InferCodecLimits codec = {};
+};
+
+class InferenceServer {
+ public:
+  /// Loads the registry's models (and the encoder) and binds the port; throws when either fails.
+  InferenceServer(const std::filesystem::path& registry, InferenceServerOptions options = {})
+      : options_(std::move(options)), shutdown_(options_.shutdown), started_(std::chrono::steady_clock::now()) {
+    require(options_.threads >= 1, "InferenceServer", "threads must be >= 1");
+    require(options_.max_in_flight >= 1, "InferenceServer", "max_in_flight must be >= 1");
+    ModelHostOptions host_options = options_.models;
+    host_options.on_batch = [this](const std::string& model, Index rows) { metrics_.record_batch(model, rows); };
+    host_ = std::make_unique<ModelHost>(registry, host_options);
+    if (!options_.embedding_model_dir.empty()) {
+      encoder_ = std::make_unique<SentenceEncoder>(SentenceEncoder::load(options_.embedding_model_dir));
+      encoder_name_ = std::filesystem::path(options_.embedding_model_dir).filename().string();
+      if (encoder_name_.empty())
+        encoder_name_ = std::filesystem::path(options_.embedding_model_dir).parent_path().filename().string();
+    }
+    health_.set_readiness_gate([this] { return shutdown_.accepting(); }, "shutting down");
+    routes();
+    const std::size_t threads = options_.threads;
+    server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    server_.set_payload_max_length(options_.max_body_bytes);
+    server_.set_keep_alive_max_count(options_.keep_alive_max_requests);
+    server_.set_keep_alive_timeout(options_.keep_alive_seconds);
+    server_.set_read_timeout(options_.read_timeout_seconds, 0);
+    server_.set_tcp_nodelay(true);
+    port_ = options_.port == 0 ? server_.bind_to_any_port(options_.host)
+                               : (server_.bind_to_port(options_.host, options_.port) ? options_.port : -1);
+    if (port_ < 0)
+      throw ConnectionError("InferenceServer: cannot listen on " + options_.host + ":" + std::to_string(options_.port));
+    shutdown_.add_hook("stop the HTTP listener", [this] { server_.stop(); });
+  }
+  InferenceServer(const InferenceServer&) = delete;
+  InferenceServer& operator=(const InferenceServer&) = delete;
+  ~InferenceServer() {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  [[nodiscard]] int port() const noexcept { return port_; }
+  [[nodiscard]] std::string url() const { return "http://" + options_.host + ":" + std::to_string(port_); }
+  [[nodiscard]] GracefulShutdown& graceful_shutdown() noexcept { return shutdown_; }
+  [[nodiscard]] ModelHost& models() noexcept { return *host_; }
+  [[nodiscard]] ServingMetrics& metrics() noexcept { return metrics_; }
+
+  /// Serves on the calling thread until stop() or shutdown().
+  void run() { server_.listen_after_bind(); }
+  /// Serves on a background thread; returns once it accepts connections.
+  void start() {
+    thread_ = std::thread([this] { run(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  /// Stops at once (requests in flight on other connections may be cut).
+  void stop() {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  /// The graceful sequence: refuse new work, drain, stop the listener.
+  ShutdownReport shutdown() {
+    ShutdownReport report = shutdown_.shutdown();
+    if (thread_.joinable()) thread_.join();
+    return report;
+  }
+
+  /// The body of /status.json.
+  [[nodiscard]] nlohmann::json status() {
+    nlohmann::json models = nlohmann::json::array();
+    ModelVersionManager& registry = host_->registry();
+    const auto loaded = host_->loaded();
+    for (const std::string& name : registry.models()) {
+      nlohmann::json m = {{"name", name}, {"versions", registry.versions(name)}, {"aliases", registry.aliases(name)}};
+      nlohmann::json versions = nlohmann::json::array();
+      for (const auto& h : loaded) {
+        if (h->name() != name) continue;
+        const PerformanceSnapshot p = h->monitor().snapshot();
+        const auto cache = h->cache_stats();
+        const DriftSummary drift = h->drift();
+        const auto [batches, batch_rows] = metrics_.batch_totals(name);
+        auto number = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); };
+        versions.push_back({{"version", h->version()},
+                            {"kind", h->model().kind()},
+                            {"scalar", h->model().scalar()},
+                            {"n_features", h->model().n_features()},
+                            {"requests", p.requests_total},
+                            {"errors", p.errors_total},
+                            {"latency_p50_ms", number(p.latency_p50 * 1000)},
+                            {"latency_p99_ms", number(p.latency_p99 * 1000)},
+                            {"cache_hit_rate", cache ? nlohmann::json(cache->hit_rate()) : nlohmann::json(nullptr)},
+                            {"mean_batch_rows", batches ? nlohmann::json(batch_rows / double(batches)) : nullptr},
+                            {"drift_share", drift.available ? nlohmann::json(drift.share_drifted) : nullptr},
+                            {"dataset_drift", drift.dataset_drift}});
+      }
+      m["loaded"] = std::move(versions);
+      models.push_back(std::move(m));
+    }
+    return {{"ready", shutdown_.accepting()},
+            {"in_flight", in_flight_.load()},
+            {"uptime_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()},
+            {"models", std::move(models)}};
+  }
+
+  /// The body of /metrics.
+  [[nodiscard]] std::string prometheus() {
+    PrometheusText out;
+    metrics_.write(out);
+    const auto loaded = host_->loaded();
+    out.family("aimastery_model_info", "gauge", "Loaded model versions (value 1).");
+    for (const auto& h : loaded)
+      out.sample("aimastery_model_info",
+                 {{"model", h->name()}, {"version", std::to_string(h->version())}, {"kind", h->model().kind()}}, 1);
+    out.family("aimastery_cache_hits_total", "counter", "Predictions answered from the prediction cache.");
+    for (const auto& h : loaded)
+      if (const auto c = h->cache_stats())
+        out.sample("aimastery_cache_hits_total", {{"model", h->name()}, {"version", std::to_string(h->version())}},
+                   static_cast<double>(c->hits));
+    out.family("aimastery_cache_misses_total", "counter", "Prediction cache lookups that missed.");
+    for (const auto& h : loaded)
+      if (const auto c = h->cache_stats())
+        out.sample("aimastery_cache_misses_total", {{"model", h->name()}, {"version", std::to_string(h->version())}},
+                   static_cast<double>(c->misses));
+    std::vector<std::pair<std::shared_ptr<HostedModel>, DriftSummary>> drifts;
+    for (const auto& h : loaded) drifts.emplace_back(h, h->drift());
+    out.family("aimastery_drift_share", "gauge", "Share of input features whose recent values drifted (KS test).");
+    for (const auto& [h, d] : drifts)
+      if (d.available)
+        out.sample("aimastery_drift_share", {{"model", h->name()}, {"version", std::to_string(h->version())}},
+                   d.share_drifted);
+    out.family("aimastery_feature_drift_statistic", "gauge", "Per-feature drift statistic (KS D).");
+    for (const auto& [h, d] : drifts)
+      for (const auto& [feature, value] : d.statistics)
+        out.sample("aimastery_feature_drift_statistic",
+                   {{"model", h->name()}, {"version", std::to_string(h->version())}, {"feature", feature}}, value);
+    out.family("aimastery_in_flight_requests", "gauge", "Requests being answered.");
+    out.sample("aimastery_in_flight_requests", {}, static_cast<double>(in_flight_.load()));
+    out.family("aimastery_ready", "gauge", "1 while the server accepts traffic.");
+    out.sample("aimastery_ready", {}, shutdown_.accepting() ? 1 : 0);
+    return std::move(out.text());
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  static void send_json(httplib::Response& res, int status, const std::string& body) {
+    res.status = status;
+    res.set_content(body, "application/json");
+  }
+  static void send_error(httplib::Response& res, int status, const std::string& message) {
+    send_json(res, status, nlohmann::json{{"error", message}}.dump());
+  }
+
+  /// Every request goes through here: admission (shutdown, in-flight limit), errors to JSON, metrics.
+  template <class Handler>
+  httplib::Server::Handler guarded(std::string route_model, Handler handler) {
+    return [this, route_model = std::move(route_model), handler](const httplib::Request& req, httplib::Response& res) {
+      const auto t0 = Clock::now();
+#ifdef _OPENMP
+      // Parallelism comes from concurrent requests: a model call on an HTTP thread stays on that thread
+      // (otherwise each HTTP thread starts its own OpenMP team, and 64 of them oversubscribe the cores).
+      // The batchers' threads keep OpenMP for their larger batches.
+      static thread_local const bool single_threaded = (omp_set_num_threads(1), true);
+      (void)single_threaded;
+#endif
+      std::string model = route_model == "$1" && req.matches.size() > 1 ? req.matches[1].str() : route_model;
+      auto work = shutdown_.try_begin_work();
+      const std::size_t in_flight = in_flight_.fetch_add(1) + 1;
+      try {
+        if (!work) throw InferenceError(503, "the server is shutting down");
+        if (in_flight > options_.max_in_flight)
+          throw InferenceError(503, "too many requests in flight (" + std::to_string(options_.max_in_flight) + ")");
+        handler(req, res);
+      } catch (const InferenceError& e) {
+        send_error(res, e.status, e.what());
+      } catch (const InvalidArgument& e) {
+        send_error(res, 400, e.what());
+      } catch (const std::exception& e) {
+        send_error(res, 500, e.what());
+      }
+      in_flight_.fetch_sub(1);
+      // Names of unknown models come from the URL: one label for all of them keeps the series bounded.
+      if (res.status == 404 && route_model == "$1" && !host_->registry().has_model(model)) model = "_unknown";
+      metrics_.record_request(model, res.status, std::chrono::duration<double>(Clock::now() - t0).count());
+    };
+  }
+
+  static std::string version_of(const httplib::Request& req) {
+    return req.matches.size() > 2 && req.matches[2].matched ? req.matches[2].str() : std::string();
+  }
+
+  nlohmann::json model_metadata(const std::string& name, const HostedModel& h) {
+    const ServedModel& m = h.model();
+    nlohmann::json outputs = nlohmann::json::array();
+    for (const ServedOutput& o : m.outputs())
+      outputs.push_back({{"name", o.name},
+                         {"datatype", o.datatype},
+                         {"shape", o.vector ? nlohmann::json{-1} : nlohmann::json{-1, o.columns}}});
+    std::vector<std::string> versions;
+    for (const auto v : host_->registry().versions(name)) versions.push_back(std::to_string(v));
+    return {{"name", name},
+            {"versions", versions},
+            {"platform", "aimastery"},
+            {"parameters", {{"kind", m.kind()}, {"version", std::to_string(h.version())}}},
+            {"inputs", {{{"name", "input"}, {"datatype", m.input_datatype()}, {"shape", {-1, m.n_features()}}}}},
+            {"outputs", outputs}};
+  }
+
+  std::string infer(const httplib::Request& req, const std::string& name) {
+    const std::shared_ptr<HostedModel> hosted = host_->resolve(name, version_of(req));
+    const auto t0 = Clock::now();
+    bool ok = false;
+    struct Record {  // the monitor sees every inference, failed or not
+      HostedModel& h;
+      Clock::time_point t0;
+      bool& ok;
+      ~Record() { h.monitor().record_request(std::chrono::duration<double>(Clock::now() - t0).count(), ok); }
+    } record{*hosted, t0, ok};
+
+    std::optional<std::size_t> header_length;
+    if (req.has_header("Inference-Header-Content-Length")) {
+      const std::string text = req.get_header_value("Inference-Header-Content-Length");
+      std::size_t n = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+      if (ec != std::errc() || end != text.data() + text.size())
+        throw InferenceError(400, "Inference-Header-Content-Length '" + text + "' is not a number");
+      header_length = n;
+    }
+    const InferRequest request = parse_infer_request(req.body, header_length, options_.codec);
+    const ServedModel& m = hosted->model();
+    if (request.inputs.size() != 1)
+      throw InferenceError(400, "model '" + name + "' takes one input tensor 'input', the request has " +
+                                    std::to_string(request.inputs.size()));
+    const InferTensor& in = request.inputs.front();
+    if (in.name != "input")
+      throw InferenceError(400, "model '" + name + "' has one input named 'input', not '" + in.name + "'");
+    if (in.datatype != "FP32" && in.datatype != "FP64")
+      throw InferenceError(400, "input 'input' has datatype " + in.datatype + "; model '" + name + "' takes " +
+                                    m.input_datatype() + " (FP32 and FP64 are accepted)");
+    const bool single_row = in.shape.size() == 1;
+    if (in.shape.size() > 2 || in.shape.empty() || in.shape.back() != m.n_features()) {
+      std::string shape = "[";
+      for (std::size_t k = 0; k < in.shape.size(); ++k) shape += (k ? ", " : "") + std::to_string(in.shape[k]);
+      throw InferenceError(400, "input 'input' has shape " + shape + "], model '" + name + "' takes [n, " +
+                                    std::to_string(m.n_features()) + "]");
+    }
+    const Index rows = single_row ? 1 : static_cast<Index>(in.shape[0]);
+    const Matrix<double> X = Eigen::Map<const Matrix<double>>(in.data.data(), rows, m.n_features());
+    for (const std::string& wanted : request.outputs) {
+      bool known = false;
+      for (const ServedOutput& o : m.outputs()) known = known || o.name == wanted;
+      if (!known) throw InferenceError(400, "model '" + name + "' has no output '" + wanted + "'");
+    }
+    const Matrix<double> Y = hosted->predict(X);
+
+    InferResponse response{name, std::to_string(hosted->version()), request.id, {}};
+    for (const ServedOutput& o : m.outputs()) {
+      if (!request.outputs.empty() &&
+          std::find(request.outputs.begin(), request.outputs.end(), o.name) == request.outputs.end())
+        continue;
+      InferTensor t{o.name, {}, o.datatype, {}};
+      t.shape = o.vector ? std::vector<std::int64_t>{rows} : std::vector<std::int64_t>{rows, o.columns};
+      t.data.resize(static_cast<std::size_t>(rows * o.columns));
+      for (Index i = 0; i < rows; ++i)
+        for (Index c = 0; c < o.columns; ++c) t.data[static_cast<std::size_t>(i * o.columns + c)] = Y(i, o.first + c);
+      response.outputs.push_back(std::move(t));
+    }
+    ok = true;
+    return to_json_text(response);
+  }
+
+  std::string embeddings(const httplib::Request& req) {
+    if (!encoder_) throw InferenceError(404, "no embedding model is loaded (aimastery serve --model-dir)");
+    EmbeddingsRequest request = parse_embeddings_request(req.body);
+    if (request.model.empty()) request.model = encoder_name_;
+    std::size_t tokens = 0;
+    for (const auto& text : request.input) tokens += encoder_->tokenizer().encode(text).size();
+    Matrix<float> E;
+    {
+      std::lock_guard lock(encoder_mutex_);
+      E = encoder_->encode(request.input);
+    }
+    return embeddings_response(request, E, tokens);
+  }
+
+  void routes() {
+    const std::string name = "([A-Za-z0-9][A-Za-z0-9._-]*)", version = "(?:/versions/([A-Za-z0-9_-]+))?";
+    // The probes answer even while draining (liveness 200, readiness 503 from its gate), so they are not
+    // behind the admission check: a draining server must not be restarted, only taken out of rotation.
+    server_.Get("/v2/health/live", [this](const httplib::Request&, httplib::Response& res) {
+      const HealthReport r = health_.liveness();
+      send_json(res, r.http_status(), r.to_json().dump());
+    });
+    server_.Get("/v2/health/ready", [this](const httplib::Request&, httplib::Response& res) {
+      const HealthReport r = health_.readiness();
+      send_json(res, r.http_status(), r.to_json().dump());
+    });
+    server_.Get("/v2", guarded("", [](const httplib::Request&, httplib::Response& res) {
+                  send_json(res, 200,
+                            nlohmann::json{{"name", "aimastery"},
+                                           {"version", std::string(library_version)},
+                                           {"extensions", {"binary_tensor_data"}}}
+                                .dump());
+                }));
+    server_.Get("/v2/models/" + name + version + "/ready",
+                guarded("$1", [this](const httplib::Request& req, httplib::Response& res) {
+                  (void)host_->resolve(req.matches[1].str(), version_of(req));
+                  res.status = shutdown_.accepting() ? 200 : 503;
+                }));
+    server_.Get("/v2/models/" + name + version,
+                guarded("$1", [this](const httplib::Request& req, httplib::Response& res) {
+                  const std::string model = req.matches[1].str();
+                  send_json(res, 200, model_metadata(model, *host_->resolve(model, version_of(req))).dump());
+                }));
+    server_.Post("/v2/models/" + name + version + "/infer",
+                 guarded("$1", [this](const httplib::Request& req, httplib::Response& res) {
+                   send_json(res, 200, infer(req, req.matches[1].str()));
+                 }));
+    server_.Post("/v1/embeddings", guarded("embeddings", [this](const httplib::Request& req, httplib::Response& res) {
+                   send_json(res, 200, embeddings(req));
+                 }));
+    server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(prometheus(), "text/plain; version=0.0.4; charset=utf-8");
+    });
+    server_.Get("/status.json",
+                [this](const httplib::Request&, httplib::Response& res) { send_json(res, 200, status().dump()); });
+    server_.Get("/", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string(status_page_html), "text/html; charset=utf-8");
+    });
+    // Unknown routes, bodies over the limit (413) and anything else httplib refuses: a JSON error.
+    server_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty()) return;
+      const std::string message = res.status == 413   ? "the request body exceeds the server's limit"
+                                  : res.status == 404 ? "no route " + req.method + " " + req.path
+                                                      : "HTTP " + std::to_string(res.status);
+      send_error(res, res.status, message);
+    });
+  }
+
+  InferenceServerOptions options_;
+  GracefulShutdown shutdown_;
+  HealthChecker health_;
+  ServingMetrics metrics_;
+  std::unique_ptr<ModelHost> host_;
+  std::unique_ptr<SentenceEncoder> encoder_;
+  std::string encoder_name_;
+  std::mutex encoder_mutex_;
+  std::atomic<std::size_t> in_flight_{0};
+  Clock::time_point started_;
+  httplib::Server server_;
+  int port_ = -1;
+  std::thread thread_;
+};
+
+}  // namespace aimastery

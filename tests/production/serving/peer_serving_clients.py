@@ -1,0 +1,132 @@
+"""The official Python clients against `aimastery serve`.
+
+    peer_serving_clients.py AIMASTERY_BINARY DIR [MINILM_DIR]
+
+DIR holds what the C++ test "writes a registry for the client peers" wrote: registry/ (a random forest
+and a float32 MLP) and expected.json (16 input rows and aimastery's own predictions for them). This script
+starts `aimastery serve --registry DIR/registry --port 0`, reads the URL it prints, and runs, unmodified:
+
+  tritonclient.http   is_server_live, is_server_ready, get_server_metadata, get_model_metadata,
+                      is_model_ready, infer (JSON tensors, and the binary tensor extension the client
+                      uses by default), an unknown model (an InferenceServerException naming it)
+  openai              embeddings.create against /v1/embeddings, when MINILM_DIR holds the model: the
+                      embeddings equal sentence-transformers' on the same folder (cosine > 0.9999)
+
+then sends SIGTERM and checks that the server drains and exits 0. Exit 0: all agree; 1: a mismatch;
+77: tritonclient or openai is not installed (ctest reports the test skipped).
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+try:
+    import numpy as np
+    import tritonclient.http as triton
+    from tritonclient.utils import InferenceServerException
+except ImportError as e:
+    print(f"skipped: {e}")
+    sys.exit(77)
+
+
+def start_server(binary, registry, extra):
+    process = subprocess.Popen([binary, "serve", "--registry", registry, "--port", "0", *extra],
+                               stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline().strip()
+    if not line.startswith("listening on http://"):
+        process.kill()
+        sys.exit(f"unexpected first line from aimastery serve: {line!r}")
+    return process, line[len("listening on http://"):]
+
+
+def check(condition, message):
+    if not condition:
+        raise AssertionError(message)
+    print("ok:", message)
+
+
+def triton_checks(address, expected):
+    client = triton.InferenceServerClient(url=address)
+    check(client.is_server_live(), "server live")
+    check(client.is_server_ready(), "server ready")
+    check(client.get_server_metadata()["name"] == "aimastery", "server metadata")
+    meta = client.get_model_metadata("forest")
+    check(meta["inputs"][0]["shape"] == [-1, 4] and meta["versions"] == ["1"], "forest metadata")
+    check(client.is_model_ready("forest"), "forest ready")
+
+    X = np.asarray(expected["X"], dtype=np.float64)
+    for binary in (False, True):
+        inp = triton.InferInput("input", list(X.shape), "FP64")
+        inp.set_data_from_numpy(X, binary_data=binary)
+        result = client.infer("forest", [inp])
+        check(np.array_equal(result.as_numpy("predict"), np.asarray(expected["forest_predict"])),
+              f"forest labels equal aimastery's (binary input: {binary})")
+        check(np.array_equal(result.as_numpy("predict_proba"), np.asarray(expected["forest_proba"])),
+              f"forest probabilities equal aimastery's (binary input: {binary})")
+
+    X32 = X.astype(np.float32)
+    inp = triton.InferInput("input", list(X32.shape), "FP32")
+    inp.set_data_from_numpy(X32)
+    outputs = [triton.InferRequestedOutput("output", binary_data=False)]
+    result = client.infer("mlp", [inp], outputs=outputs)
+    check(np.array_equal(result.as_numpy("output"), np.asarray(expected["mlp_output"], dtype=np.float32)),
+          "float32 MLP outputs equal aimastery's")
+
+    try:
+        client.infer("no-such-model", [inp])
+        check(False, "an unknown model is refused")
+    except InferenceServerException as e:
+        check("unknown model 'no-such-model'" in str(e), f"an unknown model is refused: {e}")
+    inp = triton.InferInput("input", [2, 3], "FP64")
+    inp.set_data_from_numpy(np.zeros((2, 3)), binary_data=False)
+    try:
+        client.infer("forest", [inp])
+        check(False, "a wrong shape is refused")
+    except InferenceServerException as e:
+        check("shape [2, 3]" in str(e), f"a wrong shape is refused: {e}")
+    check(client.is_server_live(), "still live after the refusals")
+
+
+def openai_checks(address, minilm):
+    try:
+        from openai import OpenAI
+        from sentence_transformers import SentenceTransformer
+    except ImportError as e:
+        print(f"openai check skipped: {e}")
+        return
+    client = OpenAI(base_url=f"http://{address}/v1", api_key="unused")
+    texts = ["A man is eating food.", "Someone is eating a meal.", "The stock market fell today."]
+    response = client.embeddings.create(model="all-MiniLM-L6-v2", input=texts)
+    ours = np.asarray([d.embedding for d in response.data], dtype=np.float64)
+    reference = SentenceTransformer(minilm, device="cpu").encode(texts, normalize_embeddings=False)
+    cosine = np.sum(ours * reference, axis=1) / (np.linalg.norm(ours, axis=1) * np.linalg.norm(reference, axis=1))
+    check(ours.shape == (3, 384) and np.all(cosine > 0.9999), f"openai embeddings equal sentence-transformers' "
+          f"(cosine >= {cosine.min():.6f})")
+    check(response.usage.prompt_tokens > 0, "usage counts tokens")
+
+
+def main():
+    binary, folder = sys.argv[1], sys.argv[2]
+    minilm = sys.argv[3] if len(sys.argv) > 3 else ""
+    has_minilm = bool(minilm) and os.path.isfile(os.path.join(minilm, "model.safetensors"))
+    with open(os.path.join(folder, "expected.json")) as f:
+        expected = json.load(f)
+    extra = ["--model-dir", minilm] if has_minilm else []
+    process, address = start_server(binary, os.path.join(folder, "registry"), extra)
+    try:
+        triton_checks(address, expected)
+        if has_minilm:
+            openai_checks(address, minilm)
+        else:
+            print("openai check skipped: no MiniLM model in", repr(minilm))
+    except Exception:
+        process.kill()
+        raise
+    process.send_signal(signal.SIGTERM)
+    code = process.wait(timeout=30)
+    check(code == 0, f"SIGTERM: drained and exited with {code}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,390 @@
+// The inference server: the Open Inference Protocol codec (round trips, every refusal), the dynamic
+// batcher (batched results equal unbatched ones under concurrency), and a server on 127.0.0.1 answered
+// by httplib's client on every endpoint, including the 4xx cases, after which it still serves.
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "aimastery/ml/classical/linear_regression.hpp"
+#include "aimastery/ml/classical/random_forest.hpp"
+#include "aimastery/ml/deep_learning/activation.hpp"
+#include "aimastery/ml/deep_learning/dense.hpp"
+#include "aimastery/ml/deep_learning/neural_network.hpp"
+#include "aimastery/production/deployment/model_serializer.hpp"
+#include "aimastery/production/deployment/model_version_manager.hpp"
+#include "aimastery/production/serving/dynamic_batcher.hpp"
+#include "aimastery/production/serving/inference_protocol.hpp"
+#include "aimastery/production/serving/inference_server.hpp"
+#include "production/deployment_registry/temp_folder.hpp"
+#include "support.hpp"
+
+using namespace aimastery;
+
+namespace {
+
+/// Checks that `f` throws InferenceError with `status` and a message containing `text`.
+template <class F>
+void check_refused(F&& f, int status, const std::string& text) {
+  try {
+    f();
+    FAIL("no exception; expected " << status << " containing '" << text << "'");
+  } catch (const InferenceError& e) {
+    CHECK(e.status == status);
+    CHECK_MESSAGE(std::string(e.what()).find(text) != std::string::npos, e.what());
+  }
+}
+
+/// Deterministic features and labels: 3 classes by the sign pattern of two smooth functions.
+struct Data {
+  Matrix<double> X;
+  IndexVector y;
+  Vector<double> target;
+};
+Data make_data(Index n) {
+  Data d{Matrix<double>(n, 4), IndexVector(n), Vector<double>(n)};
+  for (Index i = 0; i < n; ++i) {
+    for (Index j = 0; j < 4; ++j)
+      d.X(i, j) = std::sin(0.37 * static_cast<double>(i * (j + 1)) + static_cast<double>(j));
+    d.y(i) = (d.X(i, 0) + d.X(i, 1) > 0 ? 1 : 0) + (d.X(i, 2) > 0.5 ? 1 : 0);
+    d.target(i) = 2 * d.X(i, 0) - d.X(i, 3) + 0.5;
+  }
+  return d;
+}
+
+std::string to_bytes(const std::vector<unsigned char>& v) { return std::string(v.begin(), v.end()); }
+
+}  // namespace
+
+TEST_CASE("KServe v2 codec: a request round trip, flat and nested data, every numeric datatype") {
+  InferRequest r{"7", {{"input", {2, 3}, "FP64", {1, 2, 3, 4, 5, 6.25}}}, {"predict"}, nullptr};
+  const InferRequest back = parse_infer_request(to_json_text(r));
+  CHECK(back.id == "7");
+  REQUIRE(back.inputs.size() == 1);
+  CHECK(back.inputs[0].shape == std::vector<std::int64_t>{2, 3});
+  CHECK(back.inputs[0].data == r.inputs[0].data);
+  CHECK(back.outputs == std::vector<std::string>{"predict"});
+
+  const auto nested =
+      parse_infer_request(R"({"inputs":[{"name":"input","shape":[2,2],"datatype":"INT32","data":[[1,-2],[3,4]]}]})");
+  CHECK(nested.inputs[0].data == std::vector<double>{1, -2, 3, 4});
+  const auto boolean =
+      parse_infer_request(R"({"inputs":[{"name":"b","shape":[2],"datatype":"BOOL","data":[true,false]}]})");
+  CHECK(boolean.inputs[0].data == std::vector<double>{1, 0});
+
+  InferResponse response{"m", "1", "x", {{"predict", {2}, "INT64", {0, 2}}, {"p", {2, 1}, "FP32", {0.25, 0.1}}}};
+  const InferResponse rb = parse_infer_response(to_json_text(response));
+  CHECK(rb.model_name == "m");
+  CHECK(rb.outputs[0].data == std::vector<double>{0, 2});
+  CHECK(static_cast<float>(rb.outputs[1].data[1]) == 0.1f);  // FP32 written as the float's shortest text
+}
+
+TEST_CASE("KServe v2 codec: the binary tensor extension") {
+  const double values[3] = {1.5, -2.0, 3.25};
+  std::string header =
+      R"({"inputs":[{"name":"input","shape":[1,3],"datatype":"FP64","parameters":{"binary_data_size":24}}]})";
+  std::string body = header + std::string(reinterpret_cast<const char*>(values), 24);
+  const InferRequest r = parse_infer_request(body, header.size());
+  CHECK(r.inputs[0].data == std::vector<double>{1.5, -2.0, 3.25});
+  check_refused([&] { (void)parse_infer_request(body + "x", header.size()); }, 400, "not claimed");
+  check_refused([&] { (void)parse_infer_request(body.substr(0, body.size() - 8), header.size()); }, 400,
+                "binary_data_size 24 exceeds");
+  check_refused([&] { (void)parse_infer_request(body, body.size() + 1); }, 400, "exceeds the body");
+}
+
+TEST_CASE("KServe v2 codec: every malformed request is a 400 or 413 naming the problem") {
+  auto parse = [](const std::string& s) { return [s] { (void)parse_infer_request(s); }; };
+  check_refused(parse("{\"inputs\": ["), 400, "malformed JSON");
+  check_refused(parse("[1]"), 400, "JSON object");
+  check_refused(parse("{}"), 400, "'inputs' must be a non-empty array");
+  check_refused(parse(R"({"inputs":[{"shape":[1],"datatype":"FP32","data":[1]}]})"), 400, "no 'name'");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP99","data":[1]}]})"), 400,
+                "datatype 'FP99' is unknown");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[1],"datatype":"BYTES","data":["a"]}]})"), 400, "not numeric");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[2,2],"datatype":"FP32","data":[1,2,3]}]})"), 400,
+                "needs 4 values, data holds 3");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[-1],"datatype":"FP32","data":[1]}]})"), 400, "non-negative");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[1],"datatype":"INT64","data":[1.5]}]})"), 400,
+                "not an integer");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[1],"datatype":"UINT8","data":[300]}]})"), 400,
+                "outside the range of UINT8");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":["1"]}]})"), 400,
+                "is not a number");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32"}]})"), 400, "no 'data'");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[100000,100000],"datatype":"FP32","data":[]}]})"), 413,
+                "elements");
+  check_refused(parse(R"({"id":3,"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]})"), 400,
+                "'id' must be a string");
+}
+
+TEST_CASE("DynamicBatcher: concurrent requests, gathered, get exactly the unbatched predictions") {
+  const Data d = make_data(400);
+  RandomForestScratch<double> forest({.n_estimators = 8, .max_depth = 6, .seed = 3});
+  forest.fit(d.X, d.y);
+  auto predict = [&](const Matrix<double>& X) -> Matrix<double> { return forest.predict_proba(X); };
+  std::atomic<int> batches{0}, rows_seen{0};
+  DynamicBatcher batcher(
+      predict, {.max_batch_size = 16, .max_delay = std::chrono::microseconds(3000), .on_batch = [&](Index rows) {
+                  batches.fetch_add(1);
+                  rows_seen.fetch_add(static_cast<int>(rows));
+                }});
+  const Matrix<double> expected = forest.predict_proba(d.X);
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (Index i = t; i < 400; i += 8) {
+        const Index rows = 1 + i % 3 < 400 - i ? 1 + i % 3 : 1;
+        const Matrix<double> Y = batcher.predict(d.X.middleRows(i, rows));
+        if (!Y.isApprox(expected.middleRows(i, rows), 0) && Y != expected.middleRows(i, rows)) mismatches.fetch_add(1);
+      }
+    });
+  for (auto& t : threads) t.join();
+  CHECK(mismatches.load() == 0);
+  CHECK(batches.load() < 400 / 8 * 8);  // some requests shared a batch
+  CHECK(rows_seen.load() > 400);
+
+  // A request larger than the batch runs alone; an exception reaches its caller only.
+  CHECK(batcher.predict(d.X.topRows(40)) == expected.topRows(40));
+  CHECK_THROWS_AS((void)batcher.predict(Matrix<double>(2, 3)), InvalidArgument);
+  CHECK_THROWS_AS(DynamicBatcher(predict, {.max_batch_size = 0}), InvalidArgument);
+}
+
+TEST_CASE("DynamicBatcher: when every admitted caller is queued the batch goes without waiting for the clock") {
+  const Data d = make_data(50);
+  auto identity = [](const Matrix<double>& X) -> Matrix<double> { return X; };
+  DynamicBatcher batcher(identity, {.max_batch_size = 32, .max_delay = std::chrono::seconds(60)});
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    auto ticket = batcher.admit();
+    CHECK(batcher.predict(d.X.topRows(3)) == d.X.topRows(3));
+  }
+  // Two admitted callers: the batch waits for the second, then goes, long before the 60 s deadline.
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 2; ++t)
+    callers.emplace_back([&, t] {
+      auto ticket = batcher.admit();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20 * t));
+      CHECK(batcher.predict(d.X.middleRows(5 * t, 5)) == d.X.middleRows(5 * t, 5));
+    });
+  for (auto& c : callers) c.join();
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30));
+}
+
+TEST_CASE("InferenceServer: every endpoint, the 4xx answers, and still serving afterwards") {
+  const Data d = make_data(300);
+  RandomForestScratch<double> forest({.n_estimators = 10, .max_depth = 6, .seed = 5});
+  forest.fit(d.X, d.y);
+  LinearRegressionScratch<double> linear;
+  linear.fit(d.X, d.target);
+  test::TempFolder folder;
+  {
+    ModelVersionManager registry(folder.path());
+    registry.register_bytes("forest", {{"model.safetensors", to_bytes(ModelSerializer::serialize(forest))}});
+    RandomForestScratch<double> small({.n_estimators = 2, .max_depth = 2, .seed = 1});
+    small.fit(d.X, d.y);
+    registry.register_bytes("forest", {{"model.safetensors", to_bytes(ModelSerializer::serialize(small))}});
+    registry.set_alias("forest", "champion", 1);
+    registry.register_bytes("linear", {{"model.safetensors", to_bytes(ModelSerializer::serialize(linear))}});
+  }
+  InferenceServer server(
+      folder.path(),
+      {.max_body_bytes = 1 << 16,
+       .models = {.max_batch_size = 8, .cache_size = 1000, .drift_reference_rows = 50, .drift_window_rows = 50}});
+  server.start();
+  httplib::Client client("127.0.0.1", server.port());
+
+  auto get = [&](const std::string& path, int status) {
+    auto res = client.Get(path);
+    REQUIRE(res);
+    CHECK_MESSAGE(res->status == status, path << " " << res->body);
+    return res->body;
+  };
+  auto post = [&](const std::string& path, const std::string& body, int status) {
+    auto res = client.Post(path, body, "application/json");
+    REQUIRE(res);
+    CHECK_MESSAGE(res->status == status, path << " " << res->body);
+    return res->body;
+  };
+  auto infer_body = [&](const Matrix<double>& X, const std::string& datatype = "FP64") {
+    return to_json_text(InferRequest{
+        "r", {{"input", {X.rows(), X.cols()}, datatype, std::vector<double>(X.data(), X.data() + X.size())}}});
+  };
+
+  get("/v2/health/live", 200);
+  get("/v2/health/ready", 200);
+  CHECK(nlohmann::json::parse(get("/v2", 200))["name"] == "aimastery");
+  const auto meta = nlohmann::json::parse(get("/v2/models/forest", 200));
+  CHECK(meta["versions"] == nlohmann::json{"1", "2"});
+  CHECK(meta["inputs"][0]["shape"] == nlohmann::json{-1, 4});
+  get("/v2/models/forest/ready", 200);
+  get("/v2/models/forest/versions/2/ready", 200);
+
+  // Predictions equal the model's own, for the champion (version 1) and for version 2 named explicitly.
+  const Matrix<double> X = d.X.topRows(20);
+  const InferResponse r1 = parse_infer_response(post("/v2/models/forest/infer", infer_body(X), 200));
+  CHECK(r1.model_version == "1");
+  REQUIRE(r1.outputs.size() == 2);
+  const IndexVector labels = forest.predict(X);
+  for (Index i = 0; i < X.rows(); ++i)
+    CHECK(r1.outputs[0].data[static_cast<std::size_t>(i)] == static_cast<double>(labels(i)));
+  const Matrix<double> P = forest.predict_proba(X);
+  for (Index i = 0; i < P.size(); ++i) CHECK(r1.outputs[1].data[static_cast<std::size_t>(i)] == P.data()[i]);
+  const InferResponse r2 = parse_infer_response(post("/v2/models/forest/versions/2/infer", infer_body(X), 200));
+  CHECK(r2.model_version == "2");
+  const InferResponse rc = parse_infer_response(post("/v2/models/forest/versions/champion/infer", infer_body(X), 200));
+  CHECK(rc.model_version == "1");
+  const InferResponse rl = parse_infer_response(post("/v2/models/linear/infer", infer_body(X, "FP32"), 200));
+  const Vector<double> yl = linear.predict(X.cast<float>().cast<double>());
+  for (Index i = 0; i < X.rows(); ++i) CHECK(rl.outputs[0].data[static_cast<std::size_t>(i)] == doctest::Approx(yl(i)));
+
+  // Concurrent clients, batched and cached: the same answers.
+  std::vector<std::thread> clients;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t)
+    clients.emplace_back([&, t] {
+      httplib::Client c("127.0.0.1", server.port());
+      for (Index i = t; i < 100; i += 4) {
+        auto res = c.Post("/v2/models/forest/infer", infer_body(d.X.middleRows(i, 1)), "application/json");
+        if (!res || res->status != 200 ||
+            parse_infer_response(res->body).outputs[0].data[0] !=
+                static_cast<double>(forest.predict(d.X.middleRows(i, 1))(0)))
+          wrong.fetch_add(1);
+      }
+    });
+  for (auto& c : clients) c.join();
+  CHECK(wrong.load() == 0);
+
+  // The refusals: each a JSON error with the protocol's status.
+  auto error_of = [](const std::string& body) { return nlohmann::json::parse(body)["error"].get<std::string>(); };
+  CHECK(error_of(post("/v2/models/forest/infer", "{\"inputs\": [", 400)).find("malformed JSON") != std::string::npos);
+  CHECK(error_of(post("/v2/models/forest/infer", infer_body(d.X.leftCols(3).topRows(2)), 400)).find("shape [2, 3]") !=
+        std::string::npos);
+  CHECK(error_of(post("/v2/models/forest/infer", infer_body(X, "INT64"), 400)).find("datatype INT64") !=
+        std::string::npos);
+  CHECK(error_of(post("/v2/models/nope/infer", infer_body(X), 404)).find("unknown model 'nope'") != std::string::npos);
+  CHECK(error_of(post("/v2/models/forest/versions/9/infer", infer_body(X), 404)).find("no version 9") !=
+        std::string::npos);
+  CHECK(error_of(post("/v2/models/forest/versions/staging/infer", infer_body(X), 404)).find("alias 'staging'") !=
+        std::string::npos);
+  const Matrix<double> large = d.X.replicate(4, 1);  // ~100 kB of JSON, over the 64 kB limit
+  CHECK(error_of(post("/v2/models/forest/infer", infer_body(large), 413)).find("exceeds") != std::string::npos);
+  get("/v2/models/nope", 404);
+  get("/v2/models/forest/versions/9/ready", 404);
+  get("/no/such/route", 404);
+  CHECK(error_of(post("/v1/embeddings", R"({"input":"hi"})", 404)).find("no embedding model") != std::string::npos);
+
+  // Still serving, and the numbers are there.
+  post("/v2/models/forest/infer", infer_body(X), 200);
+  const std::string metrics = get("/metrics", 200);
+  CHECK(metrics.find("aimastery_requests_total{model=\"forest\",code=\"200\"}") != std::string::npos);
+  CHECK_MESSAGE(metrics.find("aimastery_requests_total{model=\"_unknown\",code=\"404\"} 2") != std::string::npos,
+                metrics.substr(0, 600));
+  CHECK(metrics.find("aimastery_request_duration_seconds_bucket{model=\"forest\",le=\"+Inf\"}") != std::string::npos);
+  CHECK(metrics.find("aimastery_batch_rows_count{model=\"forest\"}") != std::string::npos);
+  CHECK(metrics.find("aimastery_cache_hits_total{model=\"forest\",version=\"1\"}") != std::string::npos);
+  CHECK(metrics.find("aimastery_drift_share{model=\"forest\",version=\"1\"}") != std::string::npos);
+  // Every line is a comment or `name{labels} value` with a number that parses.
+  std::istringstream lines(metrics);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto space = line.rfind(' ');
+    REQUIRE(space != std::string::npos);
+    const std::string value = line.substr(space + 1);
+    char* end = nullptr;
+    std::strtod(value.c_str(), &end);
+    CHECK_MESSAGE((*end == '\0' || value == "+Inf" || value == "NaN"), line);
+    const std::string name = line.substr(0, line.find_first_of("{ "));
+    CHECK_MESSAGE(name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_:") == std::string::npos, line);
+  }
+  const auto status = nlohmann::json::parse(get("/status.json", 200));
+  CHECK(status["ready"] == true);
+  CHECK(get("/", 200).find("status.json") != std::string::npos);
+
+  // Draining: readiness turns false, new work is refused with 503, and the server stops.
+  server.graceful_shutdown().request_shutdown();
+  get("/v2/health/ready", 503);
+  get("/v2/health/live", 200);  // draining is not dying: no restart
+  post("/v2/models/forest/infer", infer_body(X), 503);
+  const ShutdownReport report = server.shutdown();
+  CHECK(report.drained);
+}
+
+TEST_CASE("writes a registry for the client peers") {
+  // ctest's writer entry sets AIMASTERY_SERVING_PEER_DIR; peer_serving_clients.py then starts
+  // `aimastery serve` on it and checks tritonclient's answers against expected.json (our predictions).
+  const char* env = std::getenv("AIMASTERY_SERVING_PEER_DIR");
+  test::TempFolder scratch;
+  const std::filesystem::path dir = env ? std::filesystem::path(env) : scratch.path();
+  std::filesystem::remove_all(dir / "registry");
+  std::filesystem::create_directories(dir);
+  const Data d = make_data(200);
+  RandomForestScratch<double> forest({.n_estimators = 20, .max_depth = 8, .seed = 11});
+  forest.fit(d.X, d.y);
+  NeuralNetwork<float> net;
+  net.add<Dense<float>>(4, 8, DenseOptions{.seed = 1})
+      .add<Activation<float>>(ActivationKind::tanh)
+      .add<Dense<float>>(8, 2, DenseOptions{.seed = 2});
+  net.build(4);
+  ModelVersionManager registry(dir / "registry");
+  registry.register_bytes("forest", {{"model.safetensors", to_bytes(ModelSerializer::serialize(forest))}});
+  registry.register_bytes("mlp", {{"model.safetensors", to_bytes(ModelSerializer::serialize(net))}});
+
+  const Matrix<double> X = d.X.topRows(16);
+  const Matrix<double> P = forest.predict_proba(X);
+  const IndexVector labels = forest.predict(X);
+  const Matrix<float> Y = net.predict(X.cast<float>());
+  nlohmann::json expected = {{"X", nlohmann::json::array()},
+                             {"forest_predict", std::vector<Index>(labels.data(), labels.data() + labels.size())},
+                             {"forest_proba", nlohmann::json::array()},
+                             {"mlp_output", nlohmann::json::array()}};
+  for (Index i = 0; i < X.rows(); ++i) {
+    expected["X"].push_back(std::vector<double>(X.row(i).data(), X.row(i).data() + X.cols()));
+    expected["forest_proba"].push_back(std::vector<double>(P.row(i).data(), P.row(i).data() + P.cols()));
+    expected["mlp_output"].push_back(std::vector<float>(Y.row(i).data(), Y.row(i).data() + Y.cols()));
+  }
+  std::ofstream(dir / "expected.json") << expected.dump();
+  CHECK(std::filesystem::exists(dir / "registry" / "registry.json"));
+}
+
+TEST_CASE("PrometheusText and Histogram: escaped label values, cumulative buckets") {
+  PrometheusText out;
+  out.sample("m", {{"a", "x\"y\\z\nw"}}, 1.5);
+  CHECK(out.text() == "m{a=\"x\\\"y\\\\z\\nw\"} 1.5\n");
+  CHECK(PrometheusText::number(std::numeric_limits<double>::infinity()) == "+Inf");
+  CHECK(PrometheusText::number(std::numeric_limits<double>::quiet_NaN()) == "NaN");
+  Histogram h({1, 2, 5});
+  for (double x : {0.5, 1.0, 1.5, 3.0, 9.0}) h.observe(x);
+  PrometheusText hist;
+  h.write(hist, "h", {});
+  CHECK(hist.text() ==
+        "h_bucket{le=\"1\"} 2\nh_bucket{le=\"2\"} 3\nh_bucket{le=\"5\"} 4\nh_bucket{le=\"+Inf\"} 5\nh_sum 15\nh_count "
+        "5\n");
+}
+
+TEST_CASE("OpenAI embeddings codec: requests, refusals, base64 of little-endian float32") {
+  const EmbeddingsRequest one = parse_embeddings_request(R"({"model":"m","input":"hello"})");
+  CHECK(one.input == std::vector<std::string>{"hello"});
+  CHECK(!one.base64);
+  const EmbeddingsRequest many = parse_embeddings_request(R"({"input":["a","b"],"encoding_format":"base64"})");
+  CHECK(many.input.size() == 2);
+  CHECK(many.base64);
+  auto parse = [](const std::string& s) { return [s] { (void)parse_embeddings_request(s); }; };
+  check_refused(parse("{"), 400, "malformed JSON");
+  check_refused(parse(R"({"model":"m"})"), 400, "'input' is missing");
+  check_refused(parse(R"({"input":[[1,2,3]]})"), 400, "token ids are not accepted");
+  check_refused(parse(R"({"input":"x","encoding_format":"int8"})"), 400, "encoding_format");
+  check_refused(parse(R"({"input":"x","dimensions":8})"), 400, "'dimensions' is not supported");
+  CHECK(base64_encode("") == "");
+  CHECK(base64_encode("f") == "Zg==");
+  CHECK(base64_encode("fo") == "Zm8=");
+  CHECK(base64_encode("foobar") == "Zm9vYmFy");
+  Matrix<float> E(1, 2);
+  E << 1.0f, -2.0f;  // 0x3F800000, 0xC0000000 little-endian: 00 00 80 3F 00 00 00 C0
+  const auto j = nlohmann::json::parse(embeddings_response(many, E, 3));
+  CHECK(j["data"][0]["embedding"] == "AACAPwAAAMA=");
+  CHECK(j["usage"]["total_tokens"] == 3);
+}
