@@ -3,106 +3,23 @@
 // other cases build a tiny BERT folder on the fly to test loading, shapes and bad files.
 #include <aimastery/llm/attention/sentence_encoder.hpp>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
+#include "llm/bert_fixture.hpp"
 #include "support.hpp"
 
 using namespace aimastery;
+using aimastery::test::minilm_dir;
+using TinyBert = aimastery::test::TinyBertFolder;
 namespace fs = std::filesystem;
 
 namespace {
-
-/// The model folder, or a failure naming the model and the command that fetches it.
-std::string minilm_dir() {
-  const char* env = std::getenv("AIMASTERY_MINILM_DIR");
-  const std::string dir = env ? env : "";
-  if (dir.empty() || !fs::is_regular_file(fs::path(dir) / "model.safetensors"))
-    FAIL("the all-MiniLM-L6-v2 model is missing (AIMASTERY_MINILM_DIR = '"
-         << dir
-         << "'): fetch it with `cmake --build <build dir> --target aimastery_fetch_minilm` "
-            "or tools/fetch_minilm.sh <dir>");
-  return dir;
-}
 
 std::string read_text(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};
 }
-
-/// A tiny BERT folder (hidden 8, 2 heads, 2 layers, FFN 16, 16 positions) with seeded random weights;
-/// `edit` may change the tensors before they are written.
-struct TinyBert {
-  fs::path dir;
-  BertConfig config{.vocab_size = 12,
-                    .hidden_size = 8,
-                    .num_hidden_layers = 2,
-                    .num_attention_heads = 2,
-                    .intermediate_size = 16,
-                    .max_position_embeddings = 16,
-                    .type_vocab_size = 2};
-  std::vector<std::string> vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the",
-                                    "cat",   "sat",   "on",    "mat",   "##s",    "."};
-  Safetensors tensors;
-
-  explicit TinyBert(const std::string& name) : dir(fs::temp_directory_path() / ("aimastery_tiny_bert_" + name)) {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    std::mt19937_64 rng(7);
-    const Index E = config.hidden_size, F = config.intermediate_size;
-    const auto add = [&](const std::string& n, std::vector<Index> shape) {
-      Index count = 1;
-      for (Index d : shape) count *= d;
-      std::vector<float> v(static_cast<std::size_t>(count));
-      std::normal_distribution<double> g(0.0, 0.3);
-      for (auto& x : v) x = static_cast<float>(g(rng));
-      tensors.add(n, shape, v.data(), SafetensorsDtype::F32);
-    };
-    add("embeddings.word_embeddings.weight", {config.vocab_size, E});
-    add("embeddings.position_embeddings.weight", {config.max_position_embeddings, E});
-    add("embeddings.token_type_embeddings.weight", {config.type_vocab_size, E});
-    add("embeddings.LayerNorm.weight", {E});
-    add("embeddings.LayerNorm.bias", {E});
-    for (Index l = 0; l < config.num_hidden_layers; ++l) {
-      const std::string p = "encoder.layer." + std::to_string(l) + ".";
-      for (const char* part : {"query", "key", "value"}) {
-        add(p + "attention.self." + part + ".weight", {E, E});
-        add(p + "attention.self." + part + ".bias", {E});
-      }
-      add(p + "attention.output.dense.weight", {E, E});
-      add(p + "attention.output.dense.bias", {E});
-      add(p + "attention.output.LayerNorm.weight", {E});
-      add(p + "attention.output.LayerNorm.bias", {E});
-      add(p + "intermediate.dense.weight", {F, E});
-      add(p + "intermediate.dense.bias", {F});
-      add(p + "output.dense.weight", {E, F});
-      add(p + "output.dense.bias", {E});
-      add(p + "output.LayerNorm.weight", {E});
-      add(p + "output.LayerNorm.bias", {E});
-    }
-    add("pooler.dense.weight", {E, E});
-    add("pooler.dense.bias", {E});
-  }
-  ~TinyBert() { fs::remove_all(dir); }
-
-  void write() const {
-    nlohmann::json c = {{"vocab_size", config.vocab_size},
-                        {"hidden_size", config.hidden_size},
-                        {"num_hidden_layers", config.num_hidden_layers},
-                        {"num_attention_heads", config.num_attention_heads},
-                        {"intermediate_size", config.intermediate_size},
-                        {"max_position_embeddings", config.max_position_embeddings},
-                        {"type_vocab_size", config.type_vocab_size},
-                        {"layer_norm_eps", 1e-12},
-                        {"hidden_act", "gelu"}};
-    std::ofstream(dir / "config.json") << c.dump();
-    std::ofstream v(dir / "vocab.txt");
-    for (const auto& t : vocab) v << t << '\n';
-    v.close();
-    write_safetensors((dir / "model.safetensors").string(), tensors);
-  }
-};
 
 }  // namespace
 

@@ -14,58 +14,16 @@
 #include "aimastery/io/safetensors.hpp"
 #include "aimastery/ml/deep_learning/adam.hpp"
 #include "aimastery/ml/deep_learning/gradient_check.hpp"
+#include "llm/bert_fixture.hpp"
 #include "support.hpp"
 
 using namespace aimastery;
+using aimastery::test::minilm_dir;
 using aimastery::test::test_seed;
+using aimastery::test::tiny_bert;
 namespace fs = std::filesystem;
 
 namespace {
-
-/// A tiny BERT (hidden 8, 2 heads, 2 layers, FFN `ffn`, 16 positions) with seeded random weights.
-SentenceEncoder tiny_bert(std::uint64_t seed, Index ffn = 16) {
-  const BertConfig config{.vocab_size = 12,
-                          .hidden_size = 8,
-                          .num_hidden_layers = 2,
-                          .num_attention_heads = 2,
-                          .intermediate_size = ffn,
-                          .max_position_embeddings = 16,
-                          .type_vocab_size = 2};
-  std::vector<std::string> vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the",
-                                    "cat",   "sat",   "on",    "mat",   "##s",    "."};
-  RandomEngine rng(seed);
-  Safetensors tensors;
-  const auto add = [&](const std::string& name, std::vector<Index> shape) {
-    Index count = 1;
-    for (Index d : shape) count *= d;
-    std::vector<float> v(static_cast<std::size_t>(count));
-    for (auto& x : v) x = static_cast<float>(0.3 * detail::standard_normal(rng));
-    tensors.add(name, shape, v.data(), SafetensorsDtype::F32);
-  };
-  const Index E = config.hidden_size, F = config.intermediate_size;
-  add("embeddings.word_embeddings.weight", {config.vocab_size, E});
-  add("embeddings.position_embeddings.weight", {config.max_position_embeddings, E});
-  add("embeddings.token_type_embeddings.weight", {config.type_vocab_size, E});
-  add("embeddings.LayerNorm.weight", {E});
-  add("embeddings.LayerNorm.bias", {E});
-  for (Index l = 0; l < config.num_hidden_layers; ++l) {
-    const std::string p = "encoder.layer." + std::to_string(l) + ".";
-    for (const char* part : {"query", "key", "value"}) {
-      add(p + "attention.self." + part + ".weight", {E, E});
-      add(p + "attention.self." + part + ".bias", {E});
-    }
-    for (const char* dense : {"attention.output.dense", "intermediate.dense", "output.dense"}) {
-      const bool in = std::string(dense) == "intermediate.dense", out = std::string(dense) == "output.dense";
-      add(p + dense + ".weight", {in ? F : E, out ? F : E});
-      add(p + dense + ".bias", {in ? F : E});
-    }
-    for (const char* norm : {"attention.output.LayerNorm", "output.LayerNorm"}) {
-      add(p + norm + ".weight", {E});
-      add(p + norm + ".bias", {E});
-    }
-  }
-  return SentenceEncoder(config, WordPieceTokenizer(vocab, {.max_length = 16}), tensors);
-}
 
 const std::vector<std::string> texts = {"the cat sat on the mat.", "cats", "the mat", "on the cat the the mat sat"};
 
@@ -82,17 +40,6 @@ float max_abs_diff(const Matrix<float>& a, const Matrix<float>& b) {
   REQUIRE(a.rows() == b.rows());
   REQUIRE(a.cols() == b.cols());
   return (a - b).cwiseAbs().maxCoeff();
-}
-
-std::string minilm_dir() {
-  const char* env = std::getenv("AIMASTERY_MINILM_DIR");
-  const std::string dir = env ? env : "";
-  if (dir.empty() || !fs::is_regular_file(fs::path(dir) / "model.safetensors"))
-    FAIL("the all-MiniLM-L6-v2 model is missing (AIMASTERY_MINILM_DIR = '"
-         << dir
-         << "'): fetch it with `cmake --build <build dir> --target aimastery_fetch_minilm` "
-            "or tools/fetch_minilm.sh <dir>");
-  return dir;
 }
 
 struct TempDir {
