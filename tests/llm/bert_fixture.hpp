@@ -86,11 +86,14 @@ inline Safetensors tiny_bert_tensors(const BertConfig& config, std::uint64_t see
   return tensors;
 }
 
-/// The tiny BERT as an encoder, built in memory.
-inline SentenceEncoder tiny_bert(std::uint64_t seed, Index ffn = 16) {
+/// The tiny BERT as an encoder in scalar type T, built in memory.
+template <Scalar T = float>
+BasicSentenceEncoder<T> tiny_bert(std::uint64_t seed, Index ffn = 16) {
   const BertConfig config = tiny_bert_config(ffn);
-  return SentenceEncoder(config, WordPieceTokenizer(tiny_bert_vocab(), {.max_length = 16}),
-                         tiny_bert_tensors(config, seed));
+  WordPieceOptions options;
+  options.max_length = 16;
+  return BasicSentenceEncoder<T>(config, WordPieceTokenizer(tiny_bert_vocab(), options),
+                                 tiny_bert_tensors(config, seed));
 }
 
 /// The tiny BERT as a model folder (config.json, vocab.txt, model.safetensors) in a temporary directory,

@@ -28,11 +28,12 @@ namespace {
 const std::vector<std::string> texts = {"the cat sat on the mat.", "cats", "the mat", "on the cat the the mat sat"};
 
 /// Every B of the model drawn N(0, 0.5²) (a fresh update has B = 0 and changes nothing).
-void randomise_b(SentenceEncoderWithLoRA& model, std::uint64_t seed) {
+template <Scalar T>
+void randomise_b(BasicSentenceEncoderWithLoRA<T>& model, std::uint64_t seed) {
   RandomEngine rng(seed);
   for (const auto& [name, _] : model.lora_modules()) {
-    Matrix<float>& B = model.lora(name).B().value;
-    for (Index i = 0; i < B.size(); ++i) B.data()[i] = static_cast<float>(0.5 * detail::standard_normal(rng));
+    Matrix<T>& B = model.lora(name).B().value;
+    for (Index i = 0; i < B.size(); ++i) B.data()[i] = static_cast<T>(0.5 * detail::standard_normal(rng));
   }
 }
 
@@ -98,18 +99,25 @@ TEST_CASE("SentenceEncoderWithLoRA: target names as PEFT matches them; one modul
   CHECK(all.lora("encoder.layer.0.output.dense").A().value.cols() == 16);
 }
 
-TEST_CASE("SentenceEncoderWithLoRA: gradients of A and B equal central differences (float, tiny BERT)") {
+TEST_CASE_TEMPLATE("SentenceEncoderWithLoRA: gradients of A and B equal central differences (tiny BERT)", T, float,
+                   double) {
+  // float: the step and tolerance float's 7 digits allow; double: a tight check of the same derivation.
+  constexpr bool is_float = std::is_same_v<T, float>;
   const std::uint64_t seed = test_seed(5);
-  const SentenceEncoder base = tiny_bert(seed);
+  const BasicSentenceEncoder<T> base = tiny_bert<T>(seed);
   for (const char* target : {"query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"}) {
-    CAPTURE(target);
-    SentenceEncoderWithLoRA model(base, {.target_modules = {target}, .options = {.r = 2, .alpha = 3}});
+    CAPTURE(std::string(target));
+    LoRAConfig config;
+    config.target_modules = {target};
+    config.options.r = 2;
+    config.options.alpha = 3;
+    BasicSentenceEncoderWithLoRA<T> model(base, config);
     randomise_b(model, seed + 1);
     const auto ids = model.tokenize(texts);  // lengths 9, 4, 4, 10: padding in the batch
-    Matrix<float> G(4, 8);
+    Matrix<T> G(4, 8);
     RandomEngine rng(seed + 2);
-    for (Index i = 0; i < G.size(); ++i) G.data()[i] = static_cast<float>(2.0 * detail::uniform_open01(rng) - 1.0);
-    ParameterList<float> variables;
+    for (Index i = 0; i < G.size(); ++i) G.data()[i] = static_cast<T>(2.0 * detail::uniform_open01(rng) - 1.0);
+    ParameterList<T> variables;
     for (const auto& p : model.parameters())
       if (p.trainable) {
         p.parameter->zero_grad();
@@ -118,9 +126,12 @@ TEST_CASE("SentenceEncoderWithLoRA: gradients of A and B equal central differenc
     (void)model.forward(ids);
     model.backward(G);
     const auto objective = [&] { return static_cast<double>((model.forward(ids).array() * G.array()).sum()); };
-    const GradientCheckResult r = gradient_check<float>(objective, variables, {.step = 1e-2, .floor = 1e-2});
+    GradientCheckOptions check;
+    check.step = is_float ? 1e-2 : 1e-6;
+    check.floor = is_float ? 1e-2 : 1e-4;  // central differences in double carry about 1e-10 of rounding
+    const GradientCheckResult r = gradient_check<T>(objective, variables, check);
     INFO(r.worst_variable, " ", r.analytic, " vs ", r.numeric);
-    CHECK(r.passed(2e-2));
+    CHECK(r.passed(is_float ? 2e-2 : 1e-5));
     for (const auto& p : model.parameters())
       if (!p.trainable) CHECK(p.parameter->grad.isZero(0));
   }

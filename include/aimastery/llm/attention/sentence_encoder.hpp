@@ -7,6 +7,9 @@
 ///   Matrix<float> E = model.encode({"A man is eating food.", "Someone eats."});   // 2 × 384, unit rows
 ///   float cosine = E.row(0).dot(E.row(1));
 ///
+/// SentenceEncoder is BasicSentenceEncoder<float>; BasicSentenceEncoder<double> runs the same weights in
+/// double precision.
+///
 /// For a text tokenised as ids t₀ … t_{n−1} ([CLS] … [SEP], WordPieceTokenizer):
 ///
 ///   x_p = LayerNorm(word[t_p] + position[p] + token_type[0])              (eps 1e-12)
@@ -68,12 +71,15 @@ struct BertConfig {
   std::string hidden_act = "gelu";
 
   /// Reads config.json; a missing file, invalid JSON or a field of the wrong type or range: FormatError.
+  /// (A template only so that the JSON parser is instantiated where a configuration is read, not in every
+  /// file that includes this header; call it as BertConfig::from_file(path).)
+  template <class Json = nlohmann::json>
   static BertConfig from_file(const std::string& path) {
     std::ifstream in(path);
     if (!in) throw FormatError("BertConfig::from_file: cannot open '" + path + "'");
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(in);
+      j = Json::parse(in);
     } catch (const nlohmann::json::exception& e) {
       throw FormatError("BertConfig::from_file: '" + path + "' is not valid JSON (" + e.what() + ")");
     }
@@ -123,13 +129,16 @@ struct SentenceEncoderOptions {
   Index max_seq_length = 256;
 };
 
-class SentenceEncoder {
+/// The encoder in scalar type T: float (SentenceEncoder, the model's own precision) or double (the weights
+/// widened; for gradient checks and reference computations).
+template <Scalar T>
+class BasicSentenceEncoder {
  public:
   /// Loads a sentence-transformers BERT folder: config.json, vocab.txt and model.safetensors (read with
   /// the library's own safetensors reader). Every tensor the configuration calls for must be present with
   /// exactly its shape; otherwise a FormatError names the tensor. `embeddings.position_ids` (int64) and
   /// `pooler.*` may be present and are not used; any other tensor is refused as unexpected.
-  static SentenceEncoder load(const std::string& directory, SentenceEncoderOptions options = {}) {
+  static BasicSentenceEncoder load(const std::string& directory, SentenceEncoderOptions options = {}) {
     namespace fs = std::filesystem;
     const std::string where = "SentenceEncoder::load";
     const fs::path dir(directory);
@@ -145,35 +154,36 @@ class SentenceEncoder {
       throw InvalidArgument(
           where + ": max_seq_length " + std::to_string(options.max_seq_length) +
           " must be in [2, max_position_embeddings = " + std::to_string(config.max_position_embeddings) + "]");
-    WordPieceTokenizer tokenizer =
-        WordPieceTokenizer::from_file((dir / "vocab.txt").string(), {.max_length = options.max_seq_length});
+    WordPieceOptions tokenizer_options;
+    tokenizer_options.max_length = options.max_seq_length;
+    WordPieceTokenizer tokenizer = WordPieceTokenizer::from_file((dir / "vocab.txt").string(), tokenizer_options);
     if (tokenizer.vocab_size() != config.vocab_size)
       throw FormatError(where + ": '" + (dir / "vocab.txt").string() + "' has " +
                         std::to_string(tokenizer.vocab_size()) + " tokens, config.json says vocab_size " +
                         std::to_string(config.vocab_size));
     const Safetensors weights = read_safetensors((dir / "model.safetensors").string());
-    return SentenceEncoder(config, std::move(tokenizer), weights, options);
+    return BasicSentenceEncoder(config, std::move(tokenizer), weights, options);
   }
 
   /// Builds the encoder from a configuration, a tokenizer and BERT-named tensors (see load()).
-  SentenceEncoder(const BertConfig& config, WordPieceTokenizer tokenizer, const Safetensors& weights,
-                  SentenceEncoderOptions options = {})
+  BasicSentenceEncoder(const BertConfig& config, WordPieceTokenizer tokenizer, const Safetensors& weights,
+                       SentenceEncoderOptions options = {})
       : config_(config), options_(options), tokenizer_(std::move(tokenizer)) {
     const Index E = config.hidden_size, F = config.intermediate_size;
     Model model(config);
     std::vector<std::string> expected;
-    const auto take = [&](const std::string& name, std::vector<Index> shape) -> Matrix<float> {
+    const auto take = [&](const std::string& name, std::vector<Index> shape) -> Matrix<T> {
       expected.push_back(name);
       if (!weights.contains(name)) throw FormatError("SentenceEncoder: tensor '" + name + "' is missing");
       const SafetensorsTensor& t = weights.at(name);
       if (t.shape != shape)
-        throw FormatError("SentenceEncoder: tensor '" + name + "' has shape " + Tensor<float>::shape_string(t.shape) +
-                          ", the configuration needs " + Tensor<float>::shape_string(shape));
+        throw FormatError("SentenceEncoder: tensor '" + name + "' has shape " + Tensor<T>::shape_string(t.shape) +
+                          ", the configuration needs " + Tensor<T>::shape_string(shape));
       if (t.dtype != SafetensorsDtype::F32 && t.dtype != SafetensorsDtype::F16 && t.dtype != SafetensorsDtype::BF16 &&
           t.dtype != SafetensorsDtype::F64)
         throw FormatError("SentenceEncoder: tensor '" + name + "' has dtype " + std::string(to_string(t.dtype)) +
                           ", a floating type is needed");
-      return weights.matrix<float>(name);
+      return weights.template matrix<T>(name);
     };
     model.word_embeddings = take("embeddings.word_embeddings.weight", {config.vocab_size, E});
     model.position_embeddings = take("embeddings.position_embeddings.weight", {config.max_position_embeddings, E});
@@ -182,8 +192,8 @@ class SentenceEncoder {
     model.embedding_norm.bias().value = take("embeddings.LayerNorm.bias", {E});
     for (Index l = 0; l < config.num_hidden_layers; ++l) {
       const std::string p = "encoder.layer." + std::to_string(l) + ".";
-      TransformerBlock<float>& block = model.blocks[static_cast<std::size_t>(l)];
-      MultiHeadAttention<float>& mha = block.self_attn();
+      TransformerBlock<T>& block = model.blocks[static_cast<std::size_t>(l)];
+      MultiHeadAttention<T>& mha = block.self_attn();
       const char* parts[3] = {"query", "key", "value"};
       for (Index part = 0; part < 3; ++part) {
         const std::string q = p + "attention.self." + parts[part] + ".";
@@ -194,8 +204,8 @@ class SentenceEncoder {
       mha.out_proj_bias().value = take(p + "attention.output.dense.bias", {E});
       block.norm1().weight().value = take(p + "attention.output.LayerNorm.weight", {E});
       block.norm1().bias().value = take(p + "attention.output.LayerNorm.bias", {E});
-      ParameterList<float> ffn = block.feed_forward().parameters();
-      const auto set = [&](const std::string& name, Matrix<float> value) {
+      ParameterList<T> ffn = block.feed_forward().parameters();
+      const auto set = [&](const std::string& name, Matrix<T> value) {
         for (auto& entry : ffn)
           if (entry.name == name) entry.parameter->value = std::move(value);
       };
@@ -229,12 +239,12 @@ class SentenceEncoder {
 
   /// Embeds every text: row i of the result is the unit-norm embedding of texts[i]. `progress(done,
   /// total)` (optional) is called after each batch, from one thread at a time.
-  Matrix<float> encode(std::span<const std::string> texts, Index batch_size = 32,
-                       const std::function<void(Index, Index)>& progress = {}) const {
+  Matrix<T> encode(std::span<const std::string> texts, Index batch_size = 32,
+                   const std::function<void(Index, Index)>& progress = {}) const {
     require(batch_size > 0, "SentenceEncoder::encode",
             [&] { return "batch_size must be positive, got " + std::to_string(batch_size); });
     const auto n = static_cast<Index>(texts.size());
-    Matrix<float> out(n, dimension());
+    Matrix<T> out(n, dimension());
     if (n == 0) return out;
     // Tokenise everything once; sort by length, longest first (sentence-transformers sorts by text length;
     // the token count is the quantity that decides the padding).
@@ -258,7 +268,7 @@ class SentenceEncoder {
       std::vector<const std::vector<std::int32_t>*> batch;
       for (Index k = begin; k < end; ++k)
         batch.push_back(&ids[static_cast<std::size_t>(order[static_cast<std::size_t>(k)])]);
-      const Matrix<float> E = model_->embed(batch);
+      const Matrix<T> E = model_->embed(batch);
       for (Index k = begin; k < end; ++k) out.row(order[static_cast<std::size_t>(k)]) = E.row(k - begin);
       if (progress) {
 #pragma omp critical(aimastery_sentence_encoder_progress)
@@ -270,32 +280,31 @@ class SentenceEncoder {
     }
     return out;
   }
-  Matrix<float> encode(const std::vector<std::string>& texts, Index batch_size = 32,
-                       const std::function<void(Index, Index)>& progress = {}) const {
+  Matrix<T> encode(const std::vector<std::string>& texts, Index batch_size = 32,
+                   const std::function<void(Index, Index)>& progress = {}) const {
     return encode(std::span<const std::string>(texts), batch_size, progress);
   }
 
   // The stages of encode, for code that runs the layers itself (LoRA fine-tuning: SentenceEncoderWithLoRA).
 
   /// The first layer's input for token id sequences (each from tokenizer().encode_into), packed back to back.
-  [[nodiscard]] PackedSequences<float> inputs(const std::vector<const std::vector<std::int32_t>*>& batch) const {
+  [[nodiscard]] PackedSequences<T> inputs(const std::vector<const std::vector<std::int32_t>*>& batch) const {
     return model_->inputs(batch);
   }
   /// The transformer layers, in order (read-only; shared by copies of the encoder).
-  [[nodiscard]] const std::vector<TransformerBlock<float>>& layers() const noexcept { return model_->blocks; }
+  [[nodiscard]] const std::vector<TransformerBlock<T>>& layers() const noexcept { return model_->blocks; }
   /// out_b = e_b / ‖e_b‖₂ with e_b the mean of sequence b's token rows: the pooling of encode.
-  [[nodiscard]] static Matrix<float> mean_pool(const PackedSequences<float>& x) {
-    Matrix<float> out(x.count(), x.tokens.cols());
+  [[nodiscard]] static Matrix<T> mean_pool(const PackedSequences<T>& x) {
+    Matrix<T> out(x.count(), x.tokens.cols());
     for (Index b = 0; b < x.count(); ++b) {
-      const RowVector<float> e =
-          x.tokens.middleRows(x.begin(b), x.length(b)).colwise().sum() / static_cast<float>(x.length(b));
-      out.row(b) = e / std::max(e.norm(), 1e-12f);
+      const RowVector<T> e = x.tokens.middleRows(x.begin(b), x.length(b)).colwise().sum() / static_cast<T>(x.length(b));
+      out.row(b) = e / std::max(e.norm(), T(1e-12));
     }
     return out;
   }
   /// This encoder with other layers in place of its own (e.g. with LoRA updates folded in): the same
   /// embeddings and tokenizer. InvalidArgument unless every layer has the shapes of the one it replaces.
-  [[nodiscard]] SentenceEncoder with_layers(std::vector<TransformerBlock<float>> layers) const {
+  [[nodiscard]] BasicSentenceEncoder with_layers(std::vector<TransformerBlock<T>> layers) const {
     constexpr std::string_view where = "SentenceEncoder::with_layers";
     require(layers.size() == model_->blocks.size(), where, [&] {
       return "got " + std::to_string(layers.size()) + " layers, the encoder has " +
@@ -303,14 +312,14 @@ class SentenceEncoder {
     });
     Model model = *model_;
     for (std::size_t l = 0; l < layers.size(); ++l) {
-      const ParameterList<float> a = layers[l].parameters(), b = model.blocks[l].parameters();
+      const ParameterList<T> a = layers[l].parameters(), b = model.blocks[l].parameters();
       bool same = a.size() == b.size();
       for (std::size_t k = 0; same && k < a.size(); ++k)
         same = a[k].name == b[k].name && a[k].parameter->value.rows() == b[k].parameter->value.rows() &&
                a[k].parameter->value.cols() == b[k].parameter->value.cols();
       require(same, where, [&] { return "layer " + std::to_string(l) + " " + layers[l].name() + " has other shapes"; });
     }
-    SentenceEncoder copy = *this;
+    BasicSentenceEncoder copy = *this;
     model.blocks = std::move(layers);
     for (auto& block : model.blocks) block.eval();
     copy.model_ = std::make_shared<const Model>(std::move(model));
@@ -320,31 +329,38 @@ class SentenceEncoder {
  private:
   /// The network: embeddings, the transformer blocks, and the pooling; read-only once loaded.
   struct Model {
-    Matrix<float> word_embeddings;        // vocab × E
-    Matrix<float> position_embeddings;    // max_position_embeddings × E
-    Matrix<float> token_type_embeddings;  // types × E
-    LayerNorm<float> embedding_norm;
-    std::vector<TransformerBlock<float>> blocks;
+    Matrix<T> word_embeddings;        // vocab × E
+    Matrix<T> position_embeddings;    // max_position_embeddings × E
+    Matrix<T> token_type_embeddings;  // types × E
+    LayerNorm<T> embedding_norm;
+    std::vector<TransformerBlock<T>> blocks;
 
-    explicit Model(const BertConfig& c) : embedding_norm(c.hidden_size, {.eps = c.layer_norm_eps}) {
+    explicit Model(const BertConfig& c) : embedding_norm(c.hidden_size, norm_options(c)) {
+      TransformerBlockOptions layer;
+      layer.dim_feedforward = c.intermediate_size;
+      layer.dropout = 0.0;
+      layer.activation = c.activation();
+      layer.layer_norm_eps = c.layer_norm_eps;
+      layer.norm_first = false;
       for (Index l = 0; l < c.num_hidden_layers; ++l) {
-        blocks.emplace_back(c.hidden_size, c.num_attention_heads,
-                            TransformerBlockOptions{.dim_feedforward = c.intermediate_size,
-                                                    .dropout = 0.0,
-                                                    .activation = c.activation(),
-                                                    .layer_norm_eps = c.layer_norm_eps,
-                                                    .norm_first = false});
+        blocks.emplace_back(c.hidden_size, c.num_attention_heads, layer);
         blocks.back().eval();
       }
       embedding_norm.train(false);
     }
 
+    static LayerNormOptions norm_options(const BertConfig& c) {
+      LayerNormOptions options;
+      options.eps = c.layer_norm_eps;
+      return options;
+    }
+
     /// The first layer's input for a batch of token id sequences, packed back to back (no padding):
     /// x_p = LayerNorm(word[t_p] + position[p] + token_type[0]).
-    PackedSequences<float> inputs(const std::vector<const std::vector<std::int32_t>*>& batch) const {
+    PackedSequences<T> inputs(const std::vector<const std::vector<std::int32_t>*>& batch) const {
       const auto B = static_cast<Index>(batch.size());
       const Index E = word_embeddings.cols();
-      PackedSequences<float> x;
+      PackedSequences<T> x;
       x.offsets.assign(1, 0);
       for (const auto* ids : batch) x.offsets.push_back(x.offsets.back() + static_cast<Index>(ids->size()));
       x.tokens.resize(x.offsets.back(), E);
@@ -359,10 +375,10 @@ class SentenceEncoder {
     }
 
     /// Unit-norm embeddings of a batch of token id sequences, packed back to back (no padding).
-    Matrix<float> embed(const std::vector<const std::vector<std::int32_t>*>& batch) const {
-      PackedSequences<float> x = inputs(batch);
+    Matrix<T> embed(const std::vector<const std::vector<std::int32_t>*>& batch) const {
+      PackedSequences<T> x = inputs(batch);
       for (const auto& block : blocks) x.tokens = block.infer(x);
-      return SentenceEncoder::mean_pool(x);
+      return BasicSentenceEncoder::mean_pool(x);
     }
   };
 
@@ -371,5 +387,8 @@ class SentenceEncoder {
   WordPieceTokenizer tokenizer_;
   std::shared_ptr<const Model> model_;  // read-only: shared by copies of the encoder and by the threads
 };
+
+/// all-MiniLM-L6-v2 and its kin in their own precision.
+using SentenceEncoder = BasicSentenceEncoder<float>;
 
 }  // namespace aimastery

@@ -75,7 +75,10 @@ struct PeftLoRAConfig {
   nlohmann::json alpha_pattern = nlohmann::json::object();
 };
 
-inline PeftLoRAConfig read_peft_config(const std::string& path) {
+/// (A template only so that the JSON parser is instantiated where an adapter is read, not in every file
+/// that includes this header.)
+template <class Json = nlohmann::json>
+PeftLoRAConfig read_peft_config(const std::string& path) {
   const auto error = [&](const std::string& problem) {
     return FormatError("load_lora_adapter: " + path + ": " + problem);
   };
@@ -84,7 +87,7 @@ inline PeftLoRAConfig read_peft_config(const std::string& path) {
   std::string text(static_cast<std::size_t>(file.size), '\0');
   file.stream.read(text.data(), static_cast<std::streamsize>(text.size()));
   if (!file.stream) throw error("cannot read it");
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  nlohmann::json j = Json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) throw error("is not a JSON object");
   PeftLoRAConfig c;
   try {

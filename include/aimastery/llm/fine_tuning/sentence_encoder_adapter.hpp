@@ -38,13 +38,15 @@ namespace aimastery {
 
 /// Writes the updates of `model` to `directory` (created if needed) as PEFT's adapter files, the modules
 /// named as in BertModel. FormatError when a file cannot be written.
-inline void save_lora_adapter(const SentenceEncoderWithLoRA& model, const std::string& directory) {
+template <Scalar T>
+void save_lora_adapter(const BasicSentenceEncoderWithLoRA<T>& model, const std::string& directory) {
   detail::write_peft_adapter(model.lora_modules(), directory, "save_lora_adapter");
 }
 
 /// The encoder `base` with the PEFT adapter in `directory` on it (see the top of this header). `base` is
 /// not changed; a throw leaves nothing behind.
-inline SentenceEncoderWithLoRA load_lora_adapter(const SentenceEncoder& base, const std::string& directory) {
+template <Scalar T>
+BasicSentenceEncoderWithLoRA<T> load_lora_adapter(const BasicSentenceEncoder<T>& base, const std::string& directory) {
   const std::string config_path = directory + "/adapter_config.json";
   const std::string weights_path = directory + "/adapter_model.safetensors";
   const detail::PeftLoRAConfig config = detail::read_peft_config(config_path);
@@ -53,14 +55,16 @@ inline SentenceEncoderWithLoRA load_lora_adapter(const SentenceEncoder& base, co
                       ": rank_pattern / alpha_pattern are set; the encoder takes one rank and alpha for every module");
   const Safetensors file = read_safetensors(weights_path);
 
-  LoRAConfig lora_config{
-      .target_modules = {},
-      .options = {.r = config.r, .alpha = config.alpha, .dropout = 0.0, .use_rslora = config.use_rslora}};
+  LoRAConfig lora_config;
+  lora_config.options.r = config.r;
+  lora_config.options.alpha = config.alpha;
+  lora_config.options.dropout = 0.0;
+  lora_config.options.use_rslora = config.use_rslora;
   for (const std::string& target : config.target_modules)
     if (target != "pooler.dense") lora_config.target_modules.push_back(target);
   if (lora_config.target_modules.empty())
     throw FormatError("load_lora_adapter: " + config_path + ": target_modules names no module of the encoder");
-  std::optional<SentenceEncoderWithLoRA> model;
+  std::optional<BasicSentenceEncoderWithLoRA<T>> model;
   try {
     model.emplace(base, lora_config);
   } catch (const InvalidArgument& e) {
@@ -69,13 +73,13 @@ inline SentenceEncoderWithLoRA load_lora_adapter(const SentenceEncoder& base, co
 
   // Every tensor read and checked aside, against the modules' shapes.
   const auto modules = model->lora_modules();
-  std::vector<Matrix<float>> As, Bs;
+  std::vector<Matrix<T>> As, Bs;
   std::set<std::string> used;
   for (const auto& [name, lora] : modules) {
     const Index in = lora->in_features(), out = lora->out_features(), r = lora->rank();
     const std::string layer = name + " (" + std::to_string(in) + " -> " + std::to_string(out) + ")";
-    As.push_back(detail::adapter_tensor<float>(file, weights_path, detail::peft_key(name, 'A'), r, in, layer));
-    Bs.push_back(detail::adapter_tensor<float>(file, weights_path, detail::peft_key(name, 'B'), out, r, layer));
+    As.push_back(detail::adapter_tensor<T>(file, weights_path, detail::peft_key(name, 'A'), r, in, layer));
+    Bs.push_back(detail::adapter_tensor<T>(file, weights_path, detail::peft_key(name, 'B'), out, r, layer));
     used.insert(detail::peft_key(name, 'A'));
     used.insert(detail::peft_key(name, 'B'));
   }
@@ -83,9 +87,9 @@ inline SentenceEncoderWithLoRA load_lora_adapter(const SentenceEncoder& base, co
     if (!used.count(key) && !key.starts_with("base_model.model.pooler."))
       throw FormatError("load_lora_adapter: " + weights_path + ": tensor '" + key +
                         "' matches no LoRA module of the encoder (" +
-                        SentenceEncoderWithLoRA::module_names(static_cast<Index>(base.layers().size())) + ")");
+                        BasicSentenceEncoderWithLoRA<T>::module_names(static_cast<Index>(base.layers().size())) + ")");
   for (std::size_t k = 0; k < modules.size(); ++k) {
-    LoRALayer<float>& lora = model->lora(modules[k].first);
+    LoRALayer<T>& lora = model->lora(modules[k].first);
     lora.A().value.swap(As[k]);
     lora.B().value.swap(Bs[k]);
   }

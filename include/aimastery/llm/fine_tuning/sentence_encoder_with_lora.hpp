@@ -84,13 +84,16 @@ inline std::string bert_module_name(Index layer, std::string_view projection) {
 
 }  // namespace detail
 
-class SentenceEncoderWithLoRA {
+/// LoRA on a BasicSentenceEncoder<T>; SentenceEncoderWithLoRA is the float one (BasicSentenceEncoderWithLoRA
+/// <double> serves gradient checks in double precision).
+template <Scalar T>
+class BasicSentenceEncoderWithLoRA {
  public:
   /// LoRA updates on the projections of `base` that config.target_modules names (see the top of this
   /// header). InvalidArgument for an empty list, a target that matches no module (the message lists the
   /// modules), a rank outside [1, min(in, out)] of a module, α ≤ 0 or a dropout other than 0. The base
   /// encoder is not changed (its layers are copied).
-  SentenceEncoderWithLoRA(SentenceEncoder base, const LoRAConfig& config)
+  BasicSentenceEncoderWithLoRA(BasicSentenceEncoder<T> base, const LoRAConfig& config)
       : layers_(make_layers(base, config)), base_(std::move(base)) {
     for (std::size_t l = 0; l < layers_.size(); ++l)
       if (std::holds_alternative<Adapted>(layers_[l])) {
@@ -99,13 +102,13 @@ class SentenceEncoderWithLoRA {
       }
   }
 
-  [[nodiscard]] const SentenceEncoder& base() const noexcept { return base_; }
+  [[nodiscard]] const BasicSentenceEncoder<T>& base() const noexcept { return base_; }
   [[nodiscard]] const BertConfig& config() const noexcept { return base_.config(); }
   [[nodiscard]] Index dimension() const noexcept { return base_.dimension(); }
 
   /// The modules that carry an update, in layer order, with their updates.
-  [[nodiscard]] std::vector<std::pair<std::string, const LoRALayer<float>*>> lora_modules() const {
-    std::vector<std::pair<std::string, const LoRALayer<float>*>> modules;
+  [[nodiscard]] std::vector<std::pair<std::string, const LoRALayer<T>*>> lora_modules() const {
+    std::vector<std::pair<std::string, const LoRALayer<T>*>> modules;
     for (std::size_t l = 0; l < layers_.size(); ++l) {
       const auto* adapted = std::get_if<Adapted>(&layers_[l]);
       if (!adapted) continue;
@@ -118,7 +121,7 @@ class SentenceEncoderWithLoRA {
     return modules;
   }
   /// The update of a module ("encoder.layer.0.attention.self.query"); InvalidArgument when it has none.
-  LoRALayer<float>& lora(const std::string& module) {
+  LoRALayer<T>& lora(const std::string& module) {
     for (std::size_t l = 0; l < layers_.size(); ++l)
       if (auto* adapted = std::get_if<Adapted>(&layers_[l]))
         for (const auto& projection : detail::bert_projections)
@@ -131,11 +134,11 @@ class SentenceEncoderWithLoRA {
   /// The frozen layer weights ("encoder.layer.l." + the block's names) and every update's
   /// "<module>.lora_A.weight" / "<module>.lora_B.weight" (trainable). The embeddings are frozen and
   /// shared with the base encoder; they are counted in report() but not listed.
-  ParameterList<float> parameters() {
-    ParameterList<float> list;
+  ParameterList<T> parameters() {
+    ParameterList<T> list;
     for (std::size_t l = 0; l < layers_.size(); ++l) {
       const std::string prefix = "encoder.layer." + std::to_string(l) + ".";
-      if (auto* plain = std::get_if<TransformerBlock<float>>(&layers_[l])) {
+      if (auto* plain = std::get_if<TransformerBlock<T>>(&layers_[l])) {
         for (auto& p : plain->parameters()) list.push_back({prefix + p.name, p.parameter, false});
         continue;
       }
@@ -172,7 +175,7 @@ class SentenceEncoderWithLoRA {
   /// Unit-norm sentence embeddings (B × E) of token id sequences (tokenizer().encode_into), through the
   /// training path; keeps what backward needs. InvalidArgument for an empty batch or sequence, or an id
   /// outside the vocabulary.
-  Matrix<float> forward(const std::vector<std::vector<std::int32_t>>& ids) {
+  Matrix<T> forward(const std::vector<std::vector<std::int32_t>>& ids) {
     constexpr std::string_view where = "SentenceEncoderWithLoRA::forward";
     require(!ids.empty(), where, "the batch is empty");
     const auto B = static_cast<Index>(ids.size());
@@ -191,9 +194,9 @@ class SentenceEncoderWithLoRA {
       L = std::max(L, static_cast<Index>(sequence.size()));
       batch.push_back(&sequence);
     }
-    const PackedSequences<float> packed = base_.inputs(batch);
+    const PackedSequences<T> packed = base_.inputs(batch);
     const Index E = dimension();
-    Tensor<float> x({B, L, E});
+    Tensor<T> x({B, L, E});
     x.matrix().setZero();
     BoolMatrix keep = BoolMatrix::Constant(B, L, false);
     lengths_.assign(ids.size(), 0);
@@ -202,7 +205,7 @@ class SentenceEncoderWithLoRA {
       x.matrix().middleRows(b * L, packed.length(b)) = packed.tokens.middleRows(packed.begin(b), packed.length(b));
       keep.row(b).head(packed.length(b)).setConstant(true);
     }
-    AttentionMask<float> mask;
+    AttentionMask<T> mask;
     mask.with_keys_allowed(keep);
     for (auto& layer : layers_) x = std::visit([&](auto& block) { return block.forward(x, mask); }, layer);
     // m_b = mean of the real tokens, e_b = m_b / ‖m_b‖.
@@ -210,39 +213,39 @@ class SentenceEncoderWithLoRA {
     norms_.resize(B);
     for (Index b = 0; b < B; ++b) {
       const Index n = lengths_[static_cast<std::size_t>(b)];
-      const RowVector<float> m = x.matrix().middleRows(b * L, n).colwise().sum() / static_cast<float>(n);
-      norms_(b) = std::max(m.norm(), 1e-12f);
+      const RowVector<T> m = x.matrix().middleRows(b * L, n).colwise().sum() / static_cast<T>(n);
+      norms_(b) = std::max(m.norm(), T(1e-12));
       pooled_.row(b) = m / norms_(b);
     }
     hidden_ = std::move(x);
     return pooled_;
   }
-  Matrix<float> forward(std::span<const std::string> texts) { return forward(tokenize(texts)); }
+  Matrix<T> forward(std::span<const std::string> texts) { return forward(tokenize(texts)); }
 
   /// The last layer's token states of the last forward (B × L × E, padded with the rows of padding
   /// positions, which the pooling ignores).
-  [[nodiscard]] const Tensor<float>& last_hidden_state() const noexcept { return hidden_; }
+  [[nodiscard]] const Tensor<T>& last_hidden_state() const noexcept { return hidden_; }
 
   /// Given ∂L/∂e of the last forward (B × E), accumulates ∂L/∂A and ∂L/∂B of every update.
-  void backward(const Matrix<float>& grad_embeddings) {
+  void backward(const Matrix<T>& grad_embeddings) {
     constexpr std::string_view where = "SentenceEncoderWithLoRA::backward";
     require(hidden_.size() > 0, where, "called before forward");
     require(grad_embeddings.rows() == pooled_.rows() && grad_embeddings.cols() == pooled_.cols(), where, [&] {
       return "grad_embeddings is " + shape_of(grad_embeddings) + " but the forward produced " + shape_of(pooled_);
     });
     const Index B = hidden_.dim(0), L = hidden_.dim(1), E = hidden_.dim(2);
-    Tensor<float> g({B, L, E});
+    Tensor<T> g({B, L, E});
     g.matrix().setZero();
     for (Index b = 0; b < B; ++b) {
       const Index n = lengths_[static_cast<std::size_t>(b)];
-      const RowVector<float> e = pooled_.row(b), G = grad_embeddings.row(b);
-      const RowVector<float> dm = (G - e * e.dot(G)) / norms_(b);  // ∂L/∂m_b
-      g.matrix().middleRows(b * L, n).rowwise() = dm / static_cast<float>(n);
+      const RowVector<T> e = pooled_.row(b), G = grad_embeddings.row(b);
+      const RowVector<T> dm = (G - e * e.dot(G)) / norms_(b);  // ∂L/∂m_b
+      g.matrix().middleRows(b * L, n).rowwise() = dm / static_cast<T>(n);
     }
     for (Index l = static_cast<Index>(layers_.size()) - 1; l >= lowest_adapted_; --l) {
       auto& layer = layers_[static_cast<std::size_t>(l)];
       g = std::visit([&](auto& block) { return block.backward(g); }, layer);
-      if (auto* plain = std::get_if<TransformerBlock<float>>(&layer))  // frozen: its gradients are not kept
+      if (auto* plain = std::get_if<TransformerBlock<T>>(&layer))  // frozen: its gradients are not kept
         for (auto& p : plain->parameters()) p.parameter->zero_grad();
     }
   }
@@ -256,33 +259,33 @@ class SentenceEncoderWithLoRA {
 
   /// Unit-norm embeddings of texts through the base encoder's packed inference path with W_eff = W₀ + s·B A
   /// (the batches in input order). With every B = 0, bit for bit the base encoder's encode.
-  Matrix<float> encode(std::span<const std::string> texts, Index batch_size = 32) {
+  Matrix<T> encode(std::span<const std::string> texts, Index batch_size = 32) {
     require(batch_size > 0, "SentenceEncoderWithLoRA::encode",
             [&] { return "batch_size must be positive, got " + std::to_string(batch_size); });
     const std::vector<std::vector<std::int32_t>> ids = tokenize(texts);
     const auto n = static_cast<Index>(ids.size());
-    Matrix<float> out(n, dimension());
+    Matrix<T> out(n, dimension());
     for (Index begin = 0; begin < n; begin += batch_size) {
       const Index end = std::min(n, begin + batch_size);
       std::vector<const std::vector<std::int32_t>*> batch;
       for (Index k = begin; k < end; ++k) batch.push_back(&ids[static_cast<std::size_t>(k)]);
-      PackedSequences<float> x = base_.inputs(batch);
+      PackedSequences<T> x = base_.inputs(batch);
       for (auto& layer : layers_) x.tokens = std::visit([&](auto& block) { return block.infer(x); }, layer);
-      out.middleRows(begin, end - begin) = SentenceEncoder::mean_pool(x);
+      out.middleRows(begin, end - begin) = BasicSentenceEncoder<T>::mean_pool(x);
     }
     return out;
   }
-  Matrix<float> encode(const std::vector<std::string>& texts, Index batch_size = 32) {
+  Matrix<T> encode(const std::vector<std::string>& texts, Index batch_size = 32) {
     return encode(std::span<const std::string>(texts), batch_size);
   }
 
   /// A plain SentenceEncoder with every ΔW = s·B A folded into its layer (PEFT's merge_and_unload); this
   /// object is unchanged.
-  [[nodiscard]] SentenceEncoder merge_and_unload() const {
-    std::vector<TransformerBlock<float>> blocks;
+  [[nodiscard]] BasicSentenceEncoder<T> merge_and_unload() const {
+    std::vector<TransformerBlock<T>> blocks;
     blocks.reserve(layers_.size());
     for (const auto& layer : layers_) {
-      if (const auto* plain = std::get_if<TransformerBlock<float>>(&layer)) {
+      if (const auto* plain = std::get_if<TransformerBlock<T>>(&layer)) {
         blocks.push_back(*plain);
       } else {
         Adapted copy = std::get<Adapted>(layer);
@@ -301,11 +304,11 @@ class SentenceEncoderWithLoRA {
   }
 
  private:
-  using Adapted = TransformerBlockWithLoRA<float>;
-  using LayerSlot = std::variant<TransformerBlock<float>, Adapted>;
+  using Adapted = TransformerBlockWithLoRA<T>;
+  using LayerSlot = std::variant<TransformerBlock<T>, Adapted>;
 
   // Every check and every copy before anything is kept: a throw leaves nothing behind.
-  static std::vector<LayerSlot> make_layers(const SentenceEncoder& base, const LoRAConfig& config) {
+  static std::vector<LayerSlot> make_layers(const BasicSentenceEncoder<T>& base, const LoRAConfig& config) {
     constexpr std::string_view where = "SentenceEncoderWithLoRA";
     require(!config.target_modules.empty(), where,
             "target_modules is empty (name the projections, e.g. {\"query\", \"value\"}, or \"all-linear\")");
@@ -331,12 +334,13 @@ class SentenceEncoderWithLoRA {
     slots.reserve(static_cast<std::size_t>(layers));
     for (Index l = 0; l < layers; ++l) {
       const auto& chosen = selected[static_cast<std::size_t>(l)];
-      TransformerBlock<float> block = base.layers()[static_cast<std::size_t>(l)];
+      TransformerBlock<T> block = base.layers()[static_cast<std::size_t>(l)];
       if (std::find(chosen.begin(), chosen.end(), true) == chosen.end()) {
         slots.emplace_back(std::move(block));
         continue;
       }
-      LoRAConfig layer_config{.target_modules = {}, .options = config.options};
+      LoRAConfig layer_config;
+      layer_config.options = config.options;
       layer_config.options.seed = config.options.seed + 6 * static_cast<std::uint64_t>(l);
       for (std::size_t k = 0; k < chosen.size(); ++k)
         if (chosen[k]) layer_config.target_modules.emplace_back(detail::bert_projections[k].site);
@@ -350,12 +354,14 @@ class SentenceEncoderWithLoRA {
   }
 
   std::vector<LayerSlot> layers_;
-  SentenceEncoder base_;  // the embeddings, the tokenizer and the frozen layers (shared, read-only)
+  BasicSentenceEncoder<T> base_;  // the embeddings, the tokenizer and the frozen layers (shared, read-only)
   Index lowest_adapted_ = 0;
   std::vector<Index> lengths_;  // of the last forward
-  Matrix<float> pooled_;        // e (B × E)
-  Vector<float> norms_;         // ‖m_b‖
-  Tensor<float> hidden_;        // X^L (B × L × E)
+  Matrix<T> pooled_;            // e (B × E)
+  Vector<T> norms_;             // ‖m_b‖
+  Tensor<T> hidden_;            // X^L (B × L × E)
 };
+
+using SentenceEncoderWithLoRA = BasicSentenceEncoderWithLoRA<float>;
 
 }  // namespace aimastery
