@@ -48,6 +48,7 @@
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -171,6 +172,20 @@ void drop_row(T* p, Index cols, RandomEngine& rng, std::uint64_t threshold, T ke
 
 inline std::uint64_t dropout_threshold(double p) { return static_cast<std::uint64_t>(std::ldexp(p, 64)); }
 
+/// No NaN or infinity among x[0, n): x·0 is 0 for every finite x and NaN otherwise, so one vectorised sum
+/// decides.
+template <Scalar T>
+bool all_finite(const T* x, Index n) {
+  return (Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(x, n) * T(0)).sum() == T(0);
+}
+
+/// Which inputs of a forward hold NaN or ∞. The forward checks each (batch, head) pair's keys and values,
+/// and each query tile, just before packing them (the packer then reads them from cache), and throws
+/// after its parallel loop.
+struct NonFiniteInputs {
+  std::atomic<bool> query{false}, key{false}, value{false};
+};
+
 /// s·Kᵀ of one (batch, head) pair, (head_dim × keys) row-major: the scale is applied once here instead
 /// of on every score, and the GEMM then reads the keys of a tile contiguously.
 template <Scalar T>
@@ -237,9 +252,11 @@ struct PackedKeysValues {
 };
 
 template <Scalar T>
-void pack_keys_values(const Geometry& g, const T* k, const T* v, PackedKeysValues<T>& into) {
+void pack_keys_values(const Geometry& g, const T* k, const T* v, PackedKeysValues<T>& into, NonFiniteInputs& bad) {
   namespace gemm = aimastery::detail::gemm;
   constexpr Index MR = gemm::Blocking<T>::MR;
+  if (!all_finite(k, g.keys * g.head_dim)) bad.key = true;
+  if (!all_finite(v, g.keys * g.value_dim)) bad.value = true;
   const Eigen::Map<const Matrix<T>> K(k, g.keys, g.head_dim);
   const Eigen::Map<const Matrix<T>> V(v, g.keys, g.value_dim);
   const Index key_numbers = (g.keys + MR - 1) / MR * MR * g.head_dim;
@@ -269,7 +286,8 @@ struct TileBuffers {
 /// s·K and Vᵀ of the pair, packed.
 template <Scalar T>
 void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q, const PackedKeysValues<T>& kv, T* o,
-                  T* lse, T* weights, const typename AttentionMask<T>::Slice& mask, TileBuffers<T>& buffers) {
+                  T* lse, T* weights, const typename AttentionMask<T>::Slice& mask, TileBuffers<T>& buffers,
+                  NonFiniteInputs& bad) {
   namespace gemm = aimastery::detail::gemm;
   constexpr int MR = gemm::Blocking<T>::MR, NR = gemm::Blocking<T>::NR, NV = gemm::Blocking<T>::NV;
   using Row = Eigen::Array<T, 1, NR>;  // NR queries side by side
@@ -281,6 +299,7 @@ void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q,
   // Qᵀ of the tile as B panels: panel p holds queries i0 + p·NR .. (b[p·NR·d + k·NR + j]); padded
   // queries are zeros, so their scores are finite (0) and every lane of the softmax stays a number.
   T* qt = buffers.queries.get(width * g.head_dim);
+  if (!all_finite(q + i0 * g.head_dim, rows * g.head_dim)) bad.query = true;
   const Eigen::Map<const Matrix<T>> Qb(q + i0 * g.head_dim, rows, g.head_dim);
   gemm::pack_b<T, NR>(gemm::strided_view(Qb.transpose()), 0, 0, g.head_dim, rows, qt);
   T* st = buffers.scores.get(width * max_cols);
@@ -466,14 +485,13 @@ void check_rank4(std::string_view where, std::string_view name, const Tensor<T>&
     if (d == 0) fail(where, std::string(name) + " is empty, shape " + Tensor<T>::shape_string(x.shape()));
 }
 
-/// No NaN or infinity in x: x·0 is 0 for every finite x and NaN otherwise, so one vectorised sum decides.
 template <Scalar T>
 void check_finite_tensor(std::string_view where, std::string_view name, const Tensor<T>& x) {
-  const Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>> data(x.data(), x.size());
-  if ((data * T(0)).sum() != T(0)) fail(where, std::string(name) + " contains NaN or infinity");
+  if (!all_finite(x.data(), x.size())) fail(where, std::string(name) + " contains NaN or infinity");
 }
 
-/// Validates the inputs and options of an attention call and fixes its geometry.
+/// Validates the shapes and options of an attention call (not the values: see NonFiniteInputs) and fixes
+/// its geometry.
 template <Scalar T>
 Geometry geometry(std::string_view where, const Tensor<T>& Q, const Tensor<T>& K, const Tensor<T>& V,
                   const AttentionMask<T>& mask, const AttentionOptions& options) {
@@ -491,9 +509,6 @@ Geometry geometry(std::string_view where, const Tensor<T>& Q, const Tensor<T>& K
     fail(where, "batch and heads (axes 0 and 1) must agree: " + shapes());
   if (q[3] != k[3]) fail(where, "query and key head dimensions (axis 3) differ: " + shapes());
   if (k[2] != v[2]) fail(where, "key and value sequence lengths (axis 2) differ: " + shapes());
-  check_finite_tensor(where, "query", Q);
-  check_finite_tensor(where, "key", K);
-  check_finite_tensor(where, "value", V);
   require(std::isfinite(options.dropout) && options.dropout >= 0.0 && options.dropout < 1.0, where,
           [&] { return "dropout must be in [0, 1), got " + std::to_string(options.dropout); });
   if (options.scale) require(std::isfinite(*options.scale), where, "scale must be finite");
@@ -534,7 +549,8 @@ AttentionOutput<T> scaled_dot_product_attention(const Tensor<T>& Q, const Tensor
                                                 const AttentionMask<T>& mask = {},
                                                 const AttentionOptions& options = {}) {
   using namespace detail::attention;
-  const Geometry g = geometry("scaled_dot_product_attention", Q, K, V, mask, options);
+  constexpr std::string_view where = "scaled_dot_product_attention";
+  const Geometry g = geometry(where, Q, K, V, mask, options);
   AttentionOutput<T> out;
   out.output = Tensor<T>({g.batch, g.heads, g.queries, g.value_dim});
   out.logsumexp = Tensor<T>({g.batch, g.heads, g.queries});
@@ -542,12 +558,13 @@ AttentionOutput<T> scaled_dot_product_attention(const Tensor<T>& Q, const Tensor
 
   const Index pairs = g.batch * g.heads;
   const Index tiles = (g.queries + g.block_queries - 1) / g.block_queries;
+  NonFiniteInputs bad;
   const auto run_tile = [&](Index bh, Index tile, const PackedKeysValues<T>& kv, TileBuffers<T>& buffers) {
     const Index i0 = tile * g.block_queries;
     forward_rows<T>(g, bh, i0, std::min(g.block_queries, g.queries - i0), Q.data() + bh * g.queries * g.head_dim, kv,
                     out.output.data() + bh * g.queries * g.value_dim, out.logsumexp.data() + bh * g.queries,
                     options.return_weights ? out.weights.data() + bh * g.queries * g.keys : nullptr,
-                    mask.slice(bh / g.heads, bh % g.heads), buffers);
+                    mask.slice(bh / g.heads, bh % g.heads), buffers, bad);
   };
   Index threads = 1;
 #if defined(_OPENMP)
@@ -567,32 +584,35 @@ AttentionOutput<T> scaled_dot_product_attention(const Tensor<T>& Q, const Tensor
 #pragma omp for schedule(dynamic)
 #endif
       for (Index bh = 0; bh < pairs; ++bh) {
-        pack_keys_values(g, K.data() + bh * g.keys * g.head_dim, V.data() + bh * g.keys * g.value_dim, kv);
+        pack_keys_values(g, K.data() + bh * g.keys * g.head_dim, V.data() + bh * g.keys * g.value_dim, kv, bad);
         for (Index tile = 0; tile < tiles; ++tile) run_tile(bh, tile, kv, buffers);
       }
     }
-    return out;
-  }
-  // Otherwise (fewer pairs than threads, or an uneven share) every pair is packed first and the
-  // (pair, query tile) tasks share the threads. O(sequence) memory, like K and V themselves.
-  std::vector<PackedKeysValues<T>> packed(static_cast<std::size_t>(pairs));
+  } else {
+    // Otherwise (fewer pairs than threads, or an uneven share) every pair is packed first and the
+    // (pair, query tile) tasks share the threads. O(sequence) memory, like K and V themselves.
+    std::vector<PackedKeysValues<T>> packed(static_cast<std::size_t>(pairs));
 #if defined(_OPENMP)
 #pragma omp parallel for if (pairs > 1)
 #endif
-  for (Index bh = 0; bh < pairs; ++bh)
-    pack_keys_values(g, K.data() + bh * g.keys * g.head_dim, V.data() + bh * g.keys * g.value_dim,
-                     packed[static_cast<std::size_t>(bh)]);
+    for (Index bh = 0; bh < pairs; ++bh)
+      pack_keys_values(g, K.data() + bh * g.keys * g.head_dim, V.data() + bh * g.keys * g.value_dim,
+                       packed[static_cast<std::size_t>(bh)], bad);
 #if defined(_OPENMP)
 #pragma omp parallel
 #endif
-  {
-    TileBuffers<T> buffers;
+    {
+      TileBuffers<T> buffers;
 #if defined(_OPENMP)
 #pragma omp for schedule(dynamic)
 #endif
-    for (Index task = 0; task < pairs * tiles; ++task)
-      run_tile(task / tiles, task % tiles, packed[static_cast<std::size_t>(task / tiles)], buffers);
+      for (Index task = 0; task < pairs * tiles; ++task)
+        run_tile(task / tiles, task % tiles, packed[static_cast<std::size_t>(task / tiles)], buffers);
+    }
   }
+  if (bad.query) fail(where, "query contains NaN or infinity");
+  if (bad.key) fail(where, "key contains NaN or infinity");
+  if (bad.value) fail(where, "value contains NaN or infinity");
   return out;
 }
 
@@ -623,6 +643,9 @@ AttentionGradients<T> scaled_dot_product_attention_backward(const Tensor<T>& gra
     return "grad_output is " + Tensor<T>::shape_string(grad_output.shape()) + " but the output is " +
            Tensor<T>::shape_string(out_shape);
   });
+  check_finite_tensor(where, "query", Q);
+  check_finite_tensor(where, "key", K);
+  check_finite_tensor(where, "value", V);
   check_finite_tensor(where, "grad_output", grad_output);
 
   AttentionGradients<T> grads{Tensor<T>(Q.shape()), Tensor<T>(K.shape()), Tensor<T>(V.shape())};
@@ -641,4 +664,3 @@ AttentionGradients<T> scaled_dot_product_attention_backward(const Tensor<T>& gra
 }
 
 }  // namespace aimastery
-
