@@ -41,7 +41,9 @@
 ///
 /// Products go through the library's GEMM: the forward on its packers and micro-kernel directly (keys and
 /// values packed once per head, see "The forward's products" below), the backward through matrix_multiply.
-/// With OpenMP, (batch, head, query tile) tasks run in parallel in forward, (batch, head) pairs in backward.
+/// With OpenMP the forward shares the (batch, head) pairs among the threads when they divide evenly (a
+/// thread packs a pair's keys and values and runs all its query tiles), otherwise (batch, head, query
+/// tile) tasks after packing every pair; the backward runs (batch, head) pairs in parallel.
 
 #if defined(_OPENMP)
 #include <omp.h>
