@@ -41,9 +41,16 @@
 ///
 /// Products go through the library's GEMM: the forward on its packers and micro-kernel directly (keys and
 /// values packed once per head, see "The forward's products" below), the backward through matrix_multiply.
-/// With OpenMP, (batch, head, query tile) tasks run in parallel in forward, (batch, head) pairs in backward.
+/// With OpenMP the forward shares the (batch, head) pairs among the threads when they divide evenly (a
+/// thread packs a pair's keys and values and runs all its query tiles), otherwise (batch, head, query
+/// tile) tasks after packing every pair; the backward runs (batch, head) pairs in parallel.
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -51,6 +58,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "aimastery/core/linalg/matmul.hpp"
@@ -166,6 +174,20 @@ void drop_row(T* p, Index cols, RandomEngine& rng, std::uint64_t threshold, T ke
 
 inline std::uint64_t dropout_threshold(double p) { return static_cast<std::uint64_t>(std::ldexp(p, 64)); }
 
+/// No NaN or infinity among x[0, n): x·0 is 0 for every finite x and NaN otherwise, so one vectorised sum
+/// decides.
+template <Scalar T>
+bool all_finite(const T* x, Index n) {
+  return (Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(x, n) * T(0)).sum() == T(0);
+}
+
+/// Which inputs of a forward hold NaN or ∞. The forward checks each (batch, head) pair's keys and values,
+/// and each query tile, just before packing them (the packer then reads them from cache), and throws
+/// after its parallel loop.
+struct NonFiniteInputs {
+  std::atomic<bool> query{false}, key{false}, value{false};
+};
+
 /// s·Kᵀ of one (batch, head) pair, (head_dim × keys) row-major: the scale is applied once here instead
 /// of on every score, and the GEMM then reads the keys of a tile contiguously.
 template <Scalar T>
@@ -186,49 +208,88 @@ Matrix<T> scaled_keys_transposed(const T* k, Index keys, Index head_dim, double 
 //     at a time in vector registers.
 // ---------------------------------------------------------------------------------------------
 
-/// A buffer of n numbers left uninitialised unless asked (packers write every entry they read).
+/// Numbers left uninitialised (every entry is written before it is read), grown on demand and reused by
+/// the next (batch, head) pair or query tile of the same thread.
 template <Scalar T>
-struct PackBuffer {
-  std::unique_ptr<T[]> storage;
-  explicit PackBuffer(Index n = 0, bool zero = false)
-      : storage(n <= 0 ? nullptr
-                : zero ? new T[static_cast<std::size_t>(n)]()
-                       : new T[static_cast<std::size_t>(n)]) {}
-  [[nodiscard]] T* data() noexcept { return storage.get(); }
-  [[nodiscard]] const T* data() const noexcept { return storage.get(); }
+class Workspace {
+ public:
+  /// At least n numbers; the contents are not kept when the buffer grows.
+  [[nodiscard]] T* get(Index n) {
+    if (n > capacity_) {
+      storage_.reset(new T[static_cast<std::size_t>(n)]);
+      capacity_ = n;
+    }
+    return storage_.get();
+  }
+  [[nodiscard]] const T* data() const noexcept { return storage_.get(); }
+
+ private:
+  std::unique_ptr<T[]> storage_;
+  Index capacity_ = 0;
 };
 
-/// s·K and Vᵀ of one (batch, head) pair as GEMM A micro-panels (MR rows each, k-major):
+/// Calls f(std::integral_constant<int, R>{}) with R the rows of the micro-kernel that multiplies a panel
+/// of `width` ≤ MR value features: MR for a full panel, otherwise the smallest of 4 and 8 that holds it.
+/// head_dim 64 on the 14-row kernel then runs 14 + 14 + 14 + 14 + 8 rows instead of 5·14 = 70.
+template <Scalar T, class F>
+void with_panel_rows(Index width, F&& f) {
+  constexpr int MR = aimastery::detail::gemm::Blocking<T>::MR;
+  if constexpr (MR > 8) {
+    if (width <= 4) return f(std::integral_constant<int, 4>{});
+    if (width <= 8) return f(std::integral_constant<int, 8>{});
+  } else if constexpr (MR > 4) {
+    if (width <= 4) return f(std::integral_constant<int, 4>{});
+  }
+  f(std::integral_constant<int, MR>{});
+}
+
+/// s·K and Vᵀ of one (batch, head) pair as GEMM A micro-panels (k-major):
 ///   keys:   ceil(m/MR) panels of MR keys × head_dim
-///   values: ceil(d_v/MR) panels of MR value features × m keys (keys j0.. of a panel start at j0·MR)
+///   values: panels of MR value features × m keys, the last one of with_panel_rows(width) rows; the panel
+///           of features u0.. starts at u0·m and its keys j0.. at j0·rows.
 template <Scalar T>
 struct PackedKeysValues {
-  PackBuffer<T> keys;
-  PackBuffer<T> values;
+  Workspace<T> keys;
+  Workspace<T> values;
 };
 
 template <Scalar T>
-PackedKeysValues<T> pack_keys_values(const Geometry& g, const T* k, const T* v) {
+void pack_keys_values(const Geometry& g, const T* k, const T* v, PackedKeysValues<T>& into, NonFiniteInputs& bad) {
   namespace gemm = aimastery::detail::gemm;
   constexpr Index MR = gemm::Blocking<T>::MR;
-  const auto round_up = [](Index x) { return (x + MR - 1) / MR * MR; };
+  if (!all_finite(k, g.keys * g.head_dim)) bad.key = true;
+  if (!all_finite(v, g.keys * g.value_dim)) bad.value = true;
   const Eigen::Map<const Matrix<T>> K(k, g.keys, g.head_dim);
   const Eigen::Map<const Matrix<T>> V(v, g.keys, g.value_dim);
-  PackedKeysValues<T> p;
-  const Index key_numbers = round_up(g.keys) * g.head_dim;
-  p.keys = PackBuffer<T>(key_numbers);
-  gemm::pack_a<T, MR>(gemm::strided_view(K), 0, 0, g.keys, g.head_dim, p.keys.data());
-  Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(p.keys.data(), key_numbers) *= static_cast<T>(g.scale);  // s·K
-  p.values = PackBuffer<T>(round_up(g.value_dim) * g.keys);
-  gemm::pack_a<T, MR>(gemm::strided_view(V.transpose()), 0, 0, g.value_dim, g.keys, p.values.data());
-  return p;
+  const Index key_numbers = (g.keys + MR - 1) / MR * MR * g.head_dim;
+  T* keys = into.keys.get(key_numbers);
+  gemm::pack_a<T, MR>(gemm::strided_view(K), 0, 0, g.keys, g.head_dim, keys);
+  Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(keys, key_numbers) *= static_cast<T>(g.scale);  // s·K
+  T* values = into.values.get((g.value_dim + MR - 1) / MR * MR * g.keys);
+  const auto Vt = gemm::strided_view(V.transpose());
+  for (Index u0 = 0; u0 < g.value_dim; u0 += MR) {
+    const Index width = std::min(MR, g.value_dim - u0);
+    with_panel_rows<T>(width, [&](auto rows) {
+      gemm::pack_panel<T, rows.value>(&Vt(u0, 0), Vt.row_stride, Vt.col_stride, width, g.keys, values + u0 * g.keys);
+    });
+  }
 }
+
+/// What one thread's query tiles work in (sizes in forward_rows).
+template <Scalar T>
+struct TileBuffers {
+  Workspace<T> queries;  // Qᵀ of the tile, B micro-panels
+  Workspace<T> scores;   // Sᵀ of the tile, B micro-panel layout
+  Workspace<T> output;   // Oᵀ of the tile, unnormalised
+  Eigen::Array<T, 1, Eigen::Dynamic> max, sum;
+};
 
 /// Forward of query rows [i0, i0 + rows) of one (batch, head) pair (see the file comment); `kv` holds
 /// s·K and Vᵀ of the pair, packed.
 template <Scalar T>
 void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q, const PackedKeysValues<T>& kv, T* o,
-                  T* lse, T* weights, const typename AttentionMask<T>::Slice& mask) {
+                  T* lse, T* weights, const typename AttentionMask<T>::Slice& mask, TileBuffers<T>& buffers,
+                  NonFiniteInputs& bad) {
   namespace gemm = aimastery::detail::gemm;
   constexpr int MR = gemm::Blocking<T>::MR, NR = gemm::Blocking<T>::NR, NV = gemm::Blocking<T>::NV;
   using Row = Eigen::Array<T, 1, NR>;  // NR queries side by side
@@ -237,16 +298,19 @@ void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q,
   const Index width = panels * NR;  // queries, padded to whole panels
   const Index max_cols = std::min(g.block_keys, g.keys);
 
-  // Qᵀ of the tile as B panels: panel p holds queries i0 + p·NR .. (b[p·NR·d + k·NR + j]).
-  PackBuffer<T> qt(width * g.head_dim);
+  // Qᵀ of the tile as B panels: panel p holds queries i0 + p·NR .. (b[p·NR·d + k·NR + j]); padded
+  // queries are zeros, so their scores are finite (0) and every lane of the softmax stays a number.
+  T* qt = buffers.queries.get(width * g.head_dim);
+  if (!all_finite(q + i0 * g.head_dim, rows * g.head_dim)) bad.query = true;
   const Eigen::Map<const Matrix<T>> Qb(q + i0 * g.head_dim, rows, g.head_dim);
-  gemm::pack_b<T, NR>(gemm::strided_view(Qb.transpose()), 0, 0, g.head_dim, rows, qt.data());
-  // Sᵀ tile in B-panel layout. When the last panel has padded query columns it is zeroed once, so that
-  // they always hold finite numbers; otherwise every entry is written before it is read.
-  PackBuffer<T> st(width * max_cols, rows % NR != 0);
-  Matrix<T> acc = Matrix<T>::Zero(g.value_dim, width);  // Oᵀ, unnormalised
-  Eigen::Array<T, 1, Eigen::Dynamic> m = Eigen::Array<T, 1, Eigen::Dynamic>::Constant(width, minus_inf);
-  Eigen::Array<T, 1, Eigen::Dynamic> l = Eigen::Array<T, 1, Eigen::Dynamic>::Zero(width);
+  gemm::pack_b<T, NR>(gemm::strided_view(Qb.transpose()), 0, 0, g.head_dim, rows, qt);
+  T* st = buffers.scores.get(width * max_cols);
+  // Oᵀ (value_dim × width, row-major), unnormalised; the first key tile writes it, the later ones add.
+  T* acc = buffers.output.get(g.value_dim * width);
+  auto& m = buffers.max;
+  auto& l = buffers.sum;
+  m.setConstant(width, minus_inf);
+  l.setZero(width);
   const bool masked = mask.bias || mask.allowed || mask.keys || g.causal;
 
   std::vector<RandomEngine> engines;
@@ -260,14 +324,15 @@ void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q,
   for (Index j0 = 0; j0 < g.keys; j0 += g.block_keys) {
     if (g.causal && j0 > i0 + rows - 1) break;  // every later key is in the future of every row
     const Index cols = std::min(g.block_keys, g.keys - j0);
+    const bool first = j0 == 0;
     for (Index p = 0; p < panels; ++p) {
-      T* panel = st.data() + p * NR * cols;  // Sᵀ for queries p·NR.., a cols × NR row-major block
+      T* panel = st + p * NR * cols;  // Sᵀ for queries p·NR.., a cols × NR row-major block
       const Index real = std::min<Index>(NR, rows - p * NR);
-      // Sᵀ = (s·K[j0 : j0 + cols]) Qᵀ (j0 is a multiple of MR: the tile starts on a key panel).
+      // Sᵀ = (s·K[j0 : j0 + cols]) Qᵀ (j0 is a multiple of MR: the tile starts on a key panel), padded
+      // query columns included.
       for (Index ir = 0; ir < cols; ir += MR)
-        gemm::micro_kernel<T, MR, NV>(g.head_dim, kv.keys.data() + (j0 + ir) * g.head_dim,
-                                      qt.data() + p * NR * g.head_dim, panel + ir * NR, NR,
-                                      std::min<Index>(MR, cols - ir), real, true);
+        gemm::micro_kernel<T, MR, NV>(g.head_dim, kv.keys.data() + (j0 + ir) * g.head_dim, qt + p * NR * g.head_dim,
+                                      panel + ir * NR, NR, std::min<Index>(MR, cols - ir), NR, true);
       apply_mask<T>(panel, real, cols, 1, NR, mask, i0 + p * NR, j0, g.causal);
 
       // Online softmax down the columns, NR queries at a time (see the file comment).
@@ -292,8 +357,8 @@ void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q,
       }
       l_p = alpha * l_p + sum;
       m_p = m_new;
-      if ((alpha != T(1)).any())
-        for (Index u = 0; u < g.value_dim; ++u) acc.row(u).template segment<NR>(p * NR).array() *= alpha;
+      if (!first && (alpha != T(1)).any())
+        for (Index u = 0; u < g.value_dim; ++u) Eigen::Map<Row>(acc + u * width + p * NR) *= alpha;
       for (Index jj = 0; jj < real; ++jj) {
         const Index r = p * NR + jj;
         if (weights)
@@ -305,14 +370,19 @@ void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q,
         }
       }
     }
-    // Oᵀ += Vᵀ[:, j0 : j0 + cols] P̃ᵀ, P̃ᵀ read in place from the panels.
+    // Oᵀ (+)= Vᵀ[:, j0 : j0 + cols] P̃ᵀ, P̃ᵀ read in place from the panels.
     for (Index p = 0; p < panels; ++p)
-      for (Index ir = 0; ir < g.value_dim; ir += MR)
-        gemm::micro_kernel<T, MR, NV>(cols, kv.values.data() + ir * g.keys + j0 * MR, st.data() + p * NR * cols,
-                                      acc.data() + ir * width + p * NR, width, std::min<Index>(MR, g.value_dim - ir),
-                                      NR, false);
+      for (Index u0 = 0; u0 < g.value_dim; u0 += MR) {
+        const Index features = std::min<Index>(MR, g.value_dim - u0);
+        with_panel_rows<T>(features, [&](auto panel_rows) {
+          constexpr int R = decltype(panel_rows)::value;
+          gemm::micro_kernel<T, R, NV>(cols, kv.values.data() + u0 * g.keys + j0 * R, st + p * NR * cols,
+                                       acc + u0 * width + p * NR, width, features, NR, first);
+        });
+      }
   }
-  // O = accᵀ, unnormalised (rows × value_dim).
+  // O = accᵀ, normalised (rows × value_dim).
+  const Eigen::Map<const Matrix<T>> A(acc, g.value_dim, width);
   Eigen::Map<Matrix<T>> Ob(o + i0 * g.value_dim, rows, g.value_dim);
   for (Index r = 0; r < rows; ++r) {
     if (l[r] == T(0)) {  // fully masked row: zeros, never NaN
@@ -322,7 +392,7 @@ void forward_rows(const Geometry& g, Index bh, Index i0, Index rows, const T* q,
       continue;
     }
     const T inv = T(1) / l[r];
-    Ob.row(r) = acc.col(r).transpose() * inv;
+    Ob.row(r) = A.col(r).transpose() * inv;
     lse[i0 + r] = m[r] + std::log(l[r]);
     if (weights) Eigen::Map<RowVector<T>>(weights + (i0 + r) * g.keys, g.keys) *= inv;  // one tile: m is final
   }
@@ -417,14 +487,13 @@ void check_rank4(std::string_view where, std::string_view name, const Tensor<T>&
     if (d == 0) fail(where, std::string(name) + " is empty, shape " + Tensor<T>::shape_string(x.shape()));
 }
 
-/// No NaN or infinity in x: x·0 is 0 for every finite x and NaN otherwise, so one vectorised sum decides.
 template <Scalar T>
 void check_finite_tensor(std::string_view where, std::string_view name, const Tensor<T>& x) {
-  const Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>> data(x.data(), x.size());
-  if ((data * T(0)).sum() != T(0)) fail(where, std::string(name) + " contains NaN or infinity");
+  if (!all_finite(x.data(), x.size())) fail(where, std::string(name) + " contains NaN or infinity");
 }
 
-/// Validates the inputs and options of an attention call and fixes its geometry.
+/// Validates the shapes and options of an attention call (not the values: see NonFiniteInputs) and fixes
+/// its geometry.
 template <Scalar T>
 Geometry geometry(std::string_view where, const Tensor<T>& Q, const Tensor<T>& K, const Tensor<T>& V,
                   const AttentionMask<T>& mask, const AttentionOptions& options) {
@@ -442,9 +511,6 @@ Geometry geometry(std::string_view where, const Tensor<T>& Q, const Tensor<T>& K
     fail(where, "batch and heads (axes 0 and 1) must agree: " + shapes());
   if (q[3] != k[3]) fail(where, "query and key head dimensions (axis 3) differ: " + shapes());
   if (k[2] != v[2]) fail(where, "key and value sequence lengths (axis 2) differ: " + shapes());
-  check_finite_tensor(where, "query", Q);
-  check_finite_tensor(where, "key", K);
-  check_finite_tensor(where, "value", V);
   require(std::isfinite(options.dropout) && options.dropout >= 0.0 && options.dropout < 1.0, where,
           [&] { return "dropout must be in [0, 1), got " + std::to_string(options.dropout); });
   if (options.scale) require(std::isfinite(*options.scale), where, "scale must be finite");
@@ -485,7 +551,8 @@ AttentionOutput<T> scaled_dot_product_attention(const Tensor<T>& Q, const Tensor
                                                 const AttentionMask<T>& mask = {},
                                                 const AttentionOptions& options = {}) {
   using namespace detail::attention;
-  const Geometry g = geometry("scaled_dot_product_attention", Q, K, V, mask, options);
+  constexpr std::string_view where = "scaled_dot_product_attention";
+  const Geometry g = geometry(where, Q, K, V, mask, options);
   AttentionOutput<T> out;
   out.output = Tensor<T>({g.batch, g.heads, g.queries, g.value_dim});
   out.logsumexp = Tensor<T>({g.batch, g.heads, g.queries});
@@ -493,27 +560,61 @@ AttentionOutput<T> scaled_dot_product_attention(const Tensor<T>& Q, const Tensor
 
   const Index pairs = g.batch * g.heads;
   const Index tiles = (g.queries + g.block_queries - 1) / g.block_queries;
-  const Index tasks = pairs * tiles;
-  // s·Kᵀ and V of every pair, packed once: O(sequence) memory, like K and V themselves.
-  std::vector<PackedKeysValues<T>> packed(static_cast<std::size_t>(pairs));
+  NonFiniteInputs bad;
+  const auto run_tile = [&](Index bh, Index tile, const PackedKeysValues<T>& kv, TileBuffers<T>& buffers) {
+    const Index i0 = tile * g.block_queries;
+    forward_rows<T>(g, bh, i0, std::min(g.block_queries, g.queries - i0), Q.data() + bh * g.queries * g.head_dim, kv,
+                    out.output.data() + bh * g.queries * g.value_dim, out.logsumexp.data() + bh * g.queries,
+                    options.return_weights ? out.weights.data() + bh * g.queries * g.keys : nullptr,
+                    mask.slice(bh / g.heads, bh % g.heads), buffers, bad);
+  };
+  Index threads = 1;
+#if defined(_OPENMP)
+  if (!omp_in_parallel()) threads = omp_get_max_threads();
+#endif
+  if (pairs % threads == 0) {
+    // The pairs share out evenly: each thread packs s·K and Vᵀ of its pair into its own buffers (still in
+    // its cache when the query tiles read them) and runs every query tile of the pair. One parallel
+    // region, no barrier between packing and products.
+#if defined(_OPENMP)
+#pragma omp parallel if (threads > 1)
+#endif
+    {
+      PackedKeysValues<T> kv;
+      TileBuffers<T> buffers;
+#if defined(_OPENMP)
+#pragma omp for schedule(dynamic)
+#endif
+      for (Index bh = 0; bh < pairs; ++bh) {
+        pack_keys_values(g, K.data() + bh * g.keys * g.head_dim, V.data() + bh * g.keys * g.value_dim, kv, bad);
+        for (Index tile = 0; tile < tiles; ++tile) run_tile(bh, tile, kv, buffers);
+      }
+    }
+  } else {
+    // Otherwise (fewer pairs than threads, or an uneven share) every pair is packed first and the
+    // (pair, query tile) tasks share the threads. O(sequence) memory, like K and V themselves.
+    std::vector<PackedKeysValues<T>> packed(static_cast<std::size_t>(pairs));
 #if defined(_OPENMP)
 #pragma omp parallel for if (pairs > 1)
 #endif
-  for (Index bh = 0; bh < pairs; ++bh)
-    packed[static_cast<std::size_t>(bh)] =
-        pack_keys_values(g, K.data() + bh * g.keys * g.head_dim, V.data() + bh * g.keys * g.value_dim);
+    for (Index bh = 0; bh < pairs; ++bh)
+      pack_keys_values(g, K.data() + bh * g.keys * g.head_dim, V.data() + bh * g.keys * g.value_dim,
+                       packed[static_cast<std::size_t>(bh)], bad);
 #if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic) if (tasks > 1)
+#pragma omp parallel
 #endif
-  for (Index task = 0; task < tasks; ++task) {
-    const Index bh = task / tiles;
-    const Index i0 = (task % tiles) * g.block_queries;
-    const Index rows = std::min(g.block_queries, g.queries - i0);
-    forward_rows<T>(g, bh, i0, rows, Q.data() + bh * g.queries * g.head_dim, packed[static_cast<std::size_t>(bh)],
-                    out.output.data() + bh * g.queries * g.value_dim, out.logsumexp.data() + bh * g.queries,
-                    options.return_weights ? out.weights.data() + bh * g.queries * g.keys : nullptr,
-                    mask.slice(bh / g.heads, bh % g.heads));
+    {
+      TileBuffers<T> buffers;
+#if defined(_OPENMP)
+#pragma omp for schedule(dynamic)
+#endif
+      for (Index task = 0; task < pairs * tiles; ++task)
+        run_tile(task / tiles, task % tiles, packed[static_cast<std::size_t>(task / tiles)], buffers);
+    }
   }
+  if (bad.query) fail(where, "query contains NaN or infinity");
+  if (bad.key) fail(where, "key contains NaN or infinity");
+  if (bad.value) fail(where, "value contains NaN or infinity");
   return out;
 }
 
@@ -544,6 +645,9 @@ AttentionGradients<T> scaled_dot_product_attention_backward(const Tensor<T>& gra
     return "grad_output is " + Tensor<T>::shape_string(grad_output.shape()) + " but the output is " +
            Tensor<T>::shape_string(out_shape);
   });
+  check_finite_tensor(where, "query", Q);
+  check_finite_tensor(where, "key", K);
+  check_finite_tensor(where, "value", V);
   check_finite_tensor(where, "grad_output", grad_output);
 
   AttentionGradients<T> grads{Tensor<T>(Q.shape()), Tensor<T>(K.shape()), Tensor<T>(V.shape())};
