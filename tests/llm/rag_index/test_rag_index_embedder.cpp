@@ -8,9 +8,9 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <limits>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 
 #include "support.hpp"
@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<Document> docstrings() {
+std::vector<Document> corpus_documents() {
   const auto texts = test::load_reference("llm_rag_bm25.json")["corpus"].get<std::vector<std::string>>();
   std::vector<Document> docs;
   for (std::size_t i = 0; i < texts.size(); ++i)
@@ -28,7 +28,7 @@ std::vector<Document> docstrings() {
   return docs;
 }
 
-RagIndexOptions small_options() {
+RagIndexOptions index_options() {
   RagIndexOptions o;
   o.chunking.unit = ChunkUnit::words;
   o.chunking.size = 25;
@@ -39,8 +39,8 @@ RagIndexOptions small_options() {
   return o;
 }
 
-const std::vector<std::string> queries = {"return the absolute value", "sort a list in place", "open a file",
-                                          "split a string at whitespace"};
+const std::vector<std::string> questions = {"return the absolute value", "sort a list in place", "open a file",
+                                            "split a string at whitespace"};
 
 // A deterministic embedder with weights of its own: a hashing TF-IDF embedder fitted on fixed texts, so
 // that its vectors do not depend on the chunks (as a model's do not).
@@ -58,13 +58,13 @@ IndexEmbedder fake_embedder(Index dimension = 64, std::string model = "fake-v1")
   return e;
 }
 
-fs::path fresh_folder(const std::string& name) {
+fs::path scratch_folder(const std::string& name) {
   const fs::path p = fs::temp_directory_path() / ("aimastery_rag_embedder_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(p);
   return p;
 }
 
-void same_results(const std::vector<RetrievalResult>& a, const std::vector<RetrievalResult>& b, double tolerance) {
+void equal_results(const std::vector<RetrievalResult>& a, const std::vector<RetrievalResult>& b, double tolerance) {
   REQUIRE(a.size() == b.size());
   for (std::size_t i = 0; i < a.size(); ++i) {
     CHECK(a[i].chunk.id() == b[i].chunk.id());
@@ -87,10 +87,10 @@ std::string minilm_dir() {
 }  // namespace
 
 TEST_CASE("RagIndex with an IndexEmbedder: recorded, saved, loaded with the same embedder only") {
-  const fs::path folder = fresh_folder("fake");
+  const fs::path folder = scratch_folder("fake");
   const IndexEmbedder fake = fake_embedder();
   Index progress_calls = 0, last_done = 0;
-  const RagIndex index = RagIndex::build(docstrings(), small_options(), fake, [&](Index done, Index total) {
+  const RagIndex index = RagIndex::build(corpus_documents(), index_options(), fake, [&](Index done, Index total) {
     ++progress_calls;
     CHECK(done > last_done);
     CHECK(done <= total);
@@ -109,9 +109,9 @@ TEST_CASE("RagIndex with an IndexEmbedder: recorded, saved, loaded with the same
   CHECK(!recorded.embed);
 
   const RagIndex loaded = RagIndex::load(folder.string(), fake);
-  for (const std::string& q : queries)
+  for (const std::string& q : questions)
     for (const RetrievalMode mode : {RetrievalMode::bm25, RetrievalMode::dense, RetrievalMode::hybrid})
-      same_results(loaded.retrieve(q, 5, mode), index.retrieve(q, 5, mode), 0);
+      equal_results(loaded.retrieve(q, 5, mode), index.retrieve(q, 5, mode), 0);
 
   CHECK_THROWS_NAMING((void)RagIndex::load(folder.string()), InvalidArgument,
                       "was built with the embedder 'fake' (model fake-v1");
@@ -124,8 +124,8 @@ TEST_CASE("RagIndex with an IndexEmbedder: recorded, saved, loaded with the same
   CHECK_THROWS_NAMING((void)RagIndex::load(folder.string(), renamed), InvalidArgument, "not with 'other'");
 
   // A hashing index records "hashing" and refuses an IndexEmbedder.
-  const fs::path hashing_folder = fresh_folder("hashing");
-  RagIndex::build(docstrings(), small_options()).save(hashing_folder.string());
+  const fs::path hashing_folder = scratch_folder("hashing");
+  RagIndex::build(corpus_documents(), index_options()).save(hashing_folder.string());
   CHECK(RagIndex::recorded_embedder(hashing_folder.string()).name == "hashing");
   CHECK_THROWS_NAMING((void)RagIndex::load(hashing_folder.string(), fake), InvalidArgument,
                       "built with the embedder 'hashing', not with 'fake'");
@@ -139,14 +139,14 @@ TEST_CASE("RagIndex with an IndexEmbedder: recorded, saved, loaded with the same
   manifest.replace(at, 15, "\"dimension\": 32");
   std::ofstream(folder / "manifest.json", std::ios::trunc) << manifest;
   CHECK_THROWS_NAMING((void)RagIndex::load(folder.string(), fake_embedder(32)), FormatError,
-                      "graph.hnsw' holds 1");
+                      "graph.hnsw' holds 64 vectors of dimension 64 for 64 chunks of dimension 32");
   fs::remove_all(folder);
   fs::remove_all(hashing_folder);
 }
 
 TEST_CASE("RagIndex: exact dense search and MMR over the stored vectors") {
   const IndexEmbedder fake = fake_embedder();
-  const RagIndex index = RagIndex::build(docstrings(), small_options(), fake);
+  const RagIndex index = RagIndex::build(corpus_documents(), index_options(), fake);
   ExactDenseIndex<float> exact(64);
   std::vector<std::string> texts;
   for (const Chunk& c : index.chunks()) texts.push_back(c.text);
@@ -154,7 +154,7 @@ TEST_CASE("RagIndex: exact dense search and MMR over the stored vectors") {
   RetrieveOptions how;
   how.mode = RetrievalMode::dense;
   how.exact = true;
-  for (const std::string& q : queries) {
+  for (const std::string& q : questions) {
     CAPTURE(q);
     const auto hits = exact.search(fake.embed(std::span<const std::string>(&q, 1)), 6).front();
     const auto got = index.retrieve(q, 6, how);
@@ -178,36 +178,34 @@ TEST_CASE("RagIndex: exact dense search and MMR over the stored vectors") {
 }
 
 TEST_CASE("RagIndex: bad IndexEmbedders are refused before anything is built") {
-  const std::vector<Document> docs = docstrings();
+  const std::vector<Document> docs = corpus_documents();
   IndexEmbedder e = fake_embedder();
   e.name = "";
-  CHECK_THROWS_NAMING((void)RagIndex::build(docs, small_options(), e), InvalidArgument, "needs a name");
+  CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "needs a name");
   e.name = "hashing";
-  CHECK_THROWS_NAMING((void)RagIndex::build(docs, small_options(), e), InvalidArgument, "other than 'hashing'");
+  CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "other than 'hashing'");
   e = fake_embedder();
   e.model = "";
-  CHECK_THROWS_NAMING((void)RagIndex::build(docs, small_options(), e), InvalidArgument, "no model identity");
+  CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "no model identity");
   e = fake_embedder();
   e.dimension = 0;
-  CHECK_THROWS_NAMING((void)RagIndex::build(docs, small_options(), e), InvalidArgument, "has dimension 0");
+  CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "has dimension 0");
   e = fake_embedder();
   e.embed = nullptr;
-  CHECK_THROWS_NAMING((void)RagIndex::build(docs, small_options(), e), InvalidArgument, "no embed function");
+  CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "no embed function");
   e = fake_embedder();
   e.dimension = 65;  // the function returns 64 columns
-  CHECK_THROWS_NAMING((void)RagIndex::build(docs, small_options(), e), InvalidArgument,
-                      "the embedder 'fake' returned");
+  CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "the embedder 'fake' returned");
   e = fake_embedder();
   e.embed = [](std::span<const std::string> texts) {
     Matrix<float> E = Matrix<float>::Ones(static_cast<Index>(texts.size()), 64);
     E(0, 0) = std::numeric_limits<float>::quiet_NaN();
     return E;
   };
-  CHECK_THROWS_NAMING((void)RagIndex::build(docs, small_options(), e), InvalidArgument, "not finite");
-  CHECK_THROWS_NAMING((void)RagIndex::load(fresh_folder("none").string(), fake_embedder()), FormatError,
+  CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "not finite");
+  CHECK_THROWS_NAMING((void)RagIndex::load(scratch_folder("none").string(), fake_embedder()), FormatError,
                       "manifest.json");
-  CHECK_THROWS_NAMING((void)RagIndex::recorded_embedder(fresh_folder("none").string()), FormatError,
-                      "manifest.json");
+  CHECK_THROWS_NAMING((void)RagIndex::recorded_embedder(scratch_folder("none").string()), FormatError, "manifest.json");
 }
 
 TEST_CASE("MiniLM: a RagIndex with the sentence encoder equals DenseRetriever's exact search") {
@@ -219,27 +217,27 @@ TEST_CASE("MiniLM: a RagIndex with the sentence encoder equals DenseRetriever's 
   CHECK(minilm.model.find("max_seq_length=256") != std::string::npos);
   CHECK(sentence_encoder_identity(dir) == sentence_encoder_identity(dir));
 
-  const RagIndex index = RagIndex::build(docstrings(), small_options(), minilm);
+  const RagIndex index = RagIndex::build(corpus_documents(), index_options(), minilm);
   DenseRetriever<SentenceEncoderEmbedder> reference(SentenceEncoderEmbedder(SentenceEncoder::load(dir)));
   reference.add(index.chunks());
   RetrieveOptions how;
   how.mode = RetrievalMode::dense;
   how.exact = true;
-  for (const std::string& q : queries) {
+  for (const std::string& q : questions) {
     CAPTURE(q);
-    same_results(index.retrieve(q, 5, how), reference.retrieve(q, 5), 1e-5);
+    equal_results(index.retrieve(q, 5, how), reference.retrieve(q, 5), 1e-5);
   }
 
-  const fs::path folder = fresh_folder("minilm");
+  const fs::path folder = scratch_folder("minilm");
   index.save(folder.string());
   CHECK(RagIndex::recorded_embedder(folder.string()).model == minilm.model);
   const RagIndex loaded = RagIndex::load(folder.string(), sentence_encoder_index_embedder(dir));
-  for (const std::string& q : queries)
+  for (const std::string& q : questions)
     for (const RetrievalMode mode : {RetrievalMode::bm25, RetrievalMode::dense, RetrievalMode::hybrid})
-      same_results(loaded.retrieve(q, 5, mode), index.retrieve(q, 5, mode), 0);
+      equal_results(loaded.retrieve(q, 5, mode), index.retrieve(q, 5, mode), 0);
 
   // The same weights with another config.json are another model: refused, naming both identities.
-  const fs::path other = fresh_folder("minilm_other");
+  const fs::path other = scratch_folder("minilm_other");
   fs::create_directories(other);
   for (const char* name : {"vocab.txt", "model.safetensors"})
     fs::create_symlink(fs::absolute(fs::path(dir) / name), other / name);
