@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
           const std::vector<std::string> docs = read_lines(a.at(0)), queries = read_lines(a.at(1));
           const int threads = std::stoi(a.at(2)), repeat = std::stoi(a.at(3));
           std::vector<Chunk> chunks(docs.size());
-          for (std::size_t i = 0; i < docs.size(); ++i) chunks[i] = {std::to_string(i), 0, docs[i].size(), docs[i], {}, {}};
+          for (std::size_t i = 0; i < docs.size(); ++i)
+            chunks[i] = {std::to_string(i), 0, docs[i].size(), docs[i], {}, {}};
           BM25Retriever bm25;
           const double build = peers::best_seconds(1, [&] { bm25.add(chunks); });
           std::vector<long> top1(queries.size(), -1);
@@ -60,7 +61,8 @@ int main(int argc, char** argv) {
               });
             for (std::thread& th : pool) th.join();
           });
-          return nlohmann::json{{"seconds", search}, {"build_seconds", build}, {"query_seconds", search}, {"top1", top1}};
+          return nlohmann::json{
+              {"seconds", search}, {"build_seconds", build}, {"query_seconds", search}, {"top1", top1}};
         }},
        {"exact", [](const peers::Args& a) {
           const Index n = std::stol(a.at(2)), nq = std::stol(a.at(3)), d = std::stol(a.at(4));
