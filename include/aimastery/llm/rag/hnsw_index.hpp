@@ -125,6 +125,12 @@ class HnswIndex {
     return g_.levels[static_cast<std::size_t>(position)];
   }
 
+  /// The stored vectors, one unit-norm row per position (deleted ones included), as a copy.
+  [[nodiscard]] Matrix<T> vectors() const {
+    const auto lock = read_lock();
+    return Eigen::Map<const Matrix<T>>(g_.vectors.data(), g_.count(), g_.dimension);
+  }
+
   /// The search beam width ef (≥ 1).
   void set_ef(Index ef) {
     require(ef >= 1, "HnswIndex::set_ef", [&] { return "ef must be at least 1, got " + std::to_string(ef); });

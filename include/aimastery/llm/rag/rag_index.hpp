@@ -1,16 +1,22 @@
 #pragma once
 /// \file
-/// RagIndex: a whole retrieval index (documents, chunks, BM25, hashed TF-IDF vectors in an HNSW graph)
-/// that is built once, saved to a folder and loaded back: what `aimastery rag index` writes and
-/// `aimastery rag query` reads.
+/// RagIndex: a whole retrieval index (documents, chunks, BM25, dense vectors in an HNSW graph) that is
+/// built once, saved to a folder and loaded back: what `aimastery rag index` writes and `aimastery rag
+/// query` reads. The dense vectors come from the built-in hashing TF-IDF embedder (the default, no
+/// weights) or from an IndexEmbedder with weights, such as the MiniLM sentence encoder.
 ///
 ///   RagIndex index = RagIndex::build(documents, {.chunking = {.unit = ChunkUnit::words, .size = 120}});
 ///   index.retrieve("how is idf computed?", 5, RetrievalMode::hybrid);   // RRF of BM25 and dense
 ///   index.save("docs.index");                  // atomic: the folder is replaced as a whole
 ///   RagIndex again = RagIndex::load("docs.index");
 ///
+///   IndexEmbedder minilm = sentence_encoder_index_embedder(dir);   // llm/rag/sentence_encoder_embedder.hpp
+///   RagIndex dense = RagIndex::build(documents, {}, minilm);
+///   RagIndex::load("minilm.index", minilm);    // refused when the model's files differ from the recorded ones
+///
 /// The folder holds
-///   manifest.json    format name and version, the options, counts, and per file its size and FNV-1a 64
+///   manifest.json    format name and version, the options, the embedder (name, model identity, dimension),
+///                    counts, and per file its size and FNV-1a 64
 ///   documents.json   the documents (id, source, text, metadata)
 ///   chunks.json      per chunk [document number, start, end, heading]; the text is the document's slice
 ///   graph.hnsw       the HNSW graph with its vectors (HnswIndex::save, checksummed)
@@ -29,23 +35,30 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/io/atomic_file.hpp"
 #include "aimastery/llm/rag/bm25.hpp"
+#include "aimastery/llm/rag/dense_retriever.hpp"
 #include "aimastery/llm/rag/document.hpp"
 #include "aimastery/llm/rag/fusion.hpp"
 #include "aimastery/llm/rag/hashing_tfidf_embedder.hpp"
 #include "aimastery/llm/rag/hnsw_index.hpp"
+#include "aimastery/llm/rag/index_embedder.hpp"
+#include "aimastery/llm/rag/mmr.hpp"
 #include "aimastery/llm/rag/retrieval_result.hpp"
 #include "aimastery/llm/rag/text_chunker.hpp"
 
@@ -53,12 +66,22 @@ namespace aimastery {
 
 enum class RetrievalMode { bm25, dense, hybrid };
 
+/// How RagIndex::retrieve searches.
+struct RetrieveOptions {
+  RetrievalMode mode = RetrievalMode::hybrid;
+  /// The dense side by exact search (one product with every chunk vector) instead of the HNSW graph.
+  bool exact = false;
+  /// When set, the mode's list, fetched to max(k, fusion_depth), is reranked by maximal marginal relevance
+  /// with this λ (llm/rag/mmr.hpp) over the query's and the chunks' dense vectors.
+  std::optional<double> mmr_lambda;
+};
+
 struct RagIndexOptions {
   /// Chunking in characters or words (token units need the tokenizer, which the index does not store).
   TextChunkerOptions chunking = {
       .strategy = ChunkingStrategy::recursive, .unit = ChunkUnit::words, .size = 120, .overlap = 20};
   BM25Options bm25 = {};
-  HashingTfidfOptions embedding = {};  ///< the dense side: hashed TF-IDF vectors
+  HashingTfidfOptions embedding = {};  ///< the built-in dense side (hashed TF-IDF), unless an IndexEmbedder is given
   HnswParams hnsw = {.M = 16, .ef_construction = 200, .ef = 64};
   Index fusion_depth = 50;  ///< hybrid: each list's depth before reciprocal rank fusion
 };
@@ -66,12 +89,56 @@ struct RagIndexOptions {
 class RagIndex {
  public:
   static constexpr std::string_view format_name = "aimastery-rag-index";
-  static constexpr int format_version = 1;
+  /// Version 2 records the embedder; version 1 (hashing only) is still read.
+  static constexpr int format_version = 2;
   /// Files larger than this are refused on load (a hostile manifest cannot make us allocate more).
   static constexpr std::uint64_t max_file_bytes = std::uint64_t{8} << 30;
 
-  /// Chunks the documents and indexes the chunks. Document ids must be distinct.
+  /// `progress(done, total)`, when given, is called as the chunks are embedded.
+  using Progress = std::function<void(Index, Index)>;
+
+  /// Chunks the documents and indexes the chunks, the dense side with the built-in hashing TF-IDF
+  /// embedder. Document ids must be distinct.
   [[nodiscard]] static RagIndex build(std::vector<Document> documents, RagIndexOptions options = {}) {
+    return build_with(std::move(documents), std::move(options), std::nullopt, {});
+  }
+
+  /// As above, the dense side embedded by `embedder` (in blocks of 256 chunks), whose name, model identity
+  /// and dimension the saved index records. The embedder must return one finite row of its dimension per
+  /// text.
+  [[nodiscard]] static RagIndex build(std::vector<Document> documents, RagIndexOptions options, IndexEmbedder embedder,
+                                      const Progress& progress = {}) {
+    embedder.check("RagIndex::build");
+    return build_with(std::move(documents), std::move(options), std::move(embedder), progress);
+  }
+
+  /// The embedder recorded in an index folder's manifest ("hashing" for the built-in one), without its
+  /// embed function: what to re-create before load(folder, embedder). A bad manifest: FormatError.
+  [[nodiscard]] static IndexEmbedder recorded_embedder(const std::string& folder) {
+    const std::filesystem::path dir(folder);
+    const auto bad = [&](const std::string& file, const std::string& problem) {
+      return FormatError("RagIndex::load: '" + (dir / file).string() + "' " + problem);
+    };
+    const nlohmann::json manifest = parse_json(dir / "manifest.json", 1 << 20, bad);
+    try {
+      return embedder_from_manifest(manifest);
+    } catch (const nlohmann::json::exception& e) {
+      throw bad("manifest.json", std::string("is malformed: ") + e.what());
+    }
+  }
+
+  [[nodiscard]] const RagIndexOptions& options() const noexcept { return options_; }
+  [[nodiscard]] const std::vector<Document>& documents() const noexcept { return documents_; }
+  [[nodiscard]] const std::vector<Chunk>& chunks() const noexcept { return chunks_; }
+  /// The dense side's name ("hashing" or the IndexEmbedder's), model identity and dimension.
+  [[nodiscard]] std::string embedder_name() const { return external_ ? external_->name : "hashing"; }
+  [[nodiscard]] Index dense_dimension() const noexcept {
+    return external_ ? external_->dimension : options_.embedding.dimension;
+  }
+
+ private:
+  static RagIndex build_with(std::vector<Document> documents, RagIndexOptions options,
+                             std::optional<IndexEmbedder> embedder, const Progress& progress) {
     check_options(options, "RagIndex::build");
     const TextChunker chunker(options.chunking);
     std::vector<Chunk> chunks;
@@ -84,32 +151,64 @@ class RagIndex {
     const auto duplicate = std::ranges::adjacent_find(seen);
     require(duplicate == seen.end(), "RagIndex::build",
             [&] { return "two documents have the id " + *duplicate + ": ids must be distinct"; });
-    auto graph = std::make_unique<HnswIndex<float>>(options.embedding.dimension, options.hnsw);
-    RagIndex index(std::move(options), std::move(documents), std::move(chunks), std::move(graph));
-    index.graph_->add(index.embed_chunks());
+    const Index dimension = embedder ? embedder->dimension : options.embedding.dimension;
+    auto graph = std::make_unique<HnswIndex<float>>(dimension, options.hnsw);
+    RagIndex index(std::move(options), std::move(documents), std::move(chunks), std::move(graph), std::move(embedder));
+    index.graph_->add(index.embed_chunks(progress));
+    index.exact_.add(index.graph_->vectors());
     return index;
   }
 
-  [[nodiscard]] const RagIndexOptions& options() const noexcept { return options_; }
-  [[nodiscard]] const std::vector<Document>& documents() const noexcept { return documents_; }
-  [[nodiscard]] const std::vector<Chunk>& chunks() const noexcept { return chunks_; }
+ public:
+  /// The k best chunks for the query: BM25, dense (HNSW, beam max(ef, k), or exact search), or hybrid
+  /// (reciprocal rank fusion, k = 60, of the two lists fetched to max(k, fusion_depth)); optionally
+  /// reranked by MMR (RetrieveOptions).
+  [[nodiscard]] std::vector<RetrievalResult> retrieve(std::string_view query, Index k,
+                                                      const RetrieveOptions& how) const {
+    require(k >= 1, "RagIndex::retrieve", [&] { return "k must be at least 1, got " + std::to_string(k); });
+    if (how.mmr_lambda)
+      require(*how.mmr_lambda >= 0 && *how.mmr_lambda <= 1, "RagIndex::retrieve",
+              [&] { return "mmr_lambda must be in [0, 1], got " + std::to_string(*how.mmr_lambda); });
+    const Index depth = std::max(k, options_.fusion_depth);
+    const std::string q(query);
+    std::optional<Matrix<float>> query_vector;  // the dense side's embedding of the query, made once
+    const auto embedded = [&]() -> const Matrix<float>& {
+      if (!query_vector) query_vector = embed_texts(std::span<const std::string>(&q, 1));
+      return *query_vector;
+    };
+    const Index fetch = how.mmr_lambda ? depth : k;
+    std::vector<RetrievalResult> list;
+    switch (how.mode) {
+      case RetrievalMode::bm25:
+        list = bm25_.retrieve(query, fetch);
+        break;
+      case RetrievalMode::dense:
+        list = dense(embedded(), fetch, how.exact);
+        break;
+      case RetrievalMode::hybrid:
+      default:
+        list = reciprocal_rank_fusion({bm25_.retrieve(query, depth), dense(embedded(), depth, how.exact)}, fetch);
+        break;
+    }
+    if (!how.mmr_lambda || list.empty()) return list;
+    Matrix<float> candidates(static_cast<Index>(list.size()), dense_dimension());
+    for (std::size_t i = 0; i < list.size(); ++i)
+      candidates.row(static_cast<Index>(i)) = exact_.vectors().row(chunk_position_.at(list[i].chunk.id()));
+    const Vector<float> qv = embedded().row(0).transpose();
+    std::vector<RetrievalResult> out;
+    Index rank = 0;
+    for (const Index i : maximal_marginal_relevance<float>(qv, candidates, k, *how.mmr_lambda)) {
+      out.push_back(list[static_cast<std::size_t>(i)]);
+      out.back().rank = ++rank;
+    }
+    return out;
+  }
 
-  /// The k best chunks for the query: BM25, dense (HNSW over hashed TF-IDF, beam max(ef, k)), or hybrid
-  /// (reciprocal rank fusion, k = 60, of the two lists fetched to max(k, fusion_depth)).
   [[nodiscard]] std::vector<RetrievalResult> retrieve(std::string_view query, Index k,
                                                       RetrievalMode mode = RetrievalMode::hybrid) const {
-    require(k >= 1, "RagIndex::retrieve", [&] { return "k must be at least 1, got " + std::to_string(k); });
-    switch (mode) {
-      case RetrievalMode::bm25:
-        return bm25_.retrieve(query, k);
-      case RetrievalMode::dense:
-        return dense(query, k);
-      case RetrievalMode::hybrid:
-      default: {
-        const Index depth = std::max(k, options_.fusion_depth);
-        return reciprocal_rank_fusion({bm25_.retrieve(query, depth), dense(query, depth)}, k);
-      }
-    }
+    RetrieveOptions how;
+    how.mode = mode;
+    return retrieve(query, k, how);
   }
 
   /// Writes the index to `folder`, replacing what is there atomically.
@@ -128,9 +227,14 @@ class RagIndex {
       write("chunks.json", chunks_json().dump());
       graph_->save((staging / "graph.hnsw").string());
       record_file(files, staging / "graph.hnsw");
+      const nlohmann::json embedder = {{"name", embedder_name()},
+                                       {"model", external_ ? external_->model : std::string()},
+                                       {"source", external_ ? external_->source : std::string()},
+                                       {"dimension", dense_dimension()}};
       const nlohmann::json manifest = {
-          {"format", format_name},          {"version", format_version}, {"options", options_json(options_)},
-          {"documents", documents_.size()}, {"chunks", chunks_.size()},  {"files", files}};
+          {"format", format_name}, {"version", format_version},      {"options", options_json(options_)},
+          {"embedder", embedder},  {"documents", documents_.size()}, {"chunks", chunks_.size()},
+          {"files", files}};
       write_new_file_durably(staging / "manifest.json", manifest.dump(1));
       fsync_directory(staging);
       swap_in(staging, target);
@@ -145,8 +249,20 @@ class RagIndex {
     }
   }
 
-  /// Reads an index written by save(). Anything malformed, truncated or tampered: FormatError.
-  [[nodiscard]] static RagIndex load(const std::string& folder) {
+  /// Reads an index written by save() with the built-in hashing embedder. Anything malformed, truncated or
+  /// tampered: FormatError; an index built with another embedder: InvalidArgument naming it (load it with
+  /// load(folder, embedder)).
+  [[nodiscard]] static RagIndex load(const std::string& folder) { return load_with(folder, std::nullopt); }
+
+  /// Reads an index built with `embedder`: its name, model identity and dimension must be the recorded
+  /// ones (InvalidArgument naming both when they differ), since queries must be embedded as the chunks were.
+  [[nodiscard]] static RagIndex load(const std::string& folder, IndexEmbedder embedder) {
+    embedder.check("RagIndex::load");
+    return load_with(folder, std::move(embedder));
+  }
+
+ private:
+  static RagIndex load_with(const std::string& folder, std::optional<IndexEmbedder> embedder) {
     namespace fs = std::filesystem;
     const fs::path dir(folder);
     const auto bad = [&](const std::string& file, const std::string& problem) {
@@ -155,9 +271,11 @@ class RagIndex {
     const nlohmann::json manifest = parse_json(dir / "manifest.json", 1 << 20, bad);
     try {
       if (manifest.at("format") != format_name) throw bad("manifest.json", "is not an aimastery RAG index");
-      if (manifest.at("version") != format_version)
-        throw bad("manifest.json", "has format version " + manifest.at("version").dump() + ", this library reads " +
-                                       std::to_string(format_version));
+      if (manifest.at("version") != format_version && manifest.at("version") != 1)
+        throw bad("manifest.json", "has format version " + manifest.at("version").dump() +
+                                       ", this library reads 1 to " + std::to_string(format_version));
+      const IndexEmbedder recorded = embedder_from_manifest(manifest);
+      check_embedder(folder, recorded, embedder);
       const nlohmann::json& files = manifest.at("files");
       for (const char* name : {"documents.json", "chunks.json", "graph.hnsw"})
         check_file(dir, name, files.at(name), bad);
@@ -183,28 +301,73 @@ class RagIndex {
       // A prvalue initialises the index in place (HnswIndex is neither copied nor moved: it holds mutexes).
       std::unique_ptr<HnswIndex<float>> graph(
           new HnswIndex<float>(HnswIndex<float>::load((dir / "graph.hnsw").string())));
-      if (graph->size() != static_cast<Index>(chunks.size()) || graph->dimension() != options.embedding.dimension)
+      const Index dimension = recorded.name == "hashing" ? options.embedding.dimension : recorded.dimension;
+      if (graph->size() != static_cast<Index>(chunks.size()) || graph->dimension() != dimension)
         throw bad("graph.hnsw", "holds " + std::to_string(graph->size()) + " vectors of dimension " +
                                     std::to_string(graph->dimension()) + " for " + std::to_string(chunks.size()) +
-                                    " chunks of dimension " + std::to_string(options.embedding.dimension));
-      return RagIndex(std::move(options), std::move(documents), std::move(chunks), std::move(graph));
+                                    " chunks of dimension " + std::to_string(dimension));
+      RagIndex index(std::move(options), std::move(documents), std::move(chunks), std::move(graph),
+                     std::move(embedder));
+      index.exact_.add(index.graph_->vectors());
+      return index;
     } catch (const nlohmann::json::exception& e) {
       throw bad("manifest.json", std::string("is malformed: ") + e.what());
+    } catch (const EmbedderMismatch& e) {
+      throw InvalidArgument(e.what());
     } catch (const InvalidArgument& e) {
       throw bad("manifest.json", std::string("holds invalid options: ") + e.what());
     }
   }
 
- private:
+  // The embedder given to load() against the recorded one (thrown as InvalidArgument, not as a bad file).
+  struct EmbedderMismatch : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
+  static void check_embedder(const std::string& folder, const IndexEmbedder& recorded,
+                             const std::optional<IndexEmbedder>& given) {
+    const std::string where = "RagIndex::load: '" + folder + "' was built with the embedder '" + recorded.name + "'";
+    const std::string model = recorded.name == "hashing"
+                                  ? std::string()
+                                  : " (model " + recorded.model + ", dimension " + std::to_string(recorded.dimension) +
+                                        ", read from " + recorded.source + ")";
+    if (!given) {
+      if (recorded.name != "hashing")
+        throw EmbedderMismatch(where + model + ": load it with that embedder, RagIndex::load(folder, embedder)");
+      return;
+    }
+    if (recorded.name != given->name) throw EmbedderMismatch(where + model + ", not with '" + given->name + "'");
+    if (recorded.model != given->model)
+      throw EmbedderMismatch(where + model + "; the embedder given has another model, " + given->model +
+                             " (read from " + given->source + "): its vectors would not match the index's");
+    if (recorded.dimension != given->dimension)
+      throw EmbedderMismatch(where + model + "; the embedder given has dimension " + std::to_string(given->dimension));
+  }
+
+  static IndexEmbedder embedder_from_manifest(const nlohmann::json& manifest) {
+    IndexEmbedder e;
+    e.name = "hashing";
+    if (!manifest.contains("embedder")) return e;  // format version 1
+    const nlohmann::json& j = manifest.at("embedder");
+    e.name = j.at("name").get<std::string>();
+    e.model = j.at("model").get<std::string>();
+    e.source = j.at("source").get<std::string>();
+    e.dimension = j.at("dimension").get<Index>();
+    return e;
+  }
+
   RagIndex(RagIndexOptions options, std::vector<Document> documents, std::vector<Chunk> chunks,
-           std::unique_ptr<HnswIndex<float>> graph)
+           std::unique_ptr<HnswIndex<float>> graph, std::optional<IndexEmbedder> external)
       : options_(std::move(options)),
         documents_(std::move(documents)),
         chunks_(std::move(chunks)),
         bm25_(options_.bm25),
         embedder_(options_.embedding),
-        graph_(std::move(graph)) {
+        external_(std::move(external)),
+        graph_(std::move(graph)),
+        exact_(graph_->dimension()) {
     bm25_.add(chunks_);
+    for (std::size_t i = 0; i < chunks_.size(); ++i) chunk_position_.emplace(chunks_[i].id(), static_cast<Index>(i));
+    if (external_) return;
     std::vector<std::string> texts;
     texts.reserve(chunks_.size());
     for (const Chunk& c : chunks_) texts.push_back(c.text);
@@ -222,19 +385,37 @@ class RagIndex {
     [[maybe_unused]] const HnswIndex<float> graph(o.embedding.dimension, o.hnsw);
   }
 
-  [[nodiscard]] Matrix<float> embed_chunks() const {
-    std::vector<std::string> texts;
-    texts.reserve(chunks_.size());
-    for (const Chunk& c : chunks_) texts.push_back(c.text);
-    return embedder_.embed(texts);
+  // The dense side's embeddings of `texts`: the hashing embedder's, or the IndexEmbedder's, checked.
+  [[nodiscard]] Matrix<float> embed_texts(std::span<const std::string> texts) const {
+    if (!external_) return embedder_.embed(texts);
+    Matrix<float> E = external_->embed(texts);
+    require(E.rows() == static_cast<Index>(texts.size()) && E.cols() == external_->dimension && E.allFinite(),
+            "RagIndex", [&] {
+              return "the embedder '" + external_->name + "' returned " + shape_of(E) + " for " +
+                     std::to_string(texts.size()) + " texts of dimension " + std::to_string(external_->dimension) +
+                     " (or values that are not finite)";
+            });
+    return E;
   }
 
-  [[nodiscard]] std::vector<RetrievalResult> dense(std::string_view query, Index k) const {
-    const std::string q(query);
-    const Matrix<float> Q = embedder_.embed(std::span<const std::string>(&q, 1));
+  [[nodiscard]] Matrix<float> embed_chunks(const Progress& progress) const {
+    const auto n = static_cast<Index>(chunks_.size());
+    Matrix<float> out(n, dense_dimension());
+    constexpr Index block = 256;
+    for (Index begin = 0; begin < n; begin += block) {
+      const Index end = std::min(n, begin + block);
+      std::vector<std::string> texts;
+      for (Index i = begin; i < end; ++i) texts.push_back(chunks_[static_cast<std::size_t>(i)].text);
+      out.middleRows(begin, end - begin) = embed_texts(texts);
+      if (progress) progress(end, n);
+    }
+    return out;
+  }
+
+  [[nodiscard]] std::vector<RetrievalResult> dense(const Matrix<float>& Q, Index k, bool exact) const {
     std::vector<RetrievalResult> out;
     Index rank = 0;
-    const auto hits = graph_->search(Q, k, std::max(k, options_.hnsw.ef));
+    const auto hits = exact ? exact_.search(Q, k) : graph_->search(Q, k, std::max(k, options_.hnsw.ef));
     for (const ScoredIndex& h : hits.front())
       out.push_back(RetrievalResult::of(chunks_[static_cast<std::size_t>(h.index)], h.score, ++rank));
     return out;
@@ -393,8 +574,11 @@ class RagIndex {
   std::vector<Document> documents_;
   std::vector<Chunk> chunks_;
   BM25Retriever bm25_;
-  HashingTfidfEmbedder<float> embedder_;
-  std::unique_ptr<HnswIndex<float>> graph_;  // never null
+  HashingTfidfEmbedder<float> embedder_;                   // the dense side unless external_ (fitted only then)
+  std::optional<IndexEmbedder> external_;                  // the dense side when the index was built with one
+  std::unique_ptr<HnswIndex<float>> graph_;                // never null
+  ExactDenseIndex<float> exact_;                           // the graph's vectors, for exact search and MMR
+  std::unordered_map<std::string, Index> chunk_position_;  // chunk id → position
 };
 
 }  // namespace aimastery

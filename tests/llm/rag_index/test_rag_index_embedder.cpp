@@ -1,0 +1,262 @@
+// RagIndex with an IndexEmbedder (llm/rag/index_embedder.hpp): the manifest records the embedder's name,
+// model identity and dimension; load() re-creates nothing itself and refuses an embedder that differs;
+// exact dense search equals ExactDenseIndex, and MMR reranks over the stored vectors. The "MiniLM:" cases
+// (label `model`, all-MiniLM-L6-v2 from AIMASTERY_MINILM_DIR) build an index with the sentence encoder and
+// check its dense side against DenseRetriever<SentenceEncoderEmbedder> on the same chunks.
+#include <aimastery/llm/rag/rag_index.hpp>
+#include <aimastery/llm/rag/sentence_encoder_embedder.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <memory>
+
+#include "support.hpp"
+
+using namespace aimastery;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<Document> corpus_documents() {
+  const auto texts = test::load_reference("llm_rag_bm25.json")["corpus"].get<std::vector<std::string>>();
+  std::vector<Document> docs;
+  for (std::size_t i = 0; i < texts.size(); ++i)
+    docs.push_back(Document::from_source("doc" + std::to_string(i) + ".txt", texts[i]));
+  return docs;
+}
+
+RagIndexOptions index_options() {
+  RagIndexOptions o;
+  o.chunking.unit = ChunkUnit::words;
+  o.chunking.size = 25;
+  o.chunking.overlap = 5;
+  o.hnsw.M = 8;
+  o.hnsw.ef_construction = 64;
+  o.hnsw.ef = 32;
+  return o;
+}
+
+const std::vector<std::string> questions = {"return the absolute value", "sort a list in place", "open a file",
+                                            "split a string at whitespace"};
+
+// A deterministic embedder with weights of its own: a hashing TF-IDF embedder fitted on fixed texts, so
+// that its vectors do not depend on the chunks (as a model's do not).
+IndexEmbedder fake_embedder(Index dimension = 64, std::string model = "fake-v1") {
+  HashingTfidfOptions o;
+  o.dimension = dimension;
+  auto hashing = std::make_shared<HashingTfidfEmbedder<float>>(o);
+  hashing->fit(std::vector<std::string>{"return value", "list sort", "file open read write", "string split"});
+  IndexEmbedder e;
+  e.name = "fake";
+  e.model = std::move(model);
+  e.source = "memory";
+  e.dimension = dimension;
+  e.embed = [hashing](std::span<const std::string> texts) { return hashing->embed(texts); };
+  return e;
+}
+
+fs::path scratch_folder(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("aimastery_rag_embedder_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  return p;
+}
+
+void equal_results(const std::vector<RetrievalResult>& a, const std::vector<RetrievalResult>& b, double tolerance) {
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i].chunk.id() == b[i].chunk.id());
+    CHECK(std::abs(a[i].score - b[i].score) <= tolerance);
+    CHECK(a[i].rank == b[i].rank);
+  }
+}
+
+std::string minilm_dir() {
+  const char* env = std::getenv("AIMASTERY_MINILM_DIR");
+  const std::string dir = env ? env : "";
+  if (dir.empty() || !fs::is_regular_file(fs::path(dir) / "model.safetensors"))
+    FAIL("the all-MiniLM-L6-v2 model is missing (AIMASTERY_MINILM_DIR = '"
+         << dir
+         << "'): fetch it with `cmake --build <build dir> --target aimastery_fetch_minilm` "
+            "or tools/fetch_minilm.sh <dir>");
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("RagIndex with an IndexEmbedder: recorded, saved, loaded with the same embedder only") {
+  const fs::path folder = scratch_folder("fake");
+  const IndexEmbedder fake = fake_embedder();
+  Index progress_calls = 0, last_done = 0;
+  const RagIndex index = RagIndex::build(corpus_documents(), index_options(), fake, [&](Index done, Index total) {
+    ++progress_calls;
+    CHECK(done > last_done);
+    CHECK(done <= total);
+    last_done = done;
+  });
+  CHECK(progress_calls >= 1);
+  CHECK(last_done == static_cast<Index>(index.chunks().size()));
+  CHECK(index.embedder_name() == "fake");
+  CHECK(index.dense_dimension() == 64);
+  index.save(folder.string());
+
+  const IndexEmbedder recorded = RagIndex::recorded_embedder(folder.string());
+  CHECK(recorded.name == "fake");
+  CHECK(recorded.model == "fake-v1");
+  CHECK(recorded.dimension == 64);
+  CHECK(!recorded.embed);
+
+  const RagIndex loaded = RagIndex::load(folder.string(), fake);
+  for (const std::string& q : questions)
+    for (const RetrievalMode mode : {RetrievalMode::bm25, RetrievalMode::dense, RetrievalMode::hybrid})
+      equal_results(loaded.retrieve(q, 5, mode), index.retrieve(q, 5, mode), 0);
+
+  CHECK_THROWS_NAMING((void)RagIndex::load(folder.string()), InvalidArgument,
+                      "was built with the embedder 'fake' (model fake-v1");
+  CHECK_THROWS_NAMING((void)RagIndex::load(folder.string(), fake_embedder(64, "fake-v2")), InvalidArgument,
+                      "the embedder given has another model, fake-v2");
+  CHECK_THROWS_NAMING((void)RagIndex::load(folder.string(), fake_embedder(32)), InvalidArgument,
+                      "the embedder given has dimension 32");
+  IndexEmbedder renamed = fake;
+  renamed.name = "other";
+  CHECK_THROWS_NAMING((void)RagIndex::load(folder.string(), renamed), InvalidArgument, "not with 'other'");
+
+  // A hashing index records "hashing" and refuses an IndexEmbedder.
+  const fs::path hashing_folder = scratch_folder("hashing");
+  RagIndex::build(corpus_documents(), index_options()).save(hashing_folder.string());
+  CHECK(RagIndex::recorded_embedder(hashing_folder.string()).name == "hashing");
+  CHECK_THROWS_NAMING((void)RagIndex::load(hashing_folder.string(), fake), InvalidArgument,
+                      "built with the embedder 'hashing', not with 'fake'");
+
+  // A manifest whose recorded dimension was edited no longer matches the graph: FormatError.
+  std::ifstream in(folder / "manifest.json");
+  std::string manifest((std::istreambuf_iterator<char>(in)), {});
+  in.close();
+  const auto at = manifest.find("\"dimension\": 64");
+  REQUIRE(at != std::string::npos);
+  manifest.replace(at, 15, "\"dimension\": 32");
+  std::ofstream(folder / "manifest.json", std::ios::trunc) << manifest;
+  CHECK_THROWS_NAMING((void)RagIndex::load(folder.string(), fake_embedder(32)), FormatError,
+                      "graph.hnsw' holds 64 vectors of dimension 64 for 64 chunks of dimension 32");
+  fs::remove_all(folder);
+  fs::remove_all(hashing_folder);
+}
+
+TEST_CASE("RagIndex: exact dense search and MMR over the stored vectors") {
+  const IndexEmbedder fake = fake_embedder();
+  const RagIndex index = RagIndex::build(corpus_documents(), index_options(), fake);
+  ExactDenseIndex<float> exact(64);
+  std::vector<std::string> texts;
+  for (const Chunk& c : index.chunks()) texts.push_back(c.text);
+  exact.add(fake.embed(texts));
+  RetrieveOptions how;
+  how.mode = RetrievalMode::dense;
+  how.exact = true;
+  for (const std::string& q : questions) {
+    CAPTURE(q);
+    const auto hits = exact.search(fake.embed(std::span<const std::string>(&q, 1)), 6).front();
+    const auto got = index.retrieve(q, 6, how);
+    REQUIRE(got.size() == hits.size());
+    for (std::size_t i = 0; i < hits.size(); ++i) {
+      CHECK(got[i].chunk.id() == index.chunks()[static_cast<std::size_t>(hits[i].index)].id());
+      CHECK(got[i].score == doctest::Approx(hits[i].score).epsilon(1e-6));
+    }
+    // MMR with λ = 1 is relevance order by cosine: over the exact dense list, that list itself.
+    RetrieveOptions mmr = how;
+    mmr.mmr_lambda = 1.0;
+    const auto reranked = index.retrieve(q, 6, mmr);
+    REQUIRE(reranked.size() == got.size());
+    for (std::size_t i = 0; i < got.size(); ++i) CHECK(reranked[i].chunk.id() == got[i].chunk.id());
+    // λ = 0 after the first pick only avoids redundancy: the first pick is still the most relevant.
+    mmr.mmr_lambda = 0.0;
+    CHECK(index.retrieve(q, 6, mmr).front().chunk.id() == got.front().chunk.id());
+  }
+  how.mmr_lambda = 1.5;
+  CHECK_THROWS_NAMING((void)index.retrieve("open a file", 3, how), InvalidArgument, "mmr_lambda must be in [0, 1]");
+}
+
+TEST_CASE("RagIndex: bad IndexEmbedders are refused before anything is built") {
+  const std::vector<Document> docs = corpus_documents();
+  IndexEmbedder e = fake_embedder();
+  e.name = "";
+  CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "needs a name");
+  e.name = "hashing";
+  CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "other than 'hashing'");
+  e = fake_embedder();
+  e.model = "";
+  CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "no model identity");
+  e = fake_embedder();
+  e.dimension = 0;
+  CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "has dimension 0");
+  e = fake_embedder();
+  e.embed = nullptr;
+  CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "no embed function");
+  e = fake_embedder();
+  e.dimension = 65;  // the function returns 64 columns
+  CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "the embedder 'fake' returned");
+  e = fake_embedder();
+  e.embed = [](std::span<const std::string> texts) {
+    Matrix<float> E = Matrix<float>::Ones(static_cast<Index>(texts.size()), 64);
+    E(0, 0) = std::numeric_limits<float>::quiet_NaN();
+    return E;
+  };
+  CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "not finite");
+  CHECK_THROWS_NAMING((void)RagIndex::load(scratch_folder("none").string(), fake_embedder()), FormatError,
+                      "manifest.json");
+  CHECK_THROWS_NAMING((void)RagIndex::recorded_embedder(scratch_folder("none").string()), FormatError, "manifest.json");
+}
+
+TEST_CASE("MiniLM: a RagIndex with the sentence encoder equals DenseRetriever's exact search") {
+  const std::string dir = minilm_dir();
+  const IndexEmbedder minilm = sentence_encoder_index_embedder(dir);
+  CHECK(minilm.name == "minilm");
+  CHECK(minilm.dimension == 384);
+  CHECK(minilm.model.rfind("xxh3-128:", 0) == 0);
+  CHECK(minilm.model.find("max_seq_length=256") != std::string::npos);
+  CHECK(sentence_encoder_identity(dir) == sentence_encoder_identity(dir));
+
+  const RagIndex index = RagIndex::build(corpus_documents(), index_options(), minilm);
+  DenseRetriever<SentenceEncoderEmbedder> reference(SentenceEncoderEmbedder(SentenceEncoder::load(dir)));
+  reference.add(index.chunks());
+  RetrieveOptions how;
+  how.mode = RetrievalMode::dense;
+  how.exact = true;
+  for (const std::string& q : questions) {
+    CAPTURE(q);
+    equal_results(index.retrieve(q, 5, how), reference.retrieve(q, 5), 1e-5);
+  }
+
+  const fs::path folder = scratch_folder("minilm");
+  index.save(folder.string());
+  CHECK(RagIndex::recorded_embedder(folder.string()).model == minilm.model);
+  const RagIndex loaded = RagIndex::load(folder.string(), sentence_encoder_index_embedder(dir));
+  for (const std::string& q : questions)
+    for (const RetrievalMode mode : {RetrievalMode::bm25, RetrievalMode::dense, RetrievalMode::hybrid})
+      equal_results(loaded.retrieve(q, 5, mode), index.retrieve(q, 5, mode), 0);
+
+  // The same weights with another config.json are another model: refused, naming both identities.
+  const fs::path other = scratch_folder("minilm_other");
+  fs::create_directories(other);
+  for (const char* name : {"vocab.txt", "model.safetensors"})
+    fs::create_symlink(fs::absolute(fs::path(dir) / name), other / name);
+  {
+    std::ifstream in(fs::path(dir) / "config.json");
+    std::ofstream out(other / "config.json");
+    out << in.rdbuf() << "\n";
+  }
+  const IndexEmbedder changed = sentence_encoder_index_embedder(other.string());
+  CHECK(changed.model != minilm.model);
+  CHECK_THROWS_NAMING((void)RagIndex::load(folder.string(), changed), InvalidArgument,
+                      ("the embedder given has another model, " + changed.model).c_str());
+  CHECK_THROWS_NAMING((void)RagIndex::load(folder.string()), InvalidArgument,
+                      ("was built with the embedder 'minilm' (model " + minilm.model).c_str());
+  CHECK_THROWS_NAMING((void)sentence_encoder_index_embedder((other / "missing").string()), FormatError,
+                      "is not a directory");
+  fs::remove(other / "vocab.txt");
+  CHECK_THROWS_NAMING((void)sentence_encoder_identity(other.string()), FormatError, "vocab.txt' is missing");
+  CHECK_THROWS_NAMING((void)sentence_encoder_index_embedder(dir, 0), InvalidArgument, "batch_size");
+  fs::remove_all(other);
+  fs::remove_all(folder);
+}
