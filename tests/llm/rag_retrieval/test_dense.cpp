@@ -107,6 +107,46 @@ TEST_CASE_TEMPLATE("ExactDenseIndex: top 10 equal FAISS IndexFlatIP on normalise
   CHECK(index.search(Q.topRows(1), 1000).front().size() == static_cast<std::size_t>(X.rows()));
 }
 
+TEST_CASE("RunningTopK keeps what select_top_k selects, ties to the smaller index, on seeded random streams") {
+  RandomEngine rng(test::test_seed(41));
+  for (const Index n : {0, 1, 7, 100, 1000})
+    for (const Index k : {0, 1, 3, 10, 2000}) {
+      CAPTURE(n);
+      CAPTURE(k);
+      std::vector<ScoredIndex> all;
+      RunningTopK running(k);
+      for (Index i = 0; i < n; ++i) {
+        const double score = std::floor(detail::uniform_open01(rng) * 20.0);  // many ties
+        all.push_back({i, score});
+        running.offer(i, score);
+      }
+      CHECK(running.sorted() == select_top_k(all, k));
+    }
+  CHECK_THROWS_NAMING(RunningTopK(-2), InvalidArgument, "RunningTopK: k must not be negative, got -2");
+}
+
+TEST_CASE_TEMPLATE("ExactDenseIndex: blockwise search over several blocks equals top-k of the whole score matrix", T,
+                   float, double) {
+  const Index n = 5000, d = 16;  // three blocks of stored vectors, the last one partial
+  const Matrix<T> X = seeded_normal<T>(test::test_seed(42), n, d);
+  const Matrix<T> Q = seeded_normal<T>(test::test_seed(43), 9, d);
+  ExactDenseIndex<T> index(d);
+  index.add(X);
+  const auto hits = index.search(Q, 25);
+  const Matrix<T>& E = index.vectors();
+  for (Index i = 0; i < Q.rows(); ++i) {
+    const RowVector<T> q = Q.row(i) / Q.row(i).norm();
+    std::vector<ScoredIndex> all;
+    for (Index j = 0; j < n; ++j) all.push_back({j, static_cast<double>(q.dot(E.row(j)))});
+    const auto expected = select_top_k(all, 25);
+    REQUIRE(hits[static_cast<std::size_t>(i)].size() == expected.size());
+    for (std::size_t r = 0; r < expected.size(); ++r) {
+      CHECK(hits[static_cast<std::size_t>(i)][r].index == expected[r].index);
+      CHECK(hits[static_cast<std::size_t>(i)][r].score == doctest::Approx(expected[r].score).epsilon(1e-5));
+    }
+  }
+}
+
 TEST_CASE("ExactDenseIndex and DenseRetriever: zero vectors, empty index, bad input") {
   ExactDenseIndex<double> index(3);
   CHECK(index.search(Matrix<double>::Ones(2, 3), 5) == std::vector<std::vector<ScoredIndex>>(2));

@@ -16,9 +16,11 @@
 ///
 ///   S = Q · Eᵀ          S[i, j] = cos(query i, chunk j)           (one GEMM: core/linalg/matmul.hpp)
 ///
-/// and each row's k largest entries are taken by partial selection (llm/rag/top_k.hpp; ties to the
-/// earlier chunk). A zero vector (a text without a known token) stays zero: its similarity is 0 to all.
+/// computed a block of chunks at a time, and each row's k largest entries are kept as the blocks go by
+/// (RunningTopK, llm/rag/top_k.hpp; ties to the earlier chunk). A zero vector (a text without a known token) stays
+/// zero: its similarity is 0 to all.
 
+#include <algorithm>
 #include <cmath>
 #include <span>
 #include <string>
@@ -65,14 +67,26 @@ class ExactDenseIndex {
     require(k >= 1, where, [&] { return "k must be at least 1, got " + std::to_string(k); });
     std::vector<std::vector<ScoredIndex>> out(static_cast<std::size_t>(queries.rows()));
     if (size() == 0 || queries.rows() == 0) return out;
-    const Matrix<T> S = matrix_multiply(normalized(queries), vectors_.transpose());
-    std::vector<ScoredIndex> candidates;
-    for (Index i = 0; i < S.rows(); ++i) {
-      candidates.resize(static_cast<std::size_t>(S.cols()));
-      for (Index j = 0; j < S.cols(); ++j) candidates[static_cast<std::size_t>(j)] = {j, static_cast<double>(S(i, j))};
-      out[static_cast<std::size_t>(i)] = select_top_k(std::move(candidates), k);
-      candidates = {};
+    // S = Q Eᵀ one block of stored vectors at a time (the scores of a block stay in cache); each query
+    // keeps its k best so far, and most scores fail the one comparison with its worst kept.
+    const Matrix<T> Q = normalized(queries);
+    std::vector<RunningTopK> best(static_cast<std::size_t>(Q.rows()), RunningTopK(k));
+    Matrix<T> S;
+    for (Index begin = 0; begin < size(); begin += search_block) {
+      const Index count = std::min(search_block, size() - begin);
+      S = matrix_multiply(Q, vectors_.middleRows(begin, count).transpose());
+      for (Index i = 0; i < S.rows(); ++i) {
+        RunningTopK& top = best[static_cast<std::size_t>(i)];
+        double threshold = top.threshold();
+        const T* row = S.row(i).data();
+        for (Index j = 0; j < count; ++j)
+          if (static_cast<double>(row[j]) > threshold) {
+            top.offer(begin + j, static_cast<double>(row[j]));
+            threshold = top.threshold();
+          }
+      }
     }
+    for (std::size_t i = 0; i < best.size(); ++i) out[i] = best[i].sorted();
     return out;
   }
 
@@ -93,6 +107,9 @@ class ExactDenseIndex {
     }
     return out;
   }
+
+  /// Stored vectors scored per block in search: 256 queries × 2,048 floats is 2 MiB of scores.
+  static constexpr Index search_block = 2048;
 
   Matrix<T> vectors_;
 };

@@ -76,11 +76,16 @@ TEST_CASE_TEMPLATE("tiled (online softmax) path equals the plain path, forward a
     bool causal;
     bool padded;
   };
+  // Value widths below, at and above the micro-kernel's panels (14 rows, a short last panel: 15, 29, 64,
+  // 65), head_dim 64, and (batch × heads) counts that do and do not divide among two threads.
   for (const Case& k : {Case{2, 2, 37, 53, 16, 8, false, false}, Case{1, 3, 64, 64, 8, 8, true, false},
-                        Case{2, 1, 41, 29, 4, 6, false, true}, Case{2, 2, 50, 50, 8, 8, true, true}}) {
+                        Case{2, 1, 41, 29, 4, 6, false, true}, Case{2, 2, 50, 50, 8, 8, true, true},
+                        Case{1, 1, 9, 15, 5, 15, false, false}, Case{1, 3, 33, 70, 8, 65, true, false},
+                        Case{3, 1, 17, 40, 6, 29, false, true}, Case{2, 2, 20, 300, 64, 64, false, true}}) {
     CAPTURE(k.Lq);
     CAPTURE(k.Lk);
     CAPTURE(k.causal);
+    CAPTURE(k.Dv);
     const Tensor<T> Q = test::random_tensor<T>({k.B, k.H, k.Lq, k.D}, rng, 2.0);
     const Tensor<T> K = test::random_tensor<T>({k.B, k.H, k.Lk, k.D}, rng, 2.0);
     const Tensor<T> V = test::random_tensor<T>({k.B, k.H, k.Lk, k.Dv}, rng);
