@@ -155,6 +155,8 @@ class InferenceServer {
                             {"latency_p50_ms", number(p.latency_p50 * 1000)},
                             {"latency_p99_ms", number(p.latency_p99 * 1000)},
                             {"cache_hit_rate", cache ? nlohmann::json(cache->hit_rate()) : nlohmann::json(nullptr)},
+                            {"cache_hits", cache ? nlohmann::json(cache->hits) : nlohmann::json(nullptr)},
+                            {"cache_misses", cache ? nlohmann::json(cache->misses) : nlohmann::json(nullptr)},
                             {"mean_batch_rows", batches ? nlohmann::json(batch_rows / double(batches)) : nullptr},
                             {"drift_share", drift.available ? nlohmann::json(drift.share_drifted) : nullptr},
                             {"dataset_drift", drift.dataset_drift}});
@@ -163,6 +165,7 @@ class InferenceServer {
       models.push_back(std::move(m));
     }
     return {{"ready", shutdown_.accepting()},
+            {"version", std::string(library_version)},
             {"in_flight", in_flight_.load()},
             {"uptime_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()},
             {"models", std::move(models)}};
