@@ -44,7 +44,7 @@ def start_browser():
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1400,520", "--hide-scrollbars"):
+                     "--window-size=1360,600", "--hide-scrollbars"):
         options.add_argument(argument)
     browser = webdriver.Chrome(service=Service(executable_path=driver), options=options)
     print("browser:", browser.capabilities.get("browserVersion"))
@@ -153,13 +153,15 @@ def main():
             check(forest["cache"] == f"{hit_rate:.1f} %", f"forest cache hit rate {forest['cache']} = "
                   f"{forest_hits} / {forest_lookups}")
             check(forest["drift"] == "100 % drift", f"forest drift: {forest['drift']}")
-            check(table[("forest", "2")]["badges"] == ["challenger"], "forest 2 carries the challenger badge")
+            challenger = table[("forest", "2")]
+            check(challenger["badges"] == ["challenger"], "forest 2 carries the challenger badge")
+            check(challenger["batch"] == "3.00", f"forest 2: its own mean batch, 3 rows: {challenger['batch']}")
             total = t.requests("forest") + 1 + mlp_requests
             check(browser.find_element(By.ID, "total-requests").text == str(total),
                   f"the total is {total} requests")
             if screenshot:
-                with Stream(address):  # two refreshes under traffic: the rates and their history show it
-                    time.sleep(4.5)
+                with Stream(address):  # four refreshes under traffic: the rates and their history show it
+                    time.sleep(8.5)
                     browser.save_screenshot(screenshot)
                 print("screenshot:", screenshot)
         except BaseException:

@@ -247,6 +247,18 @@ TEST_CASE("InferenceServer: every endpoint, the 4xx answers, and still serving a
   }
   const auto status = nlohmann::json::parse(get("/status.json", 200));
   CHECK(status["ready"] == true);
+  REQUIRE(status["models"].size() == 2);
+  const auto& forest_status = status["models"][0];
+  CHECK(forest_status["name"] == "forest");
+  CHECK(forest_status["aliases"]["champion"] == 1);
+  // Versions 1 and 2 were loaded; each row counts its own requests, batches and cache lookups.
+  REQUIRE(forest_status["loaded"].size() == 2);
+  const auto& v1 = forest_status["loaded"][0];
+  const auto& v2 = forest_status["loaded"][1];
+  CHECK(v2["requests"] == 1);
+  CHECK(v2["mean_batch_rows"] == 20.0);  // one request of 20 rows, alone in its batch
+  CHECK(v1["mean_batch_rows"].get<double>() >= 1.0);
+  CHECK(v1["cache_hits"].get<std::uint64_t>() + v1["cache_misses"].get<std::uint64_t>() > 0);
   CHECK(get("/", 200).find("status.json") != std::string::npos);
 
   // Draining: readiness turns false, new work is refused with 503, and the server stops.

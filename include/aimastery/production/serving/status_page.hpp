@@ -6,11 +6,12 @@
 ///   a header: ready or draining, library version, uptime, requests in flight;
 ///   totals: requests answered, request rate, loaded versions, cache hit rate over all models;
 ///   a table, one row per loaded model version: the model (with every version of the registry and its
-///   aliases), the version (with the aliases that point to it), kind and scalar type, requests, request
-///   rate and its recent history, errors, latency p50/p99, cache hit rate, mean batch size, input drift.
+///   aliases), the version (with the aliases that point to it, its kind and scalar type), requests,
+///   request rate and its recent history, errors, latency p50/p99, cache hit rate, mean batch size of
+///   that version, input drift.
 ///
 /// The rate of a row is the difference of two successive request counts over the time between them; the
-/// history keeps the latest 60 rates (two minutes). Every number cell carries data-field="<name>" and
+/// history keeps the latest 30 rates (a minute). Every number cell carries data-field="<name>" and
 /// every row data-model/data-version, so a browser test reads the page as a user sees it.
 
 #include <string_view>
@@ -36,9 +37,10 @@ main{padding:16px 24px}
 .card .value{font-size:24px;font-weight:600;font-variant-numeric:tabular-nums}
 table{border-collapse:collapse;margin-top:16px;background:#fff;border:1px solid var(--line);border-radius:8px;width:100%}
 th,td{padding:8px 10px;text-align:right;border-bottom:1px solid var(--line);font-variant-numeric:tabular-nums;white-space:nowrap}
+tbody tr:last-child td{border-bottom:none}
 th{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em;background:#fafbfc}
 td.l,th.l{text-align:left}
-.name{font-weight:600}.sub{color:var(--muted);font-size:12px}
+.name{font-weight:600}.sub{color:var(--muted);font-size:12px;white-space:normal}
 .badge{display:inline-block;font-size:11px;padding:0 6px;margin-left:4px;border-radius:8px;background:#e8effc;color:var(--accent)}
 .bar{display:inline-block;width:48px;height:6px;margin-left:6px;background:var(--line);border-radius:3px;vertical-align:middle}
 .bar i{display:block;height:6px;border-radius:3px;background:var(--accent)}
@@ -56,8 +58,8 @@ footer{color:var(--muted);font-size:12px;padding:0 24px 16px}
 <div class="card"><div class="label">loaded versions</div><div class="value" id="total-versions">-</div></div>
 </div>
 <table id="models"><thead><tr>
-<th class="l">model</th><th class="l">version</th><th class="l">kind</th><th>requests</th><th>req/s</th>
-<th class="l">last 2 min</th><th>errors</th><th>p50 ms</th><th>p99 ms</th><th>cache hits</th>
+<th class="l">model</th><th class="l">version</th><th>requests</th><th>req/s</th>
+<th class="l">last minute</th><th>errors</th><th>p50 ms</th><th>p99 ms</th><th>cache hits</th>
 <th>mean batch</th><th>drift</th>
 </tr></thead><tbody></tbody></table>
 </main>
@@ -73,10 +75,17 @@ function el(tag, cls, text) { const e = document.createElement(tag); if (cls) e.
 function cell(row, field, text, left) { const td = el("td", left ? "l" : "", text); if (field) td.dataset.field = field; row.appendChild(td); return td; }
 function bar(td, share) { const b = el("span", "bar"), i = el("i"); i.style.width = Math.round(100 * Math.min(1, Math.max(0, share))) + "%"; b.appendChild(i); td.appendChild(b); }
 function sparkline(values) {
-  const c = el("canvas"); c.width = 120; c.height = 22; const g = c.getContext("2d");
-  const max = Math.max(1, ...values); g.strokeStyle = "#2f6fde"; g.lineWidth = 1.5; g.beginPath();
-  values.forEach((v, k) => { const x = 120 - (values.length - 1 - k) * 2, y = 20 - 18 * v / max; k ? g.lineTo(x, y) : g.moveTo(x, y); });
-  g.stroke(); return c;
+  // The latest 30 rates (a minute), newest on the right, scaled to the largest; a baseline marks 0.
+  const c = el("canvas"); c.width = 120; c.height = 24; const g = c.getContext("2d");
+  const max = Math.max(1e-9, ...values), x = k => 120 - 4 * (values.length - 1 - k), y = v => 22 - 20 * v / max;
+  g.fillStyle = "#e4e7ec"; g.fillRect(0, 22, 120, 1);
+  if (values.length > 1) {
+    g.beginPath(); g.moveTo(x(0), 22); values.forEach((v, k) => g.lineTo(x(k), y(v))); g.lineTo(120, 22); g.closePath();
+    g.fillStyle = "rgba(47,111,222,0.15)"; g.fill();
+    g.beginPath(); values.forEach((v, k) => k ? g.lineTo(x(k), y(v)) : g.moveTo(x(k), y(v)));
+    g.strokeStyle = "#2f6fde"; g.lineWidth = 1.5; g.stroke();
+  }
+  return c;
 }
 async function refresh() {
   try {
@@ -100,7 +109,7 @@ async function refresh() {
         let rate = null;
         if (previous && previous.counts[key] !== undefined)
           rate = Math.max(0, v.requests - previous.counts[key]) / ((now - previous.at) / 1000);
-        if (rate !== null) { totalRate = (totalRate || 0) + rate; (history[key] = history[key] || []).push(rate); if (history[key].length > 60) history[key].shift(); }
+        if (rate !== null) { totalRate = (totalRate || 0) + rate; (history[key] = history[key] || []).push(rate); if (history[key].length > 30) history[key].shift(); }
         hits += v.cache_hits || 0; lookups += (v.cache_hits || 0) + (v.cache_misses || 0);
         const row = el("tr");
         row.dataset.model = m.name; row.dataset.version = v.version;
@@ -108,9 +117,10 @@ async function refresh() {
         name.appendChild(el("div", "name", m.name));
         name.appendChild(el("div", "sub", "versions " + m.versions.join(", ") +
           (aliases.length ? " \u00b7 " + aliases.map(([a, n]) => a + " \u2192 " + n).join(", ") : "")));
-        const version = cell(row, "version", String(v.version), true);
-        for (const [a, n] of aliases) if (n === v.version) { const b = el("span", "badge", a); b.dataset.alias = a; version.appendChild(b); }
-        cell(row, "kind", v.kind + " (" + v.scalar + ")", true);
+        const version = cell(row, "version", "", true), line = el("div", "name", String(v.version));
+        for (const [a, n] of aliases) if (n === v.version) { const b = el("span", "badge", a); b.dataset.alias = a; line.appendChild(b); }
+        version.appendChild(line);
+        const kind = el("div", "sub", v.kind + " \u00b7 " + v.scalar); kind.dataset.field = "kind"; version.appendChild(kind);
         cell(row, "requests", String(v.requests));
         cell(row, "rate", fmt(rate, 1));
         cell(row, "history", "", true).appendChild(sparkline(history[key] || []));

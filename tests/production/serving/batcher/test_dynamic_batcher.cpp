@@ -129,8 +129,8 @@ TEST_CASE("DynamicBatcher: when every admitted caller is queued the batch goes w
 
 TEST_CASE("DynamicBatcher: bad options") {
   auto identity = [](const Matrix<double>& X) -> Matrix<double> { return X; };
-  CHECK_THROWS_WITH_AS(DynamicBatcher(identity, {.max_batch_size = 0}), doctest::Contains("max_batch_size must be >= 1"),
-                       InvalidArgument);
+  CHECK_THROWS_WITH_AS(DynamicBatcher(identity, {.max_batch_size = 0}),
+                       doctest::Contains("max_batch_size must be >= 1"), InvalidArgument);
   CHECK_THROWS_WITH_AS(DynamicBatcher(identity, {.max_delay = std::chrono::microseconds(-1)}),
                        doctest::Contains("max_delay must be >= 0"), InvalidArgument);
   CHECK_THROWS_WITH_AS(DynamicBatcher(DynamicBatcher::Predict{}), doctest::Contains("predict function is empty"),
