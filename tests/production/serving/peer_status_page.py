@@ -77,8 +77,9 @@ def wait_for(browser, what, predicate, timeout=12):
 
 
 class Stream:
-    """While entered: single-row mlp requests, 50 a second, from a thread (rows 100 apart from the others'
-    rows, so all of them are cache misses); `sent` counts the answered ones."""
+    """While entered: single-row mlp requests, up to 50 a second, from a thread; `sent` counts the answered
+    ones. The rows (100 + k, 0, 0, 0) are unlike the Traffic's; a second stream repeats the first one's
+    rows, which the cache then answers."""
 
     def __init__(self, address):
         self.address, self.sent, self.running, self.thread = address, 0, False, None
