@@ -35,12 +35,17 @@ except ImportError as e:
 from serving_peers import Traffic, check, copy_registry, infer, start_server, stop
 
 
-def start_browser():
+def find_browser():
+    """(chromium, chromedriver) paths; exits 77 (skipped) when either is missing."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
     if not chromium or not driver:
         print("skipped: no chromium or chromedriver (apt-get install chromium chromium-driver)")
         sys.exit(77)
+    return chromium, driver
+
+
+def start_browser(chromium, driver):
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -110,12 +115,13 @@ def main():
     screenshot = os.environ.get("AIMASTERY_STATUS_SCREENSHOT", "")
     if "--screenshot" in sys.argv:
         screenshot = sys.argv[sys.argv.index("--screenshot") + 1]
+    chromium, driver = find_browser()
     processes, browser = [], None
     with tempfile.TemporaryDirectory() as scratch:
         try:
             server, address = start_server(binary, copy_registry(folder, scratch), ["--cache-size", "10000"])
             processes.append(server)
-            browser = start_browser()
+            browser = start_browser(chromium, driver)
             browser.get(f"http://{address}/")
             check(browser.title == "aimastery serve", f"the page loads: title {browser.title!r}")
             table = wait_for(browser, "two rows, no requests yet",
