@@ -1,8 +1,9 @@
 #pragma once
 /// \file
 /// Everything in aimastery, except what needs an optional target: the Redis cache (aimastery::redis;
-/// include aimastery/production/caching.hpp with it) and the MPI layer (aimastery::mpi;
-/// aimastery/distributed.hpp).
+/// include aimastery/production/caching.hpp with it), the MPI layer (aimastery::mpi;
+/// aimastery/distributed.hpp) and the inference server (aimastery::httplib;
+/// aimastery/production/serving/inference_server.hpp).
 
 #include "aimastery/core/math_operations.hpp"
 #include "aimastery/core/probability.hpp"
@@ -15,3 +16,4 @@
 #include "aimastery/production/caching.hpp"
 #include "aimastery/production/deployment.hpp"
 #include "aimastery/production/monitoring.hpp"
+#include "aimastery/production/serving.hpp"

@@ -2,8 +2,9 @@
 
     peer_serving_clients.py AIMASTERY_BINARY DIR [MINILM_DIR]
 
-DIR holds what the C++ test "writes a registry for the client peers" wrote: registry/ (a random forest
-and a float32 MLP) and expected.json (16 input rows and aimastery's own predictions for them). This script
+DIR holds what the C++ test "writes a registry for the client peers" wrote: registry/ (a random forest,
+versions 1 = champion and 2 = challenger, and a float32 MLP) and expected.json (16 input rows and
+aimastery's own predictions for them, by the champion). This script
 starts `aimastery serve --registry DIR/registry --port 0`, reads the URL it prints, and runs, unmodified:
 
   tritonclient.http   is_server_live, is_server_ready, get_server_metadata, get_model_metadata,
@@ -18,7 +19,6 @@ then sends SIGTERM and checks that the server drains and exits 0. Exit 0: all ag
 import json
 import os
 import signal
-import subprocess
 import sys
 
 try:
@@ -29,21 +29,7 @@ except ImportError as e:
     print(f"skipped: {e}")
     sys.exit(77)
 
-
-def start_server(binary, registry, extra):
-    process = subprocess.Popen([binary, "serve", "--registry", registry, "--port", "0", *extra],
-                               stdout=subprocess.PIPE, text=True)
-    line = process.stdout.readline().strip()
-    if not line.startswith("listening on http://"):
-        process.kill()
-        sys.exit(f"unexpected first line from aimastery serve: {line!r}")
-    return process, line[len("listening on http://"):]
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
-    print("ok:", message)
+from serving_peers import check, start_server
 
 
 def triton_checks(address, expected):
@@ -52,7 +38,7 @@ def triton_checks(address, expected):
     check(client.is_server_ready(), "server ready")
     check(client.get_server_metadata()["name"] == "aimastery", "server metadata")
     meta = client.get_model_metadata("forest")
-    check(meta["inputs"][0]["shape"] == [-1, 4] and meta["versions"] == ["1"], "forest metadata")
+    check(meta["inputs"][0]["shape"] == [-1, 4] and meta["versions"] == ["1", "2"], "forest metadata")
     check(client.is_model_ready("forest"), "forest ready")
 
     X = np.asarray(expected["X"], dtype=np.float64)

@@ -1,6 +1,6 @@
-// The inference server: the Open Inference Protocol codec (round trips, every refusal), the dynamic
-// batcher (batched results equal unbatched ones under concurrency), and a server on 127.0.0.1 answered
-// by httplib's client on every endpoint, including the 4xx cases, after which it still serves.
+// The inference server: the Open Inference Protocol codec (round trips, every refusal) and a server on
+// 127.0.0.1 answered by httplib's client on every endpoint, including the 4xx cases, after which it still
+// serves. The dynamic batcher's own tests are in batcher/ (also run under ThreadSanitizer).
 
 #include <atomic>
 #include <filesystem>
@@ -16,7 +16,6 @@
 #include "aimastery/ml/deep_learning/neural_network.hpp"
 #include "aimastery/production/deployment/model_serializer.hpp"
 #include "aimastery/production/deployment/model_version_manager.hpp"
-#include "aimastery/production/serving/dynamic_batcher.hpp"
 #include "aimastery/production/serving/inference_protocol.hpp"
 #include "aimastery/production/serving/inference_server.hpp"
 #include "production/deployment_registry/temp_folder.hpp"
@@ -118,60 +117,6 @@ TEST_CASE("KServe v2 codec: every malformed request is a 400 or 413 naming the p
                 "elements");
   check_refused(parse(R"({"id":3,"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]})"), 400,
                 "'id' must be a string");
-}
-
-TEST_CASE("DynamicBatcher: concurrent requests, gathered, get exactly the unbatched predictions") {
-  const Data d = make_data(400);
-  RandomForestScratch<double> forest({.n_estimators = 8, .max_depth = 6, .seed = 3});
-  forest.fit(d.X, d.y);
-  auto predict = [&](const Matrix<double>& X) -> Matrix<double> { return forest.predict_proba(X); };
-  std::atomic<int> batches{0}, rows_seen{0};
-  DynamicBatcher batcher(
-      predict, {.max_batch_size = 16, .max_delay = std::chrono::microseconds(3000), .on_batch = [&](Index rows) {
-                  batches.fetch_add(1);
-                  rows_seen.fetch_add(static_cast<int>(rows));
-                }});
-  const Matrix<double> expected = forest.predict_proba(d.X);
-  std::vector<std::thread> threads;
-  std::atomic<int> mismatches{0};
-  for (int t = 0; t < 8; ++t)
-    threads.emplace_back([&, t] {
-      for (Index i = t; i < 400; i += 8) {
-        const Index rows = 1 + i % 3 < 400 - i ? 1 + i % 3 : 1;
-        const Matrix<double> Y = batcher.predict(d.X.middleRows(i, rows));
-        if (!Y.isApprox(expected.middleRows(i, rows), 0) && Y != expected.middleRows(i, rows)) mismatches.fetch_add(1);
-      }
-    });
-  for (auto& t : threads) t.join();
-  CHECK(mismatches.load() == 0);
-  CHECK(batches.load() < 400 / 8 * 8);  // some requests shared a batch
-  CHECK(rows_seen.load() > 400);
-
-  // A request larger than the batch runs alone; an exception reaches its caller only.
-  CHECK(batcher.predict(d.X.topRows(40)) == expected.topRows(40));
-  CHECK_THROWS_AS((void)batcher.predict(Matrix<double>(2, 3)), InvalidArgument);
-  CHECK_THROWS_AS(DynamicBatcher(predict, {.max_batch_size = 0}), InvalidArgument);
-}
-
-TEST_CASE("DynamicBatcher: when every admitted caller is queued the batch goes without waiting for the clock") {
-  const Data d = make_data(50);
-  auto identity = [](const Matrix<double>& X) -> Matrix<double> { return X; };
-  DynamicBatcher batcher(identity, {.max_batch_size = 32, .max_delay = std::chrono::seconds(60)});
-  const auto t0 = std::chrono::steady_clock::now();
-  {
-    auto ticket = batcher.admit();
-    CHECK(batcher.predict(d.X.topRows(3)) == d.X.topRows(3));
-  }
-  // Two admitted callers: the batch waits for the second, then goes, long before the 60 s deadline.
-  std::vector<std::thread> callers;
-  for (int t = 0; t < 2; ++t)
-    callers.emplace_back([&, t] {
-      auto ticket = batcher.admit();
-      std::this_thread::sleep_for(std::chrono::milliseconds(20 * t));
-      CHECK(batcher.predict(d.X.middleRows(5 * t, 5)) == d.X.middleRows(5 * t, 5));
-    });
-  for (auto& c : callers) c.join();
-  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30));
 }
 
 TEST_CASE("InferenceServer: every endpoint, the 4xx answers, and still serving afterwards") {
@@ -302,6 +247,18 @@ TEST_CASE("InferenceServer: every endpoint, the 4xx answers, and still serving a
   }
   const auto status = nlohmann::json::parse(get("/status.json", 200));
   CHECK(status["ready"] == true);
+  REQUIRE(status["models"].size() == 2);
+  const auto& forest_status = status["models"][0];
+  CHECK(forest_status["name"] == "forest");
+  CHECK(forest_status["aliases"]["champion"] == 1);
+  // Versions 1 and 2 were loaded; each row counts its own requests, batches and cache lookups.
+  REQUIRE(forest_status["loaded"].size() == 2);
+  const auto& v1 = forest_status["loaded"][0];
+  const auto& v2 = forest_status["loaded"][1];
+  CHECK(v2["requests"] == 1);
+  CHECK(v2["mean_batch_rows"] == 20.0);  // one request of 20 rows, alone in its batch
+  CHECK(v1["mean_batch_rows"].get<double>() >= 1.0);
+  CHECK(v1["cache_hits"].get<std::uint64_t>() + v1["cache_misses"].get<std::uint64_t>() > 0);
   CHECK(get("/", 200).find("status.json") != std::string::npos);
 
   // Draining: readiness turns false, new work is refused with 503, and the server stops.
@@ -315,7 +272,8 @@ TEST_CASE("InferenceServer: every endpoint, the 4xx answers, and still serving a
 
 TEST_CASE("writes a registry for the client peers") {
   // ctest's writer entry sets AIMASTERY_SERVING_PEER_DIR; peer_serving_clients.py then starts
-  // `aimastery serve` on it and checks tritonclient's answers against expected.json (our predictions).
+  // `aimastery serve` on it and checks tritonclient's answers against expected.json (our predictions);
+  // peer_prometheus.py and peer_status_page.py serve it to Prometheus and to Chromium (serving_peers.py).
   const char* env = std::getenv("AIMASTERY_SERVING_PEER_DIR");
   test::TempFolder scratch;
   const std::filesystem::path dir = env ? std::filesystem::path(env) : scratch.path();
@@ -329,8 +287,13 @@ TEST_CASE("writes a registry for the client peers") {
       .add<Activation<float>>(ActivationKind::tanh)
       .add<Dense<float>>(8, 2, DenseOptions{.seed = 2});
   net.build(4);
+  RandomForestScratch<double> small({.n_estimators = 3, .max_depth = 3, .seed = 12});
+  small.fit(d.X, d.y);
   ModelVersionManager registry(dir / "registry");
   registry.register_bytes("forest", {{"model.safetensors", to_bytes(ModelSerializer::serialize(forest))}});
+  registry.register_bytes("forest", {{"model.safetensors", to_bytes(ModelSerializer::serialize(small))}});
+  registry.set_alias("forest", "champion", 1);  // served by default; version 2 only when named
+  registry.set_alias("forest", "challenger", 2);
   registry.register_bytes("mlp", {{"model.safetensors", to_bytes(ModelSerializer::serialize(net))}});
 
   const Matrix<double> X = d.X.topRows(16);
@@ -356,6 +319,9 @@ TEST_CASE("PrometheusText and Histogram: escaped label values, cumulative bucket
   CHECK(out.text() == "m{a=\"x\\\"y\\\\z\\nw\"} 1.5\n");
   CHECK(PrometheusText::number(std::numeric_limits<double>::infinity()) == "+Inf");
   CHECK(PrometheusText::number(std::numeric_limits<double>::quiet_NaN()) == "NaN");
+  CHECK(PrometheusText::number(0.00025) == "0.00025");  // the shortest text that reads back exactly
+  CHECK(PrometheusText::number(0.1 + 0.2) == "0.30000000000000004");
+  CHECK(PrometheusText::number(1e300) == "1e+300");
   Histogram h({1, 2, 5});
   for (double x : {0.5, 1.0, 1.5, 3.0, 9.0}) h.observe(x);
   PrometheusText hist;

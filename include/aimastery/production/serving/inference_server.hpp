@@ -144,7 +144,7 @@ class InferenceServer {
         const PerformanceSnapshot p = h->monitor().snapshot();
         const auto cache = h->cache_stats();
         const DriftSummary drift = h->drift();
-        const auto [batches, batch_rows] = metrics_.batch_totals(name);
+        const auto [batches, batch_rows] = h->batch_totals();
         auto number = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); };
         versions.push_back({{"version", h->version()},
                             {"kind", h->model().kind()},
@@ -155,7 +155,10 @@ class InferenceServer {
                             {"latency_p50_ms", number(p.latency_p50 * 1000)},
                             {"latency_p99_ms", number(p.latency_p99 * 1000)},
                             {"cache_hit_rate", cache ? nlohmann::json(cache->hit_rate()) : nlohmann::json(nullptr)},
-                            {"mean_batch_rows", batches ? nlohmann::json(batch_rows / double(batches)) : nullptr},
+                            {"cache_hits", cache ? nlohmann::json(cache->hits) : nlohmann::json(nullptr)},
+                            {"cache_misses", cache ? nlohmann::json(cache->misses) : nlohmann::json(nullptr)},
+                            {"mean_batch_rows",
+                             batches ? nlohmann::json(double(batch_rows) / double(batches)) : nlohmann::json(nullptr)},
                             {"drift_share", drift.available ? nlohmann::json(drift.share_drifted) : nullptr},
                             {"dataset_drift", drift.dataset_drift}});
       }
@@ -163,6 +166,7 @@ class InferenceServer {
       models.push_back(std::move(m));
     }
     return {{"ready", shutdown_.accepting()},
+            {"version", std::string(library_version)},
             {"in_flight", in_flight_.load()},
             {"uptime_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()},
             {"models", std::move(models)}};

@@ -22,6 +22,7 @@
 ///   PerformanceMonitor  latency percentiles and error rate over the latest requests
 /// An unknown model, version or alias is InferenceError 404; a wrong number of features 400.
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <filesystem>
@@ -30,6 +31,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
@@ -75,12 +77,15 @@ class HostedModel {
       const std::string model_name = name_;
       auto on_batch = options.on_batch;
       const ServedModel* served = &model_;
-      batcher_ = std::make_unique<DynamicBatcher>([served](const Matrix<double>& X) { return served->predict(X); },
-                                                  DynamicBatcherOptions{.max_batch_size = options.max_batch_size,
-                                                                        .max_delay = options.max_delay,
-                                                                        .on_batch = [on_batch, model_name](Index rows) {
-                                                                          if (on_batch) on_batch(model_name, rows);
-                                                                        }});
+      batcher_ = std::make_unique<DynamicBatcher>(
+          [served](const Matrix<double>& X) { return served->predict(X); },
+          DynamicBatcherOptions{.max_batch_size = options.max_batch_size,
+                                .max_delay = options.max_delay,
+                                .on_batch = [this, on_batch, model_name](Index rows) {
+                                  batches_.fetch_add(1, std::memory_order_relaxed);
+                                  batch_rows_.fetch_add(static_cast<std::uint64_t>(rows), std::memory_order_relaxed);
+                                  if (on_batch) on_batch(model_name, rows);
+                                }});
     }
   }
 
@@ -88,6 +93,10 @@ class HostedModel {
   [[nodiscard]] std::int64_t version() const noexcept { return version_; }
   [[nodiscard]] const ServedModel& model() const noexcept { return model_; }
   [[nodiscard]] PerformanceMonitor& monitor() noexcept { return monitor_; }
+  /// Batched model calls of this version so far, and the rows they predicted (0, 0 without batching).
+  [[nodiscard]] std::pair<std::uint64_t, std::uint64_t> batch_totals() const noexcept {
+    return {batches_.load(std::memory_order_relaxed), batch_rows_.load(std::memory_order_relaxed)};
+  }
   [[nodiscard]] std::optional<BackendCacheStats> cache_stats() const {
     if (!cache_) return std::nullopt;
     return cache_->stats();
@@ -182,7 +191,8 @@ class HostedModel {
   ServedModel model_;
   ModelHostOptions options_;
   std::optional<PredictionCache<double>> cache_;
-  std::unique_ptr<DynamicBatcher> batcher_;  // after model_: destroyed first, it calls model_
+  std::atomic<std::uint64_t> batches_{0}, batch_rows_{0};
+  std::unique_ptr<DynamicBatcher> batcher_;  // after model_ and the counters: destroyed first, it uses them
   PerformanceMonitor monitor_;
   std::mutex drift_mutex_;
   std::vector<std::vector<double>> reference_;

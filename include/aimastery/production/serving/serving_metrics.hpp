@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <string>
@@ -60,8 +61,10 @@ class PrometheusText {
     if (v != v) return "NaN";
     if (v > 1.7976931348623157e308) return "+Inf";
     if (v < -1.7976931348623157e308) return "-Inf";
+    // The shorter %.15g when it reads back as the same double (le="0.00025", not "0.00025000000000000001").
     char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.17g", v);
+    std::snprintf(buffer, sizeof buffer, "%.15g", v);
+    if (std::strtod(buffer, nullptr) != v) std::snprintf(buffer, sizeof buffer, "%.17g", v);
     return buffer;
   }
 
