@@ -127,6 +127,15 @@ const aimastery::Document& document_named(const aimastery::RagIndex& index, cons
   return *std::ranges::find(index.documents(), id, &aimastery::Document::id);
 }
 
+/// The per-stage timings of a query, in milliseconds.
+nlohmann::json timings_json(const aimastery::RAGTimings& t) {
+  return {{"retrieve", t.retrieve_ms},
+          {"rerank", t.rerank_ms},
+          {"assemble", t.assemble_ms},
+          {"generate", t.generate_ms},
+          {"total", t.total_ms}};
+}
+
 }  // namespace
 
 int run_rag_index(const RagIndexCommand& c) {
@@ -192,15 +201,8 @@ int run_rag_query(const RagQueryCommand& c) {
                              {"source", document_named(index, x.citation.document_id).source},
                              {"start", x.citation.start},
                              {"end", x.citation.end}});
-      const nlohmann::json out = {{"id", id},
-                                  {"answer", r.answer.text},
-                                  {"retrieved", retrieved},
-                                  {"timings_ms",
-                                   {{"retrieve", r.timings.retrieve_ms},
-                                    {"rerank", r.timings.rerank_ms},
-                                    {"assemble", r.timings.assemble_ms},
-                                    {"generate", r.timings.generate_ms},
-                                    {"total", r.timings.total_ms}}}};
+      const nlohmann::json out = {
+          {"id", id}, {"answer", r.answer.text}, {"retrieved", retrieved}, {"timings_ms", timings_json(r.timings)}};
       std::cout << out.dump() << "\n";
     }
     return std::cout ? 0 : 1;
@@ -231,19 +233,14 @@ int run_rag_query(const RagQueryCommand& c) {
                          {"source", document_named(index, x.citation.document_id).source},
                          {"start", x.citation.start},
                          {"end", x.citation.end}});
-  const nlohmann::json out = {{"question", r.question},
-                              {"answer", r.answer.text},
-                              {"cited", r.answer.cited},
-                              {"answer_sentences", sentences},
-                              {"citations", passages},
-                              {"retrieved", retrieved},
-                              {"timings_ms",
-                               {{"retrieve", r.timings.retrieve_ms},
-                                {"rerank", r.timings.rerank_ms},
-                                {"assemble", r.timings.assemble_ms},
-                                {"generate", r.timings.generate_ms},
-                                {"total", r.timings.total_ms},
-                                {"load_index", load_ms}}}};
+  nlohmann::json out = {{"question", r.question},
+                        {"answer", r.answer.text},
+                        {"cited", r.answer.cited},
+                        {"answer_sentences", sentences},
+                        {"citations", passages},
+                        {"retrieved", retrieved},
+                        {"timings_ms", timings_json(r.timings)}};
+  out["timings_ms"]["load_index"] = load_ms;
   std::cout << out.dump(2) << "\n";
   return 0;
 }

@@ -9,20 +9,13 @@
 #include <filesystem>
 #include <fstream>
 
+#include "llm/rag_index/reference_corpus.hpp"
 #include "support.hpp"
 
 using namespace aimastery;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::vector<Document> docstrings() {
-  const auto texts = test::load_reference("llm_rag_bm25.json")["corpus"].get<std::vector<std::string>>();
-  std::vector<Document> docs;
-  for (std::size_t i = 0; i < texts.size(); ++i)
-    docs.push_back(Document::from_source("doc" + std::to_string(i) + ".txt", texts[i], {{"n", std::to_string(i)}}));
-  return docs;
-}
 
 const RagIndexOptions small_options{
     .chunking = {.strategy = ChunkingStrategy::recursive, .unit = ChunkUnit::words, .size = 25, .overlap = 5},
@@ -51,7 +44,7 @@ void same_results(const std::vector<RetrievalResult>& a, const std::vector<Retri
 }  // namespace
 
 TEST_CASE("RagIndex: each mode equals the retriever it stands for") {
-  const std::vector<Document> docs = docstrings();
+  const std::vector<Document> docs = test::reference_corpus_documents(true);
   const RagIndex index = RagIndex::build(docs, small_options);
   std::vector<Chunk> chunks;
   const TextChunker chunker(small_options.chunking);
@@ -79,7 +72,7 @@ TEST_CASE("RagIndex: each mode equals the retriever it stands for") {
 
 TEST_CASE("RagIndex: save and load give the same index; a second save replaces the first") {
   const fs::path folder = fresh_folder("roundtrip");
-  const RagIndex index = RagIndex::build(docstrings(), small_options);
+  const RagIndex index = RagIndex::build(test::reference_corpus_documents(true), small_options);
   index.save(folder.string());
   const RagIndex loaded = RagIndex::load(folder.string());
   REQUIRE(loaded.documents().size() == index.documents().size());

@@ -13,20 +13,13 @@
 #include <limits>
 #include <memory>
 
+#include "llm/rag_index/reference_corpus.hpp"
 #include "support.hpp"
 
 using namespace aimastery;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::vector<Document> corpus_documents() {
-  const auto texts = test::load_reference("llm_rag_bm25.json")["corpus"].get<std::vector<std::string>>();
-  std::vector<Document> docs;
-  for (std::size_t i = 0; i < texts.size(); ++i)
-    docs.push_back(Document::from_source("doc" + std::to_string(i) + ".txt", texts[i]));
-  return docs;
-}
 
 RagIndexOptions index_options() {
   RagIndexOptions o;
@@ -90,12 +83,13 @@ TEST_CASE("RagIndex with an IndexEmbedder: recorded, saved, loaded with the same
   const fs::path folder = scratch_folder("fake");
   const IndexEmbedder fake = fake_embedder();
   Index progress_calls = 0, last_done = 0;
-  const RagIndex index = RagIndex::build(corpus_documents(), index_options(), fake, [&](Index done, Index total) {
-    ++progress_calls;
-    CHECK(done > last_done);
-    CHECK(done <= total);
-    last_done = done;
-  });
+  const RagIndex index =
+      RagIndex::build(test::reference_corpus_documents(), index_options(), fake, [&](Index done, Index total) {
+        ++progress_calls;
+        CHECK(done > last_done);
+        CHECK(done <= total);
+        last_done = done;
+      });
   CHECK(progress_calls >= 1);
   CHECK(last_done == static_cast<Index>(index.chunks().size()));
   CHECK(index.embedder_name() == "fake");
@@ -125,7 +119,7 @@ TEST_CASE("RagIndex with an IndexEmbedder: recorded, saved, loaded with the same
 
   // A hashing index records "hashing" and refuses an IndexEmbedder.
   const fs::path hashing_folder = scratch_folder("hashing");
-  RagIndex::build(corpus_documents(), index_options()).save(hashing_folder.string());
+  RagIndex::build(test::reference_corpus_documents(), index_options()).save(hashing_folder.string());
   CHECK(RagIndex::recorded_embedder(hashing_folder.string()).name == "hashing");
   CHECK_THROWS_NAMING((void)RagIndex::load(hashing_folder.string(), fake), InvalidArgument,
                       "built with the embedder 'hashing', not with 'fake'");
@@ -146,7 +140,7 @@ TEST_CASE("RagIndex with an IndexEmbedder: recorded, saved, loaded with the same
 
 TEST_CASE("RagIndex: exact dense search and MMR over the stored vectors") {
   const IndexEmbedder fake = fake_embedder();
-  const RagIndex index = RagIndex::build(corpus_documents(), index_options(), fake);
+  const RagIndex index = RagIndex::build(test::reference_corpus_documents(), index_options(), fake);
   ExactDenseIndex<float> exact(64);
   std::vector<std::string> texts;
   for (const Chunk& c : index.chunks()) texts.push_back(c.text);
@@ -178,7 +172,7 @@ TEST_CASE("RagIndex: exact dense search and MMR over the stored vectors") {
 }
 
 TEST_CASE("RagIndex: bad IndexEmbedders are refused before anything is built") {
-  const std::vector<Document> docs = corpus_documents();
+  const std::vector<Document> docs = test::reference_corpus_documents();
   IndexEmbedder e = fake_embedder();
   e.name = "";
   CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "needs a name");
@@ -217,7 +211,7 @@ TEST_CASE("MiniLM: a RagIndex with the sentence encoder equals DenseRetriever's 
   CHECK(minilm.model.find("max_seq_length=256") != std::string::npos);
   CHECK(sentence_encoder_identity(dir) == sentence_encoder_identity(dir));
 
-  const RagIndex index = RagIndex::build(corpus_documents(), index_options(), minilm);
+  const RagIndex index = RagIndex::build(test::reference_corpus_documents(), index_options(), minilm);
   DenseRetriever<SentenceEncoderEmbedder> reference(SentenceEncoderEmbedder(SentenceEncoder::load(dir)));
   reference.add(index.chunks());
   RetrieveOptions how;
