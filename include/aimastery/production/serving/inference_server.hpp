@@ -68,16 +68,19 @@ struct InferenceServerOptions {
   InferCodecLimits codec = {};
 };
 
-class InferenceServer {
+/// The server over a registry whose files `Serializer` reads (see load_served_model). InferenceServer is
+/// BasicInferenceServer<ModelSerializer>.
+template <class Serializer = ModelSerializer>
+class BasicInferenceServer {
  public:
   /// Loads the registry's models (and the encoder) and binds the port; throws when either fails.
-  InferenceServer(const std::filesystem::path& registry, InferenceServerOptions options = {})
+  BasicInferenceServer(const std::filesystem::path& registry, InferenceServerOptions options = {})
       : options_(std::move(options)), shutdown_(options_.shutdown), started_(std::chrono::steady_clock::now()) {
     require(options_.threads >= 1, "InferenceServer", "threads must be >= 1");
     require(options_.max_in_flight >= 1, "InferenceServer", "max_in_flight must be >= 1");
     ModelHostOptions host_options = options_.models;
     host_options.on_batch = [this](const std::string& model, Index rows) { metrics_.record_batch(model, rows); };
-    host_ = std::make_unique<ModelHost>(registry, host_options);
+    host_ = std::make_unique<BasicModelHost<Serializer>>(registry, host_options);
     if (!options_.embedding_model_dir.empty()) {
       encoder_ = std::make_unique<SentenceEncoder>(SentenceEncoder::load(options_.embedding_model_dir));
       encoder_name_ = std::filesystem::path(options_.embedding_model_dir).filename().string();
@@ -99,9 +102,9 @@ class InferenceServer {
       throw ConnectionError("InferenceServer: cannot listen on " + options_.host + ":" + std::to_string(options_.port));
     shutdown_.add_hook("stop the HTTP listener", [this] { server_.stop(); });
   }
-  InferenceServer(const InferenceServer&) = delete;
-  InferenceServer& operator=(const InferenceServer&) = delete;
-  ~InferenceServer() {
+  BasicInferenceServer(const BasicInferenceServer&) = delete;
+  BasicInferenceServer& operator=(const BasicInferenceServer&) = delete;
+  ~BasicInferenceServer() {
     server_.stop();
     if (thread_.joinable()) thread_.join();
   }
@@ -109,7 +112,7 @@ class InferenceServer {
   [[nodiscard]] int port() const noexcept { return port_; }
   [[nodiscard]] std::string url() const { return "http://" + options_.host + ":" + std::to_string(port_); }
   [[nodiscard]] GracefulShutdown& graceful_shutdown() noexcept { return shutdown_; }
-  [[nodiscard]] ModelHost& models() noexcept { return *host_; }
+  [[nodiscard]] BasicModelHost<Serializer>& models() noexcept { return *host_; }
   [[nodiscard]] ServingMetrics& metrics() noexcept { return metrics_; }
 
   /// Serves on the calling thread until stop() or shutdown().
@@ -411,7 +414,7 @@ class InferenceServer {
   GracefulShutdown shutdown_;
   HealthChecker health_;
   ServingMetrics metrics_;
-  std::unique_ptr<ModelHost> host_;
+  std::unique_ptr<BasicModelHost<Serializer>> host_;
   std::unique_ptr<SentenceEncoder> encoder_;
   std::string encoder_name_;
   std::mutex encoder_mutex_;
@@ -421,5 +424,7 @@ class InferenceServer {
   int port_ = -1;
   std::thread thread_;
 };
+
+using InferenceServer = BasicInferenceServer<>;
 
 }  // namespace aimastery

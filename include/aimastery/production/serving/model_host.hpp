@@ -201,17 +201,24 @@ class HostedModel {
   std::chrono::steady_clock::time_point drift_computed_{};
 };
 
-class ModelHost {
+/// The models of a registry, loaded with `Serializer` (ModelSerializer; see load_served_model). ModelHost
+/// is BasicModelHost<ModelSerializer>.
+template <class Serializer = ModelSerializer>
+class BasicModelHost {
  public:
   /// Opens the registry in `root` (which must hold registry.json) and loads the default version of
   /// every model. A missing registry: InvalidArgument; a model file that cannot be served: FormatError.
-  explicit ModelHost(const std::filesystem::path& root, ModelHostOptions options = {}) : options_(std::move(options)) {
+  explicit BasicModelHost(const std::filesystem::path& root, ModelHostOptions options = {})
+      : options_(std::move(options)) {
     require(std::filesystem::exists(root / "registry.json"), "ModelHost",
             [&] { return "'" + root.string() + "' is not a model registry (no registry.json)"; });
     require(options_.max_batch_size >= 1, "ModelHost", "max_batch_size must be >= 1");
     registry_ = std::make_unique<ModelVersionManager>(root);
-    if (options_.cache_size > 0)
-      cache_backend_ = std::make_shared<LRUCacheBackend>(LRUCacheBackend::Options{.capacity = options_.cache_size});
+    if (options_.cache_size > 0) {
+      LRUCacheBackend::Options cache;
+      cache.capacity = options_.cache_size;
+      cache_backend_ = std::make_shared<LRUCacheBackend>(cache);
+    }
     for (const std::string& model : registry_->models())
       if (!registry_->versions(model).empty()) (void)resolve(model, "");
   }
@@ -265,7 +272,8 @@ class ModelHost {
     if (file.empty())
       throw FormatError("ModelHost: model '" + model + "' version " + std::to_string(version) +
                         " has no .safetensors artifact");
-    auto hosted = std::make_shared<HostedModel>(model, version, load_served_model(file), options_, cache_backend_);
+    auto hosted =
+        std::make_shared<HostedModel>(model, version, load_served_model<Serializer>(file), options_, cache_backend_);
     std::lock_guard lock(mutex_);
     return loaded_.emplace(key, std::move(hosted)).first->second;
   }
@@ -276,5 +284,7 @@ class ModelHost {
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, std::int64_t>, std::shared_ptr<HostedModel>> loaded_;
 };
+
+using ModelHost = BasicModelHost<>;
 
 }  // namespace aimastery

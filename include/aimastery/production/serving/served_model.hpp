@@ -157,7 +157,12 @@ ServedModel served_network(NeuralNetwork<T> network) {
 /// RandomForestScratch, RandomForestRegressorScratch and NeuralNetwork in float64; RandomForestScratch,
 /// RandomForestRegressorScratch, LinearRegressionScratch, LogisticRegressionScratch and NeuralNetwork in
 /// float32 (the kinds usually kept in single precision; each instantiation costs compile time).
-inline ServedModel load_served_model(const std::filesystem::path& file) {
+///
+/// The files are read with `Serializer` (ModelSerializer). The function is a template so that the loaders
+/// and predictions of all these kinds are compiled only in a program that calls it, not in every file that
+/// includes this header; ModelHost and InferenceServer pass the parameter on for the same reason.
+template <class Serializer = ModelSerializer>
+ServedModel load_served_model(const std::filesystem::path& file) {
   const std::string path = file.string();
   const detail::ModelFileContents contents = detail::read_model_file(path, "load_served_model");
   const std::string kind = contents.document["kind"].get<std::string>();
@@ -166,7 +171,7 @@ inline ServedModel load_served_model(const std::filesystem::path& file) {
   const Index n_features = state.is_object() && state.contains("n_features") && state["n_features"].is_number_integer()
                                ? state["n_features"].get<Index>()
                                : 0;
-  auto load = [&]<class Model>(std::type_identity<Model>) { return ModelSerializer::load<Model>(path); };
+  auto load = [&]<class Model>(std::type_identity<Model>) { return Serializer::template load<Model>(path); };
   const bool f64 = scalar == "float64";
   if (f64 && kind == "LinearRegressionScratch")
     return detail::served_regressor(kind, load(std::type_identity<LinearRegressionScratch<double>>{}), n_features);
