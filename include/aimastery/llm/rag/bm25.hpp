@@ -17,7 +17,7 @@
 /// Tokens are LexicalTokenizer's (ASCII lower-cased, split at non-alphanumerics, optional stop words).
 /// The inverted index maps a token to its postings (chunk, tf); a query touches only the postings of its
 /// tokens, accumulating into one score per chunk; the k best chunks that share a token with the query
-/// are then taken by partial selection (llm/rag/top_k.hpp). Chunks can be added at any time; N, avgdl
+/// are then kept by a running top-k heap (llm/rag/top_k.hpp). Chunks can be added at any time; N, avgdl
 /// and the length norms follow.
 
 #include <algorithm>
@@ -127,23 +127,32 @@ class BM25Retriever {
         total += it->second.size();
       }
     });
-    std::vector<ScoredIndex> candidates;
-    candidates.reserve(std::min(total, chunks_.size()));
+    thread_local std::vector<std::uint32_t> touched;
+    touched.clear();
+    touched.reserve(std::min(total, chunks_.size()));
     const double n = static_cast<double>(chunks_.size());
     for (const std::vector<Posting>* list : lists) {
       const double df = static_cast<double>(list->size());
       const double idf = std::log(1.0 + (n - df + 0.5) / (df + 0.5));
       for (const Posting& p : *list) {
         double& a = acc[p.chunk];
-        if (a == 0) candidates.push_back({static_cast<Index>(p.chunk), 0.0});
+        if (a == 0) touched.push_back(p.chunk);
         a += idf * p.weight;
       }
     }
-    for (ScoredIndex& c : candidates) {
-      c.score = acc[static_cast<std::size_t>(c.index)];
-      acc[static_cast<std::size_t>(c.index)] = 0;
+    // The k best of the touched chunks, resetting the accumulator on the way: most scores fall below the
+    // k-th best so far and cost one comparison.
+    RunningTopK best(k);
+    double threshold = best.threshold();
+    for (const std::uint32_t chunk : touched) {
+      const double score = acc[chunk];
+      acc[chunk] = 0;
+      if (score >= threshold) {  // a tie may still win on the smaller index
+        best.offer(static_cast<Index>(chunk), score);
+        threshold = best.threshold();
+      }
     }
-    return select_top_k(std::move(candidates), k);
+    return best.sorted();
   }
 
   /// As search(), as RetrievalResults with rank from 1 and citations.
