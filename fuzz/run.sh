@@ -15,11 +15,11 @@ jobs="${AIMASTERY_FUZZ_BUILD_JOBS:-2}"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="${CXX:-clang++}" \
   -DAIMASTERY_BUILD_FUZZERS=ON -DAIMASTERY_BUILD_TESTS=OFF -DAIMASTERY_BUILD_BENCHMARKS=OFF \
   -DAIMASTERY_BUILD_EXAMPLES=OFF -DAIMASTERY_INSTALL=OFF -DAIMASTERY_REDIS=OFF -DAIMASTERY_OPENMP=OFF >/dev/null
-cmake --build "$build" -j "$jobs" --target fuzz_csv fuzz_safetensors fuzz_model_file
+cmake --build "$build" -j "$jobs" --target fuzz_csv fuzz_safetensors fuzz_model_file fuzz_rag_index
 
 mkdir -p "$build/artifacts"
 status=0
-for reader in csv safetensors model_file; do
+for reader in csv safetensors model_file rag_index; do
   # New inputs go to a scratch corpus; the committed seeds are read only.
   work="$build/corpus/$reader"
   mkdir -p "$work"
