@@ -37,7 +37,8 @@ std::string read_file(const fs::path& path) {
 }
 
 void write_file(const fs::path& path, std::string_view bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary | std::ios::trunc)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 /// The files of a small valid index (three documents, word chunks, the hashing embedder) and a scratch
@@ -82,8 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (chosen != 0) {
     nlohmann::json manifest = nlohmann::json::parse(files[0]);
     manifest["files"][file_names[chosen]] = {
-        {"bytes", bytes.size()},
-        {"fnv1a64", aimastery::detail::rag::hex64(aimastery::detail::rag::fnv1a(bytes))}};
+        {"bytes", bytes.size()}, {"fnv1a64", aimastery::detail::rag::hex64(aimastery::detail::rag::fnv1a(bytes))}};
     files[0] = manifest.dump(1);
   }
   for (std::size_t i = 0; i < file_names.size(); ++i) write_file(base.scratch / file_names[i], files[i]);

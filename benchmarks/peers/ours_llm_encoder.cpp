@@ -14,23 +14,6 @@ using namespace aimastery;
 
 namespace {
 
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot open " + path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-/// User + system CPU seconds of the process so far: on a shared, loaded machine the CPU time of a
-/// single-threaded run is what it would take on an idle core.
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         1e-6 * static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
-}
-
 double peak_rss_mb() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -45,26 +28,26 @@ int main(int argc, char** argv) {
       {{"encode",
         [](const peers::Args& a) {
           SentenceEncoder model = SentenceEncoder::load(a.at(0));
-          const auto texts = read_lines(a.at(1));
+          const auto texts = peers::read_lines(a.at(1));
           const Index batch = std::stol(a.at(2));
           Matrix<float> E;
           model.encode(std::vector<std::string>(texts.begin(), texts.begin() + std::min<std::size_t>(64, texts.size())),
                        batch);  // warm-up: per-thread copies, packing buffers
-          const double cpu0 = cpu_seconds();
+          const double cpu0 = peers::cpu_seconds();
           const int repeat = std::stoi(a.at(3));
           const double s = peers::best_seconds(repeat, [&] { E = model.encode(texts, batch); });
           return nlohmann::json{{"seconds", s},
-                                {"cpu_seconds_per_run", (cpu_seconds() - cpu0) / repeat},
+                                {"cpu_seconds_per_run", (peers::cpu_seconds() - cpu0) / repeat},
                                 {"sentences_per_second", static_cast<double>(texts.size()) / s},
                                 {"peak_rss_mb", peak_rss_mb()},
                                 {"checksum", E.sum()}};
         }},
        {"tokenize", [](const peers::Args& a) {
           const WordPieceTokenizer tok = WordPieceTokenizer::from_file(a.at(0));
-          const auto texts = read_lines(a.at(1));
+          const auto texts = peers::read_lines(a.at(1));
           std::vector<std::int32_t> ids;
           std::size_t tokens = 0;
-          const double cpu0 = cpu_seconds();
+          const double cpu0 = peers::cpu_seconds();
           const int repeat = std::stoi(a.at(2));
           const double s = peers::best_seconds(repeat, [&] {
             tokens = 0;
@@ -74,7 +57,7 @@ int main(int argc, char** argv) {
             }
           });
           return nlohmann::json{{"seconds", s},
-                                {"cpu_seconds_per_run", (cpu_seconds() - cpu0) / repeat},
+                                {"cpu_seconds_per_run", (peers::cpu_seconds() - cpu0) / repeat},
                                 {"tokens", tokens},
                                 {"peak_rss_mb", peak_rss_mb()}};
         }}});

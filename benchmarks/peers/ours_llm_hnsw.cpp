@@ -7,36 +7,11 @@
 // "seconds": build seconds}.
 #include <aimastery/llm/rag/hnsw_index.hpp>
 
-#include <sys/resource.h>
-
-#include <fstream>
 #include <set>
 
 #include "peer_common.hpp"
 
 using namespace aimastery;
-
-namespace {
-
-template <class V>
-std::vector<V> read_raw(const std::string& path, std::size_t count) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<V> out(count);
-  in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(count * sizeof(V)));
-  if (!in) throw std::runtime_error("cannot read " + std::to_string(count) + " values from " + path);
-  return out;
-}
-
-/// User + system CPU seconds of the process so far (on a loaded machine, the CPU time of a single-threaded
-/// run is what it would take on an idle core).
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         1e-6 * static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   return peers::run_task(
@@ -45,22 +20,22 @@ int main(int argc, char** argv) {
           const Index n = std::stol(a.at(3)), nq = std::stol(a.at(4)), d = std::stol(a.at(5));
           const HnswParams params{.M = std::stol(a.at(6)), .ef_construction = std::stol(a.at(7)), .ef = 10};
           const int repeat = std::stoi(a.at(8));
-          const auto base = read_raw<float>(a.at(0), std::size_t(n * d));
-          const auto queries = read_raw<float>(a.at(1), std::size_t(nq * d));
-          const auto truth = read_raw<std::int32_t>(a.at(2), std::size_t(nq * 10));
+          const auto base = peers::read_raw<float>(a.at(0), std::size_t(n * d));
+          const auto queries = peers::read_raw<float>(a.at(1), std::size_t(nq * d));
+          const auto truth = peers::read_raw<std::int32_t>(a.at(2), std::size_t(nq * 10));
           const Eigen::Map<const Matrix<float>> X(base.data(), n, d);
           const Eigen::Map<const Matrix<float>> Q(queries.data(), nq, d);
           HnswIndex<float> index(d, params);
-          double cpu = cpu_seconds();
+          double cpu = peers::cpu_seconds();
           const double build = peers::best_seconds(1, [&] { index.add(X); });
-          const double build_cpu = cpu_seconds() - cpu;
+          const double build_cpu = peers::cpu_seconds() - cpu;
           nlohmann::json efs = nlohmann::json::array();
           for (std::size_t i = 9; i < a.size(); ++i) {
             const Index ef = std::stol(a[i]);
             std::vector<std::vector<ScoredIndex>> hits;
-            cpu = cpu_seconds();
+            cpu = peers::cpu_seconds();
             const double s = peers::best_seconds(repeat, [&] { hits = index.search(Q, 10, ef); });
-            const double search_cpu = (cpu_seconds() - cpu) / repeat;
+            const double search_cpu = (peers::cpu_seconds() - cpu) / repeat;
             double found = 0;
             for (Index q = 0; q < nq; ++q) {
               const std::set<std::int32_t> want(truth.begin() + q * 10, truth.begin() + (q + 1) * 10);

@@ -10,39 +10,18 @@
 #include <aimastery/llm/rag/bm25.hpp>
 #include <aimastery/llm/rag/dense_retriever.hpp>
 
-#include <fstream>
 #include <thread>
 
 #include "peer_common.hpp"
 
 using namespace aimastery;
 
-namespace {
-
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::vector<std::string> out;
-  for (std::string line; std::getline(in, line);) out.push_back(std::move(line));
-  return out;
-}
-
-std::vector<float> read_floats(const std::string& path, std::size_t count) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<float> out(count);
-  in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(count * sizeof(float)));
-  if (!in) throw std::runtime_error("cannot read " + std::to_string(count) + " floats from " + path);
-  return out;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   return peers::run_task(
       argc, argv,
       {{"bm25",
         [](const peers::Args& a) {
-          const std::vector<std::string> docs = read_lines(a.at(0)), queries = read_lines(a.at(1));
+          const std::vector<std::string> docs = peers::read_lines(a.at(0)), queries = peers::read_lines(a.at(1));
           const int threads = std::stoi(a.at(2)), repeat = std::stoi(a.at(3));
           std::vector<Chunk> chunks(docs.size());
           for (std::size_t i = 0; i < docs.size(); ++i)
@@ -67,8 +46,8 @@ int main(int argc, char** argv) {
        {"exact", [](const peers::Args& a) {
           const Index n = std::stol(a.at(2)), nq = std::stol(a.at(3)), d = std::stol(a.at(4));
           const int repeat = std::stoi(a.at(5));
-          const auto base = read_floats(a.at(0), std::size_t(n * d));
-          const auto queries = read_floats(a.at(1), std::size_t(nq * d));
+          const auto base = peers::read_raw<float>(a.at(0), std::size_t(n * d));
+          const auto queries = peers::read_raw<float>(a.at(1), std::size_t(nq * d));
           ExactDenseIndex<float> index(d);
           index.add(Eigen::Map<const Matrix<float>>(base.data(), n, d));
           const Eigen::Map<const Matrix<float>> Q(queries.data(), nq, d);
