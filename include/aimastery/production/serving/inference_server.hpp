@@ -23,6 +23,8 @@
 /// once and new requests get 503; the requests in flight finish (until drain_timeout); then the
 /// listener stops.
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -96,8 +98,17 @@ class BasicInferenceServer {
     server_.set_keep_alive_timeout(options_.keep_alive_seconds);
     server_.set_read_timeout(options_.read_timeout_seconds, 0);
     server_.set_tcp_nodelay(true);
+    server_.set_socket_options([this](int socket) {
+      httplib::default_socket_options(socket);
+      listening_socket_ = socket;
+    });
     port_ = options_.port == 0 ? server_.bind_to_any_port(options_.host)
                                : (server_.bind_to_port(options_.host, options_.port) ? options_.port : -1);
+    // cpp-httplib listens with a backlog of 5 (fixed when the library is built): a client that opens dozens
+    // of connections at once overflows the accept queue, and a request on a connection whose handshake
+    // was dropped waits about a second for the kernel to retry. Listening again on the same socket raises
+    // the backlog (POSIX lets listen() change it).
+    if (port_ >= 0 && listening_socket_ >= 0) ::listen(listening_socket_, listen_backlog);
     if (port_ < 0)
       throw ConnectionError("InferenceServer: cannot listen on " + options_.host + ":" + std::to_string(options_.port));
     shutdown_.add_hook("stop the HTTP listener", [this] { server_.stop(); });
@@ -422,6 +433,8 @@ class BasicInferenceServer {
   Clock::time_point started_;
   httplib::Server server_;
   int port_ = -1;
+  static constexpr int listen_backlog = 1024;
+  int listening_socket_ = -1;  // the socket cpp-httplib listens on (set before bind)
   std::thread thread_;
 };
 
