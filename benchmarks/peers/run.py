@@ -127,6 +127,18 @@ class Context:
         return path
 
 
+def unit_vectors(rows, queries, dim, seed=2026):
+    """Seeded standard-normal base rows and queries scaled to unit length, float32: the data of the dense
+    retrieval tasks (exact search, HNSW)."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((rows, dim)).astype(np.float32)
+    Q = rng.standard_normal((queries, dim)).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    Q /= np.linalg.norm(Q, axis=1, keepdims=True)
+    return X, Q
+
+
 def build(build_dir, target="peers"):
     if not os.path.exists(os.path.join(build_dir, "CMakeCache.txt")):
         subprocess.run(["cmake", "--preset", "release"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)

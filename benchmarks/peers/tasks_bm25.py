@@ -20,7 +20,7 @@ import subprocess
 
 import numpy as np
 
-from run import Task
+from run import Task, unit_vectors
 
 VENV_PYTHON = os.path.join(os.environ.get("AIMASTERY_VENV", "/work/venv"), "bin", "python")
 N_DOCS, N_QUERIES, VOCAB = 50000, 1000, 30000
@@ -89,11 +89,7 @@ def _bm25_data(ctx):
 
 
 def _dense_data(ctx):
-    rng = np.random.default_rng(2026)
-    X = rng.standard_normal((N, DIM)).astype(np.float32)
-    Q = rng.standard_normal((NQ, DIM)).astype(np.float32)
-    X /= np.linalg.norm(X, axis=1, keepdims=True)
-    Q /= np.linalg.norm(Q, axis=1, keepdims=True)
+    X, Q = unit_vectors(N, NQ, DIM)
     paths = ctx.path("dense_base.f32"), ctx.path("dense_queries.f32")
     X.tofile(paths[0])
     Q.tofile(paths[1])

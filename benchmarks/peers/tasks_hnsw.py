@@ -18,7 +18,7 @@ import subprocess
 
 import numpy as np
 
-from run import Task
+from run import Task, unit_vectors
 
 VENV_PYTHON = os.path.join(os.environ.get("AIMASTERY_VENV", "/work/venv"), "bin", "python")
 N, NQ, DIM, M, EF_CONSTRUCTION = 20000, 1000, 64, 16, 200
@@ -58,11 +58,7 @@ print(json.dumps({"seconds": build, "build_seconds": build, "build_cpu_seconds":
 
 
 def _data(ctx):
-    rng = np.random.default_rng(2026)
-    X = rng.standard_normal((N, DIM)).astype(np.float32)
-    Q = rng.standard_normal((NQ, DIM)).astype(np.float32)
-    X /= np.linalg.norm(X, axis=1, keepdims=True)
-    Q /= np.linalg.norm(Q, axis=1, keepdims=True)
+    X, Q = unit_vectors(N, NQ, DIM)
     truth = np.argsort(-(Q @ X.T), axis=1, kind="stable")[:, :10].astype(np.int32)
     paths = [ctx.path("hnsw_base.f32"), ctx.path("hnsw_queries.f32"), ctx.path("hnsw_truth.i32")]
     for array, path in zip((X, Q, truth), paths):
