@@ -155,22 +155,21 @@ def main():
         write_run(out / "runs" / (re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") + ".txt"), run, "x")
     report["metrics"] = {name: score(qrels, run) for name, run in runs.items()}
 
-    # ---- agreement: our dense scores against the exact search's, on the documents both ranked
+    # ---- agreement: our scores against the peer's, on the documents ours ranked (dense and BM25)
     column = {s: j for j, s in enumerate(sources)}
-    diffs, same_top10 = [], 0
-    for i, qid in enumerate(qids):
-        ours_run = runs["ours dense (exact)"].get(qid, {})
-        for doc, s in ours_run.items():
-            diffs.append(abs(s - float(dense_scores[i, column[doc]])))
-        same_top10 += set(ours_run) == set(runs["sentence-transformers exact"][qid])
-    report["dense_agreement"] = {"max_abs_score_difference": max(diffs), "queries_with_same_top10": same_top10}
-    diffs, same_top10 = [], 0
-    for i, qid in enumerate(qids):
-        ours_run = runs["ours BM25"].get(qid, {})
-        for doc, s in ours_run.items():
-            diffs.append(abs(s - float(bm25_scores[i, column[doc]])))
-        same_top10 += set(ours_run) == set(runs["bm25s (lucene)"][qid])
-    report["bm25_agreement"] = {"max_abs_score_difference": max(diffs), "queries_with_same_top10": same_top10}
+
+    def agreement(ours, peer, peer_scores):
+        """Largest score difference on the documents ours ranked, and the queries with the same top 10."""
+        diffs, same_top10 = [], 0
+        for i, qid in enumerate(qids):
+            ours_run = runs[ours].get(qid, {})
+            for doc, s in ours_run.items():
+                diffs.append(abs(s - float(peer_scores[i, column[doc]])))
+            same_top10 += set(ours_run) == set(runs[peer][qid])
+        return {"max_abs_score_difference": max(diffs), "queries_with_same_top10": same_top10}
+
+    report["dense_agreement"] = agreement("ours dense (exact)", "sentence-transformers exact", dense_scores)
+    report["bm25_agreement"] = agreement("ours BM25", "bm25s (lucene)", bm25_scores)
     import importlib.metadata as md
     report["versions"] = {p: md.version(p) for p in ("bm25s", "sentence-transformers", "torch", "pytrec_eval-terrier",
                                                      "numpy")} | {"python": sys.version.split()[0]}
