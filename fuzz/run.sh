@@ -4,7 +4,8 @@
 # report, an exception other than FormatError, an input slower than 10 s (a hang) or an allocation
 # over 2 GB. Findings are kept in <build>/artifacts/ (reproduce with: <build>/fuzz/fuzz_<reader> <file>).
 #
-#   fuzz/run.sh [SECONDS_PER_TARGET]        default 60; the build folder is build/fuzz (or $AIMASTERY_FUZZ_BUILD)
+#   fuzz/run.sh [SECONDS_PER_TARGET]        default 60; the build folder is build/fuzz (or $AIMASTERY_FUZZ_BUILD);
+#                                           $AIMASTERY_FUZZ_BUILD_JOBS (default 2) compile jobs and targets run at once
 set -euo pipefail
 
 seconds="${1:-60}"
@@ -18,17 +19,36 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPI
 cmake --build "$build" -j "$jobs" --target fuzz_csv fuzz_safetensors fuzz_model_file fuzz_rag_index
 
 mkdir -p "$build/artifacts"
-status=0
-for reader in csv safetensors model_file rag_index; do
-  # New inputs go to a scratch corpus; the committed seeds are read only.
-  work="$build/corpus/$reader"
+# fuzz_one <reader>: one target for the time given, its output to <build>/logs/<reader>.log.
+fuzz_one() {
+  local reader=$1 work="$build/corpus/$1"  # new inputs go to a scratch corpus; the committed seeds are read only
   mkdir -p "$work"
-  echo "== fuzz_$reader for ${seconds} s"
-  if ! "$build/fuzz/fuzz_$reader" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
-      -dict="$root/fuzz/$reader.dict" -artifact_prefix="$build/artifacts/$reader-" -print_final_stats=1 \
-      "$work" "$root/fuzz/corpus/$reader"; then
-    echo "fuzz_$reader: FINDING (see $build/artifacts/)" >&2
-    status=1
-  fi
+  "$build/fuzz/fuzz_$reader" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
+    -dict="$root/fuzz/$reader.dict" -artifact_prefix="$build/artifacts/$reader-" -print_final_stats=1 \
+    "$work" "$root/fuzz/corpus/$reader" >"$build/logs/$reader.log" 2>&1
+}
+
+# As many targets at a time as the build uses cores; each one's log is printed when it ends.
+mkdir -p "$build/logs"
+readers=(csv safetensors model_file rag_index)
+status=0
+for ((first = 0; first < ${#readers[@]}; first += jobs)); do
+  batch=("${readers[@]:first:jobs}")
+  pids=()
+  for reader in "${batch[@]}"; do
+    echo "== fuzz_$reader for ${seconds} s"
+    fuzz_one "$reader" &
+    pids+=($!)
+  done
+  for i in "${!batch[@]}"; do
+    reader=${batch[i]}
+    if wait "${pids[i]}"; then
+      tail -n 8 "$build/logs/$reader.log"
+    else
+      cat "$build/logs/$reader.log"
+      echo "fuzz_$reader: FINDING (see $build/artifacts/)" >&2
+      status=1
+    fi
+  done
 done
 exit "$status"
