@@ -71,9 +71,10 @@ namespace aimastery {
 struct DataParallelOptions {
   /// The most scalars one MPI_Iallreduce carries (gradients are flattened, last layer first, into
   /// buckets of this size): bounds a message and sets the grain of the overlap (a bucket starts when
-  /// the layers filling it are done; the default, 32 MiB in double, is one bucket for a model of up to
-  /// 4 M parameters, hence no overlap: smaller buckets overlap more, at a latency each). >= 1.
-  Index bucket_elements = Index(1) << 22;
+  /// the layers filling it are done). The default, 2²⁰ (8 MiB in double, as PyTorch's 25 MB buckets a
+  /// few million parameters), is one bucket, hence no overlap, for a model of fewer than a million
+  /// parameters: smaller buckets overlap more, at one latency each. >= 1.
+  Index bucket_elements = Index(1) << 20;
   /// Start reducing each bucket as soon as the backward pass has filled it (true), or all of them after
   /// the backward (false). The parameters are bit-identical either way.
   bool overlap = true;
@@ -271,7 +272,7 @@ requires std::is_same_v<Target, IndexVector> || std::is_same_v<Target, Matrix<T>
       std::size_t at;
     };
     std::vector<std::vector<GradientSlot>> slots(net.size());  // per layer
-    std::vector<std::size_t> filled_after(net.size());          // flat[0, filled_after[i]) is ready after layer i
+    std::vector<std::size_t> filled_after(net.size());         // flat[0, filled_after[i]) is ready after layer i
     std::size_t flat_size = 2;
     for (std::size_t i = net.size(); i-- > 0;) {
       for (const auto& p : net.layer(i).parameters()) {
@@ -290,7 +291,8 @@ requires std::is_same_v<Target, IndexVector> || std::is_same_v<Target, Matrix<T>
     // the ones in flight (MPI_Test: MPI_THREAD_FUNNELED suffices, all calls come from this thread).
     const auto start_ready = [&](std::size_t filled) {
       for (std::size_t k = requests.size(); k < buckets && std::min((k + 1) * cap, flat_size) <= filled; ++k)
-        requests.push_back(comm.iallreduce_sum(std::span<T>(flat.data() + k * cap, std::min(cap, flat_size - k * cap))));
+        requests.push_back(
+            comm.iallreduce_sum(std::span<T>(flat.data() + k * cap, std::min(cap, flat_size - k * cap))));
       for (Request& r : requests)
         if (!r.test()) break;
     };

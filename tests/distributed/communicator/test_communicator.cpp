@@ -60,10 +60,13 @@ TEST_CASE_TEMPLATE("Communicator::iallreduce_sum: several sums in flight, comple
   const int p = world.size();
   const auto contribution = [&](std::size_t length, int scale) {
     std::vector<T> x(length);
-    for (std::size_t i = 0; i < length; ++i) x[i] = static_cast<T>(scale * (world.rank() + 1) * static_cast<int>(i + 1));
+    for (std::size_t i = 0; i < length; ++i)
+      x[i] = static_cast<T>(scale * (world.rank() + 1) * static_cast<int>(i + 1));
     return x;
   };
-  const auto expected = [&](std::size_t i, int scale) { return static_cast<T>(scale * static_cast<int>(i + 1) * p * (p + 1) / 2); };
+  const auto expected = [&](std::size_t i, int scale) {
+    return static_cast<T>(scale * static_cast<int>(i + 1) * p * (p + 1) / 2);
+  };
   std::vector<T> a = contribution(1000, 1), b = contribution(7, 2), c = contribution(100000, 3), d = contribution(3, 4);
   Request ra = world.iallreduce_sum(std::span<T>(a));
   Request rb = world.iallreduce_sum(std::span<T>(b));
