@@ -98,7 +98,7 @@ void measure_data_parallel(const Communicator& world) {
     Index bucket;
     int repeats;
   };
-  const Case cases[] = {{"MLP 64-256-10", {64, 256, 10}, 20000, 4096, 5},
+  const Case cases[] = {{"MLP 64-256-10", {64, 256, 10}, 20000, 1024, 5},
                         {"MLP 1024-1024-1024-10", {1024, 1024, 1024, 10}, 2048, Index(1) << 18, 3}};
   const Index batch = 256;
   for (const Case& c : cases) {

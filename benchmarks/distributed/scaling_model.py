@@ -19,7 +19,8 @@ prints the Markdown tables of docs/distributed.md, section "Scaling past this ma
 The overlap of the reduction with the backward pass can hide at most min(allreduce, backward) per step; the
 model leaves it out (an upper bound on T(p)). The measured inputs below come from
 benchmarks/distributed/measure_mpi.cpp (release build, one thread per rank: OMP_NUM_THREADS=1), run on
-2 December 2026 at 17:07 UTC on the 2-core machine under load (load average 15–17).
+2 December 2026 at 17:07 UTC on the 2-core machine under load (load average 15–17), the small MLP's
+gradients then reduced in buckets of 4 096 (run A of docs/benchmarks.md).
 """
 
 import math
