@@ -10,6 +10,7 @@
 #include "aimastery/distributed/data_parallel.hpp"
 #include "aimastery/distributed/environment.hpp"
 #include "aimastery/distributed/mpi_error.hpp"
+#include "aimastery/distributed/request.hpp"
 #include "aimastery/distributed/sharded_bm25.hpp"
 #include "aimastery/distributed/sharded_dense_index.hpp"
 #include "aimastery/distributed/sharded_knn.hpp"

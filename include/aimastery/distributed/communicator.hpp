@@ -9,6 +9,7 @@
 ///   world.allreduce_sum(std::span<double>(g));                 // g ← Σ_ranks g      (MPI_Allreduce)
 ///   world.broadcast(std::span<double>(w), 0);                  // w ← rank 0's w     (MPI_Bcast)
 ///   std::vector<double> all = world.gather(std::span<const double>(mine), 0);   // rank order, sizes may differ
+///   aimastery::Request r = world.iallreduce_sum(std::span<double>(h));   // started; r.wait() completes it
 ///
 /// A Communicator owns a duplicate of the MPI communicator it is made from (MPI_Comm_dup): the library's
 /// messages never mix with the caller's, and the duplicate's error handler is MPI_ERRORS_RETURN, so a
@@ -30,6 +31,7 @@
 #include "aimastery/core/errors.hpp"
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/distributed/mpi_error.hpp"
+#include "aimastery/distributed/request.hpp"
 
 namespace aimastery {
 
@@ -131,6 +133,22 @@ class Communicator {
   template <MpiElement T>
   void allreduce_max(std::span<T> data) const {
     allreduce(data, MPI_MAX, "Communicator::allreduce_max");
+  }
+  /// The non-blocking allreduce_sum (MPI_Iallreduce, MPI_SUM, in place): starts the sum and returns at
+  /// once; `data` holds Σ over ranks once the returned Request completes (request.hpp), and must not be
+  /// read, written or freed before. Every rank starts the same non-blocking collectives, with the same
+  /// lengths, in the same order (MPI's rule); they may complete in any order. The order of additions is
+  /// MPI's for the non-blocking call, which may differ from allreduce_sum's in the last bits; two calls
+  /// with the same length on the same communicator add in the same order.
+  template <MpiElement T>
+  [[nodiscard]] Request iallreduce_sum(std::span<T> data) const {
+    constexpr std::string_view where = "Communicator::iallreduce_sum";
+    check_open(where);
+    MPI_Request request = MPI_REQUEST_NULL;
+    detail::check_mpi(MPI_Iallreduce(MPI_IN_PLACE, data.data(), detail::mpi_count(data.size(), where),
+                                     detail::mpi_datatype<T>(), MPI_SUM, comm_, &request),
+                      "MPI_Iallreduce");
+    return Request(request);
   }
   /// One value summed over ranks.
   template <MpiElement T>

@@ -2,6 +2,7 @@
 // exceptions, and the agreement checks that stop every rank before any work.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <numeric>
 #include <string>
@@ -51,6 +52,65 @@ TEST_CASE_TEMPLATE("Communicator::allreduce_sum/min/max equal the sums computed 
   }
   CHECK(world.sum(std::int64_t{world.rank()}) == std::int64_t{p} * (p - 1) / 2);
   world.allreduce_sum(std::span<T>());  // an empty span is a valid (empty) collective
+}
+
+TEST_CASE_TEMPLATE("Communicator::iallreduce_sum: several sums in flight, completed by wait, test or scope", T, float,
+                   double) {
+  Communicator world = Communicator::world();
+  const int p = world.size();
+  const auto contribution = [&](std::size_t length, int scale) {
+    std::vector<T> x(length);
+    for (std::size_t i = 0; i < length; ++i)
+      x[i] = static_cast<T>(scale * (world.rank() + 1) * static_cast<int>(i + 1));
+    return x;
+  };
+  const auto expected = [&](std::size_t i, int scale) {
+    return static_cast<T>(scale * static_cast<int>(i + 1) * p * (p + 1) / 2);
+  };
+  std::vector<T> a = contribution(1000, 1), b = contribution(7, 2), c = contribution(100000, 3), d = contribution(3, 4);
+  Request ra = world.iallreduce_sum(std::span<T>(a));
+  Request rb = world.iallreduce_sum(std::span<T>(b));
+  Request rc = world.iallreduce_sum(std::span<T>(c));
+  CHECK_FALSE(ra.done());
+  rc.wait();  // completed out of the order they were started
+  CHECK(rc.done());
+  int polls = 0;
+  while (!rb.test()) ++polls;  // MPI_Test progresses it
+  CHECK(rb.test());
+  ra.wait();
+  ra.wait();  // a second wait is a no-op
+  for (std::size_t i = 0; i < a.size(); ++i) REQUIRE(a[i] == expected(i, 1));
+  for (std::size_t i = 0; i < b.size(); ++i) REQUIRE(b[i] == expected(i, 2));
+  for (std::size_t i = 0; i < c.size(); ++i) REQUIRE(c[i] == expected(i, 3));
+  {
+    Request rd = world.iallreduce_sum(std::span<T>(d));
+    Request moved = std::move(rd);
+    CHECK(rd.done());  // NOLINT(bugprone-use-after-move): a moved-from request holds nothing
+    CHECK_FALSE(moved.done());
+  }  // the destructor waits
+  for (std::size_t i = 0; i < d.size(); ++i) REQUIRE(d[i] == expected(i, 4));
+  Request empty;
+  CHECK(empty.done());
+  CHECK(empty.test());
+  empty = world.iallreduce_sum(std::span<T>());  // an empty span is a valid (empty) collective
+  empty.wait();
+  CAPTURE(polls);
+}
+
+TEST_CASE("Communicator::iallreduce_sum: sums to the bit what two calls of the same length sum") {
+  Communicator world = Communicator::world();
+  // Values whose sum depends on the order of additions: equal results show the same order.
+  std::vector<double> x(4097);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::ldexp(1.0 + 0.1 * static_cast<double>(i), 40 * world.rank());
+  std::vector<double> first = x, second = x;
+  Request r1 = world.iallreduce_sum(std::span<double>(first));
+  r1.wait();
+  Request r2 = world.iallreduce_sum(std::span<double>(second));
+  Request r3 = world.iallreduce_sum(std::span<double>(x));  // two in flight at once
+  r3.wait();
+  r2.wait();
+  CHECK(first == second);
+  CHECK(first == x);
 }
 
 TEST_CASE("Communicator::broadcast sends root's values and text to every rank") {
@@ -112,6 +172,8 @@ TEST_CASE("Communicator: bad inputs throw, naming the problem") {
   Communicator moved = std::move(world);
   CHECK_THROWS_NAMING(world.barrier(), InvalidArgument, "Communicator::barrier: the communicator was moved from");
   CHECK_THROWS_NAMING(world.allreduce_sum(std::span<double>(v)), InvalidArgument, "moved from");
+  CHECK_THROWS_NAMING((void)world.iallreduce_sum(std::span<double>(v)), InvalidArgument,
+                      "Communicator::iallreduce_sum: the communicator was moved from");
   CHECK_THROWS_NAMING(world.allgather(std::span<const double>(v)), InvalidArgument, "moved from");
   CHECK_THROWS_NAMING(world.exclusive_prefix_sum(1), InvalidArgument, "moved from");
   CHECK_THROWS_NAMING(Communicator(MPI_COMM_NULL), InvalidArgument, "MPI_COMM_NULL");

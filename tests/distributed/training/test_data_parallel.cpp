@@ -164,6 +164,50 @@ TEST_CASE_TEMPLATE("fit_data_parallel: regression, sum-reduced MSE, Adam, clippi
   CHECK(h.accuracy.empty());
 }
 
+TEST_CASE_TEMPLATE("fit_data_parallel: overlapping the reduction with the backward pass changes no bit", T, float,
+                   double) {
+  Communicator world = Communicator::world();
+  const Matrix<T> X = test::normal_matrix<T>(61, 5, 51);
+  const IndexVector y = labels_of(X);
+  // Five layers, three with parameters (last to first: 4·3 + 3 = 15, 7·4 + 4 = 32, 5·7 + 7 = 42 scalars,
+  // after the loss and the correct count).
+  const auto make = [&](std::uint64_t seed) {
+    NeuralNetwork<T> net;
+    net.template add<Dense<T>>(5, 7, DenseOptions{.seed = seed})
+        .template add<Activation<T>>(ActivationKind::tanh)
+        .template add<Dense<T>>(7, 4, DenseOptions{.seed = seed + 1})
+        .template add<Activation<T>>(ActivationKind::relu)
+        .template add<Dense<T>>(4, 3, DenseOptions{.seed = seed + 2});
+    net.template set_loss<CrossEntropyLoss<T>>();
+    net.template set_optimizer<Adam<T>>(AdamOptions<T>{.learning_rate = T(0.01)});
+    return net;
+  };
+  // Batches of 10 (7 on 4 ranks: shares of 2, 2, 2, 1) and of 3 (a rank with no rows on 4 ranks).
+  for (const Index batch_size : {Index(10), Index(3)})
+    // One bucket per step; buckets inside a layer, across layers and around the loss (7, 20); one scalar each.
+    for (const Index bucket : {Index(1) << 22, Index(7), Index(20), Index(1)}) {
+      CAPTURE(batch_size);
+      CAPTURE(bucket);
+      const FitOptions<T> options{.epochs = 3, .batch_size = batch_size, .seed = 9};
+      NeuralNetwork<T> single = make(1);
+      const History<T> expected = single.fit(X, y, options);
+      NeuralNetwork<T> overlapped = make(1), sequential = make(1);
+      DataParallelOptions parallel;
+      parallel.bucket_elements = bucket;
+      const History<T> h_overlapped = fit_data_parallel(world, overlapped, X, y, options, parallel);
+      parallel.overlap = false;
+      const History<T> h_sequential = fit_data_parallel(world, sequential, X, y, options, parallel);
+      CHECK(flat_parameters(overlapped) == flat_parameters(sequential));
+      CHECK(h_overlapped.loss == h_sequential.loss);
+      CHECK(h_overlapped.accuracy == h_sequential.accuracy);
+      CHECK(test::identical_on_all_ranks(world, flat_parameters(overlapped)));
+      CHECK(parameter_error(overlapped, single) <= reassociation<T>);
+      for (std::size_t k = 0; k < expected.loss.size(); ++k)
+        CHECK(test::close(h_overlapped.loss[k], expected.loss[k], T(10) * reassociation<T>));
+      CHECK(h_overlapped.accuracy == expected.accuracy);
+    }
+}
+
 TEST_CASE("fit_data_parallel: a batch smaller than the number of ranks leaves some ranks without rows") {
   Communicator world = Communicator::world();
   const Matrix<double> X = test::normal_matrix<double>(10, 5, 31);

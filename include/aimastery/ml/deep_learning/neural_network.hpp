@@ -230,6 +230,22 @@ class NeuralNetwork {
     for (std::size_t i = layers_.size() - 1; i-- > 0;) grad = layers_[i]->backward(grad);
     return grad;
   }
+  /// Backpropagates ∂L/∂output as backward does, without ∂L/∂X (the first layer computes its parameter
+  /// gradients only), and calls after_layer(i) as soon as layer i has accumulated its ∂L/∂θ_i, for
+  /// i = size() − 1 down to 0: the caller may use layer i's gradients (start sending them, say) while the
+  /// layers before it still run. A plain callable, inlined: an empty one costs nothing.
+  template <class AfterLayer>
+  void backward_each_layer(const Matrix<T>& grad_output, AfterLayer&& after_layer) {
+    require(built(), "NeuralNetwork::backward_each_layer", "called before forward");
+    const std::size_t last = layers_.size() - 1;
+    Matrix<T> grad;
+    for (std::size_t i = last; i > 0; --i) {
+      grad = layers_[i]->backward(i == last ? grad_output : grad);
+      after_layer(i);
+    }
+    layers_.front()->backward_parameters_only(last == 0 ? grad_output : grad);
+    after_layer(std::size_t{0});
+  }
 
   /// One optimisation step on one batch: forward, loss, zeroed gradients, backward, (clip), step.
   /// Returns the batch loss (before the step).
@@ -416,9 +432,7 @@ class NeuralNetwork {
           " (learning rate " + std::to_string(optimizer_->learning_rate()) +
           "; a smaller learning rate, gradient clipping or standardised inputs may help)");
     zero_grad();
-    Matrix<T> grad = loss_->backward();
-    for (std::size_t i = layers_.size() - 1; i > 0; --i) grad = layers_[i]->backward(grad);
-    layers_.front()->backward_parameters_only(grad);
+    backward_each_layer(loss_->backward(), [](std::size_t) {});
     if (clip_norm > T(0)) clip_grad_norm(parameters_, clip_norm);
     optimizer_->step(parameters_);
     if (output_out) *output_out = std::move(output);

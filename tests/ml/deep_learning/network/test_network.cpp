@@ -135,6 +135,62 @@ TEST_CASE("parameters() names every parameter '<layer>.<name>' and summary() lis
   CHECK(net.output_features() == 10);
 }
 
+TEST_CASE_TEMPLATE("backward_each_layer: backward's gradients, layer i's complete when after_layer(i) runs", T, float,
+                   double) {
+  NeuralNetwork<T> net;
+  net.template add<Dense<T>>(4, 6, DenseOptions{.seed = 1})
+      .template add<Activation<T>>(ActivationKind::tanh)
+      .template add<Dense<T>>(6, 5, DenseOptions{.seed = 2})
+      .template add<Activation<T>>(ActivationKind::relu)
+      .template add<Dense<T>>(5, 3, DenseOptions{.seed = 3});
+  net.template set_loss<CrossEntropyLoss<T>>();
+  std::mt19937 gen(5);
+  std::normal_distribution<double> normal;
+  Matrix<T> X(7, 4);
+  for (Index i = 0; i < X.size(); ++i) X.data()[i] = static_cast<T>(normal(gen));
+  IndexVector y(7);
+  y << 0, 1, 2, 0, 1, 2, 0;
+  const auto grads = [&] {
+    std::vector<Matrix<T>> g;
+    for (const auto& p : net.parameters()) g.push_back(p.parameter->grad);
+    return g;
+  };
+  (void)net.loss().forward(net.forward(X), y);
+  net.zero_grad();
+  (void)net.backward(net.loss().backward());
+  const std::vector<Matrix<T>> expected = grads();
+
+  (void)net.loss().forward(net.forward(X), y);
+  net.zero_grad();
+  std::vector<std::size_t> order;
+  // parameters(): 0.weight, 0.bias, 2.weight, 2.bias, 4.weight, 4.bias; the first parameter of layer i or
+  // of a later layer:
+  const std::size_t first_from[] = {0, 2, 2, 4, 4};
+  net.backward_each_layer(net.loss().backward(), [&](std::size_t i) {
+    order.push_back(i);
+    const std::vector<Matrix<T>> now = grads();
+    for (std::size_t k = 0; k < now.size(); ++k) {
+      CAPTURE(i);
+      CAPTURE(k);
+      if (k >= first_from[i])
+        CHECK(now[k] == expected[k]);  // this layer's and the later layers' gradients are complete
+      else
+        CHECK(now[k].isZero(T(0)));  // the earlier layers have not run yet
+    }
+  });
+  CHECK(order == std::vector<std::size_t>{4, 3, 2, 1, 0});
+  CHECK(grads() == expected);
+
+  NeuralNetwork<T> one;
+  one.template add<Dense<T>>(4, 3, DenseOptions{.seed = 1});
+  one.template set_loss<CrossEntropyLoss<T>>();
+  (void)one.loss().forward(one.forward(X), y);
+  order.clear();
+  one.backward_each_layer(one.loss().backward(), [&](std::size_t i) { order.push_back(i); });
+  CHECK(order == std::vector<std::size_t>{0});
+  CHECK_FALSE(one.parameters()[0].parameter->grad.isZero(T(0)));
+}
+
 TEST_CASE("shape mismatches are caught when the network is built, naming both layers and sizes") {
   NeuralNetwork<double> net;
   net.add<Dense<double>>(4, 8).add<Activation<double>>("relu").add<Dense<double>>(16, 3);
@@ -308,6 +364,8 @@ TEST_CASE("NeuralNetwork: bad inputs name the problem") {
   CHECK_THROWS_NAMING(net.loss(), InvalidArgument, "no loss set");
   CHECK_THROWS_NAMING(net.optimizer(), InvalidArgument, "no optimizer set");
   CHECK_THROWS_NAMING(net.backward(X), InvalidArgument, "NeuralNetwork::backward: called before forward");
+  CHECK_THROWS_NAMING(net.backward_each_layer(X, [](std::size_t) {}), InvalidArgument,
+                      "NeuralNetwork::backward_each_layer: called before forward");
   net.add<Dense<double>>(2, 2);
   CHECK_THROWS_NAMING(net.build(0), InvalidArgument, "input_features must be positive");
   CHECK_THROWS_NAMING(net.fit(X, y), InvalidArgument, "NeuralNetwork::fit: no loss set");
