@@ -100,7 +100,7 @@ Matrix<T> rows(const Matrix<double>& X, const BatchShare& share) {
 
 TEST_CASE_TEMPLATE("fit_sharded(DecisionTreeScratch) grows the single-process tree", T, float, double) {
   Communicator world = Communicator::world();
-  const Data data = make_data(500, 11);
+  const Data data = make_data(300, 11);
   const Matrix<T> X = data.X.cast<T>();
   struct Case {
     int max_bins;
@@ -139,7 +139,7 @@ TEST_CASE_TEMPLATE("fit_sharded(DecisionTreeScratch) grows the single-process tr
 
 TEST_CASE_TEMPLATE("fit_sharded(RandomForestScratch) grows the single-process forest", T, float, double) {
   Communicator world = Communicator::world();
-  const Data data = make_data(400, 12);
+  const Data data = make_data(200, 12);
   const Matrix<T> X = data.X.cast<T>();
   struct Case {
     bool bootstrap;
@@ -157,7 +157,7 @@ TEST_CASE_TEMPLATE("fit_sharded(RandomForestScratch) grows the single-process fo
       CAPTURE(c.seed);
       CAPTURE(static_cast<int>(c.features.kind()));
       RandomForestParams params;
-      params.n_estimators = 6;
+      params.n_estimators = 4;
       params.max_features = c.features;
       params.bootstrap = c.bootstrap;
       params.oob_score = c.bootstrap;
@@ -187,7 +187,7 @@ TEST_CASE_TEMPLATE("fit_sharded(RandomForestScratch) grows the single-process fo
 
 TEST_CASE("fit_sharded regressors: identical with exact sums, equal to rounding otherwise") {
   Communicator world = Communicator::world();
-  const Data data = make_data(400, 13);
+  const Data data = make_data(240, 13);
   for (bool lopsided : {false, true}) {
     CAPTURE(lopsided);
     const BatchShare mine = rows_of(data.X.rows(), world, lopsided);
@@ -203,7 +203,7 @@ TEST_CASE("fit_sharded regressors: identical with exact sums, equal to rounding 
     CHECK(sharded_tree.predict(data.X) == single_tree.predict(data.X));
 
     RandomForestRegressorParams forest_params;
-    forest_params.n_estimators = 5;
+    forest_params.n_estimators = 3;
     forest_params.max_features = MaxFeatures(0.5);
     forest_params.oob_score = true;
     forest_params.seed = 8;
