@@ -35,7 +35,6 @@
 #include <bit>
 #include <cstdint>
 #include <span>
-#include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
