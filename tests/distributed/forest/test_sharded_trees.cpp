@@ -98,6 +98,30 @@ Matrix<T> rows(const Matrix<double>& X, const BatchShare& share) {
 
 }  // namespace
 
+TEST_CASE("sharded_binned_features: the single process's bins and codes, whatever the shards") {
+  Communicator world = Communicator::world();
+  Data data = make_data(700, 10);
+  data.X.col(1).head(350).setConstant(2.0);  // one value over half the rows: a run spanning many quotas
+  for (bool lopsided : {false, true})
+    for (int max_bins : {256, 64, 7, 2}) {
+      CAPTURE(lopsided);
+      CAPTURE(max_bins);
+      const detail::BinnedFeatures<double> single(data.X, max_bins);
+      const BatchShare mine = rows_of(data.X.rows(), world, lopsided);
+      const detail::BinnedFeatures<double> sharded =
+          detail::sharded_binned_features<double>(world, rows<double>(data.X, mine), max_bins);
+      REQUIRE(sharded.n_samples() == mine.hi - mine.lo);
+      for (Index f = 0; f < data.X.cols(); ++f) {
+        CAPTURE(f);
+        REQUIRE(sharded.n_bins(f) == single.n_bins(f));
+        for (Index b = 0; b + 1 < single.n_bins(f); ++b)
+          CHECK(sharded.threshold(f, b, b + 1) == single.threshold(f, b, b + 1));
+      }
+      for (Index i = 0; i < sharded.n_samples(); ++i)
+        for (Index f = 0; f < data.X.cols(); ++f) CHECK(sharded.codes_of(i)[f] == single.codes_of(mine.lo + i)[f]);
+    }
+}
+
 TEST_CASE_TEMPLATE("fit_sharded(DecisionTreeScratch) grows the single-process tree", T, float, double) {
   Communicator world = Communicator::world();
   const Data data = make_data(300, 11);
