@@ -26,8 +26,10 @@
 /// double in any order, so every statistic, proxy gain, threshold, leaf proportion and importance equals
 /// the single process's bit for bit, and so does the model (tested with `==`). Regression sums Σwy and
 /// Σwy² are added in another order (per shard, then across ranks): they agree to rounding (~1e-16
-/// relative), so leaf values agree to rounding and the splits are the same unless two candidate splits'
-/// gains tie to within rounding; exact when the sums are (e.g. integer targets with Σwy² < 2⁵³).
+/// relative), so leaf values agree to rounding; the splits are the same (gains within 1e-12 relative are
+/// ties, criteria.hpp) unless two different partitions' gains lie within rounding of that margin, or a
+/// node's variance within rounding of the purity threshold; exact when the sums are (e.g. integer targets
+/// with Σwy² < 2⁵³).
 ///
 /// Supported: histogram split search only (exact search needs every column globally sorted); the out-of-bag
 /// score is the single process's (oob_decision_function holds this rank's rows).
