@@ -5,7 +5,10 @@
 //   20 000 × 64 and an MLP 1024 → 1024 → 1024 → 10 on 2048 × 1024, global batch 256, wall time and the CPU
 //   seconds of all ranks (getrusage); on one rank also forward + backward per batch of 256, 128, 64 and
 //   the optimiser step (the compute inputs of benchmarks/distributed/scaling_model.py);
-// - ShardedKNN::kneighbors (k = 10, euclidean) of 500 queries against 40 000 × 32 training rows.
+// - ShardedKNN::kneighbors (k = 10, euclidean) of 500 queries against 40 000 × 32 training rows;
+// - fit_sharded of a RandomForestScratch (20 trees, max_features sqrt) on rows sharded evenly: deep trees
+//   on 40 000 × 16 (max_depth 12: many small nodes) and shallow ones on 400 000 × 16 (max_depth 6), with
+//   the CPU seconds of all ranks (getrusage) beside the wall time.
 // Each figure is the median of several repetitions, each timed between barriers (MPI_Wtime, wall clock).
 // Not a Google Benchmark program: every rank must run the same iterations in step.
 #include <aimastery/distributed.hpp>
@@ -169,6 +172,43 @@ void measure_data_parallel(const Communicator& world) {
                 static_cast<long long>(parameters), step.wall / 20 * 1e3, step.cpu / 20 * 1e3);
   }
 }
+
+/// fit_sharded(RandomForestScratch) on rows sharded evenly: wall time (median of 3) and the CPU seconds of
+/// all ranks per fit; on one rank also RandomForestScratch::fit (OpenMP over trees) for reference.
+void measure_sharded_forest(const Communicator& world, Index n, Index depth) {
+  const Index d = 16;
+  const Matrix<double> X = normal(n, d, 6);
+  IndexVector y(n);
+  for (Index i = 0; i < n; ++i) y(i) = (X(i, 0) + 0.5 * X(i, 1) * X(i, 2) + 0.3 * X(i, 3) > 0.2 ? 1 : 0);
+  RandomForestParams params;
+  params.n_estimators = 20;
+  params.max_depth = depth;
+  params.seed = 7;
+  const BatchShare mine = batch_share(n, world.rank(), world.size());
+  const Matrix<double> X_mine = X.middleRows(mine.lo, mine.hi - mine.lo);
+  const IndexVector y_mine = y.segment(mine.lo, mine.hi - mine.lo);
+  RandomForestScratch<double> forest(params);
+  const double cpu_start = cpu_seconds();
+  const double t = median_seconds(world, 3, [&] { fit_sharded(world, forest, X_mine, y_mine); });
+  const double cpu = world.sum(cpu_seconds() - cpu_start) / 3;
+  Index nodes = 0;
+  for (Index k = 0; k < forest.n_trees(); ++k) nodes += static_cast<Index>(forest.tree(k).nodes.size());
+  if (world.is_root())
+    std::printf(
+        "| fit_sharded(RandomForestScratch), 20 trees, sqrt features, depth %ld (%ld nodes) | %ld x 16 | %.3f s "
+        "(CPU %.2f s, all ranks) | %.0f samples/s |\n",
+        static_cast<long>(depth), static_cast<long>(nodes), static_cast<long>(n), t, cpu, static_cast<double>(n) / t);
+  if (world.size() == 1) {
+    const double single_start = cpu_seconds();
+    const double single = median_seconds(world, 3, [&] { forest.fit(X, y); });
+    std::printf(
+        "| RandomForestScratch::fit (one process, OpenMP), depth %ld | %ld x 16 | %.3f s (CPU %.2f s) | %.0f "
+        "samples/s |\n",
+        static_cast<long>(depth), static_cast<long>(n), single, (cpu_seconds() - single_start) / 3,
+        static_cast<double>(n) / single);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -205,5 +245,8 @@ int main(int argc, char** argv) {
       std::printf("| ShardedKNN::kneighbors (k = 10, double) | 500 queries x 40000 x 32 | %.3f s | %.0f queries/s |\n",
                   t, 500.0 / t);
   }
+
+  measure_sharded_forest(world, 40000, 12);
+  measure_sharded_forest(world, 400000, 6);
   return 0;
 }

@@ -2,7 +2,8 @@
 /// \file
 /// The distributed pieces, on MPI (link aimastery::mpi; the umbrella aimastery.hpp does not include
 /// this header): MPI's lifetime, a communicator with the collectives the algorithms use, checks that
-/// every rank agrees before any work, data-parallel NeuralNetwork training, and sharded retrieval.
+/// every rank agrees before any work, data-parallel NeuralNetwork training, sharded retrieval, and
+/// decision trees and random forests on rows sharded across ranks.
 /// See docs/distributed.md.
 
 #include "aimastery/distributed/agreement.hpp"
@@ -14,4 +15,5 @@
 #include "aimastery/distributed/sharded_bm25.hpp"
 #include "aimastery/distributed/sharded_dense_index.hpp"
 #include "aimastery/distributed/sharded_knn.hpp"
+#include "aimastery/distributed/sharded_trees.hpp"
 #include "aimastery/distributed/top_k_merge.hpp"

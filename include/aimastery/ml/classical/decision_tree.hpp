@@ -182,6 +182,8 @@ class DecisionTreeScratch {
 
   template <class>
   friend struct ModelCodec;  // reads and restores the fitted state (production/deployment)
+  template <class>
+  friend struct ShardedFit;  // installs a fit over rows sharded across processes (distributed/)
 
   Params params_;
   LabelEncoding encoding_;
@@ -255,6 +257,8 @@ class DecisionTreeRegressorScratch {
 
   template <class>
   friend struct ModelCodec;  // reads and restores the fitted state (production/deployment)
+  template <class>
+  friend struct ShardedFit;  // installs a fit over rows sharded across processes (distributed/)
 
   Params params_;
   detail::FittedTree<T> tree_;

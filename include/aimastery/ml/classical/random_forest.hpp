@@ -63,17 +63,28 @@ struct RandomForestRegressorParams {
 
 namespace detail {
 
-/// Tree t's sample weights: bootstrap counts drawn from the generator of (seed,
-/// t), or all ones.
-inline void forest_weights(std::uint64_t seed, Index tree, bool bootstrap, std::vector<double>& weights) {
+/// Tree t's sample weights for the rows [offset, offset + weights.size()) of
+/// a training set of n rows: bootstrap counts (n draws in [0, n) from the
+/// generator of (seed, t), those falling in the range counted), or all ones.
+/// A shard of the rows thus gets the weights its rows have in the whole set.
+inline void forest_weights(std::uint64_t seed, Index tree, bool bootstrap, std::vector<double>& weights,
+                           std::uint64_t n, std::uint64_t offset) {
   if (!bootstrap) {
     std::fill(weights.begin(), weights.end(), 1.0);
     return;
   }
   std::fill(weights.begin(), weights.end(), 0.0);
   RandomEngine rng(derive_seed(seed, static_cast<std::uint64_t>(2 * tree)));
-  const std::uint64_t n = weights.size();
-  for (std::uint64_t i = 0; i < n; ++i) weights[static_cast<std::size_t>(uniform_below(rng, n))] += 1.0;
+  const std::uint64_t size = weights.size();
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const std::uint64_t row = uniform_below(rng, n) - offset;  // wraps above size when below offset
+    if (row < size) weights[static_cast<std::size_t>(row)] += 1.0;
+  }
+}
+
+/// Tree t's sample weights over the whole training set (weights.size() rows).
+inline void forest_weights(std::uint64_t seed, Index tree, bool bootstrap, std::vector<double>& weights) {
+  forest_weights(seed, tree, bootstrap, weights, weights.size(), 0);
 }
 
 template <class Params>
@@ -148,27 +159,29 @@ Matrix<T> forest_mean(const std::vector<FittedTree<T>>& trees, const Matrix<T>& 
 
 /// Out-of-bag mean of the trees' values: row i averages the trees whose
 /// bootstrap missed i; rows no tree missed are flagged in `has_prediction`.
+/// X holds the rows [offset, offset + X.rows()) of a training set of n rows.
 template <Scalar T>
 Matrix<T> out_of_bag_mean(const std::vector<FittedTree<T>>& trees, const Matrix<T>& X, Index value_size,
-                          std::uint64_t seed, std::vector<char>& has_prediction) {
-  const Index n = X.rows();
-  Matrix<T> sum = Matrix<T>::Zero(n, value_size);
-  std::vector<Index> votes(static_cast<std::size_t>(n), 0);
-  std::vector<double> weights(static_cast<std::size_t>(n));
+                          std::uint64_t seed, std::vector<char>& has_prediction, std::uint64_t n,
+                          std::uint64_t offset) {
+  const Index rows = X.rows();
+  Matrix<T> sum = Matrix<T>::Zero(rows, value_size);
+  std::vector<Index> votes(static_cast<std::size_t>(rows), 0);
+  std::vector<double> weights(static_cast<std::size_t>(rows));
   for (Index t = 0; t < static_cast<Index>(trees.size()); ++t) {
-    forest_weights(seed, t, true, weights);
+    forest_weights(seed, t, true, weights, n, offset);
     const auto& tree = trees[static_cast<std::size_t>(t)];
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static)
 #endif
-    for (Index i = 0; i < n; ++i) {
+    for (Index i = 0; i < rows; ++i) {
       if (weights[static_cast<std::size_t>(i)] > 0) continue;
       sum.row(i) += Eigen::Map<const RowVector<T>>(tree.leaf_value(X.row(i).data()), value_size);
       ++votes[static_cast<std::size_t>(i)];
     }
   }
-  has_prediction.assign(static_cast<std::size_t>(n), 0);
-  for (Index i = 0; i < n; ++i)
+  has_prediction.assign(static_cast<std::size_t>(rows), 0);
+  for (Index i = 0; i < rows; ++i)
     if (votes[static_cast<std::size_t>(i)] > 0) {
       sum.row(i) /= static_cast<T>(votes[static_cast<std::size_t>(i)]);
       has_prediction[static_cast<std::size_t>(i)] = 1;
@@ -216,7 +229,7 @@ class RandomForestScratch {
     if (params_.oob_score) {
       std::vector<char> has_prediction;
       oob_proba = detail::out_of_bag_mean(trees, Matrix<T>(X.template cast<T>()), encoding.n_classes(), params_.seed,
-                                          has_prediction);
+                                          has_prediction, static_cast<std::uint64_t>(X.rows()), 0);
       Index correct = 0, counted = 0;
       for (Index i = 0; i < X.rows(); ++i) {
         if (!has_prediction[static_cast<std::size_t>(i)]) continue;
@@ -290,6 +303,8 @@ class RandomForestScratch {
 
   template <class>
   friend struct ModelCodec;  // reads and restores the fitted state (production/deployment)
+  template <class>
+  friend struct ShardedFit;  // installs a fit over rows sharded across processes (distributed/)
 
   Params params_;
   LabelEncoding encoding_;
@@ -324,8 +339,8 @@ class RandomForestRegressorScratch {
     T oob_score = T(0);
     if (params_.oob_score) {
       std::vector<char> has_prediction;
-      const Matrix<T> oob =
-          detail::out_of_bag_mean(trees, Matrix<T>(X.template cast<T>()), 1, params_.seed, has_prediction);
+      const Matrix<T> oob = detail::out_of_bag_mean(trees, Matrix<T>(X.template cast<T>()), 1, params_.seed,
+                                                    has_prediction, static_cast<std::uint64_t>(X.rows()), 0);
       std::vector<Index> rows;
       for (Index i = 0; i < X.rows(); ++i)
         if (has_prediction[static_cast<std::size_t>(i)]) rows.push_back(i);
@@ -382,6 +397,8 @@ class RandomForestRegressorScratch {
 
   template <class>
   friend struct ModelCodec;  // reads and restores the fitted state (production/deployment)
+  template <class>
+  friend struct ShardedFit;  // installs a fit over rows sharded across processes (distributed/)
 
   Params params_;
   std::vector<detail::FittedTree<T>> trees_;

@@ -9,11 +9,64 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "aimastery/core/tensor.hpp"
 
 namespace aimastery::detail {
+
+/// The bins of one feature: bin b holds the values in [low[b], high[b]], ascending and disjoint.
+template <Scalar T>
+struct BinEdges {
+  std::vector<T> low, high;
+};
+
+/// A sorted column run-length encoded: its distinct values, ascending, and how many times each occurs.
+template <Scalar T>
+struct ValueRuns {
+  std::vector<T> values;
+  std::vector<Index> counts;
+
+  void assign_sorted(const std::vector<T>& sorted) {
+    values.clear();
+    counts.clear();
+    for (std::size_t i = 0; i < sorted.size(); ++i) {
+      if (i == 0 || sorted[i] != sorted[i - 1]) {
+        values.push_back(sorted[i]);
+        counts.push_back(0);
+      }
+      ++counts.back();
+    }
+  }
+};
+
+/// Equal-frequency bins over a sorted column of n values (given as its runs): one bin per distinct value
+/// when there are at most max_bins of them; otherwise bin b closes at the first change of value at or
+/// after its quantile (b + 1)·n / max_bins, the last bin taking everything left. A bin therefore always
+/// ends with a run, and depends only on the runs, not on how the column was split or ordered.
+template <Scalar T>
+BinEdges<T> equal_frequency_bins(const ValueRuns<T>& runs, Index max_bins) {
+  BinEdges<T> edges;
+  const Index distinct = static_cast<Index>(runs.values.size());
+  if (distinct <= max_bins) {
+    edges.low = runs.values;
+    edges.high = runs.values;
+    return edges;
+  }
+  Index n = 0;
+  for (Index c : runs.counts) n += c;
+  Index r = 0, end = 0;  // the next run, and the number of values in the closed bins
+  while (r < distinct) {
+    const Index bin = static_cast<Index>(edges.low.size());
+    const Index quota = bin + 1 >= max_bins ? n : (bin + 1) * n / max_bins;
+    edges.low.push_back(runs.values[static_cast<std::size_t>(r)]);
+    end += runs.counts[static_cast<std::size_t>(r++)];
+    while (r < distinct && end < quota) end += runs.counts[static_cast<std::size_t>(r++)];
+    edges.high.push_back(runs.values[static_cast<std::size_t>(r - 1)]);
+  }
+  return edges;
+}
 
 template <Scalar T>
 class BinnedFeatures {
@@ -21,26 +74,24 @@ class BinnedFeatures {
   BinnedFeatures() = default;
 
   template <class Derived>
-  BinnedFeatures(const Eigen::MatrixBase<Derived>& X, int max_bins)
-      : n_samples_(X.rows()), n_features_(X.cols()), codes_(static_cast<std::size_t>(X.rows() * X.cols())) {
-    offsets_.assign(static_cast<std::size_t>(n_features_) + 1, 0);
-    low_.resize(static_cast<std::size_t>(n_features_));
-    high_.resize(static_cast<std::size_t>(n_features_));
-    std::vector<T> column(static_cast<std::size_t>(n_samples_));
-    for (Index f = 0; f < n_features_; ++f) {
-      for (Index i = 0; i < n_samples_; ++i) column[static_cast<std::size_t>(i)] = static_cast<T>(X(i, f));
+  BinnedFeatures(const Eigen::MatrixBase<Derived>& X, int max_bins) {
+    std::vector<BinEdges<T>> edges(static_cast<std::size_t>(X.cols()));
+    std::vector<T> column(static_cast<std::size_t>(X.rows()));
+    ValueRuns<T> runs;
+    for (Index f = 0; f < X.cols(); ++f) {
+      for (Index i = 0; i < X.rows(); ++i) column[static_cast<std::size_t>(i)] = static_cast<T>(X(i, f));
       std::sort(column.begin(), column.end());
-      make_bins(column, static_cast<Index>(max_bins), low_[static_cast<std::size_t>(f)],
-                high_[static_cast<std::size_t>(f)]);
-      offsets_[static_cast<std::size_t>(f) + 1] = offsets_[static_cast<std::size_t>(f)] + n_bins(f);
-      const auto& high = high_[static_cast<std::size_t>(f)];
-      // code(x) = the first bin whose upper value is ≥ x.
-      for (Index i = 0; i < n_samples_; ++i) {
-        const T x = static_cast<T>(X(i, f));
-        const auto bin = std::lower_bound(high.begin(), high.end(), x) - high.begin();
-        codes_[static_cast<std::size_t>(i * n_features_ + f)] = static_cast<std::uint8_t>(bin);
-      }
+      runs.assign_sorted(column);
+      edges[static_cast<std::size_t>(f)] = equal_frequency_bins(runs, static_cast<Index>(max_bins));
     }
+    assign(X, std::move(edges));
+  }
+
+  /// X coded with given bins per feature (every value of X must lie in one of its feature's bins: the bins
+  /// of a larger data set X is part of, as distributed training builds them).
+  template <class Derived>
+  BinnedFeatures(const Eigen::MatrixBase<Derived>& X, std::vector<BinEdges<T>> edges) {
+    assign(X, std::move(edges));
   }
 
   [[nodiscard]] Index n_samples() const noexcept { return n_samples_; }
@@ -66,37 +117,25 @@ class BinnedFeatures {
   }
 
  private:
-  /// Equal-frequency bins over the sorted column: one bin per distinct value when there are at most
-  /// max_bins of them, otherwise a bin closes once it holds its share n / max_bins of the samples.
-  static void make_bins(const std::vector<T>& sorted, Index max_bins, std::vector<T>& low, std::vector<T>& high) {
-    low.clear();
-    high.clear();
-    const Index n = static_cast<Index>(sorted.size());
-    Index distinct = 0;
-    for (Index i = 0; i < n; ++i)
-      if (i == 0 || sorted[static_cast<std::size_t>(i)] != sorted[static_cast<std::size_t>(i - 1)]) ++distinct;
-    if (distinct <= max_bins) {
-      for (Index i = 0; i < n; ++i) {
-        const T v = sorted[static_cast<std::size_t>(i)];
-        if (i == 0 || v != sorted[static_cast<std::size_t>(i - 1)]) {
-          low.push_back(v);
-          high.push_back(v);
-        }
+  template <class Derived>
+  void assign(const Eigen::MatrixBase<Derived>& X, std::vector<BinEdges<T>> edges) {
+    n_samples_ = X.rows();
+    n_features_ = X.cols();
+    codes_.assign(static_cast<std::size_t>(X.rows() * X.cols()), 0);
+    offsets_.assign(static_cast<std::size_t>(n_features_) + 1, 0);
+    low_.resize(static_cast<std::size_t>(n_features_));
+    high_.resize(static_cast<std::size_t>(n_features_));
+    for (Index f = 0; f < n_features_; ++f) {
+      low_[static_cast<std::size_t>(f)] = std::move(edges[static_cast<std::size_t>(f)].low);
+      high_[static_cast<std::size_t>(f)] = std::move(edges[static_cast<std::size_t>(f)].high);
+      offsets_[static_cast<std::size_t>(f) + 1] = offsets_[static_cast<std::size_t>(f)] + n_bins(f);
+      const auto& high = high_[static_cast<std::size_t>(f)];
+      // code(x) = the first bin whose upper value is ≥ x.
+      for (Index i = 0; i < n_samples_; ++i) {
+        const T x = static_cast<T>(X(i, f));
+        const auto bin = std::lower_bound(high.begin(), high.end(), x) - high.begin();
+        codes_[static_cast<std::size_t>(i * n_features_ + f)] = static_cast<std::uint8_t>(bin);
       }
-      return;
-    }
-    Index i = 0;
-    while (i < n) {
-      const Index bin = static_cast<Index>(low.size());
-      const T first = sorted[static_cast<std::size_t>(i)];
-      // The last bin takes everything left; any other closes at its quantile, on a change of value.
-      const Index quota = bin + 1 >= max_bins ? n : (bin + 1) * n / max_bins;
-      Index j = i + 1;
-      while (j < n && (j < quota || sorted[static_cast<std::size_t>(j)] == sorted[static_cast<std::size_t>(j - 1)]))
-        ++j;
-      low.push_back(first);
-      high.push_back(sorted[static_cast<std::size_t>(j - 1)]);
-      i = j;
     }
   }
 

@@ -49,6 +49,10 @@ struct ClassificationCriterion {
     return sum - w * std::log(w);
   }
 
+  /// Whether a split of proxy gain `proxy` beats the best so far. Class weights are sums of integer
+  /// weights, exact in any order: the larger gain wins, an exact tie keeps the first found.
+  [[nodiscard]] static bool improves(double proxy, double best) noexcept { return proxy > best; }
+
   [[nodiscard]] double impurity(const double* stats) const noexcept {
     const double w = stats[n_classes];
     double sum = 0;
@@ -86,6 +90,13 @@ struct RegressionCriterion {
     stats[3] += 1.0;
   }
   [[nodiscard]] static double proxy(const double* stats) noexcept { return stats[0] * stats[0] / stats[2]; }
+  /// Whether a split of proxy gain `proxy` beats the best so far. Σwy is rounded, and depends on the order
+  /// of the additions (another order in a tree grown on sharded rows): two splits making the same partition
+  /// of the samples, whose gains are equal, may differ in the last bits. Gains within 1e-12 relative are
+  /// therefore ties, kept by the first split found.
+  [[nodiscard]] static bool improves(double proxy, double best) noexcept {
+    return std::isinf(best) ? proxy > best : proxy > best + 1e-12 * std::abs(best);
+  }
   [[nodiscard]] static double impurity(const double* stats) noexcept {
     const double mean = stats[0] / stats[2];
     return std::max(stats[1] / stats[2] - mean * mean, 0.0);

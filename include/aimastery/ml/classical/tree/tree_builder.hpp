@@ -15,12 +15,18 @@
 /// Exact search: the samples are sorted once per feature (TreeTrainingSet); a tree keeps, per feature, its
 /// samples in that order, and a split partitions every feature's range stably, so each node finds its
 /// values already sorted and tries every midpoint between consecutive distinct values in one pass.
+///
+/// Every statistic the growth decides on (a node's, a histogram's) passes through `Reduce` once built from
+/// the builder's samples: nothing for one process (LocalStatistics); with the rows sharded over several
+/// processes, a sum over them (distributed/sharded_trees.hpp), so that every process decides as one process
+/// holding all the rows would. The decisions use only such statistics and the shared feature draws.
 
 #include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <limits>
 #include <numeric>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -110,12 +116,18 @@ inline Eigen::VectorXd normalised_importances(const std::vector<double>& raw) {
   return v;
 }
 
+/// The statistics of the builder's samples are those of the whole training set: nothing to add.
+struct LocalStatistics {
+  static constexpr bool sharded = false;
+  void operator()(std::span<double>) const noexcept {}
+};
+
 /// Grows trees; one builder per thread, reused from tree to tree so its buffers are allocated once.
-template <Scalar T, class Criterion>
+template <Scalar T, class Criterion, class Reduce = LocalStatistics>
 class TreeBuilder {
  public:
-  TreeBuilder(const TreeData<T>& data, const Criterion& criterion, const TreeSettings& settings)
-      : data_(data), criterion_(criterion), settings_(settings), width_(criterion.width()) {
+  TreeBuilder(const TreeData<T>& data, const Criterion& criterion, const TreeSettings& settings, Reduce reduce = {})
+      : data_(data), criterion_(criterion), settings_(settings), width_(criterion.width()), reduce_(reduce) {
     features_.resize(static_cast<std::size_t>(data.n_features));
     const bool histogram = settings.split_search == SplitSearch::histogram;
     keep_all_histograms_ = histogram && settings.max_features >= data.n_features;
@@ -158,6 +170,7 @@ class TreeBuilder {
 
     std::vector<double> root(static_cast<std::size_t>(width_), 0.0);
     for (Index s : samples_) criterion_.add(root.data(), s, weights_[s]);
+    reduce_(std::span<double>(root));
     int root_slot = -1;
     if (keep_all_histograms_ && !is_leaf(0, root.data(), criterion_.impurity(root.data()))) {
       root_slot = acquire_slot();
@@ -238,8 +251,10 @@ class TreeBuilder {
     const bool right_grows = !is_leaf(depth, right_.data(), impurity_right);
     int left_slot = -1, right_slot = -1;
     if (keep_all_histograms_) {
-      // The subtraction trick: build the smaller child, derive the larger as parent − smaller.
-      const bool left_smaller = mid - node.begin <= node.end - mid;
+      // The subtraction trick: build the smaller child, derive the larger as parent − smaller (sizes from
+      // the children's statistics: the same choice on every shard).
+      const Index count = criterion_.count_slot();
+      const bool left_smaller = best_left_[static_cast<std::size_t>(count)] <= right_[static_cast<std::size_t>(count)];
       const bool small_grows = left_smaller ? left_grows : right_grows;
       const bool large_grows = left_smaller ? right_grows : left_grows;
       const Index small_begin = left_smaller ? node.begin : mid, small_end = left_smaller ? mid : node.end;
@@ -322,7 +337,7 @@ class TreeBuilder {
       right_[static_cast<std::size_t>(j)] =
           node_stats_[static_cast<std::size_t>(j)] - left_[static_cast<std::size_t>(j)];
     const double proxy = criterion_.proxy(left_.data()) + criterion_.proxy(right_.data());
-    if (proxy > best.proxy) {
+    if (criterion_.improves(proxy, best.proxy)) {
       best = {feature, left_bin, right_bin, threshold, proxy};
       best_left_ = left_;
     }
@@ -428,6 +443,7 @@ class TreeBuilder {
       const double w = weights_[s];
       for (Index f = 0; f < d; ++f) criterion_.add(hist.data() + (bins->bin_offset(f) + codes[f]) * width_, s, w);
     }
+    reduce_(std::span<double>(hist));
   }
 
   /// The histograms of a batch of features over the node's samples, in one pass, with the map of occupied
@@ -444,12 +460,38 @@ class TreeBuilder {
         batch_bits_[static_cast<std::size_t>(j * 4 + (code >> 6))] |= std::uint64_t{1} << (code & 63u);
       }
     }
+    if constexpr (Reduce::sharded) reduce_batch(features, batch);
+  }
+
+  /// Sums the batch's histograms over the shards (each feature's bins packed into one buffer, one
+  /// reduction) and marks the bins occupied in any shard.
+  void reduce_batch(const Index* features, Index batch) {
+    const auto* bins = data_.bins;
+    packed_.clear();
+    for (Index j = 0; j < batch; ++j) {
+      const double* hist = batch_.data() + j * 256 * width_;
+      packed_.insert(packed_.end(), hist, hist + bins->n_bins(features[j]) * width_);
+    }
+    reduce_(std::span<double>(packed_));
+    const Index count = criterion_.count_slot();
+    const double* from = packed_.data();
+    for (Index j = 0; j < batch; ++j) {
+      double* hist = batch_.data() + j * 256 * width_;
+      const Index n = bins->n_bins(features[j]);
+      std::copy_n(from, n * width_, hist);
+      from += n * width_;
+      std::uint64_t* bits = batch_bits_.data() + j * 4;
+      std::fill_n(bits, 4, 0);
+      for (Index b = 0; b < n; ++b)
+        if (hist[b * width_ + count] != 0) bits[b >> 6] |= std::uint64_t{1} << (b & 63);
+    }
   }
 
   const TreeData<T>& data_;
   const Criterion& criterion_;
   const TreeSettings& settings_;
   const Index width_;
+  Reduce reduce_;
   bool keep_all_histograms_ = false;
   const double* weights_ = nullptr;
   RandomEngine rng_;
@@ -461,6 +503,7 @@ class TreeBuilder {
   std::vector<int> free_slots_;
   std::vector<double> batch_;
   std::vector<std::uint64_t> batch_bits_;
+  std::vector<double> packed_;  ///< sharded: the batch's histograms, packed for the reduction
   std::vector<double> left_, right_, best_left_, node_stats_;
   std::vector<Index> sorted_;         ///< exact search: per feature, the tree's samples in value order
   std::vector<char> goes_left_;       ///< exact search: the side of each sample at the current split
