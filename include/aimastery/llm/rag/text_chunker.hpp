@@ -33,12 +33,24 @@
 ///              code blocks); each section is chunked recursively on its own, and its chunks carry the
 ///              heading path ("Install > From source") in Chunk::heading and in the metadata "heading".
 ///
-/// In the packing strategies (sentence, recursive, markdown) a chunk is trimmed of surrounding whitespace
-/// and measured after trimming; the next chunk starts with the longest run of the previous chunk's last
-/// pieces whose size is at most `overlap` (whole pieces, so the overlap is at most `overlap`, as in
-/// LangChain). A piece that had to be cut further starts a fresh chunk (no overlap across that cut). A
-/// single code point that alone is more than `size` units (a Hangul syllable is two or three word
-/// pieces) is a chunk of its own: nothing smaller can be cut.
+/// In the packing strategies (sentence, recursive, markdown) the hierarchy cuts the text into pieces of
+/// at most size − overlap units, packed greedily into chunks of at most `size`; a chunk is trimmed of
+/// surrounding whitespace and measured after trimming. Each chunk after the first opens with exactly the
+/// last `overlap` units of the chunk before it (units of that chunk's text: in characters this may begin
+/// inside a word and with whitespace, which is then kept), then takes whole pieces. A piece that had to be
+/// cut further starts a chunk, and so does the piece after it, but the overlap runs across those cuts: it
+/// is never dropped. A chunk no longer than the overlap runs on into the next piece (alone, the next chunk
+/// would contain it); a piece that does not fit beside the overlap is cut finer. Fewer than `overlap` units
+/// are shared only where nothing finer exists: a code point that does not fit beside them (in characters,
+/// after whitespace so long that overlap, whitespace and one code point exceed `size`; in tokens, a Hangul
+/// syllable's pieces, or an overlap that begins inside a word and takes more pieces tokenised afresh).
+/// Markdown sections start fresh chunks. A single code point that alone is more than `size` units (a
+/// Hangul syllable is two or three word pieces) is a chunk of its own: nothing smaller can be cut.
+///
+/// Metadata in the budget: the keys of `metadata_in_budget` are rendered before each chunk's text for the
+/// embedder ("key: value" lines; "heading" is the Markdown heading path; embedding_text), and their size
+/// counts in `size`: the chunk's own text gets the rest. When that leaves no room for the overlap and one
+/// more unit, split() throws InvalidArgument naming the document and the budget.
 ///
 /// Locating word pieces: the text is cut into whitespace-separated runs, and each run is tokenised. Each
 /// code point's normalised image (lower-cased, accents removed: `WordPieceTokenizer::normalize` of the code
@@ -50,7 +62,7 @@
 /// empty at its end.
 ///
 /// Bad options (size 0, a negative overlap, overlap >= size, token units without a tokenizer, an
-/// empty separator list) are InvalidArgument, thrown by the constructor.
+/// empty separator list, an empty metadata key) are InvalidArgument, thrown by the constructor.
 
 #include <algorithm>
 #include <cstddef>
