@@ -493,12 +493,14 @@ class TextChunker {
         fresh_text = true;
         continue;
       }
-      if (thin && !is_last(leaf.level)) {  // the leaf does not fit beside the overlap: cut it finer
+      if (thin && !is_last(leaf.level) && leaf.span.end > leaf.span.start) {  // cut the leaf finer to fit
         std::vector<Leaf> finer;
         leaves(text, leaf.span, next_level(leaf.level), budget - options_.overlap, finer);
-        finer.front().fresh = false;
-        pending.insert(pending.end(), finer.rbegin(), finer.rend());
-        continue;
+        if (!finer.empty()) {
+          finer.front().fresh = false;
+          pending.insert(pending.end(), finer.rbegin(), finer.rend());
+          continue;
+        }
       }
       if (!fresh_text) {  // a code point that does not fit beside the overlap: the overlap gives way
         const TextSpan kept = span_of(start, end, overlapped);  // not into the whitespace after it
