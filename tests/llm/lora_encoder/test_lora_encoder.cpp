@@ -2,7 +2,8 @@
 // A tiny BERT built in memory covers the exactness, gradients, training and bad input; the "MiniLM:" cases
 // (CTest label `model`) run all-MiniLM-L6-v2 from AIMASTERY_MINILM_DIR against PEFT's reference
 // (tests/reference/gen_llm_lora_encoder.py); "PEFT peer:" writes an adapter that PEFT loads
-// (peer_peft_minilm.py, label `peer`).
+// (peer_peft_minilm.py, label `peer`). With lora_dropout: gradients with fixed masks, evaluation as the
+// folded path, and PEFT's training output with the library's masks (tests/reference/gen_llm_lora_dropout.py).
 #include <aimastery/llm/fine_tuning/sentence_encoder_adapter.hpp>
 #include <aimastery/llm/fine_tuning/sentence_encoder_with_lora.hpp>
 
@@ -215,6 +216,43 @@ TEST_CASE("SentenceEncoderWithLoRA with lora_dropout: evaluation is the folded p
   CHECK(dropped.encode(texts, 1) == folded.encode(texts, 1));  // inference never drops
   dropped.train();
   CHECK(max_abs_diff(dropped.forward(ids), reference) > 1e-3f);
+}
+
+TEST_CASE("SentenceEncoderWithLoRA with lora_dropout: PEFT's training output with the masks the library draws") {
+  // tests/reference/gen_llm_lora_dropout.py: PEFT on a tiny BertModel with lora_dropout 0.25 in training mode,
+  // its nn.Dropout modules replaced by the masks this library draws for the same layers (aimastery_random.py).
+  const std::string data = std::string(AIMASTERY_REFERENCE_DIR) + "/llm_lora_dropout";
+  SentenceEncoderOptions options;
+  options.max_seq_length = 16;
+  const SentenceEncoder base = SentenceEncoder::load(data + "/model", options);
+  SentenceEncoderWithLoRA model = load_lora_adapter(base, data + "/adapter");
+  CHECK(model.report().wrapped.size() == 2 * 5);
+  for (const auto& [name, lora] : model.lora_modules()) CHECK(lora->options().dropout == 0.25);
+  const Safetensors ref = read_safetensors(data + "/reference.safetensors");
+  const Matrix<float> input_ids = ref.matrix<float>("input_ids"), mask = ref.matrix<float>("attention_mask");
+  std::vector<std::vector<std::int32_t>> ids(static_cast<std::size_t>(input_ids.rows()));
+  for (Index b = 0; b < input_ids.rows(); ++b)
+    for (Index p = 0; p < input_ids.cols(); ++p)
+      if (mask(b, p) == 1.0f) ids[static_cast<std::size_t>(b)].push_back(static_cast<std::int32_t>(input_ids(b, p)));
+  model.train();
+  const Matrix<float> e = model.forward(ids);
+  // The same masks: the library's engine and its Python port agree.
+  CHECK(model.lora("encoder.layer.0.attention.self.query").dropout_mask() == ref.matrix<float>("query_mask_layer0"));
+  const Matrix<float> expected = ref.matrix<float>("embeddings");
+  CHECK(max_abs_diff(e, expected) <= 1e-5f);
+  const std::vector<float> hidden = ref.at("last_hidden_state").values<float>();
+  const Tensor<float>& ours = model.last_hidden_state();
+  REQUIRE(ours.dim(1) == input_ids.cols());
+  float worst = 0;
+  for (Index b = 0; b < input_ids.rows(); ++b)
+    for (Index p = 0; p < static_cast<Index>(ids[static_cast<std::size_t>(b)].size()); ++p)
+      for (Index j = 0; j < 8; ++j)
+        worst = std::max(worst, std::abs(ours.matrix()(b * ours.dim(1) + p, j) -
+                                         hidden[static_cast<std::size_t>((b * input_ids.cols() + p) * 8 + j)]));
+  CHECK(worst <= 1e-5f);
+  // The dropout matters, and evaluation is the folded path without it.
+  model.eval();
+  CHECK(max_abs_diff(model.forward(ids), expected) > 1e-3f);
 }
 
 TEST_CASE("SentenceEncoderWithLoRA: training moves A and B only; merge_and_unload gives its outputs") {
