@@ -1,6 +1,9 @@
 // LoRA on a TransformerBlock's projections (the query/key/value slices of the stacked in_proj_weight,
 // out_proj, linear1, linear2): identity at the start, gradients equal central differences, training
-// moves only A and B, and the frozen weights come back bit for bit.
+// moves only A and B, the frozen weights come back bit for bit; with lora_dropout, PEFT's unfolded path
+// y = W₀x + b + s·B A·D(x) (its formula with the reported masks, its mean, its gradients).
+#include <Eigen/LU>
+
 #include "aimastery/core/probability/sampling.hpp"
 #include "aimastery/llm/attention/transformer_block.hpp"
 #include "aimastery/llm/fine_tuning/transformer_block_with_lora.hpp"
@@ -115,12 +118,204 @@ TEST_CASE("TransformerBlockWithLoRA: bad input, and the caller's block as it was
                       InvalidArgument,
                       "target self_attn.value (8 -> 8): LoRALayer: rank r must be in [1, min(in, out)]");
   CHECK_THROWS_NAMING(
-      TransformerBlockWithLoRA<float>(std::move(b), {.target_modules = {"value"}, .options = {.r = 2, .dropout = 0.1}}),
-      InvalidArgument, "lora_dropout must be 0 on a TransformerBlock");
+      TransformerBlockWithLoRA<float>(std::move(b), {.target_modules = {"value"}, .options = {.r = 2, .dropout = 1.0}}),
+      InvalidArgument, "TransformerBlockWithLoRA: lora_dropout must be in [0, 1), got 1.0");
+  CHECK_THROWS_NAMING(TransformerBlockWithLoRA<float>(
+                          std::move(b), {.target_modules = {"value"}, .options = {.r = 2, .dropout = -0.1}}),
+                      InvalidArgument, "lora_dropout must be in [0, 1), got -0.1");
   CHECK_THROWS_NAMING(
       TransformerBlockWithLoRA<float>(std::move(b), {.target_modules = {"value"}, .options = {.r = 2, .alpha = 0.0}}),
       InvalidArgument, "alpha must be finite and > 0");
   CHECK(b.self_attn().in_proj_weight().value == W);  // not taken over
   TransformerBlockWithLoRA<float> adapted(std::move(b), {.target_modules = {"value"}, .options = {.r = 2}});
   CHECK_THROWS_NAMING(adapted.lora("self_attn.query"), InvalidArgument, "no LoRA update on 'self_attn.query'");
+}
+
+// lora_dropout > 0: PEFT's y = W₀x + b + s·B A·D(x), dropout on the LoRA input only, in training only.
+namespace {
+
+/// Every B of the block's updates drawn N(0, 1) (a fresh update has B = 0: dropout would change nothing).
+void randomise_b(TransformerBlockWithLoRA<double>& adapted, std::uint64_t seed) {
+  RandomEngine rng(seed);
+  for (const std::string& name : adapted.targets()) {
+    Matrix<double>& B = adapted.lora(name).B().value;
+    for (Index i = 0; i < B.size(); ++i) B.data()[i] = detail::standard_normal(rng);
+  }
+}
+
+const Matrix<double>& parameter(TransformerBlock<double>& b, const std::string& name) {
+  for (const auto& p : b.parameters())
+    if (p.name == name) return p.parameter->value;
+  FAIL("no parameter " << name);
+  throw;
+}
+
+}  // namespace
+
+TEST_CASE("TransformerBlockWithLoRA with lora_dropout: training output is PEFT's formula with the reported masks") {
+  const std::uint64_t seed = test_seed(21);
+  const double p = 0.4;
+  TransformerBlock<double> plain = block<double>(seed);
+  plain.eval();
+  TransformerBlockWithLoRA<double> adapted(
+      block<double>(seed), {.target_modules = {"query", "linear2"}, .options = {.r = 2, .alpha = 3.0, .dropout = p}});
+  randomise_b(adapted, seed + 1);
+  REQUIRE(adapted.unfolded());
+  const Tensor<double> x = uniform_tensor<double>({2, 5, 8}, seed + 2);
+  const Tensor<double> y = adapted.forward(x);
+
+  const LoRALayer<double>& q = adapted.lora("self_attn.query");
+  const LoRALayer<double>& l2 = adapted.lora("linear2");
+  const Matrix<double>& Mq = q.dropout_mask();
+  const Matrix<double>& M2 = l2.dropout_mask();
+  REQUIRE(Mq.rows() == 10);
+  REQUIRE(Mq.cols() == 8);
+  REQUIRE(M2.rows() == 10);
+  REQUIRE(M2.cols() == 12);
+  for (const Matrix<double>* M : {&Mq, &M2})
+    for (Index i = 0; i < M->size(); ++i) CHECK((M->data()[i] == 0.0 || M->data()[i] == 1.0 / (1.0 - p)));
+  CHECK(Mq.isZero(0) == false);
+  CHECK((Mq.array() == 0.0).count() > 0);  // 80 draws at p = 0.4: some dropped
+
+  // The reference, from the plain block's parts. Query: Q = X W_qᵀ + b_q + s (X ⊙ M) Aᵀ Bᵀ, which is the
+  // plain projection of X' = X + Δ W_q⁻ᵀ, Δ = s (X ⊙ M) Aᵀ Bᵀ.
+  const Matrix<double> X = x.matrix();
+  const Matrix<double> delta_q =
+      q.scale() * (X.array() * Mq.array()).matrix() * q.A().value.transpose() * q.B().value.transpose();
+  const Matrix<double> Wq = parameter(plain, "self_attn.in_proj_weight").topRows(8);
+  Tensor<double> x_query({2, 5, 8});
+  x_query.matrix() = X + Wq.partialPivLu().solve(delta_q.transpose()).transpose();
+  // Post-norm: h = LN₁(x + MHA(x', x, x)); FFN(h) = W₂ z + b₂ + s (z ⊙ M₂) A₂ᵀ B₂ᵀ, z = relu(W₁ h + b₁);
+  // y = LN₂(h + FFN(h)).
+  Tensor<double> r1 = x;
+  r1.matrix() += plain.self_attn().forward(x_query, x, x).matrix();
+  const Tensor<double> h = plain.norm1().forward(r1);
+  Matrix<double> z = h.matrix() * parameter(plain, "linear1.weight").transpose();
+  z.rowwise() += parameter(plain, "linear1.bias").row(0);
+  z = z.cwiseMax(0.0);
+  Tensor<double> r2 = h;
+  r2.matrix() += plain.feed_forward().forward(h).matrix() +
+                 l2.scale() * (z.array() * M2.array()).matrix() * l2.A().value.transpose() * l2.B().value.transpose();
+  const Tensor<double> expected = plain.norm2().forward(r2);
+  CHECK((y.matrix() - expected.matrix()).cwiseAbs().maxCoeff() <= 1e-12);
+
+  // A second forward draws fresh masks; reseeding a layer's generator replays its masks.
+  const Matrix<double> first_mask = Mq;
+  (void)adapted.forward(x);
+  CHECK(adapted.lora("self_attn.query").dropout_mask() != first_mask);
+}
+
+TEST_CASE("TransformerBlockWithLoRA with lora_dropout: evaluation, and dropout 0, take the folded path exactly") {
+  const std::uint64_t seed = test_seed(22);
+  const Tensor<double> x = uniform_tensor<double>({2, 4, 8}, seed + 2);
+  TransformerBlockWithLoRA<double> dropped(block<double>(seed),
+                                           {.target_modules = {"all-linear"}, .options = {.r = 2, .dropout = 0.3}});
+  TransformerBlockWithLoRA<double> folded(block<double>(seed),
+                                          {.target_modules = {"all-linear"}, .options = {.r = 2, .dropout = 0.0}});
+  randomise_b(dropped, seed + 1);
+  randomise_b(folded, seed + 1);
+  CHECK_FALSE(folded.unfolded());  // dropout 0: folded in training too
+  const Tensor<double> training_folded = folded.forward(x);
+  CHECK((dropped.forward(x).matrix() - training_folded.matrix()).cwiseAbs().maxCoeff() > 1e-3);  // masks act
+  dropped.eval();
+  folded.eval();
+  CHECK_FALSE(dropped.unfolded());
+  CHECK(dropped.forward(x).matrix() == folded.forward(x).matrix());
+  CHECK(dropped.forward(x).matrix() == training_folded.matrix());
+  // The unfolded path with no unit dropped is the folded path, to rounding: p tiny, masks of ones·1/(1−p).
+  TransformerBlockWithLoRA<double> tiny(block<double>(seed),
+                                        {.target_modules = {"all-linear"}, .options = {.r = 2, .dropout = 1e-300}});
+  randomise_b(tiny, seed + 1);
+  REQUIRE(tiny.unfolded());
+  CHECK((tiny.forward(x).matrix() - training_folded.matrix()).cwiseAbs().maxCoeff() <= 1e-12);
+}
+
+TEST_CASE("TransformerBlockWithLoRA with lora_dropout: the LoRA path's mean over masks is the undropped path") {
+  // E[s (x ⊙ M) Aᵀ Bᵀ] = s x Aᵀ Bᵀ, M_ij ∈ {0, 1/(1−p)} kept with probability 1 − p. Per entry the
+  // variance is s² Σ_j (x_j C_jk)² p/(1 − p), C = Aᵀ Bᵀ: the mean of N draws is within 5 standard errors.
+  const std::uint64_t seed = test_seed(23);
+  const double p = 0.3;
+  TransformerBlockWithLoRA<double> adapted(block<double>(seed),
+                                           {.target_modules = {"value"}, .options = {.r = 3, .dropout = p}});
+  randomise_b(adapted, seed + 1);
+  const Tensor<double> x = uniform_tensor<double>({1, 3, 8}, seed + 2);
+  const LoRALayer<double>& v = adapted.lora("self_attn.value");
+  const Matrix<double> X = x.matrix();
+  const Matrix<double> C = v.A().value.transpose() * v.B().value.transpose();
+  const int N = 4000;
+  Matrix<double> sum = Matrix<double>::Zero(3, 8);
+  Index dropped = 0;
+  for (int n = 0; n < N; ++n) {
+    (void)adapted.forward(x);
+    const Matrix<double>& M = v.dropout_mask();
+    sum += v.scale() * (X.array() * M.array()).matrix() * C;
+    dropped += (M.array() == 0.0).count();
+  }
+  const Matrix<double> mean = sum / N;
+  const Matrix<double> undropped = v.scale() * X * C;
+  const Matrix<double> variance =
+      v.scale() * v.scale() * p / (1.0 - p) * X.array().square().matrix() * C.array().square().matrix();
+  const Matrix<double> z = ((mean - undropped).array() / (variance.array() / N).sqrt()).matrix();
+  INFO("largest |z| ", z.cwiseAbs().maxCoeff());
+  CHECK(z.cwiseAbs().maxCoeff() <= 5.0);
+  // The dropped fraction: 24 N draws, standard error √(p(1−p)/(24 N)) ≈ 0.0015.
+  CHECK(static_cast<double>(dropped) / (24.0 * N) == doctest::Approx(p).epsilon(0.03));
+}
+
+TEST_CASE("TransformerBlockWithLoRA with lora_dropout: gradients with the mask held fixed equal central differences") {
+  const std::uint64_t seed = test_seed(24);
+  TransformerBlockWithLoRA<double> adapted(
+      block<double>(seed), {.target_modules = {"all-linear"}, .options = {.r = 2, .alpha = 3.0, .dropout = 0.35}});
+  randomise_b(adapted, seed + 7);
+  const Tensor<double> x = uniform_tensor<double>({2, 4, 8}, seed + 1);
+  const Tensor<double> G = uniform_tensor<double>({2, 4, 8}, seed + 2);
+  const auto fix_masks = [&] {
+    std::uint64_t k = seed + 100;
+    for (const std::string& name : adapted.targets()) adapted.lora(name).reseed(k++);
+  };
+  ParameterList<double> variables;
+  for (const auto& e : adapted.parameters())
+    if (e.trainable) {
+      e.parameter->zero_grad();
+      variables.push_back(e);
+    }
+  fix_masks();
+  (void)adapted.forward(x);
+  REQUIRE(adapted.unfolded());
+  (void)adapted.backward(G);
+  const auto objective = [&] {
+    fix_masks();
+    return (adapted.forward(x).matrix().array() * G.matrix().array()).sum();
+  };
+  const GradientCheckResult r = gradient_check<double>(objective, variables);
+  INFO(r.worst_variable, " ", r.analytic, " vs ", r.numeric);
+  CHECK(r.passed(1e-6));
+  for (const auto& e : adapted.parameters())
+    if (!e.trainable) CHECK(e.parameter->grad.isZero(0));
+  // The frozen W₀ is what the unfolded path computes with: release_base gives the block back unchanged.
+  TransformerBlock<double> original = block<double>(seed);
+  TransformerBlock<double> back = std::move(adapted).release_base();
+  CHECK(parameter(back, "self_attn.in_proj_weight") == parameter(original, "self_attn.in_proj_weight"));
+  CHECK(parameter(back, "linear2.weight") == parameter(original, "linear2.weight"));
+}
+
+TEST_CASE("TransformerBlockWithLoRA with lora_dropout: a throwing forward draws no mask and leaves no side path") {
+  const std::uint64_t seed = test_seed(25);
+  const auto make = [&] {
+    TransformerBlockWithLoRA<double> b(block<double>(seed),
+                                       {.target_modules = {"query", "linear1"}, .options = {.r = 2, .dropout = 0.5}});
+    randomise_b(b, seed + 1);
+    return b;
+  };
+  TransformerBlockWithLoRA<double> a = make(), b = make();
+  const Tensor<double> x = uniform_tensor<double>({2, 4, 8}, seed + 2);
+  Tensor<double> bad = x;
+  bad.data()[3] = std::nan("");
+  CHECK(a.forward(x).matrix() == b.forward(x).matrix());  // same seeds, same masks
+  CHECK_THROWS_NAMING(a.forward(bad), InvalidArgument, "NaN");
+  CHECK_THROWS_NAMING(a.forward(uniform_tensor<double>({2, 4, 7}, seed)), InvalidArgument, "input");
+  CHECK(a.forward(x).matrix() == b.forward(x).matrix());  // the failed calls drew nothing
+  a.eval();
+  b.eval();
+  CHECK(a.forward(x).matrix() == b.forward(x).matrix());  // and left no side path behind
 }

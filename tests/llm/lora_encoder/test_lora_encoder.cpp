@@ -2,7 +2,8 @@
 // A tiny BERT built in memory covers the exactness, gradients, training and bad input; the "MiniLM:" cases
 // (CTest label `model`) run all-MiniLM-L6-v2 from AIMASTERY_MINILM_DIR against PEFT's reference
 // (tests/reference/gen_llm_lora_encoder.py); "PEFT peer:" writes an adapter that PEFT loads
-// (peer_peft_minilm.py, label `peer`).
+// (peer_peft_minilm.py, label `peer`). With lora_dropout: gradients with fixed masks, evaluation as the
+// folded path, and PEFT's training output with the library's masks (tests/reference/gen_llm_lora_dropout.py).
 #include <aimastery/llm/fine_tuning/sentence_encoder_adapter.hpp>
 #include <aimastery/llm/fine_tuning/sentence_encoder_with_lora.hpp>
 
@@ -137,6 +138,123 @@ TEST_CASE_TEMPLATE("SentenceEncoderWithLoRA: gradients of A and B equal central 
   }
 }
 
+TEST_CASE("SentenceEncoderWithLoRA with lora_dropout: gradients with the masks held fixed equal central differences") {
+  // PEFT's training path y = W₀x + b + s·B A·D(x) in every projection of both layers (tiny BERT, double).
+  const std::uint64_t seed = test_seed(11);
+  const BasicSentenceEncoder<double> base = tiny_bert<double>(seed);
+  LoRAConfig config;
+  config.target_modules = {"all-linear"};
+  config.options.r = 2;
+  config.options.alpha = 3;
+  config.options.dropout = 0.3;
+  BasicSentenceEncoderWithLoRA<double> model(base, config);
+  randomise_b(model, seed + 1);
+  const auto ids = model.tokenize(texts);
+  Matrix<double> G(4, 8);
+  RandomEngine rng(seed + 2);
+  for (Index i = 0; i < G.size(); ++i) G.data()[i] = 2.0 * detail::uniform_open01(rng) - 1.0;
+  const auto fix_masks = [&] {
+    std::uint64_t k = seed + 100;
+    for (const auto& [name, _] : model.lora_modules()) model.lora(name).reseed(k++);
+  };
+  ParameterList<double> variables;
+  for (const auto& p : model.parameters())
+    if (p.trainable) {
+      p.parameter->zero_grad();
+      variables.push_back(p);
+    }
+  fix_masks();
+  const Matrix<double> e = model.forward(ids);
+  model.backward(G);
+  // The masks act (the output is not the folded one) and are the ones the layers report.
+  const Matrix<double>& mask = model.lora("encoder.layer.1.output.dense").dropout_mask();
+  std::size_t longest = 0;
+  for (const auto& sequence : ids) longest = std::max(longest, sequence.size());
+  CHECK(mask.rows() == 4 * static_cast<Index>(longest));  // the padded batch: 4 sequences of the longest length
+  CHECK(mask.cols() == 16);
+  CHECK((mask.array() == 0.0).count() > 0);
+  BasicSentenceEncoderWithLoRA<double> evaluated = model;
+  evaluated.eval();
+  CHECK((evaluated.forward(ids) - e).cwiseAbs().maxCoeff() > 1e-3);
+  const auto objective = [&] {
+    fix_masks();
+    return (model.forward(ids).array() * G.array()).sum();
+  };
+  GradientCheckOptions check;
+  check.floor = 1e-4;
+  const GradientCheckResult r = gradient_check<double>(objective, variables, check);
+  INFO(r.worst_variable, " ", r.analytic, " vs ", r.numeric);
+  CHECK(r.passed(1e-5));
+  for (const auto& p : model.parameters())
+    if (!p.trainable) CHECK(p.parameter->grad.isZero(0));
+}
+
+TEST_CASE("SentenceEncoderWithLoRA with lora_dropout: evaluation is the folded path; a throwing call draws no mask") {
+  const std::uint64_t seed = test_seed(12);
+  const SentenceEncoder base = tiny_bert(seed);
+  const auto make = [&](double dropout) {
+    SentenceEncoderWithLoRA m(base, {.target_modules = {"query", "value", "dense"},
+                                     .options = {.r = 2, .alpha = 4, .dropout = dropout, .seed = seed}});
+    randomise_b(m, seed + 1);
+    return m;
+  };
+  SentenceEncoderWithLoRA dropped = make(0.2), folded = make(0.0), twin = make(0.2);
+  const auto ids = dropped.tokenize(texts);
+  const Matrix<float> reference = folded.forward(ids);  // dropout 0: folded in training too
+  const Matrix<float> first = dropped.forward(ids);
+  CHECK(max_abs_diff(first, reference) > 1e-3f);
+  CHECK(twin.forward(ids) == first);  // the same seeds draw the same masks
+  // A call that throws leaves the model as it was: the next forward draws the masks it would have drawn.
+  CHECK_THROWS_NAMING(dropped.forward(std::vector<std::vector<std::int32_t>>{{2, 99, 3}}), InvalidArgument,
+                      "token id 99");
+  CHECK_THROWS_NAMING(dropped.backward(Matrix<float>::Zero(2, 8)), InvalidArgument, "grad_embeddings is 2x8");
+  CHECK(dropped.forward(ids) == twin.forward(ids));
+  dropped.eval();
+  folded.eval();
+  CHECK(dropped.forward(ids) == folded.forward(ids));
+  CHECK(dropped.forward(ids) == reference);
+  CHECK(dropped.encode(texts, 1) == folded.encode(texts, 1));  // inference never drops
+  dropped.train();
+  CHECK(max_abs_diff(dropped.forward(ids), reference) > 1e-3f);
+}
+
+TEST_CASE("SentenceEncoderWithLoRA with lora_dropout: PEFT's training output with the masks the library draws") {
+  // tests/reference/gen_llm_lora_dropout.py: PEFT on a tiny BertModel with lora_dropout 0.25 in training mode,
+  // its nn.Dropout modules replaced by the masks this library draws for the same layers (aimastery_random.py).
+  const std::string data = std::string(AIMASTERY_REFERENCE_DIR) + "/llm_lora_dropout";
+  SentenceEncoderOptions options;
+  options.max_seq_length = 16;
+  const SentenceEncoder base = SentenceEncoder::load(data + "/model", options);
+  SentenceEncoderWithLoRA model = load_lora_adapter(base, data + "/adapter");
+  CHECK(model.report().wrapped.size() == 2 * 5);
+  for (const auto& [name, lora] : model.lora_modules()) CHECK(lora->options().dropout == 0.25);
+  const Safetensors ref = read_safetensors(data + "/reference.safetensors");
+  const Matrix<float> input_ids = ref.matrix<float>("input_ids"), mask = ref.matrix<float>("attention_mask");
+  std::vector<std::vector<std::int32_t>> ids(static_cast<std::size_t>(input_ids.rows()));
+  for (Index b = 0; b < input_ids.rows(); ++b)
+    for (Index p = 0; p < input_ids.cols(); ++p)
+      if (mask(b, p) == 1.0f) ids[static_cast<std::size_t>(b)].push_back(static_cast<std::int32_t>(input_ids(b, p)));
+  model.train();
+  const Matrix<float> e = model.forward(ids);
+  // The same masks: the library's engine and its Python port agree.
+  CHECK(model.lora("encoder.layer.0.attention.self.query").dropout_mask() == ref.matrix<float>("query_mask_layer0"));
+  const Matrix<float> expected = ref.matrix<float>("embeddings");
+  CHECK(max_abs_diff(e, expected) <= 1e-5f);
+  const std::vector<float> hidden = ref.at("last_hidden_state").values<float>();
+  const Tensor<float>& ours = model.last_hidden_state();
+  REQUIRE(ours.dim(1) == input_ids.cols());
+  float worst = 0;
+  for (Index b = 0; b < input_ids.rows(); ++b)
+    for (Index p = 0; p < static_cast<Index>(ids[static_cast<std::size_t>(b)].size()); ++p)
+      for (Index j = 0; j < 8; ++j)
+        worst = std::max(worst, std::abs(ours.matrix()(b * ours.dim(1) + p, j) -
+                                         hidden[static_cast<std::size_t>((b * input_ids.cols() + p) * 8 + j)]));
+  CHECK(worst <= 1e-5f);
+  // The dropout matters, and evaluation is the folded path without it.
+  model.eval();
+  CHECK(max_abs_diff(model.forward(ids), expected) > 1e-3f);
+}
+
 TEST_CASE("SentenceEncoderWithLoRA: training moves A and B only; merge_and_unload gives its outputs") {
   const std::uint64_t seed = test_seed(6);
   const SentenceEncoder base = tiny_bert(seed);
@@ -197,8 +315,12 @@ TEST_CASE("SentenceEncoderWithLoRA: bad input names the problem and leaves nothi
                       "layer 0: TransformerBlockWithLoRA: target self_attn.query (8 -> 8)");
   CHECK_THROWS_NAMING(M(base, {.target_modules = {"query"}, .options = {.alpha = 0}}), InvalidArgument,
                       "alpha must be finite and > 0");
-  CHECK_THROWS_NAMING(M(base, {.target_modules = {"query"}, .options = {.dropout = 0.1}}), InvalidArgument,
-                      "lora_dropout must be 0");
+  CHECK_THROWS_NAMING(M(base, {.target_modules = {"query"}, .options = {.dropout = 1.0}}), InvalidArgument,
+                      "SentenceEncoderWithLoRA: lora_dropout must be in [0, 1), got 1.0");
+  CHECK_THROWS_NAMING(M(base, {.target_modules = {"query"}, .options = {.dropout = -0.5}}), InvalidArgument,
+                      "lora_dropout must be in [0, 1), got -0.5");
+  CHECK_THROWS_NAMING(M(base, {.target_modules = {"query"}, .options = {.dropout = std::nan("")}}), InvalidArgument,
+                      "lora_dropout must be in [0, 1)");
   M model(base, {.target_modules = {"query"}, .options = {.r = 2}});
   CHECK_THROWS_NAMING(model.backward(Matrix<float>::Zero(1, 8)), InvalidArgument, "called before forward");
   CHECK_THROWS_NAMING(model.forward(std::vector<std::vector<std::int32_t>>{}), InvalidArgument, "the batch is empty");
@@ -231,6 +353,7 @@ TEST_CASE("SentenceEncoderWithLoRA adapter files: PEFT's names, a round trip, an
   CHECK(config["lora_alpha"] == 6);
   CHECK(config["target_modules"].size() == 6);
   CHECK(config["target_modules"][0] == "encoder.layer.0.attention.self.query");
+  CHECK(config["lora_dropout"] == 0.0);
 
   SentenceEncoderWithLoRA again = load_lora_adapter(base, dir.str());
   CHECK(again.report().wrapped == model.report().wrapped);
@@ -265,6 +388,32 @@ TEST_CASE("SentenceEncoderWithLoRA adapter files: PEFT's names, a round trip, an
   std::ofstream(dir.path / "adapter_config.json") << edited.dump();
   CHECK_THROWS_NAMING(load_lora_adapter(base, dir.str()), FormatError, "rank_pattern / alpha_pattern are set");
   CHECK_THROWS_AS(load_lora_adapter(base, (dir.path / "missing").string()), FormatError);
+}
+
+TEST_CASE("SentenceEncoderWithLoRA adapter files: lora_dropout round-trips; a bad one is a FormatError") {
+  const std::uint64_t seed = test_seed(13);
+  const SentenceEncoder base = tiny_bert(seed);
+  SentenceEncoderWithLoRA model(base, {.target_modules = {"value"}, .options = {.r = 2, .dropout = 0.125}});
+  randomise_b(model, seed + 1);
+  TempDir dir("dropout");
+  save_lora_adapter(model, dir.str());
+  nlohmann::json config = nlohmann::json::parse(std::ifstream(dir.path / "adapter_config.json"));
+  CHECK(config["lora_dropout"] == 0.125);
+  SentenceEncoderWithLoRA again = load_lora_adapter(base, dir.str());
+  for (const auto& [name, lora] : again.lora_modules()) CHECK(lora->options().dropout == 0.125);
+  model.eval();
+  again.eval();
+  CHECK(again.forward(again.tokenize(texts)) == model.forward(model.tokenize(texts)));
+  for (const double bad : {1.0, -0.25}) {
+    config["lora_dropout"] = bad;
+    std::ofstream(dir.path / "adapter_config.json") << config.dump();
+    CHECK_THROWS_NAMING(load_lora_adapter(base, dir.str()), FormatError,
+                        "adapter_config.json: lora_dropout must be in [0, 1)");
+  }
+  config["lora_dropout"] = nullptr;  // PEFT's default when absent: 0
+  std::ofstream(dir.path / "adapter_config.json") << config.dump();
+  for (const auto& [name, lora] : load_lora_adapter(base, dir.str()).lora_modules())
+    CHECK(lora->options().dropout == 0.0);
 }
 
 TEST_CASE("MiniLM: LoRA on query and value starts equal to the encoder; 0.33 % of the parameters train") {

@@ -229,7 +229,8 @@ TEST_CASE("TextChunker: recursive splitting prefers paragraphs, then lines, then
   got.clear();
   for (const TextSpan s : narrow.split_text("alpha beta gamma delta"))
     got.push_back(std::string("alpha beta gamma delta").substr(s.start, s.end - s.start));
-  CHECK(got == std::vector<std::string>{"alpha beta", "beta gamma", "delta"});
+  // Each chunk opens with the last 4 characters of the one before, as fixed windows do.
+  CHECK(got == std::vector<std::string>{"alpha beta", "beta gamma", "amma delta"});
 }
 
 TEST_CASE("TextChunker: Markdown sections carry their heading path, fenced code is not a heading") {
@@ -274,4 +275,160 @@ TEST_CASE("TextChunker: bad options are InvalidArgument naming the problem") {
   CHECK_THROWS_NAMING(TextChunker({.unit = ChunkUnit::tokens}), InvalidArgument, "needs a tokenizer");
   CHECK_THROWS_NAMING(TextChunker({.strategy = ChunkingStrategy::recursive, .separators = {}}), InvalidArgument,
                       "separator list is empty");
+  TextChunkerOptions o;
+  o.metadata_in_budget = {"title", ""};
+  CHECK_THROWS_NAMING(TextChunker(o), InvalidArgument, "a key of metadata_in_budget is empty");
+}
+
+TEST_CASE("TextChunker: packing chunks share exactly `overlap` units, across pieces that had to be cut too") {
+  // Sentence, recursive and Markdown chunks of random Unicode text: chunk k + 1 starts `overlap` units
+  // before chunk k ends (Markdown: within a section). Characters and words: exactly `overlap`. Tokens:
+  // `overlap` pieces of chunk k's own tokenisation unless the next piece needs the room (a concatenation
+  // may take more word pieces than its parts): counted.
+  RandomEngine rng(test::test_seed() + 3);
+  std::vector<Document> docs;
+  for (int i = 0; i < 8; ++i)
+    docs.push_back(Document::from_source("random-" + std::to_string(i), random_text(rng, 30)));
+  std::size_t pairs = 0, token_pairs = 0, token_exact = 0, whitespace_limited = 0;
+  for (const auto strategy : {ChunkingStrategy::sentence, ChunkingStrategy::recursive, ChunkingStrategy::markdown})
+    for (const auto unit : {ChunkUnit::characters, ChunkUnit::words, ChunkUnit::tokens})
+      for (const auto& [size, overlap] : {std::pair<Index, Index>{12, 4}, {30, 10}, {8, 7}, {60, 1}}) {
+        TextChunkerOptions o;
+        o.strategy = strategy;
+        o.unit = unit;
+        o.size = size;
+        o.overlap = overlap;
+        if (unit == ChunkUnit::tokens) o.tokenizer = minilm_tokenizer();
+        const TextChunker chunker(o);
+        CAPTURE(static_cast<int>(strategy));
+        CAPTURE(static_cast<int>(unit));
+        CAPTURE(o.size);
+        for (const Document& doc : docs) {
+          const auto chunks = chunker.split(doc);
+          check_chunks(chunker, doc, chunks);
+          // Markdown sections: the chunks of a chunker too large to cut anything.
+          std::vector<TextSpan> sections = {{0, doc.text.size()}};
+          if (strategy == ChunkingStrategy::markdown)
+            sections = TextChunker({.strategy = ChunkingStrategy::markdown, .size = 1 << 30}).split_text(doc.text);
+          const auto section_of = [&](const Chunk& c) {
+            for (std::size_t k = 0; k < sections.size(); ++k)
+              if (c.start >= sections[k].start && c.end <= sections[k].end) return k;
+            FAIL("chunk outside every section");
+            return sections.size();
+          };
+          for (std::size_t i = 0; i + 1 < chunks.size(); ++i) {
+            const Chunk &c = chunks[i], &d = chunks[i + 1];
+            if (section_of(c) != section_of(d)) {
+              CHECK(d.start >= c.end);
+              continue;
+            }
+            CAPTURE(c.text);
+            CAPTURE(d.text);
+            REQUIRE(d.start >= c.start);
+            ++pairs;
+            // The units of chunk k from d's start on (word pieces that split one Hangul syllable's jamo
+            // begin at the same byte: counted once).
+            std::size_t shared = 0, last_start = std::string::npos;
+            for (const TextSpan u : chunker.units(c.text))
+              if (c.start + u.start >= d.start && u.start != last_start) {
+                ++shared;
+                last_start = u.start;
+              }
+            if (unit == ChunkUnit::tokens) {
+              CHECK(shared <= static_cast<std::size_t>(overlap));
+              ++token_pairs;
+              token_exact += shared == static_cast<std::size_t>(overlap);
+            } else if (shared == static_cast<std::size_t>(overlap)) {
+              CHECK(chunker.measure(doc.text.substr(d.start, c.end - d.start)) == overlap);
+            } else {
+              // Fewer only in characters, when the whitespace after chunk k is so long that one more unit
+              // of overlap, the whitespace and one code point would not fit.
+              CHECK(unit == ChunkUnit::characters);
+              Index gap = 0;  // whitespace code points after chunk k
+              for (std::size_t j = c.end; j < doc.text.size(); ++gap)
+                if (!is_unicode_space(detail::unicode::decode_utf8(doc.text, j))) break;
+              CHECK(static_cast<Index>(shared) + 1 + gap + 1 > size);
+              ++whitespace_limited;
+            }
+          }
+        }
+      }
+  MESSAGE(pairs << " consecutive pairs; tokens: " << token_exact << " of " << token_pairs
+                << " exactly `overlap`; characters: " << whitespace_limited << " limited by whitespace");
+  CHECK(pairs > 500);
+  CHECK(whitespace_limited * 4 < pairs);
+  // Tokens: an overlap that begins inside a word is tokenised afresh in the next chunk ("##녕" becomes "녕"),
+  // sometimes into more pieces, which then leave less room.
+  CHECK(static_cast<double>(token_exact) >= 0.8 * static_cast<double>(token_pairs));
+}
+
+TEST_CASE("TextChunker: a sentence longer than the chunk is cut, and the overlap runs across the cuts") {
+  const std::string text = "A short one. This sentence is much longer than six words in total. End.";
+  const TextChunker chunker(
+      {.strategy = ChunkingStrategy::sentence, .unit = ChunkUnit::words, .size = 6, .overlap = 2});
+  std::vector<std::string> got;
+  for (const TextSpan s : chunker.split_text(text)) got.push_back(text.substr(s.start, s.end - s.start));
+  CHECK(got == std::vector<std::string>{"A short one.", "short one. This sentence is much",
+                                        "is much longer than six words", "six words in total.", "in total. End."});
+  // A chunk no longer than the overlap runs on into the cut piece (alone, the next chunk would contain it).
+  got.clear();
+  const std::string two = "Hi. This sentence is much longer than six words.";
+  for (const TextSpan s : chunker.split_text(two)) got.push_back(two.substr(s.start, s.end - s.start));
+  CHECK(got == std::vector<std::string>{"Hi. This sentence is much longer", "much longer than six words."});
+  // Characters of Unicode text, recursive: a 4-character overlap, whitespace included, across a cut word.
+  const std::string greek = "Ελληνικά κείμενα αβγδεζηθικλμνξοπρστυφχψω τέλος";
+  const TextChunker chars({.strategy = ChunkingStrategy::recursive, .size = 12, .overlap = 4});
+  got.clear();
+  for (const TextSpan s : chars.split_text(greek)) got.push_back(greek.substr(s.start, s.end - s.start));
+  // (The word after the cut one starts a chunk of its own, which opens with the overlap.)
+  CHECK(got == std::vector<std::string>{"Ελληνικά", "νικά κείμενα", "μενα αβγδεζη", "δεζηθικλμνξο", "μνξοπρστυφχψ",
+                                        "υφχψω", "φχψω τέλος"});
+}
+
+TEST_CASE("TextChunker: metadata rendered into the chunk counts in the budget; no room is an error") {
+  const Document doc = Document::from_source(
+      "guide.md", "# Install\nUse cmake to build it from the sources.\n## From source\nClone it and run.\n",
+      {{"title", "Guide"}});
+  TextChunkerOptions o;
+  o.strategy = ChunkingStrategy::markdown;
+  o.unit = ChunkUnit::words;
+  o.size = 9;
+  o.overlap = 1;
+  o.metadata_in_budget = {"title", "heading"};
+  const TextChunker chunker(o);
+  const auto chunks = chunker.split(doc);
+  REQUIRE(chunks.size() >= 3);
+  CHECK(chunker.embedding_text(chunks[0]) == "title: Guide\nheading: Install\n" + chunks[0].text);
+  for (const Chunk& c : chunks) {
+    CAPTURE(chunker.embedding_text(c));
+    CHECK(chunker.measure(chunker.embedding_text(c)) <= 9);
+    CHECK(doc.text.substr(c.start, c.end - c.start) == c.text);
+  }
+  // "title: Guide" and "heading: Install > From source" take 7 of 9 words: 2 left, overlap 1 needs 2. At 8,
+  // 1 is left: an error naming the document and the budget.
+  o.size = 8;
+  const std::string expected_message =
+      "TextChunker::split: document " + doc.id +
+      " (guide.md): the metadata rendered into each chunk (title: Guide;heading: Install > From "
+      "source;) takes 7 of the chunk budget of 8 words, leaving 1 for the text, which needs at "
+      "least overlap + 1 = 2";
+  CHECK_THROWS_NAMING(TextChunker(o).split(doc), InvalidArgument, expected_message.c_str());
+  // Fixed windows: the window holds the budget left after the header.
+  TextChunkerOptions f;
+  f.strategy = ChunkingStrategy::fixed;
+  f.unit = ChunkUnit::characters;
+  f.size = 20;
+  f.overlap = 2;
+  f.metadata_in_budget = {"title"};
+  const Document plain = Document::from_source("p.txt", "abcdefghijklmnopqrstuvwxyz", {{"title", "Abc"}});
+  const auto windows = TextChunker(f).split(plain);
+  // 20 − "title: Abc\n" (11 characters) = 9 a window, 7 apart.
+  REQUIRE(windows.size() == 4);
+  CHECK(windows[0].text == "abcdefghi");
+  CHECK(windows[1].text == "hijklmnop");
+  CHECK(windows[3].text == "vwxyz");
+  // Without the key in the metadata nothing is rendered, and the whole budget is the text's.
+  CHECK(TextChunker(f).split(Document::from_source("q.txt", "abcdefghijklmnopqrstuvwxyz")).front().text.size() == 20);
+  f.size = 13;  // 13 − 11 = 2 characters, overlap 2 needs 3
+  CHECK_THROWS_NAMING(TextChunker(f).split(plain), InvalidArgument, "of the chunk budget of 13 characters, leaving 2");
 }

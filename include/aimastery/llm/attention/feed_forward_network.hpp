@@ -12,7 +12,11 @@
 ///
 /// It is a Layer on (tokens × E) matrices and takes a (batch, sequence, E) tensor as a
 /// (batch·sequence) × E matrix view.
+///
+/// Side paths (set_side_paths), as MultiHeadAttention's: a layer S beside linear1 or linear2 adds S(X) to
+/// its output and S'(dY) to its input's gradient (LoRA's unmerged training path).
 
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -112,6 +116,10 @@ class FeedForwardNetwork : public Layer<T> {
     return d_model();
   }
 
+  /// Side layers beside linear1 and linear2 (null = none); not owned, set the same ones for a forward
+  /// and its backward; `infer` ignores them.
+  void set_side_paths(Layer<T>* linear1, Layer<T>* linear2) noexcept { side_ = {linear1, linear2}; }
+
   /// Restarts the dropout mask generator.
   void reseed(std::uint64_t seed) { dropout_.reseed(seed); }
 
@@ -127,23 +135,30 @@ class FeedForwardNetwork : public Layer<T> {
     activation_.train(this->training());
     dropout_.train(this->training());
     input_ = X;
-    const Matrix<T> hidden = dropout_.forward(activation_.forward(linear1_.forward(X)));
-    hidden_ = hidden;
-    return linear2_.forward(hidden_);
+    Matrix<T> Z = linear1_.forward(X);
+    if (side_[0]) Z += side_[0]->forward(input_);
+    hidden_ = dropout_.forward(activation_.forward(Z));
+    Matrix<T> Y = linear2_.forward(hidden_);
+    if (side_[1]) Y += side_[1]->forward(hidden_);
+    return Y;
   }
 
   Matrix<T> propagate(const Eigen::Ref<const Matrix<T>>& dY) {
-    const Matrix<T> dH = linear2_.backward(hidden_, dY);
+    Matrix<T> dH = linear2_.backward(hidden_, dY);
+    if (side_[1]) dH += side_[1]->backward(Matrix<T>(dY));
     const Matrix<T> dZ = activation_.backward(dropout_.backward(dH));
-    return linear1_.backward(input_, dZ);
+    Matrix<T> dX = linear1_.backward(input_, dZ);
+    if (side_[0]) dX += side_[0]->backward(dZ);
+    return dX;
   }
 
   detail::Linear<T> linear1_;
   detail::Linear<T> linear2_;
   Activation<T> activation_;
   Dropout<T> dropout_;
-  Matrix<T> input_;   // X of the last forward
-  Matrix<T> hidden_;  // dropout(f(W₁X + b₁)) of the last forward
+  Matrix<T> input_;                     // X of the last forward
+  Matrix<T> hidden_;                    // dropout(f(W₁X + b₁)) of the last forward
+  std::array<Layer<T>*, 2> side_ = {};  // beside linear1, linear2 (not owned)
 };
 
 }  // namespace aimastery

@@ -19,8 +19,13 @@
 /// of nn.MultiheadAttention's boolean attn_mask; a PyTorch key_padding_mask (true = padding) is passed as
 /// `AttentionMask<T>().with_key_padding(pad)`. They broadcast per batch element and per head (see
 /// attention_mask.hpp). Query, key and value must all have E features (PyTorch's kdim = vdim = E).
+///
+/// Side paths (set_side_paths): a layer S added beside a projection, P = X Wᵀ + b + S(X), with
+/// ∂L/∂X = dP W + S'(dP) in backward (S accumulates its own gradients). LoRA's unmerged training path
+/// (y = W x + b + s·B A·dropout(x), fine_tuning/transformer_block_with_lora.hpp) uses them.
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -120,12 +125,14 @@ class MultiHeadAttention {
     const auto Xq = query.matrix(), Xk = key.matrix(), Xv = value.matrix();
     Cache c;
     c.batch = B;
-    c.q = split_heads(project(Xq, 0), B, n);
-    c.k = split_heads(project(Xk, 1), B, m);
-    c.v = split_heads(project(Xv, 2), B, m);
+    c.q = split_heads(project_with_side(Xq, 0), B, n);
+    c.k = split_heads(project_with_side(Xk, 1), B, m);
+    c.v = split_heads(project_with_side(Xv, 2), B, m);
     c.attention = scaled_dot_product_attention(c.q, c.k, c.v, mask, opts);
     c.concat = merge_heads(c.attention.output);
-    Tensor<T> y = detail::sequence_from<T>(out_proj_.forward(c.concat), B, n);
+    Matrix<T> projected = out_proj_.forward(c.concat);
+    if (side_[3]) projected += side_[3]->forward(c.concat);
+    Tensor<T> y = detail::sequence_from<T>(projected, B, n);
     c.query = Xq;
     c.key = Xk;
     c.value = Xv;
@@ -186,7 +193,8 @@ class MultiHeadAttention {
       return "grad_output is " + Tensor<T>::shape_string(grad_output.shape()) + " but the forward produced " +
              Tensor<T>::shape_string({B, n, embed_dim_});
     });
-    const Matrix<T> d_concat = out_proj_.backward(cache_.concat, grad_output.matrix());
+    Matrix<T> d_concat = out_proj_.backward(cache_.concat, grad_output.matrix());
+    if (side_[3]) d_concat += side_[3]->backward(Matrix<T>(grad_output.matrix()));
     const Tensor<T> d_heads = split_heads(d_concat, B, n);
     const AttentionGradients<T> g = scaled_dot_product_attention_backward(
         d_heads, cache_.q, cache_.k, cache_.v, cache_.attention, cache_.mask, cache_.options);
@@ -202,6 +210,13 @@ class MultiHeadAttention {
     if (options_.bias) list.push_back({"in_proj_bias", &in_proj_bias_, true});
     out_proj_.append_parameters(list, "out_proj.");
     return list;
+  }
+
+  /// Side layers beside the query, key, value and output projections (see the top of this file; null =
+  /// none). Not owned: they must outlive the forward and the backward they serve. Set the same ones for
+  /// a forward and its backward; the packed `infer` path ignores them.
+  void set_side_paths(Layer<T>* query, Layer<T>* key, Layer<T>* value, Layer<T>* out_proj) noexcept {
+    side_ = {query, key, value, out_proj};
   }
 
   Parameter<T>& in_proj_weight() noexcept { return in_proj_weight_; }
@@ -234,11 +249,20 @@ class MultiHeadAttention {
     if (options_.bias) P.rowwise() += in_proj_bias_.value.row(0).segment(part * embed_dim_, embed_dim_);
     return P;
   }
-  /// Accumulates the in_proj gradients of part `part` from dP (its projected gradient); returns dX.
+  /// project(X, part) + S(X) for the part's side path S.
+  Matrix<T> project_with_side(const Eigen::Ref<const Matrix<T>>& X, Index part) {
+    Matrix<T> P = project(X, part);
+    if (Layer<T>* side = side_[static_cast<std::size_t>(part)]) P += side->forward(Matrix<T>(X));
+    return P;
+  }
+  /// Accumulates the in_proj gradients of part `part` from dP (its projected gradient), and its side
+  /// path's; returns dX.
   Matrix<T> unproject(const Matrix<T>& dP, const Matrix<T>& X, Index part) {
     in_proj_weight_.grad.middleRows(part * embed_dim_, embed_dim_).noalias() += matrix_multiply(dP.transpose(), X);
     if (options_.bias) in_proj_bias_.grad.row(0).segment(part * embed_dim_, embed_dim_) += dP.colwise().sum();
-    return matrix_multiply(dP, in_proj_weight_.value.middleRows(part * embed_dim_, embed_dim_));
+    Matrix<T> dX = matrix_multiply(dP, in_proj_weight_.value.middleRows(part * embed_dim_, embed_dim_));
+    if (Layer<T>* side = side_[static_cast<std::size_t>(part)]) dX += side->backward(dP);
+    return dX;
   }
   /// (B·len) × E → (B, h, len, d): head i is columns [i·d, (i+1)·d).
   Tensor<T> split_heads(const Matrix<T>& X, Index B, Index len) const {
@@ -272,6 +296,7 @@ class MultiHeadAttention {
   detail::Linear<T> out_proj_;
   Tensor<T> weights_;
   Cache cache_;
+  std::array<Layer<T>*, 4> side_ = {};  // beside q, k, v, out_proj (not owned)
 };
 
 }  // namespace aimastery

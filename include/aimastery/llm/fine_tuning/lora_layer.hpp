@@ -46,6 +46,12 @@ struct LoRAOptions {
 
 namespace detail {
 
+/// Checks PEFT's lora_dropout, the probability of dropping a unit of the LoRA input: [0, 1).
+inline void check_lora_dropout(std::string_view where, double dropout) {
+  require(std::isfinite(dropout) && dropout >= 0.0 && dropout < 1.0, where,
+          [&] { return "lora_dropout must be in [0, 1), got " + std::to_string(dropout); });
+}
+
 /// Checks LoRA options against a base layer of `in` inputs and `out` outputs; the message names the
 /// function, the option and the layer's shape.
 inline void check_lora_options(std::string_view where, Index in, Index out, const LoRAOptions& options) {
@@ -56,8 +62,7 @@ inline void check_lora_options(std::string_view where, Index in, Index out, cons
   });
   require(std::isfinite(options.alpha) && options.alpha > 0.0, where,
           [&] { return "alpha must be finite and > 0, got " + std::to_string(options.alpha); });
-  require(std::isfinite(options.dropout) && options.dropout >= 0.0 && options.dropout < 1.0, where,
-          [&] { return "dropout must be in [0, 1), got " + std::to_string(options.dropout); });
+  check_lora_dropout(where, options.dropout);
 }
 
 /// s = α/r, or α/√r with rsLoRA.
@@ -134,6 +139,9 @@ class LoRALayer : public Layer<T> {
   [[nodiscard]] const LoRAOptions& options() const noexcept { return options_; }
   /// Restarts the dropout mask generator (a gradient check keeps the mask fixed this way).
   void reseed(std::uint64_t seed) { dropout_.reseed(seed); }
+  /// The dropout mask D of the last training forward (n × in, each entry 0 or 1/(1 − p)), which its
+  /// backward applies again; empty before one, and never drawn with dropout 0.
+  [[nodiscard]] const Matrix<T>& dropout_mask() const noexcept { return dropout_.mask(); }
   /// A (r × in) and B (out × r), with their gradients.
   Parameter<T>& A() noexcept { return A_; }
   Parameter<T>& B() noexcept { return B_; }

@@ -100,6 +100,8 @@ PeftLoRAConfig read_peft_config(const std::string& path) {
     if (j.contains("lora_dropout") && !j["lora_dropout"].is_null()) c.dropout = j["lora_dropout"].get<double>();
     if (j.contains("use_rslora")) c.use_rslora = j["use_rslora"].get<bool>();
     if (!(std::isfinite(c.alpha) && c.alpha > 0.0)) throw error("lora_alpha must be > 0");
+    if (!(std::isfinite(c.dropout) && c.dropout >= 0.0 && c.dropout < 1.0))
+      throw error("lora_dropout must be in [0, 1), got " + j["lora_dropout"].dump());
     if (j.value("use_dora", false)) throw error("use_dora is true; DoRA adapters are not supported");
     if (j.value("lora_bias", false)) throw error("lora_bias is true; trained LoRA biases are not supported");
     if (j.value("fan_in_fan_out", false)) throw error("fan_in_fan_out is true (Conv1D layers); not supported");

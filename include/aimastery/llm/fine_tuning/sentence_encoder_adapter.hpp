@@ -15,8 +15,9 @@
 /// Loading builds the wrapped encoder from the adapter's configuration (its target_modules matched against
 /// the encoder's modules, see sentence_encoder_with_lora.hpp) and fills every A and B from the file. PEFT's
 /// tensors for BertModel's pooler ("base_model.model.pooler.dense...", which "dense" or "all-linear" also
-/// wrap there) are skipped: the mean-pooled embedding never uses the pooler. lora_dropout is read and set
-/// to 0 (this encoder's LoRA path has no dropout). A missing or malformed file, a tensor of the wrong shape
+/// wrap there) are skipped: the mean-pooled embedding never uses the pooler. lora_dropout round-trips: it
+/// is written from the updates' options and read back into them (a value outside [0, 1) is a FormatError).
+/// A missing or malformed file, a tensor of the wrong shape
 /// (an adapter for another model), a tensor no module takes, a per-module rank or α (rank_pattern,
 /// alpha_pattern) or a feature the reader does not implement: FormatError naming the file and the problem.
 
@@ -58,7 +59,7 @@ BasicSentenceEncoderWithLoRA<T> load_lora_adapter(const BasicSentenceEncoder<T>&
   LoRAConfig lora_config;
   lora_config.options.r = config.r;
   lora_config.options.alpha = config.alpha;
-  lora_config.options.dropout = 0.0;
+  lora_config.options.dropout = config.dropout;
   lora_config.options.use_rslora = config.use_rslora;
   for (const std::string& target : config.target_modules)
     if (target != "pooler.dense") lora_config.target_modules.push_back(target);

@@ -22,8 +22,10 @@
 /// "layer.0.attention.self.query" = one module); "all-linear" takes all six of every layer. (In PEFT,
 /// "dense" and "all-linear" also wrap BertModel's pooler.dense, which the mean-pooled sentence embedding
 /// never uses; an adapter's pooler tensors are ignored when loading.) Each layer is a
-/// TransformerBlockWithLoRA (the update as a reparametrisation W_eff = W₀ + s·B A of the frozen weight), so
-/// the LoRA path has no dropout: lora_dropout must be 0. Layer l draws its A matrices from seeds
+/// TransformerBlockWithLoRA: with lora_dropout = 0, or in evaluation (eval()), the update is folded into
+/// the frozen weight (W_eff = W₀ + s·B A); with lora_dropout p > 0 in training it runs beside each
+/// projection as PEFT computes it, y = W₀ x + b + s·B A·D(x), with D the dropout of the LoRA input only
+/// (see transformer_block_with_lora.hpp). Layer l draws its A matrices, and seeds its dropout masks, from
 /// options.seed + 6l, options.seed + 6l + 1, ... in the order of the table above.
 ///
 /// Training forward (for a batch of token id sequences, padded to the longest, L tokens):
@@ -91,10 +93,11 @@ class BasicSentenceEncoderWithLoRA {
  public:
   /// LoRA updates on the projections of `base` that config.target_modules names (see the top of this
   /// header). InvalidArgument for an empty list, a target that matches no module (the message lists the
-  /// modules), a rank outside [1, min(in, out)] of a module, α ≤ 0 or a dropout other than 0. The base
-  /// encoder is not changed (its layers are copied).
+  /// modules), a rank outside [1, min(in, out)] of a module, α ≤ 0 or a lora_dropout outside [0, 1). The
+  /// base encoder is not changed (its layers are copied).
   BasicSentenceEncoderWithLoRA(BasicSentenceEncoder<T> base, const LoRAConfig& config)
       : layers_(make_layers(base, config)), base_(std::move(base)) {
+    train();  // the base encoder's layers are in evaluation; forward is the training path
     for (std::size_t l = 0; l < layers_.size(); ++l)
       if (std::holds_alternative<Adapted>(layers_[l])) {
         lowest_adapted_ = static_cast<Index>(l);
@@ -167,6 +170,8 @@ class BasicSentenceEncoderWithLoRA {
     return r;
   }
 
+  /// Training mode (the mode of a new model): lora_dropout, when > 0, draws a mask on every forward.
+  /// Evaluation: no mask, the folded path (encode() never draws one).
   void train(bool on = true) {
     for (auto& layer : layers_) std::visit([&](auto& block) { block.train(on); }, layer);
   }
@@ -312,10 +317,7 @@ class BasicSentenceEncoderWithLoRA {
     constexpr std::string_view where = "SentenceEncoderWithLoRA";
     require(!config.target_modules.empty(), where,
             "target_modules is empty (name the projections, e.g. {\"query\", \"value\"}, or \"all-linear\")");
-    require(config.options.dropout == 0.0, where, [&] {
-      return "lora_dropout must be 0 (the update is a reparametrisation of the weight), got " +
-             std::to_string(config.options.dropout);
-    });
+    detail::check_lora_dropout(where, config.options.dropout);
     const auto layers = static_cast<Index>(base.layers().size());
     std::vector<std::vector<bool>> selected(static_cast<std::size_t>(layers),
                                             std::vector<bool>(detail::bert_projections.size(), false));

@@ -7,8 +7,8 @@
 ///   TransformerBlockWithLoRA<float> block(TransformerBlock<float>(384, 12), {.target_modules = {"query", "value"},
 ///                                                                           .options = {.r = 8, .alpha = 16}});
 ///
-/// The update is applied as a reparametrisation of the frozen weight (as torch.nn.utils.parametrize
-/// does): the block computes with
+/// Two paths compute the same update. Folded (lora_dropout = 0, or evaluation): a reparametrisation of
+/// the frozen weight (as torch.nn.utils.parametrize does); the block computes with
 ///
 ///     W_eff = W₀ + s · B A          (for a target's rows of its weight; W₀ is kept aside, exactly)
 ///
@@ -17,9 +17,19 @@
 ///
 ///     ∂L/∂B = s · G Aᵀ          ∂L/∂A = s · Bᵀ G
 ///
-/// This is exactly the LoRA forward and gradient of LinearWithLoRA for the same A and B, without editing
-/// the attention code. Two consequences: the LoRA path has no dropout of its own (lora_dropout must be
-/// 0 here), and each step costs a product B A and two r-sized products per target on top of the block.
+/// This is exactly the LoRA forward and gradient of LinearWithLoRA for the same A and B, at the cost of
+/// a product B A and two r-sized products per target on top of the block.
+///
+/// Unfolded (lora_dropout p > 0 in training, PEFT's semantics): dropout acts on the LoRA input only,
+///
+///     y = W₀ x + b + s · B A · D(x)          D(x) = x ⊙ M,  M_ij = [u_ij ≥ p] / (1 − p)
+///
+/// which no weight can fold. The block then computes with W₀ and each target's LoRALayer runs beside its
+/// projection (the side paths of MultiHeadAttention and FeedForwardNetwork): the LoRALayer draws M from
+/// its own seeded generator (the library's engine, as LinearWithLoRA's), keeps it for backward
+/// (LoRALayer::dropout_mask) and accumulates ∂L/∂B = s · dYᵀ (D(x) Aᵀ) and ∂L/∂A = s · (dY B)ᵀ D(x).
+/// Evaluation (eval()) draws no mask and takes the folded path again.
+///
 /// release_base() hands the block back with W₀ in its weights, bit for bit.
 ///
 /// Parameter names: the block's (all frozen) and "<target>.lora_A.weight", "<target>.lora_B.weight",
@@ -48,7 +58,7 @@ class TransformerBlockWithLoRA {
   /// Takes over `block` and puts LoRA updates on the projections that config.target_modules names (PEFT's
   /// rule: equal, or a dotted suffix: "query", "self_attn.value", "out_proj", "linear1"; "all-linear" for
   /// all six). InvalidArgument for a target that matches nothing (listing the projections), a rank outside
-  /// [1, min(in, out)], α ≤ 0 or a dropout other than 0.
+  /// [1, min(in, out)], α ≤ 0 or a lora_dropout outside [0, 1).
   TransformerBlockWithLoRA(TransformerBlock<T>&& block, const LoRAConfig& config)
       : targets_(make_targets(block, config)), block_(std::move(block)) {}
 
@@ -58,25 +68,52 @@ class TransformerBlockWithLoRA {
     return s + ")";
   }
 
-  void train(bool on = true) { block_.train(on); }
-  void eval() { block_.train(false); }
-
-  /// The block's forward with W_eff = W₀ + s·B A in every target's rows.
-  Tensor<T> forward(const Tensor<T>& x, const AttentionMask<T>& mask = {}, bool causal = false) {
-    write_effective_weights();
-    return block_.forward(x, mask, causal);
+  void train(bool on = true) {
+    block_.train(on);
+    for (auto& t : targets_) t.lora.train(on);
+  }
+  void eval() { train(false); }
+  [[nodiscard]] bool training() const noexcept { return block_.training(); }
+  /// Whether a forward now takes the unfolded path (training with lora_dropout > 0, see the top).
+  [[nodiscard]] bool unfolded() const noexcept {
+    return block_.training() && !targets_.empty() && targets_.front().lora.options().dropout > 0.0;
   }
 
-  /// The block's inference over packed sequences (TransformerBlock::infer) with W_eff = W₀ + s·B A.
+  /// The block's forward with the updates: W_eff = W₀ + s·B A in every target's rows (folded), or W₀ with
+  /// s·B A·D(x) beside each target (unfolded).
+  Tensor<T> forward(const Tensor<T>& x, const AttentionMask<T>& mask = {}, bool causal = false) {
+    const bool unfold = unfolded();
+    if (!unfold) {
+      write_effective_weights();
+      Tensor<T> y = block_.forward(x, mask, causal);
+      unfolded_forward_ = false;
+      return y;
+    }
+    write_base_weights();
+    const SidePaths sides(*this);
+    Tensor<T> y = block_.forward(x, mask, causal);
+    unfolded_forward_ = true;
+    return y;
+  }
+
+  /// The block's inference over packed sequences (TransformerBlock::infer) with W_eff = W₀ + s·B A (no
+  /// dropout: the folded path, whatever the mode).
   [[nodiscard]] Matrix<T> infer(const PackedSequences<T>& x, bool causal = false) {
     write_effective_weights();
     return block_.infer(x, causal);
   }
 
-  /// The block's backward; accumulates ∂L/∂A and ∂L/∂B of every target from G = ∂L/∂W_eff and returns
-  /// ∂L/∂x. The frozen parameters' gradients are left at zero.
+  /// The block's backward for the last forward; accumulates ∂L/∂A and ∂L/∂B of every target (folded:
+  /// from G = ∂L/∂W_eff; unfolded: through each LoRALayer and its dropout mask) and returns ∂L/∂x. The
+  /// frozen parameters' gradients are left at zero.
   Tensor<T> backward(const Tensor<T>& grad_output) {
     for (auto& p : block_.parameters()) p.parameter->zero_grad();
+    if (unfolded_forward_) {
+      const SidePaths sides(*this);
+      Tensor<T> grad_input = block_.backward(grad_output);
+      for (auto& p : block_.parameters()) p.parameter->zero_grad();
+      return grad_input;
+    }
     Tensor<T> grad_input = block_.backward(grad_output);
     for (auto& t : targets_) {
       const Matrix<T> G = gradient(t.site).middleRows(t.site.offset, t.site.rows);
@@ -142,6 +179,7 @@ class TransformerBlockWithLoRA {
     Index offset;           // first row
     Index rows;             // out
     Index in;
+    std::size_t slot;  // 0…5: query, key, value, out_proj, linear1, linear2
   };
   struct Target {
     Site site;
@@ -149,23 +187,41 @@ class TransformerBlockWithLoRA {
     Matrix<T> base;  // W₀, the frozen rows
   };
 
+  /// Puts every target's LoRALayer beside its projection for one call, and takes them away after it
+  /// (also when the call throws): the block never keeps pointers into this object.
+  class SidePaths {
+   public:
+    explicit SidePaths(TransformerBlockWithLoRA& owner) : block_(owner.block_) {
+      std::array<Layer<T>*, 6> side = {};
+      for (auto& t : owner.targets_) side[t.site.slot] = &t.lora;
+      block_.self_attn().set_side_paths(side[0], side[1], side[2], side[3]);
+      block_.feed_forward().set_side_paths(side[4], side[5]);
+    }
+    SidePaths(const SidePaths&) = delete;
+    SidePaths& operator=(const SidePaths&) = delete;
+    ~SidePaths() {
+      block_.self_attn().set_side_paths(nullptr, nullptr, nullptr, nullptr);
+      block_.feed_forward().set_side_paths(nullptr, nullptr);
+    }
+
+   private:
+    TransformerBlock<T>& block_;
+  };
+
   // Every check and every allocation before the block is taken over: a throw leaves the caller's block.
   static std::vector<Target> make_targets(TransformerBlock<T>& block, const LoRAConfig& config) {
     std::vector<Target> targets;
     constexpr std::string_view where = "TransformerBlockWithLoRA";
-    require(config.options.dropout == 0.0, where, [&] {
-      return "lora_dropout must be 0 on a TransformerBlock (the update is a reparametrisation of the weight), got " +
-             std::to_string(config.options.dropout);
-    });
+    detail::check_lora_dropout(where, config.options.dropout);
     require(!config.target_modules.empty(), where, "target_modules is empty");
     const Index E = block.d_model();
     const Index F = block.feed_forward().dim_feedforward();
-    const std::array<Site, 6> sites = {{{"self_attn.query", "self_attn.in_proj_weight", 0, E, E},
-                                        {"self_attn.key", "self_attn.in_proj_weight", E, E, E},
-                                        {"self_attn.value", "self_attn.in_proj_weight", 2 * E, E, E},
-                                        {"self_attn.out_proj", "self_attn.out_proj.weight", 0, E, E},
-                                        {"linear1", "linear1.weight", 0, F, E},
-                                        {"linear2", "linear2.weight", 0, E, F}}};
+    const std::array<Site, 6> sites = {{{"self_attn.query", "self_attn.in_proj_weight", 0, E, E, 0},
+                                        {"self_attn.key", "self_attn.in_proj_weight", E, E, E, 1},
+                                        {"self_attn.value", "self_attn.in_proj_weight", 2 * E, E, E, 2},
+                                        {"self_attn.out_proj", "self_attn.out_proj.weight", 0, E, E, 3},
+                                        {"linear1", "linear1.weight", 0, F, E, 4},
+                                        {"linear2", "linear2.weight", 0, E, F, 5}}};
     std::vector<bool> selected(sites.size(), false);
     for (const std::string& target : config.target_modules) {
       bool any = false;
@@ -201,11 +257,15 @@ class TransformerBlockWithLoRA {
   void write_effective_weights() {
     for (auto& t : targets_) weight(t.site).middleRows(t.site.offset, t.site.rows) = t.base + t.lora.delta_weight();
   }
+  void write_base_weights() {
+    for (auto& t : targets_) weight(t.site).middleRows(t.site.offset, t.site.rows) = t.base;
+  }
   Matrix<T>& weight(const Site& site) { return parameter(block_, site).value; }
   Matrix<T>& gradient(const Site& site) { return parameter(block_, site).grad; }
 
   std::vector<Target> targets_;  // built first, from the block before it is taken over
   TransformerBlock<T> block_;
+  bool unfolded_forward_ = false;  // the path of the last forward
 };
 
 }  // namespace aimastery

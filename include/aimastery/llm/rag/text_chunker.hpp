@@ -33,12 +33,24 @@
 ///              code blocks); each section is chunked recursively on its own, and its chunks carry the
 ///              heading path ("Install > From source") in Chunk::heading and in the metadata "heading".
 ///
-/// In the packing strategies (sentence, recursive, markdown) a chunk is trimmed of surrounding whitespace
-/// and measured after trimming; the next chunk starts with the longest run of the previous chunk's last
-/// pieces whose size is at most `overlap` (whole pieces, so the overlap is at most `overlap`, as in
-/// LangChain). A piece that had to be cut further starts a fresh chunk (no overlap across that cut). A
-/// single code point that alone is more than `size` units (a Hangul syllable is two or three word
-/// pieces) is a chunk of its own: nothing smaller can be cut.
+/// In the packing strategies (sentence, recursive, markdown) the hierarchy cuts the text into pieces of
+/// at most size − overlap units, packed greedily into chunks of at most `size`; a chunk is trimmed of
+/// surrounding whitespace and measured after trimming. Each chunk after the first opens with exactly the
+/// last `overlap` units of the chunk before it (units of that chunk's text: in characters this may begin
+/// inside a word and with whitespace, which is then kept), then takes whole pieces. A piece that had to be
+/// cut further starts a chunk, and so does the piece after it, but the overlap runs across those cuts: it
+/// is never dropped. A chunk no longer than the overlap runs on into the next piece (alone, the next chunk
+/// would contain it); a piece that does not fit beside the overlap is cut finer. Fewer than `overlap` units
+/// are shared only where nothing finer exists: a code point that does not fit beside them (in characters,
+/// after whitespace so long that overlap, whitespace and one code point exceed `size`; in tokens, a Hangul
+/// syllable's pieces, or an overlap that begins inside a word and takes more pieces tokenised afresh).
+/// Markdown sections start fresh chunks. A single code point that alone is more than `size` units (a
+/// Hangul syllable is two or three word pieces) is a chunk of its own: nothing smaller can be cut.
+///
+/// Metadata in the budget: the keys of `metadata_in_budget` are rendered before each chunk's text for the
+/// embedder ("key: value" lines; "heading" is the Markdown heading path; embedding_text), and their size
+/// counts in `size`: the chunk's own text gets the rest. When that leaves no room for the overlap and one
+/// more unit, split() throws InvalidArgument naming the document and the budget.
 ///
 /// Locating word pieces: the text is cut into whitespace-separated runs, and each run is tokenised. Each
 /// code point's normalised image (lower-cased, accents removed: `WordPieceTokenizer::normalize` of the code
@@ -50,7 +62,7 @@
 /// empty at its end.
 ///
 /// Bad options (size 0, a negative overlap, overlap >= size, token units without a tokenizer, an
-/// empty separator list) are InvalidArgument, thrown by the constructor.
+/// empty separator list, an empty metadata key) are InvalidArgument, thrown by the constructor.
 
 #include <algorithm>
 #include <cstddef>
@@ -82,6 +94,9 @@ struct TextChunkerOptions {
   std::vector<std::string> separators = {"\n\n", "\n", ". ", " ", ""};
   /// The tokenizer that counts ChunkUnit::tokens (shared, so chunkers are cheap to copy).
   std::shared_ptr<const WordPieceTokenizer> tokenizer = nullptr;
+  /// Metadata keys rendered before each chunk's text for the embedder ("key: value" lines, in this order;
+  /// "heading" is the Markdown heading path): their size counts in the chunk budget (embedding_text).
+  std::vector<std::string> metadata_in_budget = {};
 };
 
 class TextChunker {
@@ -100,6 +115,8 @@ class TextChunker {
     require(!options_.separators.empty() || options_.strategy == ChunkingStrategy::fixed ||
                 options_.strategy == ChunkingStrategy::sentence,
             where, "the separator list is empty");
+    for (const std::string& key : options_.metadata_in_budget)
+      require(!key.empty(), where, "a key of metadata_in_budget is empty");
     if (options_.separators.empty() || !options_.separators.back().empty()) options_.separators.emplace_back();
   }
 
@@ -108,7 +125,7 @@ class TextChunker {
   /// The chunks of one document, in text order, each with the document's id and metadata.
   [[nodiscard]] std::vector<Chunk> split(const Document& document) const {
     std::vector<Chunk> chunks;
-    for (const Piece& p : pieces(document.text)) {
+    for (const Piece& p : pieces(document.text, document.metadata, document.id + " (" + document.source + ")")) {
       Chunk c;
       c.document_id = document.id;
       c.start = p.span.start;
@@ -135,8 +152,15 @@ class TextChunker {
   /// The chunk spans of a bare text.
   [[nodiscard]] std::vector<TextSpan> split_text(std::string_view text) const {
     std::vector<TextSpan> out;
-    for (const Piece& p : pieces(text)) out.push_back(p.span);
+    for (const Piece& p : pieces(text, {}, "(a bare text)")) out.push_back(p.span);
     return out;
+  }
+
+  /// What the embedder reads for a chunk: the metadata_in_budget lines of the chunk's metadata, then its
+  /// text. Its size is at most `size` units (for tokens: the pieces of the header and of the text, each
+  /// tokenised alone, which is how WordPiece counts text split at a line break).
+  [[nodiscard]] std::string embedding_text(const Chunk& chunk) const {
+    return render_header(chunk.metadata, chunk.heading) + chunk.text;
   }
 
   /// The size of a text in the chosen unit.
@@ -284,35 +308,79 @@ class TextChunker {
     return true;
   }
 
-  std::vector<Piece> pieces(std::string_view text) const {
+  /// The lines "key: value\n" of the metadata_in_budget keys that have a value, in the option's order;
+  /// "heading" takes the section's heading path when there is one.
+  std::string render_header(const Metadata& metadata, const std::string& heading) const {
+    std::string header;
+    for (const std::string& key : options_.metadata_in_budget) {
+      std::string value = key == "heading" ? heading : std::string();
+      if (value.empty())
+        if (const auto it = metadata.find(key); it != metadata.end()) value = it->second;
+      if (!value.empty()) header += key + ": " + value + "\n";
+    }
+    return header;
+  }
+
+  /// The chunk budget left to the text of one section: `size` minus the metadata header rendered into each
+  /// of its chunks. InvalidArgument naming the document and the budget when it leaves no room for the
+  /// overlap and one more unit.
+  Index text_budget(const Metadata& metadata, const std::string& heading, std::string_view document) const {
+    const std::string header = render_header(metadata, heading);
+    if (header.empty()) return options_.size;
+    const Index used = measure(header);
+    require(options_.size - used > options_.overlap, "TextChunker::split", [&] {
+      std::string shown = header;
+      std::replace(shown.begin(), shown.end(), '\n', ';');
+      return "document " + std::string(document) + ": the metadata rendered into each chunk (" + shown + ") takes " +
+             std::to_string(used) + " of the chunk budget of " + std::to_string(options_.size) + " " + unit_name() +
+             ", leaving " + std::to_string(std::max<Index>(options_.size - used, 0)) +
+             " for the text, which needs at least overlap + 1 = " + std::to_string(options_.overlap + 1);
+    });
+    return options_.size - used;
+  }
+
+  std::vector<Piece> pieces(std::string_view text, const Metadata& metadata, std::string_view document) const {
     std::vector<Piece> out;
     switch (options_.strategy) {
       case ChunkingStrategy::fixed:
-        fixed_windows(text, out);
+        fixed_windows(text, text_budget(metadata, {}, document), out);
         break;
       case ChunkingStrategy::sentence:
-        pack(text, {0, text.size()}, Level{Level::sentences}, out, {});
+        pack(text, {0, text.size()}, Level{Level::sentences}, text_budget(metadata, {}, document), {}, out);
         break;
       case ChunkingStrategy::recursive:
-        pack(text, {0, text.size()}, Level{Level::separator, 0}, out, {});
+        pack(text, {0, text.size()}, Level{Level::separator, 0}, text_budget(metadata, {}, document), {}, out);
         break;
       case ChunkingStrategy::markdown:
         for (const auto& section : markdown_sections(text))
-          pack(text, section.span, Level{Level::separator, 0}, out, section.heading);
+          pack(text, section.span, Level{Level::separator, 0}, text_budget(metadata, section.heading, document),
+               section.heading, out);
         break;
     }
     return out;
   }
 
+  [[nodiscard]] std::string unit_name() const {
+    switch (options_.unit) {
+      case ChunkUnit::characters:
+        return "characters";
+      case ChunkUnit::words:
+        return "words";
+      case ChunkUnit::tokens:
+        return "tokens";
+    }
+    return {};
+  }
+
   // ---------------------------------------------------------------------------------------- fixed windows
 
-  /// Window w holds units [w·stride, w·stride + size), stride = size − overlap; the last window ends at
-  /// the last unit.
-  void fixed_windows(std::string_view text, std::vector<Piece>& out) const {
+  /// Window w holds units [w·stride, w·stride + size), stride = size − overlap (size: the text budget);
+  /// the last window ends at the last unit.
+  void fixed_windows(std::string_view text, Index budget, std::vector<Piece>& out) const {
     const std::vector<TextSpan> u = units(text);
     const auto n = u.size();
-    const auto size = static_cast<std::size_t>(options_.size);
-    const auto stride = static_cast<std::size_t>(options_.size - options_.overlap);
+    const auto size = static_cast<std::size_t>(budget);
+    const auto stride = static_cast<std::size_t>(budget - options_.overlap);
     for (std::size_t first = 0; first < n; first += stride) {
       const std::size_t last = std::min(n, first + size);  // one past
       TextSpan span{u[first].start, u[first].end};
@@ -364,43 +432,111 @@ class TextChunker {
     return measure(text.substr(t.start, t.end - t.start));
   }
 
-  /// Cuts `within` at `level`, cuts further every piece longer than `size`, and packs runs of pieces
-  /// into chunks (see the file comment).
-  void pack(std::string_view text, TextSpan within, Level level, std::vector<Piece>& out,
-            const std::string& heading) const {
-    std::vector<TextSpan> run;  // consecutive pieces that each fit
+  /// A piece of the hierarchy that is not cut further (at `level`). `fresh`: no chunk runs into it from
+  /// the piece before (it begins, or follows, a piece that had to be cut), though the overlap does.
+  struct Leaf {
+    TextSpan span;
+    Level level;
+    bool fresh;
+  };
+
+  /// Cuts `within` at `level`, and further every piece longer than `limit`, into leaves.
+  void leaves(std::string_view text, TextSpan within, Level level, Index limit, std::vector<Leaf>& out) const {
+    bool fresh = true;
     for (const TextSpan piece : cut(text, within, level)) {
-      if (is_last(level) || measure_span(text, piece) <= options_.size) {
-        run.push_back(piece);
+      if (is_last(level) || measure_span(text, piece) <= limit) {
+        out.push_back({piece, level, fresh});
+        fresh = false;
         continue;
       }
-      merge(text, run, out, heading);
-      run.clear();
-      pack(text, piece, next_level(level), out, heading);
+      leaves(text, piece, next_level(level), limit, out);
+      fresh = true;
     }
-    merge(text, run, out, heading);
   }
 
-  /// Greedy packing of contiguous pieces, each of size <= size, with an overlap of whole pieces.
-  void merge(std::string_view text, const std::vector<TextSpan>& run, std::vector<Piece>& out,
-             const std::string& heading) const {
-    const auto emit = [&](std::size_t first, std::size_t last) {  // pieces [first, last]
-      const TextSpan span = trim_span(text, {run[first].start, run[last].end});
-      if (span.end > span.start) out.push_back({span, heading});
+  /// The chunks of `within` (see the file comment): leaves of at most budget − overlap units packed
+  /// greedily; each chunk after the first opens with the last `overlap` units of the one before, and a
+  /// leaf that does not fit beside them is cut finer.
+  void pack(std::string_view text, TextSpan within, Level level, Index budget, const std::string& heading,
+            std::vector<Piece>& out) const {
+    std::vector<Leaf> pending;  // a stack: the next leaf at the back
+    leaves(text, within, level, budget - options_.overlap, pending);
+    std::reverse(pending.begin(), pending.end());
+    // The chunk [start, end) as emitted: trimmed at its end, and at its start unless it opens with the
+    // previous chunk's tail (which begins at a unit, whitespace included in character units).
+    const auto span_of = [&](std::size_t start, std::size_t end, bool overlapped) {
+      const TextSpan t = trim_span(text, {start, end});
+      return overlapped && t.end > start ? TextSpan{start, t.end} : t;
     };
-    const auto size_of = [&](std::size_t first, std::size_t last) {
-      return measure_span(text, {run[first].start, run[last].end});
+    const auto size_of = [&](std::size_t start, std::size_t end, bool overlapped) {
+      const TextSpan t = span_of(start, end, overlapped);
+      return measure(text.substr(t.start, t.end - t.start));
     };
-    std::size_t front = 0;
-    bool open = false;  // pieces [front, i) form the current chunk
-    for (std::size_t i = 0; i < run.size(); ++i) {
-      if (open && size_of(front, i) > options_.size) {
-        emit(front, i - 1);
-        while (front < i && (size_of(front, i - 1) > options_.overlap || size_of(front, i) > options_.size)) ++front;
+    bool open = false;
+    bool overlapped = false;  // the chunk opens with the previous chunk's tail
+    bool fresh_text = false;  // the chunk holds more than that tail
+    std::size_t start = 0, end = 0;
+    while (!pending.empty()) {
+      const Leaf leaf = pending.back();
+      pending.pop_back();
+      if (!open) {
+        start = leaf.span.start;
+        end = leaf.span.end;
+        open = fresh_text = true;
+        overlapped = false;
+        continue;
       }
-      open = true;
+      // A chunk no longer than the overlap runs on (alone, the next chunk would contain it).
+      const bool thin = !fresh_text || size_of(start, end, overlapped) <= options_.overlap;
+      if ((!leaf.fresh || thin) && size_of(start, leaf.span.end, overlapped) <= budget) {
+        end = leaf.span.end;
+        fresh_text = true;
+        continue;
+      }
+      if (thin && !is_last(leaf.level) && leaf.span.end > leaf.span.start) {  // cut the leaf finer to fit
+        std::vector<Leaf> finer;
+        leaves(text, leaf.span, next_level(leaf.level), budget - options_.overlap, finer);
+        if (!finer.empty()) {
+          finer.front().fresh = false;
+          pending.insert(pending.end(), finer.rbegin(), finer.rend());
+          continue;
+        }
+      }
+      if (!fresh_text) {  // a code point that does not fit beside the overlap: the overlap gives way
+        const TextSpan kept = span_of(start, end, overlapped);  // not into the whitespace after it
+        const std::vector<TextSpan> u = units(text.substr(kept.start, kept.end - kept.start));
+        start = kept.start;
+        std::size_t k = 0;
+        while (k < u.size() && size_of(start + u[k].start, leaf.span.end, true) > budget) ++k;
+        overlapped = overlapped && k < u.size();
+        start = k < u.size() ? start + u[k].start : leaf.span.start;
+        end = leaf.span.end;
+        fresh_text = true;
+        continue;
+      }
+      const TextSpan previous = span_of(start, end, overlapped);
+      if (previous.end > previous.start) out.push_back({previous, heading});
+      if (options_.overlap == 0 || previous.end <= previous.start) {
+        start = leaf.span.start;
+        end = leaf.span.end;
+        overlapped = false;
+        continue;
+      }
+      // Open the next chunk with the previous chunk's last `overlap` units, and offer it the leaf again.
+      const std::vector<TextSpan> u = units(text.substr(previous.start, previous.end - previous.start));
+      const std::size_t k = u.size() > static_cast<std::size_t>(options_.overlap)
+                                ? u.size() - static_cast<std::size_t>(options_.overlap)
+                                : 0;
+      start = k < u.size() ? previous.start + u[k].start : previous.start;
+      end = previous.end;
+      overlapped = true;
+      fresh_text = false;
+      pending.push_back(leaf);
     }
-    if (open) emit(front, run.size() - 1);
+    if (open) {
+      const TextSpan last = span_of(start, end, overlapped);
+      if (last.end > last.start && fresh_text) out.push_back({last, heading});
+    }
   }
 
   // ---------------------------------------------------------------------------------------- markdown
