@@ -283,10 +283,10 @@ class HnswIndex {
   struct Scratch {
     std::vector<std::uint32_t> stamp;
     std::uint32_t current = 0;
-    std::vector<Pair> found;       // max-heap by distance: the farthest kept element on top
-    std::vector<Pair> candidates;  // min-heap by distance: the closest element to expand on top
-    std::vector<Id> list;          // a neighbour list copied under its lock (parallel insertion)
-    std::vector<Id> fresh;         // the unvisited neighbours of the element being expanded
+    std::vector<Pair> found;                // max-heap by distance: the farthest kept element on top
+    std::vector<Pair> candidates;           // min-heap by distance: the closest element to expand on top
+    std::vector<Id> list;                   // a neighbour list copied under its lock (parallel insertion)
+    std::vector<Id> fresh;                  // the unvisited neighbours of the element being expanded
     std::vector<std::vector<Pair>> chosen;  // an insertion's selected neighbours, per layer
     void reset(std::size_t n) {
       if (stamp.size() < n) stamp.resize(n, 0);
