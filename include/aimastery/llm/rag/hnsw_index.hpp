@@ -39,6 +39,13 @@
 /// may run at once; add, mark_deleted and set_ef take the lock exclusively, one vector at a time, so the
 /// queries interleave with a long insertion. A query sees the index before or after each single insertion.
 /// A waiting writer goes before readers that arrive after it (it is never starved by a stream of queries).
+/// add(rows, threads > 1) inserts batches on several threads under the exclusive lock; inside a batch the
+/// threads share the graph as in hnswlib's parallel add_items, every neighbour list read or written under
+/// its element's lock.
+///
+/// Speed: the distance is the SIMD inner product of dot_kernel.hpp; expanding an element first gathers its
+/// unvisited neighbours and prefetches their vectors, then scores them (the loads overlap); a search's
+/// visited marks and heaps live in a pooled scratch object, so a warm search allocates only its answer.
 ///
 /// The random levels come from the library's engine (core/probability/sampling.hpp) seeded by
 /// HnswParams::seed: the same seed and insertion order give the same graph on every platform.
