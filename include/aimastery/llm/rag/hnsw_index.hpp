@@ -166,7 +166,8 @@ class HnswIndex {
     const Index d = dimension();
     const Index batch = threads == 1 ? 1 : 1024 * threads;
     std::vector<T> x(static_cast<std::size_t>(std::min(batch, rows.rows()) * d));
-    std::unique_ptr<ListLocks> locks;
+    std::unique_ptr<ListLocks> locks;  // one per element, for the whole call (another writer may add more)
+    if (threads > 1 && rows.rows() > 1) locks = std::make_unique<ListLocks>(size() + rows.rows());
     for (Index start = 0; start < rows.rows(); start += batch) {
       const Index m = std::min(batch, rows.rows() - start);
       for (Index i = 0; i < m; ++i) {
@@ -182,7 +183,8 @@ class HnswIndex {
         give_back(std::move(scratch));
         continue;
       }
-      if (!locks || locks->size() < std::size_t(g_.count())) locks = std::make_unique<ListLocks>(g_.count());
+      if (locks->size() < std::size_t(g_.count()))
+        locks = std::make_unique<ListLocks>(g_.count() + rows.rows() - start);
       insert_parallel(first, m, threads, *locks);
     }
   }
@@ -579,7 +581,10 @@ class HnswIndex {
       }
     };
     std::vector<std::thread> helpers;
-    for (Index t = 1; t < std::min(threads, m); ++t) helpers.emplace_back(work);
+    try {
+      for (Index t = 1; t < std::min(threads, m); ++t) helpers.emplace_back(work);
+    } catch (...) {  // the system refused a thread: this one and those started finish the batch
+    }
     work();
     for (auto& h : helpers) h.join();
     if (error) std::rethrow_exception(error);
