@@ -1,8 +1,8 @@
 // HnswIndex (tests/reference/gen_llm_rag_hnsw.py): recall@10 against exact search on 5,000 seeded random
 // normalised 32-d vectors, within 0.02 of hnswlib's at the same M, ef_construction and ef, and ≥ 0.95 at
-// ef = 80; equal to exact search when ef ≥ n; deleted elements never returned; save → load gives the same
-// results and the same later insertions; truncated, tampered and hostile files are FormatErrors; bad
-// input is an InvalidArgument that leaves the index unchanged.
+// ef = 80, also when built on two threads; equal to exact search when ef ≥ n (built on one thread or three); deleted
+// elements never returned; save → load gives the same results and the same later insertions; truncated, tampered and
+// hostile files are FormatErrors; bad input is an InvalidArgument that leaves the index unchanged.
 #include <aimastery/core/probability/sampling.hpp>
 #include <aimastery/llm/rag/dense_retriever.hpp>
 #include <aimastery/llm/rag/hnsw_index.hpp>
@@ -94,6 +94,22 @@ TEST_CASE("HnswIndex: recall@10 against exact search is within 0.02 of hnswlib's
     CHECK(std::abs(ours - theirs) <= 0.02);
     if (ef == 80) CHECK(ours >= 0.95);
   }
+
+  // Built on two threads: the same levels (drawn in order), a graph of the same quality.
+  HnswIndex<float> parallel(d, {.M = ref["M"], .ef_construction = ref["ef_construction"], .ef = 10});
+  parallel.add(X.topRows(rows / 3), 2);
+  parallel.add(X.bottomRows(rows - rows / 3), 2);
+  REQUIRE(parallel.size() == rows);
+  Index same_levels = 0;
+  for (Index i = 0; i < rows; ++i) same_levels += parallel.level(i) == index.level(i) ? 1 : 0;
+  CHECK(same_levels == rows);
+  for (std::size_t i = 0; i < ref["efs"].size(); ++i) {
+    const Index ef = ref["efs"][i];
+    const double ours = recall(parallel.search(Q, k, ef), truth);
+    const double theirs = ref["hnswlib_recall"][i];
+    MESSAGE("ef " << ef << ", built on 2 threads: recall@10 ours " << ours << ", hnswlib " << theirs);
+    CHECK(std::abs(ours - theirs) <= 0.02);
+  }
 }
 
 TEST_CASE_TEMPLATE("HnswIndex: with ef >= n the search equals exact search", T, float, double) {
@@ -117,6 +133,15 @@ TEST_CASE_TEMPLATE("HnswIndex: with ef >= n the search equals exact search", T, 
   const auto all = index.search(Q.topRows(1), n, n);
   CHECK(all[0].size() == std::size_t(n));
   for (std::size_t r = 1; r < all[0].size(); ++r) CHECK(all[0][r - 1].score >= all[0][r].score);
+
+  // Built on three threads the graph is still connected: ef ≥ n reaches every element.
+  HnswIndex<T> parallel(d, {.M = 4, .ef_construction = 20, .ef = n});
+  parallel.add(X, 3);
+  const auto every = parallel.search(Q, n);
+  for (std::size_t q = 0; q < want.size(); ++q) {
+    CHECK(every[q].size() == std::size_t(n));
+    for (std::size_t r = 0; r < want[q].size(); ++r) CHECK(every[q][r].index == want[q][r].index);
+  }
 }
 
 TEST_CASE("HnswIndex: the graph respects M: at most 2M neighbours on layer 0, M above; levels thin out by 1/M") {
@@ -339,6 +364,8 @@ TEST_CASE("HnswIndex: bad input is an InvalidArgument naming the problem, and le
   Matrix<float> with_nan = seeded_normal<float>(7503, 10, d);
   with_nan(7, 3) = std::numeric_limits<float>::quiet_NaN();
   CHECK(message([&] { index.add(with_nan); }).find("NaN") != std::string::npos);
+  CHECK(message([&] { index.add(with_nan, 2); }).find("NaN") != std::string::npos);
+  CHECK(message([&] { index.add(X, 0); }).find("threads must be at least 1, got 0") != std::string::npos);
   CHECK(index.size() == 100);  // rows 0 … 6 were valid, yet nothing was inserted
   const Matrix<float> wrong(3, d + 1);
   const std::string shape = message([&] { index.add(wrong); });

@@ -39,6 +39,13 @@
 /// may run at once; add, mark_deleted and set_ef take the lock exclusively, one vector at a time, so the
 /// queries interleave with a long insertion. A query sees the index before or after each single insertion.
 /// A waiting writer goes before readers that arrive after it (it is never starved by a stream of queries).
+/// add(rows, threads > 1) inserts batches on several threads under the exclusive lock; inside a batch the
+/// threads share the graph as in hnswlib's parallel add_items, every neighbour list read or written under
+/// its element's lock.
+///
+/// Speed: the distance is the SIMD inner product of dot_kernel.hpp; expanding an element first gathers its
+/// unvisited neighbours and prefetches their vectors, then scores them (the loads overlap); a search's
+/// visited marks and heaps live in a pooled scratch object, so a warm search allocates only its answer.
 ///
 /// The random levels come from the library's engine (core/probability/sampling.hpp) seeded by
 /// HnswParams::seed: the same seed and insertion order give the same graph on every platform.
@@ -55,19 +62,22 @@
 /// and list length against the parameters, and the hash; any violation is a FormatError naming it.
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <memory>
 #include <mutex>
-#include <queue>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -76,6 +86,7 @@
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/io/atomic_file.hpp"
 #include "aimastery/io/file.hpp"
+#include "aimastery/llm/rag/dot_kernel.hpp"
 #include "aimastery/llm/rag/top_k.hpp"
 
 namespace aimastery {
@@ -140,17 +151,41 @@ class HnswIndex {
 
   /// Inserts vectors (one per row), each scaled to unit norm; they get the next positions in order.
   /// Every row is checked before the first is inserted, so a throwing call inserts nothing.
-  void add(const MatrixRef<T>& rows) {
+  ///
+  /// threads = 1 inserts one vector at a time under the exclusive lock (queries interleave with every
+  /// insertion) and gives the same graph for the same seed and order on every run. threads > 1 inserts
+  /// batches of 1024 × threads vectors, each batch on `threads` threads at once (hnswlib's parallel
+  /// add_items: every neighbour list is read and written under its element's lock); queries wait for a
+  /// whole batch, and the graph depends on the threads' timing (the levels do not: they are drawn in order).
+  void add(const MatrixRef<T>& rows, Index threads = 1) {
     constexpr std::string_view where = "HnswIndex::add";
     check_rows(rows, where);
+    require(threads >= 1, where, [&] { return "threads must be at least 1, got " + std::to_string(threads); });
     require(static_cast<std::uint64_t>(size()) + static_cast<std::uint64_t>(rows.rows()) <= max_elements, where,
             "the index would exceed 2^32 − 1 elements");
-    std::vector<T> x(static_cast<std::size_t>(dimension()));
-    for (Index i = 0; i < rows.rows(); ++i) {
-      for (Index j = 0; j < dimension(); ++j) x[static_cast<std::size_t>(j)] = rows(i, j);
-      normalise(x.data(), dimension());
+    const Index d = dimension();
+    const Index batch = threads == 1 ? 1 : 1024 * threads;
+    std::vector<T> x(static_cast<std::size_t>(std::min(batch, rows.rows()) * d));
+    std::unique_ptr<ListLocks> locks;  // one per element, for the whole call (another writer may add more)
+    if (threads > 1 && rows.rows() > 1) locks = std::make_unique<ListLocks>(size() + rows.rows());
+    for (Index start = 0; start < rows.rows(); start += batch) {
+      const Index m = std::min(batch, rows.rows() - start);
+      for (Index i = 0; i < m; ++i) {
+        T* xi = x.data() + i * d;
+        for (Index j = 0; j < d; ++j) xi[j] = rows(start + i, j);
+        normalise(xi, d);
+      }
       const auto lock = write_lock();
-      insert(x.data());
+      const Id first = append(x.data(), m);
+      if (m == 1) {
+        auto scratch = take_scratch();
+        insert(first, *scratch, nullptr, nullptr);
+        give_back(std::move(scratch));
+        continue;
+      }
+      if (locks->size() < std::size_t(g_.count()))
+        locks = std::make_unique<ListLocks>(g_.count() + rows.rows() - start);
+      insert_parallel(first, m, threads, *locks);
     }
   }
 
@@ -233,28 +268,35 @@ class HnswIndex {
 
   // A (distance, id) pair; the heaps order by distance, then id, as hnswlib's std::pair does.
   using Pair = std::pair<T, Id>;
-  using MaxHeap = std::priority_queue<Pair>;                                         // farthest on top
-  using MinHeap = std::priority_queue<Pair, std::vector<Pair>, std::greater<Pair>>;  // closest on top
 
-  // d(a, b) = −⟨a, b⟩ on unit vectors (a monotone transform of hnswlib's 1 − ⟨a, b⟩).
-  [[nodiscard]] T distance(const T* a, const T* b) const noexcept {
-    using V = Eigen::Matrix<T, Eigen::Dynamic, 1>;
-    return -Eigen::Map<const V>(a, g_.dimension).dot(Eigen::Map<const V>(b, g_.dimension));
-  }
+  // d(a, b) = −⟨a, b⟩ on unit vectors (a monotone transform of hnswlib's 1 − ⟨a, b⟩), by the SIMD kernel.
+  [[nodiscard]] T distance(const T* a, const T* b) const noexcept { return -detail::dot_kernel(a, b, g_.dimension); }
 
-  // A hint to bring a vector's first cache line in ahead of its use (no effect on results).
-  static void prefetch(const T* p) noexcept {
+  // Hints to bring memory into the cache ahead of its use (no effect on results).
+  static void prefetch(const void* p) noexcept {
 #if defined(__GNUC__) || defined(__clang__)
     __builtin_prefetch(p);
 #else
     (void)p;
 #endif
   }
+  // Every 64-byte line of a stored vector.
+  void prefetch_vector(Id i) const noexcept {
+    const auto* p = reinterpret_cast<const char*>(g_.vector(i));
+    for (std::size_t at = 0; at < std::size_t(g_.dimension) * sizeof(T); at += 64) prefetch(p + at);
+  }
 
-  // Visited marks for one search: a stamp per element, so clearing is one increment.
-  struct Visited {
+  // The working memory of one search, reused from search to search (no allocation once warm):
+  // visited marks (a stamp per element, so clearing is one increment), the two heaps of the beam search
+  // kept as vectors under std::push_heap / pop_heap, and room for one neighbour list.
+  struct Scratch {
     std::vector<std::uint32_t> stamp;
     std::uint32_t current = 0;
+    std::vector<Pair> found;                // max-heap by distance: the farthest kept element on top
+    std::vector<Pair> candidates;           // min-heap by distance: the closest element to expand on top
+    std::vector<Id> list;                   // a neighbour list copied under its lock (parallel insertion)
+    std::vector<Id> fresh;                  // the unvisited neighbours of the element being expanded
+    std::vector<std::vector<Pair>> chosen;  // an insertion's selected neighbours, per layer
     void reset(std::size_t n) {
       if (stamp.size() < n) stamp.resize(n, 0);
       if (++current == 0) {
@@ -268,30 +310,76 @@ class HnswIndex {
       return true;
     }
   };
-  // A pool of Visited lists shared by the concurrent queries (its own small lock).
-  std::unique_ptr<Visited> take_visited() const {
-    std::unique_ptr<Visited> v;
+  // A pool of Scratch shared by the concurrent queries and insertion threads (its own small lock).
+  std::unique_ptr<Scratch> take_scratch() const {
+    std::unique_ptr<Scratch> s;
     {
       std::lock_guard guard(pool_mutex_);
       if (!pool_.empty()) {
-        v = std::move(pool_.back());
+        s = std::move(pool_.back());
         pool_.pop_back();
       }
     }
-    if (!v) v = std::make_unique<Visited>();
-    v->reset(static_cast<std::size_t>(g_.count()));
-    return v;
+    if (!s) s = std::make_unique<Scratch>();
+    const std::size_t lists = std::size_t(1 + 2 * g_.params.M);
+    if (s->list.size() < lists) {
+      s->list.resize(lists);
+      s->fresh.resize(lists);
+    }
+    return s;
   }
-  void give_back(std::unique_ptr<Visited> v) const {
+  void give_back(std::unique_ptr<Scratch> s) const {
     std::lock_guard guard(pool_mutex_);
-    pool_.push_back(std::move(v));
+    pool_.push_back(std::move(s));
+  }
+
+  // One spin lock per element, for the parallel insertion only. The critical sections are a copy of one
+  // neighbour list or one update of it, and no thread ever holds two, so there is no deadlock.
+  class ListLocks {
+   public:
+    explicit ListLocks(Index n) : n_(std::size_t(n)), flags_(std::make_unique<std::atomic_flag[]>(n_)) {}
+    [[nodiscard]] std::size_t size() const noexcept { return n_; }
+    void lock(Id i) noexcept {
+      for (int spins = 0; flags_[i].test_and_set(std::memory_order_acquire);)
+        while (flags_[i].test(std::memory_order_relaxed))
+          if (++spins % 64 == 0) std::this_thread::yield();  // the holder may have lost its core
+    }
+    void unlock(Id i) noexcept { flags_[i].clear(std::memory_order_release); }
+
+   private:
+    std::size_t n_;
+    std::unique_ptr<std::atomic_flag[]> flags_;
+  };
+  // Holds element i's lock for a scope; does nothing without locks (one inserting thread).
+  struct ListGuard {
+    ListLocks* locks;
+    Id i;
+    ListGuard(ListLocks* l, Id e) noexcept : locks(l), i(e) {
+      if (locks) locks->lock(i);
+    }
+    ~ListGuard() {
+      if (locks) locks->unlock(i);
+    }
+    ListGuard(const ListGuard&) = delete;
+    ListGuard& operator=(const ListGuard&) = delete;
+  };
+
+  // Element i's neighbour list on `layer` ([length, ids…]): in place, or with locks a copy taken under
+  // i's lock into the scratch buffer (valid until the next call).
+  const Id* neighbours(Id i, Index layer, Scratch& s, ListLocks* locks) const {
+    const Id* l = g_.list(i, layer);
+    if (!locks) return l;
+    ListGuard guard(locks, i);
+    std::copy(l, l + 1 + l[0], s.list.begin());
+    return s.list.data();
   }
 
   // Greedy descent on one layer: move to a closer neighbour while there is one.
-  Id greedy(const T* q, Id current, T& best, Index layer) const {
+  Id greedy(const T* q, Id current, T& best, Index layer, Scratch& s, ListLocks* locks) const {
     for (bool changed = true; changed;) {
       changed = false;
-      const Id* l = g_.list(current, layer);
+      const Id* l = neighbours(current, layer, s, locks);
+      for (Id j = 1; j <= l[0]; ++j) prefetch(g_.vector(l[j]));
       for (Id j = 1; j <= l[0]; ++j) {
         const T d = distance(q, g_.vector(l[j]));
         if (d < best) {
@@ -304,52 +392,66 @@ class HnswIndex {
     return current;
   }
 
-  // The beam search of one layer from `start` (hnswlib's searchBaseLayer / searchBaseLayerST): the ef
-  // closest live elements reached, farthest on top. Deleted elements are expanded but never kept.
-  MaxHeap search_layer(const T* q, Id start, Index ef, Index layer, Visited& visited) const {
-    MaxHeap found;
-    MinHeap candidates;
+  // The beam search of one layer from `start` (hnswlib's searchBaseLayer / searchBaseLayerST), leaving in
+  // s.found the ef closest live elements reached as a max-heap (farthest first). Deleted elements are
+  // expanded but never kept.
+  //
+  // Expanding c first collects c's unvisited neighbours and prefetches all their vectors, then scores
+  // them: the loads of one list overlap instead of waiting for each other (on a large index nearly every
+  // vector is a cache miss, and this wait is most of a search).
+  void search_layer(const T* q, Id start, Index ef, Index layer, Scratch& s, ListLocks* locks) const {
+    const auto closer = std::greater<Pair>();  // orders the candidates' min-heap
+    s.reset(static_cast<std::size_t>(g_.count()));
+    s.found.clear();
+    s.candidates.clear();
     const std::size_t width = static_cast<std::size_t>(ef);
     T bound = std::numeric_limits<T>::max();
     const T d0 = distance(q, g_.vector(start));
     if (!g_.deleted[start]) {
-      found.emplace(d0, start);
+      s.found.emplace_back(d0, start);
       bound = d0;
     }
-    candidates.emplace(g_.deleted[start] ? bound : d0, start);
-    visited.visit(start);
+    s.candidates.emplace_back(g_.deleted[start] ? bound : d0, start);
+    s.visit(start);
     const bool any_deleted = g_.deleted_count > 0;
-    while (!candidates.empty()) {
-      const auto [dc, c] = candidates.top();
-      if (dc > bound && (found.size() == width || !any_deleted)) break;
-      candidates.pop();
-      const Id* l = g_.list(c, layer);
-      for (Id j = 1; j <= l[0]; ++j) {
-        const Id e = l[j];
-        if (j < l[0]) prefetch(g_.vector(l[j + 1]));  // the next vector's memory, while this one is scored
-        if (!visited.visit(e)) continue;
+    while (!s.candidates.empty()) {
+      const auto [dc, c] = s.candidates.front();
+      if (dc > bound && (s.found.size() == width || !any_deleted)) break;
+      std::pop_heap(s.candidates.begin(), s.candidates.end(), closer);
+      s.candidates.pop_back();
+      const Id* l = neighbours(c, layer, s, locks);
+      std::size_t fresh = 0;
+      for (Id j = 1; j <= l[0]; ++j)
+        if (s.visit(l[j])) {
+          s.fresh[fresh++] = l[j];
+          prefetch_vector(l[j]);
+        }
+      for (std::size_t j = 0; j < fresh; ++j) {
+        const Id e = s.fresh[j];
         const T d = distance(q, g_.vector(e));
-        if (found.size() < width || d < bound) {
-          candidates.emplace(d, e);
-          if (!g_.deleted[e]) found.emplace(d, e);
-          if (found.size() > width) found.pop();
-          if (!found.empty()) bound = found.top().first;
+        if (s.found.size() < width || d < bound) {
+          s.candidates.emplace_back(d, e);
+          std::push_heap(s.candidates.begin(), s.candidates.end(), closer);
+          if (!g_.deleted[e]) {
+            s.found.emplace_back(d, e);
+            std::push_heap(s.found.begin(), s.found.end());
+          }
+          if (s.found.size() > width) {
+            std::pop_heap(s.found.begin(), s.found.end());
+            s.found.pop_back();
+          }
+          if (!s.found.empty()) bound = s.found.front().first;
         }
       }
     }
-    return found;
   }
 
-  // The neighbour selection heuristic (paper, Algorithm 4; hnswlib's getNeighborsByHeuristic2): from the
-  // closest candidate on, keep e when d(x, e) < d(e, r) fails for no kept r, up to m; returns the kept,
-  // closest first.
-  std::vector<Pair> select_neighbours(MaxHeap candidates, Index m) const {
-    std::vector<Pair> ordered;
-    ordered.reserve(candidates.size());
-    for (; !candidates.empty(); candidates.pop()) ordered.push_back(candidates.top());
-    std::reverse(ordered.begin(), ordered.end());  // closest first (the order of hnswlib's min-queue)
+  // The neighbour selection heuristic (paper, Algorithm 4; hnswlib's getNeighborsByHeuristic2): going
+  // through `ordered` (closest to x first), keep e when d(x, e) < d(e, r) fails for no kept r, up to m.
+  std::vector<Pair> select_neighbours(const std::vector<Pair>& ordered, Index m) const {
     if (ordered.size() < static_cast<std::size_t>(m)) return ordered;
     std::vector<Pair> kept;
+    kept.reserve(static_cast<std::size_t>(m));
     for (const Pair& e : ordered) {
       if (kept.size() >= static_cast<std::size_t>(m)) break;
       const bool diverse = std::none_of(kept.begin(), kept.end(), [&](const Pair& r) {
@@ -360,15 +462,19 @@ class HnswIndex {
     return kept;
   }
 
-  // Links x (on `layer`) to the selected candidates and each of them back to x (hnswlib's
-  // mutuallyConnectNewElement). Returns the closest selected: the next layer's starting point.
-  Id connect(Id x, MaxHeap candidates, Index layer) {
-    const std::vector<Pair> chosen = select_neighbours(std::move(candidates), g_.params.M);
+  // Links x on `layer` to its selected neighbours and each of them back to x (hnswlib's
+  // mutuallyConnectNewElement). x's own list is written first, so whoever reaches x through a back link
+  // finds it complete.
+  void link(Id x, const std::vector<Pair>& chosen, Index layer, ListLocks* locks) {
     const Index cap = g_.capacity(layer);
-    Id* own = g_.list(x, layer);
-    own[0] = static_cast<Id>(chosen.size());
-    for (std::size_t j = 0; j < chosen.size(); ++j) own[j + 1] = chosen[j].second;
+    {
+      ListGuard guard(locks, x);
+      Id* own = g_.list(x, layer);
+      own[0] = static_cast<Id>(chosen.size());
+      for (std::size_t j = 0; j < chosen.size(); ++j) own[j + 1] = chosen[j].second;
+    }
     for (const Pair& p : chosen) {
+      ListGuard guard(locks, p.second);
       Id* l = g_.list(p.second, layer);
       if (l[0] < static_cast<Id>(cap)) {
         l[++l[0]] = x;
@@ -376,55 +482,112 @@ class HnswIndex {
       }
       // The list is full: re-select among the old neighbours and x, by distance to p.
       const T* v = g_.vector(p.second);
-      MaxHeap pool;
-      pool.emplace(distance(g_.vector(x), v), x);
-      for (Id j = 1; j <= l[0]; ++j) pool.emplace(distance(g_.vector(l[j]), v), l[j]);
-      const std::vector<Pair> kept = select_neighbours(std::move(pool), cap);
+      std::vector<Pair> pool;
+      pool.reserve(std::size_t(l[0]) + 1);
+      pool.emplace_back(distance(g_.vector(x), v), x);
+      for (Id j = 1; j <= l[0]; ++j) pool.emplace_back(distance(g_.vector(l[j]), v), l[j]);
+      std::sort(pool.begin(), pool.end());
+      const std::vector<Pair> kept = select_neighbours(pool, cap);
       l[0] = static_cast<Id>(kept.size());
       for (std::size_t j = 0; j < kept.size(); ++j) l[j + 1] = kept[j].second;
     }
-    return chosen.front().second;
   }
 
-  // One insertion (hnswlib's addPoint), under the exclusive lock.
-  void insert(const T* x) {
+  // Appends m unit vectors as elements with empty lists and their drawn levels; returns the first's id.
+  Id append(const T* x, Index m) {
     Graph& g = g_;
     const Index M = g.params.M;
-    const Id id = static_cast<Id>(g.count());
-    // ℓ = ⌊−ln(U) · m_L⌋, m_L = 1 / ln M.
-    const double u = detail::uniform_open01(g.rng);
-    const Index level = std::min<Index>(max_level, static_cast<Index>(std::floor(-std::log(u) / std::log(double(M)))));
-    ++g.draws;
-    g.vectors.insert(g.vectors.end(), x, x + g.dimension);
-    g.layer0.resize(g.layer0.size() + std::size_t(1 + 2 * M), 0);
-    g.upper.emplace_back(std::size_t(level) * std::size_t(1 + M), 0);
-    g.levels.push_back(static_cast<std::uint8_t>(level));
-    g.deleted.push_back(0);
+    const Id first = static_cast<Id>(g.count());
+    g.vectors.insert(g.vectors.end(), x, x + m * g.dimension);
+    g.layer0.resize(g.layer0.size() + std::size_t(m) * std::size_t(1 + 2 * M), 0);
+    for (Index i = 0; i < m; ++i) {
+      // ℓ = ⌊−ln(U) · m_L⌋, m_L = 1 / ln M.
+      const double u = detail::uniform_open01(g.rng);
+      const Index level =
+          std::min<Index>(max_level, static_cast<Index>(std::floor(-std::log(u) / std::log(double(M)))));
+      ++g.draws;
+      g.upper.emplace_back(std::size_t(level) * std::size_t(1 + M), 0);
+      g.levels.push_back(static_cast<std::uint8_t>(level));
+      g.deleted.push_back(0);
+    }
+    return first;
+  }
+
+  // One insertion (hnswlib's addPoint) of an appended element, under the exclusive lock; with locks, one
+  // of several running at once (entry_mutex then guards the entry point and top level, and is held
+  // through an insertion that raises the top level, as in hnswlib).
+  //   1. From the entry point descend greedily to layer ℓ + 1.
+  //   2. On every layer j = min(ℓ, top) … 0: beam search with ef_construction, select the neighbours;
+  //      the closest selected is the next layer's starting point.
+  //   3. Link layer 0 first, then upwards: once x is reachable on a layer its lists below are complete.
+  void insert(Id id, Scratch& s, ListLocks* locks, std::mutex* entry_mutex) {
+    Graph& g = g_;
+    const Index level = g.levels[id];
+    const T* x = g.vector(id);
+    std::unique_lock<std::mutex> top_lock;
+    if (entry_mutex) top_lock = std::unique_lock(*entry_mutex);
     if (g.entry < 0) {
       g.entry = id;
       g.top = level;
       return;
     }
-    auto visited = take_visited();
-    Id current = static_cast<Id>(g.entry);
+    const Id entry = static_cast<Id>(g.entry);
+    const Index top = g.top;
+    if (top_lock && level <= top) top_lock.unlock();
+
+    Id current = entry;
     T best = distance(x, g.vector(current));
-    for (Index layer = g.top; layer > level; --layer) current = greedy(x, current, best, layer);
-    const bool entry_deleted = g.deleted[static_cast<std::size_t>(g.entry)] != 0;
-    for (Index layer = std::min(level, g.top); layer >= 0; --layer) {
-      visited->reset(static_cast<std::size_t>(g.count()));
-      MaxHeap candidates = search_layer(x, current, g.params.ef_construction, layer, *visited);
+    for (Index layer = top; layer > level; --layer) current = greedy(x, current, best, layer, s, locks);
+    const bool entry_deleted = g.deleted[entry] != 0;
+    const Index highest = std::min(level, top);
+    if (s.chosen.size() < std::size_t(highest + 1)) s.chosen.resize(std::size_t(highest + 1));
+    for (Index layer = highest; layer >= 0; --layer) {
+      search_layer(x, current, g.params.ef_construction, layer, s, locks);
       if (entry_deleted) {  // hnswlib keeps a deleted entry point as a candidate
-        candidates.emplace(distance(x, g.vector(static_cast<Id>(g.entry))), static_cast<Id>(g.entry));
-        if (candidates.size() > static_cast<std::size_t>(g.params.ef_construction)) candidates.pop();
+        s.found.emplace_back(distance(x, g.vector(entry)), entry);
+        std::push_heap(s.found.begin(), s.found.end());
+        if (s.found.size() > static_cast<std::size_t>(g.params.ef_construction)) {
+          std::pop_heap(s.found.begin(), s.found.end());
+          s.found.pop_back();
+        }
       }
-      if (candidates.empty()) continue;  // every element reached is deleted
-      current = connect(id, std::move(candidates), layer);
+      std::sort_heap(s.found.begin(), s.found.end());  // closest first (the order of hnswlib's min-queue)
+      s.chosen[std::size_t(layer)] = select_neighbours(s.found, g.params.M);
+      if (!s.chosen[std::size_t(layer)].empty()) current = s.chosen[std::size_t(layer)].front().second;
     }
-    give_back(std::move(visited));
-    if (level > g.top) {
+    for (Index layer = 0; layer <= highest; ++layer) link(id, s.chosen[std::size_t(layer)], layer, locks);
+    if (level > top) {  // with entry_mutex, still held since the start
       g.entry = id;
       g.top = level;
     }
+  }
+
+  // Inserts the appended elements first … first + m − 1 on `threads` threads, each taking the next id.
+  void insert_parallel(Id first, Index m, Index threads, ListLocks& locks) {
+    std::mutex entry_mutex;
+    std::atomic<std::uint64_t> next{first};
+    const std::uint64_t end = std::uint64_t(first) + std::uint64_t(m);
+    std::mutex error_mutex;
+    std::exception_ptr error;
+    const auto work = [&] {
+      try {
+        auto scratch = take_scratch();
+        for (std::uint64_t i; (i = next++) < end;) insert(static_cast<Id>(i), *scratch, &locks, &entry_mutex);
+        give_back(std::move(scratch));
+      } catch (...) {
+        std::lock_guard guard(error_mutex);
+        if (!error) error = std::current_exception();
+        next = end;
+      }
+    };
+    std::vector<std::thread> helpers;
+    try {
+      for (Index t = 1; t < std::min(threads, m); ++t) helpers.emplace_back(work);
+    } catch (...) {  // the system refused a thread: this one and those started finish the batch
+    }
+    work();
+    for (auto& h : helpers) h.join();
+    if (error) std::rethrow_exception(error);
   }
 
   std::vector<std::vector<ScoredIndex>> search_locked(const MatrixRef<T>& queries, Index k, Index ef) const {
@@ -437,22 +600,21 @@ class HnswIndex {
     std::vector<std::vector<ScoredIndex>> out(static_cast<std::size_t>(queries.rows()));
     if (g_.entry < 0) return out;
     std::vector<T> q(static_cast<std::size_t>(dimension()));
-    auto visited = take_visited();
+    auto s = take_scratch();
     for (Index i = 0; i < queries.rows(); ++i) {
       for (Index j = 0; j < dimension(); ++j) q[static_cast<std::size_t>(j)] = queries(i, j);
       normalise(q.data(), dimension());
       Id current = static_cast<Id>(g_.entry);
       T best = distance(q.data(), g_.vector(current));
-      for (Index layer = g_.top; layer > 0; --layer) current = greedy(q.data(), current, best, layer);
-      visited->reset(static_cast<std::size_t>(g_.count()));
-      MaxHeap found = search_layer(q.data(), current, ef, 0, *visited);
-      while (found.size() > static_cast<std::size_t>(k)) found.pop();
+      for (Index layer = g_.top; layer > 0; --layer) current = greedy(q.data(), current, best, layer, *s, nullptr);
+      search_layer(q.data(), current, ef, 0, *s, nullptr);
+      std::sort_heap(s->found.begin(), s->found.end());  // closest first
       auto& hits = out[static_cast<std::size_t>(i)];
-      hits.resize(found.size());
-      for (std::size_t r = found.size(); r-- > 0; found.pop())
-        hits[r] = {static_cast<Index>(found.top().second), -static_cast<double>(found.top().first)};
+      hits.resize(std::min(s->found.size(), static_cast<std::size_t>(k)));
+      for (std::size_t r = 0; r < hits.size(); ++r)
+        hits[r] = {static_cast<Index>(s->found[r].second), -static_cast<double>(s->found[r].first)};
     }
-    give_back(std::move(visited));
+    give_back(std::move(s));
     return out;
   }
 
@@ -676,7 +838,7 @@ class HnswIndex {
   mutable std::mutex turnstile_;
   mutable std::shared_mutex mutex_;
   mutable std::mutex pool_mutex_;
-  mutable std::vector<std::unique_ptr<Visited>> pool_;
+  mutable std::vector<std::unique_ptr<Scratch>> pool_;
 };
 
 }  // namespace aimastery
