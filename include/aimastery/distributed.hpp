@@ -2,7 +2,8 @@
 /// \file
 /// The distributed pieces, on MPI (link aimastery::mpi; the umbrella aimastery.hpp does not include
 /// this header): MPI's lifetime, a communicator with the collectives the algorithms use, checks that
-/// every rank agrees before any work, data-parallel NeuralNetwork training, and sharded retrieval.
+/// every rank agrees before any work, data-parallel NeuralNetwork training, sharded retrieval and
+/// cross-validation spread over the ranks.
 /// See docs/distributed.md.
 
 #include "aimastery/distributed/agreement.hpp"
@@ -12,5 +13,6 @@
 #include "aimastery/distributed/mpi_error.hpp"
 #include "aimastery/distributed/sharded_bm25.hpp"
 #include "aimastery/distributed/sharded_dense_index.hpp"
+#include "aimastery/distributed/sharded_hnsw.hpp"
 #include "aimastery/distributed/sharded_knn.hpp"
 #include "aimastery/distributed/top_k_merge.hpp"
