@@ -9,6 +9,7 @@
 #include "aimastery/distributed/agreement.hpp"
 #include "aimastery/distributed/communicator.hpp"
 #include "aimastery/distributed/data_parallel.hpp"
+#include "aimastery/distributed/distributed_model_selection.hpp"
 #include "aimastery/distributed/environment.hpp"
 #include "aimastery/distributed/mpi_error.hpp"
 #include "aimastery/distributed/sharded_bm25.hpp"

@@ -132,9 +132,8 @@ class ShardedHnsw {
   /// hold different dimensions: InvalidArgument on every rank.
   [[nodiscard]] static ShardedHnsw load(const Communicator& comm, const std::string& path) {
     std::unique_ptr<HnswIndex<T>> shard;
-    check_on_all_ranks(comm, [&] {
-      shard.reset(new HnswIndex<T>(HnswIndex<T>::load(shard_path(path, comm.rank(), comm.size()))));
-    });
+    check_on_all_ranks(
+        comm, [&] { shard.reset(new HnswIndex<T>(HnswIndex<T>::load(shard_path(path, comm.rank(), comm.size())))); });
     check_same_on_all_ranks(comm, "ShardedHnsw::load", "the dimension", shard->dimension());
     return ShardedHnsw(comm, std::move(shard));
   }

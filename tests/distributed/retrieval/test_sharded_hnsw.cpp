@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
-#include <span>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
