@@ -86,10 +86,13 @@ std::int64_t replicated_fingerprint(const Eigen::DenseBase<Derived>& values) {
   return static_cast<std::int64_t>(h.high ^ h.low);
 }
 
-/// The checks of cross_val_score on every rank, then that the ranks hold the same data and folds.
+}  // namespace detail
+
+/// The checks of cross_val_score on every rank (X not empty, as many targets as rows, every fold non-empty
+/// and in range), then that every rank holds the same data and folds (check_replicated). Collective.
 template <class DX, class DY>
-void check_cross_validation(const Communicator& comm, std::string_view where, const Eigen::MatrixBase<DX>& X,
-                            const Eigen::MatrixBase<DY>& y, const std::vector<Fold>& folds) {
+void check_cross_validation_on_ranks(const Communicator& comm, std::string_view where, const Eigen::MatrixBase<DX>& X,
+                                     const Eigen::MatrixBase<DY>& y, const std::vector<Fold>& folds) {
   check_on_all_ranks(comm, [&] {
     check_not_empty(where, "X", X);
     check_samples_match(where, X, y);
@@ -107,29 +110,27 @@ void check_cross_validation(const Communicator& comm, std::string_view where, co
   });
   check_replicated(comm, where, "the number of samples", X.rows());
   check_replicated(comm, where, "the number of features", X.cols());
-  check_replicated(comm, where, "the hash of X (every rank must hold the same data)", replicated_fingerprint(X));
-  check_replicated(comm, where, "the hash of y", replicated_fingerprint(y));
+  check_replicated(comm, where, "the hash of X (every rank must hold the same data)",
+                   detail::replicated_fingerprint(X));
+  check_replicated(comm, where, "the hash of y", detail::replicated_fingerprint(y));
   check_replicated(comm, where, "the number of folds", static_cast<std::int64_t>(folds.size()));
   std::uint64_t folds_hash = 0;
   for (const Fold& fold : folds) {
-    folds_hash = folds_hash * 1099511628211ull + static_cast<std::uint64_t>(replicated_fingerprint(fold.train));
-    folds_hash = folds_hash * 1099511628211ull + static_cast<std::uint64_t>(replicated_fingerprint(fold.test));
+    folds_hash = folds_hash * 1099511628211ull + static_cast<std::uint64_t>(detail::replicated_fingerprint(fold.train));
+    folds_hash = folds_hash * 1099511628211ull + static_cast<std::uint64_t>(detail::replicated_fingerprint(fold.test));
   }
   check_replicated(comm, where, "the folds", static_cast<std::int64_t>(folds_hash));
 }
-
-}  // namespace detail
 
 /// cross_val_score(make, X, y, folds) with the folds spread over the ranks; every rank gets all scores,
 /// equal (==) to the single-process function's. Collective.
 template <class Make, class DX, class DY>
 [[nodiscard]] Vector<double> cross_val_score(const Communicator& comm, Make&& make, const Eigen::MatrixBase<DX>& X,
                                              const Eigen::MatrixBase<DY>& y, const std::vector<Fold>& folds) {
-  detail::check_cross_validation(comm, "cross_val_score", X, y, folds);
-  const std::vector<double> scores =
-      run_tasks_on_ranks(comm, static_cast<Index>(folds.size()), [&](Index f) {
-        return cross_val_score(make, X, y, std::vector<Fold>{folds[static_cast<std::size_t>(f)]})(0);
-      });
+  check_cross_validation_on_ranks(comm, "cross_val_score", X, y, folds);
+  const std::vector<double> scores = run_tasks_on_ranks(comm, static_cast<Index>(folds.size()), [&](Index f) {
+    return cross_val_score(make, X, y, std::vector<Fold>{folds[static_cast<std::size_t>(f)]})(0);
+  });
   return Eigen::Map<const Vector<double>>(scores.data(), static_cast<Index>(scores.size()));
 }
 
@@ -146,7 +147,7 @@ template <class Make, class DX, class DY>
             [&] { return "n_candidates must be at least 1, got " + std::to_string(n_candidates); });
   });
   check_replicated(comm, where, "the number of candidates", n_candidates);
-  detail::check_cross_validation(comm, where, X, y, folds);
+  check_cross_validation_on_ranks(comm, where, X, y, folds);
   const Index n_folds = static_cast<Index>(folds.size());
   const std::vector<double> scores = run_tasks_on_ranks(comm, n_candidates * n_folds, [&](Index t) {
     const Index c = t / n_folds, f = t % n_folds;

@@ -102,8 +102,8 @@ TEST_CASE("run_tasks_on_ranks: every task once, results by task index; a throwin
                                            return 1.0;
                                          }),
                       InvalidArgument, "rank 1: task: task 1 refuses");
-  CHECK_THROWS_NAMING(run_tasks_on_ranks(world, world.rank() == 1 ? 3 : 4, [](Index) { return 1.0; }),
-                      InvalidArgument, "ranks disagree on the number of tasks: 3 to 4");
+  CHECK_THROWS_NAMING(run_tasks_on_ranks(world, world.rank() == 1 ? 3 : 4, [](Index) { return 1.0; }), InvalidArgument,
+                      "ranks disagree on the number of tasks: 3 to 4");
   CHECK_THROWS_NAMING(run_tasks_on_ranks(world, -1, [](Index) { return 1.0; }), InvalidArgument,
                       "n_tasks must be non-negative, got -1");
 }
