@@ -4,7 +4,8 @@
 // load per shard; bad inputs throw on every rank.
 #include <doctest/doctest.h>
 
-#include <cstdio>
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <limits>
 #include <set>
@@ -85,11 +86,13 @@ TEST_CASE_TEMPLATE("ShardedHnsw: with ef >= the shard size the search is exact: 
     ShardedHnsw<T> sharded(world, d, params);
     const BatchShare mine = test::shard_of(n, world, lopsided);
     sharded.add(X.middleRows(mine.lo, mine.hi - mine.lo));
+    std::int64_t largest = mine.hi - mine.lo;  // the beam that covers every shard, and no more
+    world.allreduce_max(std::span<std::int64_t>(&largest, 1));
     for (Index k : {1, 10, 500}) {
       CAPTURE(k);
       const auto want = exact.search(Q, k);
       const auto same_graph = single.search(Q, k, std::max(k, n));  // the single graph, also exhaustive
-      const auto got = sharded.search(Q, k, std::max(k, n));
+      const auto got = sharded.search(Q, k, std::max<Index>(k, largest));
       REQUIRE(got.size() == want.size());
       for (std::size_t q = 0; q < got.size(); ++q) {
         REQUIRE(got[q].size() == want[q].size());
