@@ -9,9 +9,9 @@
 ///   Vector<double> acc = cross_val_score(world, [] { return GaussianNBScratch<double>(); }, X, y, folds);
 ///   // every rank: == cross_val_score([] { … }, X, y, folds)
 ///
-///   const std::vector<Index> ks = {1, 3, 5, 7};
-///   Matrix<double> s = cross_val_scores(world, [&](Index c) { return KNNScratch<double>({.k = ks[c]}); },
-///                                       4, X, y, folds);          // 4 candidates × 5 folds = 20 tasks
+///   // candidate c: KNN with k = 2c + 1; 4 candidates × 5 folds = 20 tasks
+///   Matrix<double> s = cross_val_scores(world, [](Index c) { return KNNScratch<double>({.k = 2 * c + 1}); },
+///                                       4, X, y, folds);
 ///   Index best = best_candidate(s);                                // the highest mean, ties to the first
 ///
 /// Every rank holds the whole data set (replicated, as the single-process code needs it) and the same
