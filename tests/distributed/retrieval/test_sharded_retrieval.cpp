@@ -6,21 +6,12 @@
 #include <vector>
 
 #include "distributed/mpi_support.hpp"
+#include "distributed/retrieval/shards.hpp"
 #include "support.hpp"
 
 using namespace aimastery;
 
 namespace {
-
-/// The rows [lo, hi) of n that rank r holds: balanced shares, or (`lopsided`) everything on the last
-/// rank but the first quarter on rank 0, the ranks in between holding nothing.
-BatchShare shard_of(Index n, const Communicator& comm, bool lopsided) {
-  if (!lopsided) return batch_share(n, comm.rank(), comm.size());
-  const Index quarter = n / 4;
-  if (comm.rank() == 0) return {0, quarter};
-  if (comm.rank() == comm.size() - 1) return {quarter, n};
-  return {quarter, quarter};
-}
 
 /// Seeded texts over a small vocabulary (so tokens repeat and scores tie).
 std::vector<Chunk> corpus(Index n, std::uint64_t seed) {
@@ -53,7 +44,7 @@ TEST_CASE_TEMPLATE("ShardedDenseIndex::search equals ExactDenseIndex over the wh
     ExactDenseIndex<T> single(16);
     single.add(E);
     ShardedDenseIndex<T> sharded(world, 16);
-    const BatchShare mine = shard_of(E.rows(), world, lopsided);
+    const BatchShare mine = test::shard_of(E.rows(), world, lopsided);
     sharded.add(E.middleRows(mine.lo, mine.hi - mine.lo));
     CHECK(sharded.size() == 301);
     for (Index k : {1, 3, 10, 400}) {
@@ -98,7 +89,7 @@ TEST_CASE("ShardedBM25::search equals BM25Retriever over the whole corpus, with 
       BM25Retriever single(options);
       single.add(chunks);
       ShardedBM25 sharded(world, options);
-      const BatchShare mine = shard_of(static_cast<Index>(chunks.size()), world, lopsided);
+      const BatchShare mine = test::shard_of(static_cast<Index>(chunks.size()), world, lopsided);
       sharded.add(std::span<const Chunk>(chunks).subspan(static_cast<std::size_t>(mine.lo),
                                                          static_cast<std::size_t>(mine.hi - mine.lo)));
       CHECK(sharded.shard_size() == mine.hi - mine.lo);
@@ -142,7 +133,7 @@ TEST_CASE_TEMPLATE("ShardedKNN equals KNNScratch over the whole training set: ne
         KNNScratch<T> single(params);
         single.fit(X, y);
         ShardedKNN<T> sharded(world, params);
-        const BatchShare mine = shard_of(X.rows(), world, lopsided);
+        const BatchShare mine = test::shard_of(X.rows(), world, lopsided);
         sharded.fit(X.middleRows(mine.lo, mine.hi - mine.lo), y.segment(mine.lo, mine.hi - mine.lo));
         const KNeighbors<T> expected = single.kneighbors(Q);
         const KNeighbors<T> got = sharded.kneighbors(Q);
