@@ -13,6 +13,7 @@
 #include "aimastery/distributed/environment.hpp"
 #include "aimastery/distributed/mpi_error.hpp"
 #include "aimastery/distributed/request.hpp"
+#include "aimastery/distributed/same_queries.hpp"
 #include "aimastery/distributed/sharded_bm25.hpp"
 #include "aimastery/distributed/sharded_dense_index.hpp"
 #include "aimastery/distributed/sharded_hnsw.hpp"

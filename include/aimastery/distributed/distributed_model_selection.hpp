@@ -93,21 +93,7 @@ std::int64_t replicated_fingerprint(const Eigen::DenseBase<Derived>& values) {
 template <class DX, class DY>
 void check_cross_validation_on_ranks(const Communicator& comm, std::string_view where, const Eigen::MatrixBase<DX>& X,
                                      const Eigen::MatrixBase<DY>& y, const std::vector<Fold>& folds) {
-  check_on_all_ranks(comm, [&] {
-    check_not_empty(where, "X", X);
-    check_samples_match(where, X, y);
-    require(!folds.empty(), where, "no folds given");
-    for (std::size_t f = 0; f < folds.size(); ++f) {
-      const Fold& fold = folds[f];
-      require(fold.train.size() > 0 && fold.test.size() > 0, where,
-              [&] { return "fold " + std::to_string(f) + " is empty"; });
-      const bool in_range = (fold.train.array() >= 0).all() && (fold.train.array() < X.rows()).all() &&
-                            (fold.test.array() >= 0).all() && (fold.test.array() < X.rows()).all();
-      require(in_range, where, [&] {
-        return "fold " + std::to_string(f) + " has a row index outside 0.." + std::to_string(X.rows() - 1);
-      });
-    }
-  });
+  check_on_all_ranks(comm, [&] { check_cross_validation(where, X, y, folds); });
   check_replicated(comm, where, "the number of samples", X.rows());
   check_replicated(comm, where, "the number of features", X.cols());
   check_replicated(comm, where, "the hash of X (every rank must hold the same data)",

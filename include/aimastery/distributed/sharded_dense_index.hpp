@@ -22,9 +22,9 @@
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/distributed/agreement.hpp"
 #include "aimastery/distributed/communicator.hpp"
+#include "aimastery/distributed/same_queries.hpp"
 #include "aimastery/distributed/top_k_merge.hpp"
 #include "aimastery/llm/rag/dense_retriever.hpp"
-#include "aimastery/production/caching/content_hash.hpp"
 
 namespace aimastery {
 
@@ -59,12 +59,8 @@ class ShardedDenseIndex {
       require(k >= 1, where, [&] { return "k must be at least 1, got " + std::to_string(k); });
     });
     check_same_on_all_ranks(*comm_, where, "k", k);
-    check_same_on_all_ranks(*comm_, where, "the number of queries", queries.rows());
     const Matrix<T> Q = queries;  // contiguous, for the hash
-    const ContentHash h = content_hash(
-        std::string_view(reinterpret_cast<const char*>(Q.data()), static_cast<std::size_t>(Q.size()) * sizeof(T)));
-    check_same_on_all_ranks(*comm_, where, "the hash of the queries (every rank must pass the same)",
-                            static_cast<std::int64_t>(h.low ^ h.high));
+    check_same_queries_on_all_ranks(*comm_, where, Q);
     const Index offset = shard_offset(*comm_, shard_.size());
     std::vector<std::vector<ScoredIndex>> local = shard_.search(Q, k);
     for (auto& list : local)

@@ -34,9 +34,9 @@
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/distributed/agreement.hpp"
 #include "aimastery/distributed/communicator.hpp"
+#include "aimastery/distributed/same_queries.hpp"
 #include "aimastery/distributed/top_k_merge.hpp"
 #include "aimastery/llm/rag/hnsw_index.hpp"
-#include "aimastery/production/caching/content_hash.hpp"
 
 namespace aimastery {
 
@@ -108,12 +108,8 @@ class ShardedHnsw {
     });
     check_same_on_all_ranks(*comm_, where, "k", k);
     check_same_on_all_ranks(*comm_, where, "ef", ef);
-    check_same_on_all_ranks(*comm_, where, "the number of queries", queries.rows());
     const Matrix<T> Q = queries;  // contiguous, for the hash
-    const ContentHash h = content_hash(
-        std::string_view(reinterpret_cast<const char*>(Q.data()), static_cast<std::size_t>(Q.size()) * sizeof(T)));
-    check_same_on_all_ranks(*comm_, where, "the hash of the queries (every rank must pass the same)",
-                            static_cast<std::int64_t>(h.low ^ h.high));
+    check_same_queries_on_all_ranks(*comm_, where, Q);
     const Index offset = shard_offset(*comm_, shard_size());
     std::vector<std::vector<ScoredIndex>> local = shard_->search(Q, k, ef);
     for (auto& list : local)

@@ -32,11 +32,11 @@
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/distributed/agreement.hpp"
 #include "aimastery/distributed/communicator.hpp"
+#include "aimastery/distributed/same_queries.hpp"
 #include "aimastery/distributed/top_k_merge.hpp"
 #include "aimastery/ml/classical/knn.hpp"
 #include "aimastery/ml/classical/label_encoding.hpp"
 #include "aimastery/ml/classical/validation.hpp"
-#include "aimastery/production/caching/content_hash.hpp"
 
 namespace aimastery {
 
@@ -133,11 +133,7 @@ class ShardedKNN {
 
   void check_queries(std::string_view where, const Matrix<T>& X) const {
     check_on_all_ranks(*comm_, [&] { check_predict_input(where, fitted_, X, n_features_); });
-    check_same_on_all_ranks(*comm_, where, "the number of queries", X.rows());
-    const ContentHash h = content_hash(
-        std::string_view(reinterpret_cast<const char*>(X.data()), static_cast<std::size_t>(X.size()) * sizeof(T)));
-    check_same_on_all_ranks(*comm_, where, "the hash of the queries (every rank must pass the same)",
-                            static_cast<std::int64_t>(h.low ^ h.high));
+    check_same_queries_on_all_ranks(*comm_, where, X);
   }
 
   const Communicator* comm_;

@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <limits>
-#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -17,26 +16,10 @@
 
 #include "distributed/mpi_support.hpp"
 #include "distributed/retrieval/shards.hpp"
+#include "llm/rag_hnsw/recall.hpp"
 #include "support.hpp"
 
 using namespace aimastery;
-
-namespace {
-
-/// The fraction of the exact top k found, averaged over the queries.
-double recall(const std::vector<std::vector<ScoredIndex>>& found, const std::vector<std::vector<ScoredIndex>>& exact) {
-  double sum = 0;
-  for (std::size_t q = 0; q < exact.size(); ++q) {
-    std::set<Index> truth;
-    for (const auto& h : exact[q]) truth.insert(h.index);
-    Index hit = 0;
-    for (const auto& h : found[q]) hit += truth.count(h.index) ? 1 : 0;
-    sum += double(hit) / double(truth.size());
-  }
-  return sum / double(exact.size());
-}
-
-}  // namespace
 
 TEST_CASE("ShardedHnsw: recall@10 against exact search is at least the single index's at the same ef") {
   Communicator world = Communicator::world();
@@ -54,8 +37,8 @@ TEST_CASE("ShardedHnsw: recall@10 against exact search is at least the single in
   sharded.add(X.middleRows(mine.lo, mine.hi - mine.lo));
   REQUIRE(sharded.size() == n);
   for (Index ef : {10, 20, 40}) {
-    const double one = recall(single.search(Q, k, ef), truth);
-    const double many = recall(sharded.search(Q, k, ef), truth);
+    const double one = test::recall(single.search(Q, k, ef), truth);
+    const double many = test::recall(sharded.search(Q, k, ef), truth);
     if (world.is_root())
       MESSAGE("ef " << ef << ": recall@10 single index " << one << ", " << world.size() << " shards " << many);
     // A top-10 row is returned exactly when its shard's search finds it; a graph of n/p rows searched with

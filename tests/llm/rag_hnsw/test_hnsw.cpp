@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <set>
 
+#include "llm/rag_hnsw/recall.hpp"
 #include "support.hpp"
 
 using namespace aimastery;
@@ -25,19 +25,6 @@ Matrix<T> seeded_normal(std::uint64_t seed, Index rows, Index cols) {
   Matrix<T> m(rows, cols);
   for (Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<T>(static_cast<float>(detail::standard_normal(rng)));
   return m;
-}
-
-// The fraction of the exact top k found, averaged over the queries.
-double recall(const std::vector<std::vector<ScoredIndex>>& found, const std::vector<std::vector<ScoredIndex>>& exact) {
-  double sum = 0;
-  for (std::size_t q = 0; q < exact.size(); ++q) {
-    std::set<Index> truth;
-    for (const auto& h : exact[q]) truth.insert(h.index);
-    Index hit = 0;
-    for (const auto& h : found[q]) hit += truth.count(h.index) ? 1 : 0;
-    sum += double(hit) / double(truth.size());
-  }
-  return sum / double(exact.size());
 }
 
 std::string temp_path(const std::string& name) {
@@ -88,7 +75,7 @@ TEST_CASE("HnswIndex: recall@10 against exact search is within 0.02 of hnswlib's
   REQUIRE(index.size() == rows);
   for (std::size_t i = 0; i < ref["efs"].size(); ++i) {
     const Index ef = ref["efs"][i];
-    const double ours = recall(index.search(Q, k, ef), truth);
+    const double ours = test::recall(index.search(Q, k, ef), truth);
     const double theirs = ref["hnswlib_recall"][i];
     MESSAGE("ef " << ef << ": recall@10 ours " << ours << ", hnswlib " << theirs);
     CHECK(std::abs(ours - theirs) <= 0.02);
@@ -105,7 +92,7 @@ TEST_CASE("HnswIndex: recall@10 against exact search is within 0.02 of hnswlib's
   CHECK(same_levels == rows);
   for (std::size_t i = 0; i < ref["efs"].size(); ++i) {
     const Index ef = ref["efs"][i];
-    const double ours = recall(parallel.search(Q, k, ef), truth);
+    const double ours = test::recall(parallel.search(Q, k, ef), truth);
     const double theirs = ref["hnswlib_recall"][i];
     MESSAGE("ef " << ef << ", built on 2 threads: recall@10 ours " << ours << ", hnswlib " << theirs);
     CHECK(std::abs(ours - theirs) <= 0.02);
@@ -181,7 +168,7 @@ TEST_CASE("HnswIndex: deleted elements are never returned, and the rest is still
     CHECK(hits.size() == std::size_t(k));
     for (const auto& h : hits) CHECK_FALSE(gone[std::size_t(h.index)]);
   }
-  CHECK(recall(got, truth) >= 0.9);
+  CHECK(test::recall(got, truth) >= 0.9);
   // Inserting after deletions still works and the new element is found.
   index.add(Q.topRows(1));
   const auto self = index.search(Q.topRows(1), 1);

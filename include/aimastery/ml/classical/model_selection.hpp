@@ -255,16 +255,14 @@ template <class DX, class DY>
   return out;
 }
 
-/// The score of a fresh estimator `make()` fitted on each fold's training rows, on its test rows:
-/// score_f = make().fit(X[train_f], y[train_f]).score(X[test_f], y[test_f]).
-template <class Make, class DX, class DY>
-[[nodiscard]] Vector<double> cross_val_score(Make&& make, const Eigen::MatrixBase<DX>& X,
-                                             const Eigen::MatrixBase<DY>& y, const std::vector<Fold>& folds) {
-  constexpr std::string_view where = "cross_val_score";
+/// The checks of cross-validation, before any fit: X not empty, as many targets as rows, at least one fold,
+/// and every fold non-empty with its row indices in range.
+template <class DX, class DY>
+void check_cross_validation(std::string_view where, const Eigen::MatrixBase<DX>& X, const Eigen::MatrixBase<DY>& y,
+                            const std::vector<Fold>& folds) {
   check_not_empty(where, "X", X);
   check_samples_match(where, X, y);
   require(!folds.empty(), where, "no folds given");
-  Vector<double> scores(static_cast<Index>(folds.size()));
   for (std::size_t f = 0; f < folds.size(); ++f) {
     const Fold& fold = folds[f];
     require(fold.train.size() > 0 && fold.test.size() > 0, where,
@@ -274,6 +272,18 @@ template <class Make, class DX, class DY>
     require(in_range, where, [&] {
       return "fold " + std::to_string(f) + " has a row index outside 0.." + std::to_string(X.rows() - 1);
     });
+  }
+}
+
+/// The score of a fresh estimator `make()` fitted on each fold's training rows, on its test rows:
+/// score_f = make().fit(X[train_f], y[train_f]).score(X[test_f], y[test_f]).
+template <class Make, class DX, class DY>
+[[nodiscard]] Vector<double> cross_val_score(Make&& make, const Eigen::MatrixBase<DX>& X,
+                                             const Eigen::MatrixBase<DY>& y, const std::vector<Fold>& folds) {
+  check_cross_validation("cross_val_score", X, y, folds);
+  Vector<double> scores(static_cast<Index>(folds.size()));
+  for (std::size_t f = 0; f < folds.size(); ++f) {
+    const Fold& fold = folds[f];
     auto estimator = make();
     estimator.fit(take_rows(X, fold.train), take_rows(y, fold.train));
     scores(static_cast<Index>(f)) =
