@@ -1,6 +1,6 @@
 // DynamicBatcher from many threads (label concurrency: run under ThreadSanitizer in CI): batched results
-// equal unbatched ones, a failing request fails only its caller, and admitted callers release a batch
-// without waiting for its deadline.
+// equal unbatched ones, a failing request fails only its caller, admitted callers release a batch
+// without waiting for its deadline, and a caller finding the batcher idle predicts at once on its thread.
 
 #include <atomic>
 #include <chrono>
@@ -124,6 +124,37 @@ TEST_CASE("DynamicBatcher: when every admitted caller is queued the batch goes w
     });
   for (auto& c : callers) c.join();
   CHECK(wrong.load() == 0);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30));
+}
+
+TEST_CASE("DynamicBatcher: an idle batcher predicts on the caller's thread at once") {
+  const Data d = make_data(20, test::test_seed() + 3);
+  std::atomic<std::thread::id> ran_on{};
+  std::atomic<int> batches{0};
+  auto identity = [&](const Matrix<double>& X) -> Matrix<double> {
+    ran_on.store(std::this_thread::get_id());
+    if (X.col(0).hasNaN()) throw InvalidArgument("model: NaN in the input");
+    return X;
+  };
+  // Without a ticket and with a 60 s deadline: a queued request would wait a minute.
+  DynamicBatcher batcher(
+      identity,
+      {.max_batch_size = 32, .max_delay = std::chrono::seconds(60), .on_batch = [&](Index) { batches.fetch_add(1); }});
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(batcher.predict(d.X.topRows(2)) == d.X.topRows(2));
+  CHECK(ran_on.load() == std::this_thread::get_id());
+  {
+    auto ticket = batcher.admit();
+    CHECK(batcher.predict(d.X.middleRows(2, 3)) == d.X.middleRows(2, 3));
+  }
+  CHECK(ran_on.load() == std::this_thread::get_id());
+  CHECK(batches.load() == 2);
+  // A failure reaches the caller and leaves the batcher idle for the next one.
+  Matrix<double> bad = d.X.topRows(1);
+  bad(0, 0) = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH_AS((void)batcher.predict(bad), doctest::Contains("NaN"), InvalidArgument);
+  CHECK(batcher.predict(d.X.topRows(4)) == d.X.topRows(4));
+  CHECK(batches.load() == 3);
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30));
 }
 
