@@ -38,7 +38,12 @@ TEST_CASE("DynamicBatcher: concurrent requests, gathered, get exactly the unbatc
   const Data d = make_data(n, test::test_seed());
   RandomForestScratch<double> forest({.n_estimators = 8, .max_depth = 6, .seed = 3});
   forest.fit(d.X, d.y);
-  auto predict = [&](const Matrix<double>& X) -> Matrix<double> { return forest.predict_proba(X); };
+  // Each call takes at least 200 µs, so that callers arriving meanwhile queue (an idle batcher would
+  // otherwise predict every request on its caller's thread).
+  auto predict = [&](const Matrix<double>& X) -> Matrix<double> {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    return forest.predict_proba(X);
+  };
   std::atomic<int> batches{0}, rows_seen{0};
   DynamicBatcher batcher(
       predict, {.max_batch_size = 16, .max_delay = std::chrono::microseconds(3000), .on_batch = [&](Index rows) {
@@ -47,9 +52,11 @@ TEST_CASE("DynamicBatcher: concurrent requests, gathered, get exactly the unbatc
                 }});
   const Matrix<double> expected = forest.predict_proba(d.X);
   std::vector<std::thread> threads;
-  std::atomic<int> mismatches{0}, requests{0}, rows_sent{0};
+  std::atomic<int> mismatches{0}, requests{0}, rows_sent{0}, started{0};
   for (int t = 0; t < thread_count; ++t)
     threads.emplace_back([&, t] {
+      started.fetch_add(1);
+      while (started.load() < thread_count) std::this_thread::yield();  // all callers at once
       for (Index i = t; i < n; i += thread_count) {
         const Index rows = std::min<Index>(1 + i % 3, n - i);  // 1 to 3 rows a request
         const Matrix<double> Y = batcher.predict(d.X.middleRows(i, rows));
