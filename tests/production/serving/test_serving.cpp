@@ -187,8 +187,8 @@ TEST_CASE("KServe v2 codec: the direct parser of the common request agrees with 
       std::snprintf(buffer, sizeof buffer, "%.17g", std::normal_distribution<double>(0, 100)(rng));
       return std::string(buffer);
     }
-    return either({"0.5", "-0.25", "1e-3", "1E+2", "-0", "0", "3", "-7", "9223372036854775807",
-                   "0.30000000000000004", "1.5e+300"},
+    return either({"0.5", "-0.25", "1e-3", "1E+2", "-0", "0", "3", "-7", "9223372036854775807", "0.30000000000000004",
+                   "1.5e+300"},
                   {"1.", ".5", "01", "+1", "1e400", "2.5e-310", "-", "1e", "9223372036854775808",
                    "18446744073709551616", "\"1\"", "true", "null", "[1]"});
   };
@@ -228,7 +228,8 @@ TEST_CASE("KServe v2 codec: the direct parser of the common request agrees with 
     std::string body = space() + "{" + space();
     for (std::size_t k = 0; k < fields.size(); ++k) body += (k ? "," + space() : "") + fields[k] + space();
     body += "}" + space() + either({""}, {"x", "}", ",", "\xef\xbb\xbf"});
-    if (!clean && rng() % 25 == 0) body = body.substr(0, std::uniform_int_distribution<std::size_t>(0, body.size())(rng));
+    if (!clean && rng() % 25 == 0)
+      body = body.substr(0, std::uniform_int_distribution<std::size_t>(0, body.size())(rng));
     direct += agree(body) ? 1 : 0;
   }
   CHECK(direct > 500);  // the direct path is taken, not only the fallback
