@@ -34,6 +34,9 @@
 #include <string>
 #include <utility>
 #include <vector>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "aimastery/core/errors.hpp"
 #include "aimastery/core/tensor.hpp"
@@ -79,7 +82,15 @@ class HostedModel {
       auto on_batch = options.on_batch;
       const ServedModel* served = &model_;
       batcher_ = std::make_unique<DynamicBatcher>(
-          [served](const Matrix<double>& X) { return served->predict(X); },
+          [served](const Matrix<double>& X) {
+#ifdef _OPENMP
+            // A batch holds at most max_batch_size rows: too little work for an OpenMP team, whose second
+            // thread, on cores shared with the HTTP threads, costs more than the batch (as on HTTP threads).
+            static thread_local const bool single_threaded = (omp_set_num_threads(1), true);
+            (void)single_threaded;
+#endif
+            return served->predict(X);
+          },
           DynamicBatcherOptions{.max_batch_size = options.max_batch_size,
                                 .max_delay = options.max_delay,
                                 .on_batch = [this, on_batch, model_name](Index rows) {
