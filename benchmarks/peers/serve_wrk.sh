@@ -8,7 +8,9 @@
 # REGISTRY: the folder the C++ test "writes a registry for the client peers" makes (ctest -R
 # production_serving_peer_write; it is build/<dir>/tests/production/serving/clients_peer/registry).
 # PYTHON: the venv's interpreter (fastapi, uvicorn, scikit-learn). One request = one row of 4 features.
-# Prints one line per server and connection count: requests/s, p50 and p99 latency (wrk --latency).
+# Prints one line per server and connection count: requests/s, p50 and p99 latency (wrk --latency), and
+# the server process's CPU time (user + system, /proc/PID/stat) per request, which the load of other
+# processes on the machine does not change.
 set -euo pipefail
 binary="$1"; registry="$(cd "$2" && pwd)"; python="${3:-/work/venv/bin/python}"; seconds="${4:-10}"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -27,17 +29,24 @@ LUA
 done
 connections="${CONNECTIONS:-1 8 32 64}"
 
-run_wrk() {  # name url connections
-  local out script="$work/post_FP64.lua"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system time of a process, in clock ticks
+
+run_wrk() {  # name url connections server_pid
+  local out script="$work/post_FP64.lua" before after
   case "$2" in */mlp/*) script="$work/post_FP32.lua" ;; esac
+  before="$(cpu_ticks "$4")"
   out="$(wrk -t "$(( $3 < 2 ? 1 : 2 ))" -c "$3" -d "${seconds}s" --latency -s "$script" "$2")"
-  local rps p50 p99 non2xx
+  after="$(cpu_ticks "$4")"
+  local rps p50 p99 non2xx requests cpu
   rps="$(echo "$out" | awk '/Requests\/sec/ {print $2}')"
   p50="$(echo "$out" | awk '$1 == "50%" {print $2}')"
   p99="$(echo "$out" | awk '$1 == "99%" {print $2}')"
   non2xx="$(echo "$out" | awk '/Non-2xx/ {print $NF}')"
-  printf '%-30s connections %3d  %10s req/s  p50 %9s  p99 %9s  %s\n' "$1" "$3" "$rps" "$p50" "$p99" \
-    "${non2xx:+non-2xx $non2xx}"
+  requests="$(echo "$out" | awk '/requests in/ {print $1}')"
+  cpu="$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+    'BEGIN {printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0)}')"
+  printf '%-30s connections %3d  %10s req/s  p50 %9s  p99 %9s  cpu %7s us/request  %s\n' "$1" "$3" "$rps" \
+    "$p50" "$p99" "$cpu" "${non2xx:+non-2xx $non2xx}"
 }
 
 wait_ready() {  # url
@@ -56,7 +65,7 @@ for mode in "batch 32" "batch 1"; do
   url="$(sed -n 's/^listening on //p' "$work/url")"
   wait_ready "$url"
   for model in forest mlp; do
-    for c in $connections; do run_wrk "aimastery $model (batch $2)" "$url/v2/models/$model/infer" "$c"; done
+    for c in $connections; do run_wrk "aimastery $model (batch $2)" "$url/v2/models/$model/infer" "$c" "${pids[-1]}"; done
   done
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
   : > "$work/url"
@@ -68,5 +77,7 @@ port=18731
 pids+=($!)
 wait_ready "http://127.0.0.1:$port"
 for model in forest mlp; do
-  for c in $connections; do run_wrk "fastapi $model (1 worker)" "http://127.0.0.1:$port/v2/models/$model/infer" "$c"; done
+  for c in $connections; do
+    run_wrk "fastapi $model (1 worker)" "http://127.0.0.1:$port/v2/models/$model/infer" "$c" "${pids[-1]}"
+  done
 done

@@ -2,9 +2,15 @@
 // 127.0.0.1 answered by httplib's client on every endpoint, including the 4xx cases, after which it still
 // serves. The dynamic batcher's own tests are in batcher/ (also run under ThreadSanitizer).
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -117,6 +123,116 @@ TEST_CASE("KServe v2 codec: every malformed request is a 400 or 413 naming the p
                 "elements");
   check_refused(parse(R"({"id":3,"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]})"), 400,
                 "'id' must be a string");
+}
+
+TEST_CASE("KServe v2 codec: the direct parser of the common request agrees with the general one") {
+  // Every outcome as text: the request's fields (values by their bits) or the error's status and message.
+  auto outcome = [](auto&& parse) -> std::string {
+    try {
+      const InferRequest r = parse();
+      std::string out = "id=" + r.id + " parameters=" + r.parameters.dump() + " outputs=";
+      for (const auto& o : r.outputs) out += o + ";";
+      for (const auto& t : r.inputs) {
+        out += " input=" + t.name + "/" + t.datatype + "/";
+        for (const auto d : t.shape) out += std::to_string(d) + "x";
+        for (const double x : t.data) {
+          std::uint64_t bits = 0;
+          std::memcpy(&bits, &x, sizeof bits);
+          out += "," + std::to_string(bits);
+        }
+      }
+      return out;
+    } catch (const InferenceError& e) {
+      return "error " + std::to_string(e.status) + ": " + e.what();
+    } catch (const std::exception& e) {  // e.g. nlohmann's number overflow: a 500 in the server
+      return std::string("exception: ") + e.what();
+    }
+  };
+  InferCodecLimits limits;
+  limits.max_elements = 6;
+  limits.max_inputs = 2;
+  auto agree = [&](const std::string& body) {
+    const std::string general =
+        outcome([&] { return detail::parse_infer_request_general(body, std::nullopt, limits); });
+    const std::string chosen = outcome([&] { return parse_infer_request(body, std::nullopt, limits); });
+    CHECK_MESSAGE(chosen == general, body);
+    const auto fast = detail::parse_infer_request_fast(body, limits);
+    if (fast) CHECK_MESSAGE(outcome([&] { return *fast; }) == general, body);
+    return fast.has_value();
+  };
+  const std::string common =
+      R"({"id":"1","inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[0.5,-0.25,0.75,0.1]}]})";
+  CHECK(agree(common));  // the request of the benchmarks takes the direct path
+  CHECK(agree(R"( { "inputs" : [ { "data" : [ 1e-3, -0, 2 ] , "datatype" : "FP64", "shape" : [3], "name" : "x" } ],)"
+              R"( "outputs" : [ {"name": "predict"} ], "id" : "" } )"));
+  CHECK_FALSE(agree(R"({"id":"a\"b","inputs":[{"name":"x","shape":[1],"datatype":"FP64","data":[1]}]})"));
+  CHECK_FALSE(agree(R"({"inputs":[{"name":"x","shape":[2,1],"datatype":"FP64","data":[[1],[2]]}]})"));
+  CHECK_FALSE(agree(R"({"parameters":{},"inputs":[{"name":"x","shape":[1],"datatype":"FP64","data":[1]}]})"));
+
+  // Seeded random bodies built from valid and invalid pieces: both paths give the same result or error.
+  // Half of them use valid pieces only, and most of those take the direct path.
+  std::mt19937_64 rng(test::test_seed());
+  bool clean = false;
+  auto pick = [&](const std::vector<std::string>& options) {
+    return options[std::uniform_int_distribution<std::size_t>(0, options.size() - 1)(rng)];
+  };
+  auto either = [&](const std::vector<std::string>& valid, const std::vector<std::string>& others) {
+    if (clean || rng() % 2) return pick(valid);
+    return pick(others);
+  };
+  auto space = [&] { return pick({"", "", "", " ", "\n\t", "\r\n  "}); };
+  auto number = [&] {
+    if (std::uniform_int_distribution<int>(0, 2)(rng) == 0) {
+      char buffer[40];
+      std::snprintf(buffer, sizeof buffer, "%.17g", std::normal_distribution<double>(0, 100)(rng));
+      return std::string(buffer);
+    }
+    return either({"0.5", "-0.25", "1e-3", "1E+2", "-0", "0", "3", "-7", "9223372036854775807", "0.30000000000000004",
+                   "1.5e+300"},
+                  {"1.", ".5", "01", "+1", "1e400", "2.5e-310", "-", "1e", "9223372036854775808",
+                   "18446744073709551616", "\"1\"", "true", "null", "[1]"});
+  };
+  auto list = [&](int n, auto&& item) {
+    std::string out = "[" + space();
+    for (int k = 0; k < n; ++k) out += (k ? "," + space() : "") + item() + space();
+    return out + "]";
+  };
+  auto input = [&] {
+    const int n = std::uniform_int_distribution<int>(0, 7)(rng);
+    const std::string size = std::to_string(n);
+    std::vector<std::string> fields = {
+        "\"name\":" + space() + either({"\"input\"", "\"x\"", "\"\""}, {"\"a\\\\b\"", "\"\xc3\xa9\"", "7"}),
+        "\"datatype\":" + space() + either({"\"FP32\"", "\"FP64\""}, {"\"INT32\"", "\"FP16\"", "\"BYTES\""}),
+        "\"shape\":" + space() + either({"[" + size + "]", "[1," + size + "]"}, {"[]", "[-1]", "[1.0]", "[2, 3]"}),
+        "\"data\":" + space() + list(n, number)};
+    if (!clean && rng() % 10 == 0) fields.push_back("\"parameters\":{}");
+    if (!clean && rng() % 10 == 0) fields.erase(fields.begin() + (n % 4));
+    if (!clean && rng() % 15 == 0) fields.push_back(fields.front());  // a duplicate key
+    std::shuffle(fields.begin(), fields.end(), rng);
+    std::string out = "{" + space();
+    for (std::size_t k = 0; k < fields.size(); ++k) out += (k ? "," + space() : "") + fields[k] + space();
+    return out + "}";
+  };
+  int direct = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    clean = trial % 2 == 0;
+    const int inputs = std::uniform_int_distribution<int>(clean ? 1 : 0, clean ? 2 : 3)(rng);
+    std::vector<std::string> fields = {"\"inputs\":" + space() + list(inputs, input)};
+    if (rng() % 2) fields.push_back("\"id\":" + space() + either({"\"42\"", "\"\"", "\"a b\""}, {"\"\\u0041\"", "3"}));
+    if (rng() % 3 == 0)
+      fields.push_back("\"outputs\":" + space() +
+                       either({"[]", "[{\"name\":\"predict\"}]", "[{\"name\":\"a\"},{\"name\":\"b\"}]"},
+                              {"{}", "[{\"name\":1}]", "[{\"name\":\"a\",\"x\":1}]"}));
+    if (!clean && rng() % 20 == 0) fields.push_back("\"parameters\":" + pick({"{}", "[]"}));
+    std::shuffle(fields.begin(), fields.end(), rng);
+    std::string body = space() + "{" + space();
+    for (std::size_t k = 0; k < fields.size(); ++k) body += (k ? "," + space() : "") + fields[k] + space();
+    body += "}" + space() + either({""}, {"x", "}", ",", "\xef\xbb\xbf"});
+    if (!clean && rng() % 25 == 0)
+      body = body.substr(0, std::uniform_int_distribution<std::size_t>(0, body.size())(rng));
+    direct += agree(body) ? 1 : 0;
+  }
+  CHECK(direct > 500);  // the direct path is taken, not only the fallback
 }
 
 TEST_CASE("InferenceServer: every endpoint, the 4xx answers, and still serving afterwards") {

@@ -235,7 +235,9 @@ class GracefulShutdown {
  private:
   void end_work() noexcept {
     std::lock_guard lock(mutex_);
-    if (--in_flight_ == 0) changed_.notify_all();
+    // Only a drain waits for the count, and it starts after the flag is set: before that, waking the
+    // threads that wait for the shutdown (at each idle moment of a server) would be a futile context switch.
+    if (--in_flight_ == 0 && shutting_down()) changed_.notify_all();
   }
 
   /// The watcher thread: everything the handler must not do.

@@ -11,8 +11,8 @@
 /// thread per batcher does
 ///
 ///   wait for a first request; its arrival time t₀
-///   wait until rows queued ≥ max_batch_size, or every admitted caller is queued, or the clock
-///   reaches t₀ + max_delay
+///   wait until rows queued ≥ max_batch_size, or every admitted caller is queued (or predicting on
+///   its own thread, below), or the clock reaches t₀ + max_delay
 ///   take requests in arrival order while their rows fit in max_batch_size (always at least one)
 ///   Y = f([X₁; X₂; ...; X_m])   one call on the stacked rows
 ///   hand each caller its own rows of Y
@@ -21,11 +21,14 @@
 /// that holds a Ticket (taken with admit() before its own preparation, e.g. parsing and cache lookups)
 /// announces that it will predict soon; when every ticket holder is already queued, no one else is on
 /// the way and the batch goes at once instead of waiting out max_delay (a server knows its requests in
-/// flight; with 1 client, batching then costs nothing). Callers without tickets only meet the deadline. Because the
-/// model is applied row by row (row i of f(X) depends only on row i of X), each caller gets exactly what an unbatched
-/// call would return. A request larger than max_batch_size is predicted alone. An exception of f is handed to every
-/// caller of that batch. Synchronisation: one mutex and one condition variable for the queue; each caller waits on its
-/// own std::promise, fulfilled outside the lock.
+/// flight). Callers without tickets only meet the deadline. Batching happens only under load: a caller that
+/// finds the batcher idle (no batch being predicted, nothing queued) and no other ticket holder on the
+/// way predicts on its own thread at once, without waking the worker (with 1 client, batching then costs
+/// nothing); requests arriving meanwhile queue for the worker as usual. Because the model is applied row by
+/// row (row i of f(X) depends only on row i of X), each caller gets exactly what an unbatched call would
+/// return. A request larger than max_batch_size is predicted alone. An exception of f is handed to every
+/// caller of that batch. Synchronisation: one mutex and one condition variable for the queue; each caller
+/// waits on its own std::promise, fulfilled outside the lock.
 
 #include <chrono>
 #include <condition_variable>
@@ -86,11 +89,15 @@ class DynamicBatcher {
     Ticket(const Ticket&) = delete;
     Ticket& operator=(const Ticket&) = delete;
     ~Ticket() {
+      bool queued = false;
       {
         std::lock_guard lock(b_->mutex_);
         --b_->admitted_;
+        queued = !b_->queue_.empty();
       }
-      b_->wake_.notify_all();  // the queued callers may now be all that is coming
+      // The queued callers may now be all that is coming. With nothing queued the worker waits only for a
+      // first request: waking it would cost a context switch a request and change nothing.
+      if (queued) b_->wake_.notify_all();
     }
 
    private:
@@ -100,6 +107,33 @@ class DynamicBatcher {
 
   /// predict(X) computed in a batch with other callers' rows; blocks until it is done.
   [[nodiscard]] Matrix<double> predict(Matrix<double> X) {
+    {
+      std::unique_lock lock(mutex_);
+      require(!stopping_, "DynamicBatcher::predict", "the batcher is stopping");
+      // Idle, nothing queued and at most one ticket (this caller's, if it holds one): no company is coming.
+      if (busy_ == 0 && queue_.empty() && admitted_ <= 1) {
+        ++busy_;
+        ++inline_;
+        lock.unlock();
+        struct Release {  // also when predict_ throws
+          DynamicBatcher& b;
+          ~Release() {
+            bool queued = false;
+            {
+              std::lock_guard relock(b.mutex_);
+              --b.busy_;
+              --b.inline_;
+              queued = !b.queue_.empty();
+            }
+            if (queued) b.wake_.notify_all();  // requests queued meanwhile may now be all that is coming
+          }
+        } release{*this};
+        Matrix<double> Y = predict_(X);
+        require(Y.rows() == X.rows(), "DynamicBatcher", "the predict function returned the wrong number of rows");
+        if (options_.on_batch) options_.on_batch(X.rows());
+        return Y;
+      }
+    }
     Pending p{std::move(X), {}, Clock::now()};
     std::future<Matrix<double>> result = p.result.get_future();
     {
@@ -129,7 +163,8 @@ class DynamicBatcher {
       if (queue_.empty()) return;  // stopping, nothing left
       const Clock::time_point deadline = queue_.front().arrival + options_.max_delay;
       wake_.wait_until(lock, deadline, [&] {
-        return stopping_ || queued_rows_ >= options_.max_batch_size || (admitted_ > 0 && queue_.size() >= admitted_);
+        return stopping_ || queued_rows_ >= options_.max_batch_size ||
+               (admitted_ > 0 && queue_.size() + inline_ >= admitted_);
       });
 
       std::vector<Pending> batch;
@@ -141,9 +176,11 @@ class DynamicBatcher {
         queue_.pop_front();
       } while (!queue_.empty() && rows + queue_.front().X.rows() <= options_.max_batch_size);
 
+      ++busy_;
       lock.unlock();
       serve(batch, rows);
       lock.lock();
+      --busy_;
     }
   }
 
@@ -197,6 +234,8 @@ class DynamicBatcher {
   std::deque<Pending> queue_;
   Index queued_rows_ = 0;
   std::size_t admitted_ = 0;  ///< live tickets
+  std::size_t busy_ = 0;      ///< predictions running: the worker's batch and callers predicting inline
+  std::size_t inline_ = 0;    ///< callers predicting on their own thread (not queued, not on the way)
   bool stopping_ = false;
   std::thread worker_;
 };

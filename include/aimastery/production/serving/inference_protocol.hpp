@@ -179,13 +179,176 @@ inline void read_binary_values(std::string_view bytes, const InferDatatype& type
   }
 }
 
-}  // namespace detail
+/// A cursor over the JSON of the common request, for parse_infer_request_fast. Each reader returns false
+/// on anything it does not handle, and the caller then gives the whole body to the general parser.
+class FastJsonCursor {
+ public:
+  explicit FastJsonCursor(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {}
 
-/// Parses an inference request. `header_length`: the Inference-Header-Content-Length of the binary
-/// extension (the JSON is body[0, header_length), the tensors' bytes follow), or nothing for pure JSON.
-inline InferRequest parse_infer_request(std::string_view body, std::optional<std::size_t> header_length = std::nullopt,
-                                        const InferCodecLimits& limits = {}) {
-  using detail::bad_request;
+  void skip_space() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
+  }
+  /// Consumes `c` (after white space) when it is next.
+  bool eat(char c) {
+    skip_space();
+    if (p_ == end_ || *p_ != c) return false;
+    ++p_;
+    return true;
+  }
+  [[nodiscard]] bool at_end() {
+    skip_space();
+    return p_ == end_;
+  }
+  /// A string of printable ASCII without escapes (its text is its value).
+  bool string(std::string_view& out) {
+    if (!eat('"')) return false;
+    const char* begin = p_;
+    while (p_ < end_ && *p_ != '"') {
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c < 0x20 || c > 0x7E || c == '\\') return false;
+      ++p_;
+    }
+    if (p_ == end_) return false;
+    out = std::string_view(begin, static_cast<std::size_t>(p_ - begin));
+    ++p_;
+    return true;
+  }
+  /// A JSON number, -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, as nlohmann::json reads it: an integer
+  /// (no fraction, no exponent) as a 64-bit integer converted to double, anything else correctly rounded.
+  bool number(double& x, bool& integer) {
+    skip_space();
+    const char* begin = p_;
+    if (p_ < end_ && *p_ == '-') ++p_;
+    if (p_ == end_ || !digit(*p_)) return false;
+    if (*p_ == '0')
+      ++p_;
+    else
+      while (p_ < end_ && digit(*p_)) ++p_;
+    integer = true;
+    if (p_ < end_ && *p_ == '.') {
+      integer = false;
+      ++p_;
+      if (p_ == end_ || !digit(*p_)) return false;
+      while (p_ < end_ && digit(*p_)) ++p_;
+    }
+    if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+      integer = false;
+      ++p_;
+      if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      if (p_ == end_ || !digit(*p_)) return false;
+      while (p_ < end_ && digit(*p_)) ++p_;
+    }
+    if (integer) {
+      std::int64_t i = 0;
+      const auto r = std::from_chars(begin, p_, i);
+      if (r.ec != std::errc() || r.ptr != p_) return false;  // beyond int64: the general parser's business
+      x = static_cast<double>(i);
+      return true;
+    }
+    const auto r = std::from_chars(begin, p_, x);
+    return r.ec == std::errc() && r.ptr == p_;
+  }
+
+ private:
+  static bool digit(char c) { return c >= '0' && c <= '9'; }
+  const char* p_;
+  const char* end_;
+};
+
+/// The common inference request read in one pass without building a JSON document:
+///   {"id": "...", "inputs": [{"name": ..., "shape": [...], "datatype": "FP32" | "FP64", "data": [flat]}, ...],
+///    "outputs": [{"name": ...}, ...]}
+/// keys in any order, each once, strings of printable ASCII without escapes, finite numbers. Anything else
+/// (another key or datatype, escapes, nested data, a value the request cannot hold) returns nothing: the
+/// general parser then reads the body and gives its result or its error, so both paths agree.
+inline std::optional<InferRequest> parse_infer_request_fast(std::string_view body, const InferCodecLimits& limits) {
+  FastJsonCursor c(body);
+  InferRequest request;
+  bool seen_id = false, seen_inputs = false, seen_outputs = false;
+  std::string_view key, text;
+  double x = 0;
+  bool integer = false;
+  if (!c.eat('{')) return std::nullopt;
+  do {
+    if (!c.string(key) || !c.eat(':')) return std::nullopt;
+    if (key == "id" && !seen_id) {
+      seen_id = true;
+      if (!c.string(text)) return std::nullopt;
+      request.id = text;
+    } else if (key == "inputs" && !seen_inputs) {
+      seen_inputs = true;
+      if (!c.eat('[') || c.eat(']')) return std::nullopt;
+      do {
+        if (request.inputs.size() == limits.max_inputs) return std::nullopt;
+        InferTensor t;
+        bool seen_name = false, seen_shape = false, seen_datatype = false, seen_data = false;
+        std::int64_t elements = 1;
+        if (!c.eat('{')) return std::nullopt;
+        do {
+          if (!c.string(key) || !c.eat(':')) return std::nullopt;
+          if (key == "name" && !seen_name) {
+            seen_name = true;
+            if (!c.string(text)) return std::nullopt;
+            t.name = text;
+          } else if (key == "datatype" && !seen_datatype) {
+            seen_datatype = true;
+            if (!c.string(text) || (text != "FP32" && text != "FP64")) return std::nullopt;
+            t.datatype = text;
+          } else if (key == "shape" && !seen_shape) {
+            seen_shape = true;
+            if (!c.eat('[')) return std::nullopt;
+            if (!c.eat(']')) {
+              do {
+                if (!c.number(x, integer) || !integer || x < 0) return std::nullopt;
+                const auto size = static_cast<std::int64_t>(x);
+                if (size > 0 && elements > limits.max_elements / size) return std::nullopt;
+                elements *= size;
+                t.shape.push_back(size);
+              } while (c.eat(','));
+              if (!c.eat(']')) return std::nullopt;
+            }
+          } else if (key == "data" && !seen_data) {
+            seen_data = true;
+            if (!c.eat('[')) return std::nullopt;
+            if (!c.eat(']')) {
+              do {
+                if (static_cast<std::int64_t>(t.data.size()) >= limits.max_elements) return std::nullopt;
+                if (!c.number(x, integer) || !std::isfinite(x)) return std::nullopt;
+                t.data.push_back(x);
+              } while (c.eat(','));
+              if (!c.eat(']')) return std::nullopt;
+            }
+          } else {
+            return std::nullopt;
+          }
+        } while (c.eat(','));
+        if (!c.eat('}') || !(seen_name && seen_shape && seen_datatype && seen_data)) return std::nullopt;
+        if (static_cast<std::int64_t>(t.data.size()) != elements) return std::nullopt;
+        request.inputs.push_back(std::move(t));
+      } while (c.eat(','));
+      if (!c.eat(']')) return std::nullopt;
+    } else if (key == "outputs" && !seen_outputs) {
+      seen_outputs = true;
+      if (!c.eat('[')) return std::nullopt;
+      if (!c.eat(']')) {
+        do {
+          if (!c.eat('{') || !c.string(key) || key != "name" || !c.eat(':') || !c.string(text) || !c.eat('}'))
+            return std::nullopt;
+          request.outputs.emplace_back(text);
+        } while (c.eat(','));
+        if (!c.eat(']')) return std::nullopt;
+      }
+    } else {
+      return std::nullopt;
+    }
+  } while (c.eat(','));
+  if (!c.eat('}') || !c.at_end() || !seen_inputs) return std::nullopt;
+  return request;
+}
+
+/// The general parser of parse_infer_request (every form of the protocol, and its errors).
+inline InferRequest parse_infer_request_general(std::string_view body, std::optional<std::size_t> header_length,
+                                                const InferCodecLimits& limits) {
   if (header_length && *header_length > body.size())
     bad_request("Inference-Header-Content-Length " + std::to_string(*header_length) + " exceeds the body's " +
                 std::to_string(body.size()) + " bytes");
@@ -282,6 +445,20 @@ inline InferRequest parse_infer_request(std::string_view body, std::optional<std
     }
   }
   return request;
+}
+
+}  // namespace detail
+
+/// Parses an inference request. `header_length`: the Inference-Header-Content-Length of the binary
+/// extension (the JSON is body[0, header_length), the tensors' bytes follow), or nothing for pure JSON.
+/// The common JSON request is read by a direct parser (detail::parse_infer_request_fast); everything else,
+/// errors included, by nlohmann::json.
+inline InferRequest parse_infer_request(std::string_view body, std::optional<std::size_t> header_length = std::nullopt,
+                                        const InferCodecLimits& limits = {}) {
+  if (!header_length)
+    if (std::optional<InferRequest> request = detail::parse_infer_request_fast(body, limits))
+      return std::move(*request);
+  return detail::parse_infer_request_general(body, header_length, limits);
 }
 
 namespace detail {

@@ -243,7 +243,7 @@ class BasicInferenceServer {
 #ifdef _OPENMP
       // Parallelism comes from concurrent requests: a model call on an HTTP thread stays on that thread
       // (otherwise each HTTP thread starts its own OpenMP team, and 64 of them oversubscribe the cores).
-      // The batchers' threads keep OpenMP for their larger batches.
+      // The batchers' workers do the same (model_host.hpp): a batch is at most max_batch_size rows.
       static thread_local const bool single_threaded = (omp_set_num_threads(1), true);
       (void)single_threaded;
 #endif

@@ -24,6 +24,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <filesystem>
 #include <map>
@@ -33,6 +34,9 @@
 #include <string>
 #include <utility>
 #include <vector>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "aimastery/core/errors.hpp"
 #include "aimastery/core/tensor.hpp"
@@ -78,7 +82,15 @@ class HostedModel {
       auto on_batch = options.on_batch;
       const ServedModel* served = &model_;
       batcher_ = std::make_unique<DynamicBatcher>(
-          [served](const Matrix<double>& X) { return served->predict(X); },
+          [served](const Matrix<double>& X) {
+#ifdef _OPENMP
+            // A batch holds at most max_batch_size rows: too little work for an OpenMP team, whose second
+            // thread, on cores shared with the HTTP threads, costs more than the batch (as on HTTP threads).
+            static thread_local const bool single_threaded = (omp_set_num_threads(1), true);
+            (void)single_threaded;
+#endif
+            return served->predict(X);
+          },
           DynamicBatcherOptions{.max_batch_size = options.max_batch_size,
                                 .max_delay = options.max_delay,
                                 .on_batch = [this, on_batch, model_name](Index rows) {
@@ -226,8 +238,37 @@ class BasicModelHost {
   [[nodiscard]] ModelVersionManager& registry() noexcept { return *registry_; }
   [[nodiscard]] const ModelHostOptions& options() const noexcept { return options_; }
 
-  /// The version `version` names ("" → champion or latest; digits → number; else alias), loaded.
+  /// The version `version` names ("" → champion or latest; digits → number; else alias), loaded. A name
+  /// resolved before is answered from a table valid for one registry generation: one stat(2) of
+  /// registry.json a request instead of a walk of the registry's state (a commit invalidates the table).
   [[nodiscard]] std::shared_ptr<HostedModel> resolve(const std::string& model, const std::string& version) {
+    const std::uint64_t generation = registry_->generation();
+    {
+      std::lock_guard lock(mutex_);
+      if (generation != resolved_generation_) {
+        resolved_.clear();
+        resolved_generation_ = generation;
+      }
+      if (const auto it = resolved_.find({model, version}); it != resolved_.end()) return it->second;
+    }
+    std::shared_ptr<HostedModel> hosted = resolve_in_registry(model, version);
+    std::lock_guard lock(mutex_);
+    // Only names that resolved are kept, and at most max_resolved of them (the rest is resolved each time).
+    if (generation == resolved_generation_ && resolved_.size() < max_resolved)
+      resolved_.emplace(std::pair{model, version}, hosted);
+    return hosted;
+  }
+
+  /// Every loaded version.
+  [[nodiscard]] std::vector<std::shared_ptr<HostedModel>> loaded() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::shared_ptr<HostedModel>> all;
+    for (const auto& [key, m] : loaded_) all.push_back(m);
+    return all;
+  }
+
+ private:
+  std::shared_ptr<HostedModel> resolve_in_registry(const std::string& model, const std::string& version) {
     if (!registry_->has_model(model) || registry_->versions(model).empty())
       throw InferenceError(404, "unknown model '" + model + "'");
     std::int64_t v = 0;
@@ -247,15 +288,6 @@ class BasicModelHost {
     return load(model, v);
   }
 
-  /// Every loaded version.
-  [[nodiscard]] std::vector<std::shared_ptr<HostedModel>> loaded() const {
-    std::lock_guard lock(mutex_);
-    std::vector<std::shared_ptr<HostedModel>> all;
-    for (const auto& [key, m] : loaded_) all.push_back(m);
-    return all;
-  }
-
- private:
   std::shared_ptr<HostedModel> load(const std::string& model, std::int64_t version) {
     const std::pair<std::string, std::int64_t> key{model, version};
     {
@@ -283,6 +315,9 @@ class BasicModelHost {
   std::shared_ptr<CacheBackend> cache_backend_;
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, std::int64_t>, std::shared_ptr<HostedModel>> loaded_;
+  static constexpr std::size_t max_resolved = 1024;
+  std::uint64_t resolved_generation_ = 0;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<HostedModel>> resolved_;  // (model, version) names
 };
 
 using ModelHost = BasicModelHost<>;

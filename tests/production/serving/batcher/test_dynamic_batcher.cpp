@@ -1,6 +1,6 @@
 // DynamicBatcher from many threads (label concurrency: run under ThreadSanitizer in CI): batched results
-// equal unbatched ones, a failing request fails only its caller, and admitted callers release a batch
-// without waiting for its deadline.
+// equal unbatched ones, a failing request fails only its caller, admitted callers release a batch
+// without waiting for its deadline, and a caller finding the batcher idle predicts at once on its thread.
 
 #include <atomic>
 #include <chrono>
@@ -38,7 +38,12 @@ TEST_CASE("DynamicBatcher: concurrent requests, gathered, get exactly the unbatc
   const Data d = make_data(n, test::test_seed());
   RandomForestScratch<double> forest({.n_estimators = 8, .max_depth = 6, .seed = 3});
   forest.fit(d.X, d.y);
-  auto predict = [&](const Matrix<double>& X) -> Matrix<double> { return forest.predict_proba(X); };
+  // Each call takes at least 200 µs, so that callers arriving meanwhile queue (an idle batcher would
+  // otherwise predict every request on its caller's thread).
+  auto predict = [&](const Matrix<double>& X) -> Matrix<double> {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    return forest.predict_proba(X);
+  };
   std::atomic<int> batches{0}, rows_seen{0};
   DynamicBatcher batcher(
       predict, {.max_batch_size = 16, .max_delay = std::chrono::microseconds(3000), .on_batch = [&](Index rows) {
@@ -47,9 +52,11 @@ TEST_CASE("DynamicBatcher: concurrent requests, gathered, get exactly the unbatc
                 }});
   const Matrix<double> expected = forest.predict_proba(d.X);
   std::vector<std::thread> threads;
-  std::atomic<int> mismatches{0}, requests{0}, rows_sent{0};
+  std::atomic<int> mismatches{0}, requests{0}, rows_sent{0}, started{0};
   for (int t = 0; t < thread_count; ++t)
     threads.emplace_back([&, t] {
+      started.fetch_add(1);
+      while (started.load() < thread_count) std::this_thread::yield();  // all callers at once
       for (Index i = t; i < n; i += thread_count) {
         const Index rows = std::min<Index>(1 + i % 3, n - i);  // 1 to 3 rows a request
         const Matrix<double> Y = batcher.predict(d.X.middleRows(i, rows));
@@ -124,6 +131,37 @@ TEST_CASE("DynamicBatcher: when every admitted caller is queued the batch goes w
     });
   for (auto& c : callers) c.join();
   CHECK(wrong.load() == 0);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30));
+}
+
+TEST_CASE("DynamicBatcher: an idle batcher predicts on the caller's thread at once") {
+  const Data d = make_data(20, test::test_seed() + 3);
+  std::atomic<std::thread::id> ran_on{};
+  std::atomic<int> batches{0};
+  auto identity = [&](const Matrix<double>& X) -> Matrix<double> {
+    ran_on.store(std::this_thread::get_id());
+    if (X.col(0).hasNaN()) throw InvalidArgument("model: NaN in the input");
+    return X;
+  };
+  // Without a ticket and with a 60 s deadline: a queued request would wait a minute.
+  DynamicBatcher batcher(
+      identity,
+      {.max_batch_size = 32, .max_delay = std::chrono::seconds(60), .on_batch = [&](Index) { batches.fetch_add(1); }});
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(batcher.predict(d.X.topRows(2)) == d.X.topRows(2));
+  CHECK(ran_on.load() == std::this_thread::get_id());
+  {
+    auto ticket = batcher.admit();
+    CHECK(batcher.predict(d.X.middleRows(2, 3)) == d.X.middleRows(2, 3));
+  }
+  CHECK(ran_on.load() == std::this_thread::get_id());
+  CHECK(batches.load() == 2);
+  // A failure reaches the caller and leaves the batcher idle for the next one.
+  Matrix<double> bad = d.X.topRows(1);
+  bad(0, 0) = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH_AS((void)batcher.predict(bad), doctest::Contains("NaN"), InvalidArgument);
+  CHECK(batcher.predict(d.X.topRows(4)) == d.X.topRows(4));
+  CHECK(batches.load() == 3);
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30));
 }
 
