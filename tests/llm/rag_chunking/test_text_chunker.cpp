@@ -7,6 +7,10 @@
 #include <aimastery/core/probability/sampling.hpp>
 #include <aimastery/llm/rag/text_chunker.hpp>
 
+#include <initializer_list>
+#include <utility>
+#include <vector>
+
 #include "support.hpp"
 
 using namespace aimastery;
@@ -85,12 +89,13 @@ void check_chunks(const TextChunker& chunker, const Document& doc, const std::ve
   }
 }
 
-std::vector<TextChunkerOptions> all_options() {
+/// Every (strategy, unit, (size, overlap)) combination of the given strategies and sizes, in every unit.
+std::vector<TextChunkerOptions> options_grid(std::initializer_list<ChunkingStrategy> strategies,
+                                             std::initializer_list<std::pair<Index, Index>> sizes) {
   std::vector<TextChunkerOptions> out;
-  for (const auto strategy :
-       {ChunkingStrategy::fixed, ChunkingStrategy::sentence, ChunkingStrategy::recursive, ChunkingStrategy::markdown})
+  for (const auto strategy : strategies)
     for (const auto unit : {ChunkUnit::characters, ChunkUnit::words, ChunkUnit::tokens})
-      for (const auto& [size, overlap] : {std::pair<Index, Index>{1, 0}, {7, 3}, {40, 10}, {200, 0}}) {
+      for (const auto& [size, overlap] : sizes) {
         TextChunkerOptions o;
         o.strategy = strategy;
         o.unit = unit;
@@ -100,6 +105,12 @@ std::vector<TextChunkerOptions> all_options() {
         out.push_back(o);
       }
   return out;
+}
+
+std::vector<TextChunkerOptions> all_options() {
+  return options_grid(
+      {ChunkingStrategy::fixed, ChunkingStrategy::sentence, ChunkingStrategy::recursive, ChunkingStrategy::markdown},
+      {{1, 0}, {7, 3}, {40, 10}, {200, 0}});
 }
 
 }  // namespace
@@ -290,69 +301,66 @@ TEST_CASE("TextChunker: packing chunks share exactly `overlap` units, across pie
   for (int i = 0; i < 8; ++i)
     docs.push_back(Document::from_source("random-" + std::to_string(i), random_text(rng, 30)));
   std::size_t pairs = 0, token_pairs = 0, token_exact = 0, whitespace_limited = 0;
-  for (const auto strategy : {ChunkingStrategy::sentence, ChunkingStrategy::recursive, ChunkingStrategy::markdown})
-    for (const auto unit : {ChunkUnit::characters, ChunkUnit::words, ChunkUnit::tokens})
-      for (const auto& [size, overlap] : {std::pair<Index, Index>{12, 4}, {30, 10}, {8, 7}, {60, 1}}) {
-        TextChunkerOptions o;
-        o.strategy = strategy;
-        o.unit = unit;
-        o.size = size;
-        o.overlap = overlap;
-        if (unit == ChunkUnit::tokens) o.tokenizer = minilm_tokenizer();
-        const TextChunker chunker(o);
-        CAPTURE(static_cast<int>(strategy));
-        CAPTURE(static_cast<int>(unit));
-        CAPTURE(o.size);
-        for (const Document& doc : docs) {
-          const auto chunks = chunker.split(doc);
-          check_chunks(chunker, doc, chunks);
-          // Markdown sections: the chunks of a chunker too large to cut anything.
-          std::vector<TextSpan> sections = {{0, doc.text.size()}};
-          if (strategy == ChunkingStrategy::markdown)
-            sections = TextChunker({.strategy = ChunkingStrategy::markdown, .size = 1 << 30}).split_text(doc.text);
-          const auto section_of = [&](const Chunk& c) {
-            for (std::size_t k = 0; k < sections.size(); ++k)
-              if (c.start >= sections[k].start && c.end <= sections[k].end) return k;
-            FAIL("chunk outside every section");
-            return sections.size();
-          };
-          for (std::size_t i = 0; i + 1 < chunks.size(); ++i) {
-            const Chunk &c = chunks[i], &d = chunks[i + 1];
-            if (section_of(c) != section_of(d)) {
-              CHECK(d.start >= c.end);
-              continue;
-            }
-            CAPTURE(c.text);
-            CAPTURE(d.text);
-            REQUIRE(d.start >= c.start);
-            ++pairs;
-            // The units of chunk k from d's start on (word pieces that split one Hangul syllable's jamo
-            // begin at the same byte: counted once).
-            std::size_t shared = 0, last_start = std::string::npos;
-            for (const TextSpan u : chunker.units(c.text))
-              if (c.start + u.start >= d.start && u.start != last_start) {
-                ++shared;
-                last_start = u.start;
-              }
-            if (unit == ChunkUnit::tokens) {
-              CHECK(shared <= static_cast<std::size_t>(overlap));
-              ++token_pairs;
-              token_exact += shared == static_cast<std::size_t>(overlap);
-            } else if (shared == static_cast<std::size_t>(overlap)) {
-              CHECK(chunker.measure(doc.text.substr(d.start, c.end - d.start)) == overlap);
-            } else {
-              // Fewer only in characters, when the whitespace after chunk k is so long that one more unit
-              // of overlap, the whitespace and one code point would not fit.
-              CHECK(unit == ChunkUnit::characters);
-              Index gap = 0;  // whitespace code points after chunk k
-              for (std::size_t j = c.end; j < doc.text.size(); ++gap)
-                if (!is_unicode_space(detail::unicode::decode_utf8(doc.text, j))) break;
-              CHECK(static_cast<Index>(shared) + 1 + gap + 1 > size);
-              ++whitespace_limited;
-            }
+  for (const TextChunkerOptions& o :
+       options_grid({ChunkingStrategy::sentence, ChunkingStrategy::recursive, ChunkingStrategy::markdown},
+                    {{12, 4}, {30, 10}, {8, 7}, {60, 1}})) {
+    const ChunkingStrategy strategy = o.strategy;
+    const ChunkUnit unit = o.unit;
+    const Index size = o.size, overlap = o.overlap;
+    const TextChunker chunker(o);
+    CAPTURE(static_cast<int>(strategy));
+    CAPTURE(static_cast<int>(unit));
+    CAPTURE(o.size);
+    for (const Document& doc : docs) {
+      const auto chunks = chunker.split(doc);
+      check_chunks(chunker, doc, chunks);
+      // Markdown sections: the chunks of a chunker too large to cut anything.
+      std::vector<TextSpan> sections = {{0, doc.text.size()}};
+      if (strategy == ChunkingStrategy::markdown)
+        sections = TextChunker({.strategy = ChunkingStrategy::markdown, .size = 1 << 30}).split_text(doc.text);
+      const auto section_of = [&](const Chunk& c) {
+        for (std::size_t k = 0; k < sections.size(); ++k)
+          if (c.start >= sections[k].start && c.end <= sections[k].end) return k;
+        FAIL("chunk outside every section");
+        return sections.size();
+      };
+      for (std::size_t i = 0; i + 1 < chunks.size(); ++i) {
+        const Chunk &c = chunks[i], &d = chunks[i + 1];
+        if (section_of(c) != section_of(d)) {
+          CHECK(d.start >= c.end);
+          continue;
+        }
+        CAPTURE(c.text);
+        CAPTURE(d.text);
+        REQUIRE(d.start >= c.start);
+        ++pairs;
+        // The units of chunk k from d's start on (word pieces that split one Hangul syllable's jamo
+        // begin at the same byte: counted once).
+        std::size_t shared = 0, last_start = std::string::npos;
+        for (const TextSpan u : chunker.units(c.text))
+          if (c.start + u.start >= d.start && u.start != last_start) {
+            ++shared;
+            last_start = u.start;
           }
+        if (unit == ChunkUnit::tokens) {
+          CHECK(shared <= static_cast<std::size_t>(overlap));
+          ++token_pairs;
+          token_exact += shared == static_cast<std::size_t>(overlap);
+        } else if (shared == static_cast<std::size_t>(overlap)) {
+          CHECK(chunker.measure(doc.text.substr(d.start, c.end - d.start)) == overlap);
+        } else {
+          // Fewer only in characters, when the whitespace after chunk k is so long that one more unit
+          // of overlap, the whitespace and one code point would not fit.
+          CHECK(unit == ChunkUnit::characters);
+          Index gap = 0;  // whitespace code points after chunk k
+          for (std::size_t j = c.end; j < doc.text.size(); ++gap)
+            if (!is_unicode_space(detail::unicode::decode_utf8(doc.text, j))) break;
+          CHECK(static_cast<Index>(shared) + 1 + gap + 1 > size);
+          ++whitespace_limited;
         }
       }
+    }
+  }
   MESSAGE(pairs << " consecutive pairs; tokens: " << token_exact << " of " << token_pairs
                 << " exactly `overlap`; characters: " << whitespace_limited << " limited by whitespace");
   CHECK(pairs > 500);
