@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets of the file readers with clang (ASan + UBSan) and runs each for a
-# bounded time, starting from its committed seed corpus. Fails on any finding: a crash, a sanitizer
-# report, an exception other than FormatError, an input slower than 10 s (a hang) or an allocation
-# over 2 GB. Findings are kept in <build>/artifacts/ (reproduce with: <build>/fuzz/fuzz_<reader> <file>).
+# Builds the libFuzzer targets (the file readers, the HTTP request parser) with clang (ASan + UBSan)
+# and runs each for a bounded time, starting from its committed seed corpus. Fails on any finding: a
+# crash, a sanitizer report, an exception other than FormatError, an input slower than 10 s (a hang) or
+# an allocation over 2 GB. Findings are kept in <build>/artifacts/ (reproduce with:
+# <build>/fuzz/fuzz_<reader> <file>).
 #
 #   fuzz/run.sh [SECONDS_PER_TARGET]        default 60; the build folder is build/fuzz (or $AIMASTERY_FUZZ_BUILD);
 #                                           $AIMASTERY_FUZZ_BUILD_JOBS (default 2) compile jobs and targets run at once
@@ -16,7 +17,7 @@ jobs="${AIMASTERY_FUZZ_BUILD_JOBS:-2}"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="${CXX:-clang++}" \
   -DAIMASTERY_BUILD_FUZZERS=ON -DAIMASTERY_BUILD_TESTS=OFF -DAIMASTERY_BUILD_BENCHMARKS=OFF \
   -DAIMASTERY_BUILD_EXAMPLES=OFF -DAIMASTERY_INSTALL=OFF -DAIMASTERY_REDIS=OFF -DAIMASTERY_OPENMP=OFF >/dev/null
-cmake --build "$build" -j "$jobs" --target fuzz_csv fuzz_safetensors fuzz_model_file fuzz_rag_index
+cmake --build "$build" -j "$jobs" --target fuzz_csv fuzz_safetensors fuzz_model_file fuzz_rag_index fuzz_http_request
 
 mkdir -p "$build/artifacts"
 # fuzz_one <reader>: one target for the time given, its output to <build>/logs/<reader>.log.
@@ -30,7 +31,7 @@ fuzz_one() {
 
 # As many targets at a time as the build uses cores; each one's log is printed when it ends.
 mkdir -p "$build/logs"
-readers=(csv safetensors model_file rag_index)
+readers=(csv safetensors model_file rag_index http_request)
 status=0
 for ((first = 0; first < ${#readers[@]}; first += jobs)); do
   batch=("${readers[@]:first:jobs}")

@@ -4,10 +4,10 @@
 /// and OpenAI embeddings codecs, models of any kind behind one interface, a registry's models hosted with
 /// a prediction cache, dynamic batching and drift statistics, Prometheus metrics and the status page.
 ///
-/// The HTTP server itself, `InferenceServer`, is not included here: it needs cpp-httplib, i.e. the CMake
-/// target aimastery::httplib (Debian's libcpp-httplib-dev). With it, include
-/// aimastery/production/serving/inference_server.hpp; a file that includes <httplib.h> itself does so
-/// after the aimastery headers (its <resolv.h> defines a macro `_res` that clashes with Eigen).
+/// The HTTP server itself, `InferenceServer` (sockets and threads, on the HTTP/1.1 layer of
+/// http_server.hpp), is not included here: include aimastery/production/serving/inference_server.hpp. A
+/// file that also includes cpp-httplib's <httplib.h> (a client, say) does so after the aimastery headers
+/// (its <resolv.h> defines a macro `_res` that clashes with Eigen).
 
 #include "aimastery/production/serving/dynamic_batcher.hpp"
 #include "aimastery/production/serving/embeddings_protocol.hpp"

@@ -27,6 +27,9 @@
 #include "production/deployment_registry/temp_folder.hpp"
 #include "support.hpp"
 
+// After Eigen: httplib.h brings <resolv.h>, whose macro `_res` would rename a parameter of Eigen's products.
+#include <httplib.h>
+
 using namespace aimastery;
 
 namespace {

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
-/// InferenceServer: the models of a registry behind HTTP (cpp-httplib), in the protocols that existing
-/// clients, load balancers and Prometheus speak. Needs the target aimastery::httplib.
+/// InferenceServer: the models of a registry behind HTTP/1.1 (http_server.hpp), in the protocols that
+/// existing clients, load balancers and Prometheus speak.
 ///
 ///   GET  /v2/health/live                      200 while the process should not be restarted
 ///   GET  /v2/health/ready                     200 when it may receive traffic (503 once draining)
@@ -15,15 +15,18 @@
 ///
 /// Limits. A body over max_body_bytes is answered 413 before it is parsed; more than max_in_flight
 /// requests at once are answered 503 (a load balancer retries elsewhere) rather than queued without
-/// bound; the HTTP thread pool has `threads` workers, idle keep-alive connections are closed after
-/// keep_alive_seconds and a connection serves at most keep_alive_max_requests requests. Every error is
-/// JSON {"error": "..."} with the protocol's status, and the server keeps serving.
+/// bound; the HTTP thread pool has `threads` workers (one connection each at a time), idle keep-alive
+/// connections are closed after keep_alive_seconds, a request must arrive within read_timeout_seconds,
+/// and a connection serves at most keep_alive_max_requests requests. Malformed HTTP gets its 4xx from
+/// http_request.hpp. Every error is JSON {"error": "..."} with the protocol's status, and the server
+/// keeps serving.
+///
+/// Routing is a walk over the path's segments (no regular expression): a model name is
+/// [A-Za-z0-9][A-Za-z0-9._-]*, a version or alias [A-Za-z0-9_-]+. HEAD is answered as GET without a body.
 ///
 /// Graceful shutdown (GracefulShutdown): on SIGTERM/SIGINT (or shutdown()) readiness turns false at
 /// once and new requests get 503; the requests in flight finish (until drain_timeout); then the
 /// listener stops.
-
-#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -34,6 +37,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #ifdef _OPENMP
@@ -44,13 +48,11 @@
 #include "aimastery/production/deployment/graceful_shutdown.hpp"
 #include "aimastery/production/deployment/health_checker.hpp"
 #include "aimastery/production/serving/embeddings_protocol.hpp"
+#include "aimastery/production/serving/http_server.hpp"
 #include "aimastery/production/serving/inference_protocol.hpp"
 #include "aimastery/production/serving/model_host.hpp"
 #include "aimastery/production/serving/serving_metrics.hpp"
 #include "aimastery/production/serving/status_page.hpp"
-
-// After Eigen: httplib.h brings <resolv.h>, whose macro `_res` would rename a parameter of Eigen's products.
-#include <httplib.h>
 
 namespace aimastery {
 
@@ -90,52 +92,41 @@ class BasicInferenceServer {
         encoder_name_ = std::filesystem::path(options_.embedding_model_dir).parent_path().filename().string();
     }
     health_.set_readiness_gate([this] { return shutdown_.accepting(); }, "shutting down");
-    routes();
-    const std::size_t threads = options_.threads;
-    server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    server_.set_payload_max_length(options_.max_body_bytes);
-    server_.set_keep_alive_max_count(options_.keep_alive_max_requests);
-    server_.set_keep_alive_timeout(options_.keep_alive_seconds);
-    server_.set_read_timeout(options_.read_timeout_seconds, 0);
-    server_.set_tcp_nodelay(true);
-    server_.set_socket_options([this](int socket) {
-      httplib::default_socket_options(socket);
-      listening_socket_ = socket;
-    });
-    port_ = options_.port == 0 ? server_.bind_to_any_port(options_.host)
-                               : (server_.bind_to_port(options_.host, options_.port) ? options_.port : -1);
-    // cpp-httplib listens with a backlog of 5 (fixed when the library is built): a client that opens dozens
-    // of connections at once overflows the accept queue, and a request on a connection whose handshake
-    // was dropped waits about a second for the kernel to retry. Listening again on the same socket raises
-    // the backlog (POSIX lets listen() change it).
-    if (port_ >= 0 && listening_socket_ >= 0) ::listen(listening_socket_, listen_backlog);
-    if (port_ < 0)
-      throw ConnectionError("InferenceServer: cannot listen on " + options_.host + ":" + std::to_string(options_.port));
-    shutdown_.add_hook("stop the HTTP listener", [this] { server_.stop(); });
+    HttpServerOptions http;
+    http.host = options_.host;
+    http.port = options_.port;
+    http.threads = options_.threads;
+    http.limits.max_body_bytes = options_.max_body_bytes;
+    http.keep_alive_max_requests = options_.keep_alive_max_requests;
+    http.keep_alive_seconds = options_.keep_alive_seconds;
+    http.read_timeout_seconds = options_.read_timeout_seconds;
+    server_ =
+        std::make_unique<HttpServer>(http, [this](const HttpRequest& req, HttpResponse& res) { handle(req, res); });
+    shutdown_.add_hook("stop the HTTP listener", [this] { server_->stop(); });
   }
   BasicInferenceServer(const BasicInferenceServer&) = delete;
   BasicInferenceServer& operator=(const BasicInferenceServer&) = delete;
   ~BasicInferenceServer() {
-    server_.stop();
+    server_->stop();
     if (thread_.joinable()) thread_.join();
   }
 
-  [[nodiscard]] int port() const noexcept { return port_; }
-  [[nodiscard]] std::string url() const { return "http://" + options_.host + ":" + std::to_string(port_); }
+  [[nodiscard]] int port() const noexcept { return server_->port(); }
+  [[nodiscard]] std::string url() const { return "http://" + options_.host + ":" + std::to_string(port()); }
   [[nodiscard]] GracefulShutdown& graceful_shutdown() noexcept { return shutdown_; }
   [[nodiscard]] BasicModelHost<Serializer>& models() noexcept { return *host_; }
   [[nodiscard]] ServingMetrics& metrics() noexcept { return metrics_; }
 
   /// Serves on the calling thread until stop() or shutdown().
-  void run() { server_.listen_after_bind(); }
+  void run() { server_->run(); }
   /// Serves on a background thread; returns once it accepts connections.
   void start() {
     thread_ = std::thread([this] { run(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    while (!server_->running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   /// Stops at once (requests in flight on other connections may be cut).
   void stop() {
-    server_.stop();
+    server_->stop();
     if (thread_.joinable()) thread_.join();
   }
   /// The graceful sequence: refuse new work, drain, stop the listener.
@@ -227,50 +218,83 @@ class BasicInferenceServer {
  private:
   using Clock = std::chrono::steady_clock;
 
-  static void send_json(httplib::Response& res, int status, const std::string& body) {
+  static void send_json(HttpResponse& res, int status, std::string body) {
     res.status = status;
-    res.set_content(body, "application/json");
+    res.content_type = "application/json";
+    res.body = std::move(body);
   }
-  static void send_error(httplib::Response& res, int status, const std::string& message) {
+  static void send_error(HttpResponse& res, int status, const std::string& message) {
     send_json(res, status, nlohmann::json{{"error", message}}.dump());
   }
 
-  /// Every request goes through here: admission (shutdown, in-flight limit), errors to JSON, metrics.
-  template <class Handler>
-  httplib::Server::Handler guarded(std::string route_model, Handler handler) {
-    return [this, route_model = std::move(route_model), handler](const httplib::Request& req, httplib::Response& res) {
-      const auto t0 = Clock::now();
-#ifdef _OPENMP
-      // Parallelism comes from concurrent requests: a model call on an HTTP thread stays on that thread
-      // (otherwise each HTTP thread starts its own OpenMP team, and 64 of them oversubscribe the cores).
-      // The batchers' workers do the same (model_host.hpp): a batch is at most max_batch_size rows.
-      static thread_local const bool single_threaded = (omp_set_num_threads(1), true);
-      (void)single_threaded;
-#endif
-      std::string model = route_model == "$1" && req.matches.size() > 1 ? req.matches[1].str() : route_model;
-      auto work = shutdown_.try_begin_work();
-      const std::size_t in_flight = in_flight_.fetch_add(1) + 1;
-      try {
-        if (!work) throw InferenceError(503, "the server is shutting down");
-        if (in_flight > options_.max_in_flight)
-          throw InferenceError(503, "too many requests in flight (" + std::to_string(options_.max_in_flight) + ")");
-        handler(req, res);
-      } catch (const InferenceError& e) {
-        send_error(res, e.status, e.what());
-      } catch (const InvalidArgument& e) {
-        send_error(res, 400, e.what());
-      } catch (const std::exception& e) {
-        send_error(res, 500, e.what());
-      }
-      in_flight_.fetch_sub(1);
-      // Names of unknown models come from the URL: one label for all of them keeps the series bounded.
-      if (res.status == 404 && route_model == "$1" && !host_->registry().has_model(model)) model = "_unknown";
-      metrics_.record_request(model, res.status, std::chrono::duration<double>(Clock::now() - t0).count());
+  /// A request under /v2/models/: {name}[/versions/{version}][/ready | /infer].
+  struct ModelRoute {
+    enum Action { metadata, ready, infer } action = metadata;
+    std::string_view name, version;
+  };
+  static bool model_route(std::string_view rest, ModelRoute& route) {
+    auto segment = [&rest] {
+      const std::size_t slash = rest.find('/');
+      const std::string_view s = rest.substr(0, slash);
+      rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+      return s;
     };
+    auto word = [](std::string_view s, bool name) {
+      if (s.empty() || (name && (s[0] == '.' || s[0] == '-' || s[0] == '_'))) return false;
+      for (const char c : s)
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+              (name && c == '.')))
+          return false;
+      return true;
+    };
+    route.name = segment();
+    if (!word(route.name, true)) return false;
+    if (rest.starts_with("/versions/")) {
+      rest.remove_prefix(10);
+      route.version = segment();
+      if (!word(route.version, false)) return false;
+    }
+    if (rest.empty())
+      route.action = ModelRoute::metadata;
+    else if (rest == "/ready")
+      route.action = ModelRoute::ready;
+    else if (rest == "/infer")
+      route.action = ModelRoute::infer;
+    else
+      return false;
+    return true;
   }
 
-  static std::string version_of(const httplib::Request& req) {
-    return req.matches.size() > 2 && req.matches[2].matched ? req.matches[2].str() : std::string();
+  /// Every request but the probes, /metrics and the status page goes through here: admission (shutdown,
+  /// in-flight limit), errors to JSON, metrics. `from_url`: the model label is a name from the URL.
+  template <class Handler>
+  void guarded(HttpResponse& res, std::string model, bool from_url, Handler&& handler) {
+    const auto t0 = Clock::now();
+#ifdef _OPENMP
+    // Parallelism comes from concurrent requests: a model call on an HTTP thread stays on that thread
+    // (otherwise each HTTP thread starts its own OpenMP team, and 64 of them oversubscribe the cores).
+    // The batchers' workers do the same (model_host.hpp): a batch is at most max_batch_size rows.
+    static thread_local const bool single_threaded = (omp_set_num_threads(1), true);
+    (void)single_threaded;
+#endif
+    auto work = shutdown_.try_begin_work();
+    const std::size_t in_flight = in_flight_.fetch_add(1) + 1;
+    try {
+      if (!work) throw InferenceError(503, "the server is shutting down");
+      if (in_flight > options_.max_in_flight)
+        throw InferenceError(503, "too many requests in flight (" + std::to_string(options_.max_in_flight) + ")");
+      handler();
+    } catch (const InferenceError& e) {
+      send_error(res, e.status, e.what());
+    } catch (const InvalidArgument& e) {
+      send_error(res, 400, e.what());
+    } catch (const std::exception& e) {
+      send_error(res, 500, e.what());
+    }
+    in_flight_.fetch_sub(1);
+    // Names of unknown models come from the URL: one label for all of them keeps the series bounded.
+    if (res.status == 404 && from_url && !host_->registry().has_model(model)) model = "_unknown";
+    metrics_.record_request(model, res.status, std::chrono::duration<double>(Clock::now() - t0).count());
   }
 
   nlohmann::json model_metadata(const std::string& name, const HostedModel& h) {
@@ -290,8 +314,8 @@ class BasicInferenceServer {
             {"outputs", outputs}};
   }
 
-  std::string infer(const httplib::Request& req, const std::string& name) {
-    const std::shared_ptr<HostedModel> hosted = host_->resolve(name, version_of(req));
+  std::string infer(const HttpRequest& req, const std::string& name, const std::string& version) {
+    const std::shared_ptr<HostedModel> hosted = host_->resolve(name, version);
     const auto t0 = Clock::now();
     bool ok = false;
     struct Record {  // the monitor sees every inference, failed or not
@@ -302,8 +326,8 @@ class BasicInferenceServer {
     } record{*hosted, t0, ok};
 
     std::optional<std::size_t> header_length;
-    if (req.has_header("Inference-Header-Content-Length")) {
-      const std::string text = req.get_header_value("Inference-Header-Content-Length");
+    if (const auto field = req.field("Inference-Header-Content-Length")) {
+      const std::string text(*field);
       std::size_t n = 0;
       const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
       if (ec != std::errc() || end != text.data() + text.size())
@@ -353,7 +377,7 @@ class BasicInferenceServer {
     return to_json_text(response);
   }
 
-  std::string embeddings(const httplib::Request& req) {
+  std::string embeddings(const HttpRequest& req) {
     if (!encoder_) throw InferenceError(404, "no embedding model is loaded (aimastery serve --model-dir)");
     EmbeddingsRequest request = parse_embeddings_request(req.body);
     if (request.model.empty()) request.model = encoder_name_;
@@ -367,58 +391,59 @@ class BasicInferenceServer {
     return embeddings_response(request, E, tokens);
   }
 
-  void routes() {
-    const std::string name = "([A-Za-z0-9][A-Za-z0-9._-]*)", version = "(?:/versions/([A-Za-z0-9_-]+))?";
-    // The probes answer even while draining (liveness 200, readiness 503 from its gate), so they are not
-    // behind the admission check: a draining server must not be restarted, only taken out of rotation.
-    server_.Get("/v2/health/live", [this](const httplib::Request&, httplib::Response& res) {
+  /// The routes. The probes answer even while draining (liveness 200, readiness 503 from its gate), so
+  /// they are not behind the admission check: a draining server must not be restarted, only taken out of
+  /// rotation.
+  void handle(const HttpRequest& req, HttpResponse& res) {
+    const bool get = req.method == "GET" || req.method == "HEAD", post = req.method == "POST";
+    const std::string_view path = req.path;
+    if (get && path == "/v2/health/live") {
       const HealthReport r = health_.liveness();
-      send_json(res, r.http_status(), r.to_json().dump());
-    });
-    server_.Get("/v2/health/ready", [this](const httplib::Request&, httplib::Response& res) {
+      return send_json(res, r.http_status(), r.to_json().dump());
+    }
+    if (get && path == "/v2/health/ready") {
       const HealthReport r = health_.readiness();
-      send_json(res, r.http_status(), r.to_json().dump());
-    });
-    server_.Get("/v2", guarded("", [](const httplib::Request&, httplib::Response& res) {
-                  send_json(res, 200,
-                            nlohmann::json{{"name", "aimastery"},
-                                           {"version", std::string(library_version)},
-                                           {"extensions", {"binary_tensor_data"}}}
-                                .dump());
-                }));
-    server_.Get("/v2/models/" + name + version + "/ready",
-                guarded("$1", [this](const httplib::Request& req, httplib::Response& res) {
-                  (void)host_->resolve(req.matches[1].str(), version_of(req));
-                  res.status = shutdown_.accepting() ? 200 : 503;
-                }));
-    server_.Get("/v2/models/" + name + version,
-                guarded("$1", [this](const httplib::Request& req, httplib::Response& res) {
-                  const std::string model = req.matches[1].str();
-                  send_json(res, 200, model_metadata(model, *host_->resolve(model, version_of(req))).dump());
-                }));
-    server_.Post("/v2/models/" + name + version + "/infer",
-                 guarded("$1", [this](const httplib::Request& req, httplib::Response& res) {
-                   send_json(res, 200, infer(req, req.matches[1].str()));
-                 }));
-    server_.Post("/v1/embeddings", guarded("embeddings", [this](const httplib::Request& req, httplib::Response& res) {
-                   send_json(res, 200, embeddings(req));
-                 }));
-    server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(prometheus(), "text/plain; version=0.0.4; charset=utf-8");
-    });
-    server_.Get("/status.json",
-                [this](const httplib::Request&, httplib::Response& res) { send_json(res, 200, status().dump()); });
-    server_.Get("/", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content(std::string(status_page_html), "text/html; charset=utf-8");
-    });
-    // Unknown routes, bodies over the limit (413) and anything else httplib refuses: a JSON error.
-    server_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-      if (!res.body.empty()) return;
-      const std::string message = res.status == 413   ? "the request body exceeds the server's limit"
-                                  : res.status == 404 ? "no route " + req.method + " " + req.path
-                                                      : "HTTP " + std::to_string(res.status);
-      send_error(res, res.status, message);
-    });
+      return send_json(res, r.http_status(), r.to_json().dump());
+    }
+    if (get && path == "/v2")
+      return guarded(res, "", false, [&] {
+        send_json(res, 200,
+                  nlohmann::json{{"name", "aimastery"},
+                                 {"version", std::string(library_version)},
+                                 {"extensions", {"binary_tensor_data"}}}
+                      .dump());
+      });
+    constexpr std::string_view models = "/v2/models/";
+    if (ModelRoute route; path.starts_with(models) && model_route(path.substr(models.size()), route) &&
+                          (route.action == ModelRoute::infer ? post : get)) {
+      const std::string name(route.name), version(route.version);
+      return guarded(res, name, true, [&] {
+        switch (route.action) {
+          case ModelRoute::infer:
+            return send_json(res, 200, infer(req, name, version));
+          case ModelRoute::ready:
+            (void)host_->resolve(name, version);
+            res.status = shutdown_.accepting() ? 200 : 503;
+            return;
+          case ModelRoute::metadata:
+            return send_json(res, 200, model_metadata(name, *host_->resolve(name, version)).dump());
+        }
+      });
+    }
+    if (post && path == "/v1/embeddings")
+      return guarded(res, "embeddings", false, [&] { send_json(res, 200, embeddings(req)); });
+    if (get && path == "/metrics") {
+      res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      res.body = prometheus();
+      return;
+    }
+    if (get && path == "/status.json") return send_json(res, 200, status().dump());
+    if (get && path == "/") {
+      res.content_type = "text/html; charset=utf-8";
+      res.body = std::string(status_page_html);
+      return;
+    }
+    send_error(res, 404, "no route " + std::string(req.method) + " " + std::string(path));
   }
 
   InferenceServerOptions options_;
@@ -431,10 +456,7 @@ class BasicInferenceServer {
   std::mutex encoder_mutex_;
   std::atomic<std::size_t> in_flight_{0};
   Clock::time_point started_;
-  httplib::Server server_;
-  int port_ = -1;
-  static constexpr int listen_backlog = 1024;
-  int listening_socket_ = -1;  // the socket cpp-httplib listens on (set before bind)
+  std::unique_ptr<HttpServer> server_;  // last but the thread: it calls into everything above
   std::thread thread_;
 };
 

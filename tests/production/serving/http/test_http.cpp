@@ -1,0 +1,477 @@
+// The HTTP/1.1 layer of the inference server: parse_http_request on valid, truncated, pipelined and hostile
+// requests (each refusal with its status and message; seeded random mutations never crash it nor read
+// outside the buffer), and HttpServer on 127.0.0.1 over raw sockets: keep-alive, pipelining, requests
+// arriving byte by byte, 100-continue, HEAD, the limits and timeouts (431, 413 with the body discarded,
+// 408 for a slow client, idle connections closed), a throwing handler, and stop() answering the request
+// being handled while closing idle connections.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "aimastery/production/serving/http_request.hpp"
+#include "aimastery/production/serving/http_response.hpp"
+#include "aimastery/production/serving/http_server.hpp"
+#include "support.hpp"
+
+using namespace aimastery;
+
+namespace {
+
+HttpParseResult parse(std::string_view text, HttpRequest& request, HttpLimits limits = {}) {
+  return parse_http_request(text, limits, request);
+}
+
+void check_refused(std::string_view text, int status, std::string_view message, HttpLimits limits = {}) {
+  HttpRequest request;
+  const HttpParseResult r = parse(text, request, limits);
+  CHECK_MESSAGE(r.state == HttpParseState::refused, text);
+  CHECK_MESSAGE(r.status == status, text);
+  CHECK_MESSAGE(std::string_view(r.message).find(message) != std::string_view::npos, text << " -> " << r.message);
+}
+
+/// A blocking client socket to 127.0.0.1:port with a 5 s receive timeout (a hang fails, it does not block).
+class Client {
+ public:
+  explicit Client(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    REQUIRE(fd_ >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval timeout{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  ~Client() { ::close(fd_); }
+
+  bool send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  /// One response (head and Content-Length body); nullopt when the connection closed or timed out first.
+  std::optional<std::string> response() {
+    for (;;) {
+      const std::size_t end = buffer_.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        std::size_t total = end + 4;
+        const std::size_t at = buffer_.find("Content-Length: ");
+        if (buffer_.rfind("HTTP/1.1 100 ", 0) != 0 && !last_head_ && at != std::string::npos && at < end)
+          total += std::stoul(buffer_.substr(at + 16));
+        if (buffer_.size() >= total) {
+          std::string r = buffer_.substr(0, total);
+          buffer_.erase(0, total);
+          return r;
+        }
+      }
+      char chunk[4096];
+      const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (n <= 0) return std::nullopt;
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+  /// True when the server closed the connection (recv returns 0 or a reset) within the timeout.
+  bool closed() {
+    char c;
+    const ssize_t n = ::recv(fd_, &c, 1, 0);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
+  }
+  void expect_head_only(bool on) { last_head_ = on; }
+
+ private:
+  int fd_;
+  std::string buffer_;
+  bool last_head_ = false;
+};
+
+int status_of(const std::string& response) { return std::stoi(response.substr(9, 3)); }
+std::string body_of(const std::string& response) { return response.substr(response.find("\r\n\r\n") + 4); }
+
+/// HttpServer on a background thread, answering "<method> <target> <body>" as text/plain.
+struct EchoServer {
+  explicit EchoServer(HttpServerOptions options = {}, HttpHandler handler = {})
+      : server(std::move(options),
+               handler ? std::move(handler) : [](const HttpRequest& req, HttpResponse& res) {
+                 res.content_type = "text/plain";
+                 res.body = std::string(req.method) + " " + std::string(req.target) + " " + std::string(req.body);
+               }) {
+    thread = std::thread([this] { server.run(); });
+    while (!server.running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~EchoServer() {
+    server.stop();
+    thread.join();
+  }
+  HttpServer server;
+  std::thread thread;
+};
+
+const std::string get_request = "GET /v2/health/ready?x=1 HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n";
+const std::string post_request =
+    "POST /v2/models/m/infer HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n"
+    "{\"a\":1}";
+
+}  // namespace
+
+TEST_CASE("parse_http_request: request line, fields, body, keep-alive") {
+  HttpRequest req;
+  HttpParseResult r = parse(get_request, req);
+  REQUIRE(r.state == HttpParseState::complete);
+  CHECK(r.total_bytes == get_request.size());
+  CHECK(req.method == "GET");
+  CHECK(req.target == "/v2/health/ready?x=1");
+  CHECK(req.path == "/v2/health/ready");
+  CHECK(req.query == "x=1");
+  CHECK(req.minor_version == 1);
+  CHECK(req.keep_alive);
+  REQUIRE(req.fields.size() == 2);
+  CHECK(req.field("accept") == std::optional<std::string_view>("*/*"));
+  CHECK(req.field("HOST") == std::optional<std::string_view>("a"));
+  CHECK_FALSE(req.field("Content-Length").has_value());
+  CHECK(req.body.empty());
+
+  r = parse(post_request, req);
+  REQUIRE(r.state == HttpParseState::complete);
+  CHECK(req.content_length == 7);
+  CHECK(req.body == "{\"a\":1}");
+  CHECK(r.head_bytes + 7 == r.total_bytes);
+
+  // Keep-alive: HTTP/1.1 unless "close", HTTP/1.0 only when asked for; values are lists, any case.
+  REQUIRE(parse("GET / HTTP/1.1\r\nConnection: Upgrade, CLOSE\r\n\r\n", req).state == HttpParseState::complete);
+  CHECK_FALSE(req.keep_alive);
+  REQUIRE(parse("GET / HTTP/1.0\r\n\r\n", req).state == HttpParseState::complete);
+  CHECK(req.minor_version == 0);
+  CHECK_FALSE(req.keep_alive);
+  REQUIRE(parse("GET / HTTP/1.0\r\nconnection:keep-alive\r\n\r\n", req).state == HttpParseState::complete);
+  CHECK(req.keep_alive);
+  // Whitespace around a value is not part of it; the same Content-Length twice is accepted.
+  REQUIRE(parse("POST / HTTP/1.1\r\nContent-Length: \t2 \r\ncontent-length: 2\r\nX:\r\n\r\nab", req).state ==
+          HttpParseState::complete);
+  CHECK(req.body == "ab");
+  CHECK(req.field("x") == std::optional<std::string_view>(""));
+  REQUIRE(parse("POST / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n", req).head_complete);
+  CHECK(req.expect_continue);
+}
+
+TEST_CASE("parse_http_request: every prefix of a request is incomplete, pipelined requests are apart") {
+  const std::string both = post_request + get_request;
+  HttpRequest req;
+  for (std::size_t n = 0; n < post_request.size(); ++n) {
+    const HttpParseResult r = parse(std::string_view(post_request).substr(0, n), req);
+    CHECK_MESSAGE(r.state == HttpParseState::incomplete, n);
+    CHECK(r.head_complete == (n >= post_request.size() - 7));
+  }
+  const HttpParseResult first = parse(both, req);
+  REQUIRE(first.state == HttpParseState::complete);
+  CHECK(first.total_bytes == post_request.size());
+  CHECK(req.body == "{\"a\":1}");  // the next request is not part of the body
+  const HttpParseResult second = parse(std::string_view(both).substr(first.total_bytes), req);
+  REQUIRE(second.state == HttpParseState::complete);
+  CHECK(req.path == "/v2/health/ready");
+}
+
+TEST_CASE("parse_http_request: each malformed or oversized request is refused with its status") {
+  check_refused("GET\r\n\r\n", 400, "request line");
+  check_refused("GET  / HTTP/1.1\r\n\r\n", 400, "request line");
+  check_refused(" GET / HTTP/1.1\r\n\r\n", 400, "request line");
+  check_refused("G(T / HTTP/1.1\r\n\r\n", 400, "method");
+  check_refused("GET /a\x01 HTTP/1.1\r\n\r\n", 400, "request target");
+  check_refused("GET x HTTP/1.1\r\n\r\n", 400, "absolute path");
+  check_refused("GET / HTTX/1.1\r\n\r\n", 400, "HTTP version");
+  check_refused("GET / HTTP/1.1 \r\n\r\n", 400, "HTTP version");
+  check_refused("GET / HTTP/2.0\r\n\r\n", 505, "HTTP/1.0 and HTTP/1.1");
+  check_refused("GET / HTTP/1.1\nHost: a\r\n\r\n", 400, "bare LF");
+  check_refused("GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", 400, "bare CR");
+  check_refused("GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400, "header name");
+  check_refused("GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", 400, "header");
+  check_refused("GET / HTTP/1.1\r\n: a\r\n\r\n", 400, "header field");
+  check_refused("GET / HTTP/1.1\r\nno colon\r\n\r\n", 400, "header field");
+  check_refused(std::string("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", 27), 400, "control character");
+  for (const char* length : {"-1", "1 2", "0x10", "+5", "", "99999999999999999999"})
+    check_refused(std::string("POST / HTTP/1.1\r\nContent-Length: ") + length + "\r\n\r\n", 400, "Content-Length");
+  check_refused("POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc", 400, "conflicting");
+  check_refused("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501, "Transfer-Encoding");
+  check_refused("POST / HTTP/1.1\r\nExpect: something\r\n\r\n", 417, "100-continue");
+
+  HttpLimits small;
+  small.max_head_bytes = 64;
+  small.max_fields = 3;
+  small.max_body_bytes = 10;
+  check_refused("GET / HTTP/1.1\r\nX: " + std::string(100, 'a'), 431, "head exceeds", small);  // no end yet
+  check_refused("GET / HTTP/1.1\r\nX: " + std::string(60, 'a') + "\r\n\r\n", 431, "head exceeds", small);
+  check_refused("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", 431, "too many", small);
+  HttpRequest req;
+  const HttpParseResult big = parse("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n", req, small);
+  CHECK(big.state == HttpParseState::refused);
+  CHECK(big.status == 413);
+  CHECK(big.head_complete);  // the caller knows how much body to skip
+  CHECK(big.total_bytes == big.head_bytes + 11);
+  const HttpParseResult huge = parse("POST / HTTP/1.1\r\nContent-Length: 9999999999999999999\r\n\r\n", req);
+  CHECK(huge.status == 413);
+  CHECK(huge.total_bytes >= huge.head_bytes);  // no overflow
+  CHECK(parse("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789", req, small).state ==
+        HttpParseState::complete);
+}
+
+TEST_CASE("parse_http_request: seeded random mutations give a consistent answer, never a crash") {
+  std::mt19937_64 rng(20261202);
+  const std::vector<std::string> seeds = {get_request, post_request, post_request + get_request,
+                                          "POST /x HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\nabc"};
+  const std::string alphabet = "\r\n :/\t0123456789GETPOSTHTTP/1.Content-Length\x00\x7f\xff";
+  HttpLimits limits;
+  limits.max_head_bytes = 256;
+  limits.max_body_bytes = 64;
+  int complete = 0, refused = 0, incomplete = 0;
+  for (int trial = 0; trial < 20000; ++trial) {
+    std::string text = seeds[rng() % seeds.size()];
+    const int edits = static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits && !text.empty(); ++e) {
+      const std::size_t at = rng() % text.size();
+      const char c = alphabet[rng() % alphabet.size()];
+      switch (rng() % 4) {
+        case 0: text[at] = c; break;
+        case 1: text.insert(text.begin() + static_cast<std::ptrdiff_t>(at), c); break;
+        case 2: text.erase(at, 1); break;
+        default: text.resize(at); break;
+      }
+    }
+    // The parser sees exactly the buffer's bytes (a copy with nothing after it: ASan catches a read past).
+    const std::vector<char> bytes(text.begin(), text.end());
+    HttpRequest req;
+    const HttpParseResult r = parse_http_request(std::string_view(bytes.data(), bytes.size()), limits, req);
+    switch (r.state) {
+      case HttpParseState::complete:
+        ++complete;
+        CHECK(r.total_bytes <= bytes.size());
+        CHECK(req.body.size() == req.content_length);
+        CHECK(req.content_length <= limits.max_body_bytes);
+        CHECK(r.head_bytes <= limits.max_head_bytes);
+        CHECK(req.path.front() == '/');
+        break;
+      case HttpParseState::refused:
+        ++refused;
+        CHECK((r.status == 400 || r.status == 413 || r.status == 417 || r.status == 431 || r.status == 501 ||
+               r.status == 505));
+        CHECK(std::string_view(r.message).size() > 0);
+        break;
+      case HttpParseState::incomplete:
+        ++incomplete;
+        CHECK(bytes.size() <= limits.max_head_bytes + r.total_bytes);
+        break;
+    }
+  }
+  CHECK(complete > 1000);
+  CHECK(refused > 1000);
+  CHECK(incomplete > 1000);
+}
+
+TEST_CASE("append_http_response: one buffer, status line, fields and body") {
+  HttpResponse r;
+  r.status = 404;
+  r.content_type = "application/json";
+  r.body = http_error_json("no route \"x\"\n");
+  std::string out;
+  append_http_response(out, r, true, false);
+  CHECK(out ==
+        "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 32\r\nConnection: "
+        "keep-alive\r\n\r\n{\"error\":\"no route \\\"x\\\"\\u000a\"}");
+  out.clear();
+  append_http_response(out, r, false, true);  // HEAD: the length of the GET's body, no body
+  CHECK(out == "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 32\r\nConnection: close\r\n\r\n");
+}
+
+TEST_CASE("HttpServer: keep-alive, pipelining, a request byte by byte, 100-continue, HEAD") {
+  EchoServer s;
+  Client c(s.server.port());
+  for (int i = 0; i < 3; ++i) {  // one connection, several requests
+    REQUIRE(c.send(post_request));
+    const auto r = c.response();
+    REQUIRE(r);
+    CHECK(*r == "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 31\r\nConnection: keep-alive\r\n\r\n"
+                "POST /v2/models/m/infer {\"a\":1}");
+  }
+  REQUIRE(c.send(get_request + post_request + get_request));  // pipelined in one write
+  for (const char* expected : {"GET /v2/health/ready?x=1 ", "POST /v2/models/m/infer {\"a\":1}", "GET /v2/health"}) {
+    const auto r = c.response();
+    REQUIRE(r);
+    CHECK(body_of(*r).rfind(expected, 0) == 0);
+  }
+  for (const char byte : post_request) REQUIRE(c.send(std::string_view(&byte, 1)));
+  auto r = c.response();
+  REQUIRE(r);
+  CHECK(body_of(*r) == "POST /v2/models/m/infer {\"a\":1}");
+
+  REQUIRE(c.send("POST /e HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"));
+  r = c.response();
+  REQUIRE(r);
+  CHECK(*r == "HTTP/1.1 100 Continue\r\n\r\n");
+  REQUIRE(c.send("hi"));
+  r = c.response();
+  REQUIRE(r);
+  CHECK(body_of(*r) == "POST /e hi");
+
+  c.expect_head_only(true);
+  REQUIRE(c.send("HEAD /h HTTP/1.1\r\n\r\n"));
+  r = c.response();
+  REQUIRE(r);
+  CHECK(r->find("Content-Length: 8\r\n") != std::string::npos);
+  CHECK(body_of(*r).empty());
+  c.expect_head_only(false);
+
+  REQUIRE(c.send("GET /last HTTP/1.1\r\nConnection: close\r\n\r\n"));
+  r = c.response();
+  REQUIRE(r);
+  CHECK(r->find("Connection: close\r\n") != std::string::npos);
+  CHECK(c.closed());
+}
+
+TEST_CASE("HttpServer: hostile requests get their 4xx and a closed connection; the server keeps serving") {
+  HttpServerOptions options;
+  options.limits.max_head_bytes = 1024;
+  options.limits.max_body_bytes = 1000;
+  options.read_timeout_seconds = 1;
+  options.keep_alive_seconds = 1;
+  options.keep_alive_max_requests = 2;
+  options.threads = 4;
+  EchoServer s(options);
+  const int port = s.server.port();
+  auto refused = [&](const std::string& request, int status, std::string_view message) {
+    Client c(port);
+    REQUIRE(c.send(request));
+    const auto r = c.response();
+    REQUIRE_MESSAGE(r, request.substr(0, 40));
+    CHECK(status_of(*r) == status);
+    CHECK_MESSAGE(body_of(*r).find(message) != std::string::npos, *r);
+    CHECK(r->find("Connection: close") != std::string::npos);
+    CHECK(c.closed());
+  };
+  refused("GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n", 400, "invalid Content-Length");
+  refused("BLAH\r\n\r\n", 400, "request line");
+  refused("GET / HTTP/1.1\r\nX: " + std::string(5000, 'a'), 431, "head exceeds");  // never ends
+  refused("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 501, "Transfer-Encoding");
+  // 413: the body is read and dropped, so the client still writing it reads the answer (no reset).
+  refused("POST / HTTP/1.1\r\nContent-Length: 200000\r\n\r\n" + std::string(200000, 'x'), 413, "exceeds");
+  // A slow client (slowloris): a head that never completes is answered 408 after the read timeout.
+  {
+    Client c(port);
+    const auto t0 = std::chrono::steady_clock::now();
+    REQUIRE(c.send("GET / HTTP/1.1\r\n"));
+    for (int i = 0; i < 3; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(400));
+      c.send("X-Slow: 1\r\n");
+    }
+    const auto r = c.response();
+    REQUIRE(r);
+    CHECK(status_of(*r) == 408);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(4));
+    CHECK(c.closed());
+  }
+  // An idle connection is closed after keep_alive_seconds; the last allowed request says "close".
+  {
+    Client c(port);
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK(c.closed());
+    CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(900));
+  }
+  {
+    Client c(port);  // pipelined: the third request is dropped after the second answer says "close"
+    REQUIRE(c.send(get_request + get_request + get_request));
+    const auto first = c.response(), second = c.response();
+    REQUIRE(first);
+    REQUIRE(second);
+    CHECK(first->find("Connection: keep-alive") != std::string::npos);
+    CHECK(second->find("Connection: close") != std::string::npos);
+    CHECK(c.closed());
+  }
+  {
+    Client c(port);  // a refused request with more bytes behind it: the answer arrives, not a reset
+    REQUIRE(c.send("GET / HTTP/9.9\r\n\r\n" + std::string(100000, 'y')));
+    const auto r = c.response();
+    REQUIRE(r);
+    CHECK(status_of(*r) == 505);
+  }
+  Client c(port);
+  REQUIRE(c.send(post_request));
+  const auto r = c.response();
+  REQUIRE(r);
+  CHECK(status_of(*r) == 200);
+}
+
+TEST_CASE("HttpServer: a throwing handler is a 500; stop() answers the request in hand and ends") {
+  std::atomic<bool> entered{false};
+  HttpServerOptions options;
+  options.threads = 2;
+  EchoServer s(options, [&](const HttpRequest& req, HttpResponse& res) {
+    if (req.path == "/throw") throw std::runtime_error("broken \"model\"");
+    entered.store(true);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    res.body = "slow";
+  });
+  {
+    Client c(s.server.port());
+    REQUIRE(c.send("GET /throw HTTP/1.1\r\n\r\n"));
+    const auto r = c.response();
+    REQUIRE(r);
+    CHECK(status_of(*r) == 500);
+    CHECK(body_of(*r) == "{\"error\":\"broken \\\"model\\\"\"}");
+  }
+  Client idle(s.server.port()), busy(s.server.port());
+  REQUIRE(busy.send("GET /slow HTTP/1.1\r\n\r\n"));
+  while (!entered.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  s.server.stop();
+  const auto r = busy.response();
+  REQUIRE(r);
+  CHECK(body_of(*r) == "slow");
+  CHECK(busy.closed());
+  CHECK(idle.closed());
+}
+
+TEST_CASE("HttpServer: bad options and a port in use are refused with a message") {
+  auto handler = [](const HttpRequest&, HttpResponse&) {};
+  auto message_of = [&](HttpServerOptions o, HttpHandler h) -> std::string {
+    try {
+      HttpServer s(std::move(o), std::move(h));
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    return "";
+  };
+  HttpServerOptions zero;
+  zero.threads = 0;
+  CHECK_THROWS_AS(HttpServer(zero, handler), InvalidArgument);
+  CHECK(message_of(zero, handler).find("threads must be >= 1") != std::string::npos);
+  HttpServerOptions timeout;
+  timeout.read_timeout_seconds = 0;
+  CHECK(message_of(timeout, handler).find("read_timeout_seconds") != std::string::npos);
+  CHECK(message_of({}, {}).find("handler is empty") != std::string::npos);
+  HttpServerOptions port;
+  port.port = 70000;
+  CHECK_THROWS_AS(HttpServer(port, handler), ConnectionError);
+  HttpServer first({}, handler);
+  HttpServerOptions taken;
+  taken.port = first.port();
+  CHECK_THROWS_AS(HttpServer(taken, handler), ConnectionError);
+  CHECK(message_of(taken, handler).find("cannot listen on 127.0.0.1:" + std::to_string(first.port())) !=
+        std::string::npos);
+  HttpServerOptions host;
+  host.host = "no such host name.invalid";
+  CHECK(message_of(host, handler).find("cannot resolve") != std::string::npos);
+}
