@@ -42,7 +42,7 @@ struct HttpRequest {
   int minor_version = 1;  ///< HTTP/1.minor_version
   std::vector<HttpField> fields;
   std::size_t content_length = 0;
-  bool keep_alive = true;       ///< HTTP/1.1 unless "Connection: close"; HTTP/1.0 only with "keep-alive"
+  bool keep_alive = true;        ///< HTTP/1.1 unless "Connection: close"; HTTP/1.0 only with "keep-alive"
   bool expect_continue = false;  ///< "Expect: 100-continue"
 
   /// The value of the first field named `name` (ASCII case-insensitive), if any.
@@ -53,8 +53,8 @@ enum class HttpParseState { incomplete, complete, refused };
 
 struct HttpParseResult {
   HttpParseState state = HttpParseState::incomplete;
-  bool head_complete = false;  ///< the fields are parsed (request's fields valid) even when incomplete
-  std::size_t head_bytes = 0;  ///< request line and fields, final CRLF included (when head_complete)
+  bool head_complete = false;   ///< the fields are parsed (request's fields valid) even when incomplete
+  std::size_t head_bytes = 0;   ///< request line and fields, final CRLF included (when head_complete)
   std::size_t total_bytes = 0;  ///< head_bytes + content_length (when head_complete)
   int status = 0;               ///< the refusal's HTTP status
   const char* message = "";     ///< the refusal's reason
@@ -201,7 +201,8 @@ inline HttpParseResult parse_http_request(std::string_view data, const HttpLimit
       close = close || detail::http_list_has(value, "close");
       keep_alive = keep_alive || detail::http_list_has(value, "keep-alive");
     } else if (detail::http_iequals(name, "Expect")) {
-      if (!detail::http_iequals(value, "100-continue")) return http_refuse(417, "only Expect: 100-continue is supported");
+      if (!detail::http_iequals(value, "100-continue"))
+        return http_refuse(417, "only Expect: 100-continue is supported");
       request.expect_continue = request.minor_version == 1;
     }
   }

@@ -31,20 +31,34 @@ struct HttpResponse {
 /// The reason phrase of the statuses the server sends (RFC 9110); "Unknown" for others.
 [[nodiscard]] constexpr std::string_view http_reason(int status) noexcept {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 417: return "Expectation Failed";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 417:
+      return "Expectation Failed";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
   }
 }
 
@@ -63,8 +77,8 @@ inline void append_http_response(std::string& out, const HttpResponse& response,
     out += "\r\n";
   }
   out += "Content-Length: ";
-  out.append(number,
-             static_cast<std::size_t>(std::to_chars(number, number + sizeof number, response.body.size()).ptr - number));
+  out.append(number, static_cast<std::size_t>(std::to_chars(number, number + sizeof number, response.body.size()).ptr -
+                                              number));
   out += keep_alive ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
   if (!head_only) out += response.body;
 }

@@ -5,8 +5,8 @@
 ///
 /// A request costs two system calls on a kept-alive connection: one recv (blocking, the socket's receive
 /// timeout bounding the wait) and one send of the whole response. Pipelined requests already in the buffer
-/// are answered without a recv. The per-connection buffer is reused; it grows to at most
-/// max_head_bytes + max_body_bytes.
+/// are answered without a recv. The per-connection buffer is reused; it grows as a request's bytes
+/// arrive, to at most max_head_bytes + max_body_bytes, and shrinks back between requests.
 ///
 /// Limits and timeouts. A connection idle (no byte of a request) for keep_alive_seconds is closed; a
 /// request whose bytes take longer than read_timeout_seconds to arrive (a slow or stalled client) is
@@ -236,8 +236,8 @@ class HttpServer {
     if (stopping_.load()) return;  // stop() may have run before this connection was listed
 
     const HttpLimits& limits = options_.limits;
-    const std::size_t largest = limits.max_head_bytes + limits.max_body_bytes;
-    if (buffer.size() < 16384) buffer.resize(16384);
+    if (buffer.size() < initial_buffer) buffer.resize(initial_buffer);
+    std::size_t expected_bytes = limits.max_head_bytes + 1;  // the request's size when known, else a bound
     std::size_t have = 0, served = 0;
     bool continue_sent = false;
     auto last_activity = Clock::now(), request_start = last_activity;
@@ -280,11 +280,14 @@ class HttpServer {
           continue_sent = true;
           if (!send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n")) return;
         }
-        // Room for the rest: the whole request when its size is known, else more of the head.
-        const std::size_t wanted = parsed.head_complete ? parsed.total_bytes : std::min(have + 4096, largest);
-        if (buffer.size() < wanted) buffer.resize(std::max(wanted, std::min(buffer.size() * 2, largest)));
+        expected_bytes = parsed.head_complete ? parsed.total_bytes : limits.max_head_bytes + 1;
+      } else if (buffer.size() > initial_buffer) {  // between requests: give back what a large body took
+        buffer.resize(initial_buffer);
+        buffer.shrink_to_fit();
       }
-      if (have == buffer.size()) buffer.resize(std::min(buffer.size() * 2, largest + 1));
+      // The buffer doubles as bytes arrive, up to the request's announced size: a Content-Length alone
+      // does not make it allocate the whole body.
+      if (have == buffer.size()) buffer.resize(std::max(have + 1, std::min(buffer.size() * 2, expected_bytes)));
       const ssize_t n = ::recv(fd, buffer.data() + have, buffer.size() - have, 0);
       const auto now = Clock::now();
       if (n == 0) return;  // the client closed (or stop() shut the socket down)
@@ -303,6 +306,7 @@ class HttpServer {
     }
   }
 
+  static constexpr std::size_t initial_buffer = 16384;
   HttpServerOptions options_;
   HttpHandler handler_;
   int listener_ = -1;
