@@ -114,11 +114,15 @@ class HttpServer {
   }
 
   [[nodiscard]] int port() const noexcept { return port_; }
+  /// True once run() has begun (also when it returned at once because stop() came first).
+  [[nodiscard]] bool started() const noexcept { return started_.load(); }
+  /// True while run() accepts connections.
   [[nodiscard]] bool running() const noexcept { return running_.load(); }
 
   /// Accepts and serves on the calling thread (and the workers) until stop(); returns once all ended.
   void run() {
     std::lock_guard run_lock(run_mutex_);
+    started_.store(true);
     if (stopping_.load()) return;
     std::vector<std::thread> workers;
     for (std::size_t i = 0; i < options_.threads; ++i) workers.emplace_back([this] { work(); });
@@ -311,7 +315,7 @@ class HttpServer {
   HttpHandler handler_;
   int listener_ = -1;
   int port_ = 0;
-  std::atomic<bool> stopping_{false}, running_{false};
+  std::atomic<bool> stopping_{false}, running_{false}, started_{false};
   std::mutex mutex_;  // pending_, connections_
   std::condition_variable wake_;
   std::deque<int> pending_;

@@ -122,7 +122,7 @@ class BasicInferenceServer {
   /// Serves on a background thread; returns once it accepts connections.
   void start() {
     thread_ = std::thread([this] { run(); });
-    while (!server_->running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    while (!server_->started()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   /// Stops at once (requests in flight on other connections may be cut).
   void stop() {

@@ -114,7 +114,8 @@ struct EchoServer {
               res.body = std::string(req.method) + " " + std::string(req.target) + " " + std::string(req.body);
             }) {
     thread = std::thread([this] { server.run(); });
-    while (!server.running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    while (!server.started()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    REQUIRE(server.running());
   }
   ~EchoServer() {
     server.stop();
@@ -457,6 +458,25 @@ TEST_CASE("HttpServer: a throwing handler is a 500; stop() answers the request i
   CHECK(body_of(*r) == "slow");
   CHECK(busy.closed());
   CHECK(idle.closed());
+}
+
+TEST_CASE("HttpServer: run() after stop() returns at once; the port is refused after the destructor") {
+  int port = 0;
+  {
+    HttpServer s({}, [](const HttpRequest&, HttpResponse&) {});
+    port = s.port();
+    s.stop();
+    s.run();
+    CHECK(s.started());
+    CHECK_FALSE(s.running());
+  }
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  CHECK(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0);
+  ::close(fd);
 }
 
 TEST_CASE("HttpServer: bad options and a port in use are refused with a message") {
