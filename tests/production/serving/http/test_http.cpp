@@ -114,8 +114,7 @@ struct EchoServer {
               res.body = std::string(req.method) + " " + std::string(req.target) + " " + std::string(req.body);
             }) {
     thread = std::thread([this] { server.run(); });
-    while (!server.started()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    REQUIRE(server.running());
+    while (!server.running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ~EchoServer() {
     server.stop();
