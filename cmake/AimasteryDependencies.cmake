@@ -118,8 +118,8 @@ if(AIMASTERY_REDIS)
   endif()
 endif()
 
-# cpp-httplib, for the inference server (production/serving/inference_server.hpp) and `aimastery serve`;
-# optional. Debian's libcpp-httplib-dev is a header of declarations plus a compiled library, with the
+# cpp-httplib, for the OpenAI-compatible chat client (llm/rag/openai_chat_generator.hpp) and the serving
+# tests' HTTP client; optional. Debian's libcpp-httplib-dev is a header of declarations plus a compiled library, with the
 # compile definitions its build used (OpenSSL, zlib, Brotli) in its pkg-config file; aimastery::httplib
 # carries all three. Upstream's CMake package (httplib::httplib) is used when there is no pkg-config file.
 # AIMASTERY_HTTPLIB_PROVIDER (pkg-config or httplib) tells the installed package config how to find it again.
@@ -141,7 +141,7 @@ if(NOT TARGET aimastery_httplib)
       set(AIMASTERY_HTTPLIB_PROVIDER httplib)
       message(STATUS "aimastery: cpp-httplib ${httplib_VERSION} found")
     else()
-      message(STATUS "aimastery: cpp-httplib not found; the server is not built (apt-get install libcpp-httplib-dev)")
+      message(STATUS "aimastery: cpp-httplib not found; the OpenAI-compatible chat client and the serving tests are not built (apt-get install libcpp-httplib-dev)")
     endif()
   endif()
   if(TARGET aimastery_httplib)

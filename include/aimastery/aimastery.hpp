@@ -2,7 +2,8 @@
 /// \file
 /// Everything in aimastery, except what needs an optional target: the Redis cache (aimastery::redis;
 /// include aimastery/production/caching.hpp with it), the MPI layer (aimastery::mpi;
-/// aimastery/distributed.hpp) and the inference server (aimastery::httplib;
+/// aimastery/distributed.hpp), the OpenAI-compatible chat client (aimastery::httplib;
+/// aimastery/llm/rag/openai_chat_generator.hpp) and the inference server (its own threads and sockets;
 /// aimastery/production/serving/inference_server.hpp).
 
 #include "aimastery/core/math_operations.hpp"
