@@ -19,7 +19,8 @@ namespace aimastery::test {
 
 /// An empty path in the temporary folder, named after the test and the process.
 inline std::filesystem::path fresh_folder(const std::string& name) {
-  const auto p = std::filesystem::temp_directory_path() / ("aimastery_rag_index_" + name + "_" + std::to_string(::getpid()));
+  const auto p =
+      std::filesystem::temp_directory_path() / ("aimastery_rag_index_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(p);
   return p;
 }

@@ -50,7 +50,7 @@ RagIndexOptions titled_options() {
 }
 
 const std::vector<std::string> titled_questions = {"zebra handbook", "engine manual oil", "water in the dry season",
-                                            "pistons", "handbook"};
+                                                   "pistons", "handbook"};
 
 std::vector<std::string> embedding_texts(const TextChunker& chunker, const std::vector<Chunk>& chunks) {
   std::vector<std::string> texts;
@@ -151,8 +151,7 @@ TEST_CASE("RagIndex: metadata_in_budget is saved (format 3); a tampered value is
   index.save(folder.string());
   const nlohmann::json manifest = read_json(folder / "manifest.json");
   CHECK(manifest.at("version") == 3);
-  CHECK(manifest.at("options").at("chunking").at("metadata_in_budget") ==
-        nlohmann::json::array({"title", "heading"}));
+  CHECK(manifest.at("options").at("chunking").at("metadata_in_budget") == nlohmann::json::array({"title", "heading"}));
   const RagIndex loaded = RagIndex::load(folder.string());
   CHECK(loaded.options().chunking.metadata_in_budget == titled_options().chunking.metadata_in_budget);
   same_index(loaded, index);  // the hashing embedder refitted on load reads the same texts
@@ -169,7 +168,8 @@ TEST_CASE("RagIndex: metadata_in_budget is saved (format 3); a tampered value is
   };
   nlohmann::json edited = manifest;
   edited["options"]["chunking"]["metadata_in_budget"] = nlohmann::json::array({"title", ""});
-  CHECK_THROWS_NAMING(loads_with(edited), FormatError, "holds invalid options: TextChunker: a key of metadata_in_budget");
+  CHECK_THROWS_NAMING(loads_with(edited), FormatError,
+                      "holds invalid options: TextChunker: a key of metadata_in_budget");
   edited["options"]["chunking"]["metadata_in_budget"] = "title";
   CHECK_THROWS_NAMING(loads_with(edited), FormatError, "manifest.json' is malformed");
   edited["options"]["chunking"].erase("metadata_in_budget");

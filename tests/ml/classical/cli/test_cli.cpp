@@ -218,7 +218,7 @@ TEST_CASE("rag index, query and eval: cited answers from the user's files, TREC 
   REQUIRE(with_headings.status == 0);
   const auto manifest = nlohmann::json::parse(slurp(headed / "manifest.json"));
   CHECK(manifest["options"]["chunking"]["metadata_in_budget"] == nlohmann::json::array({"heading"}));
-  CHECK(run("rag query --index " + headed.string() + " --mode dense --k 1 " BM25 "").out.find("bm25.md") !=
+  CHECK(run("rag query --index " + headed.string() + " --mode dense --k 1 \"BM25\"").out.find("bm25.md") !=
         std::string::npos);
   check_fails("rag index --input " + docs.string() + " --out " + headed.string() + " --embed-heading",
               "--embed-heading needs --chunking markdown (only Markdown sections have headings), got --chunking "
