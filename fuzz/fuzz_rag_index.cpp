@@ -41,7 +41,8 @@ void write_file(const fs::path& path, std::string_view bytes) {
       .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-/// The files of a small valid index (three documents, word chunks, the hashing embedder) and a scratch
+/// The files of a small valid index (three documents, word chunks, a metadata key in the chunk budget,
+/// the hashing embedder) and a scratch
 /// folder for the mutated copies, both made once.
 struct Base {
   fs::path scratch;
@@ -53,13 +54,15 @@ struct Base {
     fs::remove_all(root);
     fs::create_directories(root);
     std::vector<Document> documents = {
-        Document::from_source("bm25.md", "# BM25\nBM25 scores a document by the idf of the query terms.\n"),
+        Document::from_source("bm25.md", "# BM25\nBM25 scores a document by the idf of the query terms.\n",
+                              {{"title", "Okapi BM25"}}),
         Document::from_source("hnsw.md", "HNSW is a layered graph; a search descends the layers greedily."),
         Document::from_source("naïve.txt", "Unicode text: naïve café, 東京, and an emoji 🙂 in a document.")};
     RagIndexOptions options;
     options.chunking.unit = ChunkUnit::words;
     options.chunking.size = 6;
     options.chunking.overlap = 2;
+    options.chunking.metadata_in_budget = {"title"};
     options.embedding.dimension = 16;
     RagIndex::build(std::move(documents), options).save((root / "index").string());
     for (std::size_t i = 0; i < file_names.size(); ++i) files[i] = read_file(root / "index" / file_names[i]);

@@ -15,6 +15,8 @@ Peers, in this process:
   exact search    sentence-transformers, all-MiniLM-L6-v2 from the same folder, normalised embeddings,
                   every query against every document (one product), top 10
 Scores: recall@10, MRR@10 (recip_rank of a run cut at 10) and nDCG@10, means over the queries.
+Timings: wall seconds (timings_s) and CPU seconds, user + system of every thread (cpu_s: getrusage of the
+child for ours, of this process for the peers), with the load average at the start and the end (load_average).
 
   python benchmarks/rag/evaluate_docstrings.py --data build/rag_docstrings \\
       --cli build/release/examples/aimastery --model-dir /work/models/all-MiniLM-L6-v2 --out build/rag_eval
@@ -23,6 +25,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -77,10 +80,30 @@ def score(qrels, run):
     return total
 
 
+def cpu_seconds(who):
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_cli(cli, args, cwd, env):
-    started = time.perf_counter()
+    """Wall and CPU seconds of one run of the command-line tool."""
+    started, cpu = time.perf_counter(), cpu_seconds(resource.RUSAGE_CHILDREN)
     subprocess.run([cli, *args], cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
+
+
+class Timed:
+    """Wall and CPU seconds of a block of this process, into report["timings_s"] and report["cpu_s"]."""
+
+    def __init__(self, report, name):
+        self.report, self.name = report, name
+
+    def __enter__(self):
+        self.started, self.cpu = time.perf_counter(), cpu_seconds(resource.RUSAGE_SELF)
+
+    def __exit__(self, *exc):
+        self.report["timings_s"][self.name] = time.perf_counter() - self.started
+        self.report["cpu_s"][self.name] = cpu_seconds(resource.RUSAGE_SELF) - self.cpu
 
 
 def main():
@@ -106,13 +129,16 @@ def main():
     sources = [d["source"] for d in docs]
     texts = [d["text"] for d in docs]
     qrels = {d["id"]: {d["source"]: 1} for d in docs}
-    report = {"documents": len(docs), "queries": len(queries), "threads": args.threads, "timings_s": {}}
+    report = {"documents": len(docs), "queries": len(queries), "threads": args.threads, "timings_s": {}, "cpu_s": {},
+              "load_average": {"start": os.getloadavg()}}
+
+    def timed_cli(name, cli_args, cwd, cli_env):
+        report["timings_s"][name], report["cpu_s"][name] = run_cli(cli, cli_args, cwd, cli_env)
 
     # ---- ours
     index = out / "index_minilm"
     if not (args.reuse_index and (index / "manifest.json").exists()):
-        report["timings_s"]["ours: rag index (BM25 + MiniLM embeddings + HNSW)"] = run_cli(
-            cli, ["rag", "index", "--input", "corpus", "--out", str(index), "--embedder", "minilm", "--model-dir",
+        timed_cli("ours: rag index (BM25 + MiniLM embeddings + HNSW)", ["rag", "index", "--input", "corpus", "--out", str(index), "--embedder", "minilm", "--model-dir",
                   args.model_dir, "--chunk-size", "1000000", "--overlap", "0"], data, env)
     ours = {
         "ours BM25": ["--mode", "bm25"],
@@ -124,18 +150,16 @@ def main():
     runs = {}
     for name, flags in ours.items():
         path = out / "runs" / (re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") + ".txt")
-        report["timings_s"][f"{name}: rag eval, {len(queries)} queries"] = run_cli(
-            cli, ["rag", "eval", "--index", str(index), "--queries", "queries.tsv", "--qrels", "qrels.txt", "--k",
+        timed_cli(f"{name}: rag eval, {len(queries)} queries", ["rag", "eval", "--index", str(index), "--queries", "queries.tsv", "--qrels", "qrels.txt", "--k",
                   "10", "--run", str(path), *flags], data, one_thread)
         runs[name] = read_run(path)
 
     # ---- bm25s, our tokens
     import bm25s
-    started = time.perf_counter()
-    model = bm25s.BM25(method="lucene", k1=1.5, b=0.75, dtype="float64")
-    model.index([tokenize(t) for t in texts], show_progress=False)
-    bm25_scores = np.stack([model.get_scores(tokenize(q)) for q in queries])
-    report["timings_s"]["bm25s: index and score every query"] = time.perf_counter() - started
+    with Timed(report, "bm25s: index and score every query"):
+        model = bm25s.BM25(method="lucene", k1=1.5, b=0.75, dtype="float64")
+        model.index([tokenize(t) for t in texts], show_progress=False)
+        bm25_scores = np.stack([model.get_scores(tokenize(q)) for q in queries])
     runs["bm25s (lucene)"] = top_k_run(bm25_scores, qids, sources, 10)
 
     # ---- sentence-transformers exact search
@@ -143,9 +167,8 @@ def main():
     from sentence_transformers import SentenceTransformer
     torch.set_num_threads(args.threads)
     st = SentenceTransformer(args.model_dir, device="cpu")
-    started = time.perf_counter()
-    E = st.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
-    report["timings_s"]["sentence-transformers: encode the documents"] = time.perf_counter() - started
+    with Timed(report, "sentence-transformers: encode the documents"):
+        E = st.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
     Q = st.encode(queries, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
     dense_scores = Q @ E.T
     runs["sentence-transformers exact"] = top_k_run(dense_scores, qids, sources, 10)
@@ -174,12 +197,14 @@ def main():
     report["versions"] = {p: md.version(p) for p in ("bm25s", "sentence-transformers", "torch", "pytrec_eval-terrier",
                                                      "numpy")} | {"python": sys.version.split()[0]}
 
+    report["load_average"]["end"] = os.getloadavg()
     (out / "results.json").write_text(json.dumps(report, indent=1) + "\n")
     print("| retriever | recall@10 | MRR@10 | nDCG@10 |")
     print("|---|---|---|---|")
     for name, m in report["metrics"].items():
         print(f"| {name} | {m['recall@10']:.4f} | {m['MRR@10']:.4f} | {m['nDCG@10']:.4f} |")
-    print(json.dumps({k: report[k] for k in ("dense_agreement", "bm25_agreement", "timings_s")}, indent=1))
+    print(json.dumps({k: report[k] for k in ("dense_agreement", "bm25_agreement", "timings_s", "cpu_s", "load_average")},
+                     indent=1))
 
 
 if __name__ == "__main__":

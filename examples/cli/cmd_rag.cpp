@@ -37,6 +37,9 @@ const cli::CommandRegistration rag_command(
       index_app->add_option("--overlap", index->overlap, "words shared by consecutive chunks")
           ->check(cli::at_least(0))
           ->capture_default_str();
+      index_app->add_flag("--embed-heading", index->embed_heading,
+                          "with --chunking markdown: the embedder reads each chunk's heading path as a line "
+                          "\"heading: A > B\" before its text, and the line counts in --chunk-size");
       index_app->add_option("--embedder", index->embedder, "hashing (TF-IDF, no weights) or minilm")
           ->check(CLI::IsMember({"hashing", "minilm"}))
           ->capture_default_str();

@@ -142,6 +142,10 @@ int run_rag_index(const RagIndexCommand& c) {
   if (c.overlap >= c.chunk_size)
     throw UsageError("--overlap (" + std::to_string(c.overlap) + ") must be smaller than --chunk-size (" +
                      std::to_string(c.chunk_size) + ")");
+  if (c.embed_heading && c.chunking != "markdown")
+    throw UsageError(
+        "--embed-heading needs --chunking markdown (only Markdown sections have headings), got --chunking " +
+        c.chunking);
   const auto started = std::chrono::steady_clock::now();
   std::vector<aimastery::Document> docs = read_documents(c.inputs);
   if (docs.empty()) throw UsageError("no .txt or .md file under the --input paths");
@@ -152,6 +156,7 @@ int run_rag_index(const RagIndexCommand& c) {
                                                          : aimastery::ChunkingStrategy::recursive;
   options.chunking.size = c.chunk_size;
   options.chunking.overlap = c.overlap;
+  if (c.embed_heading) options.chunking.metadata_in_budget = {"heading"};
   const std::size_t n_docs = docs.size();
   std::optional<aimastery::RagIndex> index;
   if (c.embedder == "minilm") {

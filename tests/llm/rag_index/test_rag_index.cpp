@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "llm/rag_index/index_support.hpp"
 #include "llm/rag_index/reference_corpus.hpp"
 #include "support.hpp"
 
@@ -24,22 +25,6 @@ const RagIndexOptions small_options{
 
 const std::vector<std::string> queries = {"return the absolute value", "sort a list in place", "open a file",
                                           "split a string at whitespace", "zzz unknown words"};
-
-fs::path fresh_folder(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("aimastery_rag_index_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  return p;
-}
-
-void same_results(const std::vector<RetrievalResult>& a, const std::vector<RetrievalResult>& b) {
-  REQUIRE(a.size() == b.size());
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    CHECK(a[i].chunk.id() == b[i].chunk.id());
-    CHECK(a[i].chunk.text == b[i].chunk.text);
-    CHECK(a[i].score == b[i].score);
-    CHECK(a[i].rank == b[i].rank);
-  }
-}
 
 }  // namespace
 
@@ -63,15 +48,15 @@ TEST_CASE("RagIndex: each mode equals the retriever it stands for") {
   dense.add(chunks);
   for (const std::string& q : queries) {
     CAPTURE(q);
-    same_results(index.retrieve(q, 5, RetrievalMode::bm25), bm25.retrieve(q, 5));
-    same_results(index.retrieve(q, 5, RetrievalMode::dense), dense.retrieve(q, 5));
-    same_results(index.retrieve(q, 5, RetrievalMode::hybrid),
-                 reciprocal_rank_fusion({bm25.retrieve(q, 50), dense.retrieve(q, 50)}, 5));
+    test::same_results(index.retrieve(q, 5, RetrievalMode::bm25), bm25.retrieve(q, 5));
+    test::same_results(index.retrieve(q, 5, RetrievalMode::dense), dense.retrieve(q, 5));
+    test::same_results(index.retrieve(q, 5, RetrievalMode::hybrid),
+                       reciprocal_rank_fusion({bm25.retrieve(q, 50), dense.retrieve(q, 50)}, 5));
   }
 }
 
 TEST_CASE("RagIndex: save and load give the same index; a second save replaces the first") {
-  const fs::path folder = fresh_folder("roundtrip");
+  const fs::path folder = test::fresh_folder("roundtrip");
   const RagIndex index = RagIndex::build(test::reference_corpus_documents(true), small_options);
   index.save(folder.string());
   const RagIndex loaded = RagIndex::load(folder.string());
@@ -82,7 +67,7 @@ TEST_CASE("RagIndex: save and load give the same index; a second save replaces t
   }
   for (const std::string& q : queries)
     for (const RetrievalMode mode : {RetrievalMode::bm25, RetrievalMode::dense, RetrievalMode::hybrid})
-      same_results(loaded.retrieve(q, 7, mode), index.retrieve(q, 7, mode));
+      test::same_results(loaded.retrieve(q, 7, mode), index.retrieve(q, 7, mode));
 
   const RagIndex other = RagIndex::build({Document::from_source("one.txt", "a single tiny document")}, small_options);
   other.save(folder.string());
@@ -94,7 +79,7 @@ TEST_CASE("RagIndex: save and load give the same index; a second save replaces t
 }
 
 TEST_CASE("RagIndex: every damaged file is a FormatError naming it") {
-  const fs::path folder = fresh_folder("damaged");
+  const fs::path folder = test::fresh_folder("damaged");
   const std::vector<Document> docs = {Document::from_source("a.md", "Alpha beta gamma. Delta epsilon."),
                                       Document::from_source("b.md", "Zeta eta theta iota kappa.")};
   RagIndex::build(docs, small_options).save(folder.string());
@@ -157,7 +142,7 @@ TEST_CASE("RagIndex: bad options, duplicate ids, k and a target that is not an i
                       "two documents have the id");
   const RagIndex index = RagIndex::build(docs, small_options);
   CHECK_THROWS_NAMING((void)index.retrieve("alpha", 0), InvalidArgument, "k must be at least 1");
-  const fs::path not_an_index = fresh_folder("not_an_index");
+  const fs::path not_an_index = test::fresh_folder("not_an_index");
   fs::create_directories(not_an_index);
   std::ofstream(not_an_index / "keep.txt") << "user data";
   CHECK_THROWS_NAMING(index.save(not_an_index.string()), InvalidArgument, "is not a RAG index folder");

@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <memory>
 
+#include "llm/rag_index/index_support.hpp"
 #include "llm/rag_index/reference_corpus.hpp"
 #include "support.hpp"
 
@@ -34,28 +34,6 @@ RagIndexOptions index_options() {
 
 const std::vector<std::string> questions = {"return the absolute value", "sort a list in place", "open a file",
                                             "split a string at whitespace"};
-
-// A deterministic embedder with weights of its own: a hashing TF-IDF embedder fitted on fixed texts, so
-// that its vectors do not depend on the chunks (as a model's do not).
-IndexEmbedder fake_embedder(Index dimension = 64, std::string model = "fake-v1") {
-  HashingTfidfOptions o;
-  o.dimension = dimension;
-  auto hashing = std::make_shared<HashingTfidfEmbedder<float>>(o);
-  hashing->fit(std::vector<std::string>{"return value", "list sort", "file open read write", "string split"});
-  IndexEmbedder e;
-  e.name = "fake";
-  e.model = std::move(model);
-  e.source = "memory";
-  e.dimension = dimension;
-  e.embed = [hashing](std::span<const std::string> texts) { return hashing->embed(texts); };
-  return e;
-}
-
-fs::path scratch_folder(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("aimastery_rag_embedder_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  return p;
-}
 
 void equal_results(const std::vector<RetrievalResult>& a, const std::vector<RetrievalResult>& b, double tolerance) {
   REQUIRE(a.size() == b.size());
@@ -80,8 +58,8 @@ std::string minilm_dir() {
 }  // namespace
 
 TEST_CASE("RagIndex with an IndexEmbedder: recorded, saved, loaded with the same embedder only") {
-  const fs::path folder = scratch_folder("fake");
-  const IndexEmbedder fake = fake_embedder();
+  const fs::path folder = test::fresh_folder("embedder_fake");
+  const IndexEmbedder fake = test::fake_embedder();
   Index progress_calls = 0, last_done = 0;
   const RagIndex index =
       RagIndex::build(test::reference_corpus_documents(), index_options(), fake, [&](Index done, Index total) {
@@ -109,16 +87,16 @@ TEST_CASE("RagIndex with an IndexEmbedder: recorded, saved, loaded with the same
 
   CHECK_THROWS_NAMING((void)RagIndex::load(folder.string()), InvalidArgument,
                       "was built with the embedder 'fake' (model fake-v1");
-  CHECK_THROWS_NAMING((void)RagIndex::load(folder.string(), fake_embedder(64, "fake-v2")), InvalidArgument,
+  CHECK_THROWS_NAMING((void)RagIndex::load(folder.string(), test::fake_embedder(64, "fake-v2")), InvalidArgument,
                       "the embedder given has another model, fake-v2");
-  CHECK_THROWS_NAMING((void)RagIndex::load(folder.string(), fake_embedder(32)), InvalidArgument,
+  CHECK_THROWS_NAMING((void)RagIndex::load(folder.string(), test::fake_embedder(32)), InvalidArgument,
                       "the embedder given has dimension 32");
   IndexEmbedder renamed = fake;
   renamed.name = "other";
   CHECK_THROWS_NAMING((void)RagIndex::load(folder.string(), renamed), InvalidArgument, "not with 'other'");
 
   // A hashing index records "hashing" and refuses an IndexEmbedder.
-  const fs::path hashing_folder = scratch_folder("hashing");
+  const fs::path hashing_folder = test::fresh_folder("embedder_hashing");
   RagIndex::build(test::reference_corpus_documents(), index_options()).save(hashing_folder.string());
   CHECK(RagIndex::recorded_embedder(hashing_folder.string()).name == "hashing");
   CHECK_THROWS_NAMING((void)RagIndex::load(hashing_folder.string(), fake), InvalidArgument,
@@ -135,13 +113,13 @@ TEST_CASE("RagIndex with an IndexEmbedder: recorded, saved, loaded with the same
   const std::string n = std::to_string(index.chunks().size());
   const std::string expected =
       "graph.hnsw' holds " + n + " vectors of dimension 64 for " + n + " chunks of dimension 32";
-  CHECK_THROWS_NAMING((void)RagIndex::load(folder.string(), fake_embedder(32)), FormatError, expected.c_str());
+  CHECK_THROWS_NAMING((void)RagIndex::load(folder.string(), test::fake_embedder(32)), FormatError, expected.c_str());
   fs::remove_all(folder);
   fs::remove_all(hashing_folder);
 }
 
 TEST_CASE("RagIndex: exact dense search and MMR over the stored vectors") {
-  const IndexEmbedder fake = fake_embedder();
+  const IndexEmbedder fake = test::fake_embedder();
   const RagIndex index = RagIndex::build(test::reference_corpus_documents(), index_options(), fake);
   ExactDenseIndex<float> exact(64);
   std::vector<std::string> texts;
@@ -175,33 +153,34 @@ TEST_CASE("RagIndex: exact dense search and MMR over the stored vectors") {
 
 TEST_CASE("RagIndex: bad IndexEmbedders are refused before anything is built") {
   const std::vector<Document> docs = test::reference_corpus_documents();
-  IndexEmbedder e = fake_embedder();
+  IndexEmbedder e = test::fake_embedder();
   e.name = "";
   CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "needs a name");
   e.name = "hashing";
   CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "other than 'hashing'");
-  e = fake_embedder();
+  e = test::fake_embedder();
   e.model = "";
   CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "no model identity");
-  e = fake_embedder();
+  e = test::fake_embedder();
   e.dimension = 0;
   CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "has dimension 0");
-  e = fake_embedder();
+  e = test::fake_embedder();
   e.embed = nullptr;
   CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "no embed function");
-  e = fake_embedder();
+  e = test::fake_embedder();
   e.dimension = 65;  // the function returns 64 columns
   CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "the embedder 'fake' returned");
-  e = fake_embedder();
+  e = test::fake_embedder();
   e.embed = [](std::span<const std::string> texts) {
     Matrix<float> E = Matrix<float>::Ones(static_cast<Index>(texts.size()), 64);
     E(0, 0) = std::numeric_limits<float>::quiet_NaN();
     return E;
   };
   CHECK_THROWS_NAMING((void)RagIndex::build(docs, index_options(), e), InvalidArgument, "not finite");
-  CHECK_THROWS_NAMING((void)RagIndex::load(scratch_folder("none").string(), fake_embedder()), FormatError,
+  CHECK_THROWS_NAMING((void)RagIndex::load(test::fresh_folder("embedder_none").string(), test::fake_embedder()),
+                      FormatError, "manifest.json");
+  CHECK_THROWS_NAMING((void)RagIndex::recorded_embedder(test::fresh_folder("embedder_none").string()), FormatError,
                       "manifest.json");
-  CHECK_THROWS_NAMING((void)RagIndex::recorded_embedder(scratch_folder("none").string()), FormatError, "manifest.json");
 }
 
 TEST_CASE("MiniLM: a RagIndex with the sentence encoder equals DenseRetriever's exact search") {
@@ -224,7 +203,7 @@ TEST_CASE("MiniLM: a RagIndex with the sentence encoder equals DenseRetriever's 
     equal_results(index.retrieve(q, 5, how), reference.retrieve(q, 5), 1e-5);
   }
 
-  const fs::path folder = scratch_folder("minilm");
+  const fs::path folder = test::fresh_folder("embedder_minilm");
   index.save(folder.string());
   CHECK(RagIndex::recorded_embedder(folder.string()).model == minilm.model);
   const RagIndex loaded = RagIndex::load(folder.string(), sentence_encoder_index_embedder(dir));
@@ -233,7 +212,7 @@ TEST_CASE("MiniLM: a RagIndex with the sentence encoder equals DenseRetriever's 
       equal_results(loaded.retrieve(q, 5, mode), index.retrieve(q, 5, mode), 0);
 
   // The same weights with another config.json are another model: refused, naming both identities.
-  const fs::path other = scratch_folder("minilm_other");
+  const fs::path other = test::fresh_folder("embedder_minilm_other");
   fs::create_directories(other);
   for (const char* name : {"vocab.txt", "model.safetensors"})
     fs::create_symlink(fs::absolute(fs::path(dir) / name), other / name);

@@ -120,14 +120,17 @@ class DenseRetriever {
  public:
   using T = typename M::Scalar;
 
-  explicit DenseRetriever(M model) : store_(std::move(model)), index_(store_.model().dimension()) {}
+  /// `chunk_text`: what the model reads of a chunk on add() (EmbeddedChunks; empty: its text).
+  explicit DenseRetriever(M model, ChunkText chunk_text = {})
+      : store_(std::move(model), std::move(chunk_text)), index_(store_.model().dimension()) {}
 
   [[nodiscard]] M& model() noexcept { return store_.model(); }
   [[nodiscard]] const ExactDenseIndex<T>& index() const noexcept { return index_; }
   [[nodiscard]] Index size() const noexcept { return index_.size(); }
   [[nodiscard]] const Chunk& chunk(Index i) const { return store_.chunk(i); }
 
-  /// Embeds the chunks' texts and indexes them.
+  /// Embeds the chunks (their texts, or the ChunkText rule's) and indexes them; nothing is added when the
+  /// model or the rule throws.
   DenseRetriever& add(std::span<const Chunk> chunks) {
     const Matrix<T> E = store_.embed_chunks(chunks, "DenseRetriever::add");
     store_.reserve_more(chunks.size());

@@ -9,7 +9,12 @@
 ///   index.add(E);
 ///   store.append(chunks);                                               // only once the index took them
 ///   auto results = store.results_of(index.search(store.model().embed(queries), k));
+///
+/// The model reads each chunk's text, or what a ChunkText rule makes of the chunk: with a chunker whose
+/// options name metadata_in_budget keys, [chunker](const Chunk& c) { return chunker.embedding_text(c); }
+/// gives the embedder the metadata lines the chunk budget counted. Queries are embedded as they are.
 
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,24 +29,28 @@
 
 namespace aimastery {
 
+/// What the embedding model reads of a chunk (empty: the chunk's text).
+using ChunkText = std::function<std::string(const Chunk&)>;
+
 template <EmbeddingModel M>
 class EmbeddedChunks {
  public:
   using T = typename M::Scalar;
 
-  explicit EmbeddedChunks(M model) : model_(std::move(model)) {}
+  explicit EmbeddedChunks(M model, ChunkText chunk_text = {})
+      : model_(std::move(model)), chunk_text_(std::move(chunk_text)) {}
 
   [[nodiscard]] M& model() noexcept { return model_; }
   [[nodiscard]] const M& model() const noexcept { return model_; }
   [[nodiscard]] Index size() const noexcept { return static_cast<Index>(chunks_.size()); }
   [[nodiscard]] const Chunk& chunk(Index i) const { return chunks_.at(static_cast<std::size_t>(i)); }
 
-  /// The embeddings of the chunks' texts, one row per chunk (a model that returns another number of rows
-  /// is an InvalidArgument naming `where`). Nothing is stored.
+  /// The embeddings of the chunks' texts (or of the ChunkText rule's texts), one row per chunk (a model
+  /// that returns another number of rows is an InvalidArgument naming `where`). Nothing is stored.
   [[nodiscard]] Matrix<T> embed_chunks(std::span<const Chunk> chunks, std::string_view where) {
     std::vector<std::string> texts;
     texts.reserve(chunks.size());
-    for (const Chunk& c : chunks) texts.push_back(c.text);
+    for (const Chunk& c : chunks) texts.push_back(chunk_text_ ? chunk_text_(c) : c.text);
     Matrix<T> E = model_.embed(texts);
     require(E.rows() == static_cast<Index>(chunks.size()), where, [&] {
       return "the model returned " + std::to_string(E.rows()) + " rows for " + std::to_string(chunks.size()) + " texts";
@@ -71,6 +80,7 @@ class EmbeddedChunks {
 
  private:
   M model_;
+  ChunkText chunk_text_;
   std::vector<Chunk> chunks_;
 };
 

@@ -31,8 +31,9 @@ class HnswRetriever {
  public:
   using T = typename M::Scalar;
 
-  explicit HnswRetriever(M model, HnswParams params = {})
-      : store_(std::move(model)), index_(store_.model().dimension(), params) {}
+  /// `chunk_text`: what the model reads of a chunk on add() (EmbeddedChunks; empty: its text).
+  explicit HnswRetriever(M model, HnswParams params = {}, ChunkText chunk_text = {})
+      : store_(std::move(model), std::move(chunk_text)), index_(store_.model().dimension(), params) {}
 
   [[nodiscard]] M& model() noexcept { return store_.model(); }
   [[nodiscard]] HnswIndex<T>& index() noexcept { return index_; }
@@ -40,7 +41,8 @@ class HnswRetriever {
   [[nodiscard]] Index size() const { return index_.size(); }
   [[nodiscard]] const Chunk& chunk(Index i) const { return store_.chunk(i); }
 
-  /// Embeds the chunks' texts and inserts them (nothing is inserted when the model or the index throws).
+  /// Embeds the chunks (their texts, or the ChunkText rule's) and inserts them (nothing is inserted when the model or
+  /// the index throws).
   HnswRetriever& add(std::span<const Chunk> chunks) {
     const Matrix<T> E = store_.embed_chunks(chunks, "HnswRetriever::add");
     store_.reserve_more(chunks.size());

@@ -35,7 +35,9 @@ struct HybridOptions {
 template <EmbeddingModel M>
 class HybridRetriever {
  public:
-  HybridRetriever(BM25Retriever bm25, M model) : bm25_(std::move(bm25)), dense_(std::move(model)) {}
+  /// `chunk_text`: what the dense side reads of a chunk (DenseRetriever; empty: its text); BM25 reads its text.
+  HybridRetriever(BM25Retriever bm25, M model, ChunkText chunk_text = {})
+      : bm25_(std::move(bm25)), dense_(std::move(model), std::move(chunk_text)) {}
 
   [[nodiscard]] BM25Retriever& bm25() noexcept { return bm25_; }
   [[nodiscard]] DenseRetriever<M>& dense() noexcept { return dense_; }

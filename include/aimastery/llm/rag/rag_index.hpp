@@ -20,6 +20,10 @@
 ///   documents.json   the documents (id, source, text, metadata)
 ///   chunks.json      per chunk [document number, start, end, heading]; the text is the document's slice
 ///   graph.hnsw       the HNSW graph with its vectors (HnswIndex::save, checksummed)
+/// The dense side reads what the chunker gives the embedder, TextChunker::embedding_text: the chunk's text,
+/// after "key: value" lines of the metadata keys named in options.chunking.metadata_in_budget (none by
+/// default, and then exactly the chunk's text). Queries are embedded as they are, without such lines; BM25
+/// indexes the chunk's text alone.
 /// BM25's postings and the hashing embedder's idf are functions of the chunks and the options, and are
 /// rebuilt on load (deterministically, in milliseconds per thousand chunks) rather than stored twice.
 /// Every byte read is checked: a file whose size or checksum differs from the manifest, offsets outside a
@@ -77,7 +81,8 @@ struct RetrieveOptions {
 };
 
 struct RagIndexOptions {
-  /// Chunking in characters or words (token units need the tokenizer, which the index does not store).
+  /// Chunking in characters or words (token units need the tokenizer, which the index does not store). Its
+  /// metadata_in_budget keys are read by the dense side before each chunk's text (embedding_text).
   TextChunkerOptions chunking = {
       .strategy = ChunkingStrategy::recursive, .unit = ChunkUnit::words, .size = 120, .overlap = 20};
   BM25Options bm25 = {};
@@ -89,8 +94,9 @@ struct RagIndexOptions {
 class RagIndex {
  public:
   static constexpr std::string_view format_name = "aimastery-rag-index";
-  /// Version 2 records the embedder; version 1 (hashing only) is still read.
-  static constexpr int format_version = 2;
+  /// Version 3 records the chunking's metadata_in_budget; version 2 (the embedder recorded) and version 1
+  /// (hashing only), which predate it and embed the bare chunk texts, are still read.
+  static constexpr int format_version = 3;
   /// Files larger than this are refused on load (a hostile manifest cannot make us allocate more).
   static constexpr std::uint64_t max_file_bytes = std::uint64_t{8} << 30;
 
@@ -271,15 +277,20 @@ class RagIndex {
     const nlohmann::json manifest = parse_json(dir / "manifest.json", 1 << 20, bad);
     try {
       if (manifest.at("format") != format_name) throw bad("manifest.json", "is not an aimastery RAG index");
-      if (manifest.at("version") != format_version && manifest.at("version") != 1)
-        throw bad("manifest.json", "has format version " + manifest.at("version").dump() +
-                                       ", this library reads 1 to " + std::to_string(format_version));
+      const nlohmann::json& recorded_version = manifest.at("version");
+      const std::int64_t version = recorded_version.is_number_integer() ? recorded_version.get<std::int64_t>() : 0;
+      if (version < 1 || version > format_version)
+        throw bad("manifest.json", "has format version " + recorded_version.dump() + ", this library reads 1 to " +
+                                       std::to_string(format_version));
       const IndexEmbedder recorded = embedder_from_manifest(manifest);
       check_embedder(folder, recorded, embedder);
       const nlohmann::json& files = manifest.at("files");
       for (const char* name : {"documents.json", "chunks.json", "graph.hnsw"})
         check_file(dir, name, files.at(name), bad);
-      RagIndexOptions options = options_from_json(manifest.at("options"));
+      if (version < 3 && manifest.at("options").at("chunking").contains("metadata_in_budget"))
+        throw bad("manifest.json", "has format version " + std::to_string(version) +
+                                       " and chunking.metadata_in_budget, which only version 3 on records");
+      RagIndexOptions options = options_from_json(manifest.at("options"), static_cast<int>(version));
       check_options(options, "RagIndex::load");
       // JSON that parses but has the wrong shape is named by its file.
       const auto in_file = [&](const char* name, auto&& read) {
@@ -364,14 +375,15 @@ class RagIndex {
         embedder_(options_.embedding),
         external_(std::move(external)),
         graph_(std::move(graph)),
-        exact_(graph_->dimension()) {
+        exact_(graph_->dimension()),
+        chunker_(options_.chunking) {
     bm25_.add(chunks_);
     for (std::size_t i = 0; i < chunks_.size(); ++i) chunk_position_.emplace(chunks_[i].id(), static_cast<Index>(i));
     if (external_) return;
     std::vector<std::string> texts;
     texts.reserve(chunks_.size());
-    for (const Chunk& c : chunks_) texts.push_back(c.text);
-    embedder_.fit(texts);
+    for (const Chunk& c : chunks_) texts.push_back(chunker_.embedding_text(c));
+    embedder_.fit(texts);  // the idf of what the dense side reads
   }
 
   static void check_options(const RagIndexOptions& o, std::string_view where) {
@@ -405,7 +417,8 @@ class RagIndex {
     for (Index begin = 0; begin < n; begin += block) {
       const Index end = std::min(n, begin + block);
       std::vector<std::string> texts;
-      for (Index i = begin; i < end; ++i) texts.push_back(chunks_[static_cast<std::size_t>(i)].text);
+      for (Index i = begin; i < end; ++i)
+        texts.push_back(chunker_.embedding_text(chunks_[static_cast<std::size_t>(i)]));
       out.middleRows(begin, end - begin) = embed_texts(texts);
       if (progress) progress(end, n);
     }
@@ -430,7 +443,8 @@ class RagIndex {
               {"unit", static_cast<int>(c.unit)},
               {"size", c.size},
               {"overlap", c.overlap},
-              {"separators", c.separators}}},
+              {"separators", c.separators},
+              {"metadata_in_budget", c.metadata_in_budget}}},
             {"bm25", {{"k1", o.bm25.k1}, {"b", o.bm25.b}, {"stopwords", o.bm25.tokenizer.remove_stopwords}}},
             {"embedding",
              {{"dimension", o.embedding.dimension},
@@ -442,7 +456,8 @@ class RagIndex {
             {"fusion_depth", o.fusion_depth}};
   }
 
-  static RagIndexOptions options_from_json(const nlohmann::json& j) {
+  /// The options of a manifest of format `version` (metadata_in_budget from version 3 on; before it, none).
+  static RagIndexOptions options_from_json(const nlohmann::json& j, int version) {
     RagIndexOptions o;
     const auto& c = j.at("chunking");
     const int strategy = c.at("strategy").get<int>(), unit = c.at("unit").get<int>();
@@ -453,6 +468,7 @@ class RagIndex {
     o.chunking.size = c.at("size").get<Index>();
     o.chunking.overlap = c.at("overlap").get<Index>();
     o.chunking.separators = c.at("separators").get<std::vector<std::string>>();
+    if (version >= 3) o.chunking.metadata_in_budget = c.at("metadata_in_budget").get<std::vector<std::string>>();
     o.bm25.k1 = j.at("bm25").at("k1").get<double>();
     o.bm25.b = j.at("bm25").at("b").get<double>();
     o.bm25.tokenizer.remove_stopwords = j.at("bm25").at("stopwords").get<bool>();
@@ -578,6 +594,7 @@ class RagIndex {
   std::optional<IndexEmbedder> external_;                  // the dense side when the index was built with one
   std::unique_ptr<HnswIndex<float>> graph_;                // never null
   ExactDenseIndex<float> exact_;                           // the graph's vectors, for exact search and MMR
+  TextChunker chunker_;                                    // options_.chunking: what the dense side reads of a chunk
   std::unordered_map<std::string, Index> chunk_position_;  // chunk id → position
 };
 

@@ -208,4 +208,24 @@ TEST_CASE("rag index, query and eval: cited answers from the user's files, TREC 
   check_fails("rag eval --index " + index.string() + " --queries " + qrels.string() + " --qrels " + qrels.string(),
               "expected \"id<TAB>text\"");
   check_fails("rag", "subcommand");
+
+  // --embed-heading: the Markdown heading path is embedded with each chunk and counted in --chunk-size.
+  const Run help = run("rag index --help");
+  CHECK(help.out.find("--embed-heading") != std::string::npos);
+  const auto headed = scratch_dir() / "rag_index_headed";
+  const Run with_headings = run("rag index --input " + docs.string() + " --out " + headed.string() +
+                                " --chunking markdown --embed-heading --chunk-size 12 --overlap 2");
+  REQUIRE(with_headings.status == 0);
+  const auto manifest = nlohmann::json::parse(slurp(headed / "manifest.json"));
+  CHECK(manifest["options"]["chunking"]["metadata_in_budget"] == nlohmann::json::array({"heading"}));
+  CHECK(run("rag query --index " + headed.string() + " --mode dense --k 1 \"BM25\"").out.find("bm25.md") !=
+        std::string::npos);
+  check_fails("rag index --input " + docs.string() + " --out " + headed.string() + " --embed-heading",
+              "--embed-heading needs --chunking markdown (only Markdown sections have headings), got --chunking "
+              "recursive");
+  // "heading: BM25" takes 2 of 3 words: 1 left for the text, which needs overlap + 1 = 3.
+  check_fails(
+      "rag index --input " + docs.string() + " --out " + headed.string() +
+          " --chunking markdown --embed-heading --chunk-size 3 --overlap 2",
+      "bm25.md): the metadata rendered into each chunk (heading: BM25;) takes 2 of the chunk budget of 3 words");
 }
