@@ -3,10 +3,12 @@
 // An input is one byte that chooses a file of an index folder (manifest.json, documents.json,
 // chunks.json, graph.hnsw) and that file's new content; the other files are those of a small valid index
 // built at start-up. Random bytes would rarely get past the manifest's sizes and checksums, so when the
-// chosen file is not the manifest, the manifest is re-signed with the new file's size and FNV-1a 64: that
-// reaches the structural checks (JSON shapes, offsets inside documents, the HNSW graph's layers and links,
-// counts and dimensions). Loading must give an index or raise FormatError (or InvalidArgument for a
-// manifest that names another embedder, load()'s documented answer); anything else is a finding.
+// chosen file is not the manifest, the manifest is re-signed with the new file's size and FNV-1a 64 and its
+// own checksum; when it is the manifest and bit 2 of the selector is set, a new manifest that parses as
+// JSON gets its own checksum recomputed. That reaches the structural checks (JSON shapes, options, offsets
+// inside documents, the HNSW graph's layers and links, counts and dimensions). Loading must give an index or raise
+// FormatError (or InvalidArgument for a manifest that names another embedder, load()'s documented answer); anything
+// else is a finding.
 //
 // The seed corpus (fuzz/corpus/rag_index) is each file of that base index behind its selector byte:
 //   AIMASTERY_FUZZ_WRITE_SEEDS=fuzz/corpus/rag_index build/fuzz/fuzz/fuzz_rag_index -runs=0
@@ -34,6 +36,15 @@ constexpr std::array<const char*, 4> file_names = {"manifest.json", "documents.j
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// The manifest with its own checksum recomputed (FNV-1a 64 of its compact dump without the field).
+nlohmann::json resealed(nlohmann::json manifest) {
+  const std::string key(aimastery::RagIndex::manifest_checksum_key);
+  manifest.erase(key);
+  const std::string checksum = aimastery::detail::rag::hex64(aimastery::detail::rag::fnv1a(manifest.dump()));
+  manifest[key] = checksum;
+  return manifest;
 }
 
 void write_file(const fs::path& path, std::string_view bytes) {
@@ -87,7 +98,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     nlohmann::json manifest = nlohmann::json::parse(files[0]);
     manifest["files"][file_names[chosen]] = {
         {"bytes", bytes.size()}, {"fnv1a64", aimastery::detail::rag::hex64(aimastery::detail::rag::fnv1a(bytes))}};
-    files[0] = manifest.dump(1);
+    files[0] = resealed(std::move(manifest)).dump(1);
+  } else if ((data[0] & 4) != 0) {
+    nlohmann::json manifest = nlohmann::json::parse(bytes, nullptr, false);
+    if (manifest.is_object()) files[0] = resealed(std::move(manifest)).dump(1);
   }
   for (std::size_t i = 0; i < file_names.size(); ++i) write_file(base.scratch / file_names[i], files[i]);
   try {

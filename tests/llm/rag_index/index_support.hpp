@@ -1,6 +1,7 @@
 #pragma once
-// What the RAG index tests share: a fresh scratch folder, equal result lists, and a deterministic
-// IndexEmbedder with weights of its own.
+// What the RAG index tests share: a fresh scratch folder, equal result lists, a deterministic
+// IndexEmbedder with weights of its own, and manifests read, edited and written back.
+#include <aimastery/llm/rag/document.hpp>
 #include <aimastery/llm/rag/hashing_tfidf_embedder.hpp>
 #include <aimastery/llm/rag/index_embedder.hpp>
 #include <aimastery/llm/rag/retrieval_result.hpp>
@@ -8,7 +9,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>
@@ -50,6 +53,24 @@ inline IndexEmbedder fake_embedder(Index dimension = 64, std::string model = "fa
   e.dimension = dimension;
   e.embed = [hashing](std::span<const std::string> texts) { return hashing->embed(texts); };
   return e;
+}
+
+inline nlohmann::json read_json(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return nlohmann::json::parse(in);
+}
+
+inline void write_json(const std::filesystem::path& p, const nlohmann::json& j) {
+  std::ofstream(p, std::ios::trunc) << j.dump(1);
+}
+
+/// An edited manifest of format 4 with its checksum recomputed, so that a test reaches the check after it:
+/// FNV-1a 64 of the compact dump without the field, the rule docs/rag.md states.
+inline nlohmann::json resealed(nlohmann::json manifest) {
+  manifest.erase("manifest_fnv1a64");
+  const std::string checksum = detail::rag::hex64(detail::rag::fnv1a(manifest.dump()));
+  manifest["manifest_fnv1a64"] = checksum;
+  return manifest;
 }
 
 }  // namespace aimastery::test

@@ -101,17 +101,13 @@ TEST_CASE("RagIndex: every damaged file is a FormatError naming it") {
       std::string damaged = original;
       damaged[at] = static_cast<char>(damaged[at] ^ 0x5A);
       write(file, damaged);
+      // Every flip is found: the manifest by its own checksum, the other files by the manifest's.
       try {
         (void)RagIndex::load(folder.string());
-        // A flip inside JSON whitespace or a JSON string of the manifest may leave a valid, equal index.
-        CHECK(std::string(name) == "manifest.json");
+        FAIL("a damaged " << name << " was read");
       } catch (const FormatError& e) {
         CHECK(std::string(e.what()).find(folder.string()) != std::string::npos);
         ++cases;
-      } catch (const InvalidArgument& e) {
-        // A flip in the recorded embedder's name: an index of another embedder, which load() names.
-        CHECK(std::string(name) == "manifest.json");
-        CHECK(std::string(e.what()).find("was built with the embedder") != std::string::npos);
       }
     }
     for (const std::size_t keep : {std::size_t{0}, original.size() / 2, original.size() - 1}) {

@@ -102,14 +102,11 @@ TEST_CASE("RagIndex with an IndexEmbedder: recorded, saved, loaded with the same
   CHECK_THROWS_NAMING((void)RagIndex::load(hashing_folder.string(), fake), InvalidArgument,
                       "built with the embedder 'hashing', not with 'fake'");
 
-  // A manifest whose recorded dimension was edited no longer matches the graph: FormatError.
-  std::ifstream in(folder / "manifest.json");
-  std::string manifest((std::istreambuf_iterator<char>(in)), {});
-  in.close();
-  const auto at = manifest.find("\"dimension\": 64");
-  REQUIRE(at != std::string::npos);
-  manifest.replace(at, 15, "\"dimension\": 32");
-  std::ofstream(folder / "manifest.json", std::ios::trunc) << manifest;
+  // A manifest whose recorded dimension was edited (and resealed) no longer matches the graph: FormatError.
+  nlohmann::json manifest = test::read_json(folder / "manifest.json");
+  REQUIRE(manifest.at("embedder").at("dimension") == 64);
+  manifest["embedder"]["dimension"] = 32;
+  test::write_json(folder / "manifest.json", test::resealed(manifest));
   const std::string n = std::to_string(index.chunks().size());
   const std::string expected =
       "graph.hnsw' holds " + n + " vectors of dimension 64 for " + n + " chunks of dimension 32";

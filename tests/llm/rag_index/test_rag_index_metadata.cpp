@@ -74,13 +74,6 @@ void same_index(const RagIndex& a, const RagIndex& b) {
   }
 }
 
-nlohmann::json read_json(const fs::path& p) {
-  std::ifstream in(p);
-  return nlohmann::json::parse(in);
-}
-
-void write_json(const fs::path& p, const nlohmann::json& j) { std::ofstream(p, std::ios::trunc) << j.dump(1); }
-
 }  // namespace
 
 TEST_CASE("RagIndex: the dense side reads embedding_text, equal to a retriever given the chunker's rule") {
@@ -145,12 +138,12 @@ TEST_CASE("RagIndex: the dense side reads embedding_text, equal to a retriever g
   }
 }
 
-TEST_CASE("RagIndex: metadata_in_budget is saved (format 3); a tampered value is a FormatError; format 2 is read") {
+TEST_CASE("RagIndex: metadata_in_budget is saved; a tampered value is a FormatError; formats 3, 2 and 1 are read") {
   const fs::path folder = test::fresh_folder("metadata_roundtrip");
   const RagIndex index = RagIndex::build(titled_documents(), titled_options());
   index.save(folder.string());
-  const nlohmann::json manifest = read_json(folder / "manifest.json");
-  CHECK(manifest.at("version") == 3);
+  const nlohmann::json manifest = test::read_json(folder / "manifest.json");
+  CHECK(manifest.at("version") == 4);
   CHECK(manifest.at("options").at("chunking").at("metadata_in_budget") == nlohmann::json::array({"title", "heading"}));
   const RagIndex loaded = RagIndex::load(folder.string());
   CHECK(loaded.options().chunking.metadata_in_budget == titled_options().chunking.metadata_in_budget);
@@ -162,8 +155,15 @@ TEST_CASE("RagIndex: metadata_in_budget is saved (format 3); a tampered value is
   with_model.save(model_folder.string());
   same_index(RagIndex::load(model_folder.string(), fake), with_model);
 
+  // Each edit is resealed (its checksum recomputed) so that the check after the checksum is the one reached.
   const auto loads_with = [&](const nlohmann::json& edited) {
-    write_json(folder / "manifest.json", edited);
+    test::write_json(folder / "manifest.json", test::resealed(edited));
+    return RagIndex::load(folder.string());
+  };
+  // Formats 1 to 3 carry no checksum.
+  const auto loads_old = [&](nlohmann::json edited) {
+    edited.erase("manifest_fnv1a64");
+    test::write_json(folder / "manifest.json", edited);
     return RagIndex::load(folder.string());
   };
   nlohmann::json edited = manifest;
@@ -176,15 +176,37 @@ TEST_CASE("RagIndex: metadata_in_budget is saved (format 3); a tampered value is
   CHECK_THROWS_NAMING(loads_with(edited), FormatError, "metadata_in_budget");
   edited = manifest;
   edited["version"] = 2;  // version 2 did not record the option: a manifest that does is not one
-  CHECK_THROWS_NAMING(loads_with(edited), FormatError,
+  CHECK_THROWS_NAMING(loads_old(edited), FormatError,
                       "has format version 2 and chunking.metadata_in_budget, which only version 3 on records");
-  for (const nlohmann::json& version : {nlohmann::json(4), nlohmann::json(0), nlohmann::json(4294967299ULL),
-                                        nlohmann::json(2.5), nlohmann::json("3")}) {
+  edited["version"] = 3;  // nor did version 3 record a checksum
+  CHECK_THROWS_NAMING(loads_with(edited), FormatError,
+                      "has format version 3 and manifest_fnv1a64, which only version 4 on records");
+  for (const nlohmann::json& version : {nlohmann::json(5), nlohmann::json(0), nlohmann::json(4294967299ULL),
+                                        nlohmann::json(2.5), nlohmann::json("4")}) {
     edited["version"] = version;
-    const std::string expected = "has format version " + version.dump() + ", this library reads 1 to 3";
+    const std::string expected = "has format version " + version.dump() + ", this library reads 1 to 4";
     CHECK_THROWS_NAMING(loads_with(edited), FormatError, expected.c_str());
   }
-  write_json(folder / "manifest.json", manifest);
+  test::write_json(folder / "manifest.json", manifest);
+  same_index(RagIndex::load(folder.string()), index);
+
+  // An edit that leaves a valid manifest (one metadata key for another) is found by the checksum, and a
+  // manifest of format 4 without its checksum is refused.
+  edited = manifest;
+  edited["options"]["chunking"]["metadata_in_budget"] = nlohmann::json::array({"title"});
+  test::write_json(folder / "manifest.json", edited);
+  CHECK_THROWS_NAMING(RagIndex::load(folder.string()), FormatError,
+                      "manifest.json' is corrupt: its content differs from its checksum");
+  CHECK_NOTHROW(loads_with(edited));  // the same edit resealed is a valid index of other options
+  edited["manifest_fnv1a64"] = 17;
+  test::write_json(folder / "manifest.json", edited);
+  CHECK_THROWS_NAMING(RagIndex::load(folder.string()), FormatError, "differs from its checksum");
+  edited.erase("manifest_fnv1a64");
+  test::write_json(folder / "manifest.json", edited);
+  CHECK_THROWS_NAMING(RagIndex::load(folder.string()), FormatError, "has no manifest_fnv1a64 (its checksum)");
+  // A layout of its own (indentation, key order) with the same content keeps the checksum.
+  test::write_json(folder / "manifest.json", manifest);
+  std::ofstream(folder / "manifest.json", std::ios::trunc) << manifest.dump(4);
   same_index(RagIndex::load(folder.string()), index);
 
   // An index of format 2 (and 1) without the option: read, the bare chunk texts embedded as before.
@@ -192,14 +214,16 @@ TEST_CASE("RagIndex: metadata_in_budget is saved (format 3); a tampered value is
   plain.chunking.metadata_in_budget.clear();
   const RagIndex before = RagIndex::build(titled_documents(), plain);
   before.save(folder.string());
-  nlohmann::json old = read_json(folder / "manifest.json");
+  nlohmann::json old = test::read_json(folder / "manifest.json");
+  old["version"] = 3;
+  same_index(loads_old(old), before);
   old["version"] = 2;
   old["options"]["chunking"].erase("metadata_in_budget");
-  same_index(loads_with(old), before);
+  same_index(loads_old(old), before);
   CHECK(RagIndex::load(folder.string()).options().chunking.metadata_in_budget.empty());
   old["version"] = 1;
   old.erase("embedder");
-  same_index(loads_with(old), before);
+  same_index(loads_old(old), before);
   fs::remove_all(folder);
   fs::remove_all(model_folder);
 }

@@ -16,7 +16,7 @@
 ///
 /// The folder holds
 ///   manifest.json    format name and version, the options, the embedder (name, model identity, dimension),
-///                    counts, and per file its size and FNV-1a 64
+///                    counts, per file its size and FNV-1a 64, and its own FNV-1a 64 (manifest_fnv1a64)
 ///   documents.json   the documents (id, source, text, metadata)
 ///   chunks.json      per chunk [document number, start, end, heading]; the text is the document's slice
 ///   graph.hnsw       the HNSW graph with its vectors (HnswIndex::save, checksummed)
@@ -26,8 +26,9 @@
 /// indexes the chunk's text alone.
 /// BM25's postings and the hashing embedder's idf are functions of the chunks and the options, and are
 /// rebuilt on load (deterministically, in milliseconds per thousand chunks) rather than stored twice.
-/// Every byte read is checked: a file whose size or checksum differs from the manifest, offsets outside a
-/// document, a graph of another size or dimension: FormatError naming the file, never a crash.
+/// Every byte read is checked: a manifest whose content differs from its own checksum, a file whose size or
+/// checksum differs from the manifest, offsets outside a document, a graph of another size or dimension:
+/// FormatError naming the file, never a crash.
 ///
 /// Saving writes a sibling folder, fsyncs every file and the folder, and then swaps it in with one
 /// rename (renameat2's RENAME_EXCHANGE when the target exists), so a reader sees the old index or the new
@@ -94,9 +95,11 @@ struct RagIndexOptions {
 class RagIndex {
  public:
   static constexpr std::string_view format_name = "aimastery-rag-index";
-  /// Version 3 records the chunking's metadata_in_budget; version 2 (the embedder recorded) and version 1
-  /// (hashing only), which predate it and embed the bare chunk texts, are still read.
-  static constexpr int format_version = 3;
+  /// Version 4 checksums the manifest itself; version 3 records the chunking's metadata_in_budget; version 2
+  /// (the embedder recorded) and version 1 (hashing only) embed the bare chunk texts. All four are read.
+  static constexpr int format_version = 4;
+  /// The manifest's field holding its own checksum (format 4 on).
+  static constexpr std::string_view manifest_checksum_key = "manifest_fnv1a64";
   /// Files larger than this are refused on load (a hostile manifest cannot make us allocate more).
   static constexpr std::uint64_t max_file_bytes = std::uint64_t{8} << 30;
 
@@ -237,10 +240,11 @@ class RagIndex {
                                        {"model", external_ ? external_->model : std::string()},
                                        {"source", external_ ? external_->source : std::string()},
                                        {"dimension", dense_dimension()}};
-      const nlohmann::json manifest = {
+      nlohmann::json manifest = {
           {"format", format_name}, {"version", format_version},      {"options", options_json(options_)},
           {"embedder", embedder},  {"documents", documents_.size()}, {"chunks", chunks_.size()},
           {"files", files}};
+      manifest[std::string(manifest_checksum_key)] = manifest_checksum(manifest);
       write_new_file_durably(staging / "manifest.json", manifest.dump(1));
       fsync_directory(staging);
       swap_in(staging, target);
@@ -282,6 +286,7 @@ class RagIndex {
       if (version < 1 || version > format_version)
         throw bad("manifest.json", "has format version " + recorded_version.dump() + ", this library reads 1 to " +
                                        std::to_string(format_version));
+      check_manifest_checksum(manifest, version, bad);
       const IndexEmbedder recorded = embedder_from_manifest(manifest);
       check_embedder(folder, recorded, embedder);
       const nlohmann::json& files = manifest.at("files");
@@ -559,6 +564,28 @@ class RagIndex {
       throw bad(name, "has " + std::to_string(bytes.size()) + " bytes, the manifest says " + entry.at("bytes").dump());
     if (detail::rag::hex64(detail::rag::fnv1a(bytes)) != entry.at("fnv1a64").get<std::string>())
       throw bad(name, "is corrupt: its checksum differs from the manifest's (tampered or damaged)");
+  }
+
+  // The manifest's own checksum: FNV-1a 64 of its compact dump (keys sorted) without the checksum field, so
+  // an edit of any key or value is found, and a change of layout alone is not.
+  static std::string manifest_checksum(nlohmann::json manifest) {
+    manifest.erase(std::string(manifest_checksum_key));
+    return detail::rag::hex64(detail::rag::fnv1a(manifest.dump()));
+  }
+
+  // Format 4 on carries the checksum and it must match; the earlier formats have none.
+  template <class Bad>
+  static void check_manifest_checksum(const nlohmann::json& manifest, std::int64_t version, Bad&& bad) {
+    const std::string key(manifest_checksum_key);
+    if (version < 4) {
+      if (manifest.contains(key))
+        throw bad("manifest.json", "has format version " + std::to_string(version) + " and " + key +
+                                       ", which only version 4 on records");
+      return;
+    }
+    if (!manifest.contains(key)) throw bad("manifest.json", "has no " + key + " (its checksum)");
+    if (manifest.at(key) != manifest_checksum(manifest))
+      throw bad("manifest.json", "is corrupt: its content differs from its checksum (tampered or damaged)");
   }
 
   // Records a file written by someone else (HnswIndex::save) in the manifest's file list.
