@@ -425,6 +425,7 @@ class HnswIndex {
         if (s.visit(l[j])) {
           s.fresh[fresh++] = l[j];
           prefetch_vector(l[j]);
+          prefetch(g_.list(l[j], layer));  // its own list, read if it is expanded in turn
         }
       for (std::size_t j = 0; j < fresh; ++j) {
         const Id e = s.fresh[j];
