@@ -38,12 +38,10 @@ std::string read_file(const fs::path& path) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-// The manifest with its own checksum recomputed (FNV-1a 64 of its compact dump without the field).
+// The manifest with its own checksum recomputed.
 nlohmann::json resealed(nlohmann::json manifest) {
-  const std::string key(aimastery::RagIndex::manifest_checksum_key);
-  manifest.erase(key);
-  const std::string checksum = aimastery::detail::rag::hex64(aimastery::detail::rag::fnv1a(manifest.dump()));
-  manifest[key] = checksum;
+  const std::string checksum = aimastery::RagIndex::manifest_checksum(manifest);
+  manifest[std::string(aimastery::RagIndex::manifest_checksum_key)] = checksum;
   return manifest;
 }
 

@@ -1,9 +1,9 @@
 #pragma once
 // What the RAG index tests share: a fresh scratch folder, equal result lists, a deterministic
 // IndexEmbedder with weights of its own, and manifests read, edited and written back.
-#include <aimastery/llm/rag/document.hpp>
 #include <aimastery/llm/rag/hashing_tfidf_embedder.hpp>
 #include <aimastery/llm/rag/index_embedder.hpp>
+#include <aimastery/llm/rag/rag_index.hpp>
 #include <aimastery/llm/rag/retrieval_result.hpp>
 
 #include <unistd.h>
@@ -64,11 +64,9 @@ inline void write_json(const std::filesystem::path& p, const nlohmann::json& j) 
   std::ofstream(p, std::ios::trunc) << j.dump(1);
 }
 
-/// An edited manifest of format 4 with its checksum recomputed, so that a test reaches the check after it:
-/// FNV-1a 64 of the compact dump without the field, the rule docs/rag.md states.
+/// An edited manifest of format 4 with its checksum recomputed, so that a test reaches the check after it.
 inline nlohmann::json resealed(nlohmann::json manifest) {
-  manifest.erase("manifest_fnv1a64");
-  const std::string checksum = detail::rag::hex64(detail::rag::fnv1a(manifest.dump()));
+  const std::string checksum = RagIndex::manifest_checksum(manifest);
   manifest["manifest_fnv1a64"] = checksum;
   return manifest;
 }

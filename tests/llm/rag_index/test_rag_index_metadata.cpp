@@ -144,6 +144,11 @@ TEST_CASE("RagIndex: metadata_in_budget is saved; a tampered value is a FormatEr
   index.save(folder.string());
   const nlohmann::json manifest = test::read_json(folder / "manifest.json");
   CHECK(manifest.at("version") == 4);
+  {  // the rule docs/rag.md states, computed here on its own
+    nlohmann::json without = manifest;
+    without.erase("manifest_fnv1a64");
+    CHECK(manifest.at("manifest_fnv1a64") == detail::rag::hex64(detail::rag::fnv1a(without.dump())));
+  }
   CHECK(manifest.at("options").at("chunking").at("metadata_in_budget") == nlohmann::json::array({"title", "heading"}));
   const RagIndex loaded = RagIndex::load(folder.string());
   CHECK(loaded.options().chunking.metadata_in_budget == titled_options().chunking.metadata_in_budget);

@@ -103,6 +103,14 @@ class RagIndex {
   /// Files larger than this are refused on load (a hostile manifest cannot make us allocate more).
   static constexpr std::uint64_t max_file_bytes = std::uint64_t{8} << 30;
 
+  /// The value of manifest_checksum_key for a manifest: FNV-1a 64 (hex) of its compact dump (keys sorted)
+  /// without that field, so an edit of any key or value changes it and a change of layout alone does not.
+  /// Public for tools that edit a manifest on purpose.
+  [[nodiscard]] static std::string manifest_checksum(nlohmann::json manifest) {
+    manifest.erase(std::string(manifest_checksum_key));
+    return detail::rag::hex64(detail::rag::fnv1a(manifest.dump()));
+  }
+
   /// `progress(done, total)`, when given, is called as the chunks are embedded.
   using Progress = std::function<void(Index, Index)>;
 
@@ -564,13 +572,6 @@ class RagIndex {
       throw bad(name, "has " + std::to_string(bytes.size()) + " bytes, the manifest says " + entry.at("bytes").dump());
     if (detail::rag::hex64(detail::rag::fnv1a(bytes)) != entry.at("fnv1a64").get<std::string>())
       throw bad(name, "is corrupt: its checksum differs from the manifest's (tampered or damaged)");
-  }
-
-  // The manifest's own checksum: FNV-1a 64 of its compact dump (keys sorted) without the checksum field, so
-  // an edit of any key or value is found, and a change of layout alone is not.
-  static std::string manifest_checksum(nlohmann::json manifest) {
-    manifest.erase(std::string(manifest_checksum_key));
-    return detail::rag::hex64(detail::rag::fnv1a(manifest.dump()));
   }
 
   // Format 4 on carries the checksum and it must match; the earlier formats have none.
