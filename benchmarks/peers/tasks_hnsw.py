@@ -19,6 +19,10 @@ Rows:
   on the batch, ours HnswIndex::search on T contiguous slices of the batch on T threads. Recall@10 of each
   side and the CPU seconds are in the extra columns (ours_result / peer_result). The row that matters is
   the smallest ef at which both reach recall@10 >= 0.95.
+- "HNSW search ... on hnswlib's graph": the graph hnswlib built on one thread, written in HnswIndex's file
+  format (levels, lists, entry point and vectors copied; `hnswlib_to_ours`) and searched by ours, against
+  hnswlib's search of the same graph: the two search loops on identical work, without the difference
+  two random graphs make. Sets up to 100,000 vectors (the conversion hashes the file in Python).
 Each side also reports its process CPU seconds (getrusage) beside the wall time (on a loaded machine CPU
 time is what the work would take on idle cores), and its memory per vector as the growth of its resident
 set over the build divided by the count (ours also counts its arrays). The random levels differ (hnswlib's
@@ -26,6 +30,7 @@ own generator), so the two graphs are not identical; recall is reported beside t
 """
 import json
 import os
+import struct
 import subprocess
 
 import numpy as np
@@ -59,6 +64,8 @@ t0, c0 = time.perf_counter(), cpu()
 index.add_items(X, labels_in, num_threads=build_threads)
 build, build_cpu = time.perf_counter() - t0, cpu() - c0
 rss_per_vector = (resident() - rss) / n
+if os.environ.get("HNSW_SAVE"):
+    index.save_index(os.environ["HNSW_SAVE"])
 out = []
 for ef in efs:
     index.set_ef(ef)
@@ -88,12 +95,55 @@ def exact_top10(X, Q, block=100):
     return out
 
 
+def hnswlib_to_ours(peer_path, out_path, dim, ef):
+    """Writes the index hnswlib saved at peer_path in HnswIndex's file format (see hnsw_index.hpp).
+
+    hnswlib's file (hnswalg.h, saveIndex): a header of offsetLevel0, max_elements, cur_element_count,
+    size_data_per_element, label_offset, offsetData (u64), maxlevel, enterpoint_node (i32), maxM, maxM0, M
+    (u64), mult (f64), ef_construction (u64); then every element's layer-0 record (u32 list size in the
+    low 16 bits, maxM0 ids, the vector, the u64 label); then per element a u32 byte count and its upper
+    lists, each a u32 size and maxM ids. Elements are kept in hnswlib's internal order, which is the
+    label order because the task inserts labels 0 ... n - 1 (checked).
+    """
+    raw = np.fromfile(peer_path, dtype=np.uint8)
+    head = struct.Struct("<QQQQQQiiQQQdQ")
+    (_, _, n, size, label_at, data_at, top, entry, max_m, max_m0, m, _, efc) = head.unpack_from(raw, 0)
+    records = raw[head.size:head.size + n * size].reshape(n, size)
+    labels = records[:, label_at:label_at + 8].copy().view(np.uint64).ravel()
+    if not np.array_equal(labels, np.arange(n, dtype=np.uint64)):
+        raise ValueError(f"{peer_path}: labels are not 0 ... n - 1 in insertion order")
+    layer0 = records[:, :4 * (1 + max_m0)].copy().view(np.uint32)
+    degree = layer0[:, 0] & 0xFFFF
+    levels, uppers, at = np.zeros(n, dtype=np.uint8), [], head.size + n * size
+    for i in range(n):
+        nbytes = int(np.frombuffer(raw[at:at + 4].tobytes(), dtype=np.uint32)[0])
+        lists = raw[at + 4:at + 4 + nbytes].copy().view(np.uint32).reshape(-1, 1 + max_m) if nbytes else None
+        levels[i] = 0 if lists is None else len(lists)
+        uppers.append(lists)
+        at += 4 + nbytes
+    out = bytearray(b"AIMHNSW\0") + struct.pack("<II", 1, 4)
+    out += struct.pack("<7Q", dim, m, efc, ef, 100, n, n) + struct.pack("<qq", entry, top)
+    out += np.stack([np.zeros(n, dtype=np.uint8), levels], axis=1).tobytes()
+    out += records[:, data_at:data_at + 4 * dim].tobytes()
+    for i in range(n):  # each list as its length, then its ids
+        out += struct.pack("<I", degree[i]) + layer0[i, 1:1 + degree[i]].tobytes()
+        for row in uppers[i] if uppers[i] is not None else []:
+            out += struct.pack("<I", row[0] & 0xFFFF) + row[1:1 + (row[0] & 0xFFFF)].tobytes()
+    digest = 14695981039346656037
+    for byte in bytes(out):  # FNV-1a 64
+        digest = ((digest ^ byte) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    out += struct.pack("<Q", digest)
+    with open(out_path, "wb") as f:
+        f.write(out)
+
+
 class Dataset:
     """One set of base and query vectors with its parameters; the files are written on first use."""
 
-    def __init__(self, ctx, name, make, M, efc, efs, build_threads=(1, 2)):
+    def __init__(self, ctx, name, make, M, efc, efs, build_threads=(1, 2), same_graph=True):
         self.ctx, self.name, self.make = ctx, name, make
         self.M, self.efc, self.efs, self.build_threads = M, efc, efs, build_threads
+        self.same_graph = same_graph
         self.cache = {}
 
     def files(self):
@@ -120,9 +170,27 @@ class Dataset:
     def peer(self, build_threads):
         key = f"peer_result_{build_threads}_threads"
         if key not in self.cache:
+            env = dict(os.environ, OMP_NUM_THREADS="1")
+            if build_threads == 1:
+                env["HNSW_SAVE"] = self.peer_graph()
             out = subprocess.run([VENV_PYTHON, "-c", PEER_SCRIPT, *map(str, self.args(build_threads))], check=True,
-                                 capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+                                 capture_output=True, text=True, env=env)
             self.cache[key] = json.loads(out.stdout.strip().splitlines()[-1])
+        return self.cache[key]
+
+    def peer_graph(self):
+        return self.ctx.path(f"hnsw_{self.name.replace(' ', '_')}_hnswlib.bin")
+
+    def ours_on_peer_graph(self):
+        """Ours searching the graph hnswlib built on one thread (converted to HnswIndex's format)."""
+        key = "ours_on_hnswlib_graph"
+        if key not in self.cache:
+            self.peer(1)  # builds and saves hnswlib's graph
+            paths, n, nq, dim = self.files()
+            ours_graph = self.ctx.path(f"hnsw_{self.name.replace(' ', '_')}_hnswlib_graph.hnsw")
+            hnswlib_to_ours(self.peer_graph(), ours_graph, dim, self.efs[0])
+            self.cache[key] = self.ctx.ours("llm_hnsw", "search", ours_graph, paths[1], paths[2], nq, dim,
+                                            self.ctx.repeat, ",".join(map(str, QUERY_THREADS)), *self.efs)
         return self.cache[key]
 
     def tasks(self):
@@ -145,6 +213,16 @@ class Dataset:
                                 lambda at=at: self.peer(1)["efs"][at]["seconds"],
                                 note="recall@10 of each side in the extra columns; QPS = queries / seconds",
                                 extra=extra))
+        if self.same_graph:
+            for i, ef in enumerate(self.efs):
+                for j, qt in enumerate(QUERY_THREADS):
+                    at = i * len(QUERY_THREADS) + j
+                    threads = f"{qt} thread{'s' if qt > 1 else ''}"
+                    out.append(Task(f"HNSW search k=10 ef={ef} on hnswlib's graph ({shape}, {threads})",
+                                    f"hnswlib knn_query, same graph ({threads})",
+                                    lambda at=at: self.ours_on_peer_graph()["efs"][at]["seconds"],
+                                    lambda at=at: self.peer(1)["efs"][at]["seconds"],
+                                    note="one graph (hnswlib's), both search loops", extra=extra))
         return out
 
 
@@ -162,7 +240,7 @@ def tasks(ctx):
     sets = [Dataset(ctx, "20000x64", lambda: unit_vectors(20000, 1000, 64), 16, 200, [40, 160, 320])]
     if os.environ.get("AIMASTERY_HNSW_LARGE") == "1":
         sets.append(Dataset(ctx, "1000000x128", lambda: unit_vectors(1000000, 1000, 128), 16, 100,
-                            [1024, 4096, 8192, 16384]))
+                            [1024, 4096, 8192, 16384], same_graph=False))
     if os.environ.get("AIMASTERY_HNSW_MINILM"):
         sets.append(Dataset(ctx, "MiniLM docstrings 3000x384", _minilm, 16, 200, [10, 20, 40, 80]))
     return [task for s in sets for task in s.tasks()]
