@@ -48,9 +48,7 @@
 /// visited marks and heaps live in a pooled scratch object, so a warm search allocates only its answer.
 ///
 /// The random levels come from the library's engine (core/probability/sampling.hpp) seeded by
-/// HnswParams::seed: the same seed and insertion order give the same levels on every platform, and the
-/// same graph wherever the distances round alike (the same SIMD path of dot_kernel.hpp) and the heap
-/// algorithms of the standard library resolve exact ties alike.
+/// HnswParams::seed: the same seed and insertion order give the same graph on every platform.
 ///
 /// File format (little-endian as written by the host; one file, written atomically: a temporary name in
 /// the same folder, fsync, rename):
@@ -70,6 +68,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <memory>
@@ -267,15 +266,8 @@ class HnswIndex {
 
   explicit HnswIndex(Graph g) : g_(std::move(g)) {}
 
-  // A (distance, id) pair. The two heaps compare the distance alone, as hnswlib's CompareByFirst: a
-  // tie-break by id costs the search about a tenth of its time, and exact ties are rare. Sorted lists
-  // order by distance, then id, so elements at equal distance come out in one order on every platform.
+  // A (distance, id) pair; the heaps order by distance, then id, as hnswlib's std::pair does.
   using Pair = std::pair<T, Id>;
-  static constexpr auto nearer = [](const Pair& a, const Pair& b) noexcept { return a.first < b.first; };
-  static constexpr auto farther = [](const Pair& a, const Pair& b) noexcept { return b.first < a.first; };
-  static constexpr auto in_order = [](const Pair& a, const Pair& b) noexcept {
-    return a.first != b.first ? a.first < b.first : a.second < b.second;
-  };
 
   // d(a, b) = −⟨a, b⟩ on unit vectors (a monotone transform of hnswlib's 1 − ⟨a, b⟩), by the SIMD kernel.
   [[nodiscard]] T distance(const T* a, const T* b) const noexcept { return -detail::dot_kernel(a, b, g_.dimension); }
@@ -408,6 +400,7 @@ class HnswIndex {
   // them: the loads of one list overlap instead of waiting for each other (on a large index nearly every
   // vector is a cache miss, and this wait is most of a search).
   void search_layer(const T* q, Id start, Index ef, Index layer, Scratch& s, ListLocks* locks) const {
+    const auto closer = std::greater<Pair>();  // orders the candidates' min-heap
     s.reset(static_cast<std::size_t>(g_.count()));
     s.found.clear();
     s.candidates.clear();
@@ -424,7 +417,7 @@ class HnswIndex {
     while (!s.candidates.empty()) {
       const auto [dc, c] = s.candidates.front();
       if (dc > bound && (s.found.size() == width || !any_deleted)) break;
-      std::pop_heap(s.candidates.begin(), s.candidates.end(), farther);  // a min-heap
+      std::pop_heap(s.candidates.begin(), s.candidates.end(), closer);
       s.candidates.pop_back();
       const Id* l = neighbours(c, layer, s, locks);
       std::size_t fresh = 0;
@@ -439,13 +432,13 @@ class HnswIndex {
         const T d = distance(q, g_.vector(e));
         if (s.found.size() < width || d < bound) {
           s.candidates.emplace_back(d, e);
-          std::push_heap(s.candidates.begin(), s.candidates.end(), farther);  // a min-heap
+          std::push_heap(s.candidates.begin(), s.candidates.end(), closer);
           if (!g_.deleted[e]) {
             s.found.emplace_back(d, e);
-            std::push_heap(s.found.begin(), s.found.end(), nearer);
+            std::push_heap(s.found.begin(), s.found.end());
           }
           if (s.found.size() > width) {
-            std::pop_heap(s.found.begin(), s.found.end(), nearer);
+            std::pop_heap(s.found.begin(), s.found.end());
             s.found.pop_back();
           }
           if (!s.found.empty()) bound = s.found.front().first;
@@ -494,7 +487,7 @@ class HnswIndex {
       pool.reserve(std::size_t(l[0]) + 1);
       pool.emplace_back(distance(g_.vector(x), v), x);
       for (Id j = 1; j <= l[0]; ++j) pool.emplace_back(distance(g_.vector(l[j]), v), l[j]);
-      std::sort(pool.begin(), pool.end(), in_order);
+      std::sort(pool.begin(), pool.end());
       const std::vector<Pair> kept = select_neighbours(pool, cap);
       l[0] = static_cast<Id>(kept.size());
       for (std::size_t j = 0; j < kept.size(); ++j) l[j + 1] = kept[j].second;
@@ -553,13 +546,13 @@ class HnswIndex {
       search_layer(x, current, g.params.ef_construction, layer, s, locks);
       if (entry_deleted) {  // hnswlib keeps a deleted entry point as a candidate
         s.found.emplace_back(distance(x, g.vector(entry)), entry);
-        std::push_heap(s.found.begin(), s.found.end(), nearer);
+        std::push_heap(s.found.begin(), s.found.end());
         if (s.found.size() > static_cast<std::size_t>(g.params.ef_construction)) {
-          std::pop_heap(s.found.begin(), s.found.end(), nearer);
+          std::pop_heap(s.found.begin(), s.found.end());
           s.found.pop_back();
         }
       }
-      std::sort(s.found.begin(), s.found.end(), in_order);  // closest first (the order of hnswlib's min-queue)
+      std::sort_heap(s.found.begin(), s.found.end());  // closest first (the order of hnswlib's min-queue)
       s.chosen[std::size_t(layer)] = select_neighbours(s.found, g.params.M);
       if (!s.chosen[std::size_t(layer)].empty()) current = s.chosen[std::size_t(layer)].front().second;
     }
@@ -616,7 +609,7 @@ class HnswIndex {
       T best = distance(q.data(), g_.vector(current));
       for (Index layer = g_.top; layer > 0; --layer) current = greedy(q.data(), current, best, layer, *s, nullptr);
       search_layer(q.data(), current, ef, 0, *s, nullptr);
-      std::sort(s->found.begin(), s->found.end(), in_order);  // closest first
+      std::sort_heap(s->found.begin(), s->found.end());  // closest first
       auto& hits = out[static_cast<std::size_t>(i)];
       hits.resize(std::min(s->found.size(), static_cast<std::size_t>(k)));
       for (std::size_t r = 0; r < hits.size(); ++r)
