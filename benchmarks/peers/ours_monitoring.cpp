@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "aimastery/production/monitoring.hpp"
+#include "aimastery/production/monitoring/json.hpp"
 #include "peer_common.hpp"
 
 namespace {

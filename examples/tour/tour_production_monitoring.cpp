@@ -2,6 +2,7 @@
 // PerformanceMonitor snapshot of a simulated serving run with late labels.
 #include <aimastery/io/csv.hpp>
 #include <aimastery/production/monitoring.hpp>
+#include <aimastery/production/monitoring/json.hpp>
 
 #include <algorithm>
 #include <cstdio>

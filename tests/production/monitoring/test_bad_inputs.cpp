@@ -9,6 +9,7 @@
 
 #include "aimastery/core/special/normal.hpp"
 #include "aimastery/production/monitoring.hpp"
+#include "aimastery/production/monitoring/json.hpp"
 #include "support.hpp"
 
 using namespace aimastery;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "aimastery/production/monitoring.hpp"
+#include "aimastery/production/monitoring/json.hpp"
 #include "support.hpp"
 
 using namespace aimastery;

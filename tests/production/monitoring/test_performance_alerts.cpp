@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "aimastery/production/monitoring.hpp"
+#include "aimastery/production/monitoring/json.hpp"
 #include "support.hpp"
 
 using namespace aimastery;

@@ -44,7 +44,8 @@
 
 #include "aimastery/core/errors.hpp"
 #include "aimastery/core/tensor.hpp"
-#include "aimastery/io/safetensors.hpp"
+#include "aimastery/io/safetensors_read.hpp"
+#include "aimastery/io/safetensors_tensor.hpp"
 #include "aimastery/llm/attention/layer_norm.hpp"
 #include "aimastery/llm/attention/packed_sequences.hpp"
 #include "aimastery/llm/attention/transformer_block.hpp"

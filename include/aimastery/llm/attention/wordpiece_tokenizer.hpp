@@ -90,6 +90,7 @@ struct FlagTable {
     return blocks[(static_cast<std::size_t>(block_of[c >> 8]) << 8) | (c & 0xFF)];
   }
 
+  template <class = void>
   static FlagTable build() {
     std::vector<std::uint8_t> flat(0x110000);
     constexpr std::size_t runs = std::size(bert_runs);
@@ -109,6 +110,7 @@ struct FlagTable {
     return table;
   }
 
+  template <class = void>
   static const FlagTable& instance() {
     static const FlagTable table = build();
     return table;
@@ -245,7 +247,12 @@ class WordPieceTokenizer {
   };
 
  public:
+  // The members that build tables or run the tokenizer are templates (with a defaulted, unused parameter)
+  // only so that they are instantiated where they are called, not in every file that includes this
+  // header; they are called as ordinary functions.
+
   /// A tokenizer over `vocab` (token i has id i). Every special token of `options` must be in it.
+  template <class = void>
   explicit WordPieceTokenizer(std::vector<std::string> vocab, WordPieceOptions options = {})
       : vocab_(std::move(vocab)), options_(std::move(options)) {
     constexpr std::string_view where = "WordPieceTokenizer";
@@ -283,6 +290,7 @@ class WordPieceTokenizer {
   /// Reads a vocabulary file: one token a line, id = line number from 0 (trailing whitespace of a line,
   /// a Windows '\r' included, is not part of the token). Missing or unreadable file, an empty
   /// vocabulary, or one without the special tokens: FormatError.
+  template <class = void>
   static WordPieceTokenizer from_file(const std::string& path, WordPieceOptions options = {}) {
     std::ifstream in(path, std::ios::binary | std::ios::ate);
     if (!in) throw FormatError("WordPieceTokenizer::from_file: cannot open '" + path + "'");
@@ -308,6 +316,7 @@ class WordPieceTokenizer {
   // ------------------------------------------------------------------------------------------ encoding
 
   /// [CLS] pieces… [SEP] of one text, truncated to max_length ids.
+  template <class = void>
   [[nodiscard]] std::vector<std::int32_t> encode(std::string_view text) const {
     std::vector<std::int32_t> ids;
     encode_into(text, ids);
@@ -315,6 +324,7 @@ class WordPieceTokenizer {
   }
 
   /// As encode(), into `ids` (replacing its contents; its capacity is reused).
+  template <class = void>
   void encode_into(std::string_view text, std::vector<std::int32_t>& ids) const {
     ids.clear();
     ids.push_back(cls_);
@@ -328,6 +338,7 @@ class WordPieceTokenizer {
   }
 
   /// The word pieces of a text as strings, without [CLS]/[SEP] and without truncation.
+  template <class = void>
   [[nodiscard]] std::vector<std::string> tokenize(std::string_view text) const {
     std::vector<std::string> pieces;
     for_each_piece(text, [&](std::int32_t id) {
@@ -338,6 +349,7 @@ class WordPieceTokenizer {
   }
 
   /// The number of word pieces of a text (tokenize(text).size(), without building the strings).
+  template <class = void>
   [[nodiscard]] Index count_pieces(std::string_view text) const {
     Index count = 0;
     for_each_piece(text, [&](std::int32_t) {
@@ -348,6 +360,7 @@ class WordPieceTokenizer {
   }
 
   /// Encodes every text and pads the batch to its longest sequence.
+  template <class = void>
   [[nodiscard]] TokenBatch encode_batch(std::span<const std::string> texts) const {
     std::vector<std::vector<std::int32_t>> encoded(texts.size());
     Index longest = 0;
@@ -371,6 +384,7 @@ class WordPieceTokenizer {
   }
 
   /// The normalised text (step 1) with words separated by single spaces (step 2): what WordPiece sees.
+  template <class = void>
   [[nodiscard]] std::string normalize(std::string_view text) const {
     std::string out;
     for_each_word(text, [&](std::string_view word, Index, std::int32_t) {

@@ -82,13 +82,29 @@ struct Alert {
   std::chrono::steady_clock::time_point fired_at;
   std::int64_t unix_time_ms = 0;  ///< wall-clock time of firing (system_clock)
 
-  /// The alert as JSON, by the free to_json of aimastery/production/monitoring/json.hpp (included by the
-  /// monitoring umbrella), which must be included where this is called.
+  /// The alert as JSON, by the free to_json below. Needs <nlohmann/json.hpp> where it is called
+  /// (aimastery/production/monitoring/json.hpp includes it).
   template <class Json = nlohmann::json>
   [[nodiscard]] Json to_json() const {
     return Json(*this);
   }
 };
+
+/// One fired alert as JSON (as written by AlertManager's JSON-lines sink); found by nlohmann/json, so
+/// `nlohmann::json j = alert;` works where <nlohmann/json.hpp> is included.
+template <class Json>
+void to_json(Json& j, const Alert& a) {
+  j = Json::object();
+  j["rule"] = a.rule;
+  j["metric"] = a.metric;
+  j["severity"] = to_string(a.severity);
+  j["value"] = a.value;
+  j["comparator"] = to_string(a.comparator);
+  j["threshold"] = a.threshold;
+  j["message"] = a.message;
+  j["sequence"] = a.sequence;
+  j["unix_time_ms"] = a.unix_time_ms;
+}
 
 struct AlertManagerOptions {
   std::size_t history_size = 1000;
@@ -133,7 +149,7 @@ class AlertManager {
   }
 
   /// Appends each alert as one JSON line to `path` (opened now, in append mode).
-  /// Needs aimastery/production/monitoring/json.hpp where it is called (the monitoring umbrella includes it).
+  /// Needs <nlohmann/json.hpp> where it is called (aimastery/production/monitoring/json.hpp includes it).
   template <class Json = nlohmann::json>
   AlertManager& add_jsonl_sink(const std::string& path) {
     auto file = std::make_shared<std::ofstream>(path, std::ios::app);

@@ -140,6 +140,9 @@ class DriftDetector {
   }
 
   /// Tests every reference feature on `current` (which must hold each of them, with the same type).
+  /// (A template only so that the tests it runs are instantiated where a detection is made, not in every
+  /// file that includes this header; call it as detect(current).)
+  template <class = void>
   [[nodiscard]] DriftReport detect(const FeatureFrame& current) const {
     constexpr const char* where = "DriftDetector::detect";
     if (!fitted_) throw NotFittedError("DriftDetector::detect: call fit() with the reference data first");
@@ -189,6 +192,7 @@ class DriftDetector {
   [[nodiscard]] const DriftDetectorOptions& options() const noexcept { return options_; }
 
  private:
+  template <class = void>
   FeatureDrift test_feature(const std::string& name, const FeatureFrame& current) const {
     FeatureDrift f;
     f.name = name;
@@ -250,6 +254,7 @@ class DriftDetector {
     return f;
   }
 
+  template <class = void>
   void distance_or_chi_square(FeatureDrift& f, const std::vector<double>& rc, const std::vector<double>& cc) const {
     if (f.method == DriftMethod::jensen_shannon) {
       f.statistic = jensen_shannon(rc, cc);

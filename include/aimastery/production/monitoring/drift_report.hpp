@@ -1,7 +1,9 @@
 #pragma once
 /// \file
 /// The result of DriftDetector: one FeatureDrift per feature and the dataset verdict (DriftReport), with
-/// a text table. JSON export: aimastery/production/monitoring/json.hpp.
+/// a text table and JSON export. The JSON conversions are templates over the JSON type, so this header
+/// needs only <nlohmann/json_fwd.hpp>; converting needs the whole <nlohmann/json.hpp> where it is done
+/// (aimastery/production/monitoring/json.hpp includes both).
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -62,9 +64,8 @@ struct DriftReport {
     throw InvalidArgument("DriftReport::feature: no feature named \"" + name + "\"");
   }
 
-  /// The report as JSON (p-values null for distance methods), by the free to_json of
-  /// aimastery/production/monitoring/json.hpp (included by the monitoring umbrella), which must be included
-  /// where this is called; this header itself does not pull in nlohmann/json.
+  /// The report as JSON (p-values null for distance methods), by the free to_json below. Needs
+  /// <nlohmann/json.hpp> where it is called (aimastery/production/monitoring/json.hpp includes it).
   template <class Json = nlohmann::json>
   [[nodiscard]] Json to_json() const {
     return Json(*this);
@@ -98,5 +99,36 @@ struct DriftReport {
     return out;
   }
 };
+
+/// One feature's drift as JSON (p-values null for distance methods); found by nlohmann/json, so
+/// `nlohmann::json j = feature;` works where <nlohmann/json.hpp> is included.
+template <class Json>
+void to_json(Json& j, const FeatureDrift& f) {
+  j = Json::object();
+  j["name"] = f.name;
+  j["type"] = f.numeric ? "numeric" : "categorical";
+  j["method"] = to_string(f.method);
+  j["statistic"] = f.statistic;
+  j["p_value"] = f.p_value ? Json(*f.p_value) : Json(nullptr);
+  j["adjusted_p_value"] = f.adjusted_p_value ? Json(*f.adjusted_p_value) : Json(nullptr);
+  j["threshold"] = f.threshold;
+  j["drifted"] = f.drifted;
+  j["reference_size"] = f.reference_size;
+  j["current_size"] = f.current_size;
+}
+
+/// The drift report as JSON: the dataset verdict and one object per feature under "features".
+template <class Json>
+void to_json(Json& j, const DriftReport& report) {
+  j = Json::object();
+  j["dataset_drift"] = report.dataset_drift;
+  j["drifted_features"] = report.drifted_features;
+  j["n_features"] = report.features.size();
+  j["share_drifted"] = report.share_drifted;
+  j["drift_share_threshold"] = report.drift_share_threshold;
+  j["correction"] = to_string(report.correction);
+  j["features"] = Json::array();
+  for (const auto& f : report.features) j["features"].push_back(Json(f));
+}
 
 }  // namespace aimastery
