@@ -78,6 +78,7 @@
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -269,6 +270,37 @@ class HnswIndex {
   // A (distance, id) pair; the heaps order by distance, then id, as hnswlib's std::pair does.
   using Pair = std::pair<T, Id>;
 
+  // The search heaps hold a Key, one integer whose order is the pair's order, so that each of the heap's
+  // comparisons is one integer comparison (C++20 derives pair's < from <=>, which on a float goes
+  // through a partial ordering; comparing the pair took a sixth of a search). For float:
+  //   key = bits(d)' · 2³² + id,   bits(d)' = bits(d) with every bit flipped if d < 0, else the sign bit
+  // (IEEE-754 floats in the order of these unsigned integers; −0 is made +0 first). Other scalars keep
+  // the pair.
+  static constexpr bool packed_keys = std::is_same_v<T, float>;
+  using Key = std::conditional_t<packed_keys, std::uint64_t, Pair>;
+  static Key key_of(T d, Id id) noexcept {
+    if constexpr (packed_keys) {
+      d += 0.0f;  // −0 → +0
+      std::uint32_t bits;
+      std::memcpy(&bits, &d, sizeof bits);
+      bits ^= static_cast<std::uint32_t>(static_cast<std::int32_t>(bits) >> 31) | 0x80000000u;
+      return (std::uint64_t(bits) << 32) | id;
+    } else {
+      return {d, id};
+    }
+  }
+  static Pair pair_of(Key key) noexcept {
+    if constexpr (packed_keys) {
+      std::uint32_t bits = static_cast<std::uint32_t>(key >> 32);
+      bits ^= (bits & 0x80000000u) ? 0x80000000u : 0xFFFFFFFFu;
+      float d;
+      std::memcpy(&d, &bits, sizeof d);
+      return {d, static_cast<Id>(key)};
+    } else {
+      return key;
+    }
+  }
+
   // d(a, b) = −⟨a, b⟩ on unit vectors (a monotone transform of hnswlib's 1 − ⟨a, b⟩), by the SIMD kernel.
   [[nodiscard]] T distance(const T* a, const T* b) const noexcept { return -detail::dot_kernel(a, b, g_.dimension); }
 
@@ -292,8 +324,9 @@ class HnswIndex {
   struct Scratch {
     std::vector<std::uint32_t> stamp;
     std::uint32_t current = 0;
-    std::vector<Pair> found;                // max-heap by distance: the farthest kept element on top
-    std::vector<Pair> candidates;           // min-heap by distance: the closest element to expand on top
+    std::vector<Key> found_keys;            // max-heap: the farthest kept element on top
+    std::vector<Key> candidate_keys;        // min-heap: the closest element to expand on top
+    std::vector<Pair> found;                // a layer's result, farthest first
     std::vector<Id> list;                   // a neighbour list copied under its lock (parallel insertion)
     std::vector<Id> fresh;                  // the unvisited neighbours of the element being expanded
     std::vector<std::vector<Pair>> chosen;  // an insertion's selected neighbours, per layer
@@ -400,25 +433,27 @@ class HnswIndex {
   // them: the loads of one list overlap instead of waiting for each other (on a large index nearly every
   // vector is a cache miss, and this wait is most of a search).
   void search_layer(const T* q, Id start, Index ef, Index layer, Scratch& s, ListLocks* locks) const {
-    const auto closer = std::greater<Pair>();  // orders the candidates' min-heap
+    const auto closer = std::greater<Key>();  // orders the candidates' min-heap
     s.reset(static_cast<std::size_t>(g_.count()));
-    s.found.clear();
-    s.candidates.clear();
+    auto& found = s.found_keys;
+    auto& candidates = s.candidate_keys;
+    found.clear();
+    candidates.clear();
     const std::size_t width = static_cast<std::size_t>(ef);
     T bound = std::numeric_limits<T>::max();
     const T d0 = distance(q, g_.vector(start));
     if (!g_.deleted[start]) {
-      s.found.emplace_back(d0, start);
+      found.push_back(key_of(d0, start));
       bound = d0;
     }
-    s.candidates.emplace_back(g_.deleted[start] ? bound : d0, start);
+    candidates.push_back(key_of(g_.deleted[start] ? bound : d0, start));
     s.visit(start);
     const bool any_deleted = g_.deleted_count > 0;
-    while (!s.candidates.empty()) {
-      const auto [dc, c] = s.candidates.front();
-      if (dc > bound && (s.found.size() == width || !any_deleted)) break;
-      std::pop_heap(s.candidates.begin(), s.candidates.end(), closer);
-      s.candidates.pop_back();
+    while (!candidates.empty()) {
+      const auto [dc, c] = pair_of(candidates.front());
+      if (dc > bound && (found.size() == width || !any_deleted)) break;
+      std::pop_heap(candidates.begin(), candidates.end(), closer);
+      candidates.pop_back();
       const Id* l = neighbours(c, layer, s, locks);
       std::size_t fresh = 0;
       for (Id j = 1; j <= l[0]; ++j)
@@ -430,21 +465,26 @@ class HnswIndex {
       for (std::size_t j = 0; j < fresh; ++j) {
         const Id e = s.fresh[j];
         const T d = distance(q, g_.vector(e));
-        if (s.found.size() < width || d < bound) {
-          s.candidates.emplace_back(d, e);
-          std::push_heap(s.candidates.begin(), s.candidates.end(), closer);
+        if (found.size() < width || d < bound) {
+          const Key key = key_of(d, e);
+          candidates.push_back(key);
+          std::push_heap(candidates.begin(), candidates.end(), closer);
           if (!g_.deleted[e]) {
-            s.found.emplace_back(d, e);
-            std::push_heap(s.found.begin(), s.found.end());
+            found.push_back(key);
+            std::push_heap(found.begin(), found.end());
           }
-          if (s.found.size() > width) {
-            std::pop_heap(s.found.begin(), s.found.end());
-            s.found.pop_back();
+          if (found.size() > width) {
+            std::pop_heap(found.begin(), found.end());
+            found.pop_back();
           }
-          if (!s.found.empty()) bound = s.found.front().first;
+          if (!found.empty()) bound = pair_of(found.front()).first;
         }
       }
     }
+    // s.found: the pairs, farthest first (so also a max-heap of pairs).
+    std::sort(found.begin(), found.end(), closer);
+    s.found.resize(found.size());
+    std::transform(found.begin(), found.end(), s.found.begin(), pair_of);
   }
 
   // The neighbour selection heuristic (paper, Algorithm 4; hnswlib's getNeighborsByHeuristic2): going
