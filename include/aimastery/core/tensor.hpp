@@ -17,10 +17,7 @@
 #include <cmath>
 #include <concepts>
 #include <cstddef>
-#include <functional>
 #include <initializer_list>
-#include <numeric>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>

@@ -113,38 +113,46 @@ using FloatChunk = Eigen::Array<float, Eigen::Dynamic, 1, 0, 256, 1>;
 /// erf(x) ≈ x·P(x²)/Q(x²), P of degree 6 and Q of degree 4, with x clamped to [−4, 4] (|erf(x)| rounds
 /// to 1 in float beyond 3.92): the rational minimax fit of Eigen's and XLA's float erf, within a few ulp
 /// of std::erf (tests/core/activations checks 5e-7 absolute). Branch-free array arithmetic, so it runs in
-/// SIMD registers where std::erf is one scalar call per entry.
-inline FloatChunk erf_rational(const FloatChunk& z) {
-  const FloatChunk x = z.max(-4.0f).min(4.0f);
-  const FloatChunk x2 = x * x;
-  FloatChunk p = x2 * -2.72614225801306e-10f + 2.77068142495902e-08f;
+/// SIMD registers where std::erf is one scalar call per entry. These float kernels are templates (on the
+/// chunk type) so that they are compiled only in the programs that call them.
+template <class Chunk = FloatChunk>
+Chunk erf_rational(const Chunk& z) {
+  const Chunk x = z.max(-4.0f).min(4.0f);
+  const Chunk x2 = x * x;
+  Chunk p = x2 * -2.72614225801306e-10f + 2.77068142495902e-08f;
   p = x2 * p - 2.10102402082508e-06f;
   p = x2 * p - 5.69250639462346e-05f;
   p = x2 * p - 7.34990630326855e-04f;
   p = x2 * p - 2.95459980854025e-03f;
   p = x2 * p - 1.60960333262415e-02f;
-  FloatChunk q = x2 * -1.45660718464996e-05f - 2.13374055278905e-04f;
+  Chunk q = x2 * -1.45660718464996e-05f - 2.13374055278905e-04f;
   q = x2 * q - 1.68282697438203e-03f;
   q = x2 * q - 7.37332916720468e-03f;
   q = x2 * q - 1.42647390514189e-02f;
   return x * p / q;
 }
 
-/// data[i] ← f(data[i]) for n floats, one FloatChunk at a time.
-template <class F>
-void transform_chunks(float* data, Index n, F f) {
-  for (Index i0 = 0; i0 < n; i0 += FloatChunk::MaxRowsAtCompileTime) {
-    Eigen::Map<Eigen::ArrayXf> v(data + i0, std::min<Index>(FloatChunk::MaxRowsAtCompileTime, n - i0));
-    v = f(FloatChunk(v));
+/// data[i] ← f(data[i]) for n floats, one Chunk (a FloatChunk) at a time.
+template <class Chunk, class F>
+void transform_chunks(typename Chunk::Scalar* data, Index n, F f) {
+  using Column = Eigen::Array<typename Chunk::Scalar, Eigen::Dynamic, 1>;
+  for (Index i0 = 0; i0 < n; i0 += Chunk::MaxRowsAtCompileTime) {
+    Eigen::Map<Column> v(data + i0, std::min<Index>(Chunk::MaxRowsAtCompileTime, n - i0));
+    v = f(Chunk(v));
   }
 }
 
-inline void erf_in_place(float* data, Index n) { transform_chunks(data, n, erf_rational); }
+/// erf(x) in place for n floats.
+template <class Chunk = FloatChunk>
+void erf_in_place(float* data, Index n) {
+  transform_chunks<Chunk>(data, n, [](const Chunk& x) -> Chunk { return erf_rational<Chunk>(x); });
+}
 
 /// gelu(x) = ½x(1 + erf(x/√2)) in place.
-inline void gelu_in_place(float* data, Index n) {
-  transform_chunks(data, n, [](const FloatChunk& x) -> FloatChunk {
-    return 0.5f * x * (1.0f + erf_rational(x * (1.0f / std::numbers::sqrt2_v<float>)));
+template <class Chunk = FloatChunk>
+void gelu_in_place(float* data, Index n) {
+  transform_chunks<Chunk>(data, n, [](const Chunk& x) -> Chunk {
+    return 0.5f * x * (1.0f + erf_rational<Chunk>(x * (1.0f / std::numbers::sqrt2_v<float>)));
   });
 }
 

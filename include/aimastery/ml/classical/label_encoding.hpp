@@ -7,6 +7,9 @@
 /// Labels usually span a short range (0..K-1, a few small integers): then a table indexed by
 /// label − min(label) gives each code in one look-up, and learning the classes is one counting pass, O(n + range).
 /// Labels spread wider are sorted (O(n log n)) and looked up by binary search (O(log K) each).
+///
+/// fit, encode and decode are templates with a defaulted parameter (called as plain functions) so that their
+/// Eigen code is compiled only in the programs that call them.
 
 #include <algorithm>
 #include <cstdint>
@@ -24,6 +27,7 @@ class LabelEncoding {
   LabelEncoding() = default;
 
   /// Learns the distinct labels of y (ascending) and returns y as codes 0..K-1.
+  template <class = void>
   IndexVector fit(const Eigen::Ref<const IndexVector>& y) {
     LabelEncoding fitted;
     if (y.size() > 0) {
@@ -59,6 +63,7 @@ class LabelEncoding {
   }
 
   /// y as codes; a label not seen in fit is an InvalidArgument naming `where`.
+  template <class = void>
   [[nodiscard]] IndexVector encode(const Eigen::Ref<const IndexVector>& y, std::string_view where) const {
     IndexVector codes(y.size());
     for (Index i = 0; i < y.size(); ++i) {
@@ -70,6 +75,7 @@ class LabelEncoding {
   }
 
   /// Codes back to the original labels.
+  template <class = void>
   [[nodiscard]] IndexVector decode(const Eigen::Ref<const IndexVector>& codes) const {
     IndexVector labels(codes.size());
     for (Index i = 0; i < codes.size(); ++i) labels(i) = classes_(codes(i));

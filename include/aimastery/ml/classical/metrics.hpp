@@ -4,7 +4,8 @@
 ///   accuracy_score, precision_score, recall_score, f1_score (macro / weighted / micro), confusion_matrix,
 ///   roc_auc_score (binary), log_loss; mean_squared_error, mean_absolute_error, r2_score.
 /// Labels are any integers (IndexVector); the class set of a label metric is the sorted union of the labels
-/// in y_true and y_pred, as scikit-learn's `unique_labels`.
+/// in y_true and y_pred, as scikit-learn's `unique_labels`. The label metrics are templates with a defaulted
+/// parameter (called as plain functions) so that they are compiled only in the programs that call them.
 
 #include <algorithm>
 #include <cmath>
@@ -46,7 +47,8 @@ void check_value_pair(std::string_view where, const Eigen::MatrixBase<A>& y_true
 }
 
 /// Sorted distinct values of a and b together.
-inline IndexVector union_labels(const Eigen::Ref<const IndexVector>& a, const Eigen::Ref<const IndexVector>& b) {
+template <class = void>
+IndexVector union_labels(const Eigen::Ref<const IndexVector>& a, const Eigen::Ref<const IndexVector>& b) {
   std::vector<Index> v(a.data(), a.data() + a.size());
   v.insert(v.end(), b.data(), b.data() + b.size());
   std::sort(v.begin(), v.end());
@@ -54,7 +56,8 @@ inline IndexVector union_labels(const Eigen::Ref<const IndexVector>& a, const Ei
   return Eigen::Map<const IndexVector>(v.data(), static_cast<Index>(v.size()));
 }
 
-inline Index code_of(const IndexVector& labels, Index label) {
+template <class = void>
+Index code_of(const IndexVector& labels, Index label) {
   return static_cast<Index>(std::lower_bound(labels.data(), labels.data() + labels.size(), label) - labels.data());
 }
 
@@ -73,8 +76,9 @@ double accuracy_score(const Eigen::MatrixBase<A>& y_true, const Eigen::MatrixBas
 }
 
 /// C(i, j) = #{ s : y_true_s = labels(i), y_pred_s = labels(j) } over the sorted union of labels.
-inline ConfusionMatrix confusion_matrix(const Eigen::Ref<const IndexVector>& y_true,
-                                        const Eigen::Ref<const IndexVector>& y_pred) {
+template <class = void>
+ConfusionMatrix confusion_matrix(const Eigen::Ref<const IndexVector>& y_true,
+                                 const Eigen::Ref<const IndexVector>& y_pred) {
   detail::check_label_pair("confusion_matrix", y_true, y_pred);
   ConfusionMatrix cm;
   cm.labels = detail::union_labels(y_true, y_pred);
@@ -89,8 +93,9 @@ namespace detail {
 
 // For class c: tp = C(c, c), precision_c = tp / Σᵢ C(i, c), recall_c = tp / Σⱼ C(c, j),
 // F1_c = 2·tp / (2·tp + fp + fn); a 0/0 is 0 (scikit-learn's zero_division default).
-inline double averaged_label_score(std::string_view where, const Eigen::Ref<const IndexVector>& y_true,
-                                   const Eigen::Ref<const IndexVector>& y_pred, Average average, LabelScore what) {
+template <class = void>
+double averaged_label_score(std::string_view where, const Eigen::Ref<const IndexVector>& y_true,
+                            const Eigen::Ref<const IndexVector>& y_pred, Average average, LabelScore what) {
   check_label_pair(where, y_true, y_pred);
   const ConfusionMatrix cm = confusion_matrix(y_true, y_pred);
   const Index k = cm.labels.size();
@@ -134,20 +139,23 @@ inline double averaged_label_score(std::string_view where, const Eigen::Ref<cons
 }  // namespace detail
 
 /// precision_c = tp_c / (tp_c + fp_c), averaged as `average` says.
-inline double precision_score(const Eigen::Ref<const IndexVector>& y_true, const Eigen::Ref<const IndexVector>& y_pred,
-                              Average average = Average::macro) {
+template <class = void>
+double precision_score(const Eigen::Ref<const IndexVector>& y_true, const Eigen::Ref<const IndexVector>& y_pred,
+                       Average average = Average::macro) {
   return detail::averaged_label_score("precision_score", y_true, y_pred, average, detail::LabelScore::precision);
 }
 
 /// recall_c = tp_c / (tp_c + fn_c), averaged as `average` says.
-inline double recall_score(const Eigen::Ref<const IndexVector>& y_true, const Eigen::Ref<const IndexVector>& y_pred,
-                           Average average = Average::macro) {
+template <class = void>
+double recall_score(const Eigen::Ref<const IndexVector>& y_true, const Eigen::Ref<const IndexVector>& y_pred,
+                    Average average = Average::macro) {
   return detail::averaged_label_score("recall_score", y_true, y_pred, average, detail::LabelScore::recall);
 }
 
 /// F1_c = 2·precision_c·recall_c / (precision_c + recall_c) = 2·tp_c / (2·tp_c + fp_c + fn_c).
-inline double f1_score(const Eigen::Ref<const IndexVector>& y_true, const Eigen::Ref<const IndexVector>& y_pred,
-                       Average average = Average::macro) {
+template <class = void>
+double f1_score(const Eigen::Ref<const IndexVector>& y_true, const Eigen::Ref<const IndexVector>& y_pred,
+                Average average = Average::macro) {
   return detail::averaged_label_score("f1_score", y_true, y_pred, average, detail::LabelScore::f1);
 }
 

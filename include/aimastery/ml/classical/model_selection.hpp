@@ -8,7 +8,8 @@
 ///
 /// Randomness comes from the library's engine (core/probability/sampling.hpp) seeded by `seed` and its one
 /// Fisher–Yates shuffle, so a seed gives the same split on every platform. Without shuffling, the folds are exactly
-/// scikit-learn's.
+/// scikit-learn's. The splitters' split() and their helpers are templates with a defaulted parameter (called as
+/// plain functions) so that they are compiled only in the programs that call them.
 
 #include <algorithm>
 #include <cmath>
@@ -32,19 +33,22 @@ struct Fold {
 
 namespace detail {
 
-inline std::vector<Index> iota_indices(Index n) {
+template <class = void>
+std::vector<Index> iota_indices(Index n) {
   std::vector<Index> v(static_cast<std::size_t>(n));
   for (Index i = 0; i < n; ++i) v[static_cast<std::size_t>(i)] = i;
   return v;
 }
 
-inline IndexVector to_index_vector(std::vector<Index> v, bool sort) {
+template <class = void>
+IndexVector to_index_vector(std::vector<Index> v, bool sort) {
   if (sort) std::sort(v.begin(), v.end());
   return Eigen::Map<const IndexVector>(v.data(), static_cast<Index>(v.size()));
 }
 
 /// Folds from a test-fold number per sample (train = every other sample).
-inline std::vector<Fold> folds_from_assignment(const std::vector<Index>& test_fold, Index n_splits) {
+template <class = void>
+std::vector<Fold> folds_from_assignment(const std::vector<Index>& test_fold, Index n_splits) {
   std::vector<Fold> folds;
   for (Index f = 0; f < n_splits; ++f) {
     std::vector<Index> train, test;
@@ -80,6 +84,7 @@ class KFold {
             [&] { return "n_splits must be at least 2, got " + std::to_string(params_.n_splits); });
   }
 
+  template <class = void>
   [[nodiscard]] std::vector<Fold> split(Index n_samples) const {
     detail::check_n_splits("KFold::split", params_.n_splits, n_samples);
     std::vector<Index> order = detail::iota_indices(n_samples);
@@ -114,6 +119,7 @@ class StratifiedKFold {
             [&] { return "n_splits must be at least 2, got " + std::to_string(params_.n_splits); });
   }
 
+  template <class = void>
   [[nodiscard]] std::vector<Fold> split(const Eigen::Ref<const IndexVector>& y) const {
     constexpr std::string_view where = "StratifiedKFold::split";
     const Index n = y.size(), k_folds = params_.n_splits;

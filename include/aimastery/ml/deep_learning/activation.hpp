@@ -17,12 +17,12 @@
 
 #include <cmath>
 #include <numbers>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <type_traits>
 
 #include "aimastery/core/linalg/activations.hpp"
+#include "aimastery/core/number_text.hpp"
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/ml/deep_learning/detail/layer_checks.hpp"
 #include "aimastery/ml/deep_learning/layer.hpp"
@@ -77,11 +77,9 @@ class Activation : public Layer<T> {
       : Activation(activation_kind_from_string(kind), negative_slope) {}
 
   [[nodiscard]] std::string name() const override {
-    std::ostringstream out;
-    out << "Activation(" << to_string(kind_);
-    if (kind_ == ActivationKind::leaky_relu) out << ", negative_slope=" << slope_;
-    out << ")";
-    return out.str();
+    std::string out = "Activation(" + std::string(to_string(kind_));
+    if (kind_ == ActivationKind::leaky_relu) out += ", negative_slope=" + detail::number_text(slope_);
+    return out + ")";
   }
 
   [[nodiscard]] ActivationKind kind() const noexcept { return kind_; }

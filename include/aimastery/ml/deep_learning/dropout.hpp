@@ -10,9 +10,9 @@
 
 #include <cmath>
 #include <cstdint>
-#include <sstream>
 #include <string>
 
+#include "aimastery/core/number_text.hpp"
 #include "aimastery/core/probability/sampling.hpp"
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/ml/deep_learning/detail/layer_checks.hpp"
@@ -26,17 +26,11 @@ class Dropout : public Layer<T> {
   /// `rate` p ∈ [0, 1) is the probability of dropping a unit.
   explicit Dropout(double rate, std::uint64_t seed = 0) : rate_(rate), rng_(seed) {
     if (!(std::isfinite(rate) && rate >= 0.0 && rate < 1.0)) {
-      std::ostringstream message;
-      message << "Dropout: rate must be in [0, 1), got " << rate;
-      throw InvalidArgument(message.str());
+      throw InvalidArgument("Dropout: rate must be in [0, 1), got " + detail::number_text(rate));
     }
   }
 
-  [[nodiscard]] std::string name() const override {
-    std::ostringstream out;
-    out << "Dropout(rate=" << rate_ << ")";
-    return out.str();
-  }
+  [[nodiscard]] std::string name() const override { return "Dropout(rate=" + detail::number_text(rate_) + ")"; }
   [[nodiscard]] double rate() const noexcept { return rate_; }
   /// Restarts the mask generator (two layers with the same seed draw the same masks).
   void reseed(std::uint64_t seed) { rng_.seed(seed); }

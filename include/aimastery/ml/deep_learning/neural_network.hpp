@@ -27,7 +27,6 @@
 #include <limits>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -186,12 +185,12 @@ class NeuralNetwork {
 
   /// A table of the layers with their output shapes and parameter counts.
   [[nodiscard]] std::string summary() const {
-    std::ostringstream out;
+    std::string out;
     const auto pad = [](std::string s, std::size_t width) {
       if (s.size() < width) s.append(width - s.size(), ' ');
       return s;
     };
-    out << pad("#", 4) << pad("Layer", 34) << pad("Output shape", 16) << "Parameters\n";
+    out += pad("#", 4) + pad("Layer", 34) + pad("Output shape", 16) + "Parameters\n";
     Index total = 0, trainable = 0;
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       Index count = 0;
@@ -201,12 +200,12 @@ class NeuralNetwork {
       }
       total += count;
       const std::string shape = built() ? "(n, " + std::to_string(output_features_[i]) + ")" : "(n, ?)";
-      out << pad(std::to_string(i), 4) << pad(layers_[i]->name(), 34) << pad(shape, 16) << count << '\n';
+      out += pad(std::to_string(i), 4) + pad(layers_[i]->name(), 34) + pad(shape, 16) + std::to_string(count) + '\n';
     }
-    out << "Total parameters: " << total << " (trainable " << trainable << ", buffers " << total - trainable << ")";
-    if (built()) out << "; input (n, " << input_features_ << ")";
-    out << '\n';
-    return out.str();
+    out += "Total parameters: " + std::to_string(total) + " (trainable " + std::to_string(trainable) + ", buffers " +
+           std::to_string(total - trainable) + ")";
+    if (built()) out += "; input (n, " + std::to_string(input_features_) + ")";
+    return out + '\n';
   }
 
   /// The layers' names, comma-separated (for messages and file metadata).

@@ -66,12 +66,15 @@ struct AtomicBackendCacheStats {
 
 }  // namespace detail
 
-/// CacheBackend on a ShardedLRUCache<std::string, std::string> in this process.
-class LRUCacheBackend final : public CacheBackend {
+/// CacheBackend on a ShardedLRUCache<std::string, std::string> in this process (`Cache`: any cache of string
+/// keys and values with ShardedLRUCache's get, put with a ttl and erase_if). A template so that the cache is
+/// compiled only in the programs that construct one; LRUCacheBackend is the one to use.
+template <class Cache = ShardedLRUCache<std::string, std::string>>
+class BasicLRUCacheBackend final : public CacheBackend {
  public:
-  using Options = LRUCacheOptions<std::string, std::string>;
+  using Options = typename Cache::Options;
 
-  explicit LRUCacheBackend(Options options = {}, std::size_t shards = 8) : cache_(std::move(options), shards) {}
+  explicit BasicLRUCacheBackend(Options options = {}, std::size_t shards = 8) : cache_(std::move(options), shards) {}
 
   std::vector<std::optional<std::string>> get_many(std::span<const std::string> keys) override {
     std::vector<std::optional<std::string>> values;
@@ -88,10 +91,13 @@ class LRUCacheBackend final : public CacheBackend {
   }
 
   /// The underlying cache (for its statistics and size).
-  [[nodiscard]] const ShardedLRUCache<std::string, std::string>& cache() const noexcept { return cache_; }
+  [[nodiscard]] const Cache& cache() const noexcept { return cache_; }
 
  private:
-  ShardedLRUCache<std::string, std::string> cache_;
+  Cache cache_;
 };
+
+/// The in-process CacheBackend: a ShardedLRUCache<std::string, std::string>.
+using LRUCacheBackend = BasicLRUCacheBackend<>;
 
 }  // namespace aimastery

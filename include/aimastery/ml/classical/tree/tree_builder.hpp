@@ -109,7 +109,8 @@ class TreeTrainingSet {
 };
 
 /// Importances normalised to sum to 1 (all zero when no split was made), as scikit-learn.
-inline Eigen::VectorXd normalised_importances(const std::vector<double>& raw) {
+template <class = void>
+Eigen::VectorXd normalised_importances(const std::vector<double>& raw) {
   Eigen::VectorXd v = Eigen::Map<const Eigen::VectorXd>(raw.data(), static_cast<Index>(raw.size()));
   const double total = v.sum();
   if (total > 0) v /= total;
