@@ -53,12 +53,16 @@ class JsonReader {
     skip_whitespace();
     if (at_end()) syntax_error("the text ends where a value should start");
     switch (text_[pos_]) {
-      case '{': return Kind::object;
-      case '[': return Kind::array;
-      case '"': return Kind::string;
+      case '{':
+        return Kind::object;
+      case '[':
+        return Kind::array;
+      case '"':
+        return Kind::string;
       case 't':
       case 'f':
-      case 'n': return Kind::literal;
+      case 'n':
+        return Kind::literal;
       default:
         if (text_[pos_] == '-' || is_digit(text_[pos_])) return Kind::number;
         syntax_error("unexpected " + describe_byte(pos_) + " where a value should start");
@@ -68,11 +72,16 @@ class JsonReader {
   /// "an object", "an array", "a string", "a number" or "true/false/null": the next value's kind, for messages.
   std::string_view describe_next() {
     switch (peek()) {
-      case Kind::object: return "an object";
-      case Kind::array: return "an array";
-      case Kind::string: return "a string";
-      case Kind::number: return "a number";
-      case Kind::literal: return "true, false or null";
+      case Kind::object:
+        return "an object";
+      case Kind::array:
+        return "an array";
+      case Kind::string:
+        return "a string";
+      case Kind::number:
+        return "a number";
+      case Kind::literal:
+        return "true, false or null";
     }
     return "a value";
   }
@@ -217,7 +226,10 @@ class JsonReader {
     for (int k = 0; k < 4; ++k, ++pos_) {
       if (at_end()) syntax_error("a \\u escape needs four hex digits");
       const char c = text_[pos_];
-      const int d = is_digit(c) ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      const int d = is_digit(c)            ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                           : -1;
       if (d < 0) syntax_error("a \\u escape needs four hex digits, found " + describe_byte(pos_));
       v = v * 16 + static_cast<char32_t>(d);
     }
@@ -231,12 +243,24 @@ class JsonReader {
     switch (c) {
       case '"':
       case '\\':
-      case '/': out += c; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
+      case '/':
+        out += c;
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
       case 'u': {
         ++pos_;
         char32_t code = hex4();
@@ -250,8 +274,8 @@ class JsonReader {
                          " is not followed by a low surrogate");
           const char32_t low = hex4();
           if (low < 0xDC00 || low > 0xDFFF)
-            syntax_error("the high surrogate \\u" + std::string(text_.substr(pos_ - 10, 4)) +
-                         " is followed by \\u" + std::string(text_.substr(pos_ - 4, 4)) + ", not a low surrogate");
+            syntax_error("the high surrogate \\u" + std::string(text_.substr(pos_ - 10, 4)) + " is followed by \\u" +
+                         std::string(text_.substr(pos_ - 4, 4)) + ", not a low surrogate");
           code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
         }
         append_utf8(out, code);

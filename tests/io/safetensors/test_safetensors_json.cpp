@@ -79,12 +79,12 @@ TEST_CASE("safetensors JSON: invalid escapes, control characters, unpaired surro
   refused(R"("\ude00")", "an unpaired low surrogate \\ude00");
   refused(R"("\ude00\ud83d")", "an unpaired low surrogate");
   refused("\"\xff\"", "invalid UTF-8 in a string (the byte 0xff)");
-  refused("\"\xc3\"", "invalid UTF-8");                  // a lead byte without its continuation
-  refused("\"\xc0\xaf\"", "invalid UTF-8");              // overlong '/'
-  refused("\"\xe0\x80\xaf\"", "invalid UTF-8");          // overlong, three bytes
-  refused("\"\xed\xa0\x80\"", "invalid UTF-8");          // a surrogate encoded in UTF-8
-  refused("\"\xf4\x90\x80\x80\"", "invalid UTF-8");      // beyond U+10FFFF
-  refused("\"\x80\"", "invalid UTF-8");                  // a lone continuation byte
+  refused("\"\xc3\"", "invalid UTF-8");              // a lead byte without its continuation
+  refused("\"\xc0\xaf\"", "invalid UTF-8");          // overlong '/'
+  refused("\"\xe0\x80\xaf\"", "invalid UTF-8");      // overlong, three bytes
+  refused("\"\xed\xa0\x80\"", "invalid UTF-8");      // a surrogate encoded in UTF-8
+  refused("\"\xf4\x90\x80\x80\"", "invalid UTF-8");  // beyond U+10FFFF
+  refused("\"\x80\"", "invalid UTF-8");              // a lone continuation byte
   refused(R"("open)", "a string is not closed");
   CHECK_THROWS_NAMING(parse(R"({"__metadata__":{"k":"open\)"), FormatError, "a string is not closed");
   // In a name too.
@@ -98,10 +98,12 @@ TEST_CASE("safetensors JSON: integers up to 2^64 - 1; fractions, exponents, nega
   CHECK_THROWS_NAMING(parse(tensor_header("[1]", "[0,18446744073709551615]"), 4), FormatError,
                       "ends at byte 18446744073709551615 beyond the 4-byte buffer");
   // 2^64 and beyond are not 64-bit integers.
-  CHECK_THROWS_NAMING(parse(tensor_header("[18446744073709551616]", "[0,4]"), 4), FormatError,
-                      "has a shape entry that is not a non-negative integer (18446744073709551616, more than 2^64 - 1)");
-  CHECK_THROWS_NAMING(parse(tensor_header("[1]", "[0,99999999999999999999999]"), 4), FormatError,
-                      "has data_offsets that are not non-negative integers (99999999999999999999999, more than 2^64 - 1)");
+  CHECK_THROWS_NAMING(
+      parse(tensor_header("[18446744073709551616]", "[0,4]"), 4), FormatError,
+      "has a shape entry that is not a non-negative integer (18446744073709551616, more than 2^64 - 1)");
+  CHECK_THROWS_NAMING(
+      parse(tensor_header("[1]", "[0,99999999999999999999999]"), 4), FormatError,
+      "has data_offsets that are not non-negative integers (99999999999999999999999, more than 2^64 - 1)");
   // Valid JSON numbers that are not non-negative integers.
   for (const char* number : {"-1", "-0", "1.0", "1.5", "1e2", "1E2", "1e+2", "1e-2", "0.0"}) {
     CAPTURE(number);
@@ -128,7 +130,8 @@ TEST_CASE("safetensors JSON: integers up to 2^64 - 1; fractions, exponents, nega
   syntax("0x10", "expected ',' or ']', found 'x'");
   syntax("1 2", "expected ',' or ']', found '2'");
   // Other values where an integer belongs.
-  CHECK_THROWS_NAMING(parse(tensor_header("[\"1\"]", "[0,4]"), 4), FormatError, "shape entry that is not a non-negative integer (a string)");
+  CHECK_THROWS_NAMING(parse(tensor_header("[\"1\"]", "[0,4]"), 4), FormatError,
+                      "shape entry that is not a non-negative integer (a string)");
   CHECK_THROWS_NAMING(parse(tensor_header("[true]", "[0,4]"), 4), FormatError, "(true, false or null)");
   CHECK_THROWS_NAMING(parse(tensor_header("[[1]]", "[0,4]"), 4), FormatError, "(an array)");
   CHECK_THROWS_NAMING(parse(tensor_header("[1]", "[0,{}]"), 4), FormatError,
@@ -152,8 +155,9 @@ TEST_CASE("safetensors JSON: deep nesting is refused at its first level, without
 }
 
 TEST_CASE("safetensors JSON: whitespace anywhere between tokens and after the object, nothing else") {
-  const std::string spaced = "{ \t\r\n\"a\" \n: {\"dtype\" : \"F32\" ,\r\n \"shape\" : [ 1 ] , \"data_offsets\" :[0 ,\t4 ] } ,"
-                             " \"__metadata__\" : { \"k\" : \"v\" } } \n\t\r ";
+  const std::string spaced =
+      "{ \t\r\n\"a\" \n: {\"dtype\" : \"F32\" ,\r\n \"shape\" : [ 1 ] , \"data_offsets\" :[0 ,\t4 ] } ,"
+      " \"__metadata__\" : { \"k\" : \"v\" } } \n\t\r ";
   const auto file = parse(spaced, 4);
   CHECK(file.at("a").shape == std::vector<aimastery::Index>{1});
   CHECK(file.metadata.at("k") == "v");
@@ -170,11 +174,14 @@ TEST_CASE("safetensors JSON: whitespace anywhere between tokens and after the ob
   CHECK_THROWS_NAMING(parse(R"({"a"})"), FormatError, "expected ':', found '}'");
   CHECK_THROWS_NAMING(parse(R"({"__metadata__":{},})"), FormatError, "expected a member name, found '}'");
   CHECK_THROWS_NAMING(parse(R"({"__metadata__":{"k":"v",}})"), FormatError, "expected a member name, found '}'");
-  CHECK_THROWS_NAMING(parse(tensor_header("[1,]", "[0,4]"), 4), FormatError, "unexpected ']' where a value should start");
+  CHECK_THROWS_NAMING(parse(tensor_header("[1,]", "[0,4]"), 4), FormatError,
+                      "unexpected ']' where a value should start");
   CHECK_THROWS_NAMING(parse(R"({"__metadata__":{} "a":1})"), FormatError, "expected ',' or '}', found '\"'");
   CHECK_THROWS_NAMING(parse(R"({'a':1})"), FormatError, "expected a member name, found '''");
-  CHECK_THROWS_NAMING(parse(R"({"__metadata__":{"k":nul}})"), FormatError, "is not a string (it is true, false or null)");
-  CHECK_THROWS_NAMING(parse(R"({"__metadata__":{"k":"v"})"), FormatError, "expected ',' or '}', found the end of the text");
+  CHECK_THROWS_NAMING(parse(R"({"__metadata__":{"k":nul}})"), FormatError,
+                      "is not a string (it is true, false or null)");
+  CHECK_THROWS_NAMING(parse(R"({"__metadata__":{"k":"v"})"), FormatError,
+                      "expected ',' or '}', found the end of the text");
   CHECK_THROWS_NAMING(parse(R"({"__metadata__")"), FormatError, "expected ':', found the end of the text");
 }
 
@@ -197,9 +204,27 @@ TEST_CASE("safetensors JSON: the writer's header is the bytes nlohmann::json's d
   std::mt19937_64 rng(aimastery::test::test_seed());
   // Pieces that exercise the escaper: quotes, backslashes, every kind of control character, DEL, '/',
   // two-, three- and four-byte UTF-8, and names that sort around "__metadata__".
-  const std::vector<std::string> pieces = {"a", "Z", "_", "__metadata__", "\"", "\\", "/", "\b", "\f", "\n", "\r",
-                                           "\t", std::string(1, '\0'), "\x01", "\x1f", "\x7f", "\xc3\xa9",
-                                           "\xe2\x82\xac", "\xf0\x9f\x98\x80", "0", " "};
+  const std::vector<std::string> pieces = {"a",
+                                           "Z",
+                                           "_",
+                                           "__metadata__",
+                                           "\"",
+                                           "\\",
+                                           "/",
+                                           "\b",
+                                           "\f",
+                                           "\n",
+                                           "\r",
+                                           "\t",
+                                           std::string(1, '\0'),
+                                           "\x01",
+                                           "\x1f",
+                                           "\x7f",
+                                           "\xc3\xa9",
+                                           "\xe2\x82\xac",
+                                           "\xf0\x9f\x98\x80",
+                                           "0",
+                                           " "};
   std::uniform_int_distribution<std::size_t> piece(0, pieces.size() - 1), count(0, 5), length(1, 4);
   const auto random_text = [&] {
     std::string s;
@@ -247,15 +272,17 @@ TEST_CASE("JSON strings: UTF-8 checks and escapes") {
   using aimastery::detail::is_valid_utf8;
   CHECK(is_valid_utf8(""));
   CHECK(is_valid_utf8("\xf4\x8f\xbf\xbf"));
-  CHECK_FALSE(is_valid_utf8("\xf4\x8f\xbf"));   // truncated
-  CHECK_FALSE(is_valid_utf8("\xc1\xbf"));       // overlong
-  CHECK_FALSE(is_valid_utf8("\xed\xbf\xbf"));   // a surrogate
+  CHECK_FALSE(is_valid_utf8("\xf4\x8f\xbf"));  // truncated
+  CHECK_FALSE(is_valid_utf8("\xc1\xbf"));      // overlong
+  CHECK_FALSE(is_valid_utf8("\xed\xbf\xbf"));  // a surrogate
   CHECK_FALSE(is_valid_utf8("\xf5\x80\x80\x80"));
   std::string out = "x";
   CHECK_FALSE(append_json_string(out, "ok\xff"));
   CHECK(out == "x");  // unchanged
   CHECK(append_json_string(out, std::string("\"\\/\x01\x1f\x7f\b\f\n\r\t") + '\0'));
-  CHECK(out == R"(x"\"\\/\u0001\u001f)" "\x7f" R"(\b\f\n\r\t\u0000")");
+  CHECK(out == R"(x"\"\\/\u0001\u001f)"
+               "\x7f"
+               R"(\b\f\n\r\t\u0000")");
   // Names and metadata that are not UTF-8 cannot be written.
   Safetensors file;
   file.metadata["\xed\xa0\x80"] = "v";
