@@ -13,7 +13,7 @@
 ///
 /// Every length in a file is hostile. The reader opens only a regular file, reads the 8-byte length
 /// first and checks N against the real file size (and caps it at 100 MB, as the reference
-/// implementation does), parses the header as strict JSON (duplicate names refused), checks each dtype
+/// implementation does), parses the header as strict JSON (json_reader.hpp; duplicate names refused), checks each dtype
 /// and shape (no overflow in the element count), each tensor's offsets against the buffer and against
 /// dtype × shape, that the tensors tile the buffer exactly (no overlap, no hole, as the specification
 /// requires), and that BOOL bytes are 0 or 1; only then does it allocate and read the tensors' bytes.
@@ -24,7 +24,7 @@
 #include <istream>
 #include <limits>
 #include <map>
-#include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -33,6 +33,7 @@
 
 #include "aimastery/core/errors.hpp"
 #include "aimastery/io/file.hpp"
+#include "aimastery/io/json_reader.hpp"
 #include "aimastery/io/safetensors_tensor.hpp"
 
 namespace aimastery {
@@ -72,59 +73,83 @@ inline std::uint64_t safetensors_header_length(std::span<const unsigned char> fi
   return n;
 }
 
-/// Parses and validates the JSON header against a buffer of `buffer_size` bytes.
+/// Parses and validates the JSON header against a buffer of `buffer_size` bytes. The header is read
+/// with the strict JSON reader of json_reader.hpp, walking the one shape it may have: an object whose
+/// members are tensors, objects with exactly "dtype" (a string), "shape" (non-negative integers) and
+/// "data_offsets" (two non-negative integers), and the optional "__metadata__", an object of strings.
+/// A name given twice in one object is refused. Nothing nests deeper than that: a deeper object or array
+/// is refused at its first byte, so hostile nesting cannot recurse, and what is allocated is bounded by
+/// the header's bytes (at most 100 MB).
 inline SafetensorsHeader parse_safetensors_header(std::span<const unsigned char> header_bytes,
                                                   std::uint64_t buffer_size, std::string_view source) {
   const auto fail = [&](const std::string& message) { return safetensors_error(source, message); };
   if (header_bytes.empty() || header_bytes[0] != '{') throw fail("the header does not start with '{'");
+  using Kind = JsonReader::Kind;
+  JsonReader json(header_bytes, "read_safetensors: " + std::string(source) + ": the header is not valid JSON");
+  const auto twice = [&](const std::string& name) { return fail("the header names '" + name + "' twice"); };
 
-  // Strict JSON, refusing a name given twice within one object.
-  std::vector<std::set<std::string>> keys_per_depth;
-  std::string duplicate;
-  const nlohmann::json::parser_callback_t refuse_duplicates = [&](int depth, nlohmann::json::parse_event_t event,
-                                                                  nlohmann::json& parsed) {
-    using E = nlohmann::json::parse_event_t;
-    const auto level = static_cast<std::size_t>(depth);
-    if (event == E::object_start) {
-      if (keys_per_depth.size() <= level) keys_per_depth.resize(level + 1);
-      keys_per_depth[level].clear();
-    } else if (event == E::key && level >= 1 && level <= keys_per_depth.size()) {
-      if (!keys_per_depth[level - 1].insert(parsed.get<std::string>()).second && duplicate.empty())
-        duplicate = parsed.get<std::string>();
-    }
-    return true;
+  // A tensor as written in the header, checked below in a fixed order once its object is read.
+  struct Written {
+    std::optional<std::string> dtype;
+    std::optional<std::vector<std::uint64_t>> shape, offsets;
   };
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(header_bytes.begin(), header_bytes.end(), refuse_duplicates);
-  } catch (const nlohmann::json::exception& e) {
-    throw fail(std::string("the header is not valid JSON (") + e.what() + ")");
-  }
-  if (!duplicate.empty()) throw fail("the header names '" + duplicate + "' twice");
-  if (!header.is_object()) throw fail("the header is not a JSON object");
-
   SafetensorsHeader out;
-  for (const auto& item : header.items()) {
-    const std::string& name = item.key();  // plain references: the messages below capture them
-    const nlohmann::json& entry = item.value();
+  std::set<std::string> names;
+  json.read_object([&](const std::string& name) {
+    if (!names.insert(name).second) throw twice(name);
     if (name == "__metadata__") {
-      if (!entry.is_object()) throw fail("__metadata__ is not an object");
-      for (const auto& [key, value] : entry.items()) {
-        if (!value.is_string()) throw fail("__metadata__ value of '" + key + "' is not a string");
-        out.metadata[key] = value.get<std::string>();
-      }
-      continue;
+      if (json.peek() != Kind::object) throw fail("__metadata__ is not an object");
+      json.read_object([&](const std::string& key) {
+        if (json.peek() != Kind::string)
+          throw fail("__metadata__ value of '" + key + "' is not a string (it is " + std::string(json.describe_next()) +
+                     ")");
+        if (!out.metadata.emplace(key, json.read_string()).second) throw twice(key);
+      });
+      return;
     }
     const auto tensor_fail = [&](const std::string& problem) { return fail("tensor '" + name + "' " + problem); };
-    if (!entry.is_object()) throw tensor_fail("is not an object");
-    for (const auto& [key, _] : entry.items())
-      if (key != "dtype" && key != "shape" && key != "data_offsets")
+    if (json.peek() != Kind::object)
+      throw tensor_fail("is not an object (it is " + std::string(json.describe_next()) + ")");
+    Written written;
+    // Non-negative integers: the array at the next value, at most `most` of them.
+    const auto integers = [&](std::optional<std::vector<std::uint64_t>>& into, const std::string& not_array,
+                              const std::string& not_integer, std::size_t most) {
+      if (json.peek() != Kind::array) throw tensor_fail(not_array);
+      into.emplace();
+      json.read_array([&](std::size_t k) {
+        if (k == most) throw tensor_fail(not_array);
+        if (json.peek() != Kind::number)
+          throw tensor_fail(not_integer + " (" + std::string(json.describe_next()) + ")");
+        const JsonReader::Number number = json.read_number();
+        if (!number.value)
+          throw tensor_fail(not_integer + " (" + std::string(number.text) +
+                            (number.text[0] != '-' && number.text.find_first_of(".eE") == std::string_view::npos
+                                 ? ", more than 2^64 - 1)"
+                                 : ")"));
+        into->push_back(*number.value);
+      });
+    };
+    json.read_object([&](const std::string& key) {
+      if (key == "dtype") {
+        if (written.dtype) throw twice(key);
+        if (json.peek() != Kind::string) throw tensor_fail("has no dtype string");
+        written.dtype = json.read_string();
+      } else if (key == "shape") {
+        if (written.shape) throw twice(key);
+        integers(written.shape, "has no shape array", "has a shape entry that is not a non-negative integer",
+                 std::numeric_limits<std::size_t>::max());
+      } else if (key == "data_offsets") {
+        if (written.offsets) throw twice(key);
+        integers(written.offsets, "has no data_offsets [begin, end]",
+                 "has data_offsets that are not non-negative integers", 2);
+      } else {
         throw tensor_fail("has an unknown field '" + key + "'");
-    if (!entry.contains("dtype") || !entry["dtype"].is_string()) throw tensor_fail("has no dtype string");
-    if (!entry.contains("shape") || !entry["shape"].is_array()) throw tensor_fail("has no shape array");
-    if (!entry.contains("data_offsets") || !entry["data_offsets"].is_array() || entry["data_offsets"].size() != 2)
-      throw tensor_fail("has no data_offsets [begin, end]");
-    const std::string& dtype_name = entry["dtype"].get_ref<const std::string&>();
+      }
+    });
+    if (!written.dtype) throw tensor_fail("has no dtype string");
+    if (!written.shape) throw tensor_fail("has no shape array");
+    if (!written.offsets || written.offsets->size() != 2) throw tensor_fail("has no data_offsets [begin, end]");
+    const std::string& dtype_name = *written.dtype;
     const SafetensorsDtypeInfo* info = nullptr;
     for (const auto& candidate : safetensors_dtypes)
       if (candidate.name == dtype_name) info = &candidate;
@@ -135,9 +160,7 @@ inline SafetensorsHeader parse_safetensors_header(std::span<const unsigned char>
     constexpr std::uint64_t too_many = std::numeric_limits<std::uint64_t>::max();
     std::uint64_t elements = 1;
     bool empty = false;
-    for (const auto& d : entry["shape"]) {
-      if (!d.is_number_unsigned()) throw tensor_fail("has a shape entry that is not a non-negative integer");
-      const std::uint64_t dim = d.get<std::uint64_t>();
+    for (const std::uint64_t dim : *written.shape) {
       if (dim > static_cast<std::uint64_t>(std::numeric_limits<Index>::max()))
         throw tensor_fail("has a dimension too large (" + std::to_string(dim) + ")");
       tensor.shape.push_back(static_cast<Index>(dim));
@@ -146,11 +169,8 @@ inline SafetensorsHeader parse_safetensors_header(std::span<const unsigned char>
       elements = dim > buffer_size / elements ? too_many : elements * dim;  // elements >= 1 here
     }
     if (empty) elements = 0;
-    const auto& offsets = entry["data_offsets"];
-    if (!offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned())
-      throw tensor_fail("has data_offsets that are not non-negative integers");
-    tensor.begin = offsets[0].get<std::uint64_t>();
-    tensor.end = offsets[1].get<std::uint64_t>();
+    tensor.begin = (*written.offsets)[0];
+    tensor.end = (*written.offsets)[1];
     if (tensor.begin > tensor.end)
       throw tensor_fail("has data_offsets [" + std::to_string(tensor.begin) + ", " + std::to_string(tensor.end) +
                         "] in the wrong order");
@@ -164,7 +184,8 @@ inline SafetensorsHeader parse_safetensors_header(std::span<const unsigned char>
           " and shape need " +
           (elements == too_many ? std::string("more than the buffer") : std::to_string(elements * info->bytes)));
     out.entries.push_back(std::move(tensor));
-  }
+  });
+  json.expect_end();
 
   // The tensors must tile the buffer: sorted by offsets, each starts where the previous ends.
   std::sort(out.entries.begin(), out.entries.end(), [](const SafetensorsEntry& a, const SafetensorsEntry& b) {

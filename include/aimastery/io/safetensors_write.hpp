@@ -13,21 +13,24 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
+#include "aimastery/io/json_string.hpp"
 #include "aimastery/io/safetensors_tensor.hpp"
 
 namespace aimastery {
 
 /// The file's bytes: header and buffer. A tensor whose bytes do not match its dtype × shape, or an
 /// invalid name (empty, "__metadata__", not UTF-8): InvalidArgument.
+///
+/// The header is compact JSON, the bytes nlohmann::json's dump() gives: the members in name order
+/// ("__metadata__" among the tensors' names, present only when there is metadata), each tensor as
+/// {"data_offsets":[b,e],"dtype":"F32","shape":[2,3]}, strings escaped as json_string.hpp writes them.
 inline std::vector<unsigned char> serialize_safetensors(const Safetensors& file) {
-  nlohmann::json header = nlohmann::json::object();
-  std::uint64_t offset = 0;
   for (const auto& named : file.tensors) {
     const std::string& name = named.first;  // plain references: the messages below capture them
     const SafetensorsTensor& tensor = named.second;
@@ -40,20 +43,43 @@ inline std::vector<unsigned char> serialize_safetensors(const Safetensors& file)
       return "tensor '" + name + "' has " + std::to_string(tensor.bytes.size()) + " bytes, its dtype and shape " +
              (expected ? "need " + std::to_string(*expected) : std::string("overflow"));
     });
-    nlohmann::json shape = nlohmann::json::array();
-    for (Index d : tensor.shape) shape.push_back(static_cast<std::uint64_t>(d));
-    header[name] = {{"dtype", std::string(to_string(tensor.dtype))},
-                    {"shape", shape},
-                    {"data_offsets", {offset, offset + tensor.bytes.size()}}};
+  }
+  std::string text = "{";
+  const auto string = [&](std::string_view s) {
+    if (!detail::append_json_string(text, s))
+      fail("write_safetensors", "a tensor name or a metadata key or value is not valid UTF-8");
+  };
+  const std::string_view metadata_key = "__metadata__";
+  bool metadata_pending = !file.metadata.empty();
+  const auto metadata = [&] {
+    if (text.size() > 1) text += ',';
+    string(metadata_key);
+    text += ":{";
+    for (const auto& [key, value] : file.metadata) {
+      if (text.back() != '{') text += ',';
+      string(key);
+      text += ':';
+      string(value);
+    }
+    text += '}';
+    metadata_pending = false;
+  };
+  std::uint64_t offset = 0;
+  for (const auto& [name, tensor] : file.tensors) {
+    if (metadata_pending && metadata_key < name) metadata();
+    if (text.size() > 1) text += ',';
+    string(name);
+    text += ":{\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + tensor.bytes.size()) +
+            "],\"dtype\":\"" + std::string(to_string(tensor.dtype)) + "\",\"shape\":[";
+    for (std::size_t k = 0; k < tensor.shape.size(); ++k) {
+      if (k) text += ',';
+      text += std::to_string(tensor.shape[k]);
+    }
+    text += "]}";
     offset += tensor.bytes.size();
   }
-  if (!file.metadata.empty()) header["__metadata__"] = file.metadata;
-  std::string text;
-  try {
-    text = header.dump();
-  } catch (const nlohmann::json::type_error&) {  // JSON strings are UTF-8
-    fail("write_safetensors", "a tensor name or a metadata key or value is not valid UTF-8");
-  }
+  if (metadata_pending) metadata();
+  text += '}';
   text.append((8 - text.size() % 8) % 8, ' ');
   std::vector<unsigned char> out(8 + text.size() + offset);
   detail::store_little_endian(out.data(), text.size(), 8);
