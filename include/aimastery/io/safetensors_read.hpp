@@ -77,7 +77,8 @@ inline std::uint64_t safetensors_header_length(std::span<const unsigned char> fi
 /// with the strict JSON reader of json_reader.hpp, walking the one shape it may have: an object whose
 /// members are tensors, objects with exactly "dtype" (a string), "shape" (non-negative integers) and
 /// "data_offsets" (two non-negative integers), and the optional "__metadata__", an object of strings.
-/// A name given twice in one object is refused. Nothing nests deeper than that: a deeper object or array
+/// A name given twice in one object is refused, and so is an empty tensor name (write_safetensors refuses
+/// it too). Nothing nests deeper than that: a deeper object or array
 /// is refused at its first byte, so hostile nesting cannot recurse, and what is allocated is bounded by
 /// the header's bytes (at most 100 MB).
 inline SafetensorsHeader parse_safetensors_header(std::span<const unsigned char> header_bytes,
@@ -107,6 +108,8 @@ inline SafetensorsHeader parse_safetensors_header(std::span<const unsigned char>
       });
       return;
     }
+    // write_safetensors refuses an empty name, so a file read here can always be written back.
+    if (name.empty()) throw fail("has a tensor with an empty name");
     const auto tensor_fail = [&](const std::string& problem) { return fail("tensor '" + name + "' " + problem); };
     if (json.peek() != Kind::object)
       throw tensor_fail("is not an object (it is " + std::string(json.describe_next()) + ")");

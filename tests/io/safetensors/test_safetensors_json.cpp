@@ -185,6 +185,13 @@ TEST_CASE("safetensors JSON: whitespace anywhere between tokens and after the ob
   CHECK_THROWS_NAMING(parse(R"({"__metadata__")"), FormatError, "expected ':', found the end of the text");
 }
 
+TEST_CASE("safetensors JSON: a tensor with an empty name is refused (write_safetensors could not write it back)") {
+  CHECK_THROWS_NAMING(parse(R"({"":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4), FormatError,
+                      "has a tensor with an empty name");
+  CHECK_THROWS_NAMING(parse(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}, "":{}})", 4), FormatError,
+                      "has a tensor with an empty name");
+}
+
 TEST_CASE("safetensors JSON: a name given twice in any object is refused, naming it") {
   CHECK_THROWS_NAMING(parse(R"({"__metadata__":{},"__metadata__":{}})"), FormatError, "names '__metadata__' twice");
   CHECK_THROWS_NAMING(parse(R"({"__metadata__":{"k":"1","k":"2"}})"), FormatError, "names 'k' twice");
