@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// A strict pull reader of JSON text (RFC 8259) for file headers of a fixed shape, such as the
-/// safetensors header (safetensors_read.hpp): the caller walks the structure it expects, asking for an
+/// safetensors header (safetensors_read.hpp), and the parser of JsonValue (json.hpp): the caller walks the structure it expects, asking for an
 /// object's members, an array's elements, a string or a non-negative integer, and names a value of
 /// another kind as the problem. It builds no tree and never recurses: the depth is the caller's, and
 /// what it allocates is the strings and numbers it returns.
@@ -46,6 +46,7 @@ class JsonReader {
   /// Reads `text`; a syntax error is FormatError(context + " (byte k: problem)").
   JsonReader(std::span<const unsigned char> text, std::string context)
       : text_(reinterpret_cast<const char*>(text.data()), text.size()), context_(std::move(context)) {}
+  JsonReader(std::string_view text, std::string context) : text_(text), context_(std::move(context)) {}
 
   /// The kind of the next value (after whitespace); the end of the text or a byte that starts no value
   /// is a syntax error.
@@ -169,6 +170,19 @@ class JsonReader {
     out.text = text_.substr(start, pos_ - start);
     if (integer) out.value = value;
     return out;
+  }
+
+  /// true, false or null at the next value: true, false, or std::nullopt for null.
+  std::optional<bool> read_literal() {
+    skip_whitespace();
+    for (const std::string_view word : {std::string_view("true"), std::string_view("false"), std::string_view("null")}) {
+      if (text_.substr(pos_, word.size()) == word) {
+        pos_ += word.size();
+        if (word == "null") return std::nullopt;
+        return word == "true";
+      }
+    }
+    syntax_error("expected true, false or null, found " + describe_byte(pos_));
   }
 
   /// The end of the text, after whitespace.
