@@ -22,7 +22,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -39,9 +38,9 @@ std::string read_file(const fs::path& path) {
 }
 
 // The manifest with its own checksum recomputed.
-nlohmann::json resealed(nlohmann::json manifest) {
+aimastery::JsonValue resealed(aimastery::JsonValue manifest) {
   const std::string checksum = aimastery::RagIndex::manifest_checksum(manifest);
-  manifest[std::string(aimastery::RagIndex::manifest_checksum_key)] = checksum;
+  manifest[aimastery::RagIndex::manifest_checksum_key] = checksum;
   return manifest;
 }
 
@@ -93,13 +92,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::array<std::string, file_names.size()> files = base.files;
   files[chosen] = std::string(bytes);
   if (chosen != 0) {
-    nlohmann::json manifest = nlohmann::json::parse(files[0]);
-    manifest["files"][file_names[chosen]] = {
-        {"bytes", bytes.size()}, {"fnv1a64", aimastery::detail::rag::hex64(aimastery::detail::rag::fnv1a(bytes))}};
+    aimastery::JsonValue manifest = aimastery::JsonValue::parse(files[0]);
+    manifest["files"][file_names[chosen]] = aimastery::JsonValue::object(
+        {{"bytes", bytes.size()}, {"fnv1a64", aimastery::detail::rag::hex64(aimastery::detail::rag::fnv1a(bytes))}});
     files[0] = resealed(std::move(manifest)).dump(1);
   } else if ((data[0] & 4) != 0) {
-    nlohmann::json manifest = nlohmann::json::parse(bytes, nullptr, false);
-    if (manifest.is_object()) files[0] = resealed(std::move(manifest)).dump(1);
+    try {
+      aimastery::JsonValue manifest = aimastery::JsonValue::parse(bytes);
+      if (manifest.is_object()) files[0] = resealed(std::move(manifest)).dump(1);
+    } catch (const aimastery::FormatError&) {
+      // Not JSON: the manifest stays as the input gave it.
+    } catch (const aimastery::InvalidArgument&) {
+      // A string that is not UTF-8 cannot be written back: likewise.
+    }
   }
   for (std::size_t i = 0; i < file_names.size(); ++i) write_file(base.scratch / file_names[i], files[i]);
   try {

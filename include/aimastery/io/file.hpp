@@ -40,4 +40,17 @@ inline InputFile open_input_file(const std::string& path, std::string_view where
   return file;
 }
 
+/// The whole of a regular file of at most `max_bytes` bytes (a configuration, a manifest); a larger one
+/// is a FormatError naming the limit, refused before anything is allocated for it.
+inline std::string read_small_file(const std::string& path, std::string_view where, std::uint64_t max_bytes) {
+  InputFile file = open_input_file(path, where);
+  if (file.size > max_bytes)
+    throw FormatError(std::string(where) + ": '" + path + "' has " + std::to_string(file.size) +
+                      " bytes, more than the limit of " + std::to_string(max_bytes));
+  std::string text(static_cast<std::size_t>(file.size), '\0');
+  file.stream.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(file.stream.gcount()));
+  return text;
+}
+
 }  // namespace aimastery::detail

@@ -18,7 +18,8 @@
 /// Reading is strict RFC 8259 (json_reader.hpp): well-formed UTF-8 only, no duplicate names, no text
 /// after the value, nesting at most `max_depth` deep; a number beyond a double's range is refused.
 /// Bad text is a FormatError naming the byte; asking a value for the wrong kind (`get<std::string>()`
-/// of a number, `at("x")` of an object without "x") is a FormatError naming what was expected.
+/// of a number, `at("x")` of an object without "x") is a JsonShapeError, a FormatError naming what was
+/// expected, so that a reader can tell a document of the wrong shape from its own checks.
 
 #include <algorithm>
 #include <charconv>
@@ -41,7 +42,28 @@
 
 namespace aimastery {
 
+/// A document read well but of another shape than asked: a missing member, a value of another kind, an
+/// integer out of the asked type's range.
+struct JsonShapeError : FormatError {
+  using FormatError::FormatError;
+};
+
 struct JsonMember;
+
+namespace detail {
+/// A container of values, such as std::vector<std::string>: a JSON array.
+template <class T>
+concept JsonSequence = !std::same_as<T, std::string> && !std::same_as<typename T::value_type, JsonMember> &&
+                       requires(T t, typename T::value_type v) {
+  t.push_back(v);
+  t.begin();
+};
+/// A container from names to values, such as std::map<std::string, std::string>: a JSON object.
+template <class T>
+concept JsonMapping = std::same_as<typename T::key_type, std::string> && requires {
+  typename T::mapped_type;
+};
+}  // namespace detail
 
 class JsonValue {
  public:
@@ -56,8 +78,8 @@ class JsonValue {
   JsonValue(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor): JSON null
   JsonValue(bool b) noexcept : kind_(Kind::boolean) { scalar_.boolean = b; }
   template <std::integral T>
-    requires(!std::same_as<T, bool>)
-  JsonValue(T n) noexcept {  // NOLINT(google-explicit-constructor)
+  requires(!std::same_as<T, bool>) JsonValue(T n)
+  noexcept {  // NOLINT(google-explicit-constructor)
     if constexpr (std::is_signed_v<T>) {
       kind_ = Kind::integer;
       scalar_.integer = n;
@@ -73,6 +95,12 @@ class JsonValue {
   JsonValue(std::string text);       // NOLINT(google-explicit-constructor)
   JsonValue(std::string_view text);  // NOLINT(google-explicit-constructor)
   JsonValue(const char* text);       // NOLINT(google-explicit-constructor)
+  /// An array of the container's values (each a JsonValue).
+  template <detail::JsonSequence Sequence>
+  JsonValue(const Sequence& values);  // NOLINT(google-explicit-constructor)
+  /// An object of the mapping's names and values.
+  template <detail::JsonMapping Mapping>
+  JsonValue(const Mapping& values);  // NOLINT(google-explicit-constructor)
 
   /// An array of the given elements: JsonValue::array({1, "two", nullptr}).
   static JsonValue array(std::initializer_list<JsonValue> elements = {});
@@ -85,7 +113,9 @@ class JsonValue {
   JsonValue(const JsonValue& other);
   /// Moving leaves `other` null.
   JsonValue(JsonValue&& other) noexcept
-      : kind_(std::exchange(other.kind_, Kind::null)), scalar_(other.scalar_), composite_(std::move(other.composite_)) {}
+      : kind_(std::exchange(other.kind_, Kind::null)),
+        scalar_(other.scalar_),
+        composite_(std::move(other.composite_)) {}
   JsonValue& operator=(const JsonValue& other);
   JsonValue& operator=(JsonValue&& other) noexcept;
   ~JsonValue();
@@ -116,7 +146,9 @@ class JsonValue {
 
   // ---- scalars ----------------------------------------------------------------------------------
   /// The value as T: bool from a boolean; an integer type from an integer that T holds exactly;
-  /// float or double from any number; std::string from a string. Anything else is a FormatError.
+  /// float or double from any number; std::string from a string; a sequence (std::vector<U>) from an
+  /// array and a mapping (std::map<std::string, U>) from an object, each value as U. Anything else is a
+  /// JsonShapeError.
   template <class T>
   [[nodiscard]] T get() const;
   /// The string itself; FormatError unless this is a string.
@@ -280,7 +312,8 @@ inline double json_number_to_double(std::string_view text, const JsonReader& in)
     const std::size_t first = fraction.find_first_not_of('0');
     leading = first == std::string_view::npos ? 0 : -static_cast<long long>(first);
   }
-  if (leading + decimal_exponent > 0) in.syntax_error("the number " + std::string(text) + " is beyond a double's range");
+  if (leading + decimal_exponent > 0)
+    in.syntax_error("the number " + std::string(text) + " is beyond a double's range");
   return negative ? -0.0 : 0.0;
 }
 
@@ -293,6 +326,18 @@ inline JsonValue::JsonValue(std::string text) : kind_(Kind::string), composite_(
 }
 inline JsonValue::JsonValue(std::string_view text) : JsonValue(std::string(text)) {}
 inline JsonValue::JsonValue(const char* text) : JsonValue(std::string(text)) {}
+
+template <detail::JsonSequence Sequence>
+JsonValue::JsonValue(const Sequence& values) : kind_(Kind::array), composite_(std::make_unique<Composite>()) {
+  for (const auto& value : values) composite_->elements.emplace_back(value);
+}
+
+template <detail::JsonMapping Mapping>
+JsonValue::JsonValue(const Mapping& values) {
+  Object members;
+  for (const auto& [name, value] : values) members.push_back({name, JsonValue(value)});
+  *this = object(std::move(members));
+}
 
 inline JsonValue JsonValue::array(std::initializer_list<JsonValue> elements) { return array(Array(elements)); }
 
@@ -360,14 +405,14 @@ inline std::string_view JsonValue::type_name() const noexcept {
 }
 
 inline std::string JsonValue::described() const {
-  const std::string_view article = kind_ == Kind::null                               ? ""
+  const std::string_view article = kind_ == Kind::null                             ? ""
                                    : kind_ == Kind::array || kind_ == Kind::object ? "an "
-                                                                                     : "a ";
+                                                                                   : "a ";
   return std::string(article) + std::string(type_name());
 }
 
 inline void JsonValue::wrong_kind(std::string_view expected) const {
-  throw FormatError("JSON: expected " + std::string(expected) + ", found " + described());
+  throw JsonShapeError("JSON: expected " + std::string(expected) + ", found " + described());
 }
 
 template <class T>
@@ -379,11 +424,11 @@ T JsonValue::get() const {
     // An integer that T holds exactly; a double (even 3.0) is not an integer.
     if (kind_ == Kind::integer) {
       if (std::in_range<T>(scalar_.integer)) return static_cast<T>(scalar_.integer);
-      throw FormatError("JSON: the integer " + std::to_string(scalar_.integer) + " is out of range here");
+      throw JsonShapeError("JSON: the integer " + std::to_string(scalar_.integer) + " is out of range here");
     }
     if (kind_ == Kind::unsigned_integer) {
       if (std::in_range<T>(scalar_.unsigned_integer)) return static_cast<T>(scalar_.unsigned_integer);
-      throw FormatError("JSON: the integer " + std::to_string(scalar_.unsigned_integer) + " is out of range here");
+      throw JsonShapeError("JSON: the integer " + std::to_string(scalar_.unsigned_integer) + " is out of range here");
     }
     wrong_kind("an integer");
   } else if constexpr (std::floating_point<T>) {
@@ -397,9 +442,18 @@ T JsonValue::get() const {
       default:
         wrong_kind("a number");
     }
-  } else {
-    static_assert(std::same_as<T, std::string>, "JsonValue::get<T>: T is bool, an arithmetic type or std::string");
+  } else if constexpr (std::same_as<T, std::string>) {
     return as_string();
+  } else if constexpr (detail::JsonMapping<T>) {
+    T out;
+    for (const auto& [name, value] : members()) out.emplace(name, value.get<typename T::mapped_type>());
+    return out;
+  } else {
+    static_assert(detail::JsonSequence<T>,
+                  "JsonValue::get<T>: T is bool, arithmetic, std::string, a sequence or a mapping");
+    T out;
+    for (const JsonValue& value : elements()) out.push_back(value.get<typename T::value_type>());
+    return out;
   }
 }
 
@@ -418,7 +472,7 @@ inline const JsonValue::Array& JsonValue::elements() const {
 inline const JsonValue& JsonValue::at(std::size_t k) const {
   const Array& all = elements();
   if (k >= all.size())
-    throw FormatError("JSON: element " + std::to_string(k) + " of an array of " + std::to_string(all.size()));
+    throw JsonShapeError("JSON: element " + std::to_string(k) + " of an array of " + std::to_string(all.size()));
   return all[k];
 }
 
@@ -427,8 +481,7 @@ inline JsonValue::Composite& JsonValue::composite_for(Kind kind, std::string_vie
     composite_ = std::make_unique<Composite>();
     kind_ = kind;
   }
-  if (kind_ != kind)
-    throw InvalidArgument("JsonValue::" + std::string(operation) + ": the value is " + described());
+  if (kind_ != kind) throw InvalidArgument("JsonValue::" + std::string(operation) + ": the value is " + described());
   return *composite_;
 }
 
@@ -458,7 +511,7 @@ inline const JsonValue* JsonValue::find(std::string_view name) const noexcept {
 inline const JsonValue& JsonValue::at(std::string_view name) const {
   if (kind_ != Kind::object) wrong_kind("an object");
   const JsonValue* found = find(name);
-  if (found == nullptr) throw FormatError("JSON: no member \"" + std::string(name) + "\"");
+  if (found == nullptr) throw JsonShapeError("JSON: no member \"" + std::string(name) + "\"");
   return *found;
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -23,8 +24,8 @@ namespace {
 // A random document built twice, as nlohmann::json and as JsonValue, member by member the same way.
 struct RandomDocuments {
   std::mt19937_64 rng;
-  std::vector<std::string> pieces = {"a",  "b",    "Z",  "_",    "\"",         "\\",           "/",
-                                     "\n", "\x01", "\t", "\x7f", "\xc3\xa9",   "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+  std::vector<std::string> pieces = {"a",  "b",    "Z",  "_",    "\"",          "\\",           "/",
+                                     "\n", "\x01", "\t", "\x7f", "\xc3\xa9",    "\xe2\x82\xac", "\xf0\x9f\x98\x80",
                                      "0",  " ",    "",   "key",  "\xe2\x80\xa8"};
 
   std::uint64_t below(std::uint64_t n) { return rng() % n; }
@@ -304,6 +305,23 @@ TEST_CASE("JsonValue accessors: kinds, members, elements, and each wrong use nam
   JsonValue moved = std::move(copy);
   CHECK(copy.is_null());  // NOLINT(bugprone-use-after-move): the moved-from state is specified
   CHECK(moved.at("a").at("nested").get<int>() == 0);
+
+  // Shape errors are JsonShapeError, a FormatError.
+  CHECK_THROWS_AS((void)j.at("absent"), aimastery::JsonShapeError);
+  CHECK_THROWS_AS((void)j.at("size").get<bool>(), aimastery::JsonShapeError);
+  CHECK_THROWS_AS((void)JsonValue::parse("[1,"), FormatError);
+
+  // Containers: a sequence is an array, a mapping from names an object, and back.
+  const std::vector<std::string> names = {"b", "a"};
+  const std::map<std::string, std::string> tags = {{"z", "1"}, {"y", "2"}};
+  const JsonValue containers = JsonValue::object({{"names", names}, {"tags", tags}});
+  CHECK(containers.dump() == nlohmann::json({{"names", names}, {"tags", tags}}).dump());
+  CHECK(containers.at("names").get<std::vector<std::string>>() == names);
+  CHECK((containers.at("tags").get<std::map<std::string, std::string>>()) == tags);
+  CHECK_THROWS_NAMING((void)JsonValue::parse(R"(["a", 1])").get<std::vector<std::string>>(), aimastery::JsonShapeError,
+                      "expected a string, found a number");
+  CHECK_THROWS_NAMING((void)JsonValue::parse(R"({"a": "1"})").get<std::vector<std::string>>(),
+                      aimastery::JsonShapeError, "expected an array, found an object");
 
   // Numbers compare by value across kinds.
   CHECK(JsonValue(1) == JsonValue(1U));

@@ -111,6 +111,38 @@ TEST_CASE("SentenceEncoder: missing folder and files") {
   CHECK_THROWS_NAMING(SentenceEncoder::load(tiny.dir.string()), FormatError, "swish");
 }
 
+TEST_CASE("BertConfig::from_file: each field's kind and range, duplicates, size and path named") {
+  TinyBert tiny("config_fields");
+  tiny.write();
+  const std::string path = (tiny.dir / "config.json").string();
+  const auto config_of = [&](const std::string& text) {
+    std::ofstream(path, std::ios::trunc) << text;
+    return aimastery::BertConfig::from_file(path);
+  };
+  const auto c = config_of(R"({"hidden_size": 8, "num_attention_heads": 2, "layer_norm_eps": 1e-5,
+                              "hidden_act": "gelu_new", "architectures": ["BertModel"], "other": {"x": null}})");
+  CHECK(c.hidden_size == 8);
+  CHECK(c.num_attention_heads == 2);
+  CHECK(c.layer_norm_eps == 1e-5);
+  CHECK(c.activation() == aimastery::ActivationKind::gelu_tanh);
+  CHECK(c.vocab_size == 30522);  // absent: the default
+  for (const std::string bad : {"0", "-1", "65537", "8.0", "\"8\"", "18446744073709551615", "1e30"}) {
+    CAPTURE(bad);
+    CHECK_THROWS_NAMING(config_of("{\"hidden_size\": " + bad + "}"), FormatError,
+                        "hidden_size must be an integer in [1, 65536]");
+  }
+  CHECK_THROWS_NAMING(config_of(R"({"layer_norm_eps": 0})"), FormatError, "layer_norm_eps must be a positive number");
+  CHECK_THROWS_NAMING(config_of(R"({"layer_norm_eps": "1e-5"})"), FormatError, "layer_norm_eps must be a positive");
+  CHECK_THROWS_NAMING(config_of(R"({"hidden_act": 1})"), FormatError, "hidden_act must be a string");
+  CHECK_THROWS_NAMING(config_of(R"([1, 2])"), FormatError, "is not a JSON object");
+  CHECK_THROWS_NAMING(config_of(R"({"hidden_size": 8, "hidden_size": 16})"), FormatError,
+                      "the name \"hidden_size\" appears twice");
+  CHECK_THROWS_NAMING(config_of("{\"hidden_act\": \"gelu\xff\"}"), FormatError, "invalid UTF-8");
+  CHECK_THROWS_NAMING(config_of("{\"pad\": \"" + std::string(1 << 20, 'x') + "\"}"), FormatError,
+                      "more than the limit of 1048576");
+  CHECK_THROWS_NAMING(aimastery::BertConfig::from_file(tiny.dir.string()), FormatError, "is a directory");
+}
+
 TEST_CASE("SentenceEncoder: a tensor of the wrong shape, a missing or unexpected tensor, a truncated vocabulary") {
   {
     TinyBert tiny("shape");

@@ -245,6 +245,9 @@ TEST_CASE("load_lora_adapter's bad files: FormatError naming the problem, and th
     fs::remove(adapter / "adapter_config.json");
     CHECK_THROWS_NAMING(load_lora_adapter(net, adapter.string()), FormatError, "adapter_config.json' cannot open");
     std::ofstream(adapter / "adapter_config.json") << "{\"r\": 4, ";
+    CHECK_THROWS_NAMING(load_lora_adapter(net, adapter.string()), FormatError,
+                        "adapter_config.json: is not valid JSON (byte 9: expected a member name");
+    std::ofstream(adapter / "adapter_config.json", std::ios::trunc) << "[4]";
     CHECK_THROWS_NAMING(load_lora_adapter(net, adapter.string()), FormatError, "is not a JSON object");
     write_config([](nlohmann::json& c) { c["r"] = 0; });
     CHECK_THROWS_NAMING(load_lora_adapter(net, adapter.string()), FormatError, "\"r\" must be an integer >= 1");
@@ -258,6 +261,26 @@ TEST_CASE("load_lora_adapter's bad files: FormatError naming the problem, and th
     CHECK_THROWS_NAMING(load_lora_adapter(net, adapter.string()), FormatError, "regular expression");
     write_config([](nlohmann::json& c) { c["target_modules"] = 5; });
     CHECK_THROWS_NAMING(load_lora_adapter(net, adapter.string()), FormatError, "malformed configuration");
+    write_config([](nlohmann::json& c) { c["target_modules"] = {"0", 4}; });
+    CHECK_THROWS_NAMING(load_lora_adapter(net, adapter.string()), FormatError,
+                        "target_modules must be a list of names");
+    write_config([](nlohmann::json& c) { c["lora_alpha"] = "8"; });
+    CHECK_THROWS_NAMING(load_lora_adapter(net, adapter.string()), FormatError, "lora_alpha must be a number");
+    write_config([](nlohmann::json& c) { c["use_dora"] = "yes"; });
+    CHECK_THROWS_NAMING(load_lora_adapter(net, adapter.string()), FormatError, "use_dora must be true or false");
+    write_config([](nlohmann::json& c) { c["r"] = 1e30; });
+    CHECK_THROWS_NAMING(load_lora_adapter(net, adapter.string()), FormatError, "\"r\" must be an integer >= 1");
+    write_config([](nlohmann::json& c) { c["r"] = std::uint64_t(1) << 40; });
+    CHECK_THROWS_NAMING(load_lora_adapter(net, adapter.string()), FormatError, "at most 2^20");
+    write_config([](nlohmann::json& c) { c["rank_pattern"] = {{"0", 1e30}}; });
+    CHECK_THROWS_NAMING(load_lora_adapter(net, adapter.string()), FormatError,
+                        "rank_pattern[\"0\"] must be an integer in [1, 2^20]");
+    write_config([](nlohmann::json& c) { c["alpha_pattern"] = {{"0", -2}}; });
+    CHECK_THROWS_NAMING(load_lora_adapter(net, adapter.string()), FormatError,
+                        "alpha_pattern[\"0\"] must be a positive number");
+    write_config([](nlohmann::json& c) { c["lora_dropout"] = 1.5; });
+    CHECK_THROWS_NAMING(load_lora_adapter(net, adapter.string()), FormatError,
+                        "lora_dropout must be in [0, 1), got 1.5");
     write_config([](nlohmann::json& c) { c["target_modules"] = {"0", "2"}; });  // the file also has layer 4's tensors
     CHECK_THROWS_NAMING(load_lora_adapter(net, adapter.string()), FormatError,
                         "tensor 'base_model.model.4.lora_A.weight' matches no LoRA module");

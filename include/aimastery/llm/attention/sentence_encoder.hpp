@@ -33,10 +33,8 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <numeric>
 #include <string>
 #include <string_view>
@@ -44,6 +42,8 @@
 
 #include "aimastery/core/errors.hpp"
 #include "aimastery/core/tensor.hpp"
+#include "aimastery/io/file.hpp"
+#include "aimastery/io/json.hpp"
 #include "aimastery/io/safetensors_read.hpp"
 #include "aimastery/io/safetensors_tensor.hpp"
 #include "aimastery/llm/attention/layer_norm.hpp"
@@ -71,27 +71,23 @@ struct BertConfig {
   /// or "relu".
   std::string hidden_act = "gelu";
 
-  /// Reads config.json; a missing file, invalid JSON or a field of the wrong type or range: FormatError.
-  /// (A template only so that the JSON parser is instantiated where a configuration is read, not in every
-  /// file that includes this header; call it as BertConfig::from_file(path).)
-  template <class Json = nlohmann::json>
+  /// Reads config.json (at most 1 MiB); a missing file, invalid JSON or a field of the wrong type or
+  /// range: FormatError.
   static BertConfig from_file(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw FormatError("BertConfig::from_file: cannot open '" + path + "'");
-    nlohmann::json j;
-    try {
-      j = Json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-      throw FormatError("BertConfig::from_file: '" + path + "' is not valid JSON (" + e.what() + ")");
-    }
+    const JsonValue j = JsonValue::parse(detail::read_small_file(path, "BertConfig::from_file", 1 << 20),
+                                         "BertConfig::from_file: '" + path + "' is not valid JSON");
     if (!j.is_object()) throw FormatError("BertConfig::from_file: '" + path + "' is not a JSON object");
     BertConfig c;
     const auto integer = [&](const char* key, Index& field, Index low, Index high) {
-      if (!j.contains(key)) return;
-      if (!j[key].is_number_integer() || j[key].get<std::int64_t>() < low || j[key].get<std::int64_t>() > high)
+      const JsonValue* value = j.find(key);
+      if (value == nullptr) return;
+      // (An unsigned integer above `high` is tested first: get<std::int64_t>() of it may not fit.)
+      if (!value->is_number_integer() ||
+          (value->is_number_unsigned() && value->get<std::uint64_t>() > static_cast<std::uint64_t>(high)) ||
+          value->get<std::int64_t>() < low || value->get<std::int64_t>() > high)
         throw FormatError("BertConfig::from_file: '" + path + "': " + key + " must be an integer in [" +
                           std::to_string(low) + ", " + std::to_string(high) + "]");
-      field = j[key].get<Index>();
+      field = value->get<Index>();
     };
     integer("vocab_size", c.vocab_size, 1, 10'000'000);
     integer("hidden_size", c.hidden_size, 1, 65536);
@@ -100,15 +96,14 @@ struct BertConfig {
     integer("intermediate_size", c.intermediate_size, 1, 1 << 20);
     integer("max_position_embeddings", c.max_position_embeddings, 2, 1 << 20);
     integer("type_vocab_size", c.type_vocab_size, 1, 1024);
-    if (j.contains("layer_norm_eps")) {
-      if (!j["layer_norm_eps"].is_number() || !(j["layer_norm_eps"].get<double>() > 0.0))
+    if (const JsonValue* eps = j.find("layer_norm_eps")) {
+      if (!eps->is_number() || !(eps->get<double>() > 0.0))
         throw FormatError("BertConfig::from_file: '" + path + "': layer_norm_eps must be a positive number");
-      c.layer_norm_eps = j["layer_norm_eps"].get<double>();
+      c.layer_norm_eps = eps->get<double>();
     }
-    if (j.contains("hidden_act")) {
-      if (!j["hidden_act"].is_string())
-        throw FormatError("BertConfig::from_file: '" + path + "': hidden_act must be a string");
-      c.hidden_act = j["hidden_act"].get<std::string>();
+    if (const JsonValue* act = j.find("hidden_act")) {
+      if (!act->is_string()) throw FormatError("BertConfig::from_file: '" + path + "': hidden_act must be a string");
+      c.hidden_act = act->as_string();
     }
     (void)c.activation(path);  // an unknown activation fails here
     if (c.hidden_size % c.num_attention_heads != 0)

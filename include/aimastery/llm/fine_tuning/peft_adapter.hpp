@@ -26,10 +26,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -37,6 +37,7 @@
 #include "aimastery/core/errors.hpp"
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/io/file.hpp"
+#include "aimastery/io/json.hpp"
 #include "aimastery/io/safetensors_read.hpp"
 #include "aimastery/io/safetensors_write.hpp"
 #include "aimastery/llm/fine_tuning/apply_lora.hpp"
@@ -51,16 +52,16 @@ inline std::string peft_key(const std::string& module, char matrix) {
 }
 
 /// A JSON number written as an integer when it is one (PEFT's lora_alpha is an int in most configs).
-inline nlohmann::json json_number_of(double x) {
+inline JsonValue json_number_of(double x) {
   if (std::abs(x) < 1e15 && x == std::floor(x)) return static_cast<std::int64_t>(x);
   return x;
 }
 
-/// The value of `pattern` for `module` under PEFT's rule (the key equals the name or is a dotted suffix
-/// of it), or `fallback`.
-inline double pattern_value(const nlohmann::json& pattern, const std::string& module, double fallback) {
-  for (const auto& item : pattern.items())
-    if (lora_target_matches(module, item.key())) return item.value().get<double>();
+/// The value of `pattern` (an object of positive numbers) for `module` under PEFT's rule (the key equals
+/// the name or is a dotted suffix of it), or `fallback`.
+inline double pattern_value(const JsonValue& pattern, const std::string& module, double fallback) {
+  for (const auto& [key, value] : pattern.members())
+    if (lora_target_matches(module, key)) return value.get<double>();
   return fallback;
 }
 
@@ -71,60 +72,75 @@ struct PeftLoRAConfig {
   double alpha = 8.0;
   double dropout = 0.0;
   bool use_rslora = false;
-  nlohmann::json rank_pattern = nlohmann::json::object();
-  nlohmann::json alpha_pattern = nlohmann::json::object();
+  JsonValue rank_pattern = JsonValue::object();
+  JsonValue alpha_pattern = JsonValue::object();
 };
 
-/// (A template only so that the JSON parser is instantiated where an adapter is read, not in every file
-/// that includes this header.)
-template <class Json = nlohmann::json>
-PeftLoRAConfig read_peft_config(const std::string& path) {
+/// Reads adapter_config.json (at most 1 MiB), checking the kind of every field it uses.
+inline PeftLoRAConfig read_peft_config(const std::string& path) {
   const auto error = [&](const std::string& problem) {
     return FormatError("load_lora_adapter: " + path + ": " + problem);
   };
-  InputFile file = open_input_file(path, "load_lora_adapter");
-  if (file.size > (std::uint64_t(1) << 20)) throw error("is " + std::to_string(file.size) + " bytes (at most 1 MB)");
-  std::string text(static_cast<std::size_t>(file.size), '\0');
-  file.stream.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (!file.stream) throw error("cannot read it");
-  nlohmann::json j = Json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw error("is not a JSON object");
+  const JsonValue j = JsonValue::parse(read_small_file(path, "load_lora_adapter", std::uint64_t(1) << 20),
+                                       "load_lora_adapter: " + path + ": is not valid JSON");
+  if (!j.is_object()) throw error("is not a JSON object");
+  // A field of the wrong kind is named with what it should be.
+  const auto number = [&](const char* name, double fallback) {
+    const JsonValue* value = j.find(name);
+    if (value == nullptr || value->is_null()) return fallback;
+    if (!value->is_number()) throw error(std::string("malformed configuration: ") + name + " must be a number");
+    return value->get<double>();
+  };
+  const auto flag = [&](const char* name) {
+    const JsonValue* value = j.find(name);
+    if (value == nullptr || value->is_null()) return false;
+    if (!value->is_boolean()) throw error(std::string("malformed configuration: ") + name + " must be true or false");
+    return value->get<bool>();
+  };
   PeftLoRAConfig c;
-  try {
-    if (j.contains("peft_type") && j["peft_type"] != "LORA")
-      throw error("peft_type is " + j["peft_type"].dump() + ", this reader reads LORA adapters");
-    if (!j.contains("r") || !j["r"].is_number_integer() || j["r"].get<std::int64_t>() < 1)
-      throw error("\"r\" must be an integer >= 1");
-    c.r = static_cast<Index>(j["r"].get<std::int64_t>());
-    if (j.contains("lora_alpha")) c.alpha = j["lora_alpha"].get<double>();
-    if (j.contains("lora_dropout") && !j["lora_dropout"].is_null()) c.dropout = j["lora_dropout"].get<double>();
-    if (j.contains("use_rslora")) c.use_rslora = j["use_rslora"].get<bool>();
-    if (!(std::isfinite(c.alpha) && c.alpha > 0.0)) throw error("lora_alpha must be > 0");
-    if (!(std::isfinite(c.dropout) && c.dropout >= 0.0 && c.dropout < 1.0))
-      throw error("lora_dropout must be in [0, 1), got " + j["lora_dropout"].dump());
-    if (j.value("use_dora", false)) throw error("use_dora is true; DoRA adapters are not supported");
-    if (j.value("lora_bias", false)) throw error("lora_bias is true; trained LoRA biases are not supported");
-    if (j.value("fan_in_fan_out", false)) throw error("fan_in_fan_out is true (Conv1D layers); not supported");
-    if (j.contains("bias") && j["bias"] != "none")
-      throw error("bias is " + j["bias"].dump() + ", only \"none\" is supported");
-    const nlohmann::json& targets = j.at("target_modules");
-    if (targets.is_string()) {
-      if (targets != "all-linear")
-        throw error("target_modules is the regular expression " + targets.dump() + "; only lists are supported");
-      c.target_modules = {"all-linear"};
-    } else {
-      c.target_modules = targets.get<std::vector<std::string>>();
+  if (const JsonValue* type = j.find("peft_type"); type != nullptr && *type != "LORA")
+    throw error("peft_type is " + type->dump() + ", this reader reads LORA adapters");
+  const JsonValue* r = j.find("r");
+  if (r == nullptr || !r->is_number_integer() || (!r->is_number_unsigned() && r->get<std::int64_t>() < 1) ||
+      (r->is_number_unsigned() && (r->get<std::uint64_t>() < 1 || r->get<std::uint64_t>() > (1U << 20))))
+    throw error("\"r\" must be an integer >= 1 (and at most 2^20)");
+  c.r = r->get<Index>();
+  c.alpha = number("lora_alpha", c.alpha);
+  c.dropout = number("lora_dropout", c.dropout);
+  c.use_rslora = flag("use_rslora");
+  if (!(std::isfinite(c.alpha) && c.alpha > 0.0)) throw error("lora_alpha must be > 0");
+  if (!(std::isfinite(c.dropout) && c.dropout >= 0.0 && c.dropout < 1.0))
+    throw error("lora_dropout must be in [0, 1), got " + j.at("lora_dropout").dump());
+  if (flag("use_dora")) throw error("use_dora is true; DoRA adapters are not supported");
+  if (flag("lora_bias")) throw error("lora_bias is true; trained LoRA biases are not supported");
+  if (flag("fan_in_fan_out")) throw error("fan_in_fan_out is true (Conv1D layers); not supported");
+  if (const JsonValue* bias = j.find("bias"); bias != nullptr && *bias != "none")
+    throw error("bias is " + bias->dump() + ", only \"none\" is supported");
+  const JsonValue* targets = j.find("target_modules");
+  if (targets == nullptr) throw error("malformed configuration: target_modules is missing");
+  if (targets->is_string()) {
+    if (*targets != "all-linear")
+      throw error("target_modules is the regular expression " + targets->dump() + "; only lists are supported");
+    c.target_modules = {"all-linear"};
+  } else {
+    if (!targets->is_array()) throw error("malformed configuration: target_modules must be a list of names");
+    for (const JsonValue& name : targets->elements()) {
+      if (!name.is_string()) throw error("malformed configuration: target_modules must be a list of names");
+      c.target_modules.push_back(name.as_string());
     }
-    for (const char* name : {"rank_pattern", "alpha_pattern"}) {
-      if (!j.contains(name) || j[name].is_null()) continue;
-      if (!j[name].is_object()) throw error(std::string(name) + " is not an object");
-      for (const auto& item : j[name].items())
-        if (!item.value().is_number() || !(item.value().get<double>() > 0.0))
-          throw error(std::string(name) + "[\"" + item.key() + "\"] must be a positive number");
-      (std::string(name) == "rank_pattern" ? c.rank_pattern : c.alpha_pattern) = j[name];
+  }
+  for (const char* name : {"rank_pattern", "alpha_pattern"}) {
+    const JsonValue* pattern = j.find(name);
+    if (pattern == nullptr || pattern->is_null()) continue;
+    if (!pattern->is_object()) throw error(std::string(name) + " is not an object");
+    const bool ranks = std::string_view(name) == "rank_pattern";
+    for (const auto& [key, value] : pattern->members()) {
+      if (ranks && !(value.is_number_integer() && value.get<double>() >= 1 && value.get<double>() <= (1U << 20)))
+        throw error(std::string(name) + "[\"" + key + "\"] must be an integer in [1, 2^20]");
+      if (!value.is_number() || !(value.get<double>() > 0.0) || !std::isfinite(value.get<double>()))
+        throw error(std::string(name) + "[\"" + key + "\"] must be a positive number");
     }
-  } catch (const nlohmann::json::exception& e) {
-    throw error(std::string("malformed configuration (") + e.what() + ")");
+    (ranks ? c.rank_pattern : c.alpha_pattern) = *pattern;
   }
   return c;
 }
@@ -162,7 +178,7 @@ void write_peft_adapter(const std::vector<std::pair<std::string, const LoRALayer
                         const std::string& directory, const std::string& where) {
   const LoRAOptions& first = modules.front().second->options();
   Safetensors file;
-  nlohmann::json targets = nlohmann::json::array(), ranks = nlohmann::json::object(), alphas = nlohmann::json::object();
+  JsonValue targets = JsonValue::array(), ranks = JsonValue::object(), alphas = JsonValue::object();
   for (const auto& [name, lora] : modules) {
     file.add(peft_key(name, 'A'), lora->A().value);
     file.add(peft_key(name, 'B'), lora->B().value);
@@ -171,7 +187,7 @@ void write_peft_adapter(const std::vector<std::pair<std::string, const LoRALayer
     if (lora->options().alpha != first.alpha) alphas[name] = json_number_of(lora->options().alpha);
   }
   file.metadata["format"] = "pt";
-  const nlohmann::json config = {
+  const JsonValue config = JsonValue::object({
       {"peft_type", "LORA"},
       {"task_type", nullptr},
       {"base_model_name_or_path", nullptr},
@@ -191,7 +207,7 @@ void write_peft_adapter(const std::vector<std::pair<std::string, const LoRALayer
       {"layers_pattern", nullptr},
       {"use_dora", false},
       {"revision", nullptr},
-  };
+  });
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
   if (ec) throw FormatError(where + ": cannot create '" + directory + "': " + ec.message());

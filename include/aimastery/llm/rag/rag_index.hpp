@@ -43,7 +43,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -56,6 +55,7 @@
 
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/io/atomic_file.hpp"
+#include "aimastery/io/json.hpp"
 #include "aimastery/llm/rag/bm25.hpp"
 #include "aimastery/llm/rag/dense_retriever.hpp"
 #include "aimastery/llm/rag/document.hpp"
@@ -106,8 +106,8 @@ class RagIndex {
   /// The value of manifest_checksum_key for a manifest: FNV-1a 64 (hex) of its compact dump (keys sorted)
   /// without that field, so an edit of any key or value changes it and a change of layout alone does not.
   /// Public for tools that edit a manifest on purpose.
-  [[nodiscard]] static std::string manifest_checksum(nlohmann::json manifest) {
-    manifest.erase(std::string(manifest_checksum_key));
+  [[nodiscard]] static std::string manifest_checksum(JsonValue manifest) {
+    manifest.erase(manifest_checksum_key);
     return detail::rag::hex64(detail::rag::fnv1a(manifest.dump()));
   }
 
@@ -136,10 +136,10 @@ class RagIndex {
     const auto bad = [&](const std::string& file, const std::string& problem) {
       return FormatError("RagIndex::load: '" + (dir / file).string() + "' " + problem);
     };
-    const nlohmann::json manifest = parse_json(dir / "manifest.json", 1 << 20, bad);
+    const JsonValue manifest = parse_json(dir / "manifest.json", 1 << 20, bad);
     try {
       return embedder_from_manifest(manifest);
-    } catch (const nlohmann::json::exception& e) {
+    } catch (const JsonShapeError& e) {
       throw bad("manifest.json", std::string("is malformed: ") + e.what());
     }
   }
@@ -235,24 +235,27 @@ class RagIndex {
     const fs::path staging = detail::temporary_sibling(target);
     try {
       fs::create_directory(staging);
-      nlohmann::json files = nlohmann::json::object();
+      JsonValue files = JsonValue::object();
       const auto write = [&](const std::string& name, const std::string& bytes) {
         write_new_file_durably(staging / name, bytes);
-        files[name] = {{"bytes", bytes.size()}, {"fnv1a64", detail::rag::hex64(detail::rag::fnv1a(bytes))}};
+        files[name] = file_entry(bytes);
       };
       write("documents.json", documents_json().dump());
       write("chunks.json", chunks_json().dump());
       graph_->save((staging / "graph.hnsw").string());
       record_file(files, staging / "graph.hnsw");
-      const nlohmann::json embedder = {{"name", embedder_name()},
-                                       {"model", external_ ? external_->model : std::string()},
-                                       {"source", external_ ? external_->source : std::string()},
-                                       {"dimension", dense_dimension()}};
-      nlohmann::json manifest = {
-          {"format", format_name}, {"version", format_version},      {"options", options_json(options_)},
-          {"embedder", embedder},  {"documents", documents_.size()}, {"chunks", chunks_.size()},
-          {"files", files}};
-      manifest[std::string(manifest_checksum_key)] = manifest_checksum(manifest);
+      const JsonValue embedder = JsonValue::object({{"name", embedder_name()},
+                                                    {"model", external_ ? external_->model : std::string()},
+                                                    {"source", external_ ? external_->source : std::string()},
+                                                    {"dimension", dense_dimension()}});
+      JsonValue manifest = JsonValue::object({{"format", format_name},
+                                              {"version", format_version},
+                                              {"options", options_json(options_)},
+                                              {"embedder", embedder},
+                                              {"documents", documents_.size()},
+                                              {"chunks", chunks_.size()},
+                                              {"files", files}});
+      manifest[manifest_checksum_key] = manifest_checksum(manifest);
       write_new_file_durably(staging / "manifest.json", manifest.dump(1));
       fsync_directory(staging);
       swap_in(staging, target);
@@ -286,18 +289,23 @@ class RagIndex {
     const auto bad = [&](const std::string& file, const std::string& problem) {
       return FormatError("RagIndex::load: '" + (dir / file).string() + "' " + problem);
     };
-    const nlohmann::json manifest = parse_json(dir / "manifest.json", 1 << 20, bad);
+    const JsonValue manifest = parse_json(dir / "manifest.json", 1 << 20, bad);
     try {
       if (manifest.at("format") != format_name) throw bad("manifest.json", "is not an aimastery RAG index");
-      const nlohmann::json& recorded_version = manifest.at("version");
-      const std::int64_t version = recorded_version.is_number_integer() ? recorded_version.get<std::int64_t>() : 0;
+      const JsonValue& recorded_version = manifest.at("version");
+      // (An unsigned version beyond format_version is refused before get<std::int64_t> could not hold it.)
+      const std::int64_t version =
+          recorded_version.is_number_integer() &&
+                  !(recorded_version.is_number_unsigned() && recorded_version.get<std::uint64_t>() > format_version)
+              ? recorded_version.get<std::int64_t>()
+              : 0;
       if (version < 1 || version > format_version)
         throw bad("manifest.json", "has format version " + recorded_version.dump() + ", this library reads 1 to " +
                                        std::to_string(format_version));
       check_manifest_checksum(manifest, version, bad);
       const IndexEmbedder recorded = embedder_from_manifest(manifest);
       check_embedder(folder, recorded, embedder);
-      const nlohmann::json& files = manifest.at("files");
+      const JsonValue& files = manifest.at("files");
       for (const char* name : {"documents.json", "chunks.json", "graph.hnsw"})
         check_file(dir, name, files.at(name), bad);
       if (version < 3 && manifest.at("options").at("chunking").contains("metadata_in_budget"))
@@ -309,7 +317,7 @@ class RagIndex {
       const auto in_file = [&](const char* name, auto&& read) {
         try {
           return read();
-        } catch (const nlohmann::json::exception& e) {
+        } catch (const JsonShapeError& e) {
           throw bad(name, std::string("is malformed: ") + e.what());
         }
       };
@@ -334,7 +342,7 @@ class RagIndex {
                      std::move(embedder));
       index.exact_.add(index.graph_->vectors());
       return index;
-    } catch (const nlohmann::json::exception& e) {
+    } catch (const JsonShapeError& e) {
       throw bad("manifest.json", std::string("is malformed: ") + e.what());
     } catch (const EmbedderMismatch& e) {
       throw InvalidArgument(e.what());
@@ -367,11 +375,11 @@ class RagIndex {
       throw EmbedderMismatch(where + model + "; the embedder given has dimension " + std::to_string(given->dimension));
   }
 
-  static IndexEmbedder embedder_from_manifest(const nlohmann::json& manifest) {
+  static IndexEmbedder embedder_from_manifest(const JsonValue& manifest) {
     IndexEmbedder e;
     e.name = "hashing";
     if (!manifest.contains("embedder")) return e;  // format version 1
-    const nlohmann::json& j = manifest.at("embedder");
+    const JsonValue& j = manifest.at("embedder");
     e.name = j.at("name").get<std::string>();
     e.model = j.at("model").get<std::string>();
     e.source = j.at("source").get<std::string>();
@@ -449,28 +457,30 @@ class RagIndex {
 
   // ------------------------------------------------------------------------------------- the files
 
-  static nlohmann::json options_json(const RagIndexOptions& o) {
+  static JsonValue options_json(const RagIndexOptions& o) {
     const auto& c = o.chunking;
-    return {{"chunking",
-             {{"strategy", static_cast<int>(c.strategy)},
-              {"unit", static_cast<int>(c.unit)},
-              {"size", c.size},
-              {"overlap", c.overlap},
-              {"separators", c.separators},
-              {"metadata_in_budget", c.metadata_in_budget}}},
-            {"bm25", {{"k1", o.bm25.k1}, {"b", o.bm25.b}, {"stopwords", o.bm25.tokenizer.remove_stopwords}}},
-            {"embedding",
-             {{"dimension", o.embedding.dimension},
-              {"alternate_sign", o.embedding.alternate_sign},
-              {"sublinear_tf", o.embedding.sublinear_tf},
-              {"stopwords", o.embedding.tokenizer.remove_stopwords}}},
-            {"hnsw",
-             {{"M", o.hnsw.M}, {"ef_construction", o.hnsw.ef_construction}, {"ef", o.hnsw.ef}, {"seed", o.hnsw.seed}}},
-            {"fusion_depth", o.fusion_depth}};
+    using J = JsonValue;
+    return J::object(
+        {{"chunking", J::object({{"strategy", static_cast<int>(c.strategy)},
+                                 {"unit", static_cast<int>(c.unit)},
+                                 {"size", c.size},
+                                 {"overlap", c.overlap},
+                                 {"separators", c.separators},
+                                 {"metadata_in_budget", c.metadata_in_budget}})},
+         {"bm25", J::object({{"k1", o.bm25.k1}, {"b", o.bm25.b}, {"stopwords", o.bm25.tokenizer.remove_stopwords}})},
+         {"embedding", J::object({{"dimension", o.embedding.dimension},
+                                  {"alternate_sign", o.embedding.alternate_sign},
+                                  {"sublinear_tf", o.embedding.sublinear_tf},
+                                  {"stopwords", o.embedding.tokenizer.remove_stopwords}})},
+         {"hnsw", J::object({{"M", o.hnsw.M},
+                             {"ef_construction", o.hnsw.ef_construction},
+                             {"ef", o.hnsw.ef},
+                             {"seed", o.hnsw.seed}})},
+         {"fusion_depth", o.fusion_depth}});
   }
 
   /// The options of a manifest of format `version` (metadata_in_budget from version 3 on; before it, none).
-  static RagIndexOptions options_from_json(const nlohmann::json& j, int version) {
+  static RagIndexOptions options_from_json(const JsonValue& j, int version) {
     RagIndexOptions o;
     const auto& c = j.at("chunking");
     const int strategy = c.at("strategy").get<int>(), unit = c.at("unit").get<int>();
@@ -497,24 +507,26 @@ class RagIndex {
     return o;
   }
 
-  [[nodiscard]] nlohmann::json documents_json() const {
-    nlohmann::json out = nlohmann::json::array();
+  [[nodiscard]] JsonValue documents_json() const {
+    JsonValue out = JsonValue::array();
     for (const Document& d : documents_)
-      out.push_back({{"id", d.id}, {"source", d.source}, {"text", d.text}, {"metadata", d.metadata}});
+      out.push_back(
+          JsonValue::object({{"id", d.id}, {"source", d.source}, {"text", d.text}, {"metadata", d.metadata}}));
     return out;
   }
 
-  [[nodiscard]] nlohmann::json chunks_json() const {
+  [[nodiscard]] JsonValue chunks_json() const {
     std::map<std::string_view, std::size_t> number;
     for (std::size_t i = 0; i < documents_.size(); ++i) number.emplace(documents_[i].id, i);
-    nlohmann::json out = nlohmann::json::array();
-    for (const Chunk& c : chunks_) out.push_back({number.at(c.document_id), c.start, c.end, c.heading});
+    JsonValue out = JsonValue::array();
+    for (const Chunk& c : chunks_)
+      out.push_back(JsonValue::array({number.at(c.document_id), c.start, c.end, c.heading}));
     return out;
   }
 
-  static std::vector<Document> documents_from_json(const nlohmann::json& j) {
+  static std::vector<Document> documents_from_json(const JsonValue& j) {
     std::vector<Document> out;
-    for (const auto& d : j) {
+    for (const JsonValue& d : j.elements()) {
       Document doc;
       doc.id = d.at("id").get<std::string>();
       doc.source = d.at("source").get<std::string>();
@@ -526,20 +538,19 @@ class RagIndex {
   }
 
   template <class Bad>
-  static std::vector<Chunk> chunks_from_json(const nlohmann::json& j, const std::vector<Document>& documents,
-                                             Bad&& bad) {
+  static std::vector<Chunk> chunks_from_json(const JsonValue& j, const std::vector<Document>& documents, Bad&& bad) {
     std::vector<Chunk> out;
-    for (const auto& c : j) {
+    for (const JsonValue& c : j.elements()) {
       if (!c.is_array() || c.size() != 4) throw bad("holds a chunk that is not [document, start, end, heading]");
-      const auto d = c[0].get<std::size_t>();
-      const auto start = c[1].get<std::size_t>(), end = c[2].get<std::size_t>();
+      const auto d = c.at(0).get<std::size_t>();
+      const auto start = c.at(1).get<std::size_t>(), end = c.at(2).get<std::size_t>();
       if (d >= documents.size())
         throw bad("names document " + std::to_string(d) + " of " + std::to_string(documents.size()));
       const Document& doc = documents[d];
       if (start > end || end > doc.text.size())
         throw bad("holds the range [" + std::to_string(start) + ", " + std::to_string(end) + ") outside document " +
                   doc.id + " of " + std::to_string(doc.text.size()) + " bytes");
-      Chunk chunk{doc.id, start, end, doc.text.substr(start, end - start), c[3].get<std::string>(), doc.metadata};
+      Chunk chunk{doc.id, start, end, doc.text.substr(start, end - start), c.at(3).get<std::string>(), doc.metadata};
       if (!chunk.heading.empty()) chunk.metadata["heading"] = chunk.heading;
       out.push_back(std::move(chunk));
     }
@@ -547,21 +558,22 @@ class RagIndex {
   }
 
   template <class Bad>
-  static nlohmann::json parse_json(const std::filesystem::path& path, std::uint64_t max_bytes, Bad&& bad) {
+  static JsonValue parse_json(const std::filesystem::path& path, std::uint64_t max_bytes, Bad&& bad) {
     std::string bytes;
     try {
       bytes = read_file_bounded(path, max_bytes);
     } catch (const std::system_error& e) {
       throw bad(path.filename().string(), std::string("cannot be read: ") + e.what());
     }
-    nlohmann::json j = nlohmann::json::parse(bytes, nullptr, false);
-    if (j.is_discarded()) throw bad(path.filename().string(), "is not valid JSON");
-    return j;
+    try {
+      return JsonValue::parse(bytes, "JSON");
+    } catch (const FormatError& e) {
+      throw bad(path.filename().string(), std::string("is not valid JSON: ") + e.what());
+    }
   }
 
   template <class Bad>
-  static void check_file(const std::filesystem::path& dir, const std::string& name, const nlohmann::json& entry,
-                         Bad&& bad) {
+  static void check_file(const std::filesystem::path& dir, const std::string& name, const JsonValue& entry, Bad&& bad) {
     std::string bytes;
     try {
       bytes = read_file_bounded(dir / name, max_file_bytes);
@@ -576,7 +588,7 @@ class RagIndex {
 
   // Format 4 on carries the checksum and it must match; the earlier formats have none.
   template <class Bad>
-  static void check_manifest_checksum(const nlohmann::json& manifest, std::int64_t version, Bad&& bad) {
+  static void check_manifest_checksum(const JsonValue& manifest, std::int64_t version, Bad&& bad) {
     const std::string key(manifest_checksum_key);
     if (version < 4) {
       if (manifest.contains(key))
@@ -590,10 +602,13 @@ class RagIndex {
   }
 
   // Records a file written by someone else (HnswIndex::save) in the manifest's file list.
-  static void record_file(nlohmann::json& files, const std::filesystem::path& path) {
-    const std::string bytes = read_file_bounded(path, max_file_bytes);
-    files[path.filename().string()] = {{"bytes", bytes.size()},
-                                       {"fnv1a64", detail::rag::hex64(detail::rag::fnv1a(bytes))}};
+  static void record_file(JsonValue& files, const std::filesystem::path& path) {
+    files[path.filename().string()] = file_entry(read_file_bounded(path, max_file_bytes));
+  }
+
+  // A file's entry in the manifest: its size and FNV-1a 64 checksum.
+  static JsonValue file_entry(const std::string& bytes) {
+    return JsonValue::object({{"bytes", bytes.size()}, {"fnv1a64", detail::rag::hex64(detail::rag::fnv1a(bytes))}});
   }
 
   // The staged folder replaces `target`: one rename when there is none, else an atomic exchange of the two
