@@ -446,13 +446,13 @@ T JsonValue::get() const {
     return as_string();
   } else if constexpr (detail::JsonMapping<T>) {
     T out;
-    for (const auto& [name, value] : members()) out.emplace(name, value.get<typename T::mapped_type>());
+    for (const auto& [name, value] : members()) out.emplace(name, value.template get<typename T::mapped_type>());
     return out;
   } else {
     static_assert(detail::JsonSequence<T>,
                   "JsonValue::get<T>: T is bool, arithmetic, std::string, a sequence or a mapping");
     T out;
-    for (const JsonValue& value : elements()) out.push_back(value.get<typename T::value_type>());
+    for (const JsonValue& value : elements()) out.push_back(value.template get<typename T::value_type>());
     return out;
   }
 }
