@@ -100,20 +100,24 @@ namespace detail {
 inline constexpr int dynamic_map_table_size = 65536;
 
 /// table[j] = the map index nearest to vⱼ = −1 + 2j/65535 (float arithmetic, as bitsandbytes builds it).
+/// (A plain function, not a lambda: a compiler may try to evaluate a constexpr-able initialiser of a
+/// static while compiling, 65,536 steps in every file that includes this header.)
+inline std::array<std::uint8_t, dynamic_map_table_size> build_dynamic_map_table() {
+  const auto& map = dynamic_map();
+  std::array<float, 255> midpoints;
+  for (std::size_t k = 0; k < 255; ++k) midpoints[k] = 0.5f * (map[k] + map[k + 1]);
+  std::array<std::uint8_t, dynamic_map_table_size> t{};
+  std::size_t code = 0;
+  for (int j = 0; j < dynamic_map_table_size; ++j) {
+    const float v = -1.0f + (2.0f * static_cast<float>(j)) / static_cast<float>(dynamic_map_table_size - 1);
+    while (code < 255 && midpoints[code] < v) ++code;
+    t[static_cast<std::size_t>(j)] = static_cast<std::uint8_t>(code);
+  }
+  return t;
+}
+
 inline const std::array<std::uint8_t, dynamic_map_table_size>& dynamic_map_table() {
-  static const auto table = [] {
-    const auto& map = dynamic_map();
-    std::array<float, 255> midpoints;
-    for (std::size_t k = 0; k < 255; ++k) midpoints[k] = 0.5f * (map[k] + map[k + 1]);
-    std::array<std::uint8_t, dynamic_map_table_size> t{};
-    std::size_t code = 0;
-    for (int j = 0; j < dynamic_map_table_size; ++j) {
-      const float v = -1.0f + (2.0f * static_cast<float>(j)) / static_cast<float>(dynamic_map_table_size - 1);
-      while (code < 255 && midpoints[code] < v) ++code;
-      t[static_cast<std::size_t>(j)] = static_cast<std::uint8_t>(code);
-    }
-    return t;
-  }();
+  static const auto table = build_dynamic_map_table();
   return table;
 }
 

@@ -92,7 +92,8 @@ struct RagIndexOptions {
   Index fusion_depth = 50;  ///< hybrid: each list's depth before reciprocal rank fusion
 };
 
-class RagIndex {
+template <class Unused = void>
+class BasicRagIndex {
  public:
   static constexpr std::string_view format_name = "aimastery-rag-index";
   /// Version 4 checksums the manifest itself; version 3 records the chunking's metadata_in_budget; version 2
@@ -116,15 +117,15 @@ class RagIndex {
 
   /// Chunks the documents and indexes the chunks, the dense side with the built-in hashing TF-IDF
   /// embedder. Document ids must be distinct.
-  [[nodiscard]] static RagIndex build(std::vector<Document> documents, RagIndexOptions options = {}) {
+  [[nodiscard]] static BasicRagIndex build(std::vector<Document> documents, RagIndexOptions options = {}) {
     return build_with(std::move(documents), std::move(options), std::nullopt, {});
   }
 
   /// As above, the dense side embedded by `embedder` (in blocks of 256 chunks), whose name, model identity
   /// and dimension the saved index records. The embedder must return one finite row of its dimension per
   /// text.
-  [[nodiscard]] static RagIndex build(std::vector<Document> documents, RagIndexOptions options, IndexEmbedder embedder,
-                                      const Progress& progress = {}) {
+  [[nodiscard]] static BasicRagIndex build(std::vector<Document> documents, RagIndexOptions options,
+                                           IndexEmbedder embedder, const Progress& progress = {}) {
     embedder.check("RagIndex::build");
     return build_with(std::move(documents), std::move(options), std::move(embedder), progress);
   }
@@ -154,8 +155,8 @@ class RagIndex {
   }
 
  private:
-  static RagIndex build_with(std::vector<Document> documents, RagIndexOptions options,
-                             std::optional<IndexEmbedder> embedder, const Progress& progress) {
+  static BasicRagIndex build_with(std::vector<Document> documents, RagIndexOptions options,
+                                  std::optional<IndexEmbedder> embedder, const Progress& progress) {
     check_options(options, "RagIndex::build");
     const TextChunker chunker(options.chunking);
     std::vector<Chunk> chunks;
@@ -170,7 +171,8 @@ class RagIndex {
             [&] { return "two documents have the id " + *duplicate + ": ids must be distinct"; });
     const Index dimension = embedder ? embedder->dimension : options.embedding.dimension;
     auto graph = std::make_unique<HnswIndex<float>>(dimension, options.hnsw);
-    RagIndex index(std::move(options), std::move(documents), std::move(chunks), std::move(graph), std::move(embedder));
+    BasicRagIndex index(std::move(options), std::move(documents), std::move(chunks), std::move(graph),
+                        std::move(embedder));
     index.graph_->add(index.embed_chunks(progress));
     index.exact_.add(index.graph_->vectors());
     return index;
@@ -273,17 +275,17 @@ class RagIndex {
   /// Reads an index written by save() with the built-in hashing embedder. Anything malformed, truncated or
   /// tampered: FormatError; an index built with another embedder: InvalidArgument naming it (load it with
   /// load(folder, embedder)).
-  [[nodiscard]] static RagIndex load(const std::string& folder) { return load_with(folder, std::nullopt); }
+  [[nodiscard]] static BasicRagIndex load(const std::string& folder) { return load_with(folder, std::nullopt); }
 
   /// Reads an index built with `embedder`: its name, model identity and dimension must be the recorded
   /// ones (InvalidArgument naming both when they differ), since queries must be embedded as the chunks were.
-  [[nodiscard]] static RagIndex load(const std::string& folder, IndexEmbedder embedder) {
+  [[nodiscard]] static BasicRagIndex load(const std::string& folder, IndexEmbedder embedder) {
     embedder.check("RagIndex::load");
     return load_with(folder, std::move(embedder));
   }
 
  private:
-  static RagIndex load_with(const std::string& folder, std::optional<IndexEmbedder> embedder) {
+  static BasicRagIndex load_with(const std::string& folder, std::optional<IndexEmbedder> embedder) {
     namespace fs = std::filesystem;
     const fs::path dir(folder);
     const auto bad = [&](const std::string& file, const std::string& problem) {
@@ -338,8 +340,8 @@ class RagIndex {
         throw bad("graph.hnsw", "holds " + std::to_string(graph->size()) + " vectors of dimension " +
                                     std::to_string(graph->dimension()) + " for " + std::to_string(chunks.size()) +
                                     " chunks of dimension " + std::to_string(dimension));
-      RagIndex index(std::move(options), std::move(documents), std::move(chunks), std::move(graph),
-                     std::move(embedder));
+      BasicRagIndex index(std::move(options), std::move(documents), std::move(chunks), std::move(graph),
+                          std::move(embedder));
       index.exact_.add(index.graph_->vectors());
       return index;
     } catch (const JsonShapeError& e) {
@@ -387,8 +389,8 @@ class RagIndex {
     return e;
   }
 
-  RagIndex(RagIndexOptions options, std::vector<Document> documents, std::vector<Chunk> chunks,
-           std::unique_ptr<HnswIndex<float>> graph, std::optional<IndexEmbedder> external)
+  BasicRagIndex(RagIndexOptions options, std::vector<Document> documents, std::vector<Chunk> chunks,
+                std::unique_ptr<HnswIndex<float>> graph, std::optional<IndexEmbedder> external)
       : options_(std::move(options)),
         documents_(std::move(documents)),
         chunks_(std::move(chunks)),
@@ -640,5 +642,9 @@ class RagIndex {
   TextChunker chunker_;                                    // options_.chunking: what the dense side reads of a chunk
   std::unordered_map<std::string, Index> chunk_position_;  // chunk id → position
 };
+
+/// The index (BasicRagIndex is a class template only so that it is compiled where it is used, not in
+/// every file that includes this header).
+using RagIndex = BasicRagIndex<>;
 
 }  // namespace aimastery
