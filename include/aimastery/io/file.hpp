@@ -20,6 +20,32 @@
 
 namespace aimastery::detail {
 
+/// Whether `path` names a directory (false when it does not exist or cannot be reached).
+inline bool is_directory_path(const std::string& path) noexcept {
+  struct stat status {};
+  return ::stat(path.c_str(), &status) == 0 && S_ISDIR(status.st_mode);
+}
+
+/// Whether `path` names a regular file (false when it does not exist or cannot be reached).
+inline bool is_regular_file_path(const std::string& path) noexcept {
+  struct stat status {};
+  return ::stat(path.c_str(), &status) == 0 && S_ISREG(status.st_mode);
+}
+
+/// Creates the directory `path` and its missing parents (as `mkdir -p`); an empty string when it exists
+/// now as a directory, otherwise the reason it could not be created.
+inline std::string make_directories(const std::string& path) {
+  // Each prefix that ends before a '/', then the whole path, created when it is not a directory yet.
+  for (std::size_t end = path.find('/', 1);; end = path.find('/', end + 1)) {
+    const std::string prefix = path.substr(0, end);
+    if (!prefix.empty() && !is_directory_path(prefix) && ::mkdir(prefix.c_str(), 0777) != 0) {
+      const int error = errno;
+      if (!(error == EEXIST && is_directory_path(prefix))) return "'" + prefix + "': " + std::strerror(error);
+    }
+    if (end == std::string::npos) return {};
+  }
+}
+
 /// An open regular file and its size in bytes.
 struct InputFile {
   std::ifstream stream;

@@ -146,6 +146,13 @@ TEST_CASE_TEMPLATE("an adapter written here has PEFT's layout and reads back", T
   const Matrix<T> X = ref<T>("X");
   const Matrix<T> expected = net.predict(X);
   save_lora_adapter(net, dir.str() + "/adapter");
+  // Missing parents are created; a regular file on the way is named.
+  save_lora_adapter(net, dir.str() + "/nested/deeper/adapter/");
+  CHECK(std::filesystem::is_regular_file(dir.str() + "/nested/deeper/adapter/adapter_config.json"));
+  std::ofstream(dir.str() + "/blocker") << "x";
+  const std::string expected_message =
+      "save_lora_adapter: cannot create '" + dir.str() + "/blocker/adapter': '" + dir.str() + "/blocker': File exists";
+  CHECK_THROWS_NAMING(save_lora_adapter(net, dir.str() + "/blocker/adapter"), FormatError, expected_message.c_str());
 
   const Safetensors file = read_safetensors(dir.str() + "/adapter/adapter_model.safetensors");
   CHECK(file.tensors.size() == 4);

@@ -32,7 +32,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <numeric>
@@ -135,29 +134,26 @@ class BasicSentenceEncoder {
   /// exactly its shape; otherwise a FormatError names the tensor. `embeddings.position_ids` (int64) and
   /// `pooler.*` may be present and are not used; any other tensor is refused as unexpected.
   static BasicSentenceEncoder load(const std::string& directory, SentenceEncoderOptions options = {}) {
-    namespace fs = std::filesystem;
     const std::string where = "SentenceEncoder::load";
-    const fs::path dir(directory);
-    if (!fs::is_directory(dir))
+    const auto file = [&](const char* name) { return directory + "/" + name; };
+    if (!detail::is_directory_path(directory))
       throw FormatError(where + ": '" + directory +
                         "' is not a directory (fetch all-MiniLM-L6-v2 with tools/fetch_minilm.sh or the CMake target "
                         "aimastery_fetch_minilm)");
     for (const char* needed : {"config.json", "vocab.txt", "model.safetensors"})
-      if (!fs::is_regular_file(dir / needed))
-        throw FormatError(where + ": '" + (dir / needed).string() + "' is missing");
-    const BertConfig config = BertConfig::from_file((dir / "config.json").string());
+      if (!detail::is_regular_file_path(file(needed))) throw FormatError(where + ": '" + file(needed) + "' is missing");
+    const BertConfig config = BertConfig::from_file(file("config.json"));
     if (options.max_seq_length < 2 || options.max_seq_length > config.max_position_embeddings)
       throw InvalidArgument(
           where + ": max_seq_length " + std::to_string(options.max_seq_length) +
           " must be in [2, max_position_embeddings = " + std::to_string(config.max_position_embeddings) + "]");
     WordPieceOptions tokenizer_options;
     tokenizer_options.max_length = options.max_seq_length;
-    WordPieceTokenizer tokenizer = WordPieceTokenizer::from_file((dir / "vocab.txt").string(), tokenizer_options);
+    WordPieceTokenizer tokenizer = WordPieceTokenizer::from_file(file("vocab.txt"), tokenizer_options);
     if (tokenizer.vocab_size() != config.vocab_size)
-      throw FormatError(where + ": '" + (dir / "vocab.txt").string() + "' has " +
-                        std::to_string(tokenizer.vocab_size()) + " tokens, config.json says vocab_size " +
-                        std::to_string(config.vocab_size));
-    const Safetensors weights = read_safetensors((dir / "model.safetensors").string());
+      throw FormatError(where + ": '" + file("vocab.txt") + "' has " + std::to_string(tokenizer.vocab_size()) +
+                        " tokens, config.json says vocab_size " + std::to_string(config.vocab_size));
+    const Safetensors weights = read_safetensors(file("model.safetensors"));
     return BasicSentenceEncoder(config, std::move(tokenizer), weights, options);
   }
 

@@ -278,8 +278,10 @@ inline void dequantize_nf4_range(const NF4Tensor& q, Index first, Index count, f
   }
 }
 
-/// The whole matrix back in float: rows × cols.
-inline Matrix<float> dequantize_nf4(const NF4Tensor& q) {
+/// The whole matrix back in float: rows × cols. (A template only so that it is compiled where it is
+/// called.)
+template <class Unused = void>
+Matrix<float> dequantize_nf4(const NF4Tensor& q) {
   Matrix<float> W(q.rows, q.cols);
   dequantize_nf4_range(q, 0, q.size(), W.data());
   return W;

@@ -37,13 +37,16 @@ namespace aimastery {
 /// NF4 with double quantisation at block 64, QLoRA's storage.
 inline constexpr NF4Options qlora_nf4_options{.blocksize = 64, .double_quant = true};
 
-class NF4Linear : public Layer<float>, public LoRAAdapted<float> {
+/// (A class template only so that it is compiled where it is used; NF4Linear names it.)
+template <class Unused = void>
+class BasicNF4Linear : public Layer<float>, public LoRAAdapted<float> {
  public:
   /// Quantises `base`'s weight to NF4 (keeping its bias in float) and puts a LoRA update on top.
-  explicit NF4Linear(const Dense<float>& base, const LoRAOptions& lora = {}, const NF4Options& nf4 = qlora_nf4_options)
-      : NF4Linear(base, LoRALayer<float>(base.in_features(), base.out_features(), lora), nf4) {}
+  explicit BasicNF4Linear(const Dense<float>& base, const LoRAOptions& lora = {},
+                          const NF4Options& nf4 = qlora_nf4_options)
+      : BasicNF4Linear(base, LoRALayer<float>(base.in_features(), base.out_features(), lora), nf4) {}
   /// With an update built beforehand for base's shape.
-  NF4Linear(const Dense<float>& base, LoRALayer<float> lora, const NF4Options& nf4 = qlora_nf4_options)
+  BasicNF4Linear(const Dense<float>& base, LoRALayer<float> lora, const NF4Options& nf4 = qlora_nf4_options)
       : lora_(std::move(lora)), weight_(quantize_nf4(base.weight().value, nf4)), has_bias_(base.has_bias()) {
     require(lora_.in_features() == base.in_features() && lora_.out_features() == base.out_features(), "NF4Linear",
             [&] { return lora_.name() + " does not fit " + base.name(); });
@@ -124,10 +127,13 @@ class NF4Linear : public Layer<float>, public LoRAAdapted<float> {
   Matrix<float> panel_;  // one panel of dequantised rows, reused
 };
 
+using NF4Linear = BasicNF4Linear<>;
+
 /// apply_lora with the selected Dense layers' weights stored in NF4 (NF4Linear): QLoRA. The same
-/// targets, checks, seeds and report as apply_lora; a throw leaves the network unchanged.
-inline LoRAReport apply_qlora(NeuralNetwork<float>& net, const LoRAConfig& config,
-                              const NF4Options& nf4 = qlora_nf4_options) {
+/// targets, checks, seeds and report as apply_lora; a throw leaves the network unchanged. (A template
+/// only so that it is compiled where it is called.)
+template <class Unused = void>
+LoRAReport apply_qlora(NeuralNetwork<float>& net, const LoRAConfig& config, const NF4Options& nf4 = qlora_nf4_options) {
   constexpr std::string_view where = "apply_qlora";
   const std::vector<std::size_t> targets = lora_targets(net, config.target_modules, where);
   std::vector<std::unique_ptr<Layer<float>>> wrappers;

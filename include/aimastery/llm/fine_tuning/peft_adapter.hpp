@@ -23,7 +23,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -208,9 +207,8 @@ void write_peft_adapter(const std::vector<std::pair<std::string, const LoRALayer
       {"use_dora", false},
       {"revision", nullptr},
   });
-  std::error_code ec;
-  std::filesystem::create_directories(directory, ec);
-  if (ec) throw FormatError(where + ": cannot create '" + directory + "': " + ec.message());
+  if (const std::string problem = make_directories(directory); !problem.empty())
+    throw FormatError(where + ": cannot create '" + directory + "': " + problem);
   write_safetensors(directory + "/adapter_model.safetensors", file);
   const std::string config_path = directory + "/adapter_config.json";
   std::ofstream out(config_path, std::ios::trunc);

@@ -55,9 +55,10 @@ struct BM25Options {
   LexicalTokenizerOptions tokenizer = {};
 };
 
-class BM25Retriever {
+template <class Unused = void>
+class BasicBM25Retriever {
  public:
-  explicit BM25Retriever(BM25Options options = {}) : options_(options), tokenizer_(options.tokenizer) {
+  explicit BasicBM25Retriever(BM25Options options = {}) : options_(options), tokenizer_(options.tokenizer) {
     constexpr std::string_view where = "BM25Retriever";
     require(std::isfinite(options_.k1) && options_.k1 >= 0, where,
             [&] { return "k1 must be finite and >= 0, got " + std::to_string(options_.k1); });
@@ -73,7 +74,7 @@ class BM25Retriever {
   [[nodiscard]] Index vocabulary_size() const noexcept { return static_cast<Index>(postings_.size()); }
 
   /// Indexes chunks (their text), after those already indexed.
-  BM25Retriever& add(std::span<const Chunk> chunks) {
+  BasicBM25Retriever& add(std::span<const Chunk> chunks) {
     std::vector<std::vector<std::string>> tokens(chunks.size());
     for (std::size_t i = 0; i < chunks.size(); ++i) tokens[i] = tokenizer_.tokenize(chunks[i].text);
     add_tokens(tokens);
@@ -82,7 +83,7 @@ class BM25Retriever {
   }
 
   /// Indexes pre-tokenised texts (chunk i gets an empty Chunk with text = the tokens joined by spaces).
-  BM25Retriever& add_tokenized(std::span<const std::vector<std::string>> tokens) {
+  BasicBM25Retriever& add_tokenized(std::span<const std::vector<std::string>> tokens) {
     add_tokens(tokens);
     for (const auto& t : tokens) {
       Chunk c;
@@ -203,5 +204,8 @@ class BM25Retriever {
   std::vector<double> lengths_;  ///< |d| of every chunk
   double total_length_ = 0;
 };
+
+/// (BasicBM25Retriever is a class template only so that it is compiled where it is used.)
+using BM25Retriever = BasicBM25Retriever<>;
 
 }  // namespace aimastery

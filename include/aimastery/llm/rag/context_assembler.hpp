@@ -46,7 +46,8 @@ namespace aimastery {
 using TokenCounter = std::function<Index(std::string_view)>;
 
 /// The word pieces of `tokenizer` ([CLS]/[SEP] not counted, no truncation).
-inline TokenCounter count_wordpieces(std::shared_ptr<const WordPieceTokenizer> tokenizer) {
+template <class Unused = void>
+TokenCounter count_wordpieces(std::shared_ptr<const WordPieceTokenizer> tokenizer) {
   require(tokenizer != nullptr, "count_wordpieces", "the tokenizer is null");
   return [tokenizer = std::move(tokenizer)](std::string_view text) { return tokenizer->count_pieces(text); };
 }
@@ -97,9 +98,10 @@ struct AssembledContext {
   }
 };
 
-class ContextAssembler {
+template <class Unused = void>
+class BasicContextAssembler {
  public:
-  ContextAssembler(TokenCounter count_tokens, ContextAssemblerOptions options = {})
+  BasicContextAssembler(TokenCounter count_tokens, ContextAssemblerOptions options = {})
       : count_tokens_(std::move(count_tokens)), options_(std::move(options)) {
     constexpr std::string_view where = "ContextAssembler";
     require(static_cast<bool>(count_tokens_), where, "the token counter is empty");
@@ -228,5 +230,8 @@ class ContextAssembler {
   TokenCounter count_tokens_;
   ContextAssemblerOptions options_;
 };
+
+/// (BasicContextAssembler is a class template only so that it is compiled where it is used.)
+using ContextAssembler = BasicContextAssembler<>;
 
 }  // namespace aimastery

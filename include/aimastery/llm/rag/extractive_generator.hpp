@@ -33,9 +33,10 @@ struct ExtractiveGeneratorOptions {
   BM25Options scoring = {};  ///< BM25 parameters and tokenisation of the sentence ranking
 };
 
-class ExtractiveGenerator {
+template <class Unused = void>
+class BasicExtractiveGenerator {
  public:
-  explicit ExtractiveGenerator(ExtractiveGeneratorOptions options = {}) : options_(std::move(options)) {
+  explicit BasicExtractiveGenerator(ExtractiveGeneratorOptions options = {}) : options_(std::move(options)) {
     require(options_.max_sentences >= 1, "ExtractiveGenerator",
             [&] { return "max_sentences must be at least 1, got " + std::to_string(options_.max_sentences); });
     [[maybe_unused]] const BM25Retriever check_scoring(options_.scoring);  // validates k1 and b now
@@ -82,5 +83,8 @@ class ExtractiveGenerator {
  private:
   ExtractiveGeneratorOptions options_;
 };
+
+/// (BasicExtractiveGenerator is a class template only so that it is compiled where it is used.)
+using ExtractiveGenerator = BasicExtractiveGenerator<>;
 
 }  // namespace aimastery

@@ -59,8 +59,9 @@ struct FusedScores {
 
 /// RRF(d) = Σ_l 1 / (k + rank_l(d)) over the lists (rank from 1: a list's order, its rank fields unused);
 /// the top_k best.
-inline std::vector<RetrievalResult> reciprocal_rank_fusion(const std::vector<std::vector<RetrievalResult>>& lists,
-                                                           Index top_k, double k = 60) {
+template <class Unused = void>
+std::vector<RetrievalResult> reciprocal_rank_fusion(const std::vector<std::vector<RetrievalResult>>& lists, Index top_k,
+                                                    double k = 60) {
   constexpr std::string_view where = "reciprocal_rank_fusion";
   require(top_k >= 1, where, [&] { return "top_k must be at least 1, got " + std::to_string(top_k); });
   require(k >= 0 && std::isfinite(k), where, [&] { return "k must be finite and >= 0, got " + std::to_string(k); });
@@ -72,8 +73,9 @@ inline std::vector<RetrievalResult> reciprocal_rank_fusion(const std::vector<std
 
 /// S(d) = Σ_l w_l · (s_l(d) − min_l) / (max_l − min_l) over the lists (1 when a list's scores are all
 /// equal); `weights` empty means all 1, else one per list. The top_k best.
-inline std::vector<RetrievalResult> normalized_score_fusion(const std::vector<std::vector<RetrievalResult>>& lists,
-                                                            Index top_k, const std::vector<double>& weights = {}) {
+template <class Unused = void>
+std::vector<RetrievalResult> normalized_score_fusion(const std::vector<std::vector<RetrievalResult>>& lists,
+                                                     Index top_k, const std::vector<double>& weights = {}) {
   constexpr std::string_view where = "normalized_score_fusion";
   require(top_k >= 1, where, [&] { return "top_k must be at least 1, got " + std::to_string(top_k); });
   require(weights.empty() || weights.size() == lists.size(), where,

@@ -25,9 +25,10 @@ struct LexicalTokenizerOptions {
   bool remove_stopwords = false;
 };
 
-class LexicalTokenizer {
+template <class Unused = void>
+class BasicLexicalTokenizer {
  public:
-  explicit LexicalTokenizer(LexicalTokenizerOptions options = {}) : options_(options) {}
+  explicit BasicLexicalTokenizer(LexicalTokenizerOptions options = {}) : options_(options) {}
 
   [[nodiscard]] const LexicalTokenizerOptions& options() const noexcept { return options_; }
 
@@ -65,5 +66,8 @@ class LexicalTokenizer {
  private:
   LexicalTokenizerOptions options_;
 };
+
+/// (BasicLexicalTokenizer is a class template only so that it is compiled where it is used.)
+using LexicalTokenizer = BasicLexicalTokenizer<>;
 
 }  // namespace aimastery

@@ -42,7 +42,8 @@ using RunScores = std::map<std::string, double>;
 using Run = std::map<std::string, RunScores>;
 
 /// A query's retrieved documents in rank order: score descending, then document id descending.
-inline std::vector<std::string> rank_documents(const RunScores& scores) {
+template <class Unused = void>
+std::vector<std::string> rank_documents(const RunScores& scores) {
   std::vector<std::pair<double, const std::string*>> order;
   order.reserve(scores.size());
   for (const auto& [doc, score] : scores) order.emplace_back(score, &doc);
@@ -104,7 +105,8 @@ inline double reciprocal_rank(const std::vector<std::string>& ranking, const Jud
 }
 
 /// AP = Σ over ranks i holding a relevant document of P@i, divided by R; 0 when R = 0.
-inline double average_precision(const std::vector<std::string>& ranking, const Judgments& judgments) {
+template <class Unused = void>
+double average_precision(const std::vector<std::string>& ranking, const Judgments& judgments) {
   const Index R = detail::rag::relevant_count(judgments);
   if (R == 0) return 0.0;
   double sum = 0;
@@ -115,7 +117,8 @@ inline double average_precision(const std::vector<std::string>& ranking, const J
 }
 
 /// nDCG@k with gains max(grade, 0) and discount 1 / log₂(rank + 1); 0 when the ideal DCG is 0.
-inline double ndcg_at_k(const std::vector<std::string>& ranking, const Judgments& judgments, Index k) {
+template <class Unused = void>
+double ndcg_at_k(const std::vector<std::string>& ranking, const Judgments& judgments, Index k) {
   detail::rag::check_cutoff(k, "ndcg_at_k");
   const auto discounted = [](double gain, std::size_t i) { return gain / std::log2(static_cast<double>(i) + 2.0); };
   double dcg = 0;
@@ -137,8 +140,9 @@ struct EvaluateOptions {
 
 /// Per query (present in both the run and the qrels), the measures under pytrec_eval's names:
 /// "P_k", "recall_k", "ndcg_cut_k" for every cutoff k, "recip_rank" and "map".
-inline std::map<std::string, std::map<std::string, double>> evaluate_run(const Qrels& qrels, const Run& run,
-                                                                         const EvaluateOptions& options = {}) {
+template <class Unused = void>
+std::map<std::string, std::map<std::string, double>> evaluate_run(const Qrels& qrels, const Run& run,
+                                                                  const EvaluateOptions& options = {}) {
   for (const Index k : options.cutoffs) detail::rag::check_cutoff(k, "evaluate_run");
   std::map<std::string, std::map<std::string, double>> out;
   for (const auto& [query, scores] : run) {
@@ -159,8 +163,8 @@ inline std::map<std::string, std::map<std::string, double>> evaluate_run(const Q
 }
 
 /// The mean of every measure over the queries (an empty map for no queries).
-inline std::map<std::string, double> mean_over_queries(
-    const std::map<std::string, std::map<std::string, double>>& per_query) {
+template <class Unused = void>
+std::map<std::string, double> mean_over_queries(const std::map<std::string, std::map<std::string, double>>& per_query) {
   std::map<std::string, double> mean;
   for (const auto& [query, measures] : per_query)
     for (const auto& [name, value] : measures) mean[name] += value;

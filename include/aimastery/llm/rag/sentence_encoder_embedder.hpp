@@ -25,11 +25,12 @@
 
 namespace aimastery {
 
-class SentenceEncoderEmbedder {
+template <class Unused = void>
+class BasicSentenceEncoderEmbedder {
  public:
   using Scalar = float;
 
-  explicit SentenceEncoderEmbedder(SentenceEncoder encoder, Index batch_size = 32)
+  explicit BasicSentenceEncoderEmbedder(SentenceEncoder encoder, Index batch_size = 32)
       : encoder_(std::move(encoder)), batch_size_(batch_size) {
     require(batch_size > 0, "SentenceEncoderEmbedder",
             [&] { return "batch_size must be positive, got " + std::to_string(batch_size); });
@@ -44,13 +45,17 @@ class SentenceEncoderEmbedder {
   Index batch_size_;
 };
 
+/// (BasicSentenceEncoderEmbedder is a class template only so that it is compiled where it is used.)
+using SentenceEncoderEmbedder = BasicSentenceEncoderEmbedder<>;
+
 static_assert(EmbeddingModel<SentenceEncoderEmbedder>);
 
 /// The identity of a sentence-transformers model folder: "xxh3-128:" and the XXH3-128 of the bytes of
 /// config.json, vocab.txt and model.safetensors, each preceded by its name and size (so that moving bytes
 /// from one file to the next changes it). Reads the files in 1 MiB blocks. A missing or unreadable file:
 /// FormatError naming it.
-inline std::string sentence_encoder_identity(const std::string& directory) {
+template <class Unused = void>
+std::string sentence_encoder_identity(const std::string& directory) {
   namespace fs = std::filesystem;
   XXH3_state_t* state = XXH3_createState();
   if (state == nullptr) throw std::bad_alloc();
@@ -86,8 +91,9 @@ inline std::string sentence_encoder_identity(const std::string& directory) {
 /// "minilm", model = sentence_encoder_identity(directory) and the max_seq_length (it changes the embeddings
 /// of long texts), source = the folder, dimension = the encoder's.
 /// Its embed is the encoder's encode (thread-safe: the encoder is read-only).
-inline IndexEmbedder sentence_encoder_index_embedder(const std::string& directory, Index batch_size = 32,
-                                                     SentenceEncoderOptions options = {}) {
+template <class Unused = void>
+IndexEmbedder sentence_encoder_index_embedder(const std::string& directory, Index batch_size = 32,
+                                              SentenceEncoderOptions options = {}) {
   require(batch_size > 0, "sentence_encoder_index_embedder",
           [&] { return "batch_size must be positive, got " + std::to_string(batch_size); });
   auto encoder = std::make_shared<const SentenceEncoder>(SentenceEncoder::load(directory, options));

@@ -99,9 +99,10 @@ struct TextChunkerOptions {
   std::vector<std::string> metadata_in_budget = {};
 };
 
-class TextChunker {
+template <class Unused = void>
+class BasicTextChunker {
  public:
-  explicit TextChunker(TextChunkerOptions options = {}) : options_(std::move(options)) {
+  explicit BasicTextChunker(TextChunkerOptions options = {}) : options_(std::move(options)) {
     constexpr std::string_view where = "TextChunker";
     require(options_.size > 0, where, [&] { return "size must be positive, got " + std::to_string(options_.size); });
     require(options_.overlap >= 0, where,
@@ -590,5 +591,8 @@ class TextChunker {
 
   TextChunkerOptions options_;
 };
+
+/// (BasicTextChunker is a class template only so that it is compiled where it is used.)
+using TextChunker = BasicTextChunker<>;
 
 }  // namespace aimastery

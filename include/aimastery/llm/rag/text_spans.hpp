@@ -31,7 +31,8 @@ inline bool is_unicode_space(char32_t c) {
 }
 
 /// The sentences of text[within.start, within.end), tiling it.
-inline std::vector<TextSpan> sentence_spans(std::string_view text, TextSpan within) {
+template <class Unused = void>
+std::vector<TextSpan> sentence_spans(std::string_view text, TextSpan within) {
   const auto terminal = [](char32_t c) {
     return c == '.' || c == '!' || c == '?' || c == 0x3002 || c == 0xFF01 || c == 0xFF1F;
   };
@@ -82,7 +83,10 @@ inline std::vector<TextSpan> sentence_spans(std::string_view text, TextSpan with
 }
 
 /// The sentences of the whole text.
-inline std::vector<TextSpan> sentence_spans(std::string_view text) { return sentence_spans(text, {0, text.size()}); }
+template <class Unused = void>
+std::vector<TextSpan> sentence_spans(std::string_view text) {
+  return sentence_spans(text, {0, text.size()});
+}
 
 /// `span` without the whitespace at its ends.
 inline TextSpan trim_span(std::string_view text, TextSpan span) {

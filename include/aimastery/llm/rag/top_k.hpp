@@ -27,7 +27,8 @@ inline bool ranks_before(const ScoredIndex& a, const ScoredIndex& b) noexcept {
 }
 
 /// The min(k, n) best of `candidates` (score descending, then index ascending), in that order.
-inline std::vector<ScoredIndex> select_top_k(std::vector<ScoredIndex> candidates, Index k) {
+template <class Unused = void>
+std::vector<ScoredIndex> select_top_k(std::vector<ScoredIndex> candidates, Index k) {
   require(k >= 0, "select_top_k", [&] { return "k must not be negative, got " + std::to_string(k); });
   const auto better = ranks_before;
   const auto keep = std::min(candidates.size(), static_cast<std::size_t>(k));

@@ -90,7 +90,8 @@ inline double parse_score(std::string_view s, const std::string& where, std::siz
 }
 
 /// Opens a file for reading after checking its size against the limit.
-inline std::ifstream open_trec_file(const std::string& path, std::uintmax_t max_bytes, const std::string& where) {
+template <class Unused = void>
+std::ifstream open_trec_file(const std::string& path, std::uintmax_t max_bytes, const std::string& where) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw FormatError(where + ": cannot open '" + path + "'");
   const std::streamoff size = in.tellg();
@@ -103,7 +104,8 @@ inline std::ifstream open_trec_file(const std::string& path, std::uintmax_t max_
 }  // namespace detail::rag
 
 /// Reads qrels ("query iteration document grade" per line). `name` names the source in messages.
-inline Qrels read_trec_qrels(std::istream& in, const std::string& name = "<stream>") {
+template <class Unused = void>
+Qrels read_trec_qrels(std::istream& in, const std::string& name = "<stream>") {
   const std::string where = "read_trec_qrels: " + name;
   Qrels qrels;
   detail::rag::for_each_trec_line(in, where, [&](const std::vector<std::string_view>& f, std::size_t line) {
@@ -120,7 +122,8 @@ inline Qrels read_trec_qrels(std::istream& in, const std::string& name = "<strea
 }
 
 /// Reads a run ("query Q0 document rank score tag" per line).
-inline Run read_trec_run(std::istream& in, const std::string& name = "<stream>") {
+template <class Unused = void>
+Run read_trec_run(std::istream& in, const std::string& name = "<stream>") {
   const std::string where = "read_trec_run: " + name;
   Run run;
   detail::rag::for_each_trec_line(in, where, [&](const std::vector<std::string_view>& f, std::size_t line) {
@@ -138,20 +141,23 @@ inline Run read_trec_run(std::istream& in, const std::string& name = "<stream>")
 }
 
 /// Reads a qrels file of at most `max_bytes`.
-inline Qrels read_trec_qrels(const std::string& path, std::uintmax_t max_bytes = std::uintmax_t{1} << 30) {
+template <class Unused = void>
+Qrels read_trec_qrels(const std::string& path, std::uintmax_t max_bytes = std::uintmax_t{1} << 30) {
   auto in = detail::rag::open_trec_file(path, max_bytes, "read_trec_qrels");
   return read_trec_qrels(in, "'" + path + "'");
 }
 
 /// Reads a run file of at most `max_bytes`.
-inline Run read_trec_run(const std::string& path, std::uintmax_t max_bytes = std::uintmax_t{1} << 30) {
+template <class Unused = void>
+Run read_trec_run(const std::string& path, std::uintmax_t max_bytes = std::uintmax_t{1} << 30) {
   auto in = detail::rag::open_trec_file(path, max_bytes, "read_trec_run");
   return read_trec_run(in, "'" + path + "'");
 }
 
 /// Writes a run: for each query its documents in rank order, rank from 1, scores in the shortest form
 /// that reads back exactly. Ids must be single words (InvalidArgument, checked before anything is written).
-inline void write_trec_run(std::ostream& out, const Run& run, const std::string& tag = "aimastery") {
+template <class Unused = void>
+void write_trec_run(std::ostream& out, const Run& run, const std::string& tag = "aimastery") {
   require(!tag.empty() && tag.find_first_of(" \t\n\r") == std::string::npos, "write_trec_run",
           "the tag must be one non-empty word");
   char buffer[32];
