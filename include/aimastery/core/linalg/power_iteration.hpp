@@ -7,9 +7,9 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <random>
 #include <string>
 
+#include "aimastery/core/probability/mersenne_twister.hpp"
 #include "aimastery/core/tensor.hpp"
 
 namespace aimastery {
@@ -45,7 +45,7 @@ PowerIterationResult<typename Derived::Scalar> power_iteration(
   require(tolerance >= T(0), where, [&] { return "tolerance must be non-negative, got " + std::to_string(tolerance); });
 
   // Start: entries uniform on [-1, 1) from the seeded engine (bits → double, the same on every platform).
-  std::mt19937_64 engine(seed);
+  MersenneTwister64 engine(seed);
   Vector<T> v(A.rows());
   for (Index i = 0; i < v.size(); ++i) v(i) = static_cast<T>(static_cast<double>(engine() >> 11) * 0x1.0p-52 - 1.0);
   v /= v.norm();

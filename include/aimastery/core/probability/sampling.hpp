@@ -2,6 +2,7 @@
 /// \file
 /// Seeded random variates written here, so a seed gives the same samples on every platform:
 /// std::mt19937_64's output sequence is fixed by the C++ standard, the distributions of <random> are not.
+/// The engine is MersenneTwister64 (mersenne_twister.hpp), whose draws are std::mt19937_64's.
 /// Every random draw of the library goes through these: uniform reals in (0, 1), standard normals, uniform
 /// integers below n, and one Fisher–Yates shuffle.
 
@@ -10,12 +11,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <numbers>
-#include <random>
+
+#include "aimastery/core/probability/mersenne_twister.hpp"
 
 namespace aimastery {
 
 /// The engine every sampler in aimastery uses.
-using RandomEngine = std::mt19937_64;
+using RandomEngine = MersenneTwister64;
 
 namespace detail {
 
