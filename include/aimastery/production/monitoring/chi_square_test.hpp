@@ -51,7 +51,8 @@ namespace detail {
 
 /// Σ (O − E)²/E over matching entries, each term as (O − E)·((O − E)/E) so that (O − E)² cannot overflow
 /// for counts near the largest double. A sum that still overflows is reported, never passed on as NaN.
-inline double pearson_statistic(const Matrix<double>& observed, const Matrix<double>& expected, const char* where) {
+template <class = void>
+double pearson_statistic(const Matrix<double>& observed, const Matrix<double>& expected, const char* where) {
   double chi2 = 0;
   for (Index i = 0; i < observed.size(); ++i) {
     const double diff = observed.data()[i] - expected.data()[i];
