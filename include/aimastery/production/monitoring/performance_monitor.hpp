@@ -66,9 +66,10 @@ struct PerformanceSnapshot {
   std::size_t latency_count_total = 0;
 
   /// The window's metrics by name ("accuracy", "latency_p95", "error_rate", ...), for AlertManager.
-  /// (A template only so that the map is compiled where it is asked for; call it as metrics().)
-  template <class = void>
-  [[nodiscard]] std::map<std::string, double> metrics() const {
+  /// (The map type is a template parameter only so that the map is built and compiled where it is asked
+  /// for; call it as metrics(), which returns a std::map<std::string, double>.)
+  template <class Map = std::map<std::string, double>>
+  [[nodiscard]] Map metrics() const {
     return {{"error_rate", error_rate},
             {"latency_mean", latency_mean},
             {"latency_p50", latency_p50},
