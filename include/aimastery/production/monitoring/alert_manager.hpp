@@ -14,8 +14,10 @@
 #include <cmath>
 #include <cstddef>
 #include <deque>
+#include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -104,15 +106,6 @@ void to_json(Json& j, const Alert& a) {
   j["unix_time_ms"] = a.unix_time_ms;
 }
 
-namespace detail {
-
-/// The sink of AlertManager::add_jsonl_sink: opens `path` for appending (InvalidArgument when it cannot) and
-/// writes each alert as one JSON line. Defined in production/monitoring/json.hpp, with the file streams.
-template <class Json>
-std::function<void(const Alert&)> jsonl_alert_sink(const std::string& path);
-
-}  // namespace detail
-
 struct AlertManagerOptions {
   std::size_t history_size = 1000;
   MonitorClock clock = [] { return std::chrono::steady_clock::now(); };
@@ -162,8 +155,14 @@ class BasicAlertManager {
   /// Needs <nlohmann/json.hpp> where it is called (aimastery/production/monitoring/json.hpp includes it).
   template <class Json = nlohmann::json>
   BasicAlertManager& add_jsonl_sink(const std::string& path) {
-    static_assert(sizeof(Json) > 0, "add_jsonl_sink needs aimastery/production/monitoring/json.hpp");
-    return add_sink(detail::jsonl_alert_sink<Json>(path));
+    auto file = std::make_shared<std::ofstream>(path, std::ios::app);
+    require(file->is_open(), "AlertManager::add_jsonl_sink",
+            [&] { return "cannot open \"" + path + "\" for appending"; });
+    return add_sink([file](const Alert& a) {
+      *file << Json(a).dump() << '\n';
+      file->flush();
+      if (!*file) throw std::runtime_error("AlertManager: writing the JSON-lines sink failed");
+    });
   }
 
   /// Evaluates every rule on the metrics; returns the alerts fired now (already sent to the sinks).
