@@ -9,6 +9,8 @@
 ///   ks_2samp_exact_sf(n1, n2, h)  P[D_{n1,n2} ≥ h/lcm(n1, n2)], the exact two-sample p-value
 ///                       (Hodges 1958; Viehmann 2021), as ks_2samp(method='exact')
 /// Sums that SciPy evaluates in double-double run here in long double; the rest follow SciPy's order.
+/// kstwo_sf, ks_2samp_exact_sf and the matrix and lattice loops behind them are templates with a defaulted
+/// parameter, called as plain functions: their code is compiled only in the files that call them.
 
 #include <algorithm>
 #include <cmath>
@@ -141,8 +143,9 @@ inline double log_nfactorial_div_n_pow_n(double n) {
 /// C = A·B for m×m row-major matrices: a plain i-k-j loop whose inner loop runs along rows of B and C
 /// (contiguous, vectorised by the compiler). m = 2⌈nd⌉ − 1 stays small (below about 120) where
 /// kstwo_sf uses Durbin's matrix, so no blocking is needed, and no GEMM is instantiated for includers.
-inline void durbin_square_product(const std::vector<double>& A, const std::vector<double>& B, std::vector<double>& C,
-                                  std::size_t m) {
+template <class = void>
+void durbin_square_product(const std::vector<double>& A, const std::vector<double>& B, std::vector<double>& C,
+                           std::size_t m) {
   std::fill(C.begin(), C.end(), 0.0);
   for (std::size_t i = 0; i < m; ++i) {
     double* c = C.data() + i * m;
@@ -160,7 +163,8 @@ inline void durbin_square_product(const std::vector<double>& A, const std::vecto
 ///   H_{ij} = 1/(i−j+1)! for i−j+1 ≥ 0, first column (1 − h^i)/i!, last row its reverse,
 ///   H_{m1} = (1 − 2h^m + max(0, 2h−1)^m)/m!,
 /// P[D_n < d] = n!/n^n · (H^n)_{kk}. H^n by repeated squaring, rescaled by 2^128 to stay in range.
-inline double kolmogn_durbin_cdf(std::int64_t n, double d) {
+template <class = void>
+double kolmogn_durbin_cdf(std::int64_t n, double d) {
   if (d >= 1.0) return 1.0;
   const double nd = static_cast<double>(n) * d;
   if (nd <= 0.5) return 0.0;
@@ -219,7 +223,8 @@ inline double kolmogn_durbin_cdf(std::int64_t n, double d) {
 /// Pomeranz's (1974) recursion for P[D_n ≤ d]: 2n + 1 convolutions of a short row with scaled
 /// Poisson weights (g/n)^j/j!, (2g/n)^j/j!, ((1−2g)/n)^j/j!, where g = min(f, 1−f), f = frac(nd);
 /// the answer is n! times the last entry. Rows are rescaled by 2^128 against underflow.
-inline double kolmogn_pomeranz_cdf(std::int64_t n, double d) {
+template <class = void>
+double kolmogn_pomeranz_cdf(std::int64_t n, double d) {
   const double t = static_cast<double>(n) * d;
   const auto ll = static_cast<std::int64_t>(std::floor(t));
   const double f = t - static_cast<double>(ll);
@@ -367,7 +372,8 @@ inline double smirnov_sf(std::int64_t n, double d) {
 ///   n ≤ 140: nd² ≤ 0.754693 → 1 − Durbin, ≤ 4 → 1 − Pomeranz, else 2·smirnov;
 ///   n > 140: nd² ≥ 370 → 0, ≥ 2.2 → 2·smirnov, else 1 − (Durbin if n ≤ 10⁵ and n d^{3/2} ≤ 1.4,
 ///   otherwise Pelz–Good).
-inline double kstwo_sf(std::int64_t n, double d) {
+template <class = void>
+double kstwo_sf(std::int64_t n, double d) {
   require(n > 0, "kstwo_sf", [&] { return "n = " + std::to_string(n) + " must be positive"; });
   require(!std::isnan(d), "kstwo_sf", "d is NaN");
   using detail::clip_probability;
@@ -430,7 +436,8 @@ inline std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 /// 1 − (lattice paths from (0,0) to (m,n) staying strictly inside |x/m − y/n| < h/lcm) / C(m+n, n),
 /// by Hodges' inside method with Viehmann's recursion for the complement: one sliding column
 /// A(x, ·), A(x, y) = (A(x−1, y)·x + A(x, y−1)·y)/(x + y), entries outside the band set to 1.
-inline double ks_outer_prob_inside_method(std::int64_t m, std::int64_t n, std::int64_t g, std::int64_t h) {
+template <class = void>
+double ks_outer_prob_inside_method(std::int64_t m, std::int64_t n, std::int64_t g, std::int64_t h) {
   if (m < n) std::swap(m, n);
   const std::int64_t mg = m / g, ng = n / g;
   std::int64_t minj = 0;
@@ -463,7 +470,8 @@ inline double ks_outer_prob_inside_method(std::int64_t m, std::int64_t n, std::i
 /// Exact two-sided two-sample p-value P[D_{n1,n2} ≥ h/lcm(n1, n2)] (the statistic D = h/lcm), as
 /// ks_2samp(method='exact'). Returns NaN when the recursion leaves [0, 1] (SciPy then falls back to
 /// the asymptotic distribution).
-inline double ks_2samp_exact_sf(std::int64_t n1, std::int64_t n2, std::int64_t h) {
+template <class = void>
+double ks_2samp_exact_sf(std::int64_t n1, std::int64_t n2, std::int64_t h) {
   require(n1 > 0 && n2 > 0, "ks_2samp_exact_sf", "sample sizes must be positive");
   require(h >= 0, "ks_2samp_exact_sf", "h must be >= 0");
   if (h == 0) return 1.0;

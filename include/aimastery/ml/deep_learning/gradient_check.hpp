@@ -86,8 +86,10 @@ GradientCheckResult gradient_check(Objective&& objective, const ParameterList<T>
       v = saved;
       numeric.data()[i] = static_cast<T>((plus - minus) / (2.0 * options.step));
     }
-    const Matrix<double> a = p.grad.template cast<double>();
-    const Matrix<double> n = numeric.template cast<double>();
+    // auto (Matrix<double>, as T is a template parameter): the comparison below is compiled where the check
+    // is instantiated, not in every file that includes this header.
+    const auto a = p.grad.template cast<double>().eval();
+    const auto n = numeric.template cast<double>().eval();
     if (a.size() == 0) continue;
     Index worst = 0;
     const double max_diff = (a - n).cwiseAbs().reshaped().maxCoeff(&worst);

@@ -9,18 +9,17 @@
 /// operation; `LRUCache<K, V, NullMutex>` is for a single thread and pays nothing for locking.
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
-#include <future>
 #include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -94,6 +93,12 @@ inline std::uint64_t mix_hash(std::uint64_t h) noexcept {
   h *= 0xc4ceb9fe1a85ec53ULL;
   h ^= h >> 33;
   return h;
+}
+
+/// An address that tells the calling thread from every other running thread (its own thread_local's).
+inline const void* this_thread_token() noexcept {
+  thread_local const char token = 0;
+  return &token;
 }
 
 inline void check_ttl(std::chrono::nanoseconds ttl, const char* where) {
@@ -194,7 +199,7 @@ class LRUCache {
   V get_or_compute(const K& key, F&& compute, std::chrono::nanoseconds ttl) {
     detail::check_ttl(ttl, "LRUCache::get_or_compute");
     const std::uint64_t h = hash_of(key);
-    std::optional<std::promise<V>> promise;  // made only on a miss (a promise allocates its shared state)
+    std::shared_ptr<InFlight> flight;  // made only on a miss
     {
       std::unique_lock lock(mutex_);
       if (sketch_) sketch_->record(h);
@@ -205,18 +210,18 @@ class LRUCache {
         return nodes_[node].entry->second;
       }
       if (auto running = in_flight_.find(key); running != in_flight_.end()) {
-        if (running->second.owner == std::this_thread::get_id())
+        if (running->second->owner == detail::this_thread_token())
           throw InvalidArgument(
               "LRUCache::get_or_compute: recursive computation: compute for a key called get_or_compute for the "
               "same key on the same thread (it would wait for itself)");
         ++stats_.hits;
-        std::shared_future<V> result = running->second.result;
+        const std::shared_ptr<InFlight> result = running->second;
         lock.unlock();
-        return result.get();
+        return result->get();
       }
       ++stats_.misses;
-      promise.emplace();
-      in_flight_.emplace(key, InFlight{promise->get_future().share(), std::this_thread::get_id()});
+      flight = std::make_shared<InFlight>();
+      in_flight_.emplace(key, flight);
     }
     std::optional<V> value;
     try {
@@ -226,7 +231,7 @@ class LRUCache {
         std::lock_guard lock(mutex_);
         in_flight_.erase(key);
       }
-      promise->set_exception(std::current_exception());
+      flight->fail(std::current_exception());
       throw;
     }
     try {
@@ -239,10 +244,10 @@ class LRUCache {
         std::lock_guard lock(mutex_);
         in_flight_.erase(key);
       }
-      promise->set_exception(std::current_exception());
+      flight->fail(std::current_exception());
       throw;
     }
-    promise->set_value(*value);
+    flight->succeed(*value);
     return std::move(*value);
   }
 
@@ -552,12 +557,38 @@ class LRUCache {
   std::size_t weight_ = 0;
   CacheStats stats_;
   std::unique_ptr<detail::FrequencySketch> sketch_;  // only with TinyLFU admission
-  // A computation in flight: its result, and the thread running it (to detect a recursive call).
+  // A computation in flight: the thread running it (to detect a recursive call) and, once `done`, its value
+  // or its exception. Waiters block on `done` (std::atomic's wait) and read the result after it is set.
   struct InFlight {
-    std::shared_future<V> result;
-    std::thread::id owner;
+    const void* owner = detail::this_thread_token();
+    std::atomic<bool> done{false};
+    std::optional<V> value;
+    std::exception_ptr error;
+
+    V get() const {
+      done.wait(false, std::memory_order_acquire);
+      if (error) std::rethrow_exception(error);
+      return *value;
+    }
+    void succeed(const V& v) {
+      try {
+        value.emplace(v);
+      } catch (...) {
+        fail(std::current_exception());
+        throw;
+      }
+      finish();
+    }
+    void fail(std::exception_ptr e) {
+      error = std::move(e);
+      finish();
+    }
+    void finish() {
+      done.store(true, std::memory_order_release);
+      done.notify_all();
+    }
   };
-  std::unordered_map<K, InFlight, Hash, KeyEqual> in_flight_;
+  std::unordered_map<K, std::shared_ptr<InFlight>, Hash, KeyEqual> in_flight_;
 };
 
 /// An LRU cache split into `shards` independently locked LRUCaches, the shard chosen by the key's hash:

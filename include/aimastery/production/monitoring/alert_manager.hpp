@@ -111,16 +111,19 @@ struct AlertManagerOptions {
   MonitorClock clock = [] { return std::chrono::steady_clock::now(); };
 };
 
-class AlertManager {
+/// The manager. A class template only so that its members are compiled in the files that use a manager,
+/// not in every file that includes this header: AlertManager (below) is the one to use.
+template <class = void>
+class BasicAlertManager {
  public:
   using Sink = std::function<void(const Alert&)>;
 
-  explicit AlertManager(AlertManagerOptions options = {}) : options_(std::move(options)) {
+  explicit BasicAlertManager(AlertManagerOptions options = {}) : options_(std::move(options)) {
     require(options_.history_size > 0, "AlertManager", "history_size must be positive");
     require(static_cast<bool>(options_.clock), "AlertManager", "clock is empty");
   }
 
-  AlertManager& add_rule(AlertRule rule) {
+  BasicAlertManager& add_rule(AlertRule rule) {
     constexpr const char* where = "AlertManager::add_rule";
     require(!rule.name.empty(), where, "the rule has no name");
     require(!rule.metric.empty(), where, [&] { return "rule \"" + rule.name + "\" has no metric"; });
@@ -141,7 +144,7 @@ class AlertManager {
     return rules_.erase(name) > 0;
   }
 
-  AlertManager& add_sink(Sink sink) {
+  BasicAlertManager& add_sink(Sink sink) {
     require(static_cast<bool>(sink), "AlertManager::add_sink", "the sink is empty");
     std::lock_guard lock(sink_mutex_);
     sinks_.push_back(std::move(sink));
@@ -151,7 +154,7 @@ class AlertManager {
   /// Appends each alert as one JSON line to `path` (opened now, in append mode).
   /// Needs <nlohmann/json.hpp> where it is called (aimastery/production/monitoring/json.hpp includes it).
   template <class Json = nlohmann::json>
-  AlertManager& add_jsonl_sink(const std::string& path) {
+  BasicAlertManager& add_jsonl_sink(const std::string& path) {
     auto file = std::make_shared<std::ofstream>(path, std::ios::app);
     require(file->is_open(), "AlertManager::add_jsonl_sink",
             [&] { return "cannot open \"" + path + "\" for appending"; });
@@ -282,5 +285,8 @@ class AlertManager {
   std::deque<Alert> history_;
   std::size_t sequence_ = 0, suppressed_ = 0, sink_failures_ = 0, evaluations_ = 0;
 };
+
+/// Alert rules on named metrics (see the file comment).
+using AlertManager = BasicAlertManager<>;
 
 }  // namespace aimastery

@@ -51,7 +51,8 @@ namespace detail {
 
 /// Σ (O − E)²/E over matching entries, each term as (O − E)·((O − E)/E) so that (O − E)² cannot overflow
 /// for counts near the largest double. A sum that still overflows is reported, never passed on as NaN.
-inline double pearson_statistic(const Matrix<double>& observed, const Matrix<double>& expected, const char* where) {
+template <class = void>
+double pearson_statistic(const Matrix<double>& observed, const Matrix<double>& expected, const char* where) {
   double chi2 = 0;
   for (Index i = 0; i < observed.size(); ++i) {
     const double diff = observed.data()[i] - expected.data()[i];
@@ -92,11 +93,14 @@ template <class Derived>
 ChiSquareResult chi_square_test(const Eigen::MatrixBase<Derived>& observed, ChiSquareOptions options = {}) {
   constexpr const char* where = "chi_square_test";
   check_not_empty(where, "observed", observed);
-  Matrix<double> O = observed.template cast<double>();
+  // Matrix<double>, named through Derived: the Eigen arithmetic below depends on the template parameter and
+  // is compiled where the test is instantiated, not in every file that includes this header.
+  using Counts = Matrix<std::conditional_t<std::is_void_v<Derived>, void, double>>;
+  Counts O = observed.template cast<double>();
   check_finite(where, "observed", O);
   require((O.array() >= 0).all(), where, "observed has negative counts");
-  const Vector<double> rows = O.rowwise().sum();
-  const RowVector<double> cols = O.colwise().sum();
+  const auto rows = O.rowwise().sum().eval();
+  const auto cols = O.colwise().sum().eval();
   const double total = O.sum();
   require(std::isfinite(total), where, "observed sums to more than the largest double (the counts are too large)");
   ChiSquareResult result;

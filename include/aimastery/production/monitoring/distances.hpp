@@ -30,8 +30,8 @@ struct WeightedSorted {
   std::vector<double> cumulative;
 };
 
-inline WeightedSorted weighted_sorted(std::vector<double> values, const std::vector<double>& weights,
-                                      std::string_view name) {
+template <class = void>
+WeightedSorted weighted_sorted(std::vector<double> values, const std::vector<double>& weights, std::string_view name) {
   constexpr const char* where = "wasserstein_distance";
   WeightedSorted out;
   out.cumulative.assign(values.size() + 1, 0.0);

@@ -52,7 +52,8 @@ struct DriftDetectorOptions {
 namespace detail {
 
 /// Counts of a numeric sample in the bins (e_b, e_{b+1}] at the reference's deciles.
-inline std::vector<double> binned_counts(const std::vector<double>& values, const std::vector<double>& edges) {
+template <class = void>
+std::vector<double> binned_counts(const std::vector<double>& values, const std::vector<double>& edges) {
   std::vector<double> counts(edges.size() + 1, 0.0);
   for (double x : values) {
     const auto b = static_cast<std::size_t>(std::lower_bound(edges.begin(), edges.end(), x) - edges.begin());
@@ -62,8 +63,9 @@ inline std::vector<double> binned_counts(const std::vector<double>& values, cons
 }
 
 /// Counts of two categorical samples over the categories of either (sorted).
-inline std::pair<std::vector<double>, std::vector<double>> category_counts(const std::vector<std::string>& a,
-                                                                           const std::vector<std::string>& b) {
+template <class = void>
+std::pair<std::vector<double>, std::vector<double>> category_counts(const std::vector<std::string>& a,
+                                                                    const std::vector<std::string>& b) {
   std::map<std::string, std::size_t> index;
   for (const auto& s : a) index.emplace(s, 0);
   for (const auto& s : b) index.emplace(s, 0);
@@ -76,7 +78,8 @@ inline std::pair<std::vector<double>, std::vector<double>> category_counts(const
 }
 
 /// PSI over the counts of two samples in the same bins (or categories), with a floor.
-inline double psi_of_counts(const std::vector<double>& ref, const std::vector<double>& cur, double floor) {
+template <class = void>
+double psi_of_counts(const std::vector<double>& ref, const std::vector<double>& cur, double floor) {
   const double nr = std::accumulate(ref.begin(), ref.end(), 0.0), nc = std::accumulate(cur.begin(), cur.end(), 0.0);
   double value = 0;
   for (std::size_t i = 0; i < ref.size(); ++i) value += psi_bin(0, 0, ref[i], nr, cur[i], nc, floor).contribution;
@@ -85,10 +88,13 @@ inline double psi_of_counts(const std::vector<double>& ref, const std::vector<do
 
 }  // namespace detail
 
-/// Data drift between a reference FeatureFrame (set once) and current frames.
-class DriftDetector {
+/// Data drift between a reference FeatureFrame (set once) and current frames. A class template only so that
+/// its members, and the tests they run, are compiled in the files that use a detector, not in every file
+/// that includes this header: DriftDetector (below) is the one to use.
+template <class = void>
+class BasicDriftDetector {
  public:
-  explicit DriftDetector(DriftDetectorOptions options = {}) : options_(std::move(options)) {
+  explicit BasicDriftDetector(DriftDetectorOptions options = {}) : options_(std::move(options)) {
     constexpr const char* where = "DriftDetector";
     require(options_.p_value_threshold > 0 && options_.p_value_threshold < 1, where,
             "p_value_threshold must be in (0, 1)");
@@ -98,7 +104,7 @@ class DriftDetector {
   }
 
   /// Sets the reference data; every feature must be non-empty and finite.
-  DriftDetector& fit(FeatureFrame reference) {
+  BasicDriftDetector& fit(FeatureFrame reference) {
     require(!reference.names().empty(), "DriftDetector::fit", "the reference has no features");
     for (const auto& name : reference.names()) {
       require(reference.rows(name) > 0, "DriftDetector::fit", [&] { return "feature \"" + name + "\" is empty"; });
@@ -125,7 +131,7 @@ class DriftDetector {
 
   /// Convenience: numeric columns of a matrix.
   template <class Derived>
-  DriftDetector& fit(const Eigen::MatrixBase<Derived>& X, const std::vector<std::string>& names = {}) {
+  BasicDriftDetector& fit(const Eigen::MatrixBase<Derived>& X, const std::vector<std::string>& names = {}) {
     return fit(FeatureFrame::from_matrix(X, names));
   }
 
@@ -140,9 +146,6 @@ class DriftDetector {
   }
 
   /// Tests every reference feature on `current` (which must hold each of them, with the same type).
-  /// (A template only so that the tests it runs are instantiated where a detection is made, not in every
-  /// file that includes this header; call it as detect(current).)
-  template <class = void>
   [[nodiscard]] DriftReport detect(const FeatureFrame& current) const {
     constexpr const char* where = "DriftDetector::detect";
     if (!fitted_) throw NotFittedError("DriftDetector::detect: call fit() with the reference data first");
@@ -192,7 +195,6 @@ class DriftDetector {
   [[nodiscard]] const DriftDetectorOptions& options() const noexcept { return options_; }
 
  private:
-  template <class = void>
   FeatureDrift test_feature(const std::string& name, const FeatureFrame& current) const {
     FeatureDrift f;
     f.name = name;
@@ -254,7 +256,6 @@ class DriftDetector {
     return f;
   }
 
-  template <class = void>
   void distance_or_chi_square(FeatureDrift& f, const std::vector<double>& rc, const std::vector<double>& cc) const {
     if (f.method == DriftMethod::jensen_shannon) {
       f.statistic = jensen_shannon(rc, cc);
@@ -281,5 +282,8 @@ class DriftDetector {
   FeatureFrame reference_;
   bool fitted_ = false;
 };
+
+/// Data drift of named features (see the file comment).
+using DriftDetector = BasicDriftDetector<>;
 
 }  // namespace aimastery

@@ -46,7 +46,8 @@ namespace detail {
 
 /// Sorts in place. Doubles are mapped to order-preserving unsigned keys and sorted by an LSD radix
 /// sort (11-bit digits); for short inputs std::sort.
-inline void sort_values(std::vector<double>& v) {
+template <class = void>
+void sort_values(std::vector<double>& v) {
   if (v.size() < 4096) {
     std::sort(v.begin(), v.end());
     return;
@@ -104,7 +105,8 @@ inline double ks_statistic_sorted(const std::vector<double>& a, const std::vecto
 }
 
 /// p-value of D for sample sizes n1, n2 and the requested method, as ks_2samp (two-sided).
-inline KsResult ks_p_value(double d, std::int64_t n1, std::int64_t n2, KsMethod method) {
+template <class = void>
+KsResult ks_p_value(double d, std::int64_t n1, std::int64_t n2, KsMethod method) {
   constexpr std::int64_t max_auto_n = 10000;
   const std::int64_t g = std::gcd(n1, n2);
   const std::int64_t n1g = n1 / g, n2g = n2 / g;

@@ -32,7 +32,8 @@ inline std::string to_string(MultipleTestingCorrection c) {
 /// Benjamini–Hochberg step-up adjusted p-values (as statsmodels' fdr_bh), in the order of `p`. A NaN
 /// p-value (a test that has none, e.g. KS on one value against one) stays NaN and is not counted in m.
 /// InvalidArgument for a p-value outside [0, 1].
-inline std::vector<double> benjamini_hochberg(const std::vector<double>& p) {
+template <class = void>
+std::vector<double> benjamini_hochberg(const std::vector<double>& p) {
   std::vector<std::size_t> order;
   order.reserve(p.size());
   for (std::size_t i = 0; i < p.size(); ++i) {

@@ -66,7 +66,10 @@ struct PerformanceSnapshot {
   std::size_t latency_count_total = 0;
 
   /// The window's metrics by name ("accuracy", "latency_p95", "error_rate", ...), for AlertManager.
-  [[nodiscard]] std::map<std::string, double> metrics() const {
+  /// (The map type is a template parameter only so that the map is built and compiled where it is asked
+  /// for; call it as metrics(), which returns a std::map<std::string, double>.)
+  template <class Map = std::map<std::string, double>>
+  [[nodiscard]] Map metrics() const {
     return {{"error_rate", error_rate},
             {"latency_mean", latency_mean},
             {"latency_p50", latency_p50},
@@ -87,14 +90,16 @@ struct PerformanceSnapshot {
 namespace detail {
 
 /// NumPy's default percentile (linear interpolation) of unsorted values, q in [0, 100].
-inline double percentile_linear(std::vector<double> values, double q) {
+template <class = void>
+double percentile_linear(std::vector<double> values, double q) {
   if (values.empty()) return NAN;
   std::sort(values.begin(), values.end());
   return quantile_sorted(values, q / 100.0);
 }
 
 /// Prometheus sample value: Go's float syntax (NaN, +Inf, -Inf).
-inline std::string prometheus_number(double v) {
+template <class = void>
+std::string prometheus_number(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char buf[40];
@@ -104,11 +109,14 @@ inline std::string prometheus_number(double v) {
 
 }  // namespace detail
 
-class PerformanceMonitor {
+/// The monitor. A class template only so that its members are compiled in the files that use a monitor,
+/// not in every file that includes this header: PerformanceMonitor (below) is the one to use.
+template <class = void>
+class BasicPerformanceMonitor {
  public:
   using TimePoint = std::chrono::steady_clock::time_point;
 
-  explicit PerformanceMonitor(PerformanceMonitorOptions options = {}) : options_(std::move(options)) {
+  explicit BasicPerformanceMonitor(PerformanceMonitorOptions options = {}) : options_(std::move(options)) {
     require(options_.window_size > 0, "PerformanceMonitor", "window_size must be positive");
     require(options_.max_pending > 0, "PerformanceMonitor", "max_pending must be positive");
     require(!options_.window_duration || options_.window_duration->count() > 0, "PerformanceMonitor",
@@ -376,5 +384,8 @@ class PerformanceMonitor {
   std::size_t unmatched_labels_total_ = 0, dropped_predictions_total_ = 0;
   double latency_sum_total_ = 0;
 };
+
+/// Thread-safe performance monitor of a served model (see the file comment).
+using PerformanceMonitor = BasicPerformanceMonitor<>;
 
 }  // namespace aimastery

@@ -65,8 +65,8 @@ inline PsiBin psi_bin(double lower, double upper, double reference_count, double
 /// Puts the k-th smallest value of v[lo, hi) at position k for every k in `positions` (increasing), as a
 /// sort would, without sorting: select the middle position (nth_element), then recurse on either side.
 /// O(n log m) for m positions, against O(n log n) for a sort.
-inline void select_positions(std::vector<double>& v, std::size_t lo, std::size_t hi,
-                             std::span<const std::size_t> positions) {
+template <class = void>
+void select_positions(std::vector<double>& v, std::size_t lo, std::size_t hi, std::span<const std::size_t> positions) {
   if (positions.empty()) return;
   const std::size_t middle = positions.size() / 2, k = positions[middle];
   std::nth_element(v.begin() + static_cast<std::ptrdiff_t>(lo), v.begin() + static_cast<std::ptrdiff_t>(k),
@@ -80,7 +80,8 @@ inline void select_positions(std::vector<double>& v, std::size_t lo, std::size_t
 /// h = (n − 1)·b/B, so only those are selected (reordering `reference`). Uniform binning: the points
 /// min + (max − min)·b/B, or, when max − min overflows (a range beyond the largest double), the
 /// overflow-free lerp(min, max, b/B) = (1 − t)·min + t·max.
-inline std::vector<double> psi_edges(std::vector<double>& reference, int bins, PsiBinning binning) {
+template <class = void>
+std::vector<double> psi_edges(std::vector<double>& reference, int bins, PsiBinning binning) {
   std::vector<double> edges;
   const double step = 1.0 / bins;
   if (binning == PsiBinning::uniform) {
@@ -113,7 +114,8 @@ inline std::vector<double> psi_edges(std::vector<double>& reference, int bins, P
 /// above_k = #{x > e_k}:  counts[0] = n − above_0,  counts[b] = above_{b−1} − above_b,  counts[E] = above_{E−1}.
 /// Each above_k is a count of comparisons over a block of x small enough to stay in L1 cache, a loop the
 /// compiler vectorises (no branch, no search per value).
-inline std::vector<double> psi_counts(const std::vector<double>& x, const std::vector<double>& edges) {
+template <class = void>
+std::vector<double> psi_counts(const std::vector<double>& x, const std::vector<double>& edges) {
   std::vector<std::size_t> above(edges.size(), 0);
   constexpr std::size_t block = 2048;
   for (std::size_t start = 0; start < x.size(); start += block) {
