@@ -41,15 +41,15 @@ AIMASTERY_TOUR_SECTION(51, "production.monitoring: drift report, performance mon
   DriftDetector detector({.correction = MultipleTestingCorrection::benjamini_hochberg});
   const DriftReport report = detector.fit(reference).detect(current);
   std::cout << report.to_table();
-  nlohmann::json j = report.to_json();
+  const JsonValue j = report.to_json();
   std::printf("as JSON (dataset fields, then one feature per line):\n");
-  nlohmann::json summary = j;
+  JsonValue summary = j;
   summary.erase("features");
   std::printf("  %s\n", summary.dump().c_str());
-  for (const auto& f : j["features"])
+  for (const JsonValue& f : j.at("features").elements())
     std::printf("  {\"name\":%s,\"method\":%s,\"statistic\":%.4g,\"adjusted_p_value\":%s,\"drifted\":%s}\n",
-                f["name"].dump().c_str(), f["method"].dump().c_str(), f["statistic"].get<double>(),
-                f["adjusted_p_value"].dump().c_str(), f["drifted"].dump().c_str());
+                f.at("name").dump().c_str(), f.at("method").dump().c_str(), f.at("statistic").get<double>(),
+                f.at("adjusted_p_value").dump().c_str(), f.at("drifted").dump().c_str());
 
   // Serving simulation: each request gets a prediction now and its label later (joined by id).
   PerformanceMonitor monitor({.window_size = 500, .metric_prefix = "wine_model"});

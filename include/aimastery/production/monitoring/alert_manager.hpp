@@ -19,11 +19,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
 #include "aimastery/core/tensor.hpp"
+#include "aimastery/io/json_fwd.hpp"
 #include "aimastery/production/monitoring/performance_monitor.hpp"
 
 namespace aimastery {
@@ -70,6 +70,10 @@ struct AlertRule {
   std::string message = {};
 };
 
+struct Alert;
+template <class Json>
+void to_json(Json& j, const Alert& a);
+
 struct Alert {
   std::string rule;
   std::string metric;
@@ -82,16 +86,20 @@ struct Alert {
   std::chrono::steady_clock::time_point fired_at;
   std::int64_t unix_time_ms = 0;  ///< wall-clock time of firing (system_clock)
 
-  /// The alert as JSON, by the free to_json below. Needs <nlohmann/json.hpp> where it is called
-  /// (aimastery/production/monitoring/json.hpp includes it).
-  template <class Json = nlohmann::json>
+  /// The alert as JSON, by the free to_json below. Needs io/json.hpp where it is called
+  /// (aimastery/production/monitoring/json.hpp includes it); `to_json<nlohmann::json>()` where
+  /// <nlohmann/json.hpp> is included.
+  template <class Json = JsonValue>
   [[nodiscard]] Json to_json() const {
-    return Json(*this);
+    Json j;
+    aimastery::to_json(j, *this);
+    return j;
   }
 };
 
-/// One fired alert as JSON (as written by AlertManager's JSON-lines sink); found by nlohmann/json, so
-/// `nlohmann::json j = alert;` works where <nlohmann/json.hpp> is included.
+/// One fired alert as JSON (as written by AlertManager's JSON-lines sink), in a JsonValue or an
+/// nlohmann::json (found by nlohmann/json, so `nlohmann::json j = alert;` works where
+/// <nlohmann/json.hpp> is included).
 template <class Json>
 void to_json(Json& j, const Alert& a) {
   j = Json::object();
@@ -152,14 +160,14 @@ class BasicAlertManager {
   }
 
   /// Appends each alert as one JSON line to `path` (opened now, in append mode).
-  /// Needs <nlohmann/json.hpp> where it is called (aimastery/production/monitoring/json.hpp includes it).
-  template <class Json = nlohmann::json>
+  /// Needs io/json.hpp where it is called (aimastery/production/monitoring/json.hpp includes it).
+  template <class Json = JsonValue>
   BasicAlertManager& add_jsonl_sink(const std::string& path) {
     auto file = std::make_shared<std::ofstream>(path, std::ios::app);
     require(file->is_open(), "AlertManager::add_jsonl_sink",
             [&] { return "cannot open \"" + path + "\" for appending"; });
     return add_sink([file](const Alert& a) {
-      *file << Json(a).dump() << '\n';
+      *file << a.template to_json<Json>().dump() << '\n';
       file->flush();
       if (!*file) throw std::runtime_error("AlertManager: writing the JSON-lines sink failed");
     });

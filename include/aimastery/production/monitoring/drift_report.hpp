@@ -1,20 +1,20 @@
 #pragma once
 /// \file
 /// The result of DriftDetector: one FeatureDrift per feature and the dataset verdict (DriftReport), with
-/// a text table and JSON export. The JSON conversions are templates over the JSON type, so this header
-/// needs only <nlohmann/json_fwd.hpp>; converting needs the whole <nlohmann/json.hpp> where it is done
-/// (aimastery/production/monitoring/json.hpp includes both).
-
-#include <nlohmann/json_fwd.hpp>
+/// a text table and JSON export. The JSON conversions are templates over the JSON type (JsonValue by
+/// default; nlohmann::json too), so this header needs only the name JsonValue; converting needs
+/// io/json.hpp where it is done (aimastery/production/monitoring/json.hpp includes it).
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
+#include "aimastery/io/json_fwd.hpp"
 #include "aimastery/production/monitoring/multiple_testing.hpp"
 
 namespace aimastery {
@@ -50,6 +50,10 @@ struct FeatureDrift {
   std::size_t reference_size = 0, current_size = 0;
 };
 
+struct DriftReport;
+template <class Json>
+void to_json(Json& j, const DriftReport& report);
+
 struct DriftReport {
   std::vector<FeatureDrift> features;
   std::size_t drifted_features = 0;
@@ -65,10 +69,13 @@ struct DriftReport {
   }
 
   /// The report as JSON (p-values null for distance methods), by the free to_json below. Needs
-  /// <nlohmann/json.hpp> where it is called (aimastery/production/monitoring/json.hpp includes it).
-  template <class Json = nlohmann::json>
+  /// io/json.hpp where it is called (aimastery/production/monitoring/json.hpp includes it);
+  /// `to_json<nlohmann::json>()` where <nlohmann/json.hpp> is included.
+  template <class Json = JsonValue>
   [[nodiscard]] Json to_json() const {
-    return Json(*this);
+    Json j;
+    aimastery::to_json(j, *this);
+    return j;
   }
 
   /// A fixed-width table, one feature a row, then the dataset verdict.
@@ -100,8 +107,9 @@ struct DriftReport {
   }
 };
 
-/// One feature's drift as JSON (p-values null for distance methods); found by nlohmann/json, so
-/// `nlohmann::json j = feature;` works where <nlohmann/json.hpp> is included.
+/// One feature's drift as JSON (p-values null for distance methods), in a JsonValue or an
+/// nlohmann::json (found by nlohmann/json, so `nlohmann::json j = feature;` works where
+/// <nlohmann/json.hpp> is included).
 template <class Json>
 void to_json(Json& j, const FeatureDrift& f) {
   j = Json::object();
@@ -128,7 +136,11 @@ void to_json(Json& j, const DriftReport& report) {
   j["drift_share_threshold"] = report.drift_share_threshold;
   j["correction"] = to_string(report.correction);
   j["features"] = Json::array();
-  for (const auto& f : report.features) j["features"].push_back(Json(f));
+  for (const auto& f : report.features) {
+    Json feature;
+    to_json(feature, f);
+    j["features"].push_back(std::move(feature));
+  }
 }
 
 }  // namespace aimastery
