@@ -6,12 +6,12 @@
 // than one process, the folds are spread over the ranks (fold f on rank f mod p, each fitted exactly as one
 // process fits it) and rank 0 prints the same JSON as one process. Every rank reads the same file: the
 // ranks check that they were given the same options and read the same data before any fold is fitted.
+#include <aimastery/io/json.hpp>
 #include <aimastery/ml/classical/model_selection.hpp>
 
 #include <cmath>
 #include <iostream>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "evaluation.hpp"
@@ -63,8 +63,11 @@ void print(const CvOptions& o, const cli::ConfiguredModel& model, const std::vec
   double mean = 0, variance = 0;
   for (double s : scores) mean += s / static_cast<double>(scores.size());
   for (double s : scores) variance += (s - mean) * (s - mean) / static_cast<double>(scores.size());
-  const nlohmann::json out = {
-      {"model", o.model}, {"metric", model.metric()}, {"mean", mean}, {"std", std::sqrt(variance)}, {"scores", scores}};
+  const aimastery::JsonValue out = aimastery::JsonValue::object({{"model", o.model},
+                                                                 {"metric", model.metric()},
+                                                                 {"mean", mean},
+                                                                 {"std", std::sqrt(variance)},
+                                                                 {"scores", scores}});
   std::cout << out.dump() << '\n';
 }
 

@@ -1,8 +1,9 @@
 // aimastery fit-eval --model M --train A.csv --test B.csv --target COL [--scale] [--param NAME=VALUE]... [--seed N]
 // Trains on one file, scores on another, and prints one JSON object: the score and the times.
+#include <aimastery/io/json.hpp>
+
 #include <iostream>
 #include <memory>
-#include <nlohmann/json.hpp>
 
 #include "evaluation.hpp"
 
@@ -22,13 +23,13 @@ int fit_eval(const FitEvalOptions& o) {
     if (train.label_names != test.label_names)
       throw cli::UsageError("the label values of " + o.test + " differ from those of " + o.train);
   const cli::Evaluation e = cli::fit_and_score(model, o.scale, train.X, train.y, test.X, test.y);
-  const nlohmann::json out = {{"model", o.model},
-                              {"metric", model.metric()},
-                              {"score", e.score},
-                              {"fit_seconds", e.fit_seconds},
-                              {"predict_seconds", e.predict_seconds},
-                              {"n_train", train.X.rows()},
-                              {"n_test", test.X.rows()}};
+  const aimastery::JsonValue out = aimastery::JsonValue::object({{"model", o.model},
+                                                                 {"metric", model.metric()},
+                                                                 {"score", e.score},
+                                                                 {"fit_seconds", e.fit_seconds},
+                                                                 {"predict_seconds", e.predict_seconds},
+                                                                 {"n_train", train.X.rows()},
+                                                                 {"n_test", test.X.rows()}});
   std::cout << out.dump() << '\n';
   return 0;
 }

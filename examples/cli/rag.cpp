@@ -1,6 +1,7 @@
 // `aimastery rag index|query|eval` (see rag.hpp).
 #include "rag.hpp"
 
+#include <aimastery/io/json.hpp>
 #include <aimastery/llm/rag/extractive_generator.hpp>
 #include <aimastery/llm/rag/rag_index.hpp>
 #include <aimastery/llm/rag/rag_pipeline.hpp>
@@ -15,7 +16,6 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <utility>
@@ -27,6 +27,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using aimastery::Index;
+using aimastery::JsonValue;
 
 aimastery::RetrieveOptions search_options(const RagSearchFlags& f) {
   if (f.mmr > 1) throw UsageError("--mmr takes a lambda in [0, 1], got " + std::to_string(f.mmr));
@@ -128,12 +129,12 @@ const aimastery::Document& document_named(const aimastery::RagIndex& index, cons
 }
 
 /// The per-stage timings of a query, in milliseconds.
-nlohmann::json timings_json(const aimastery::RAGTimings& t) {
-  return {{"retrieve", t.retrieve_ms},
-          {"rerank", t.rerank_ms},
-          {"assemble", t.assemble_ms},
-          {"generate", t.generate_ms},
-          {"total", t.total_ms}};
+JsonValue timings_json(const aimastery::RAGTimings& t) {
+  return JsonValue::object({{"retrieve", t.retrieve_ms},
+                            {"rerank", t.rerank_ms},
+                            {"assemble", t.assemble_ms},
+                            {"generate", t.generate_ms},
+                            {"total", t.total_ms}});
 }
 
 }  // namespace
@@ -199,52 +200,52 @@ int run_rag_query(const RagQueryCommand& c) {
     std::cerr << "index loaded in " << load_ms << " ms\n";
     for (const auto& [id, text] : read_queries(c.queries)) {
       const aimastery::RAGResponse r = pipeline.query(text);
-      nlohmann::json retrieved = nlohmann::json::array();
+      JsonValue retrieved = JsonValue::array();
       for (const aimastery::RetrievalResult& x : r.retrieved)
-        retrieved.push_back({{"rank", x.rank},
-                             {"score", x.score},
-                             {"source", document_named(index, x.citation.document_id).source},
-                             {"start", x.citation.start},
-                             {"end", x.citation.end}});
-      const nlohmann::json out = {
-          {"id", id}, {"answer", r.answer.text}, {"retrieved", retrieved}, {"timings_ms", timings_json(r.timings)}};
+        retrieved.push_back(JsonValue::object({{"rank", x.rank},
+                                               {"score", x.score},
+                                               {"source", document_named(index, x.citation.document_id).source},
+                                               {"start", x.citation.start},
+                                               {"end", x.citation.end}}));
+      const JsonValue out = JsonValue::object(
+          {{"id", id}, {"answer", r.answer.text}, {"retrieved", retrieved}, {"timings_ms", timings_json(r.timings)}});
       std::cout << out.dump() << "\n";
     }
     return std::cout ? 0 : 1;
   }
   const aimastery::RAGResponse r = pipeline.query(c.question);
-  nlohmann::json passages = nlohmann::json::array();
+  JsonValue passages = JsonValue::array();
   for (const aimastery::ContextPassage& p : r.context.passages)
-    passages.push_back({{"number", p.number},
-                        {"document_id", p.citation.document_id},
-                        {"source", document_named(index, p.citation.document_id).source},
-                        {"start", p.citation.start},
-                        {"end", p.citation.end},
-                        {"heading", p.citation.heading},
-                        {"score", p.score},
-                        {"text", p.text}});
-  nlohmann::json sentences = nlohmann::json::array();
+    passages.push_back(JsonValue::object({{"number", p.number},
+                                          {"document_id", p.citation.document_id},
+                                          {"source", document_named(index, p.citation.document_id).source},
+                                          {"start", p.citation.start},
+                                          {"end", p.citation.end},
+                                          {"heading", p.citation.heading},
+                                          {"score", p.score},
+                                          {"text", p.text}}));
+  JsonValue sentences = JsonValue::array();
   for (const aimastery::AnswerSentence& s : r.answer.sentences)
-    sentences.push_back({{"text", s.text},
-                         {"passage", s.passage},
-                         {"document_id", s.citation.document_id},
-                         {"start", s.citation.start},
-                         {"end", s.citation.end}});
-  nlohmann::json retrieved = nlohmann::json::array();
+    sentences.push_back(JsonValue::object({{"text", s.text},
+                                           {"passage", s.passage},
+                                           {"document_id", s.citation.document_id},
+                                           {"start", s.citation.start},
+                                           {"end", s.citation.end}}));
+  JsonValue retrieved = JsonValue::array();
   for (const aimastery::RetrievalResult& x : r.retrieved)
-    retrieved.push_back({{"rank", x.rank},
-                         {"score", x.score},
-                         {"document_id", x.citation.document_id},
-                         {"source", document_named(index, x.citation.document_id).source},
-                         {"start", x.citation.start},
-                         {"end", x.citation.end}});
-  nlohmann::json out = {{"question", r.question},
-                        {"answer", r.answer.text},
-                        {"cited", r.answer.cited},
-                        {"answer_sentences", sentences},
-                        {"citations", passages},
-                        {"retrieved", retrieved},
-                        {"timings_ms", timings_json(r.timings)}};
+    retrieved.push_back(JsonValue::object({{"rank", x.rank},
+                                           {"score", x.score},
+                                           {"document_id", x.citation.document_id},
+                                           {"source", document_named(index, x.citation.document_id).source},
+                                           {"start", x.citation.start},
+                                           {"end", x.citation.end}}));
+  JsonValue out = JsonValue::object({{"question", r.question},
+                                     {"answer", r.answer.text},
+                                     {"cited", r.answer.cited},
+                                     {"answer_sentences", sentences},
+                                     {"citations", passages},
+                                     {"retrieved", retrieved},
+                                     {"timings_ms", timings_json(r.timings)}});
   out["timings_ms"]["load_index"] = load_ms;
   std::cout << out.dump(2) << "\n";
   return 0;
@@ -274,11 +275,11 @@ int run_rag_eval(const RagEvalCommand& c) {
     if (!out) throw std::runtime_error("cannot write '" + c.run + "'");
   }
   const auto per_query = aimastery::evaluate_run(qrels, run, {.cutoffs = {1, 5, c.k}});
-  const nlohmann::json out = {{"queries", per_query.size()},
-                              {"k", c.k},
-                              {"mode", c.search.mode},
-                              {"mean", aimastery::mean_over_queries(per_query)},
-                              {"per_query", per_query}};
+  const JsonValue out = JsonValue::object({{"queries", per_query.size()},
+                                           {"k", c.k},
+                                           {"mode", c.search.mode},
+                                           {"mean", aimastery::mean_over_queries(per_query)},
+                                           {"per_query", per_query}});
   std::cout << out.dump(2) << "\n";
   return 0;
 }
