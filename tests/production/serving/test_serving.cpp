@@ -25,6 +25,7 @@
 #include "aimastery/production/serving/inference_protocol.hpp"
 #include "aimastery/production/serving/inference_server.hpp"
 #include "production/deployment_registry/temp_folder.hpp"
+#include "production/serving/reference_infer_parser.hpp"
 #include "support.hpp"
 
 // After Eigen: httplib.h brings <resolv.h>, whose macro `_res` would rename a parameter of Eigen's products.
@@ -64,6 +65,120 @@ Data make_data(Index n) {
 }
 
 std::string to_bytes(const std::vector<unsigned char>& v) { return std::string(v.begin(), v.end()); }
+
+/// Every outcome of a parse as text: the request's fields (values by their bits) or the error's status and
+/// message.
+template <class Parse>
+std::string outcome(Parse&& parse) {
+  try {
+    const InferRequest r = parse();
+    std::string out = "id=" + r.id + " parameters=" + r.parameters.dump() + " outputs=";
+    for (const auto& o : r.outputs) out += o + ";";
+    for (const auto& t : r.inputs) {
+      out += " input=" + t.name + "/" + t.datatype + "/";
+      for (const auto d : t.shape) out += std::to_string(d) + "x";
+      for (const double x : t.data) {
+        std::uint64_t bits = 0;
+        std::memcpy(&bits, &x, sizeof bits);
+        out += "," + std::to_string(bits);
+      }
+    }
+    return out;
+  } catch (const InferenceError& e) {
+    return "error " + std::to_string(e.status) + ": " + e.what();
+  } catch (const std::exception& e) {  // any other exception: a 500 in the server
+    return std::string("exception: ") + e.what();
+  }
+}
+
+/// Seeded random request bodies built from valid and invalid pieces; the even-numbered ones use valid
+/// pieces only, and most of those take the direct path.
+std::vector<std::string> random_request_bodies(std::uint64_t seed, int trials) {
+  std::mt19937_64 rng(seed);
+  bool clean = false;
+  auto pick = [&](const std::vector<std::string>& options) {
+    return options[std::uniform_int_distribution<std::size_t>(0, options.size() - 1)(rng)];
+  };
+  auto either = [&](const std::vector<std::string>& valid, const std::vector<std::string>& others) {
+    if (clean || rng() % 2) return pick(valid);
+    return pick(others);
+  };
+  auto space = [&] { return pick({"", "", "", " ", "\n\t", "\r\n  "}); };
+  auto number = [&] {
+    if (std::uniform_int_distribution<int>(0, 2)(rng) == 0) {
+      char buffer[40];
+      std::snprintf(buffer, sizeof buffer, "%.17g", std::normal_distribution<double>(0, 100)(rng));
+      return std::string(buffer);
+    }
+    return either({"0.5", "-0.25", "1e-3", "1E+2", "-0", "0", "3", "-7", "9223372036854775807", "0.30000000000000004",
+                   "1.5e+300"},
+                  {"1.",
+                   ".5",
+                   "01",
+                   "+1",
+                   "1e400",
+                   "2.5e-310",
+                   "-",
+                   "1e",
+                   "9223372036854775808",
+                   "18446744073709551616",
+                   "\"1\"",
+                   "true",
+                   "false",
+                   "null",
+                   "[1]",
+                   "[[2],[true]]",
+                   "{\"a\":1}",
+                   "300",
+                   "-129",
+                   "1.5",
+                   "2e0",
+                   "-9007199254740993"});
+  };
+  auto list = [&](int n, auto&& item) {
+    std::string out = "[" + space();
+    for (int k = 0; k < n; ++k) out += (k ? "," + space() : "") + item() + space();
+    return out + "]";
+  };
+  auto input = [&] {
+    const int n = std::uniform_int_distribution<int>(0, 7)(rng);
+    const std::string size = std::to_string(n);
+    std::vector<std::string> fields = {
+        "\"name\":" + space() + either({"\"input\"", "\"x\"", "\"\""}, {"\"a\\\\b\"", "\"\xc3\xa9\"", "7"}),
+        "\"datatype\":" + space() +
+            either({"\"FP32\"", "\"FP64\""},
+                   {"\"INT32\"", "\"FP16\"", "\"BYTES\"", "\"UINT8\"", "\"INT8\"", "\"BOOL\"", "\"INT64\""}),
+        "\"shape\":" + space() + either({"[" + size + "]", "[1," + size + "]"}, {"[]", "[-1]", "[1.0]", "[2, 3]"}),
+        "\"data\":" + space() + list(n, number)};
+    if (!clean && rng() % 10 == 0) fields.push_back("\"parameters\":{}");
+    if (!clean && rng() % 10 == 0) fields.erase(fields.begin() + (n % 4));
+    if (!clean && rng() % 15 == 0) fields.push_back(fields.front());  // a duplicate key
+    std::shuffle(fields.begin(), fields.end(), rng);
+    std::string out = "{" + space();
+    for (std::size_t k = 0; k < fields.size(); ++k) out += (k ? "," + space() : "") + fields[k] + space();
+    return out + "}";
+  };
+  std::vector<std::string> bodies;
+  for (int trial = 0; trial < trials; ++trial) {
+    clean = trial % 2 == 0;
+    const int inputs = std::uniform_int_distribution<int>(clean ? 1 : 0, clean ? 2 : 3)(rng);
+    std::vector<std::string> fields = {"\"inputs\":" + space() + list(inputs, input)};
+    if (rng() % 2) fields.push_back("\"id\":" + space() + either({"\"42\"", "\"\"", "\"a b\""}, {"\"\\u0041\"", "3"}));
+    if (rng() % 3 == 0)
+      fields.push_back("\"outputs\":" + space() +
+                       either({"[]", "[{\"name\":\"predict\"}]", "[{\"name\":\"a\"},{\"name\":\"b\"}]"},
+                              {"{}", "[{\"name\":1}]", "[{\"name\":\"a\",\"x\":1}]"}));
+    if (!clean && rng() % 20 == 0) fields.push_back("\"parameters\":" + pick({"{}", "[]"}));
+    std::shuffle(fields.begin(), fields.end(), rng);
+    std::string body = space() + "{" + space();
+    for (std::size_t k = 0; k < fields.size(); ++k) body += (k ? "," + space() : "") + fields[k] + space();
+    body += "}" + space() + either({""}, {"x", "}", ",", "\xef\xbb\xbf"});
+    if (!clean && rng() % 25 == 0)
+      body = body.substr(0, std::uniform_int_distribution<std::size_t>(0, body.size())(rng));
+    bodies.push_back(std::move(body));
+  }
+  return bodies;
+}
 
 }  // namespace
 
@@ -130,27 +245,6 @@ TEST_CASE("KServe v2 codec: every malformed request is a 400 or 413 naming the p
 
 TEST_CASE("KServe v2 codec: the direct parser of the common request agrees with the general one") {
   // Every outcome as text: the request's fields (values by their bits) or the error's status and message.
-  auto outcome = [](auto&& parse) -> std::string {
-    try {
-      const InferRequest r = parse();
-      std::string out = "id=" + r.id + " parameters=" + r.parameters.dump() + " outputs=";
-      for (const auto& o : r.outputs) out += o + ";";
-      for (const auto& t : r.inputs) {
-        out += " input=" + t.name + "/" + t.datatype + "/";
-        for (const auto d : t.shape) out += std::to_string(d) + "x";
-        for (const double x : t.data) {
-          std::uint64_t bits = 0;
-          std::memcpy(&bits, &x, sizeof bits);
-          out += "," + std::to_string(bits);
-        }
-      }
-      return out;
-    } catch (const InferenceError& e) {
-      return "error " + std::to_string(e.status) + ": " + e.what();
-    } catch (const std::exception& e) {  // e.g. nlohmann's number overflow: a 500 in the server
-      return std::string("exception: ") + e.what();
-    }
-  };
   InferCodecLimits limits;
   limits.max_elements = 6;
   limits.max_inputs = 2;
@@ -172,70 +266,44 @@ TEST_CASE("KServe v2 codec: the direct parser of the common request agrees with 
   CHECK_FALSE(agree(R"({"inputs":[{"name":"x","shape":[2,1],"datatype":"FP64","data":[[1],[2]]}]})"));
   CHECK_FALSE(agree(R"({"parameters":{},"inputs":[{"name":"x","shape":[1],"datatype":"FP64","data":[1]}]})"));
 
-  // Seeded random bodies built from valid and invalid pieces: both paths give the same result or error.
-  // Half of them use valid pieces only, and most of those take the direct path.
-  std::mt19937_64 rng(test::test_seed());
-  bool clean = false;
-  auto pick = [&](const std::vector<std::string>& options) {
-    return options[std::uniform_int_distribution<std::size_t>(0, options.size() - 1)(rng)];
-  };
-  auto either = [&](const std::vector<std::string>& valid, const std::vector<std::string>& others) {
-    if (clean || rng() % 2) return pick(valid);
-    return pick(others);
-  };
-  auto space = [&] { return pick({"", "", "", " ", "\n\t", "\r\n  "}); };
-  auto number = [&] {
-    if (std::uniform_int_distribution<int>(0, 2)(rng) == 0) {
-      char buffer[40];
-      std::snprintf(buffer, sizeof buffer, "%.17g", std::normal_distribution<double>(0, 100)(rng));
-      return std::string(buffer);
-    }
-    return either({"0.5", "-0.25", "1e-3", "1E+2", "-0", "0", "3", "-7", "9223372036854775807", "0.30000000000000004",
-                   "1.5e+300"},
-                  {"1.", ".5", "01", "+1", "1e400", "2.5e-310", "-", "1e", "9223372036854775808",
-                   "18446744073709551616", "\"1\"", "true", "null", "[1]"});
-  };
-  auto list = [&](int n, auto&& item) {
-    std::string out = "[" + space();
-    for (int k = 0; k < n; ++k) out += (k ? "," + space() : "") + item() + space();
-    return out + "]";
-  };
-  auto input = [&] {
-    const int n = std::uniform_int_distribution<int>(0, 7)(rng);
-    const std::string size = std::to_string(n);
-    std::vector<std::string> fields = {
-        "\"name\":" + space() + either({"\"input\"", "\"x\"", "\"\""}, {"\"a\\\\b\"", "\"\xc3\xa9\"", "7"}),
-        "\"datatype\":" + space() + either({"\"FP32\"", "\"FP64\""}, {"\"INT32\"", "\"FP16\"", "\"BYTES\""}),
-        "\"shape\":" + space() + either({"[" + size + "]", "[1," + size + "]"}, {"[]", "[-1]", "[1.0]", "[2, 3]"}),
-        "\"data\":" + space() + list(n, number)};
-    if (!clean && rng() % 10 == 0) fields.push_back("\"parameters\":{}");
-    if (!clean && rng() % 10 == 0) fields.erase(fields.begin() + (n % 4));
-    if (!clean && rng() % 15 == 0) fields.push_back(fields.front());  // a duplicate key
-    std::shuffle(fields.begin(), fields.end(), rng);
-    std::string out = "{" + space();
-    for (std::size_t k = 0; k < fields.size(); ++k) out += (k ? "," + space() : "") + fields[k] + space();
-    return out + "}";
-  };
+  std::vector<std::string> bodies = random_request_bodies(test::test_seed(), 3000);
   int direct = 0;
-  for (int trial = 0; trial < 3000; ++trial) {
-    clean = trial % 2 == 0;
-    const int inputs = std::uniform_int_distribution<int>(clean ? 1 : 0, clean ? 2 : 3)(rng);
-    std::vector<std::string> fields = {"\"inputs\":" + space() + list(inputs, input)};
-    if (rng() % 2) fields.push_back("\"id\":" + space() + either({"\"42\"", "\"\"", "\"a b\""}, {"\"\\u0041\"", "3"}));
-    if (rng() % 3 == 0)
-      fields.push_back("\"outputs\":" + space() +
-                       either({"[]", "[{\"name\":\"predict\"}]", "[{\"name\":\"a\"},{\"name\":\"b\"}]"},
-                              {"{}", "[{\"name\":1}]", "[{\"name\":\"a\",\"x\":1}]"}));
-    if (!clean && rng() % 20 == 0) fields.push_back("\"parameters\":" + pick({"{}", "[]"}));
-    std::shuffle(fields.begin(), fields.end(), rng);
-    std::string body = space() + "{" + space();
-    for (std::size_t k = 0; k < fields.size(); ++k) body += (k ? "," + space() : "") + fields[k] + space();
-    body += "}" + space() + either({""}, {"x", "}", ",", "\xef\xbb\xbf"});
-    if (!clean && rng() % 25 == 0)
-      body = body.substr(0, std::uniform_int_distribution<std::size_t>(0, body.size())(rng));
-    direct += agree(body) ? 1 : 0;
-  }
+  for (const std::string& body : bodies) direct += agree(body) ? 1 : 0;
   CHECK(direct > 500);  // the direct path is taken, not only the fallback
+}
+
+TEST_CASE("KServe v2 codec: the same answers as the parser on nlohmann::json, status and message") {
+  // The reference parsed the whole document first; where it refused the JSON (or threw on a number beyond
+  // a double's range, a 500), the pull reader answers 400 "malformed JSON (byte k: problem)"; a name
+  // given twice in an object, which nlohmann::json took (the last one), is malformed JSON now. Everything
+  // else is the same text, but for the digits of a double quoted in a message, compared by value.
+  InferCodecLimits limits;
+  limits.max_elements = 6;
+  limits.max_inputs = 2;
+  const auto same_value_quoted = [](const std::string& a, const std::string& b) {
+    const std::size_t at = a.find("value ");
+    if (at == std::string::npos || a.compare(0, at, b, 0, at) != 0) return false;
+    const std::size_t a_end = a.find(' ', at + 6), b_end = b.find(' ', at + 6);
+    if (a.substr(a_end) != b.substr(b_end)) return false;
+    return std::strtod(a.substr(at + 6, a_end - at - 6).c_str(), nullptr) ==
+           std::strtod(b.substr(at + 6, b_end - at - 6).c_str(), nullptr);
+  };
+  int compared = 0, refused_json = 0;
+  for (const std::string& body : random_request_bodies(test::test_seed() + 1, 4000)) {
+    const std::string ours = outcome([&] { return detail::parse_infer_request_general(body, std::nullopt, limits); });
+    const std::string reference =
+        outcome([&] { return test::reference_parse_infer_request(body, std::nullopt, limits); });
+    if (reference.starts_with("error 400: malformed JSON") || reference.starts_with("exception: ")) {
+      CHECK_MESSAGE(ours.starts_with("error 400: malformed JSON (byte "), body << "\n" << ours);
+      ++refused_json;
+      continue;
+    }
+    if (ours.find("appears twice in an object") != std::string::npos) continue;
+    CHECK_MESSAGE((ours == reference || same_value_quoted(ours, reference)), body << "\n" << ours << "\n" << reference);
+    ++compared;
+  }
+  CHECK(compared > 2000);
+  CHECK(refused_json > 100);
 }
 
 TEST_CASE("InferenceServer: every endpoint, the 4xx answers, and still serving afterwards") {

@@ -210,10 +210,11 @@ inline void read_infer_leaves(JsonReader& in, InferDataLeaves& d, std::size_t ma
         if (const std::optional<bool> b = in.read_literal()) {
           x = *b ? 1 : 0;
           if (d.first_boolean == InferDataLeaves::none) d.first_boolean = d.count;
-          break;
+        } else if (d.first_other == InferDataLeaves::none) {  // null
+          d.first_other = d.count;
         }
-        [[fallthrough]];  // null
-      default:
+        break;
+      default:  // a string or an object
         if (d.first_other == InferDataLeaves::none) d.first_other = d.count;
         skip_json_value(in, depth_left - 1);
     }
