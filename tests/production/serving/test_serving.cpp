@@ -241,6 +241,80 @@ TEST_CASE("KServe v2 codec: every malformed request is a 400 or 413 naming the p
                 "elements");
   check_refused(parse(R"({"id":3,"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]})"), 400,
                 "'id' must be a string");
+  // The JSON itself: strict RFC 8259, the byte named.
+  check_refused(parse("{\"inputs\": ["), 400, "malformed JSON (byte 12: the text ends where a value should start)");
+  check_refused(parse(R"({"inputs":[{"name":"x","name":"y","shape":[1],"datatype":"FP32","data":[1]}]})"), 400,
+                "the name \"name\" appears twice in an object");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP64","data":[1e400]}]})"), 400,
+                "the number 1e400 is beyond a double's range");
+  check_refused(parse("{\"parameters\":" + std::string(300, '[') + std::string(300, ']') + "}"), 400,
+                "nesting deeper than the limit");
+  // The leaves of data, checked in order against the datatype, nested or not.
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[3],"datatype":"INT8","data":[1,"x",2.5]}]})"), 400,
+                "value \"x\" is not a number (datatype INT8)");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[3],"datatype":"INT8","data":[[1,2.5],[null]]}]})"), 400,
+                "value 2.5 is not an integer, as datatype INT8 needs");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[3],"datatype":"INT8","data":[true,1]}]})"), 400,
+                "value true is not a number (datatype INT8)");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[2],"datatype":"BOOL","data":[true,2]}]})"), 400,
+                "value 2 is outside the range of BOOL");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[1],"datatype":"INT64","data":[-9007199254740994]}]})"), 400,
+                "value -9007199254740994 is outside the range of INT64");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[{"a":[1,2]}]}]})"), 400,
+                R"(value {"a":[1,2]} is not a number (datatype FP32))");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":)" + std::string(40, '[') + "1" +
+                      std::string(40, ']') + "}]}"),
+                400, "data is nested deeper than 32 levels");
+  InferCodecLimits small;
+  small.max_elements = 4;
+  check_refused(
+      [&] {
+        (void)parse_infer_request(R"({"inputs":[{"name":"x","shape":[],"datatype":"FP32","data":[1,2,3,4,"5"]}]})",
+                                  std::nullopt, small);
+      },
+      413, "input 'x': more than 4 values");
+  const InferRequest deep = parse_infer_request(
+      R"({"inputs":[{"name":"x","shape":[2],"datatype":"UINT8","data":[[[255]],[[0.0]]]}],"parameters":{"a":[{}]}})");
+  CHECK(deep.inputs[0].data == std::vector<double>{255, 0});
+  CHECK(deep.parameters.dump() == R"({"a":[{}]})");
+}
+
+TEST_CASE("KServe v2 codec: the bytes written, and a response read back or refused") {
+  // The bytes nlohmann::json's dump() gave for the names and ids (escapes, UTF-8 as it is); numbers as
+  // the shortest text of the tensor's precision.
+  const InferResponse response{"forest",
+                               "3",
+                               "req \"7\"\n\xc3\xa9",
+                               {{"predict", {2}, "INT64", {0, 2}},
+                                {"predict_proba", {2, 2}, "FP32", {0.1, 0.9, 1.0 / 3, 2.0 / 3}},
+                                {"output", {1, 3}, "FP64", {0.1, -1e-7, 1e300}}}};
+  CHECK(to_json_text(response) ==
+        "{\"model_name\":\"forest\",\"model_version\":\"3\",\"id\":\"req \\\"7\\\"\\n\xc3\xa9\",\"outputs\":["
+        R"({"name":"predict","shape":[2],"datatype":"INT64","data":[0,2]},)"
+        R"({"name":"predict_proba","shape":[2,2],"datatype":"FP32","data":[0.1,0.9,0.33333334,0.6666667]},)"
+        R"({"name":"output","shape":[1,3],"datatype":"FP64","data":[0.1,-1e-07,1e+300]}]})");
+  const InferRequest request{"id\t1", {{"input", {1, 2}, "FP64", {0.5, -2}}}, {"predict", "a\"b"}, nullptr};
+  CHECK(to_json_text(request) ==
+        R"({"id":"id\t1","inputs":[{"name":"input","shape":[1,2],"datatype":"FP64","data":[0.5,-2]}],)"
+        R"("outputs":[{"name":"predict"},{"name":"a\"b"}]})");
+  CHECK_THROWS_AS((void)to_json_text(InferRequest{"\xff", {}, {}, nullptr}), InvalidArgument);
+
+  const InferResponse back = parse_infer_response(to_json_text(response));
+  CHECK(back.id == response.id);
+  CHECK(back.outputs[2].data == response.outputs[2].data);
+  check_refused([] { (void)parse_infer_response("{}"); }, 400, "a response needs an 'outputs' array");
+  check_refused([] { (void)parse_infer_response(R"({"model_name":3,"outputs":[]})"); }, 400, "are strings");
+  check_refused(
+      [] { (void)parse_infer_response(R"({"outputs":[{"name":"p","datatype":"FP32","shape":[2],"data":[1]}]})"); }, 400,
+      "output 'p': data does not match its shape");
+  check_refused(
+      [] {
+        (void)parse_infer_response(
+            R"({"outputs":[{"name":"p","datatype":"FP32","shape":[4294967296,4294967296],"data":[]}]})");
+      },
+      400, "output 'p': bad shape");
+  check_refused([] { (void)parse_infer_response("{\"outputs\":[]} x"); }, 400,
+                "malformed JSON (byte 15: 'x' after the end of the value)");
 }
 
 TEST_CASE("KServe v2 codec: the direct parser of the common request agrees with the general one") {
@@ -349,6 +423,15 @@ TEST_CASE("InferenceServer: every endpoint, the 4xx answers, and still serving a
   get("/v2/health/live", 200);
   get("/v2/health/ready", 200);
   CHECK(nlohmann::json::parse(get("/v2", 200))["name"] == "aimastery");
+  CHECK(
+      get("/v2/models/forest", 200) ==
+      R"({"inputs":[{"datatype":"FP64","name":"input","shape":[-1,4]}],"name":"forest","outputs":[)"
+      R"({"datatype":"INT64","name":"predict","shape":[-1]},{"datatype":"FP64","name":"predict_proba","shape":[-1,3]}],)"
+      R"("parameters":{"kind":"RandomForestScratch","version":"1"},"platform":"aimastery","versions":["1","2"]})");
+  CHECK(get("/v2", 200) == R"({"extensions":["binary_tensor_data"],"name":"aimastery","version":")" +
+                               std::string(library_version) + "\"}");
+  CHECK(post("/v2/models/forest/infer", "{\"inputs\": [", 400) ==
+        R"x({"error":"malformed JSON (byte 12: the text ends where a value should start)"})x");
   const auto meta = nlohmann::json::parse(get("/v2/models/forest", 200));
   CHECK(meta["versions"] == nlohmann::json{"1", "2"});
   CHECK(meta["inputs"][0]["shape"] == nlohmann::json{-1, 4});
@@ -406,7 +489,7 @@ TEST_CASE("InferenceServer: every endpoint, the 4xx answers, and still serving a
   CHECK(error_of(post("/v2/models/forest/infer", infer_body(large), 413)).find("exceeds") != std::string::npos);
   get("/v2/models/nope", 404);
   get("/v2/models/forest/versions/9/ready", 404);
-  get("/no/such/route", 404);
+  CHECK(get("/no/such/route", 404) == R"({"error":"no route GET /no/such/route"})");
   CHECK(error_of(post("/v1/embeddings", R"({"input":"hi"})", 404)).find("no embedding model") != std::string::npos);
 
   // Still serving, and the numbers are there.
@@ -537,6 +620,21 @@ TEST_CASE("OpenAI embeddings codec: requests, refusals, base64 of little-endian 
   CHECK(base64_encode("foobar") == "Zm9vYmFy");
   Matrix<float> E(1, 2);
   E << 1.0f, -2.0f;  // 0x3F800000, 0xC0000000 little-endian: 00 00 80 3F 00 00 00 C0
+  Matrix<float> F(2, 3);
+  F << 0.1f, -2.5f, 1e-8f, 3.0f, 1.0f / 3, -0.0f;
+  EmbeddingsRequest named{"mini\"LM", {"a", "b"}, false};
+  CHECK(embeddings_response(named, F, 7) ==
+        R"({"data":[{"embedding":[0.10000000149011612,-2.5,9.99999993922529e-09],"index":0,"object":"embedding"},)"
+        R"({"embedding":[3.0,0.3333333432674408,-0.0],"index":1,"object":"embedding"}],"model":"mini\"LM",)"
+        R"("object":"list","usage":{"prompt_tokens":7,"total_tokens":7}})");
+  named.base64 = true;
+  CHECK(
+      embeddings_response(named, F, 7) ==
+      R"({"data":[{"embedding":"zczMPQAAIMB3zCsy","index":0,"object":"embedding"},{"embedding":"AABAQKuqqj4AAACA",)"
+      R"("index":1,"object":"embedding"}],"model":"mini\"LM","object":"list","usage":{"prompt_tokens":7,"total_tokens":7}})");
+  check_refused(parse(R"({"input":"x","input":"y"})"), 400, "malformed JSON (byte");
+  check_refused(parse(R"({"input":"x","model":7})"), 400, "'model' must be a string");
+  check_refused(parse(R"({"input":[]})"), 400, "non-empty array of strings");
   const auto j = nlohmann::json::parse(embeddings_response(many, E, 3));
   CHECK(j["data"][0]["embedding"] == "AACAPwAAAMA=");
   CHECK(j["usage"]["total_tokens"] == 3);
