@@ -55,8 +55,8 @@ void best_of_5(const char* name, std::size_t bytes, long calls, F&& f) {
     best_wall = std::min(best_wall, wall);
     best_cpu = std::min(best_cpu, cpu);
   }
-  std::printf("%-8s %9zu bytes  %7ld calls  wall %9.3f ms  cpu %9.3f ms  (%.3f us cpu per call)\n", name, bytes,
-              calls, best_wall * 1e3, best_cpu * 1e3, best_cpu * 1e6 / static_cast<double>(calls));
+  std::printf("%-8s %9zu bytes  %7ld calls  wall %9.3f ms  cpu %9.3f ms  (%.3f us cpu per call)\n", name, bytes, calls,
+              best_wall * 1e3, best_cpu * 1e3, best_cpu * 1e6 / static_cast<double>(calls));
 }
 
 }  // namespace
