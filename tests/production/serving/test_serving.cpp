@@ -25,6 +25,7 @@
 #include "aimastery/production/serving/inference_protocol.hpp"
 #include "aimastery/production/serving/inference_server.hpp"
 #include "production/deployment_registry/temp_folder.hpp"
+#include "production/serving/reference_infer_parser.hpp"
 #include "support.hpp"
 
 // After Eigen: httplib.h brings <resolv.h>, whose macro `_res` would rename a parameter of Eigen's products.
@@ -64,6 +65,120 @@ Data make_data(Index n) {
 }
 
 std::string to_bytes(const std::vector<unsigned char>& v) { return std::string(v.begin(), v.end()); }
+
+/// Every outcome of a parse as text: the request's fields (values by their bits) or the error's status and
+/// message.
+template <class Parse>
+std::string outcome(Parse&& parse) {
+  try {
+    const InferRequest r = parse();
+    std::string out = "id=" + r.id + " parameters=" + r.parameters.dump() + " outputs=";
+    for (const auto& o : r.outputs) out += o + ";";
+    for (const auto& t : r.inputs) {
+      out += " input=" + t.name + "/" + t.datatype + "/";
+      for (const auto d : t.shape) out += std::to_string(d) + "x";
+      for (const double x : t.data) {
+        std::uint64_t bits = 0;
+        std::memcpy(&bits, &x, sizeof bits);
+        out += "," + std::to_string(bits);
+      }
+    }
+    return out;
+  } catch (const InferenceError& e) {
+    return "error " + std::to_string(e.status) + ": " + e.what();
+  } catch (const std::exception& e) {  // any other exception: a 500 in the server
+    return std::string("exception: ") + e.what();
+  }
+}
+
+/// Seeded random request bodies built from valid and invalid pieces; the even-numbered ones use valid
+/// pieces only, and most of those take the direct path.
+std::vector<std::string> random_request_bodies(std::uint64_t seed, int trials) {
+  std::mt19937_64 rng(seed);
+  bool clean = false;
+  auto pick = [&](const std::vector<std::string>& options) {
+    return options[std::uniform_int_distribution<std::size_t>(0, options.size() - 1)(rng)];
+  };
+  auto either = [&](const std::vector<std::string>& valid, const std::vector<std::string>& others) {
+    if (clean || rng() % 2) return pick(valid);
+    return pick(others);
+  };
+  auto space = [&] { return pick({"", "", "", " ", "\n\t", "\r\n  "}); };
+  auto number = [&] {
+    if (std::uniform_int_distribution<int>(0, 2)(rng) == 0) {
+      char buffer[40];
+      std::snprintf(buffer, sizeof buffer, "%.17g", std::normal_distribution<double>(0, 100)(rng));
+      return std::string(buffer);
+    }
+    return either({"0.5", "-0.25", "1e-3", "1E+2", "-0", "0", "3", "-7", "9223372036854775807", "0.30000000000000004",
+                   "1.5e+300"},
+                  {"1.",
+                   ".5",
+                   "01",
+                   "+1",
+                   "1e400",
+                   "2.5e-310",
+                   "-",
+                   "1e",
+                   "9223372036854775808",
+                   "18446744073709551616",
+                   "\"1\"",
+                   "true",
+                   "false",
+                   "null",
+                   "[1]",
+                   "[[2],[true]]",
+                   "{\"a\":1}",
+                   "300",
+                   "-129",
+                   "1.5",
+                   "2e0",
+                   "-9007199254740993"});
+  };
+  auto list = [&](int n, auto&& item) {
+    std::string out = "[" + space();
+    for (int k = 0; k < n; ++k) out += (k ? "," + space() : "") + item() + space();
+    return out + "]";
+  };
+  auto input = [&] {
+    const int n = std::uniform_int_distribution<int>(0, 7)(rng);
+    const std::string size = std::to_string(n);
+    std::vector<std::string> fields = {
+        "\"name\":" + space() + either({"\"input\"", "\"x\"", "\"\""}, {"\"a\\\\b\"", "\"\xc3\xa9\"", "7"}),
+        "\"datatype\":" + space() +
+            either({"\"FP32\"", "\"FP64\""},
+                   {"\"INT32\"", "\"FP16\"", "\"BYTES\"", "\"UINT8\"", "\"INT8\"", "\"BOOL\"", "\"INT64\""}),
+        "\"shape\":" + space() + either({"[" + size + "]", "[1," + size + "]"}, {"[]", "[-1]", "[1.0]", "[2, 3]"}),
+        "\"data\":" + space() + list(n, number)};
+    if (!clean && rng() % 10 == 0) fields.push_back("\"parameters\":{}");
+    if (!clean && rng() % 10 == 0) fields.erase(fields.begin() + (n % 4));
+    if (!clean && rng() % 15 == 0) fields.push_back(fields.front());  // a duplicate key
+    std::shuffle(fields.begin(), fields.end(), rng);
+    std::string out = "{" + space();
+    for (std::size_t k = 0; k < fields.size(); ++k) out += (k ? "," + space() : "") + fields[k] + space();
+    return out + "}";
+  };
+  std::vector<std::string> bodies;
+  for (int trial = 0; trial < trials; ++trial) {
+    clean = trial % 2 == 0;
+    const int inputs = std::uniform_int_distribution<int>(clean ? 1 : 0, clean ? 2 : 3)(rng);
+    std::vector<std::string> fields = {"\"inputs\":" + space() + list(inputs, input)};
+    if (rng() % 2) fields.push_back("\"id\":" + space() + either({"\"42\"", "\"\"", "\"a b\""}, {"\"\\u0041\"", "3"}));
+    if (rng() % 3 == 0)
+      fields.push_back("\"outputs\":" + space() +
+                       either({"[]", "[{\"name\":\"predict\"}]", "[{\"name\":\"a\"},{\"name\":\"b\"}]"},
+                              {"{}", "[{\"name\":1}]", "[{\"name\":\"a\",\"x\":1}]"}));
+    if (!clean && rng() % 20 == 0) fields.push_back("\"parameters\":" + pick({"{}", "[]"}));
+    std::shuffle(fields.begin(), fields.end(), rng);
+    std::string body = space() + "{" + space();
+    for (std::size_t k = 0; k < fields.size(); ++k) body += (k ? "," + space() : "") + fields[k] + space();
+    body += "}" + space() + either({""}, {"x", "}", ",", "\xef\xbb\xbf"});
+    if (!clean && rng() % 25 == 0)
+      body = body.substr(0, std::uniform_int_distribution<std::size_t>(0, body.size())(rng));
+    bodies.push_back(std::move(body));
+  }
+  return bodies;
+}
 
 }  // namespace
 
@@ -126,31 +241,84 @@ TEST_CASE("KServe v2 codec: every malformed request is a 400 or 413 naming the p
                 "elements");
   check_refused(parse(R"({"id":3,"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]})"), 400,
                 "'id' must be a string");
+  // The JSON itself: strict RFC 8259, the byte named.
+  check_refused(parse("{\"inputs\": ["), 400, "malformed JSON (byte 12: the text ends where a value should start)");
+  check_refused(parse(R"({"inputs":[{"name":"x","name":"y","shape":[1],"datatype":"FP32","data":[1]}]})"), 400,
+                "the name \"name\" appears twice in an object");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP64","data":[1e400]}]})"), 400,
+                "the number 1e400 is beyond a double's range");
+  check_refused(parse("{\"parameters\":" + std::string(300, '[') + std::string(300, ']') + "}"), 400,
+                "nesting deeper than the limit");
+  // The leaves of data, checked in order against the datatype, nested or not.
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[3],"datatype":"INT8","data":[1,"x",2.5]}]})"), 400,
+                "value \"x\" is not a number (datatype INT8)");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[3],"datatype":"INT8","data":[[1,2.5],[null]]}]})"), 400,
+                "value 2.5 is not an integer, as datatype INT8 needs");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[3],"datatype":"INT8","data":[true,1]}]})"), 400,
+                "value true is not a number (datatype INT8)");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[2],"datatype":"BOOL","data":[true,2]}]})"), 400,
+                "value 2 is outside the range of BOOL");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[1],"datatype":"INT64","data":[-9007199254740994]}]})"), 400,
+                "value -9007199254740994 is outside the range of INT64");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[{"a":[1,2]}]}]})"), 400,
+                R"(value {"a":[1,2]} is not a number (datatype FP32))");
+  check_refused(parse(R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":)" + std::string(40, '[') + "1" +
+                      std::string(40, ']') + "}]}"),
+                400, "data is nested deeper than 32 levels");
+  InferCodecLimits small;
+  small.max_elements = 4;
+  check_refused(
+      [&] {
+        (void)parse_infer_request(R"({"inputs":[{"name":"x","shape":[],"datatype":"FP32","data":[1,2,3,4,"5"]}]})",
+                                  std::nullopt, small);
+      },
+      413, "input 'x': more than 4 values");
+  const InferRequest deep = parse_infer_request(
+      R"({"inputs":[{"name":"x","shape":[2],"datatype":"UINT8","data":[[[255]],[[0.0]]]}],"parameters":{"a":[{}]}})");
+  CHECK(deep.inputs[0].data == std::vector<double>{255, 0});
+  CHECK(deep.parameters.dump() == R"({"a":[{}]})");
+}
+
+TEST_CASE("KServe v2 codec: the bytes written, and a response read back or refused") {
+  // The bytes nlohmann::json's dump() gave for the names and ids (escapes, UTF-8 as it is); numbers as
+  // the shortest text of the tensor's precision.
+  const InferResponse response{"forest",
+                               "3",
+                               "req \"7\"\n\xc3\xa9",
+                               {{"predict", {2}, "INT64", {0, 2}},
+                                {"predict_proba", {2, 2}, "FP32", {0.1, 0.9, 1.0 / 3, 2.0 / 3}},
+                                {"output", {1, 3}, "FP64", {0.1, -1e-7, 1e300}}}};
+  CHECK(to_json_text(response) ==
+        "{\"model_name\":\"forest\",\"model_version\":\"3\",\"id\":\"req \\\"7\\\"\\n\xc3\xa9\",\"outputs\":["
+        R"({"name":"predict","shape":[2],"datatype":"INT64","data":[0,2]},)"
+        R"({"name":"predict_proba","shape":[2,2],"datatype":"FP32","data":[0.1,0.9,0.33333334,0.6666667]},)"
+        R"({"name":"output","shape":[1,3],"datatype":"FP64","data":[0.1,-1e-07,1e+300]}]})");
+  const InferRequest request{"id\t1", {{"input", {1, 2}, "FP64", {0.5, -2}}}, {"predict", "a\"b"}, nullptr};
+  CHECK(to_json_text(request) ==
+        R"({"id":"id\t1","inputs":[{"name":"input","shape":[1,2],"datatype":"FP64","data":[0.5,-2]}],)"
+        R"("outputs":[{"name":"predict"},{"name":"a\"b"}]})");
+  CHECK_THROWS_AS((void)to_json_text(InferRequest{"\xff", {}, {}, nullptr}), InvalidArgument);
+
+  const InferResponse back = parse_infer_response(to_json_text(response));
+  CHECK(back.id == response.id);
+  CHECK(back.outputs[2].data == response.outputs[2].data);
+  check_refused([] { (void)parse_infer_response("{}"); }, 400, "a response needs an 'outputs' array");
+  check_refused([] { (void)parse_infer_response(R"({"model_name":3,"outputs":[]})"); }, 400, "are strings");
+  check_refused(
+      [] { (void)parse_infer_response(R"({"outputs":[{"name":"p","datatype":"FP32","shape":[2],"data":[1]}]})"); }, 400,
+      "output 'p': data does not match its shape");
+  check_refused(
+      [] {
+        (void)parse_infer_response(
+            R"({"outputs":[{"name":"p","datatype":"FP32","shape":[4294967296,4294967296],"data":[]}]})");
+      },
+      400, "output 'p': bad shape");
+  check_refused([] { (void)parse_infer_response("{\"outputs\":[]} x"); }, 400,
+                "malformed JSON (byte 15: 'x' after the end of the value)");
 }
 
 TEST_CASE("KServe v2 codec: the direct parser of the common request agrees with the general one") {
   // Every outcome as text: the request's fields (values by their bits) or the error's status and message.
-  auto outcome = [](auto&& parse) -> std::string {
-    try {
-      const InferRequest r = parse();
-      std::string out = "id=" + r.id + " parameters=" + r.parameters.dump() + " outputs=";
-      for (const auto& o : r.outputs) out += o + ";";
-      for (const auto& t : r.inputs) {
-        out += " input=" + t.name + "/" + t.datatype + "/";
-        for (const auto d : t.shape) out += std::to_string(d) + "x";
-        for (const double x : t.data) {
-          std::uint64_t bits = 0;
-          std::memcpy(&bits, &x, sizeof bits);
-          out += "," + std::to_string(bits);
-        }
-      }
-      return out;
-    } catch (const InferenceError& e) {
-      return "error " + std::to_string(e.status) + ": " + e.what();
-    } catch (const std::exception& e) {  // e.g. nlohmann's number overflow: a 500 in the server
-      return std::string("exception: ") + e.what();
-    }
-  };
   InferCodecLimits limits;
   limits.max_elements = 6;
   limits.max_inputs = 2;
@@ -172,70 +340,44 @@ TEST_CASE("KServe v2 codec: the direct parser of the common request agrees with 
   CHECK_FALSE(agree(R"({"inputs":[{"name":"x","shape":[2,1],"datatype":"FP64","data":[[1],[2]]}]})"));
   CHECK_FALSE(agree(R"({"parameters":{},"inputs":[{"name":"x","shape":[1],"datatype":"FP64","data":[1]}]})"));
 
-  // Seeded random bodies built from valid and invalid pieces: both paths give the same result or error.
-  // Half of them use valid pieces only, and most of those take the direct path.
-  std::mt19937_64 rng(test::test_seed());
-  bool clean = false;
-  auto pick = [&](const std::vector<std::string>& options) {
-    return options[std::uniform_int_distribution<std::size_t>(0, options.size() - 1)(rng)];
-  };
-  auto either = [&](const std::vector<std::string>& valid, const std::vector<std::string>& others) {
-    if (clean || rng() % 2) return pick(valid);
-    return pick(others);
-  };
-  auto space = [&] { return pick({"", "", "", " ", "\n\t", "\r\n  "}); };
-  auto number = [&] {
-    if (std::uniform_int_distribution<int>(0, 2)(rng) == 0) {
-      char buffer[40];
-      std::snprintf(buffer, sizeof buffer, "%.17g", std::normal_distribution<double>(0, 100)(rng));
-      return std::string(buffer);
-    }
-    return either({"0.5", "-0.25", "1e-3", "1E+2", "-0", "0", "3", "-7", "9223372036854775807", "0.30000000000000004",
-                   "1.5e+300"},
-                  {"1.", ".5", "01", "+1", "1e400", "2.5e-310", "-", "1e", "9223372036854775808",
-                   "18446744073709551616", "\"1\"", "true", "null", "[1]"});
-  };
-  auto list = [&](int n, auto&& item) {
-    std::string out = "[" + space();
-    for (int k = 0; k < n; ++k) out += (k ? "," + space() : "") + item() + space();
-    return out + "]";
-  };
-  auto input = [&] {
-    const int n = std::uniform_int_distribution<int>(0, 7)(rng);
-    const std::string size = std::to_string(n);
-    std::vector<std::string> fields = {
-        "\"name\":" + space() + either({"\"input\"", "\"x\"", "\"\""}, {"\"a\\\\b\"", "\"\xc3\xa9\"", "7"}),
-        "\"datatype\":" + space() + either({"\"FP32\"", "\"FP64\""}, {"\"INT32\"", "\"FP16\"", "\"BYTES\""}),
-        "\"shape\":" + space() + either({"[" + size + "]", "[1," + size + "]"}, {"[]", "[-1]", "[1.0]", "[2, 3]"}),
-        "\"data\":" + space() + list(n, number)};
-    if (!clean && rng() % 10 == 0) fields.push_back("\"parameters\":{}");
-    if (!clean && rng() % 10 == 0) fields.erase(fields.begin() + (n % 4));
-    if (!clean && rng() % 15 == 0) fields.push_back(fields.front());  // a duplicate key
-    std::shuffle(fields.begin(), fields.end(), rng);
-    std::string out = "{" + space();
-    for (std::size_t k = 0; k < fields.size(); ++k) out += (k ? "," + space() : "") + fields[k] + space();
-    return out + "}";
-  };
+  std::vector<std::string> bodies = random_request_bodies(test::test_seed(), 3000);
   int direct = 0;
-  for (int trial = 0; trial < 3000; ++trial) {
-    clean = trial % 2 == 0;
-    const int inputs = std::uniform_int_distribution<int>(clean ? 1 : 0, clean ? 2 : 3)(rng);
-    std::vector<std::string> fields = {"\"inputs\":" + space() + list(inputs, input)};
-    if (rng() % 2) fields.push_back("\"id\":" + space() + either({"\"42\"", "\"\"", "\"a b\""}, {"\"\\u0041\"", "3"}));
-    if (rng() % 3 == 0)
-      fields.push_back("\"outputs\":" + space() +
-                       either({"[]", "[{\"name\":\"predict\"}]", "[{\"name\":\"a\"},{\"name\":\"b\"}]"},
-                              {"{}", "[{\"name\":1}]", "[{\"name\":\"a\",\"x\":1}]"}));
-    if (!clean && rng() % 20 == 0) fields.push_back("\"parameters\":" + pick({"{}", "[]"}));
-    std::shuffle(fields.begin(), fields.end(), rng);
-    std::string body = space() + "{" + space();
-    for (std::size_t k = 0; k < fields.size(); ++k) body += (k ? "," + space() : "") + fields[k] + space();
-    body += "}" + space() + either({""}, {"x", "}", ",", "\xef\xbb\xbf"});
-    if (!clean && rng() % 25 == 0)
-      body = body.substr(0, std::uniform_int_distribution<std::size_t>(0, body.size())(rng));
-    direct += agree(body) ? 1 : 0;
-  }
+  for (const std::string& body : bodies) direct += agree(body) ? 1 : 0;
   CHECK(direct > 500);  // the direct path is taken, not only the fallback
+}
+
+TEST_CASE("KServe v2 codec: the same answers as the parser on nlohmann::json, status and message") {
+  // The reference parsed the whole document first; where it refused the JSON (or threw on a number beyond
+  // a double's range, a 500), the pull reader answers 400 "malformed JSON (byte k: problem)"; a name
+  // given twice in an object, which nlohmann::json took (the last one), is malformed JSON now. Everything
+  // else is the same text, but for the digits of a double quoted in a message, compared by value.
+  InferCodecLimits limits;
+  limits.max_elements = 6;
+  limits.max_inputs = 2;
+  const auto same_value_quoted = [](const std::string& a, const std::string& b) {
+    const std::size_t at = a.find("value ");
+    if (at == std::string::npos || a.compare(0, at, b, 0, at) != 0) return false;
+    const std::size_t a_end = a.find(' ', at + 6), b_end = b.find(' ', at + 6);
+    if (a.substr(a_end) != b.substr(b_end)) return false;
+    return std::strtod(a.substr(at + 6, a_end - at - 6).c_str(), nullptr) ==
+           std::strtod(b.substr(at + 6, b_end - at - 6).c_str(), nullptr);
+  };
+  int compared = 0, refused_json = 0;
+  for (const std::string& body : random_request_bodies(test::test_seed() + 1, 4000)) {
+    const std::string ours = outcome([&] { return detail::parse_infer_request_general(body, std::nullopt, limits); });
+    const std::string reference =
+        outcome([&] { return test::reference_parse_infer_request(body, std::nullopt, limits); });
+    if (reference.starts_with("error 400: malformed JSON") || reference.starts_with("exception: ")) {
+      CHECK_MESSAGE(ours.starts_with("error 400: malformed JSON (byte "), body << "\n" << ours);
+      ++refused_json;
+      continue;
+    }
+    if (ours.find("appears twice in an object") != std::string::npos) continue;
+    CHECK_MESSAGE((ours == reference || same_value_quoted(ours, reference)), body << "\n" << ours << "\n" << reference);
+    ++compared;
+  }
+  CHECK(compared > 2000);
+  CHECK(refused_json > 100);
 }
 
 TEST_CASE("InferenceServer: every endpoint, the 4xx answers, and still serving afterwards") {
@@ -281,6 +423,15 @@ TEST_CASE("InferenceServer: every endpoint, the 4xx answers, and still serving a
   get("/v2/health/live", 200);
   get("/v2/health/ready", 200);
   CHECK(nlohmann::json::parse(get("/v2", 200))["name"] == "aimastery");
+  CHECK(
+      get("/v2/models/forest", 200) ==
+      R"({"inputs":[{"datatype":"FP64","name":"input","shape":[-1,4]}],"name":"forest","outputs":[)"
+      R"({"datatype":"INT64","name":"predict","shape":[-1]},{"datatype":"FP64","name":"predict_proba","shape":[-1,3]}],)"
+      R"("parameters":{"kind":"RandomForestScratch","version":"1"},"platform":"aimastery","versions":["1","2"]})");
+  CHECK(get("/v2", 200) == R"({"extensions":["binary_tensor_data"],"name":"aimastery","version":")" +
+                               std::string(library_version) + "\"}");
+  CHECK(post("/v2/models/forest/infer", "{\"inputs\": [", 400) ==
+        R"x({"error":"malformed JSON (byte 12: the text ends where a value should start)"})x");
   const auto meta = nlohmann::json::parse(get("/v2/models/forest", 200));
   CHECK(meta["versions"] == nlohmann::json{"1", "2"});
   CHECK(meta["inputs"][0]["shape"] == nlohmann::json{-1, 4});
@@ -338,7 +489,7 @@ TEST_CASE("InferenceServer: every endpoint, the 4xx answers, and still serving a
   CHECK(error_of(post("/v2/models/forest/infer", infer_body(large), 413)).find("exceeds") != std::string::npos);
   get("/v2/models/nope", 404);
   get("/v2/models/forest/versions/9/ready", 404);
-  get("/no/such/route", 404);
+  CHECK(get("/no/such/route", 404) == R"({"error":"no route GET /no/such/route"})");
   CHECK(error_of(post("/v1/embeddings", R"({"input":"hi"})", 404)).find("no embedding model") != std::string::npos);
 
   // Still serving, and the numbers are there.
@@ -469,6 +620,21 @@ TEST_CASE("OpenAI embeddings codec: requests, refusals, base64 of little-endian 
   CHECK(base64_encode("foobar") == "Zm9vYmFy");
   Matrix<float> E(1, 2);
   E << 1.0f, -2.0f;  // 0x3F800000, 0xC0000000 little-endian: 00 00 80 3F 00 00 00 C0
+  Matrix<float> F(2, 3);
+  F << 0.1f, -2.5f, 1e-8f, 3.0f, 1.0f / 3, -0.0f;
+  EmbeddingsRequest named{"mini\"LM", {"a", "b"}, false};
+  CHECK(embeddings_response(named, F, 7) ==
+        R"({"data":[{"embedding":[0.10000000149011612,-2.5,9.99999993922529e-09],"index":0,"object":"embedding"},)"
+        R"({"embedding":[3.0,0.3333333432674408,-0.0],"index":1,"object":"embedding"}],"model":"mini\"LM",)"
+        R"("object":"list","usage":{"prompt_tokens":7,"total_tokens":7}})");
+  named.base64 = true;
+  CHECK(
+      embeddings_response(named, F, 7) ==
+      R"({"data":[{"embedding":"zczMPQAAIMB3zCsy","index":0,"object":"embedding"},{"embedding":"AABAQKuqqj4AAACA",)"
+      R"("index":1,"object":"embedding"}],"model":"mini\"LM","object":"list","usage":{"prompt_tokens":7,"total_tokens":7}})");
+  check_refused(parse(R"({"input":"x","input":"y"})"), 400, "malformed JSON (byte");
+  check_refused(parse(R"({"input":"x","model":7})"), 400, "'model' must be a string");
+  check_refused(parse(R"({"input":[]})"), 400, "non-empty array of strings");
   const auto j = nlohmann::json::parse(embeddings_response(many, E, 3));
   CHECK(j["data"][0]["embedding"] == "AACAPwAAAMA=");
   CHECK(j["usage"]["total_tokens"] == 3);

@@ -25,7 +25,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -33,6 +33,7 @@
 
 #include "aimastery/core/errors.hpp"
 #include "aimastery/core/tensor.hpp"
+#include "aimastery/io/json.hpp"
 #include "aimastery/llm/rag/context_assembler.hpp"
 #include "aimastery/llm/rag/generator.hpp"
 
@@ -89,14 +90,15 @@ class OpenAIChatGenerator {
   [[nodiscard]] std::string endpoint() const { return origin_ + path_; }
 
   /// The chat-completions request body for a question and its context.
-  [[nodiscard]] nlohmann::json request_body(std::string_view question, const AssembledContext& context) const {
+  [[nodiscard]] JsonValue request_body(std::string_view question, const AssembledContext& context) const {
     const std::string user = "Passages:\n" + context.text + "\n\nQuestion: " + std::string(question);
-    return {{"model", options_.model},
-            {"temperature", options_.temperature},
-            {"max_tokens", options_.max_tokens},
-            {"stream", false},
-            {"messages", nlohmann::json::array({{{"role", "system"}, {"content", options_.system_prompt}},
-                                                {{"role", "user"}, {"content", user}}})}};
+    return JsonValue::object(
+        {{"model", options_.model},
+         {"temperature", options_.temperature},
+         {"max_tokens", options_.max_tokens},
+         {"stream", false},
+         {"messages", JsonValue::array({JsonValue::object({{"role", "system"}, {"content", options_.system_prompt}}),
+                                        JsonValue::object({{"role", "user"}, {"content", user}})})}});
   }
 
   [[nodiscard]] GeneratedAnswer generate(std::string_view question, const AssembledContext& context) {
@@ -153,15 +155,23 @@ class OpenAIChatGenerator {
                           (attempts == 1 ? " attempt" : " attempts") + ": " + last_failure);
   }
 
+  /// The document in `body`, or nothing when it is not JSON.
+  static std::optional<JsonValue> parse_json(const std::string& body) {
+    try {
+      return JsonValue::parse(body);
+    } catch (const FormatError&) {
+      return std::nullopt;
+    }
+  }
+
   // ": <message>" from an OpenAI error body {"error": {"message": ...}}, or a short prefix of the body.
   static std::string error_message_of(const std::string& body) {
-    const nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (j.is_object() && j.contains("error")) {
-      const nlohmann::json& e = j["error"];
-      if (e.is_object() && e.contains("message") && e["message"].is_string())
-        return ": " + e["message"].get<std::string>();
-      if (e.is_string()) return ": " + e.get<std::string>();
-    }
+    if (const std::optional<JsonValue> j = parse_json(body))
+      if (const JsonValue* e = j->find("error")) {
+        if (const JsonValue* message = e->find("message"); message != nullptr && message->is_string())
+          return ": " + message->as_string();
+        if (e->is_string()) return ": " + e->as_string();
+      }
     return body.empty() ? "" : ": " + body.substr(0, 200);
   }
 
@@ -169,17 +179,15 @@ class OpenAIChatGenerator {
     const auto bad = [](const std::string& what) {
       return FormatError("OpenAIChatGenerator: the server's answer is not a chat completion: " + what);
     };
-    const nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) throw bad("not JSON");
-    if (!j.is_object() || !j.contains("choices") || !j["choices"].is_array() || j["choices"].empty())
-      throw bad("no 'choices'");
-    const nlohmann::json& choice = j["choices"][0];
-    if (!choice.is_object() || !choice.contains("message") || !choice["message"].is_object())
-      throw bad("choices[0] has no 'message'");
-    const nlohmann::json& message = choice["message"];
-    if (!message.contains("content") || !message["content"].is_string())
-      throw bad("choices[0].message has no text 'content'");
-    return message["content"].get<std::string>();
+    const std::optional<JsonValue> j = parse_json(body);
+    if (!j) throw bad("not JSON");
+    const JsonValue* choices = j->find("choices");
+    if (choices == nullptr || !choices->is_array() || choices->empty()) throw bad("no 'choices'");
+    const JsonValue* message = choices->at(0).find("message");
+    if (message == nullptr || !message->is_object()) throw bad("choices[0] has no 'message'");
+    const JsonValue* content = message->find("content");
+    if (content == nullptr || !content->is_string()) throw bad("choices[0].message has no text 'content'");
+    return content->as_string();
   }
 
   OpenAIChatOptions options_;

@@ -14,12 +14,13 @@
 
 #include <cstdint>
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "aimastery/core/errors.hpp"
 #include "aimastery/core/tensor.hpp"
+#include "aimastery/io/json.hpp"
 #include "aimastery/production/serving/inference_error.hpp"
 
 namespace aimastery {
@@ -38,28 +39,28 @@ struct EmbeddingsLimits {
 /// Parses and checks a request; any problem is InferenceError 400 naming it.
 inline EmbeddingsRequest parse_embeddings_request(std::string_view body, const EmbeddingsLimits& limits = {}) {
   auto bad = [](const std::string& message) { throw InferenceError(400, message); };
-  nlohmann::json j;
+  JsonValue j;
   try {
-    j = nlohmann::json::parse(body);
-  } catch (const nlohmann::json::parse_error& e) {
-    bad(std::string("malformed JSON: ") + e.what());
+    j = JsonValue::parse(body, "malformed JSON");
+  } catch (const FormatError& e) {
+    bad(e.what());
   }
   if (!j.is_object()) bad("the request must be a JSON object");
   EmbeddingsRequest r;
-  if (const auto m = j.find("model"); m != j.end()) {
+  if (const JsonValue* m = j.find("model")) {
     if (!m->is_string()) bad("'model' must be a string");
-    r.model = m->get<std::string>();
+    r.model = m->as_string();
   }
-  const auto input = j.find("input");
-  if (input == j.end()) bad("'input' is missing");
+  const JsonValue* input = j.find("input");
+  if (input == nullptr) bad("'input' is missing");
   if (input->is_string()) {
-    r.input.push_back(input->get<std::string>());
+    r.input.push_back(input->as_string());
   } else if (input->is_array() && !input->empty()) {
     if (input->size() > limits.max_inputs)
       bad("'input' holds " + std::to_string(input->size()) + " texts, at most " + std::to_string(limits.max_inputs));
-    for (const auto& s : *input) {
+    for (const JsonValue& s : input->elements()) {
       if (!s.is_string()) bad("'input' must be a string or an array of strings (token ids are not accepted)");
-      r.input.push_back(s.get<std::string>());
+      r.input.push_back(s.as_string());
     }
   } else {
     bad("'input' must be a string or a non-empty array of strings");
@@ -68,11 +69,12 @@ inline EmbeddingsRequest parse_embeddings_request(std::string_view body, const E
     if (s.size() > limits.max_input_bytes)
       bad("an input text has " + std::to_string(s.size()) + " bytes, at most " +
           std::to_string(limits.max_input_bytes));
-  if (const auto f = j.find("encoding_format"); f != j.end() && !f->is_null()) {
-    if (!f->is_string() || (*f != "float" && *f != "base64")) bad("'encoding_format' must be \"float\" or \"base64\"");
-    r.base64 = *f == "base64";
+  if (const JsonValue* f = j.find("encoding_format"); f != nullptr && !f->is_null()) {
+    if (!f->is_string() || (f->as_string() != "float" && f->as_string() != "base64"))
+      bad("'encoding_format' must be \"float\" or \"base64\"");
+    r.base64 = f->as_string() == "base64";
   }
-  if (const auto d = j.find("dimensions"); d != j.end() && !d->is_null())
+  if (const JsonValue* d = j.find("dimensions"); d != nullptr && !d->is_null())
     bad("'dimensions' is not supported: the model's embeddings have a fixed size");
   return r;
 }
@@ -104,9 +106,10 @@ inline std::string base64_encode(std::string_view bytes) {
 
 /// The response for the embeddings E (one row per input), `tokens` the number of tokens encoded.
 inline std::string embeddings_response(const EmbeddingsRequest& request, const Matrix<float>& E, std::size_t tokens) {
-  nlohmann::json data = nlohmann::json::array();
+  JsonValue::Array data;
+  data.reserve(static_cast<std::size_t>(E.rows()));
   for (Index i = 0; i < E.rows(); ++i) {
-    nlohmann::json item = {{"object", "embedding"}, {"index", i}};
+    JsonValue embedding;
     if (request.base64) {
       std::string bytes(static_cast<std::size_t>(E.cols()) * 4, '\0');
       for (Index k = 0; k < E.cols(); ++k) {
@@ -116,16 +119,19 @@ inline std::string embeddings_response(const EmbeddingsRequest& request, const M
         for (int b = 0; b < 4; ++b)
           bytes[static_cast<std::size_t>(4 * k + b)] = static_cast<char>((u >> (8 * b)) & 0xFF);
       }
-      item["embedding"] = base64_encode(bytes);
+      embedding = base64_encode(bytes);
     } else {
-      item["embedding"] = std::vector<float>(E.row(i).data(), E.row(i).data() + E.cols());
+      JsonValue::Array values;
+      values.reserve(static_cast<std::size_t>(E.cols()));
+      for (Index k = 0; k < E.cols(); ++k) values.emplace_back(E(i, k));
+      embedding = JsonValue::array(std::move(values));
     }
-    data.push_back(std::move(item));
+    data.push_back(JsonValue::object({{"object", "embedding"}, {"index", i}, {"embedding", std::move(embedding)}}));
   }
-  return nlohmann::json{{"object", "list"},
-                        {"model", request.model},
-                        {"data", std::move(data)},
-                        {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}}
+  return JsonValue::object({{"object", "list"},
+                            {"model", request.model},
+                            {"data", JsonValue::array(std::move(data))},
+                            {"usage", JsonValue::object({{"prompt_tokens", tokens}, {"total_tokens", tokens}})}})
       .dump();
 }
 

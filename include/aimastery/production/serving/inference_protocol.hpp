@@ -21,18 +21,31 @@
 /// is not prod(shape), a negative dimension: InferenceError 400 naming the input and the problem. A tensor
 /// of more than `max_elements` elements: 413. Numbers are read into doubles (exact for every integer
 /// datatype up to 2⁵³, which is also the limit checked for INT64/UINT64).
+///
+/// Reading. The body is read once by the strict pull reader of io/json_reader.hpp (RFC 8259: well-formed
+/// UTF-8, no name twice in an object, nesting at most 256 deep, no number beyond a double's range). A
+/// tensor's "data" goes straight into its vector of doubles, with no document in between; the small fields
+/// are kept as they are read (strings, JsonValue for "shape" and "parameters"), and the checks then run
+/// in a fixed order, so a request has one answer whatever the order of its keys. The leaves of "data"
+/// are checked against the datatype once it is known: what is kept of them is where the first leaf of
+/// each kind that some datatype refuses stands (a string, object or null; a boolean; a number with a
+/// fraction), and the values; the text of the leaf named in a message is read again.
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "aimastery/core/errors.hpp"
+#include "aimastery/io/json.hpp"
+#include "aimastery/io/json_reader.hpp"
+#include "aimastery/io/json_string.hpp"
 #include "aimastery/production/serving/inference_error.hpp"
 
 namespace aimastery {
@@ -56,7 +69,7 @@ struct InferRequest {
   std::string id;                         ///< echoed in the response; may be empty
   std::vector<InferTensor> inputs;        ///< at least one
   std::vector<std::string> outputs = {};  ///< requested output names; empty = every output
-  nlohmann::json parameters = nullptr;    ///< the request's "parameters" object, if any
+  JsonValue parameters = nullptr;         ///< the request's "parameters" object, if any
 };
 
 struct InferResponse {
@@ -107,36 +120,161 @@ inline void integer_range(const InferDatatype& t, double& low, double& high) {
 
 [[noreturn]] inline void bad_request(const std::string& message) { throw InferenceError(400, message); }
 
-/// Appends the numbers of a flat or nested JSON array to `out`, each checked against the datatype.
-inline void read_tensor_values(const nlohmann::json& data, const InferDatatype& type, const std::string& input,
-                               std::int64_t max_elements, std::vector<double>& out, int depth = 0) {
-  if (depth > 32) bad_request("input '" + input + "': data is nested deeper than 32 levels");
-  double low = 0, high = 0;
-  if (type.integer) integer_range(type, low, high);
-  for (const auto& v : data) {
-    if (v.is_array()) {
-      read_tensor_values(v, type, input, max_elements, out, depth + 1);
-      continue;
+/// Where the leaves of a tensor's "data" array (its numbers, flat or nested) that some datatype refuses
+/// first stand, in the order read; `none` when there is no such leaf.
+struct InferDataLeaves {
+  static constexpr std::size_t none = std::size_t(-1);
+  std::vector<double> values;      ///< the first `max_values` leaves: numbers, booleans as 1/0, others NaN
+  std::size_t count = 0;           ///< leaves in all
+  std::size_t first_other = none;  ///< a string, object or null: never a number
+  std::size_t first_boolean = none;
+  std::size_t first_fraction = none;  ///< a number with a fraction or exponent whose value is not an integer
+  std::size_t too_deep = none;        ///< leaves before the first array nested more than 32 levels down
+  std::size_t begin = 0, end = 0;     ///< the array's bytes in the text
+};
+
+/// The nesting limit of a request's JSON, as JsonValue::parse's.
+constexpr int infer_max_depth = JsonValue::default_max_depth;
+
+/// Reads the value at `in` and keeps nothing of it: the grammar, the nesting limit and unique names in
+/// objects are checked as JsonValue::parse checks them.
+inline void skip_json_value(JsonReader& in, int depth_left) {
+  switch (in.peek()) {
+    case JsonReader::Kind::object: {
+      if (depth_left <= 0) in.syntax_error("nesting deeper than the limit");
+      std::vector<std::string> names;
+      in.read_object([&](const std::string& name) {
+        if (std::find(names.begin(), names.end(), name) != names.end())
+          in.syntax_error("the name \"" + name + "\" appears twice in an object");
+        names.push_back(name);
+        skip_json_value(in, depth_left - 1);
+      });
+      return;
     }
-    if (static_cast<std::int64_t>(out.size()) >= max_elements)
-      throw InferenceError(413, "input '" + input + "': more than " + std::to_string(max_elements) + " values");
-    double x = 0;
-    if (type.boolean && v.is_boolean()) {
-      x = v.get<bool>() ? 1 : 0;
-    } else if (v.is_number()) {
-      x = v.get<double>();
-      if (type.integer && !v.is_number_integer() && std::floor(x) != x)
-        bad_request("input '" + input + "': value " + v.dump() + " is not an integer, as datatype " +
-                    std::string(type.name) + " needs");
-    } else {
-      bad_request("input '" + input + "': value " + v.dump().substr(0, 40) + " is not a number (datatype " +
-                  std::string(type.name) + ")");
-    }
-    if (type.integer && !(x >= low && x <= high))
-      bad_request("input '" + input + "': value " + v.dump() + " is outside the range of " + std::string(type.name));
-    if (!type.integer && !std::isfinite(x)) bad_request("input '" + input + "': value is not finite");
-    out.push_back(x);
+    case JsonReader::Kind::array:
+      if (depth_left <= 0) in.syntax_error("nesting deeper than the limit");
+      in.read_array([&](std::size_t) { skip_json_value(in, depth_left - 1); });
+      return;
+    case JsonReader::Kind::string:
+      (void)in.read_string();
+      return;
+    case JsonReader::Kind::number:
+      (void)in.read_number();
+      return;
+    case JsonReader::Kind::literal:
+      (void)in.read_literal();
+      return;
   }
+}
+
+/// The value at `in` as a JsonValue (a small one: "shape", "parameters"), its text checked by skip_json_value.
+inline JsonValue read_small_json(JsonReader& in, std::string_view text, int depth_left) {
+  (void)in.peek();
+  const std::size_t begin = in.position();
+  skip_json_value(in, depth_left);
+  return JsonValue::parse(text.substr(begin, in.position() - begin), "JSON", depth_left);
+}
+
+/// A number as JsonValue keeps it: `integer` for text without fraction or exponent that int64 or uint64
+/// holds, and its value as a double (JsonValue::get<double>() of the same text).
+inline double json_number_value(const JsonReader::Number& number, const JsonReader& in, bool& integer) {
+  integer = true;
+  if (number.value) return static_cast<double>(*number.value);
+  const std::string_view text = number.text;
+  if (text.find_first_of(".eE") == std::string_view::npos) {
+    std::int64_t n = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (error == std::errc() && end == text.data() + text.size()) return static_cast<double>(n);
+  }
+  integer = false;
+  return json_number_to_double(text, in);
+}
+
+/// Reads a "data" array at `in` into `d`, keeping at most `max_values` values (the others are counted).
+inline void read_infer_leaves(JsonReader& in, InferDataLeaves& d, std::size_t max_values, int depth, int depth_left) {
+  if (depth_left <= 0) in.syntax_error("nesting deeper than the limit");
+  in.read_array([&](std::size_t) {
+    double x = std::numeric_limits<double>::quiet_NaN();
+    switch (in.peek()) {
+      case JsonReader::Kind::array:
+        if (depth + 1 > 32 && d.too_deep == InferDataLeaves::none) d.too_deep = d.count;
+        read_infer_leaves(in, d, max_values, depth + 1, depth_left - 1);
+        return;
+      case JsonReader::Kind::number: {
+        bool integer = false;
+        x = json_number_value(in.read_number(), in, integer);
+        if (!integer && std::floor(x) != x && d.first_fraction == InferDataLeaves::none) d.first_fraction = d.count;
+        break;
+      }
+      case JsonReader::Kind::literal:
+        if (const std::optional<bool> b = in.read_literal()) {
+          x = *b ? 1 : 0;
+          if (d.first_boolean == InferDataLeaves::none) d.first_boolean = d.count;
+        } else if (d.first_other == InferDataLeaves::none) {  // null
+          d.first_other = d.count;
+        }
+        break;
+      default:  // a string or an object
+        if (d.first_other == InferDataLeaves::none) d.first_other = d.count;
+        skip_json_value(in, depth_left - 1);
+    }
+    if (d.count < max_values) d.values.push_back(x);
+    ++d.count;
+  });
+}
+
+/// The leaf `index` of the "data" array `d` of `text`, as a JsonValue (for a message).
+inline JsonValue infer_leaf(std::string_view text, const InferDataLeaves& d, std::size_t index) {
+  const std::string_view data = text.substr(d.begin, d.end - d.begin);
+  JsonReader in(data, "data");
+  std::size_t seen = 0;
+  JsonValue found;
+  const auto walk = [&](const auto& self) -> void {
+    in.read_array([&](std::size_t) {
+      if (in.peek() == JsonReader::Kind::array && seen <= index) return self(self);
+      if (seen++ == index) {
+        found = read_small_json(in, data, infer_max_depth);
+        return;
+      }
+      skip_json_value(in, infer_max_depth);
+    });
+  };
+  walk(walk);
+  return found;
+}
+
+/// The values of a tensor's data read into `d`, checked against the datatype as the protocol asks: at the
+/// first leaf that breaks a rule, in order, the error of that rule (arrays nested deeper than 32 levels,
+/// more than `max_elements` values: 413, a leaf that is not a number, a fraction in an integer datatype, a
+/// value outside the datatype's range).
+inline std::vector<double> take_tensor_values(InferDataLeaves&& d, const InferDatatype& type, const std::string& input,
+                                              std::int64_t max_elements, std::string_view text) {
+  constexpr std::size_t none = InferDataLeaves::none;
+  const auto max = static_cast<std::size_t>(max_elements);
+  const std::size_t overflow = d.count > max ? max : none;
+  const std::size_t not_a_number = std::min(d.first_other, type.boolean ? none : d.first_boolean);
+  const std::size_t fraction = type.integer ? d.first_fraction : none;
+  std::size_t out_of_range = none;
+  if (type.integer) {
+    double low = 0, high = 0;
+    integer_range(type, low, high);
+    for (std::size_t i = 0; i < d.values.size(); ++i)
+      if (!(d.values[i] >= low && d.values[i] <= high)) {
+        out_of_range = i;
+        break;
+      }
+  }
+  const std::size_t first = std::min({d.too_deep, overflow, not_a_number, fraction, out_of_range});
+  if (first == none) return std::move(d.values);
+  const std::string where = "input '" + input + "': ";
+  if (first == d.too_deep) bad_request(where + "data is nested deeper than 32 levels");
+  if (first == overflow) throw InferenceError(413, where + "more than " + std::to_string(max_elements) + " values");
+  const std::string value = infer_leaf(text, d, first).dump();
+  if (first == not_a_number)
+    bad_request(where + "value " + value.substr(0, 40) + " is not a number (datatype " + std::string(type.name) + ")");
+  if (first == fraction)
+    bad_request(where + "value " + value + " is not an integer, as datatype " + std::string(type.name) + " needs");
+  bad_request(where + "value " + value + " is outside the range of " + std::string(type.name));
 }
 
 /// IEEE half precision to double.
@@ -213,7 +351,7 @@ class FastJsonCursor {
     ++p_;
     return true;
   }
-  /// A JSON number, -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, as nlohmann::json reads it: an integer
+  /// A JSON number, -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, as JsonValue reads it: an integer
   /// (no fraction, no exponent) as a 64-bit integer converted to double, anything else correctly rounded.
   bool number(double& x, bool& integer) {
     skip_space();
@@ -346,6 +484,145 @@ inline std::optional<InferRequest> parse_infer_request_fast(std::string_view bod
   return request;
 }
 
+/// A string member as read: absent, present but not a string, or its text.
+struct JsonStringField {
+  bool present = false, is_string = false;
+  std::string text;
+};
+
+/// One element of a body's tensor array ("inputs" of a request, "outputs" of a response) as read.
+struct RawInferTensor {
+  bool object = false;
+  JsonStringField name, datatype;
+  std::optional<JsonValue> shape, parameters;
+  bool has_data = false, data_array = false;
+  InferDataLeaves data;
+};
+
+/// A request or response body as read, before any check but the grammar's.
+struct RawInferBody {
+  bool object = false;
+  JsonStringField id, model_name, model_version;
+  std::optional<JsonValue> parameters;
+  bool has_tensors = false, tensors_array = false;
+  std::vector<RawInferTensor> tensors;
+  bool has_outputs = false, outputs_array = false;  ///< a request's "outputs": the names it asks for
+  std::vector<JsonStringField> outputs;             ///< each one's "name" (absent when not an object)
+};
+
+/// Calls member(name) for each member of the object at `in`, a name given twice being a syntax error.
+template <class Member>
+void read_unique_members(JsonReader& in, Member&& member) {
+  std::vector<std::string> names;
+  in.read_object([&](const std::string& name) {
+    if (std::find(names.begin(), names.end(), name) != names.end())
+      in.syntax_error("the name \"" + name + "\" appears twice in an object");
+    names.push_back(name);
+    member(name);
+  });
+}
+
+inline void read_string_field(JsonReader& in, JsonStringField& field, int depth_left) {
+  field.present = true;
+  if (in.peek() == JsonReader::Kind::string) {
+    field.is_string = true;
+    field.text = in.read_string();
+  } else {
+    skip_json_value(in, depth_left);
+  }
+}
+
+inline void read_raw_tensor(JsonReader& in, std::string_view text, RawInferTensor& t, std::size_t max_values,
+                            int depth_left) {
+  if (in.peek() != JsonReader::Kind::object) return skip_json_value(in, depth_left);
+  if (depth_left <= 0) in.syntax_error("nesting deeper than the limit");
+  t.object = true;
+  read_unique_members(in, [&](const std::string& name) {
+    if (name == "name") {
+      read_string_field(in, t.name, depth_left - 1);
+    } else if (name == "datatype") {
+      read_string_field(in, t.datatype, depth_left - 1);
+    } else if (name == "shape") {
+      t.shape = read_small_json(in, text, depth_left - 1);
+    } else if (name == "parameters") {
+      t.parameters = read_small_json(in, text, depth_left - 1);
+    } else if (name == "data") {
+      t.has_data = true;
+      if (in.peek() != JsonReader::Kind::array) return skip_json_value(in, depth_left - 1);
+      t.data_array = true;
+      t.data.begin = in.position();
+      read_infer_leaves(in, t.data, max_values, 0, depth_left - 1);
+      t.data.end = in.position();
+    } else {
+      skip_json_value(in, depth_left - 1);
+    }
+  });
+}
+
+/// Reads a body whose tensors are under `tensors_key`; a request (`request`) also has "outputs", the names
+/// it asks for. Text that breaks the grammar: 400 "malformed JSON (byte k: problem)".
+inline RawInferBody read_raw_infer_body(std::string_view text, std::string_view tensors_key, bool request,
+                                        std::size_t max_values) {
+  RawInferBody body;
+  JsonReader in(text, "malformed JSON");
+  try {
+    constexpr int depth = infer_max_depth;
+    if (in.peek() != JsonReader::Kind::object) {
+      skip_json_value(in, depth);
+    } else {
+      body.object = true;
+      read_unique_members(in, [&](const std::string& name) {
+        if (name == "id") {
+          read_string_field(in, body.id, depth - 1);
+        } else if (name == "model_name" && !request) {
+          read_string_field(in, body.model_name, depth - 1);
+        } else if (name == "model_version" && !request) {
+          read_string_field(in, body.model_version, depth - 1);
+        } else if (name == "parameters") {
+          body.parameters = read_small_json(in, text, depth - 1);
+        } else if (name == tensors_key) {
+          body.has_tensors = true;
+          if (in.peek() != JsonReader::Kind::array) return skip_json_value(in, depth - 1);
+          body.tensors_array = true;
+          in.read_array(
+              [&](std::size_t) { read_raw_tensor(in, text, body.tensors.emplace_back(), max_values, depth - 2); });
+        } else if (name == "outputs" && request) {
+          body.has_outputs = true;
+          if (in.peek() != JsonReader::Kind::array) return skip_json_value(in, depth - 1);
+          body.outputs_array = true;
+          in.read_array([&](std::size_t) {
+            JsonStringField& output = body.outputs.emplace_back();
+            if (in.peek() != JsonReader::Kind::object) return skip_json_value(in, depth - 2);
+            read_unique_members(in, [&](const std::string& member) {
+              if (member == "name")
+                read_string_field(in, output, depth - 3);
+              else
+                skip_json_value(in, depth - 3);
+            });
+          });
+        } else {
+          skip_json_value(in, depth - 1);
+        }
+      });
+    }
+    in.expect_end();
+  } catch (const FormatError& e) {
+    bad_request(e.what());
+  }
+  return body;
+}
+
+/// A dimension of a shape: a non-negative integer that int64 holds, else -1.
+inline std::int64_t infer_dimension(const JsonValue& d) {
+  if (d.is_number_unsigned()) {
+    const auto u = d.get<std::uint64_t>();
+    return u <= std::uint64_t(std::numeric_limits<std::int64_t>::max()) ? static_cast<std::int64_t>(u) : -1;
+  }
+  if (!d.is_number_integer()) return -1;
+  const auto i = d.get<std::int64_t>();
+  return i < 0 ? -1 : i;
+}
+
 /// The general parser of parse_infer_request (every form of the protocol, and its errors).
 inline InferRequest parse_infer_request_general(std::string_view body, std::optional<std::size_t> header_length,
                                                 const InferCodecLimits& limits) {
@@ -355,64 +632,53 @@ inline InferRequest parse_infer_request_general(std::string_view body, std::opti
   const std::string_view json_text = header_length ? body.substr(0, *header_length) : body;
   std::string_view binary = header_length ? body.substr(*header_length) : std::string_view{};
 
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::parse_error& e) {
-    bad_request(std::string("malformed JSON: ") + e.what());
-  }
-  if (!j.is_object()) bad_request("the request must be a JSON object");
+  RawInferBody j = read_raw_infer_body(json_text, "inputs", true, static_cast<std::size_t>(limits.max_elements) + 1);
+  if (!j.object) bad_request("the request must be a JSON object");
   InferRequest request;
-  if (const auto it = j.find("id"); it != j.end()) {
-    if (!it->is_string()) bad_request("'id' must be a string");
-    request.id = it->get<std::string>();
+  if (j.id.present) {
+    if (!j.id.is_string) bad_request("'id' must be a string");
+    request.id = std::move(j.id.text);
   }
-  if (const auto it = j.find("parameters"); it != j.end()) {
-    if (!it->is_object()) bad_request("'parameters' must be an object");
-    request.parameters = *it;
+  if (j.parameters) {
+    if (!j.parameters->is_object()) bad_request("'parameters' must be an object");
+    request.parameters = std::move(*j.parameters);
   }
-  const auto inputs = j.find("inputs");
-  if (inputs == j.end() || !inputs->is_array() || inputs->empty())
-    bad_request("'inputs' must be a non-empty array of tensors");
-  if (inputs->size() > limits.max_inputs)
-    bad_request("too many inputs: " + std::to_string(inputs->size()) + " > " + std::to_string(limits.max_inputs));
+  if (!j.tensors_array || j.tensors.empty()) bad_request("'inputs' must be a non-empty array of tensors");
+  if (j.tensors.size() > limits.max_inputs)
+    bad_request("too many inputs: " + std::to_string(j.tensors.size()) + " > " + std::to_string(limits.max_inputs));
 
-  for (const auto& in : *inputs) {
-    if (!in.is_object()) bad_request("every input must be an object");
+  for (RawInferTensor& in : j.tensors) {
+    if (!in.object) bad_request("every input must be an object");
     InferTensor t;
-    const auto name = in.find("name");
-    if (name == in.end() || !name->is_string()) bad_request("an input has no 'name' string");
-    t.name = name->get<std::string>();
-    const auto datatype = in.find("datatype");
-    if (datatype == in.end() || !datatype->is_string()) bad_request("input '" + t.name + "' has no 'datatype' string");
-    t.datatype = datatype->get<std::string>();
+    if (!in.name.is_string) bad_request("an input has no 'name' string");
+    t.name = std::move(in.name.text);
+    if (!in.datatype.is_string) bad_request("input '" + t.name + "' has no 'datatype' string");
+    t.datatype = std::move(in.datatype.text);
     const detail::InferDatatype* type = detail::find_infer_datatype(t.datatype);
     if (type == nullptr)
       bad_request("input '" + t.name + "': datatype '" + t.datatype +
                   (t.datatype == "BYTES" ? "' is not numeric; this model takes numbers"
                                          : "' is unknown (BOOL, UINT8..UINT64, INT8..INT64, FP16, FP32, FP64)"));
-    const auto shape = in.find("shape");
-    if (shape == in.end() || !shape->is_array()) bad_request("input '" + t.name + "' has no 'shape' array");
+    if (!in.shape || !in.shape->is_array()) bad_request("input '" + t.name + "' has no 'shape' array");
     std::int64_t elements = 1;
-    for (const auto& d : *shape) {
-      if (!d.is_number_integer() || d.get<std::int64_t>() < 0)
-        bad_request("input '" + t.name + "': shape " + shape->dump() + " must hold non-negative integers");
-      const std::int64_t size = d.get<std::int64_t>();
+    for (const JsonValue& d : in.shape->elements()) {
+      const std::int64_t size = infer_dimension(d);
+      if (size < 0)
+        bad_request("input '" + t.name + "': shape " + in.shape->dump() + " must hold non-negative integers");
       if (size > 0 && elements > limits.max_elements / size)
-        throw InferenceError(413, "input '" + t.name + "': shape " + shape->dump() + " has more than " +
+        throw InferenceError(413, "input '" + t.name + "': shape " + in.shape->dump() + " has more than " +
                                       std::to_string(limits.max_elements) + " elements");
       elements *= size;
       t.shape.push_back(size);
     }
     std::optional<std::size_t> binary_size;
-    if (const auto p = in.find("parameters"); p != in.end()) {
-      if (!p->is_object()) bad_request("input '" + t.name + "': 'parameters' must be an object");
-      if (const auto b = p->find("binary_data_size"); b != p->end()) {
+    if (in.parameters) {
+      if (!in.parameters->is_object()) bad_request("input '" + t.name + "': 'parameters' must be an object");
+      if (const JsonValue* b = in.parameters->find("binary_data_size")) {
         if (!b->is_number_unsigned()) bad_request("input '" + t.name + "': binary_data_size must be unsigned");
         binary_size = b->get<std::size_t>();
       }
     }
-    const auto data = in.find("data");
     if (binary_size) {
       if (!header_length) bad_request("input '" + t.name + "' has binary_data_size but the request has no binary part");
       if (*binary_size > binary.size())
@@ -424,24 +690,23 @@ inline InferRequest parse_infer_request_general(std::string_view body, std::opti
       detail::read_binary_values(binary.substr(0, *binary_size), *type, t.name, t.data);
       binary.remove_prefix(*binary_size);
     } else {
-      if (data == in.end() || !data->is_array()) bad_request("input '" + t.name + "' has no 'data' array");
-      t.data.reserve(static_cast<std::size_t>(elements));
-      detail::read_tensor_values(*data, *type, t.name, limits.max_elements, t.data);
-      if (static_cast<std::int64_t>(t.data.size()) != elements)
-        bad_request("input '" + t.name + "': shape " + shape->dump() + " needs " + std::to_string(elements) +
-                    " values, data holds " + std::to_string(t.data.size()));
+      if (!in.data_array) bad_request("input '" + t.name + "' has no 'data' array");
+      const std::size_t count = in.data.count;
+      t.data = take_tensor_values(std::move(in.data), *type, t.name, limits.max_elements, json_text);
+      if (static_cast<std::int64_t>(count) != elements)
+        bad_request("input '" + t.name + "': shape " + in.shape->dump() + " needs " + std::to_string(elements) +
+                    " values, data holds " + std::to_string(count));
     }
     request.inputs.push_back(std::move(t));
   }
   if (header_length && !binary.empty())
     bad_request(std::to_string(binary.size()) + " bytes of binary data are not claimed by any input");
 
-  if (const auto outputs = j.find("outputs"); outputs != j.end()) {
-    if (!outputs->is_array()) bad_request("'outputs' must be an array");
-    for (const auto& o : *outputs) {
-      if (!o.is_object() || !o.contains("name") || !o["name"].is_string())
-        bad_request("every requested output needs a 'name' string");
-      request.outputs.push_back(o["name"].get<std::string>());
+  if (j.has_outputs) {
+    if (!j.outputs_array) bad_request("'outputs' must be an array");
+    for (JsonStringField& o : j.outputs) {
+      if (!o.is_string) bad_request("every requested output needs a 'name' string");
+      request.outputs.push_back(std::move(o.text));
     }
   }
   return request;
@@ -452,7 +717,7 @@ inline InferRequest parse_infer_request_general(std::string_view body, std::opti
 /// Parses an inference request. `header_length`: the Inference-Header-Content-Length of the binary
 /// extension (the JSON is body[0, header_length), the tensors' bytes follow), or nothing for pure JSON.
 /// The common JSON request is read by a direct parser (detail::parse_infer_request_fast); everything else,
-/// errors included, by nlohmann::json.
+/// errors included, by detail::parse_infer_request_general.
 inline InferRequest parse_infer_request(std::string_view body, std::optional<std::size_t> header_length = std::nullopt,
                                         const InferCodecLimits& limits = {}) {
   if (!header_length)
@@ -480,8 +745,15 @@ inline void append_number(std::string& out, double x, std::string_view datatype)
   out.append(buffer, r.ptr);
 }
 
+/// Appends `s` as a JSON string; InvalidArgument when it is not UTF-8.
+inline void append_infer_string(std::string& out, std::string_view s) {
+  if (!append_json_string(out, s)) throw InvalidArgument("to_json_text: a name or id is not valid UTF-8");
+}
+
 inline void append_tensor(std::string& out, const InferTensor& t) {
-  out += "{\"name\":" + nlohmann::json(t.name).dump() + ",\"shape\":[";
+  out += "{\"name\":";
+  append_infer_string(out, t.name);
+  out += ",\"shape\":[";
   for (std::size_t k = 0; k < t.shape.size(); ++k) out += (k ? "," : "") + std::to_string(t.shape[k]);
   out += "],\"datatype\":\"" + t.datatype + "\",\"data\":[";
   for (std::size_t i = 0; i < t.data.size(); ++i) {
@@ -495,9 +767,14 @@ inline void append_tensor(std::string& out, const InferTensor& t) {
 
 /// The response as JSON text (written directly: the data arrays are the bulk of it).
 inline std::string to_json_text(const InferResponse& r) {
-  std::string out = "{\"model_name\":" + nlohmann::json(r.model_name).dump() +
-                    ",\"model_version\":" + nlohmann::json(r.model_version).dump();
-  if (!r.id.empty()) out += ",\"id\":" + nlohmann::json(r.id).dump();
+  std::string out = "{\"model_name\":";
+  detail::append_infer_string(out, r.model_name);
+  out += ",\"model_version\":";
+  detail::append_infer_string(out, r.model_version);
+  if (!r.id.empty()) {
+    out += ",\"id\":";
+    detail::append_infer_string(out, r.id);
+  }
   out += ",\"outputs\":[";
   for (std::size_t k = 0; k < r.outputs.size(); ++k) {
     if (k) out += ',';
@@ -510,7 +787,11 @@ inline std::string to_json_text(const InferResponse& r) {
 /// A request as JSON text (clients and tests).
 inline std::string to_json_text(const InferRequest& r) {
   std::string out = "{";
-  if (!r.id.empty()) out += "\"id\":" + nlohmann::json(r.id).dump() + ",";
+  if (!r.id.empty()) {
+    out += "\"id\":";
+    detail::append_infer_string(out, r.id);
+    out += ",";
+  }
   out += "\"inputs\":[";
   for (std::size_t k = 0; k < r.inputs.size(); ++k) {
     if (k) out += ',';
@@ -519,8 +800,11 @@ inline std::string to_json_text(const InferRequest& r) {
   out += "]";
   if (!r.outputs.empty()) {
     out += ",\"outputs\":[";
-    for (std::size_t k = 0; k < r.outputs.size(); ++k)
-      out += std::string(k ? "," : "") + "{\"name\":" + nlohmann::json(r.outputs[k]).dump() + "}";
+    for (std::size_t k = 0; k < r.outputs.size(); ++k) {
+      out += k ? ",{\"name\":" : "{\"name\":";
+      detail::append_infer_string(out, r.outputs[k]);
+      out += "}";
+    }
     out += "]";
   }
   return out + "}";
@@ -528,35 +812,38 @@ inline std::string to_json_text(const InferRequest& r) {
 
 /// Reads a response (clients and tests); malformed: InferenceError 400.
 inline InferResponse parse_infer_response(std::string_view body) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(body);
-  } catch (const nlohmann::json::parse_error& e) {
-    detail::bad_request(std::string("malformed JSON: ") + e.what());
-  }
-  if (!j.is_object() || !j.contains("outputs") || !j["outputs"].is_array())
-    detail::bad_request("a response needs an 'outputs' array");
+  using detail::bad_request;
+  const std::int64_t max_elements = InferCodecLimits{}.max_elements;
+  detail::RawInferBody j =
+      detail::read_raw_infer_body(body, "outputs", false, static_cast<std::size_t>(max_elements) + 1);
+  if (!j.object || !j.tensors_array) bad_request("a response needs an 'outputs' array");
   InferResponse r;
-  r.model_name = j.value("model_name", "");
-  r.model_version = j.value("model_version", "");
-  r.id = j.value("id", "");
-  for (const auto& o : j["outputs"]) {
+  for (auto [field, out] : {std::pair{&j.model_name, &r.model_name}, std::pair{&j.model_version, &r.model_version},
+                            std::pair{&j.id, &r.id}}) {
+    if (field->present && !field->is_string) bad_request("a response's model_name, model_version and id are strings");
+    *out = std::move(field->text);
+  }
+  for (detail::RawInferTensor& o : j.tensors) {
     InferTensor t;
-    if (!o.is_object()) detail::bad_request("every output must be an object");
-    t.name = o.value("name", "");
-    t.datatype = o.value("datatype", "");
+    if (!o.object) bad_request("every output must be an object");
+    if (o.name.present && !o.name.is_string) bad_request("every output's 'name' must be a string");
+    t.name = std::move(o.name.text);
+    t.datatype = o.datatype.is_string ? std::move(o.datatype.text) : std::string();
     const detail::InferDatatype* type = detail::find_infer_datatype(t.datatype);
-    if (type == nullptr) detail::bad_request("output '" + t.name + "': unknown datatype '" + t.datatype + "'");
-    if (!o.contains("shape") || !o["shape"].is_array()) detail::bad_request("output '" + t.name + "' has no shape");
-    for (const auto& d : o["shape"]) {
-      if (!d.is_number_integer() || d.get<std::int64_t>() < 0)
-        detail::bad_request("output '" + t.name + "': bad shape");
-      t.shape.push_back(d.get<std::int64_t>());
+    if (type == nullptr) bad_request("output '" + t.name + "': unknown datatype '" + t.datatype + "'");
+    if (!o.shape || !o.shape->is_array()) bad_request("output '" + t.name + "' has no shape");
+    std::int64_t elements = 1;
+    for (const JsonValue& d : o.shape->elements()) {
+      const std::int64_t size = detail::infer_dimension(d);
+      if (size < 0 || (size > 0 && elements > max_elements / size)) bad_request("output '" + t.name + "': bad shape");
+      elements *= size;
+      t.shape.push_back(size);
     }
-    if (!o.contains("data") || !o["data"].is_array()) detail::bad_request("output '" + t.name + "' has no data");
-    detail::read_tensor_values(o["data"], *type, t.name, InferCodecLimits{}.max_elements, t.data);
-    if (static_cast<std::int64_t>(t.data.size()) != t.elements())
-      detail::bad_request("output '" + t.name + "': data does not match its shape");
+    if (!o.data_array) bad_request("output '" + t.name + "' has no data");
+    const std::size_t count = o.data.count;
+    t.data = detail::take_tensor_values(std::move(o.data), *type, t.name, max_elements, body);
+    if (static_cast<std::int64_t>(count) != t.elements())
+      bad_request("output '" + t.name + "': data does not match its shape");
     r.outputs.push_back(std::move(t));
   }
   return r;

@@ -34,7 +34,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,6 +43,7 @@
 #include <omp.h>
 #endif
 
+#include "aimastery/io/json.hpp"
 #include "aimastery/llm/attention/sentence_encoder.hpp"
 #include "aimastery/production/deployment/graceful_shutdown.hpp"
 #include "aimastery/production/deployment/health_checker.hpp"
@@ -137,44 +137,50 @@ class BasicInferenceServer {
   }
 
   /// The body of /status.json.
-  [[nodiscard]] nlohmann::json status() {
-    nlohmann::json models = nlohmann::json::array();
+  [[nodiscard]] JsonValue status() {
+    JsonValue::Array models;
     ModelVersionManager& registry = host_->registry();
     const auto loaded = host_->loaded();
     for (const std::string& name : registry.models()) {
-      nlohmann::json m = {{"name", name}, {"versions", registry.versions(name)}, {"aliases", registry.aliases(name)}};
-      nlohmann::json versions = nlohmann::json::array();
+      JsonValue::Array versions;
+      for (const auto v : registry.versions(name)) versions.emplace_back(v);
+      JsonValue::Object aliases;
+      for (const auto& [alias, version] : registry.aliases(name)) aliases.push_back({alias, version});
+      JsonValue::Array rows;
       for (const auto& h : loaded) {
         if (h->name() != name) continue;
         const PerformanceSnapshot p = h->monitor().snapshot();
         const auto cache = h->cache_stats();
         const DriftSummary drift = h->drift();
         const auto [batches, batch_rows] = h->batch_totals();
-        auto number = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); };
-        versions.push_back({{"version", h->version()},
-                            {"kind", h->model().kind()},
-                            {"scalar", h->model().scalar()},
-                            {"n_features", h->model().n_features()},
-                            {"requests", p.requests_total},
-                            {"errors", p.errors_total},
-                            {"latency_p50_ms", number(p.latency_p50 * 1000)},
-                            {"latency_p99_ms", number(p.latency_p99 * 1000)},
-                            {"cache_hit_rate", cache ? nlohmann::json(cache->hit_rate()) : nlohmann::json(nullptr)},
-                            {"cache_hits", cache ? nlohmann::json(cache->hits) : nlohmann::json(nullptr)},
-                            {"cache_misses", cache ? nlohmann::json(cache->misses) : nlohmann::json(nullptr)},
-                            {"mean_batch_rows",
-                             batches ? nlohmann::json(double(batch_rows) / double(batches)) : nlohmann::json(nullptr)},
-                            {"drift_share", drift.available ? nlohmann::json(drift.share_drifted) : nullptr},
-                            {"dataset_drift", drift.dataset_drift}});
+        auto number = [](double x) { return std::isfinite(x) ? JsonValue(x) : JsonValue(); };
+        rows.push_back(JsonValue::object(
+            {{"version", h->version()},
+             {"kind", h->model().kind()},
+             {"scalar", h->model().scalar()},
+             {"n_features", h->model().n_features()},
+             {"requests", p.requests_total},
+             {"errors", p.errors_total},
+             {"latency_p50_ms", number(p.latency_p50 * 1000)},
+             {"latency_p99_ms", number(p.latency_p99 * 1000)},
+             {"cache_hit_rate", cache ? JsonValue(cache->hit_rate()) : JsonValue()},
+             {"cache_hits", cache ? JsonValue(cache->hits) : JsonValue()},
+             {"cache_misses", cache ? JsonValue(cache->misses) : JsonValue()},
+             {"mean_batch_rows", batches ? JsonValue(double(batch_rows) / double(batches)) : JsonValue()},
+             {"drift_share", drift.available ? JsonValue(drift.share_drifted) : JsonValue()},
+             {"dataset_drift", drift.dataset_drift}}));
       }
-      m["loaded"] = std::move(versions);
-      models.push_back(std::move(m));
+      models.push_back(JsonValue::object({{"name", name},
+                                          {"versions", JsonValue::array(std::move(versions))},
+                                          {"aliases", JsonValue::object(std::move(aliases))},
+                                          {"loaded", JsonValue::array(std::move(rows))}}));
     }
-    return {{"ready", shutdown_.accepting()},
-            {"version", std::string(library_version)},
-            {"in_flight", in_flight_.load()},
-            {"uptime_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()},
-            {"models", std::move(models)}};
+    return JsonValue::object(
+        {{"ready", shutdown_.accepting()},
+         {"version", std::string(library_version)},
+         {"in_flight", in_flight_.load()},
+         {"uptime_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()},
+         {"models", JsonValue::array(std::move(models))}});
   }
 
   /// The body of /metrics.
@@ -224,7 +230,7 @@ class BasicInferenceServer {
     res.body = std::move(body);
   }
   static void send_error(HttpResponse& res, int status, const std::string& message) {
-    send_json(res, status, nlohmann::json{{"error", message}}.dump());
+    send_json(res, status, JsonValue::object({{"error", message}}).dump());
   }
 
   /// A request under /v2/models/: {name}[/versions/{version}][/ready | /infer].
@@ -297,21 +303,25 @@ class BasicInferenceServer {
     metrics_.record_request(model, res.status, std::chrono::duration<double>(Clock::now() - t0).count());
   }
 
-  nlohmann::json model_metadata(const std::string& name, const HostedModel& h) {
+  JsonValue model_metadata(const std::string& name, const HostedModel& h) {
     const ServedModel& m = h.model();
-    nlohmann::json outputs = nlohmann::json::array();
+    JsonValue::Array outputs;
     for (const ServedOutput& o : m.outputs())
-      outputs.push_back({{"name", o.name},
-                         {"datatype", o.datatype},
-                         {"shape", o.vector ? nlohmann::json{-1} : nlohmann::json{-1, o.columns}}});
-    std::vector<std::string> versions;
-    for (const auto v : host_->registry().versions(name)) versions.push_back(std::to_string(v));
-    return {{"name", name},
-            {"versions", versions},
-            {"platform", "aimastery"},
-            {"parameters", {{"kind", m.kind()}, {"version", std::to_string(h.version())}}},
-            {"inputs", {{{"name", "input"}, {"datatype", m.input_datatype()}, {"shape", {-1, m.n_features()}}}}},
-            {"outputs", outputs}};
+      outputs.push_back(
+          JsonValue::object({{"name", o.name},
+                             {"datatype", o.datatype},
+                             {"shape", o.vector ? JsonValue::array({-1}) : JsonValue::array({-1, o.columns})}}));
+    JsonValue::Array versions;
+    for (const auto v : host_->registry().versions(name)) versions.emplace_back(std::to_string(v));
+    return JsonValue::object(
+        {{"name", name},
+         {"versions", JsonValue::array(std::move(versions))},
+         {"platform", "aimastery"},
+         {"parameters", JsonValue::object({{"kind", m.kind()}, {"version", std::to_string(h.version())}})},
+         {"inputs", JsonValue::array({JsonValue::object({{"name", "input"},
+                                                         {"datatype", m.input_datatype()},
+                                                         {"shape", JsonValue::array({-1, m.n_features()})}})})},
+         {"outputs", JsonValue::array(std::move(outputs))}});
   }
 
   std::string infer(const HttpRequest& req, const std::string& name, const std::string& version) {
@@ -408,9 +418,9 @@ class BasicInferenceServer {
     if (get && path == "/v2")
       return guarded(res, "", false, [&] {
         send_json(res, 200,
-                  nlohmann::json{{"name", "aimastery"},
-                                 {"version", std::string(library_version)},
-                                 {"extensions", {"binary_tensor_data"}}}
+                  JsonValue::object({{"name", "aimastery"},
+                                     {"version", std::string(library_version)},
+                                     {"extensions", JsonValue::array({"binary_tensor_data"})}})
                       .dump());
       });
     constexpr std::string_view models = "/v2/models/";

@@ -165,12 +165,14 @@ template <class Serializer = ModelSerializer>
 ServedModel load_served_model(const std::filesystem::path& file) {
   const std::string path = file.string();
   const detail::ModelFileContents contents = detail::read_model_file(path, "load_served_model");
-  const std::string kind = contents.document["kind"].get<std::string>();
-  const std::string scalar = contents.document["scalar"].get<std::string>();
-  const nlohmann::json& state = contents.document["state"];
-  const Index n_features = state.is_object() && state.contains("n_features") && state["n_features"].is_number_integer()
-                               ? state["n_features"].get<Index>()
-                               : 0;
+  const auto& document = contents.document;
+  const std::string kind = document.at("kind").get<std::string>();
+  const std::string scalar = document.at("scalar").get<std::string>();
+  Index n_features = 0;
+  if (document.contains("state") && document.at("state").is_object() && document.at("state").contains("n_features")) {
+    const auto& n = document.at("state").at("n_features");
+    if (n.is_number_integer()) n_features = n.get<Index>();
+  }
   auto load = [&]<class Model>(std::type_identity<Model>) { return Serializer::template load<Model>(path); };
   const bool f64 = scalar == "float64";
   if (f64 && kind == "LinearRegressionScratch")
