@@ -56,8 +56,8 @@ class JsonValue {
   JsonValue(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor): JSON null
   JsonValue(bool b) noexcept : kind_(Kind::boolean) { scalar_.boolean = b; }
   template <std::integral T>
-    requires(!std::same_as<T, bool>)
-  JsonValue(T n) noexcept {  // NOLINT(google-explicit-constructor)
+  requires(!std::same_as<T, bool>) JsonValue(T n)
+  noexcept {  // NOLINT(google-explicit-constructor)
     if constexpr (std::is_signed_v<T>) {
       kind_ = Kind::integer;
       scalar_.integer = n;
@@ -85,7 +85,9 @@ class JsonValue {
   JsonValue(const JsonValue& other);
   /// Moving leaves `other` null.
   JsonValue(JsonValue&& other) noexcept
-      : kind_(std::exchange(other.kind_, Kind::null)), scalar_(other.scalar_), composite_(std::move(other.composite_)) {}
+      : kind_(std::exchange(other.kind_, Kind::null)),
+        scalar_(other.scalar_),
+        composite_(std::move(other.composite_)) {}
   JsonValue& operator=(const JsonValue& other);
   JsonValue& operator=(JsonValue&& other) noexcept;
   ~JsonValue();
@@ -280,7 +282,8 @@ inline double json_number_to_double(std::string_view text, const JsonReader& in)
     const std::size_t first = fraction.find_first_not_of('0');
     leading = first == std::string_view::npos ? 0 : -static_cast<long long>(first);
   }
-  if (leading + decimal_exponent > 0) in.syntax_error("the number " + std::string(text) + " is beyond a double's range");
+  if (leading + decimal_exponent > 0)
+    in.syntax_error("the number " + std::string(text) + " is beyond a double's range");
   return negative ? -0.0 : 0.0;
 }
 
@@ -360,9 +363,9 @@ inline std::string_view JsonValue::type_name() const noexcept {
 }
 
 inline std::string JsonValue::described() const {
-  const std::string_view article = kind_ == Kind::null                               ? ""
+  const std::string_view article = kind_ == Kind::null                             ? ""
                                    : kind_ == Kind::array || kind_ == Kind::object ? "an "
-                                                                                     : "a ";
+                                                                                   : "a ";
   return std::string(article) + std::string(type_name());
 }
 
@@ -427,8 +430,7 @@ inline JsonValue::Composite& JsonValue::composite_for(Kind kind, std::string_vie
     composite_ = std::make_unique<Composite>();
     kind_ = kind;
   }
-  if (kind_ != kind)
-    throw InvalidArgument("JsonValue::" + std::string(operation) + ": the value is " + described());
+  if (kind_ != kind) throw InvalidArgument("JsonValue::" + std::string(operation) + ": the value is " + described());
   return *composite_;
 }
 

@@ -1,10 +1,10 @@
 #pragma once
 /// \file
 /// A strict pull reader of JSON text (RFC 8259) for file headers of a fixed shape, such as the
-/// safetensors header (safetensors_read.hpp), and the parser of JsonValue (json.hpp): the caller walks the structure it expects, asking for an
-/// object's members, an array's elements, a string or a non-negative integer, and names a value of
-/// another kind as the problem. It builds no tree and never recurses: the depth is the caller's, and
-/// what it allocates is the strings and numbers it returns.
+/// safetensors header (safetensors_read.hpp), and the parser of JsonValue (json.hpp): the caller walks the structure it
+/// expects, asking for an object's members, an array's elements, a string or a non-negative integer, and names a value
+/// of another kind as the problem. It builds no tree and never recurses: the depth is the caller's, and what it
+/// allocates is the strings and numbers it returns.
 ///
 ///   ws      = *( %x20 / %x09 / %x0A / %x0D )
 ///   object  = ws "{" ws [ string ws ":" value *( ws "," ws string ws ":" value ) ] ws "}"
@@ -175,7 +175,8 @@ class JsonReader {
   /// true, false or null at the next value: true, false, or std::nullopt for null.
   std::optional<bool> read_literal() {
     skip_whitespace();
-    for (const std::string_view word : {std::string_view("true"), std::string_view("false"), std::string_view("null")}) {
+    for (const std::string_view word :
+         {std::string_view("true"), std::string_view("false"), std::string_view("null")}) {
       if (text_.substr(pos_, word.size()) == word) {
         pos_ += word.size();
         if (word == "null") return std::nullopt;

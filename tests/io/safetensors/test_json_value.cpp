@@ -23,8 +23,8 @@ namespace {
 // A random document built twice, as nlohmann::json and as JsonValue, member by member the same way.
 struct RandomDocuments {
   std::mt19937_64 rng;
-  std::vector<std::string> pieces = {"a",  "b",    "Z",  "_",    "\"",         "\\",           "/",
-                                     "\n", "\x01", "\t", "\x7f", "\xc3\xa9",   "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+  std::vector<std::string> pieces = {"a",  "b",    "Z",  "_",    "\"",          "\\",           "/",
+                                     "\n", "\x01", "\t", "\x7f", "\xc3\xa9",    "\xe2\x82\xac", "\xf0\x9f\x98\x80",
                                      "0",  " ",    "",   "key",  "\xe2\x80\xa8"};
 
   std::uint64_t below(std::uint64_t n) { return rng() % n; }
