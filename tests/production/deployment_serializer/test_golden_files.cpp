@@ -2,13 +2,17 @@
 // files of several kinds and a model registry) still read, and writing back what was read gives the
 // same bytes. The test case at the end writes those files again when AIMASTERY_DEPLOYMENT_GOLDEN_DIR is set.
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -65,11 +69,98 @@ inline void spit(const std::filesystem::path& path, const std::string& bytes) {
 
 inline std::string as_text(const std::vector<unsigned char>& bytes) { return {bytes.begin(), bytes.end()}; }
 
+/// The golden model file `name` read and written back: by the file layer (its tensors and document as
+/// read), and by the model's codec (the loaded model saved again under the file's provenance).
+template <class Model>
+void check_golden_model(const std::string& name) {
+  CAPTURE(name);
+  const std::filesystem::path path = golden_dir / name;
+  const std::string bytes = slurp(path);
+  const std::span<const unsigned char> image(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  const detail::ModelFileContents contents = detail::parse_model_file(image, name, "golden");
+  CHECK(as_text(detail::serialize_model_file(contents.tensors, contents.document)) == bytes);
+
+  const Model model = ModelSerializer::load<Model>(path.string());
+  ModelWriter out;
+  ModelCodec<Model>::save(model, out);
+  JsonValue document = contents.document;
+  document["hyper_parameters"] = out.hyper_parameters;
+  document["state"] = out.state;
+  CHECK(as_text(detail::serialize_model_file(out.tensors, document)) == bytes);
+
+  const ModelProvenance p = read_model_provenance(path.string());
+  CHECK(p.kind == ModelCodec<Model>::kind);
+  CHECK(p.sha256 == contents.sha256);
+  CHECK(p.hyper_parameters == contents.document.at("hyper_parameters"));
+}
+
 }  // namespace golden
 
 using namespace golden;
 
-TEST_CASE("writes the deployment golden files" * doctest::skip(std::getenv("AIMASTERY_DEPLOYMENT_GOLDEN_DIR") == nullptr)) {
+TEST_CASE("model files written before read, and write back to the same bytes") {
+  check_golden_model<LogisticRegressionScratch<double>>("logistic_regression.safetensors");
+  check_golden_model<GaussianNBScratch<double>>("gaussian_nb.safetensors");
+  check_golden_model<RandomForestScratch<float>>("random_forest.safetensors");
+  check_golden_model<NeuralNetwork<float>>("neural_network.safetensors");
+  check_golden_model<TransformerBlock<float>>("transformer_block.safetensors");
+
+  const ModelProvenance p = read_model_provenance((golden_dir / "logistic_regression.safetensors").string());
+  CHECK(p.hyper_parameters.at("C") == "inf");
+  CHECK(p.metrics == std::map<std::string, double>{{"accuracy", 0.93}, {"loss", 0.1 + 0.2}, {"tiny", 1e-300}});
+  CHECK(p.training_data_sha256 == training_data_sha256(make_golden_data().X, make_golden_data().labels));
+  const auto logistic = ModelSerializer::load<LogisticRegressionScratch<double>>(
+      (golden_dir / "logistic_regression.safetensors").string());
+  CHECK(std::isinf(logistic.params().C));
+}
+
+TEST_CASE("a registry written before reads, and a write changes only what it changes") {
+  const std::filesystem::path root =
+      std::filesystem::temp_directory_path() / ("aimastery_golden_registry_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(root);
+  std::filesystem::copy(golden_dir / "registry", root, std::filesystem::copy_options::recursive);
+  const std::string before = slurp(root / "registry.json");
+  {
+    ModelVersionManager registry(root);
+    CHECK(registry.models() == std::vector<std::string>{"iris-forest", "net"});
+    CHECK(registry.versions("iris-forest") == std::vector<std::int64_t>{1, 5});
+    CHECK(registry.aliases("iris-forest") == std::map<std::string, std::int64_t>{{"challenger", 5}, {"champion", 1}});
+    const std::vector<AliasEvent> history = registry.alias_history("iris-forest", "champion");
+    REQUIRE(history.size() == 3);
+    CHECK(history[2].action == "rollback");
+    CHECK(history[2].previous == 5);
+    CHECK(history[2].reason == "bad accuracy");
+    const ModelVersion v1 = registry.get("iris-forest", 1);
+    CHECK(v1.metadata == JsonValue::parse(rich_metadata));
+    CHECK(v1.metadata.at("hyper").at("u").get<std::uint64_t>() == std::numeric_limits<std::uint64_t>::max());
+    CHECK(std::signbit(v1.metadata.at("hyper").at("negative_zero").get<double>()));
+    CHECK(v1.metrics == std::map<std::string, double>{{"accuracy", 0.93}, {"f1", 0.1 + 0.2}});
+    CHECK(v1.tags.at("note") == "na\xc3\xafve \"q\"\n");
+    CHECK(v1.description == "first \xe2\x9c\x93");
+    CHECK(registry.get("iris-forest", "challenger").artifacts.size() == 2);
+    CHECK(registry.model_metadata("iris-forest") ==
+          JsonValue::object({{"canary", JsonValue::object({{"share", 0.25}, {"seed", 7}})}}));
+    CHECK(registry.model_metadata("net").at("owner") == "someone");
+    CHECK(registry.verify() == 4);
+    const auto forest = ModelSerializer::load<RandomForestScratch<float>>((v1.folder / "model.safetensors").string());
+    CHECK(forest.n_trees() == 3);
+
+    // A tag set and removed again: registry.json is the file as it was but for its generation.
+    const std::uint64_t generation = registry.generation();
+    registry.set_tag("iris-forest", 1, "extra", "x");
+    registry.remove_tag("iris-forest", 1, "extra");
+    std::string expected = before;
+    const std::string old_line = "\"generation\": " + std::to_string(generation) + ",";
+    REQUIRE(expected.find(old_line) != std::string::npos);
+    expected.replace(expected.find(old_line), old_line.size(),
+                     "\"generation\": " + std::to_string(generation + 2) + ",");
+    CHECK(slurp(root / "registry.json") == expected);
+  }
+  std::filesystem::remove_all(root);
+}
+
+TEST_CASE("writes the deployment golden files" *
+          doctest::skip(std::getenv("AIMASTERY_DEPLOYMENT_GOLDEN_DIR") == nullptr)) {
   const std::filesystem::path dir = std::getenv("AIMASTERY_DEPLOYMENT_GOLDEN_DIR");
   std::filesystem::create_directories(dir);
   const GoldenData data = make_golden_data();
@@ -108,15 +199,15 @@ TEST_CASE("writes the deployment golden files" * doctest::skip(std::getenv("AIMA
                           {.metrics = {{"accuracy", 0.93}, {"f1", 0.1 + 0.2}},
                            .tags = {{"owner", "ml-team"}, {"note", "na\xc3\xafve \"q\"\n"}},
                            .description = "first \xe2\x9c\x93",
-                           .metadata = nlohmann::json::parse(rich_metadata)});
+                           .metadata = JsonValue::parse(rich_metadata)});
   registry.register_bytes("iris-forest", {{"model.safetensors", "v5"}, {"tokenizer/vocab.txt", "a\nb\n"}},
-                          {.version = 5, .metadata = {{"parent", 1}}});
+                          {.version = 5, .metadata = JsonValue::object({{"parent", 1}})});
   registry.register_bytes("net", {{"weights.bin", std::string("\0\1\2", 3)}});
   registry.set_alias("iris-forest", "champion", 1, "first");
   registry.set_alias("iris-forest", "champion", 5);
   registry.rollback("iris-forest", "champion", "bad accuracy");
   registry.update("iris-forest", {.aliases = {{"challenger", 5}},
-                                  .metadata = {{"canary", {{"share", 0.25}, {"seed", 7}}}},
+                                  .metadata = {{"canary", JsonValue::object({{"share", 0.25}, {"seed", 7}})}},
                                   .reason = "canary start"});
   registry.set_model_metadata("net", "owner", "someone");
   MESSAGE("wrote the golden files to " << dir.string());

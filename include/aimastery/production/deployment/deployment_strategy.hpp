@@ -12,13 +12,13 @@
 #include <cstdint>
 #include <limits>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "aimastery/core/tensor.hpp"
+#include "aimastery/io/json.hpp"
 #include "aimastery/production/deployment/model_version_manager.hpp"
 #include "aimastery/production/monitoring/performance_monitor.hpp"
 
@@ -125,17 +125,17 @@ class CanaryDeployment {
     require(registry_.alias(model_, options_.stable_alias).has_value(), where,
             [&] { return "the stable alias \"" + options_.stable_alias + "\" of \"" + model_ + "\" is not set"; });
     registry_.update(model_, {.aliases = {{options_.canary_alias, version}},
-                              .metadata = {{"canary", {{"share", share}, {"seed", options_.seed}}}},
+                              .metadata = {{"canary", JsonValue::object({{"share", share}, {"seed", options_.seed}})}},
                               .reason = std::string(reason)});
   }
 
   /// The canary's share of the traffic (0 when no canary runs).
   [[nodiscard]] double share() const {
     if (!registry_.alias(model_, options_.canary_alias)) return 0.0;
-    const nlohmann::json settings = registry_.model_metadata(model_);
-    const auto it = settings.find("canary");
-    if (it == settings.end() || !it->is_object() || !it->contains("share") || !(*it)["share"].is_number()) return 0.0;
-    return (*it)["share"].get<double>();
+    const JsonValue settings = registry_.model_metadata(model_);
+    const JsonValue* canary = settings.find("canary");
+    const JsonValue* share = canary != nullptr ? canary->find("share") : nullptr;
+    return share != nullptr && share->is_number() ? share->get<double>() : 0.0;
   }
 
   /// The version that serves `request_id`.

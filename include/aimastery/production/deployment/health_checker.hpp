@@ -26,13 +26,13 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "aimastery/core/tensor.hpp"
+#include "aimastery/io/json.hpp"
 
 namespace aimastery {
 
@@ -95,17 +95,20 @@ struct HealthReport {
   [[nodiscard]] int http_status() const noexcept { return status == HealthStatus::fail ? 503 : 200; }
   [[nodiscard]] bool ok() const noexcept { return status != HealthStatus::fail; }
 
-  [[nodiscard]] nlohmann::json to_json() const {
-    nlohmann::json checks_json = nlohmann::json::array();
+  [[nodiscard]] JsonValue to_json() const {
+    JsonValue checks_json = JsonValue::array();
     for (const auto& c : checks)
-      checks_json.push_back({{"name", c.name},
-                             {"kind", to_string(c.kind)},
-                             {"critical", c.critical},
-                             {"status", c.healthy ? "pass" : "fail"},
-                             {"timed_out", c.timed_out},
-                             {"message", c.message},
-                             {"duration_ms", c.duration_ms}});
-    return {{"probe", to_string(probe)}, {"status", to_string(status)}, {"message", message}, {"checks", checks_json}};
+      checks_json.push_back(JsonValue::object({{"name", c.name},
+                                               {"kind", to_string(c.kind)},
+                                               {"critical", c.critical},
+                                               {"status", c.healthy ? "pass" : "fail"},
+                                               {"timed_out", c.timed_out},
+                                               {"message", c.message},
+                                               {"duration_ms", c.duration_ms}}));
+    return JsonValue::object({{"probe", to_string(probe)},
+                              {"status", to_string(status)},
+                              {"message", message},
+                              {"checks", std::move(checks_json)}});
   }
 };
 
@@ -189,11 +192,13 @@ class HealthChecker {
 
   /// The three probes in one JSON object: {"status", "startup", "liveness", "readiness"}, where the
   /// overall status is the worst of the three.
-  nlohmann::json report() {
+  JsonValue report() {
     const HealthReport s = startup(), l = liveness(), r = readiness();
     const HealthStatus worst = std::max({s.status, l.status, r.status});
-    return {
-        {"status", to_string(worst)}, {"startup", s.to_json()}, {"liveness", l.to_json()}, {"readiness", r.to_json()}};
+    return JsonValue::object({{"status", to_string(worst)},
+                              {"startup", s.to_json()},
+                              {"liveness", l.to_json()},
+                              {"readiness", r.to_json()}});
   }
 
  private:
