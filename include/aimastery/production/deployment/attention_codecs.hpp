@@ -47,8 +47,9 @@ void load_parameters(const ModelReader& in, const ParameterList<T>& parameters) 
 }
 
 /// A size from JSON that must equal axis `axis` of tensor `name` (when that tensor exists).
-inline Index checked_size(const ModelReader& in, const JsonValue& object, std::string_view key,
-                          const std::string& tensor, std::size_t axis, Index multiple = 1) {
+template <class Reader>
+Index checked_size(const Reader& in, const JsonValue& object, std::string_view key, const std::string& tensor,
+                   std::size_t axis, Index multiple = 1) {
   const Index size = in.integer(object, key, 1, max_width);
   if (in.has(tensor) && in.dim(tensor, axis) != multiple * size)
     in.fail("field '" + std::string(key) + "' = " + std::to_string(size) + " does not match tensor '" + tensor + "'");

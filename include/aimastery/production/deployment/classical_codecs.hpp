@@ -38,8 +38,13 @@ inline constexpr std::int64_t any_label_low = std::numeric_limits<std::int64_t>:
 inline constexpr std::int64_t any_label_high = std::numeric_limits<std::int64_t>::max();
 
 /// The classes of a classifier: an I64 tensor, strictly ascending.
-inline void save_classes(ModelWriter& out, const IndexVector& classes) { out.integers("classes", classes); }
-inline LabelEncoding load_classes(const ModelReader& in) {
+/// (The helpers of this file are templates only so that they are compiled where a codec is used.)
+template <class Writer>
+void save_classes(Writer& out, const IndexVector& classes) {
+  out.integers("classes", classes);
+}
+template <class Reader>
+LabelEncoding load_classes(const Reader& in) {
   const std::vector<std::int64_t> c = in.integers("classes", -1, any_label_low, any_label_high);
   if (c.empty()) in.fail("tensor 'classes' is empty");
   for (std::size_t i = 1; i < c.size(); ++i)
@@ -51,12 +56,13 @@ inline LabelEncoding load_classes(const ModelReader& in) {
   return encoding;
 }
 
-inline JsonValue max_features_json(const MaxFeatures& m) {
+template <class Json = JsonValue>
+Json max_features_json(const MaxFeatures& m) {
   static constexpr const char* kinds[] = {"all", "sqrt", "log2", "count", "fraction"};
-  return JsonValue::object(
-      {{"kind", kinds[static_cast<int>(m.kind())]}, {"count", m.count()}, {"fraction", m.fraction()}});
+  return Json::object({{"kind", kinds[static_cast<int>(m.kind())]}, {"count", m.count()}, {"fraction", m.fraction()}});
 }
-inline MaxFeatures max_features_from(const ModelReader& in, const JsonValue& h) {
+template <class Reader>
+MaxFeatures max_features_from(const Reader& in, const JsonValue& h) {
   const JsonValue& m = in.field(h, "max_features");
   if (!m.is_object()) in.fail("field 'max_features' is not an object");
   switch (in.choice(m, "kind", {"all", "sqrt", "log2", "count", "fraction"})) {
@@ -209,7 +215,8 @@ std::vector<FittedTree<T>> load_trees(const ModelReader& in, Index n_trees, Inde
 }
 
 /// n_features from the state: a positive count.
-inline Index load_n_features(const ModelReader& in) {
+template <class Reader>
+Index load_n_features(const Reader& in) {
   return static_cast<Index>(in.integer(in.state(), "n_features", 1, any_label_high));
 }
 

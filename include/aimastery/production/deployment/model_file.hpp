@@ -162,8 +162,10 @@ inline void write_file_atomically(const std::string& path, std::span<const unsig
 }
 
 /// The file image of a model: `tensors` plus the document (provenance, hyper-parameters, state), with
-/// the digest filled in.
-inline std::vector<unsigned char> serialize_model_file(Safetensors tensors, const JsonValue& document) {
+/// the digest filled in. (The functions of this file that read and write files are templates only so
+/// that a translation unit that does not call them does not compile them.)
+template <class Json = JsonValue>
+std::vector<unsigned char> serialize_model_file(Safetensors tensors, const Json& document) {
   tensors.metadata.clear();
   tensors.metadata["format"] = "aimastery";
   tensors.metadata[std::string(model_document_key)] = document.dump();
@@ -187,12 +189,12 @@ struct ModelFileContents {
 /// Parses and checks a model file image: a valid safetensors file, a digest that matches the content, a
 /// JSON document with the provenance fields of the right types, a format version this reader knows.
 /// Anything else: FormatError "<where>: <source>: <problem>".
-inline ModelFileContents parse_model_file(std::span<const unsigned char> bytes, const std::string& source,
-                                          std::string_view where) {
+template <class Contents = ModelFileContents>
+Contents parse_model_file(std::span<const unsigned char> bytes, const std::string& source, std::string_view where) {
   const auto fail = [&](const std::string& problem) {
     return FormatError(std::string(where) + ": " + source + ": " + problem);
   };
-  ModelFileContents out;
+  Contents out;
   try {
     out.tensors = parse_safetensors(bytes, source);
   } catch (const FormatError& e) {
@@ -240,17 +242,19 @@ inline ModelFileContents parse_model_file(std::span<const unsigned char> bytes, 
 }
 
 /// Reads a whole model file (a regular file; its size known before anything is allocated) and checks it.
-inline ModelFileContents read_model_file(const std::string& path, std::string_view where) {
+template <class Contents = ModelFileContents>
+Contents read_model_file(const std::string& path, std::string_view where) {
   InputFile file = open_input_file(path, where);
   std::vector<unsigned char> bytes(static_cast<std::size_t>(file.size));
   if (!bytes.empty() &&
       !file.stream.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size())))
     throw FormatError(std::string(where) + ": " + path + ": cannot read its " + std::to_string(file.size) + " bytes");
-  return parse_model_file(bytes, path, where);
+  return parse_model_file<Contents>(bytes, path, where);
 }
 
 /// The provenance fields of a checked document.
-inline ModelProvenance provenance_of(const ModelFileContents& contents) {
+template <class Contents>
+ModelProvenance provenance_of(const Contents& contents) {
   const JsonValue& d = contents.document;
   ModelProvenance p;
   p.format_version = d.at("format_version").get<int>();
@@ -260,7 +264,7 @@ inline ModelProvenance provenance_of(const ModelFileContents& contents) {
   p.scalar = d.at("scalar").as_string();
   p.hyper_parameters = d.at("hyper_parameters");
   p.training_data_sha256 = d.value("training_data_sha256", std::string());
-  for (const auto& [name, value] : d.at("metrics").members()) p.metrics[name] = value.get<double>();
+  for (const JsonMember& metric : d.at("metrics").members()) p.metrics[metric.name] = metric.value.get<double>();
   p.sha256 = contents.sha256;
   return p;
 }
@@ -269,7 +273,8 @@ inline ModelProvenance provenance_of(const ModelFileContents& contents) {
 
 /// The provenance recorded in a model file, after checking its digest. Any damage: FormatError naming
 /// the file.
-inline ModelProvenance read_model_provenance(const std::string& path) {
+template <class Provenance = ModelProvenance>
+Provenance read_model_provenance(const std::string& path) {
   return detail::provenance_of(detail::read_model_file(path, "read_model_provenance"));
 }
 

@@ -246,8 +246,10 @@ inline ArtifactInfo hash_file(const std::filesystem::path& path, std::string rel
   return {std::move(relative), size, hash.hex()};
 }
 
-/// Checks the structure of a parsed registry.json; throws FormatError naming the file and the key.
-inline void validate_registry_state(const JsonValue& j, const std::filesystem::path& file) {
+/// Checks the structure of a parsed registry.json; throws FormatError naming the file and the key. (A
+/// template only so that it is compiled where the registry is used.)
+template <class Tag = void>
+void validate_registry_state(const JsonValue& j, const std::filesystem::path& file) {
   auto bad = [&](const std::string& key, const char* problem) {
     throw FormatError("ModelVersionManager: '" + file.string() + "' is malformed: " + key + " " + problem);
   };
@@ -263,8 +265,8 @@ inline void validate_registry_state(const JsonValue& j, const std::filesystem::p
   auto optional_version = [&](const JsonValue& v, const std::string& where) {
     if (v.is_null()) return;
     // A parsed non-negative integer is unsigned; a negative one is never a version.
-    if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 1 ||
-        v.get<std::uint64_t>() > static_cast<std::uint64_t>(max_model_version))
+    if (!v.is_number_unsigned() || v.template get<std::uint64_t>() < 1 ||
+        v.template get<std::uint64_t>() > static_cast<std::uint64_t>(max_model_version))
       bad(where, "must be a version number (1 to 2^53) or null");
   };
   if (!j.is_object()) bad("the top level", "must be an object");
@@ -311,7 +313,7 @@ inline void validate_registry_state(const JsonValue& j, const std::filesystem::p
       const std::string at = where + ".aliases." + alias;
       if (!valid_alias_name(alias)) bad(at, "is not a valid alias name");
       optional_version(version, at);
-      if (version.is_null() || !versions.contains(version_key(version.get<std::int64_t>())))
+      if (version.is_null() || !versions.contains(version_key(version.template get<std::int64_t>())))
         bad(at, "names a version that does not exist");
     }
     for (const auto& [alias, events] : object_at(model, "alias_history", where).members()) {
@@ -341,12 +343,15 @@ inline void validate_registry_state(const JsonValue& j, const std::filesystem::p
 
 }  // namespace detail
 
-class ModelVersionManager {
+/// The registry (use it as ModelVersionManager). A class template only so that a translation unit that
+/// includes it without using it does not compile its members.
+template <class Tag = void>
+class BasicModelVersionManager {
  public:
   /// Opens the registry in `root`, creating it when the folder is missing or empty. Throws FormatError
   /// naming registry.json when it is malformed, InvalidArgument when `root` is a non-empty folder that is
   /// not a registry.
-  explicit ModelVersionManager(std::filesystem::path root, ModelVersionManagerOptions options = {})
+  explicit BasicModelVersionManager(std::filesystem::path root, ModelVersionManagerOptions options = {})
       : root_(std::filesystem::absolute(root).lexically_normal()), options_(options) {
     static constexpr const char* where = "ModelVersionManager";
     require(options_.lock_timeout.count() >= 0, where, "lock_timeout must be >= 0");
@@ -445,8 +450,8 @@ class ModelVersionManager {
     std::lock_guard guard(mutex_);
     reload_if_changed();
     std::map<std::string, std::int64_t> out;
-    for (const auto& [name, v] : model_at(state_, "ModelVersionManager::aliases", model).at("aliases").members())
-      out.emplace(name, v.get<std::int64_t>());
+    for (const JsonMember& m : model_at(state_, "ModelVersionManager::aliases", model).at("aliases").members())
+      out.emplace(m.name, m.value.get<std::int64_t>());
     return out;
   }
 
@@ -753,7 +758,7 @@ class ModelVersionManager {
     out.model = std::string(model);
     out.version = version;
     out.created = v.at("created").as_string();
-    for (const auto& [k, x] : v.at("metrics").members()) out.metrics.emplace(k, x.get<double>());
+    for (const JsonMember& m : v.at("metrics").members()) out.metrics.emplace(m.name, m.value.get<double>());
     for (const auto& [k, x] : v.at("tags").members()) out.tags.emplace(k, x.as_string());
     out.description = v.at("description").as_string();
     out.metadata = v.at("metadata");
@@ -922,5 +927,7 @@ class ModelVersionManager {
   mutable Stamp stamp_;
   std::filesystem::path pending_cleanup_;
 };
+
+using ModelVersionManager = BasicModelVersionManager<>;
 
 }  // namespace aimastery
