@@ -167,6 +167,12 @@ TEST_CASE("ModelVersionManager: bad inputs throw, name the problem, and change n
                       "metric \"loss\"");
   CHECK_THROWS_NAMING(registry.register_bytes("m", {{"w", "1"}}, {.metadata = JsonValue::array()}), InvalidArgument,
                       "metadata must be a JSON object");
+  JsonValue deep = JsonValue::object({{"x", 1}});
+  for (int level = 0; level < JsonValue::default_max_depth; ++level) deep = JsonValue::object({{"x", std::move(deep)}});
+  CHECK_THROWS_NAMING(registry.register_bytes("m", {{"w", "1"}}, {.metadata = deep}), InvalidArgument,
+                      "metadata is nested deeper than");
+  CHECK_THROWS_NAMING(registry.update("m", {.metadata = {{"deep", deep}}}), InvalidArgument,
+                      "the value of \"deep\" is nested too deeply");
   CHECK_THROWS_NAMING(registry.register_file("m", dir / "missing"), InvalidArgument, "is not an existing file");
   std::filesystem::create_directories(dir / "src");
   std::filesystem::create_symlink("/etc/hostname", dir / "src/link");

@@ -163,6 +163,23 @@ inline bool valid_artifact_path(std::string_view s) {
   return true;
 }
 
+/// Metadata is stored at most this deep in registry.json: models, a model, versions, a version (or the
+/// model's metadata), then the metadata's own levels, within the nesting JsonValue::parse reads back.
+inline constexpr int max_metadata_depth = JsonValue::default_max_depth - 8;
+
+/// The nesting depth of a JSON value: 0 for a scalar, 1 for an array or object of scalars, ... Stops
+/// counting past `limit`.
+template <class Json>
+int json_depth(const Json& v, int limit) {
+  if (limit < 0 || (!v.is_array() && !v.is_object())) return 0;
+  int deepest = 0;
+  if (v.is_array())
+    for (const Json& e : v.elements()) deepest = std::max(deepest, json_depth(e, limit - 1));
+  else
+    for (const auto& m : v.members()) deepest = std::max(deepest, json_depth(m.value, limit - 1));
+  return 1 + deepest;
+}
+
 /// The decimal key of a version in registry.json.
 inline std::string version_key(std::int64_t v) { return std::to_string(v); }
 
@@ -619,6 +636,8 @@ class BasicModelVersionManager {
       const std::string& key = entry.first;
       require(detail::valid_tag_key(key), where,
               [&] { return "key \"" + key + "\" must be 1 to 256 printable characters"; });
+      require(detail::json_depth(entry.second, detail::max_metadata_depth) < detail::max_metadata_depth, where,
+              [&] { return "the value of \"" + key + "\" is nested too deeply"; });
     }
     transaction([&](JsonValue& next) {
       for (const auto& entry : change.aliases) {
@@ -805,6 +824,8 @@ class BasicModelVersionManager {
               [&] { return "tag key \"" + key + "\" must be 1 to 256 printable characters"; });
     }
     require(options.metadata.is_object(), where, "metadata must be a JSON object");
+    require(detail::json_depth(options.metadata, detail::max_metadata_depth) <= detail::max_metadata_depth, where,
+            [] { return "metadata is nested deeper than " + std::to_string(detail::max_metadata_depth) + " levels"; });
     std::int64_t registered = 0;
     transaction([&](JsonValue& next) {
       JsonValue& models = next["models"];
