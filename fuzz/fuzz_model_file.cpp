@@ -8,10 +8,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <span>
 #include <vector>
 
+#include "aimastery/io/json.hpp"
 #include "aimastery/production/deployment/model_serializer.hpp"
 
 namespace {
@@ -50,15 +50,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const auto document = file.metadata.find("aimastery.model");
   if (document == file.metadata.end()) return 0;
-  const nlohmann::json parsed = nlohmann::json::parse(document->second, nullptr, false);
-  if (parsed.is_discarded()) return 0;
+  aimastery::JsonValue parsed;
+  try {
+    parsed = aimastery::JsonValue::parse(document->second);
+  } catch (const aimastery::FormatError&) {
+    return 0;
+  }
+  if (!parsed.is_object()) return 0;
   // Each kind sees the document with its own kind and scalar, so that the codecs, not the kind check, decide.
   for (const char* kind :
        {"LinearRegressionScratch", "LogisticRegressionScratch", "GaussianNBScratch", "StandardScaler", "KNNScratch",
         "KNNRegressorScratch", "DecisionTreeScratch", "DecisionTreeRegressorScratch", "RandomForestScratch",
         "RandomForestRegressorScratch", "NeuralNetwork"}) {
-    nlohmann::json d = parsed;
-    if (!d.is_object()) return 0;
+    aimastery::JsonValue d = parsed;
     d["kind"] = kind;
     d["scalar"] = "float64";
     std::vector<unsigned char> signed_bytes;

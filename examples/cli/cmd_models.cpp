@@ -1,17 +1,18 @@
 // aimastery models: the registered models, their task and a one-line summary, as JSON.
 #include <iostream>
-#include <nlohmann/json.hpp>
 
+#include "aimastery/io/json.hpp"
 #include "command.hpp"
 #include "models.hpp"
 
 namespace {
 
 int list_models() {
-  nlohmann::json out = nlohmann::json::object();
+  aimastery::JsonValue out = aimastery::JsonValue::object();
   for (const auto& [name, info] : cli::registry())
-    out[name] = {{"task", info.task == cli::Task::classification ? "classification" : "regression"},
-                 {"summary", info.summary}};
+    out[name] = aimastery::JsonValue::object(
+        {{"task", info.task == cli::Task::classification ? "classification" : "regression"},
+         {"summary", info.summary}});
   std::cout << out.dump(2) << '\n';
   return 0;
 }

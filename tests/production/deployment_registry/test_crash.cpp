@@ -61,7 +61,7 @@ nlohmann::json fingerprint(const ModelVersionManager& registry) {
       m["versions"][std::to_string(v)] = {{"metrics", info.metrics}, {"tags", info.tags}, {"artifacts", artifacts}};
     }
     m["aliases"] = registry.aliases(model);
-    m["metadata"] = registry.model_metadata(model);
+    m["metadata"] = registry.model_metadata(model).dump();
     for (const char* alias : {"champion", "challenger"}) {
       nlohmann::json history = nlohmann::json::array();
       for (const auto& e : registry.alias_history(model, alias))

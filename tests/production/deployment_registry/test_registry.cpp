@@ -44,13 +44,13 @@ TEST_CASE("ModelVersionManager: versions from bytes, files and folders, with the
       {.metrics = {{"accuracy", 0.95}},
        .tags = {{"stage", "dev"}},
        .description = "first",
-       .metadata = {{"n_estimators", 3}}});
+       .metadata = JsonValue::object({{"n_estimators", 3}})});
   CHECK(v1.version == 1);
   CHECK(v1.model == "iris-rf");
   CHECK(v1.metrics.at("accuracy") == 0.95);
   CHECK(v1.tags.at("stage") == "dev");
   CHECK(v1.description == "first");
-  CHECK(v1.metadata["n_estimators"] == 3);
+  CHECK(v1.metadata.at("n_estimators") == 3);
   CHECK(v1.created.size() == 24);  // 2026-12-02T04:30:00.123Z
   REQUIRE(v1.artifacts.size() == 2);
   CHECK(v1.artifacts[0].path == "model.json");
@@ -98,7 +98,7 @@ TEST_CASE("ModelVersionManager: the state survives reopening, and a second objec
   CHECK(reopened.models() == std::vector<std::string>{"m"});
   CHECK(reopened.alias("m", "champion") == 2);
   CHECK(reopened.get("m", "champion").tags.at("owner") == "ana");
-  CHECK(reopened.model_metadata("m")["team"] == "search");
+  CHECK(reopened.model_metadata("m").at("team") == "search");
   const auto history = reopened.alias_history("m", "champion");
   REQUIRE(history.size() == 2);
   CHECK(history[1].action == "set");
@@ -144,7 +144,7 @@ TEST_CASE("ModelVersionManager: update changes several aliases and settings in o
                         .reason = "promote"});
   CHECK(registry.generation() == before + 1);
   CHECK(registry.aliases("m") == std::map<std::string, std::int64_t>{{"champion", 2}});
-  CHECK(registry.model_metadata("m") == nlohmann::json{{"note", "promoted"}});
+  CHECK(registry.model_metadata("m") == JsonValue::object({{"note", "promoted"}}));
 }
 
 TEST_CASE("ModelVersionManager: bad inputs throw, name the problem, and change nothing") {
@@ -165,8 +165,14 @@ TEST_CASE("ModelVersionManager: bad inputs throw, name the problem, and change n
   CHECK_THROWS_NAMING(registry.register_bytes("m", {{"w", "1"}}, {.version = 0}), InvalidArgument, "out of range");
   CHECK_THROWS_NAMING(registry.register_bytes("m", {{"w", "1"}}, {.metrics = {{"loss", NAN}}}), InvalidArgument,
                       "metric \"loss\"");
-  CHECK_THROWS_NAMING(registry.register_bytes("m", {{"w", "1"}}, {.metadata = nlohmann::json::array()}),
-                      InvalidArgument, "metadata must be a JSON object");
+  CHECK_THROWS_NAMING(registry.register_bytes("m", {{"w", "1"}}, {.metadata = JsonValue::array()}), InvalidArgument,
+                      "metadata must be a JSON object");
+  JsonValue deep = JsonValue::object({{"x", 1}});
+  for (int level = 0; level < JsonValue::default_max_depth; ++level) deep = JsonValue::object({{"x", std::move(deep)}});
+  CHECK_THROWS_NAMING(registry.register_bytes("m", {{"w", "1"}}, {.metadata = deep}), InvalidArgument,
+                      "metadata is nested deeper than");
+  CHECK_THROWS_NAMING(registry.update("m", {.metadata = {{"deep", deep}}}), InvalidArgument,
+                      "the value of \"deep\" is nested too deeply");
   CHECK_THROWS_NAMING(registry.register_file("m", dir / "missing"), InvalidArgument, "is not an existing file");
   std::filesystem::create_directories(dir / "src");
   std::filesystem::create_symlink("/etc/hostname", dir / "src/link");
@@ -216,6 +222,7 @@ TEST_CASE("ModelVersionManager: a folder that is not a registry, and corrupt reg
   refused("{\"format\": ", "not valid JSON");
   refused("[]", "must be an object");
   refused("{\"format\": \"other\"}", "format");
+  refused("{\"format\": \"x\", " + good.substr(1), "the name \"format\" appears twice");
   auto mutated = [&](auto&& edit) {
     nlohmann::json j = nlohmann::json::parse(good);
     edit(j);

@@ -240,16 +240,16 @@ TEST_CASE_TEMPLATE("the attention layers give the same outputs after save and lo
   ModelCodec<TransformerBlock<T>>::save(block, out);
   for (const auto& change : {std::pair<const char*, int>{"nhead", 3}, {"d_model", 16}, {"dim_feedforward", 1000000}}) {
     const char* const key = change.first;
-    nlohmann::json h = out.hyper_parameters;
+    JsonValue h = out.hyper_parameters;
     h[key] = change.second;
-    const nlohmann::json document = {{"format_version", 1},
-                                     {"library_version", "0.1.0"},
-                                     {"created", "x"},
-                                     {"kind", "TransformerBlock"},
-                                     {"scalar", std::string(scalar_name<T>())},
-                                     {"hyper_parameters", h},
-                                     {"state", nlohmann::json::object()},
-                                     {"metrics", nlohmann::json::object()}};
+    const JsonValue document = JsonValue::object({{"format_version", 1},
+                                                  {"library_version", "0.1.0"},
+                                                  {"created", "x"},
+                                                  {"kind", "TransformerBlock"},
+                                                  {"scalar", scalar_name<T>()},
+                                                  {"hyper_parameters", h},
+                                                  {"state", JsonValue::object()},
+                                                  {"metrics", JsonValue::object()}});
     CAPTURE(key);
     CHECK_THROWS_AS(static_cast<void>(ModelSerializer::deserialize<TransformerBlock<T>>(
                         detail::serialize_model_file(out.tensors, document), "block")),
@@ -277,8 +277,8 @@ TEST_CASE("the provenance is recorded in the file") {
   CHECK(p.scalar == "float64");
   CHECK(p.created.size() == 20);
   CHECK(p.created.back() == 'Z');
-  CHECK(p.hyper_parameters["n_estimators"] == 5);
-  CHECK(p.hyper_parameters["criterion"] == "gini");
+  CHECK(p.hyper_parameters.at("n_estimators") == 5);
+  CHECK(p.hyper_parameters.at("criterion") == "gini");
   CHECK(p.training_data_sha256 == digest);
   CHECK(p.metrics.at("accuracy") == rf.score(data.X, data.labels));
   CHECK(p.sha256.size() == 64);
@@ -378,22 +378,42 @@ TEST_CASE("bad inputs and hostile files") {
     REQUIRE(file.tensors.at("tree.feature").bytes[0] != 0xff);  // the root splits
     left.bytes[0] = 0;                                          // the root's left child: the root itself
     for (int b = 1; b < 8; ++b) left.bytes[static_cast<std::size_t>(b)] = 0;
-    const nlohmann::json document = nlohmann::json::parse(file.metadata.at("aimastery.model"));
+    const JsonValue document = JsonValue::parse(file.metadata.at("aimastery.model"));
     const std::vector<unsigned char> resigned = detail::serialize_model_file(file, document);
     CHECK_THROWS_WITH_AS(
         static_cast<void>(ModelSerializer::deserialize<DecisionTreeScratch<double>>(resigned, "cycle")),
         doctest::Contains("does not come after it"), FormatError);
+  }
+  SUBCASE("a document that is not JSON, re-signed, is a FormatError naming the file and the byte") {
+    std::vector<unsigned char> bytes = ModelSerializer::serialize(tree);
+    const std::string text(bytes.begin(), bytes.end());
+    const std::string key = "\\\"created\\\":";  // the document is an escaped string in the header: \"created\":
+    const std::size_t at = text.find(key);
+    REQUIRE(at != std::string::npos);
+    bytes[at + key.size() - 1] = ' ';  // "created" "2026-...": the colon is missing
+    const std::size_t position = detail::digest_position(bytes, 8 + detail::load_little_endian(bytes.data(), 8));
+    const std::string digest = detail::content_digest(bytes, position);
+    std::copy(digest.begin(), digest.end(), bytes.begin() + static_cast<std::ptrdiff_t>(position));
+    CHECK_THROWS_WITH_AS(
+        static_cast<void>(ModelSerializer::deserialize<DecisionTreeScratch<double>>(bytes, "broken.model")),
+        doctest::Contains("ModelSerializer::load: broken.model: aimastery.model is not valid JSON (byte"), FormatError);
   }
   SUBCASE("hostile sizes in the JSON never allocate") {
     NeuralNetwork<double> net;
     net.add<Dense<double>>(3, 2);
     ModelWriter out;
     ModelCodec<NeuralNetwork<double>>::save(net, out);
-    out.hyper_parameters["layers"][0]["in_features"] = 2000000000;
-    const nlohmann::json document = {{"format_version", 1}, {"library_version", "0.1.0"},
-                                     {"created", "x"},      {"kind", "NeuralNetwork"},
-                                     {"scalar", "float64"}, {"hyper_parameters", out.hyper_parameters},
-                                     {"state", out.state},  {"metrics", nlohmann::json::object()}};
+    JsonValue::Array layers = out.hyper_parameters.at("layers").elements();
+    layers[0]["in_features"] = 2000000000;
+    out.hyper_parameters["layers"] = JsonValue::array(std::move(layers));
+    const JsonValue document = JsonValue::object({{"format_version", 1},
+                                                  {"library_version", "0.1.0"},
+                                                  {"created", "x"},
+                                                  {"kind", "NeuralNetwork"},
+                                                  {"scalar", "float64"},
+                                                  {"hyper_parameters", out.hyper_parameters},
+                                                  {"state", out.state},
+                                                  {"metrics", JsonValue::object()}});
     const std::vector<unsigned char> bytes = detail::serialize_model_file(out.tensors, document);
     CHECK_THROWS_WITH_AS(static_cast<void>(ModelSerializer::deserialize<NeuralNetwork<double>>(bytes, "huge")),
                          doctest::Contains("another shape"), FormatError);

@@ -9,12 +9,12 @@
 
 #include <cstdint>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "aimastery/core/tensor.hpp"
+#include "aimastery/io/json.hpp"
 #include "aimastery/llm/attention/layer_norm.hpp"
 #include "aimastery/llm/attention/multi_head_attention.hpp"
 #include "aimastery/llm/attention/transformer_block.hpp"
@@ -47,8 +47,9 @@ void load_parameters(const ModelReader& in, const ParameterList<T>& parameters) 
 }
 
 /// A size from JSON that must equal axis `axis` of tensor `name` (when that tensor exists).
-inline Index checked_size(const ModelReader& in, const nlohmann::json& object, std::string_view key,
-                          const std::string& tensor, std::size_t axis, Index multiple = 1) {
+template <class Reader>
+Index checked_size(const Reader& in, const JsonValue& object, std::string_view key, const std::string& tensor,
+                   std::size_t axis, Index multiple = 1) {
   const Index size = in.integer(object, key, 1, max_width);
   if (in.has(tensor) && in.dim(tensor, axis) != multiple * size)
     in.fail("field '" + std::string(key) + "' = " + std::to_string(size) + " does not match tensor '" + tensor + "'");
@@ -64,7 +65,8 @@ struct ModelCodec<LayerNorm<T>> {
 
   static void save(const Model& m, ModelWriter& out) {
     const ParameterList<T> parameters = const_cast<Model&>(m).parameters();  // values are only read
-    out.hyper_parameters = {{"features", m.features()}, {"eps", m.eps()}, {"elementwise_affine", !parameters.empty()}};
+    out.hyper_parameters =
+        JsonValue::object({{"features", m.features()}, {"eps", m.eps()}, {"elementwise_affine", !parameters.empty()}});
     detail::save_parameters(out, parameters);
   }
   static Model load(const ModelReader& in) {
@@ -85,14 +87,14 @@ struct ModelCodec<MultiHeadAttention<T>> {
 
   static void save(const Model& m, ModelWriter& out) {
     const auto& o = m.options_;
-    out.hyper_parameters = {{"embed_dim", m.embed_dim()},
-                            {"num_heads", m.num_heads()},
-                            {"dropout", o.dropout},
-                            {"bias", o.bias},
-                            {"need_weights", o.need_weights},
-                            {"seed", o.seed},
-                            {"algorithm", static_cast<int>(o.algorithm)},
-                            {"tiled_threshold", o.tiled_threshold}};
+    out.hyper_parameters = JsonValue::object({{"embed_dim", m.embed_dim()},
+                                              {"num_heads", m.num_heads()},
+                                              {"dropout", o.dropout},
+                                              {"bias", o.bias},
+                                              {"need_weights", o.need_weights},
+                                              {"seed", o.seed},
+                                              {"algorithm", static_cast<int>(o.algorithm)},
+                                              {"tiled_threshold", o.tiled_threshold}});
     detail::save_parameters(out, const_cast<Model&>(m).parameters());
   }
   static Model load(const ModelReader& in) {
@@ -120,16 +122,16 @@ struct ModelCodec<TransformerBlock<T>> {
 
   static void save(const Model& m, ModelWriter& out) {
     const auto& o = m.options_;
-    out.hyper_parameters = {{"d_model", m.d_model()},
-                            {"nhead", m.self_attn_.num_heads()},
-                            {"dim_feedforward", o.dim_feedforward},
-                            {"dropout", o.dropout},
-                            {"activation", std::string(to_string(o.activation))},
-                            {"layer_norm_eps", o.layer_norm_eps},
-                            {"norm_first", o.norm_first},
-                            {"bias", o.bias},
-                            {"seed", o.seed},
-                            {"algorithm", static_cast<int>(o.algorithm)}};
+    out.hyper_parameters = JsonValue::object({{"d_model", m.d_model()},
+                                              {"nhead", m.self_attn_.num_heads()},
+                                              {"dim_feedforward", o.dim_feedforward},
+                                              {"dropout", o.dropout},
+                                              {"activation", std::string(to_string(o.activation))},
+                                              {"layer_norm_eps", o.layer_norm_eps},
+                                              {"norm_first", o.norm_first},
+                                              {"bias", o.bias},
+                                              {"seed", o.seed},
+                                              {"algorithm", static_cast<int>(o.algorithm)}});
     detail::save_parameters(out, const_cast<Model&>(m).parameters());
   }
   static Model load(const ModelReader& in) {

@@ -12,7 +12,6 @@
 
 #include <cstdint>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -20,6 +19,7 @@
 #include <vector>
 
 #include "aimastery/core/tensor.hpp"
+#include "aimastery/io/json.hpp"
 #include "aimastery/ml/classical/decision_tree.hpp"
 #include "aimastery/ml/classical/gaussian_nb.hpp"
 #include "aimastery/ml/classical/knn.hpp"
@@ -38,8 +38,13 @@ inline constexpr std::int64_t any_label_low = std::numeric_limits<std::int64_t>:
 inline constexpr std::int64_t any_label_high = std::numeric_limits<std::int64_t>::max();
 
 /// The classes of a classifier: an I64 tensor, strictly ascending.
-inline void save_classes(ModelWriter& out, const IndexVector& classes) { out.integers("classes", classes); }
-inline LabelEncoding load_classes(const ModelReader& in) {
+/// (The helpers of this file are templates only so that they are compiled where a codec is used.)
+template <class Writer>
+void save_classes(Writer& out, const IndexVector& classes) {
+  out.integers("classes", classes);
+}
+template <class Reader>
+LabelEncoding load_classes(const Reader& in) {
   const std::vector<std::int64_t> c = in.integers("classes", -1, any_label_low, any_label_high);
   if (c.empty()) in.fail("tensor 'classes' is empty");
   for (std::size_t i = 1; i < c.size(); ++i)
@@ -51,12 +56,14 @@ inline LabelEncoding load_classes(const ModelReader& in) {
   return encoding;
 }
 
-inline nlohmann::json max_features_json(const MaxFeatures& m) {
+template <class Json = JsonValue>
+Json max_features_json(const MaxFeatures& m) {
   static constexpr const char* kinds[] = {"all", "sqrt", "log2", "count", "fraction"};
-  return {{"kind", kinds[static_cast<int>(m.kind())]}, {"count", m.count()}, {"fraction", m.fraction()}};
+  return Json::object({{"kind", kinds[static_cast<int>(m.kind())]}, {"count", m.count()}, {"fraction", m.fraction()}});
 }
-inline MaxFeatures max_features_from(const ModelReader& in, const nlohmann::json& h) {
-  const nlohmann::json& m = in.field(h, "max_features");
+template <class Reader>
+MaxFeatures max_features_from(const Reader& in, const JsonValue& h) {
+  const JsonValue& m = in.field(h, "max_features");
   if (!m.is_object()) in.fail("field 'max_features' is not an object");
   switch (in.choice(m, "kind", {"all", "sqrt", "log2", "count", "fraction"})) {
     case 0:
@@ -74,8 +81,8 @@ inline MaxFeatures max_features_from(const ModelReader& in, const nlohmann::json
 
 /// The growth options every tree and forest has.
 template <class Params>
-void save_tree_params(nlohmann::json& h, const Params& p) {
-  h["max_depth"] = p.max_depth ? nlohmann::json(*p.max_depth) : nlohmann::json(nullptr);
+void save_tree_params(JsonValue& h, const Params& p) {
+  h["max_depth"] = p.max_depth ? JsonValue(*p.max_depth) : JsonValue();
   h["min_samples_split"] = p.min_samples_split;
   h["min_samples_leaf"] = p.min_samples_leaf;
   h["max_features"] = max_features_json(p.max_features);
@@ -84,8 +91,8 @@ void save_tree_params(nlohmann::json& h, const Params& p) {
   h["max_bins"] = p.max_bins;
 }
 template <class Params>
-void load_tree_params(const ModelReader& in, const nlohmann::json& h, Params& p) {
-  const nlohmann::json& depth = in.field(h, "max_depth");
+void load_tree_params(const ModelReader& in, const JsonValue& h, Params& p) {
+  const JsonValue& depth = in.field(h, "max_depth");
   p.max_depth = depth.is_null() ? std::nullopt : std::optional<Index>(in.integer(h, "max_depth", 1, max_index));
   p.min_samples_split = in.integer(h, "min_samples_split", 2, any_label_high);
   p.min_samples_leaf = in.integer(h, "min_samples_leaf", 1, any_label_high);
@@ -96,14 +103,14 @@ void load_tree_params(const ModelReader& in, const nlohmann::json& h, Params& p)
   p.max_bins = static_cast<int>(in.integer(h, "max_bins", 2, 256));
 }
 template <class Params>
-void save_forest_params(nlohmann::json& h, const Params& p) {
+void save_forest_params(JsonValue& h, const Params& p) {
   save_tree_params(h, p);
   h["n_estimators"] = p.n_estimators;
   h["bootstrap"] = p.bootstrap;
   h["oob_score"] = p.oob_score;
 }
 template <class Params>
-void load_forest_params(const ModelReader& in, const nlohmann::json& h, Params& p) {
+void load_forest_params(const ModelReader& in, const JsonValue& h, Params& p) {
   load_tree_params(in, h, p);
   p.n_estimators = in.integer(h, "n_estimators", 1, max_index);
   p.bootstrap = in.boolean(h, "bootstrap");
@@ -208,7 +215,8 @@ std::vector<FittedTree<T>> load_trees(const ModelReader& in, Index n_trees, Inde
 }
 
 /// n_features from the state: a positive count.
-inline Index load_n_features(const ModelReader& in) {
+template <class Reader>
+Index load_n_features(const Reader& in) {
   return static_cast<Index>(in.integer(in.state(), "n_features", 1, any_label_high));
 }
 
@@ -222,16 +230,18 @@ struct ModelCodec<LinearRegressionScratch<T>> {
 
   static void save(const Model& m, ModelWriter& out) {
     const auto& p = m.params_;
-    out.hyper_parameters = {{"fit_intercept", p.fit_intercept},
-                            {"penalty", p.penalty == Penalty::l2 ? "l2" : "l1"},
-                            {"alpha", json_double(p.alpha)},
-                            {"solver", static_cast<int>(p.solver)},
-                            {"learning_rate", json_double(p.learning_rate)},
-                            {"max_iter", p.max_iter},
-                            {"tol", json_double(p.tol)}};
-    out.state = {{"fitted", m.fitted_}};
+    out.hyper_parameters = JsonValue::object({{"fit_intercept", p.fit_intercept},
+                                              {"penalty", p.penalty == Penalty::l2 ? "l2" : "l1"},
+                                              {"alpha", json_double(p.alpha)},
+                                              {"solver", static_cast<int>(p.solver)},
+                                              {"learning_rate", json_double(p.learning_rate)},
+                                              {"max_iter", p.max_iter},
+                                              {"tol", json_double(p.tol)}});
+    out.state = JsonValue::object({{"fitted", m.fitted_}});
     if (!m.fitted_) return;
-    out.state.update({{"n_features", m.n_features_}, {"iterations", m.iterations_}, {"converged", m.converged_}});
+    out.state["n_features"] = m.n_features_;
+    out.state["iterations"] = m.iterations_;
+    out.state["converged"] = m.converged_;
     out.vector("coefficients", m.coefficients_);
     out.vector("intercept", Vector<T>::Constant(1, m.intercept_));
   }
@@ -266,19 +276,20 @@ struct ModelCodec<LogisticRegressionScratch<T>> {
 
   static void save(const Model& m, ModelWriter& out) {
     const auto& p = m.params_;
-    out.hyper_parameters = {{"C", json_double(p.C)},
-                            {"fit_intercept", p.fit_intercept},
-                            {"solver", p.solver == LogisticSolver::lbfgs ? "lbfgs" : "gradient_descent"},
-                            {"max_iter", p.max_iter},
-                            {"tol", json_double(p.tol)},
-                            {"learning_rate", json_double(p.learning_rate)},
-                            {"memory", p.memory}};
-    out.state = {{"fitted", m.fitted_}};
+    out.hyper_parameters =
+        JsonValue::object({{"C", json_double(p.C)},
+                           {"fit_intercept", p.fit_intercept},
+                           {"solver", p.solver == LogisticSolver::lbfgs ? "lbfgs" : "gradient_descent"},
+                           {"max_iter", p.max_iter},
+                           {"tol", json_double(p.tol)},
+                           {"learning_rate", json_double(p.learning_rate)},
+                           {"memory", p.memory}});
+    out.state = JsonValue::object({{"fitted", m.fitted_}});
     if (!m.fitted_) return;
-    out.state.update({{"n_features", m.n_features_},
-                      {"iterations", m.iterations_},
-                      {"converged", m.converged_},
-                      {"loss", json_double(static_cast<double>(m.loss_))}});
+    out.state["n_features"] = m.n_features_;
+    out.state["iterations"] = m.iterations_;
+    out.state["converged"] = m.converged_;
+    out.state["loss"] = json_double(static_cast<double>(m.loss_));
     detail::save_classes(out, m.encoding_.classes());
     out.matrix("coefficients", m.coefficients_);
     out.vector("intercept", m.intercept_);
@@ -318,12 +329,15 @@ struct ModelCodec<GaussianNBScratch<T>> {
   static constexpr std::string_view kind = "GaussianNBScratch";
 
   static void save(const Model& m, ModelWriter& out) {
-    out.hyper_parameters = {{"priors", m.params_.priors}, {"var_smoothing", json_double(m.params_.var_smoothing)}};
-    out.state = {{"fitted", m.fitted_}};
+    JsonValue priors = JsonValue::array();
+    for (const double prior : m.params_.priors) priors.push_back(prior);
+    out.hyper_parameters =
+        JsonValue::object({{"priors", std::move(priors)}, {"var_smoothing", json_double(m.params_.var_smoothing)}});
+    out.state = JsonValue::object({{"fitted", m.fitted_}});
     if (!m.fitted_) return;
-    out.state.update({{"n_features", m.n_features_},
-                      {"uninformative", m.uninformative_},
-                      {"epsilon", json_double(static_cast<double>(m.epsilon_))}});
+    out.state["n_features"] = m.n_features_;
+    out.state["uninformative"] = m.uninformative_;
+    out.state["epsilon"] = json_double(static_cast<double>(m.epsilon_));
     detail::save_classes(out, m.encoding_.classes());
     out.matrix("theta", m.theta_);
     out.matrix("var", m.var_);
@@ -334,9 +348,9 @@ struct ModelCodec<GaussianNBScratch<T>> {
   static Model load(const ModelReader& in) {
     const auto& h = in.hyper_parameters();
     GaussianNBParams p;
-    const nlohmann::json& priors = in.field(h, "priors");
+    const JsonValue& priors = in.field(h, "priors");
     if (!priors.is_array()) in.fail("field 'priors' is not an array");
-    for (const auto& v : priors) {
+    for (const JsonValue& v : priors.elements()) {
       if (!v.is_number()) in.fail("field 'priors' holds a value that is not a number");
       p.priors.push_back(v.get<double>());
     }
@@ -366,8 +380,8 @@ struct ModelCodec<StandardScaler<T>> {
   static constexpr std::string_view kind = "StandardScaler";
 
   static void save(const Model& m, ModelWriter& out) {
-    out.hyper_parameters = {{"with_mean", m.params_.with_mean}, {"with_std", m.params_.with_std}};
-    out.state = {{"fitted", m.fitted_}};
+    out.hyper_parameters = JsonValue::object({{"with_mean", m.params_.with_mean}, {"with_std", m.params_.with_std}});
+    out.state = JsonValue::object({{"fitted", m.fitted_}});
     if (!m.fitted_) return;
     out.state["n_features"] = m.n_features_;
     out.vector("mean", m.mean_);
@@ -398,10 +412,11 @@ struct ModelCodec<detail::NeighborModel<T>> {
   static void save_common(const Model& m, ModelWriter& out) {
     const auto& p = m.params();
     static constexpr const char* metrics[] = {"euclidean", "manhattan", "cosine"};
-    out.hyper_parameters = {{"k", p.k},
-                            {"metric", metrics[static_cast<int>(p.metric)]},
-                            {"weights", p.weights == NeighborWeights::uniform ? "uniform" : "distance"}};
-    out.state = {{"fitted", m.fitted_}};
+    out.hyper_parameters =
+        JsonValue::object({{"k", p.k},
+                           {"metric", metrics[static_cast<int>(p.metric)]},
+                           {"weights", p.weights == NeighborWeights::uniform ? "uniform" : "distance"}});
+    out.state = JsonValue::object({{"fitted", m.fitted_}});
     if (!m.fitted_) return;
     const Model& base = m;
     out.state["n_features"] = base.n_features_;

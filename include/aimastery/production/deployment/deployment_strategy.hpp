@@ -12,13 +12,13 @@
 #include <cstdint>
 #include <limits>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "aimastery/core/tensor.hpp"
+#include "aimastery/io/json.hpp"
 #include "aimastery/production/deployment/model_version_manager.hpp"
 #include "aimastery/production/monitoring/performance_monitor.hpp"
 
@@ -43,10 +43,13 @@ inline double traffic_point(std::string_view request_id, std::uint64_t seed = 0)
 }
 
 /// Blue-green: one alias (the live one) is the whole deployment; a switch is one atomic alias write,
-/// so every reader sees the old version or the new one, and a rollback is one call.
-class BlueGreenDeployment {
+/// so every reader sees the old version or the new one, and a rollback is one call. (Use it as
+/// BlueGreenDeployment; a template only so that it is compiled where it is used, as the registry.)
+template <class Tag = void>
+class BasicBlueGreenDeployment {
  public:
-  BlueGreenDeployment(ModelVersionManager& registry, std::string model, std::string live_alias = "champion")
+  BasicBlueGreenDeployment(BasicModelVersionManager<Tag>& registry, std::string model,
+                           std::string live_alias = "champion")
       : registry_(registry), model_(std::move(model)), live_alias_(std::move(live_alias)) {
     require(registry_.has_model(model_), "BlueGreenDeployment", [&] { return "unknown model \"" + model_ + "\""; });
     require(detail::valid_alias_name(live_alias_), "BlueGreenDeployment",
@@ -67,9 +70,11 @@ class BlueGreenDeployment {
   }
 
  private:
-  ModelVersionManager& registry_;
+  BasicModelVersionManager<Tag>& registry_;
   std::string model_, live_alias_;
 };
+
+using BlueGreenDeployment = BasicBlueGreenDeployment<>;
 
 struct CanaryOptions {
   std::string stable_alias = "champion";
@@ -104,9 +109,11 @@ struct RollbackDecision {
 /// Canary: the stable alias serves everyone except the callers whose traffic_point falls below the
 /// canary's share; those get the canary alias's version. The share is kept in the model's settings
 /// under "canary" ({"share": s, "seed": k}), written in the same atomic write as the canary alias.
-class CanaryDeployment {
+/// (Use it as CanaryDeployment; a template only so that it is compiled where it is used.)
+template <class Tag = void>
+class BasicCanaryDeployment {
  public:
-  CanaryDeployment(ModelVersionManager& registry, std::string model, CanaryOptions options = {})
+  BasicCanaryDeployment(BasicModelVersionManager<Tag>& registry, std::string model, CanaryOptions options = {})
       : registry_(registry), model_(std::move(model)), options_(std::move(options)) {
     static constexpr const char* where = "CanaryDeployment";
     require(registry_.has_model(model_), where, [&] { return "unknown model \"" + model_ + "\""; });
@@ -125,17 +132,17 @@ class CanaryDeployment {
     require(registry_.alias(model_, options_.stable_alias).has_value(), where,
             [&] { return "the stable alias \"" + options_.stable_alias + "\" of \"" + model_ + "\" is not set"; });
     registry_.update(model_, {.aliases = {{options_.canary_alias, version}},
-                              .metadata = {{"canary", {{"share", share}, {"seed", options_.seed}}}},
+                              .metadata = {{"canary", JsonValue::object({{"share", share}, {"seed", options_.seed}})}},
                               .reason = std::string(reason)});
   }
 
   /// The canary's share of the traffic (0 when no canary runs).
   [[nodiscard]] double share() const {
     if (!registry_.alias(model_, options_.canary_alias)) return 0.0;
-    const nlohmann::json settings = registry_.model_metadata(model_);
-    const auto it = settings.find("canary");
-    if (it == settings.end() || !it->is_object() || !it->contains("share") || !(*it)["share"].is_number()) return 0.0;
-    return (*it)["share"].get<double>();
+    const JsonValue settings = registry_.model_metadata(model_);
+    const JsonValue* canary = settings.find("canary");
+    const JsonValue* share = canary != nullptr ? canary->find("share") : nullptr;
+    return share != nullptr && share->is_number() ? share->get<double>() : 0.0;
   }
 
   /// The version that serves `request_id`.
@@ -215,9 +222,11 @@ class CanaryDeployment {
     return s.requests;
   }
 
-  ModelVersionManager& registry_;
+  BasicModelVersionManager<Tag>& registry_;
   std::string model_;
   CanaryOptions options_;
 };
+
+using CanaryDeployment = BasicCanaryDeployment<>;
 
 }  // namespace aimastery

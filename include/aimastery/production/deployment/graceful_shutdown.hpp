@@ -81,7 +81,10 @@ struct ShutdownReport {
   std::vector<std::string> hook_errors;
 };
 
-class GracefulShutdown {
+/// The shutdown sequence (use it as GracefulShutdown). A class template only so that a translation unit
+/// that includes it without using it does not compile its members (the watcher thread, the hooks).
+template <class Tag = void>
+class BasicGracefulShutdown {
  public:
   /// Work admitted by try_begin_work(): the drain waits for it until the guard is destroyed.
   class WorkGuard {
@@ -99,15 +102,15 @@ class GracefulShutdown {
     ~WorkGuard() { release(); }
 
    private:
-    friend class GracefulShutdown;
-    explicit WorkGuard(GracefulShutdown* owner) noexcept : owner_(owner) {}
+    friend class BasicGracefulShutdown;
+    explicit WorkGuard(BasicGracefulShutdown* owner) noexcept : owner_(owner) {}
     void release() noexcept {
       if (owner_) std::exchange(owner_, nullptr)->end_work();
     }
-    GracefulShutdown* owner_;
+    BasicGracefulShutdown* owner_;
   };
 
-  explicit GracefulShutdown(GracefulShutdownOptions options = {}) : options_(std::move(options)) {
+  explicit BasicGracefulShutdown(GracefulShutdownOptions options = {}) : options_(std::move(options)) {
     static constexpr const char* where = "GracefulShutdown";
     require(options_.drain_timeout.count() >= 0, where, "drain_timeout must be >= 0");
     if (!options_.install_signal_handlers) return;
@@ -132,10 +135,10 @@ class GracefulShutdown {
     ::sigaction(SIGINT, &action, &previous_int_);
   }
 
-  GracefulShutdown(const GracefulShutdown&) = delete;
-  GracefulShutdown& operator=(const GracefulShutdown&) = delete;
+  BasicGracefulShutdown(const BasicGracefulShutdown&) = delete;
+  BasicGracefulShutdown& operator=(const BasicGracefulShutdown&) = delete;
 
-  ~GracefulShutdown() {
+  ~BasicGracefulShutdown() {
     if (!options_.install_signal_handlers) return;
     ::sigaction(SIGTERM, &previous_term_, nullptr);
     ::sigaction(SIGINT, &previous_int_, nullptr);
@@ -265,5 +268,7 @@ class GracefulShutdown {
   struct sigaction previous_term_ {};
   struct sigaction previous_int_ {};
 };
+
+using GracefulShutdown = BasicGracefulShutdown<>;
 
 }  // namespace aimastery

@@ -26,13 +26,13 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "aimastery/core/tensor.hpp"
+#include "aimastery/io/json.hpp"
 
 namespace aimastery {
 
@@ -95,27 +95,35 @@ struct HealthReport {
   [[nodiscard]] int http_status() const noexcept { return status == HealthStatus::fail ? 503 : 200; }
   [[nodiscard]] bool ok() const noexcept { return status != HealthStatus::fail; }
 
-  [[nodiscard]] nlohmann::json to_json() const {
-    nlohmann::json checks_json = nlohmann::json::array();
+  /// (A template only so that it is compiled where it is called.)
+  template <class Json = JsonValue>
+  [[nodiscard]] Json to_json() const {
+    Json checks_json = Json::array();
     for (const auto& c : checks)
-      checks_json.push_back({{"name", c.name},
-                             {"kind", to_string(c.kind)},
-                             {"critical", c.critical},
-                             {"status", c.healthy ? "pass" : "fail"},
-                             {"timed_out", c.timed_out},
-                             {"message", c.message},
-                             {"duration_ms", c.duration_ms}});
-    return {{"probe", to_string(probe)}, {"status", to_string(status)}, {"message", message}, {"checks", checks_json}};
+      checks_json.push_back(Json::object({{"name", c.name},
+                                          {"kind", to_string(c.kind)},
+                                          {"critical", c.critical},
+                                          {"status", c.healthy ? "pass" : "fail"},
+                                          {"timed_out", c.timed_out},
+                                          {"message", c.message},
+                                          {"duration_ms", c.duration_ms}}));
+    return Json::object({{"probe", to_string(probe)},
+                         {"status", to_string(status)},
+                         {"message", message},
+                         {"checks", std::move(checks_json)}});
   }
 };
 
-class HealthChecker {
+/// The probes (use it as HealthChecker). A class template only so that a translation unit that includes
+/// it without using it does not compile its members (threads, condition variables, std::function).
+template <class Tag = void>
+class BasicHealthChecker {
  public:
   using Check = std::function<CheckOutcome()>;
 
-  HealthChecker() = default;
-  HealthChecker(const HealthChecker&) = delete;
-  HealthChecker& operator=(const HealthChecker&) = delete;
+  BasicHealthChecker() = default;
+  BasicHealthChecker(const BasicHealthChecker&) = delete;
+  BasicHealthChecker& operator=(const BasicHealthChecker&) = delete;
 
   /// Adds a check to one probe. A check that throws is reported failed with the exception's message.
   void add_check(std::string name, ProbeKind kind, Check check, HealthCheckOptions options = {}) {
@@ -189,11 +197,13 @@ class HealthChecker {
 
   /// The three probes in one JSON object: {"status", "startup", "liveness", "readiness"}, where the
   /// overall status is the worst of the three.
-  nlohmann::json report() {
+  JsonValue report() {
     const HealthReport s = startup(), l = liveness(), r = readiness();
     const HealthStatus worst = std::max({s.status, l.status, r.status});
-    return {
-        {"status", to_string(worst)}, {"startup", s.to_json()}, {"liveness", l.to_json()}, {"readiness", r.to_json()}};
+    return JsonValue::object({{"status", to_string(worst)},
+                              {"startup", s.to_json()},
+                              {"liveness", l.to_json()},
+                              {"readiness", r.to_json()}});
   }
 
  private:
@@ -300,5 +310,7 @@ class HealthChecker {
   std::string gate_message_;
   bool started_ = false;
 };
+
+using HealthChecker = BasicHealthChecker<>;
 
 }  // namespace aimastery

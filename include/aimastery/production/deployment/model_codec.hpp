@@ -17,7 +17,6 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -25,6 +24,7 @@
 
 #include "aimastery/core/errors.hpp"
 #include "aimastery/core/tensor.hpp"
+#include "aimastery/io/json.hpp"
 #include "aimastery/io/safetensors_tensor.hpp"
 
 namespace aimastery {
@@ -42,8 +42,8 @@ constexpr std::string_view scalar_name() {
 class ModelWriter {
  public:
   Safetensors tensors;
-  nlohmann::json hyper_parameters = nlohmann::json::object();
-  nlohmann::json state = nlohmann::json::object();
+  JsonValue hyper_parameters = JsonValue::object();
+  JsonValue state = JsonValue::object();
 
   /// A matrix as a rank-2 tensor in its own precision.
   template <class Derived>
@@ -77,7 +77,7 @@ class ModelWriter {
 };
 
 /// A JSON number, or "inf" / "-inf" / "nan" for the values JSON cannot hold (C = ∞ in logistic regression).
-inline nlohmann::json json_double(double x) {
+inline JsonValue json_double(double x) {
   if (std::isnan(x)) return "nan";
   if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
   return x;
@@ -87,34 +87,33 @@ inline nlohmann::json json_double(double x) {
 /// "ModelSerializer::load: <file>: <problem>".
 class ModelReader {
  public:
-  ModelReader(const Safetensors& tensors, const nlohmann::json& hyper_parameters, const nlohmann::json& state,
-              std::string source)
+  ModelReader(const Safetensors& tensors, const JsonValue& hyper_parameters, const JsonValue& state, std::string source)
       : tensors_(tensors), hyper_(hyper_parameters), state_(state), source_(std::move(source)) {}
 
   [[noreturn]] void fail(const std::string& problem) const {
     throw FormatError("ModelSerializer::load: " + source_ + ": " + problem);
   }
   [[nodiscard]] const std::string& source() const noexcept { return source_; }
-  [[nodiscard]] const nlohmann::json& hyper_parameters() const noexcept { return hyper_; }
-  [[nodiscard]] const nlohmann::json& state() const noexcept { return state_; }
+  [[nodiscard]] const JsonValue& hyper_parameters() const noexcept { return hyper_; }
+  [[nodiscard]] const JsonValue& state() const noexcept { return state_; }
   [[nodiscard]] const Safetensors& tensors() const noexcept { return tensors_; }
 
   // ------------------------------------------------------------------------------------------ JSON
-  [[nodiscard]] const nlohmann::json& field(const nlohmann::json& object, std::string_view key) const {
-    const auto it = object.find(key);
-    if (it == object.end()) fail("field '" + std::string(key) + "' is missing");
-    return *it;
+  [[nodiscard]] const JsonValue& field(const JsonValue& object, std::string_view key) const {
+    const JsonValue* found = object.find(key);
+    if (found == nullptr) fail("field '" + std::string(key) + "' is missing");
+    return *found;
   }
-  [[nodiscard]] bool boolean(const nlohmann::json& object, std::string_view key) const {
+  [[nodiscard]] bool boolean(const JsonValue& object, std::string_view key) const {
     const auto& v = field(object, key);
     if (!v.is_boolean()) fail("field '" + std::string(key) + "' is not a boolean");
     return v.get<bool>();
   }
-  [[nodiscard]] double number(const nlohmann::json& object, std::string_view key) const {
+  [[nodiscard]] double number(const JsonValue& object, std::string_view key) const {
     const auto& v = field(object, key);
     if (v.is_number()) return v.get<double>();
     if (v.is_string()) {
-      const auto& s = v.get_ref<const std::string&>();
+      const std::string& s = v.as_string();
       if (s == "inf") return std::numeric_limits<double>::infinity();
       if (s == "-inf") return -std::numeric_limits<double>::infinity();
       if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
@@ -122,32 +121,31 @@ class ModelReader {
     fail("field '" + std::string(key) + "' is not a number");
   }
   /// An integer in [low, high].
-  [[nodiscard]] std::int64_t integer(const nlohmann::json& object, std::string_view key, std::int64_t low,
+  [[nodiscard]] std::int64_t integer(const JsonValue& object, std::string_view key, std::int64_t low,
                                      std::int64_t high) const {
     const auto& v = field(object, key);
     if (!v.is_number_integer()) fail("field '" + std::string(key) + "' is not an integer");
     if (v.is_number_unsigned() &&
         v.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
       fail("field '" + std::string(key) + "' is out of range");
-    const std::int64_t x =
-        v.is_number_unsigned() ? static_cast<std::int64_t>(v.get<std::uint64_t>()) : v.get<std::int64_t>();
+    const auto x = v.get<std::int64_t>();
     if (x < low || x > high)
       fail("field '" + std::string(key) + "' = " + std::to_string(x) + " is outside [" + std::to_string(low) + ", " +
            std::to_string(high) + "]");
     return x;
   }
-  [[nodiscard]] std::uint64_t unsigned_integer(const nlohmann::json& object, std::string_view key) const {
+  [[nodiscard]] std::uint64_t unsigned_integer(const JsonValue& object, std::string_view key) const {
     const auto& v = field(object, key);
     if (!v.is_number_unsigned()) fail("field '" + std::string(key) + "' is not a non-negative integer");
     return v.get<std::uint64_t>();
   }
-  [[nodiscard]] std::string text(const nlohmann::json& object, std::string_view key) const {
+  [[nodiscard]] std::string text(const JsonValue& object, std::string_view key) const {
     const auto& v = field(object, key);
     if (!v.is_string()) fail("field '" + std::string(key) + "' is not a string");
-    return v.get<std::string>();
+    return v.as_string();
   }
   /// One of `names` (an enumeration written by name); returns its position.
-  [[nodiscard]] std::size_t choice(const nlohmann::json& object, std::string_view key,
+  [[nodiscard]] std::size_t choice(const JsonValue& object, std::string_view key,
                                    std::initializer_list<std::string_view> names) const {
     const std::string value = text(object, key);
     std::size_t i = 0;
@@ -221,8 +219,8 @@ class ModelReader {
   }
 
   const Safetensors& tensors_;
-  const nlohmann::json& hyper_;
-  const nlohmann::json& state_;
+  const JsonValue& hyper_;
+  const JsonValue& state_;
   std::string source_;
 };
 

@@ -28,7 +28,6 @@
 #include <ctime>
 #include <filesystem>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <string_view>
@@ -39,6 +38,7 @@
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/io/atomic_file.hpp"
 #include "aimastery/io/file.hpp"
+#include "aimastery/io/json.hpp"
 #include "aimastery/io/safetensors_read.hpp"
 #include "aimastery/io/safetensors_write.hpp"
 #include "aimastery/production/deployment/sha256.hpp"
@@ -57,7 +57,7 @@ struct ModelProvenance {
   std::string created;  ///< UTC, ISO 8601 ("2026-12-02T04:30:00Z")
   std::string kind;     ///< the model's class name ("RandomForestScratch")
   std::string scalar;   ///< "float32" or "float64"
-  nlohmann::json hyper_parameters = nlohmann::json::object();
+  JsonValue hyper_parameters = JsonValue::object();
   std::string training_data_sha256;       ///< empty when not given
   std::map<std::string, double> metrics;  ///< whatever the user measured ("accuracy", "r2" ...)
   std::string sha256;                     ///< the digest of the file's content
@@ -112,7 +112,7 @@ namespace detail {
 
 inline constexpr std::string_view model_document_key = "aimastery.model";
 inline constexpr std::string_view model_digest_key = "aimastery.sha256";
-/// How the digest appears in the header JSON: the key, a colon, the opening quote (nlohmann's dump).
+/// How the digest appears in the header JSON: the key, a colon, the opening quote (compact JSON).
 inline constexpr std::string_view model_digest_marker = "\"aimastery.sha256\":\"";
 
 /// The current time in UTC as ISO 8601.
@@ -162,8 +162,10 @@ inline void write_file_atomically(const std::string& path, std::span<const unsig
 }
 
 /// The file image of a model: `tensors` plus the document (provenance, hyper-parameters, state), with
-/// the digest filled in.
-inline std::vector<unsigned char> serialize_model_file(Safetensors tensors, const nlohmann::json& document) {
+/// the digest filled in. (The functions of this file that read and write files are templates only so
+/// that a translation unit that does not call them does not compile them.)
+template <class Json = JsonValue>
+std::vector<unsigned char> serialize_model_file(Safetensors tensors, const Json& document) {
   tensors.metadata.clear();
   tensors.metadata["format"] = "aimastery";
   tensors.metadata[std::string(model_document_key)] = document.dump();
@@ -180,19 +182,19 @@ inline std::vector<unsigned char> serialize_model_file(Safetensors tensors, cons
 /// A model file read and checked: its tensors, its document and its digest.
 struct ModelFileContents {
   Safetensors tensors;
-  nlohmann::json document;
+  JsonValue document;
   std::string sha256;
 };
 
 /// Parses and checks a model file image: a valid safetensors file, a digest that matches the content, a
 /// JSON document with the provenance fields of the right types, a format version this reader knows.
 /// Anything else: FormatError "<where>: <source>: <problem>".
-inline ModelFileContents parse_model_file(std::span<const unsigned char> bytes, const std::string& source,
-                                          std::string_view where) {
+template <class Contents = ModelFileContents>
+Contents parse_model_file(std::span<const unsigned char> bytes, const std::string& source, std::string_view where) {
   const auto fail = [&](const std::string& problem) {
     return FormatError(std::string(where) + ": " + source + ": " + problem);
   };
-  ModelFileContents out;
+  Contents out;
   try {
     out.tensors = parse_safetensors(bytes, source);
   } catch (const FormatError& e) {
@@ -213,53 +215,56 @@ inline ModelFileContents parse_model_file(std::span<const unsigned char> bytes, 
   if (digest->second != computed)
     throw fail("content digest mismatch: the file records sha256 " + digest->second.substr(0, 64) +
                " but its content hashes to " + computed + " (the file was changed or damaged)");
-  try {
-    out.document = nlohmann::json::parse(document->second);
-  } catch (const nlohmann::json::exception& e) {
-    throw fail(std::string("aimastery.model is not valid JSON (") + e.what() + ")");
-  }
+  // Bad JSON: "<where>: <source>: aimastery.model is not valid JSON (byte k: problem)".
+  out.document =
+      JsonValue::parse(document->second, std::string(where) + ": " + source + ": aimastery.model is not valid JSON");
   if (!out.document.is_object()) throw fail("aimastery.model is not a JSON object");
-  const auto& d = out.document;
-  if (!d.contains("format_version") || !d["format_version"].is_number_integer())
+  const JsonValue& d = out.document;
+  const JsonValue* format_version = d.find("format_version");
+  if (format_version == nullptr || !format_version->is_number_integer())
     throw fail("aimastery.model has no integer format_version");
-  const auto version = d["format_version"].get<std::int64_t>();
-  if (version < 1 || version > model_format_version)
-    throw fail("format_version " + std::to_string(version) + " is not one this reader knows (1 to " +
+  if (!format_version->is_number_unsigned() || format_version->get<std::uint64_t>() < 1 ||
+      format_version->get<std::uint64_t>() > static_cast<std::uint64_t>(model_format_version))
+    throw fail("format_version " + format_version->dump() + " is not one this reader knows (1 to " +
                std::to_string(model_format_version) + ")");
   for (const char* key : {"library_version", "created", "kind", "scalar"})
-    if (!d.contains(key) || !d[key].is_string()) throw fail(std::string("aimastery.model has no string ") + key);
+    if (const JsonValue* v = d.find(key); v == nullptr || !v->is_string())
+      throw fail(std::string("aimastery.model has no string ") + key);
   for (const char* key : {"hyper_parameters", "state", "metrics"})
-    if (!d.contains(key) || !d[key].is_object()) throw fail(std::string("aimastery.model has no object ") + key);
-  for (const auto& [name, value] : d["metrics"].items())
+    if (const JsonValue* v = d.find(key); v == nullptr || !v->is_object())
+      throw fail(std::string("aimastery.model has no object ") + key);
+  for (const auto& [name, value] : d.at("metrics").members())
     if (!value.is_number()) throw fail("metric '" + name + "' is not a number");
-  if (d.contains("training_data_sha256") && !d["training_data_sha256"].is_string())
+  if (const JsonValue* v = d.find("training_data_sha256"); v != nullptr && !v->is_string())
     throw fail("training_data_sha256 is not a string");
   out.sha256 = computed;
   return out;
 }
 
 /// Reads a whole model file (a regular file; its size known before anything is allocated) and checks it.
-inline ModelFileContents read_model_file(const std::string& path, std::string_view where) {
+template <class Contents = ModelFileContents>
+Contents read_model_file(const std::string& path, std::string_view where) {
   InputFile file = open_input_file(path, where);
   std::vector<unsigned char> bytes(static_cast<std::size_t>(file.size));
   if (!bytes.empty() &&
       !file.stream.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size())))
     throw FormatError(std::string(where) + ": " + path + ": cannot read its " + std::to_string(file.size) + " bytes");
-  return parse_model_file(bytes, path, where);
+  return parse_model_file<Contents>(bytes, path, where);
 }
 
 /// The provenance fields of a checked document.
-inline ModelProvenance provenance_of(const ModelFileContents& contents) {
-  const auto& d = contents.document;
+template <class Contents>
+ModelProvenance provenance_of(const Contents& contents) {
+  const JsonValue& d = contents.document;
   ModelProvenance p;
-  p.format_version = d["format_version"].get<int>();
-  p.library_version = d["library_version"].get<std::string>();
-  p.created = d["created"].get<std::string>();
-  p.kind = d["kind"].get<std::string>();
-  p.scalar = d["scalar"].get<std::string>();
-  p.hyper_parameters = d["hyper_parameters"];
-  if (d.contains("training_data_sha256")) p.training_data_sha256 = d["training_data_sha256"].get<std::string>();
-  for (const auto& [name, value] : d["metrics"].items()) p.metrics[name] = value.get<double>();
+  p.format_version = d.at("format_version").get<int>();
+  p.library_version = d.at("library_version").as_string();
+  p.created = d.at("created").as_string();
+  p.kind = d.at("kind").as_string();
+  p.scalar = d.at("scalar").as_string();
+  p.hyper_parameters = d.at("hyper_parameters");
+  p.training_data_sha256 = d.value("training_data_sha256", std::string());
+  for (const JsonMember& metric : d.at("metrics").members()) p.metrics[metric.name] = metric.value.get<double>();
   p.sha256 = contents.sha256;
   return p;
 }
@@ -268,7 +273,8 @@ inline ModelProvenance provenance_of(const ModelFileContents& contents) {
 
 /// The provenance recorded in a model file, after checking its digest. Any damage: FormatError naming
 /// the file.
-inline ModelProvenance read_model_provenance(const std::string& path) {
+template <class Provenance = ModelProvenance>
+Provenance read_model_provenance(const std::string& path) {
   return detail::provenance_of(detail::read_model_file(path, "read_model_provenance"));
 }
 

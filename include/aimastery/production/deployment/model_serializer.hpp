@@ -22,11 +22,14 @@
 /// double. A file of another kind or scalar type is a FormatError naming both.
 
 #include <cmath>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "aimastery/core/errors.hpp"
+#include "aimastery/io/json.hpp"
 #include "aimastery/production/deployment/attention_codecs.hpp"
 #include "aimastery/production/deployment/classical_codecs.hpp"
 #include "aimastery/production/deployment/model_codec.hpp"
@@ -68,14 +71,16 @@ struct ModelSerializer {
             where, "training_data_sha256 must be 64 lower-case hex digits (use training_data_sha256(X, y))");
     ModelWriter out;
     ModelCodec<Model>::save(model, out);
-    nlohmann::json document = {{"format_version", model_format_version},
-                               {"library_version", std::string(library_version)},
-                               {"created", detail::utc_now()},
-                               {"kind", std::string(ModelCodec<Model>::kind)},
-                               {"scalar", std::string(scalar_name<typename detail::model_scalar<Model>::type>())},
-                               {"hyper_parameters", std::move(out.hyper_parameters)},
-                               {"state", std::move(out.state)},
-                               {"metrics", options.metrics}};
+    JsonValue metrics = JsonValue::object();
+    for (const auto& [name, value] : options.metrics) metrics[name] = value;
+    JsonValue document = JsonValue::object({{"format_version", model_format_version},
+                                            {"library_version", library_version},
+                                            {"created", detail::utc_now()},
+                                            {"kind", ModelCodec<Model>::kind},
+                                            {"scalar", scalar_name<typename detail::model_scalar<Model>::type>()},
+                                            {"hyper_parameters", std::move(out.hyper_parameters)},
+                                            {"state", std::move(out.state)},
+                                            {"metrics", std::move(metrics)}});
     if (!options.training_data_sha256.empty()) document["training_data_sha256"] = options.training_data_sha256;
     return detail::serialize_model_file(std::move(out.tensors), document);
   }
@@ -108,18 +113,20 @@ struct ModelSerializer {
  private:
   template <class Model>
   static Model decode(const detail::ModelFileContents& file, const std::string& source) {
-    const auto& d = file.document;
-    const std::string kind = d["kind"].get<std::string>(), scalar = d["scalar"].get<std::string>();
+    const JsonValue& d = file.document;
+    const std::string &kind = d.at("kind").as_string(), &scalar = d.at("scalar").as_string();
     using T = typename detail::model_scalar<Model>::type;
     if (kind != ModelCodec<Model>::kind || scalar != scalar_name<T>())
       throw FormatError("ModelSerializer::load: " + source + ": the file holds a " + kind + " of " + scalar +
                         ", not a " + std::string(ModelCodec<Model>::kind) + " of " + std::string(scalar_name<T>()));
-    const ModelReader reader(file.tensors, d["hyper_parameters"], d["state"], source);
+    const ModelReader reader(file.tensors, d.at("hyper_parameters"), d.at("state"), source);
     try {
       return ModelCodec<Model>::load(reader);
     } catch (const InvalidArgument& e) {  // a hyper-parameter the model's constructor refuses
       throw FormatError("ModelSerializer::load: " + source + ": " + e.what());
-    } catch (const nlohmann::json::exception& e) {
+    } catch (const FormatError& e) {  // ModelReader's own failures name the file already
+      const std::string_view message = e.what();
+      if (message.starts_with("ModelSerializer::load: ")) throw;
       throw FormatError("ModelSerializer::load: " + source + ": " + e.what());
     }
   }

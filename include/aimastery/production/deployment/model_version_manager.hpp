@@ -39,16 +39,17 @@
 #include <functional>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/io/atomic_file.hpp"
+#include "aimastery/io/json.hpp"
 #include "aimastery/production/caching/content_hash.hpp"
 #include "aimastery/production/deployment/file_lock.hpp"
 
@@ -69,7 +70,7 @@ struct ModelVersion {
   std::map<std::string, double> metrics;
   std::map<std::string, std::string> tags;
   std::string description;
-  nlohmann::json metadata = nlohmann::json::object();
+  JsonValue metadata = JsonValue::object();
   std::vector<ArtifactInfo> artifacts;
   std::filesystem::path folder;  ///< where the artifacts are
 };
@@ -89,13 +90,13 @@ struct RegisterOptions {
   std::map<std::string, double> metrics = {};
   std::map<std::string, std::string> tags = {};
   std::string description = {};
-  nlohmann::json metadata = nlohmann::json::object();  ///< any JSON object (hyper-parameters, data hash...)
+  JsonValue metadata = JsonValue::object();  ///< any JSON object (hyper-parameters, data hash...)
 };
 
 /// An atomic change of a model's aliases and settings (ModelVersionManager::update).
 struct ModelUpdate {
   std::map<std::string, std::optional<std::int64_t>> aliases = {};  ///< nothing = remove the alias
-  std::map<std::string, nlohmann::json> metadata = {};              ///< null = remove the key
+  std::map<std::string, JsonValue> metadata = {};                   ///< null = remove the key
   std::string reason = {};                                          ///< recorded in the alias history
 };
 
@@ -160,6 +161,23 @@ inline bool valid_artifact_path(std::string_view s) {
     start = end + 1;
   }
   return true;
+}
+
+/// Metadata is stored at most this deep in registry.json: models, a model, versions, a version (or the
+/// model's metadata), then the metadata's own levels, within the nesting JsonValue::parse reads back.
+inline constexpr int max_metadata_depth = JsonValue::default_max_depth - 8;
+
+/// The nesting depth of a JSON value: 0 for a scalar, 1 for an array or object of scalars, ... Stops
+/// counting past `limit`.
+template <class Json>
+int json_depth(const Json& v, int limit) {
+  if (limit < 0 || (!v.is_array() && !v.is_object())) return 0;
+  int deepest = 0;
+  if (v.is_array())
+    for (const Json& e : v.elements()) deepest = std::max(deepest, json_depth(e, limit - 1));
+  else
+    for (const auto& m : v.members()) deepest = std::max(deepest, json_depth(m.value, limit - 1));
+  return 1 + deepest;
 }
 
 /// The decimal key of a version in registry.json.
@@ -245,87 +263,94 @@ inline ArtifactInfo hash_file(const std::filesystem::path& path, std::string rel
   return {std::move(relative), size, hash.hex()};
 }
 
-/// Checks the structure of a parsed registry.json; throws FormatError naming the file and the key.
-inline void validate_registry_state(const nlohmann::json& j, const std::filesystem::path& file) {
-  using nlohmann::json;
+/// Checks the structure of a parsed registry.json; throws FormatError naming the file and the key. (A
+/// template only so that it is compiled where the registry is used.)
+template <class Tag = void>
+void validate_registry_state(const JsonValue& j, const std::filesystem::path& file) {
   auto bad = [&](const std::string& key, const char* problem) {
     throw FormatError("ModelVersionManager: '" + file.string() + "' is malformed: " + key + " " + problem);
   };
-  auto object_at = [&](const json& parent, const char* name, const std::string& where) -> const json& {
-    const auto it = parent.find(name);
-    if (it == parent.end() || !it->is_object()) bad(where + "." + name, "must be an object");
-    return *it;
+  auto object_at = [&](const JsonValue& parent, const char* name, const std::string& where) -> const JsonValue& {
+    const JsonValue* found = parent.find(name);
+    if (found == nullptr || !found->is_object()) bad(where + "." + name, "must be an object");
+    return *found;
   };
-  auto string_at = [&](const json& parent, const char* name, const std::string& where) {
-    const auto it = parent.find(name);
-    if (it == parent.end() || !it->is_string()) bad(where + "." + name, "must be a string");
+  auto string_at = [&](const JsonValue& parent, const char* name, const std::string& where) {
+    const JsonValue* found = parent.find(name);
+    if (found == nullptr || !found->is_string()) bad(where + "." + name, "must be a string");
   };
-  auto optional_version = [&](const json& v, const std::string& where) {
+  auto optional_version = [&](const JsonValue& v, const std::string& where) {
     if (v.is_null()) return;
-    if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > max_model_version)
+    // A parsed non-negative integer is unsigned; a negative one is never a version.
+    if (!v.is_number_unsigned() || v.template get<std::uint64_t>() < 1 ||
+        v.template get<std::uint64_t>() > static_cast<std::uint64_t>(max_model_version))
       bad(where, "must be a version number (1 to 2^53) or null");
   };
   if (!j.is_object()) bad("the top level", "must be an object");
-  if (!j.contains("format") || j["format"] != "aimastery.model_registry")
+  if (const JsonValue* format = j.find("format"); format == nullptr || *format != "aimastery.model_registry")
     bad("format", "is not aimastery.model_registry");
-  if (!j.contains("format_version") || j["format_version"] != 1) bad("format_version", "must be 1");
-  if (!j.contains("generation") || !j["generation"].is_number_unsigned()) bad("generation", "must be unsigned");
-  for (const auto& [name, model] : object_at(j, "models", "registry").items()) {
+  if (const JsonValue* version = j.find("format_version"); version == nullptr || *version != 1)
+    bad("format_version", "must be 1");
+  if (const JsonValue* generation = j.find("generation"); generation == nullptr || !generation->is_number_unsigned())
+    bad("generation", "must be unsigned");
+  for (const auto& [name, model] : object_at(j, "models", "registry").members()) {
     const std::string where = "models." + name;
     if (!valid_model_name(name)) bad(where, "is not a valid model name");
     if (!model.is_object()) bad(where, "must be an object");
     string_at(model, "created", where);
     object_at(model, "metadata", where);
-    const json& versions = object_at(model, "versions", where);
-    for (const auto& [key, version] : versions.items()) {
+    const JsonValue& versions = object_at(model, "versions", where);
+    for (const auto& [key, version] : versions.members()) {
       const std::string at = where + ".versions." + key;
       if (parse_version_key(key) == 0) bad(at, "is not a version number");
       if (!version.is_object()) bad(at, "must be an object");
       string_at(version, "created", at);
       string_at(version, "description", at);
       object_at(version, "metadata", at);
-      for (const auto& [metric, value] : object_at(version, "metrics", at).items())
+      for (const auto& [metric, value] : object_at(version, "metrics", at).members())
         if (!value.is_number()) bad(at + ".metrics." + metric, "must be a number");
-      for (const auto& [tag, value] : object_at(version, "tags", at).items())
+      for (const auto& [tag, value] : object_at(version, "tags", at).members())
         if (!valid_tag_key(tag) || !value.is_string()) bad(at + ".tags." + tag, "must be a string under a valid key");
-      const auto artifacts = version.find("artifacts");
-      if (artifacts == version.end() || !artifacts->is_array()) bad(at + ".artifacts", "must be an array");
+      const JsonValue* artifacts = version.find("artifacts");
+      if (artifacts == nullptr || !artifacts->is_array()) bad(at + ".artifacts", "must be an array");
       for (std::size_t i = 0; i < artifacts->size(); ++i) {
-        const json& a = (*artifacts)[i];
+        const JsonValue& a = artifacts->at(i);
         const std::string ai = at + ".artifacts[" + std::to_string(i) + "]";
-        if (!a.is_object() || !a.contains("path") || !a["path"].is_string() ||
-            !valid_artifact_path(a["path"].get_ref<const std::string&>()))
+        const JsonValue* path = a.find("path");
+        if (path == nullptr || !path->is_string() || !valid_artifact_path(path->as_string()))
           bad(ai + ".path", "must be a relative path inside the version folder");
-        if (!a.contains("size") || !a["size"].is_number_unsigned()) bad(ai + ".size", "must be unsigned");
-        if (!a.contains("xxh3_128") || !a["xxh3_128"].is_string() ||
-            a["xxh3_128"].get_ref<const std::string&>().size() != 32)
+        if (const JsonValue* size = a.find("size"); size == nullptr || !size->is_number_unsigned())
+          bad(ai + ".size", "must be unsigned");
+        if (const JsonValue* hash = a.find("xxh3_128");
+            hash == nullptr || !hash->is_string() || hash->as_string().size() != 32)
           bad(ai + ".xxh3_128", "must be 32 hexadecimal digits");
       }
     }
-    for (const auto& [alias, version] : object_at(model, "aliases", where).items()) {
+    for (const auto& [alias, version] : object_at(model, "aliases", where).members()) {
       const std::string at = where + ".aliases." + alias;
       if (!valid_alias_name(alias)) bad(at, "is not a valid alias name");
       optional_version(version, at);
-      if (version.is_null() || !versions.contains(version_key(version.get<std::int64_t>())))
+      if (version.is_null() || !versions.contains(version_key(version.template get<std::int64_t>())))
         bad(at, "names a version that does not exist");
     }
-    for (const auto& [alias, events] : object_at(model, "alias_history", where).items()) {
+    for (const auto& [alias, events] : object_at(model, "alias_history", where).members()) {
       const std::string at = where + ".alias_history." + alias;
       if (!valid_alias_name(alias) || !events.is_array()) bad(at, "must be an array under a valid alias name");
       std::int64_t depth = 0;
       for (std::size_t i = 0; i < events.size(); ++i) {
-        const json& e = events[i];
+        const JsonValue& e = events.at(i);
         const std::string ei = at + "[" + std::to_string(i) + "]";
         if (!e.is_object()) bad(ei, "must be an object");
-        if (!e.contains("action") || !e["action"].is_string()) bad(ei + ".action", "must be a string");
-        const auto& action = e["action"].get_ref<const std::string&>();
-        if (action != "set" && action != "remove" && action != "rollback") bad(ei + ".action", "is unknown");
+        const JsonValue* action = e.find("action");
+        if (action == nullptr || !action->is_string()) bad(ei + ".action", "must be a string");
+        const std::string& kind = action->as_string();
+        if (kind != "set" && kind != "remove" && kind != "rollback") bad(ei + ".action", "is unknown");
         // Read as a stack (see ModelVersionManager::rollback): a rollback needs a change to undo.
-        depth = action == "rollback" ? depth - 1 : depth + 1;
+        depth = kind == "rollback" ? depth - 1 : depth + 1;
         if (depth < 0) bad(ei, "rolls back a change that does not exist");
         if (!e.contains("version") || !e.contains("previous")) bad(ei, "lacks version or previous");
-        optional_version(e["version"], ei + ".version");
-        optional_version(e["previous"], ei + ".previous");
+        optional_version(e.at("version"), ei + ".version");
+        optional_version(e.at("previous"), ei + ".previous");
         string_at(e, "at", ei);
         string_at(e, "reason", ei);
       }
@@ -335,12 +360,15 @@ inline void validate_registry_state(const nlohmann::json& j, const std::filesyst
 
 }  // namespace detail
 
-class ModelVersionManager {
+/// The registry (use it as ModelVersionManager). A class template only so that a translation unit that
+/// includes it without using it does not compile its members.
+template <class Tag = void>
+class BasicModelVersionManager {
  public:
   /// Opens the registry in `root`, creating it when the folder is missing or empty. Throws FormatError
   /// naming registry.json when it is malformed, InvalidArgument when `root` is a non-empty folder that is
   /// not a registry.
-  explicit ModelVersionManager(std::filesystem::path root, ModelVersionManagerOptions options = {})
+  explicit BasicModelVersionManager(std::filesystem::path root, ModelVersionManagerOptions options = {})
       : root_(std::filesystem::absolute(root).lexically_normal()), options_(options) {
     static constexpr const char* where = "ModelVersionManager";
     require(options_.lock_timeout.count() >= 0, where, "lock_timeout must be >= 0");
@@ -356,10 +384,10 @@ class ModelVersionManager {
           if (name != ".lock" && name != "tmp" && name != "models" && name.rfind(".registry.json.tmp-", 0) != 0)
             fail(where, "'" + root_.string() + "' is not empty and holds no registry.json: not a model registry");
         }
-        nlohmann::json empty = {{"format", "aimastery.model_registry"},
-                                {"format_version", 1},
-                                {"generation", 0u},
-                                {"models", nlohmann::json::object()}};
+        const JsonValue empty = JsonValue::object({{"format", "aimastery.model_registry"},
+                                                   {"format_version", 1},
+                                                   {"generation", 0u},
+                                                   {"models", JsonValue::object()}});
         write_file_atomically(state_file(), empty.dump(1));
       }
     }
@@ -373,7 +401,7 @@ class ModelVersionManager {
   [[nodiscard]] std::uint64_t generation() const {
     std::lock_guard guard(mutex_);
     reload_if_changed();
-    return state_["generation"].get<std::uint64_t>();
+    return state_.at("generation").get<std::uint64_t>();
   }
 
   // ------------------------------------------------------------------------------------------- reading
@@ -382,14 +410,14 @@ class ModelVersionManager {
     std::lock_guard guard(mutex_);
     reload_if_changed();
     std::vector<std::string> out;
-    for (const auto& [name, model] : state_["models"].items()) out.push_back(name);
+    for (const auto& [name, model] : state_.at("models").members()) out.push_back(name);
     return out;
   }
 
   [[nodiscard]] bool has_model(std::string_view model) const {
     std::lock_guard guard(mutex_);
     reload_if_changed();
-    return state_["models"].contains(std::string(model));
+    return state_.at("models").contains(model);
   }
 
   /// The versions of `model`, ascending.
@@ -397,7 +425,7 @@ class ModelVersionManager {
     std::lock_guard guard(mutex_);
     reload_if_changed();
     std::vector<std::int64_t> out;
-    for (const auto& [key, v] : model_at(state_, "ModelVersionManager::versions", model)["versions"].items())
+    for (const auto& [key, v] : model_at(state_, "ModelVersionManager::versions", model).at("versions").members())
       out.push_back(detail::parse_version_key(key));
     std::sort(out.begin(), out.end());
     return out;
@@ -430,18 +458,17 @@ class ModelVersionManager {
     check_alias_name(where, alias);
     std::lock_guard guard(mutex_);
     reload_if_changed();
-    const auto& aliases = model_at(state_, where, model)["aliases"];
-    const auto it = aliases.find(std::string(alias));
-    if (it == aliases.end()) return std::nullopt;
-    return it->get<std::int64_t>();
+    const JsonValue* version = model_at(state_, where, model).at("aliases").find(alias);
+    if (version == nullptr) return std::nullopt;
+    return version->get<std::int64_t>();
   }
 
   [[nodiscard]] std::map<std::string, std::int64_t> aliases(std::string_view model) const {
     std::lock_guard guard(mutex_);
     reload_if_changed();
     std::map<std::string, std::int64_t> out;
-    for (const auto& [name, v] : model_at(state_, "ModelVersionManager::aliases", model)["aliases"].items())
-      out.emplace(name, v.get<std::int64_t>());
+    for (const JsonMember& m : model_at(state_, "ModelVersionManager::aliases", model).at("aliases").members())
+      out.emplace(m.name, m.value.get<std::int64_t>());
     return out;
   }
 
@@ -452,24 +479,23 @@ class ModelVersionManager {
     std::lock_guard guard(mutex_);
     reload_if_changed();
     std::vector<AliasEvent> out;
-    const auto& history = model_at(state_, where, model)["alias_history"];
-    const auto it = history.find(std::string(alias));
-    if (it == history.end()) return out;
-    for (const auto& e : *it) {
-      auto version_of = [](const nlohmann::json& v) {
+    const JsonValue* history = model_at(state_, where, model).at("alias_history").find(alias);
+    if (history == nullptr) return out;
+    for (const JsonValue& e : history->elements()) {
+      auto version_of = [](const JsonValue& v) {
         return v.is_null() ? std::nullopt : std::optional<std::int64_t>(v.get<std::int64_t>());
       };
-      out.push_back({e["action"].get<std::string>(), version_of(e["version"]), version_of(e["previous"]),
-                     e["at"].get<std::string>(), e["reason"].get<std::string>()});
+      out.push_back({e.at("action").as_string(), version_of(e.at("version")), version_of(e.at("previous")),
+                     e.at("at").as_string(), e.at("reason").as_string()});
     }
     return out;
   }
 
   /// The model-level settings (a JSON object; deployment strategies keep their configuration here).
-  [[nodiscard]] nlohmann::json model_metadata(std::string_view model) const {
+  [[nodiscard]] JsonValue model_metadata(std::string_view model) const {
     std::lock_guard guard(mutex_);
     reload_if_changed();
-    return model_at(state_, "ModelVersionManager::model_metadata", model)["metadata"];
+    return model_at(state_, "ModelVersionManager::model_metadata", model).at("metadata");
   }
 
   /// Re-reads every artifact of every version and compares its size and XXH3-128 with registry.json;
@@ -479,16 +505,16 @@ class ModelVersionManager {
     std::lock_guard guard(mutex_);
     reload_if_changed();
     std::size_t checked = 0;
-    for (const auto& [name, model] : state_["models"].items())
-      for (const auto& [key, version] : model["versions"].items()) {
+    for (const auto& [name, model] : state_.at("models").members())
+      for (const auto& [key, version] : model.at("versions").members()) {
         const std::filesystem::path folder = version_folder(name, detail::parse_version_key(key));
-        for (const auto& a : version["artifacts"]) {
-          const std::filesystem::path file = folder / a["path"].get<std::string>();
+        for (const JsonValue& a : version.at("artifacts").elements()) {
+          const std::filesystem::path file = folder / a.at("path").as_string();
           std::error_code ec;
           if (!std::filesystem::is_regular_file(file, ec))
             throw FormatError("ModelVersionManager::verify: artifact '" + file.string() + "' is missing");
-          const ArtifactInfo found = detail::hash_file(file, a["path"].get<std::string>());
-          if (found.size != a["size"].get<std::uint64_t>() || found.xxh3_128 != a["xxh3_128"].get<std::string>())
+          const ArtifactInfo found = detail::hash_file(file, a.at("path").as_string());
+          if (found.size != a.at("size").get<std::uint64_t>() || found.xxh3_128 != a.at("xxh3_128").as_string())
             throw FormatError("ModelVersionManager::verify: artifact '" + file.string() +
                               "' does not match its recorded size and XXH3-128 (it was changed or truncated)");
           ++checked;
@@ -568,26 +594,24 @@ class ModelVersionManager {
     require(detail::valid_tag_key(key), where,
             [&] { return "tag key \"" + std::string(key) + "\" must be 1 to 256 printable characters"; });
     require(value.size() <= (1u << 16), where, "tag value is longer than 65536 bytes");
-    transaction([&](nlohmann::json& next) {
-      version_at(next, where, model, version)["tags"][std::string(key)] = std::string(value);
-    });
+    transaction([&](JsonValue& next) { version_at(next, where, model, version)["tags"][key] = value; });
   }
 
   /// Removes a tag; throws when the version has no such tag.
   void remove_tag(std::string_view model, std::int64_t version, std::string_view key) {
     static constexpr const char* where = "ModelVersionManager::remove_tag";
-    transaction([&](nlohmann::json& next) {
-      auto& tags = version_at(next, where, model, version)["tags"];
-      require(tags.contains(std::string(key)), where, [&] {
+    transaction([&](JsonValue& next) {
+      JsonValue& tags = version_at(next, where, model, version)["tags"];
+      require(tags.contains(key), where, [&] {
         return "version " + std::to_string(version) + " of \"" + std::string(model) + "\" has no tag \"" +
                std::string(key) + "\"";
       });
-      tags.erase(std::string(key));
+      tags.erase(key);
     });
   }
 
   /// Sets a model-level setting (`value` null removes it).
-  void set_model_metadata(std::string_view model, std::string_view key, const nlohmann::json& value) {
+  void set_model_metadata(std::string_view model, std::string_view key, const JsonValue& value) {
     update(model, {.metadata = {{std::string(key), value}}});
   }
 
@@ -595,7 +619,7 @@ class ModelVersionManager {
   void set_alias(std::string_view model, std::string_view alias, std::int64_t version, std::string_view reason = {}) {
     static constexpr const char* where = "ModelVersionManager::set_alias";
     check_alias_name(where, alias);
-    transaction([&](nlohmann::json& next) {
+    transaction([&](JsonValue& next) {
       version_at(next, where, model, version);  // the version must exist
       assign_alias(next, model, alias, version, "set", reason);
     });
@@ -612,8 +636,10 @@ class ModelVersionManager {
       const std::string& key = entry.first;
       require(detail::valid_tag_key(key), where,
               [&] { return "key \"" + key + "\" must be 1 to 256 printable characters"; });
+      require(detail::json_depth(entry.second, detail::max_metadata_depth) < detail::max_metadata_depth, where,
+              [&] { return "the value of \"" + key + "\" is nested too deeply"; });
     }
-    transaction([&](nlohmann::json& next) {
+    transaction([&](JsonValue& next) {
       for (const auto& entry : change.aliases) {
         const std::string& alias = entry.first;
         const std::optional<std::int64_t>& version = entry.second;
@@ -626,7 +652,7 @@ class ModelVersionManager {
           assign_alias(next, model, alias, std::nullopt, "remove", change.reason);
         }
       }
-      auto& metadata = model_at(next, where, model)["metadata"];
+      JsonValue& metadata = model_at(next, where, model)["metadata"];
       for (const auto& [key, value] : change.metadata) {
         if (value.is_null())
           metadata.erase(key);
@@ -640,8 +666,8 @@ class ModelVersionManager {
   void remove_alias(std::string_view model, std::string_view alias, std::string_view reason = {}) {
     static constexpr const char* where = "ModelVersionManager::remove_alias";
     check_alias_name(where, alias);
-    transaction([&](nlohmann::json& next) {
-      require(model_at(next, where, model)["aliases"].contains(std::string(alias)), where,
+    transaction([&](JsonValue& next) {
+      require(model_at(next, where, model)["aliases"].contains(alias), where,
               [&] { return "model \"" + std::string(model) + "\" has no alias \"" + std::string(alias) + "\""; });
       assign_alias(next, model, alias, std::nullopt, "remove", reason);
     });
@@ -658,13 +684,12 @@ class ModelVersionManager {
     static constexpr const char* where = "ModelVersionManager::rollback";
     check_alias_name(where, alias);
     std::optional<std::int64_t> result;
-    transaction([&](nlohmann::json& next) {
-      auto& entry = model_at(next, where, model);
-      const auto it = entry["alias_history"].find(std::string(alias));
-      std::vector<const nlohmann::json*> stack;
-      if (it != entry["alias_history"].end())
-        for (const auto& e : *it) {
-          if (e["action"] == "rollback") {
+    transaction([&](JsonValue& next) {
+      const JsonValue& entry = model_at(next, where, model);
+      std::vector<const JsonValue*> stack;
+      if (const JsonValue* history = entry.at("alias_history").find(alias))
+        for (const JsonValue& e : history->elements()) {
+          if (e.at("action") == "rollback") {
             if (!stack.empty()) stack.pop_back();  // never empty: validate_registry_state checks it
           } else
             stack.push_back(&e);
@@ -672,7 +697,7 @@ class ModelVersionManager {
       require(!stack.empty(), where, [&] {
         return "alias \"" + std::string(alias) + "\" of \"" + std::string(model) + "\" has no change to roll back";
       });
-      const nlohmann::json previous = (*stack.back())["previous"];
+      const JsonValue previous = stack.back()->at("previous");
       if (!previous.is_null()) {
         const std::int64_t v = previous.get<std::int64_t>();
         result = v;
@@ -709,67 +734,75 @@ class ModelVersionManager {
     });
   }
 
+  /// The member `name` of `parent`, which has it: as mutable as `parent` (Json is JsonValue or const
+  /// JsonValue).
+  template <class Json>
+  static Json& member(Json& parent, std::string_view name) {
+    if constexpr (std::is_const_v<Json>)
+      return parent.at(name);
+    else
+      return parent[name];
+  }
+
   template <class Json>
   static Json& model_at(Json& state, const char* where, std::string_view model) {
     check_model_name(where, model);
-    auto& models = state["models"];
-    const auto it = models.find(std::string(model));
-    if (it == models.end()) fail(where, "unknown model \"" + std::string(model) + "\"");
-    return *it;
+    Json& models = member(state, "models");
+    if (!models.contains(model)) fail(where, "unknown model \"" + std::string(model) + "\"");
+    return member(models, model);
   }
 
   template <class Json>
   static Json& version_at(Json& state, const char* where, std::string_view model, std::int64_t version) {
-    auto& versions = model_at(state, where, model)["versions"];
-    const auto it = versions.find(detail::version_key(version));
-    if (it == versions.end())
+    Json& versions = member(model_at(state, where, model), "versions");
+    const std::string key = detail::version_key(version);
+    if (!versions.contains(key))
       fail(where, "model \"" + std::string(model) + "\" has no version " + std::to_string(version));
-    return *it;
+    return member(versions, key);
   }
 
-  static std::int64_t alias_value(const nlohmann::json& state, const char* where, std::string_view model,
+  static std::int64_t alias_value(const JsonValue& state, const char* where, std::string_view model,
                                   std::string_view alias) {
     check_alias_name(where, alias);
-    const auto& aliases = model_at(state, where, model)["aliases"];
-    const auto it = aliases.find(std::string(alias));
-    if (it == aliases.end())
+    const JsonValue* version = model_at(state, where, model).at("aliases").find(alias);
+    if (version == nullptr)
       fail(where, "model \"" + std::string(model) + "\" has no alias \"" + std::string(alias) + "\"");
-    return it->get<std::int64_t>();
+    return version->get<std::int64_t>();
   }
 
-  ModelVersion version_info(const nlohmann::json& state, const char* where, std::string_view model,
+  ModelVersion version_info(const JsonValue& state, const char* where, std::string_view model,
                             std::int64_t version) const {
-    const auto& v = version_at(state, where, model, version);
+    const JsonValue& v = version_at(state, where, model, version);
     ModelVersion out;
     out.model = std::string(model);
     out.version = version;
-    out.created = v["created"].get<std::string>();
-    for (const auto& [k, x] : v["metrics"].items()) out.metrics.emplace(k, x.get<double>());
-    for (const auto& [k, x] : v["tags"].items()) out.tags.emplace(k, x.get<std::string>());
-    out.description = v["description"].get<std::string>();
-    out.metadata = v["metadata"];
-    for (const auto& a : v["artifacts"])
+    out.created = v.at("created").as_string();
+    for (const JsonMember& m : v.at("metrics").members()) out.metrics.emplace(m.name, m.value.get<double>());
+    for (const auto& [k, x] : v.at("tags").members()) out.tags.emplace(k, x.as_string());
+    out.description = v.at("description").as_string();
+    out.metadata = v.at("metadata");
+    for (const JsonValue& a : v.at("artifacts").elements())
       out.artifacts.push_back(
-          {a["path"].get<std::string>(), a["size"].get<std::uint64_t>(), a["xxh3_128"].get<std::string>()});
+          {a.at("path").as_string(), a.at("size").get<std::uint64_t>(), a.at("xxh3_128").as_string()});
     out.folder = version_folder(out.model, version);
     return out;
   }
 
-  static void assign_alias(nlohmann::json& state, std::string_view model, std::string_view alias,
+  static void assign_alias(JsonValue& state, std::string_view model, std::string_view alias,
                            std::optional<std::int64_t> version, const char* action, std::string_view reason) {
-    auto& entry = state["models"][std::string(model)];
-    auto& aliases = entry["aliases"];
-    const std::string name(alias);
-    const nlohmann::json previous = aliases.contains(name) ? aliases[name] : nlohmann::json(nullptr);
+    JsonValue& entry = state["models"][model];
+    JsonValue& aliases = entry["aliases"];
+    const JsonValue* current = aliases.find(alias);
+    const JsonValue previous = current != nullptr ? *current : JsonValue();
     if (version)
-      aliases[name] = *version;
+      aliases[alias] = *version;
     else
-      aliases.erase(name);
-    entry["alias_history"][name].push_back({{"action", action},
-                                            {"version", version ? nlohmann::json(*version) : nlohmann::json()},
-                                            {"previous", previous},
-                                            {"at", detail::utc_timestamp()},
-                                            {"reason", std::string(reason)}});
+      aliases.erase(alias);
+    entry["alias_history"][alias].push_back(JsonValue::object({{"action", action},
+                                                               {"version", version ? JsonValue(*version) : JsonValue()},
+                                                               {"previous", previous},
+                                                               {"at", detail::utc_timestamp()},
+                                                               {"reason", reason}}));
   }
 
   /// The write path shared by register_file and register_bytes: `stage(folder)` writes the artifacts
@@ -791,19 +824,21 @@ class ModelVersionManager {
               [&] { return "tag key \"" + key + "\" must be 1 to 256 printable characters"; });
     }
     require(options.metadata.is_object(), where, "metadata must be a JSON object");
+    require(detail::json_depth(options.metadata, detail::max_metadata_depth) <= detail::max_metadata_depth, where,
+            [] { return "metadata is nested deeper than " + std::to_string(detail::max_metadata_depth) + " levels"; });
     std::int64_t registered = 0;
-    transaction([&](nlohmann::json& next) {
-      auto& models = next["models"];
+    transaction([&](JsonValue& next) {
+      JsonValue& models = next["models"];
       const std::string name(model);
       if (!models.contains(name))
-        models[name] = {{"created", detail::utc_timestamp()},
-                        {"metadata", nlohmann::json::object()},
-                        {"versions", nlohmann::json::object()},
-                        {"aliases", nlohmann::json::object()},
-                        {"alias_history", nlohmann::json::object()}};
-      auto& versions = models[name]["versions"];
+        models[name] = JsonValue::object({{"created", detail::utc_timestamp()},
+                                          {"metadata", JsonValue::object()},
+                                          {"versions", JsonValue::object()},
+                                          {"aliases", JsonValue::object()},
+                                          {"alias_history", JsonValue::object()}});
+      JsonValue& versions = models[name]["versions"];
       std::int64_t version = 1;
-      for (const auto& [key, v] : versions.items()) version = std::max(version, detail::parse_version_key(key) + 1);
+      for (const auto& [key, v] : versions.members()) version = std::max(version, detail::parse_version_key(key) + 1);
       if (options.version) {
         require(!versions.contains(detail::version_key(*options.version)), where, [&] {
           return "version " + std::to_string(*options.version) + " of \"" + name +
@@ -827,11 +862,17 @@ class ModelVersionManager {
         detail::throw_errno(std::string(where) + ": cannot rename onto", target);
       fsync_directory(target.parent_path());
       fsync_directory(staging.parent_path());
-      nlohmann::json record = {
-          {"created", detail::utc_timestamp()}, {"metrics", options.metrics},   {"tags", options.tags},
-          {"description", options.description}, {"metadata", options.metadata}, {"artifacts", nlohmann::json::array()}};
+      JsonValue metrics = JsonValue::object(), tags = JsonValue::object(), records = JsonValue::array();
+      for (const auto& [key, value] : options.metrics) metrics[key] = value;
+      for (const auto& [key, value] : options.tags) tags[key] = value;
       for (const auto& a : artifacts)
-        record["artifacts"].push_back({{"path", a.path}, {"size", a.size}, {"xxh3_128", a.xxh3_128}});
+        records.push_back(JsonValue::object({{"path", a.path}, {"size", a.size}, {"xxh3_128", a.xxh3_128}}));
+      JsonValue record = JsonValue::object({{"created", detail::utc_timestamp()},
+                                            {"metrics", std::move(metrics)},
+                                            {"tags", std::move(tags)},
+                                            {"description", options.description},
+                                            {"metadata", options.metadata},
+                                            {"artifacts", std::move(records)}});
       versions[detail::version_key(version)] = std::move(record);
       registered = version;
     });
@@ -847,11 +888,11 @@ class ModelVersionManager {
     std::lock_guard guard(mutex_);
     reload_if_changed();
     collect_garbage();
-    nlohmann::json next = state_;
+    JsonValue next = state_;
     pending_cleanup_.clear();
     try {
       mutate(next);
-      next["generation"] = next["generation"].get<std::uint64_t>() + 1;
+      next["generation"] = next.at("generation").get<std::uint64_t>() + 1;
       write_file_atomically(state_file(), next.dump(1));
     } catch (...) {
       std::error_code ignored;
@@ -893,12 +934,8 @@ class ModelVersionManager {
     const Stamp now = stamp_of(state_file());
     if (now == stamp_ && !state_.is_null()) return;
     const std::string text = read_file_bounded(state_file(), options_.max_registry_bytes);
-    nlohmann::json parsed;
-    try {
-      parsed = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-      throw FormatError("ModelVersionManager: '" + state_file().string() + "' is not valid JSON: " + e.what());
-    }
+    // Bad JSON: "ModelVersionManager: '<file>' is not valid JSON (byte k: problem)".
+    JsonValue parsed = JsonValue::parse(text, "ModelVersionManager: '" + state_file().string() + "' is not valid JSON");
     detail::validate_registry_state(parsed, state_file());
     state_ = std::move(parsed);
     stamp_ = now;
@@ -907,9 +944,11 @@ class ModelVersionManager {
   std::filesystem::path root_;
   ModelVersionManagerOptions options_;
   mutable std::mutex mutex_;
-  mutable nlohmann::json state_;
+  mutable JsonValue state_;
   mutable Stamp stamp_;
   std::filesystem::path pending_cleanup_;
 };
+
+using ModelVersionManager = BasicModelVersionManager<>;
 
 }  // namespace aimastery

@@ -17,10 +17,10 @@
 /// hostile size never allocates more than the file holds.
 
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "aimastery/core/tensor.hpp"
+#include "aimastery/io/json.hpp"
 #include "aimastery/ml/deep_learning/activation.hpp"
 #include "aimastery/ml/deep_learning/batch_normalization.hpp"
 #include "aimastery/ml/deep_learning/dense.hpp"
@@ -39,44 +39,44 @@ struct ModelCodec<NeuralNetwork<T>> {
 
   static void save(const Model& net, ModelWriter& out) {
     constexpr std::string_view where = "ModelSerializer::save";
-    nlohmann::json layers = nlohmann::json::array();
+    JsonValue layers = JsonValue::array();
     for (std::size_t i = 0; i < net.size(); ++i) {
       const Layer<T>& layer = net.layer(i);
       if (const auto* d = dynamic_cast<const Dense<T>*>(&layer)) {
-        layers.push_back({{"type", "Dense"},
-                          {"in_features", d->in_features()},
-                          {"out_features", d->out_features()},
-                          {"bias", d->has_bias()}});
+        layers.push_back(JsonValue::object({{"type", "Dense"},
+                                            {"in_features", d->in_features()},
+                                            {"out_features", d->out_features()},
+                                            {"bias", d->has_bias()}}));
       } else if (const auto* a = dynamic_cast<const Activation<T>*>(&layer)) {
-        layers.push_back({{"type", "Activation"},
-                          {"kind", std::string(to_string(a->kind()))},
-                          {"negative_slope", static_cast<double>(a->negative_slope())}});
+        layers.push_back(JsonValue::object({{"type", "Activation"},
+                                            {"kind", std::string(to_string(a->kind()))},
+                                            {"negative_slope", static_cast<double>(a->negative_slope())}}));
       } else if (const auto* b = dynamic_cast<const BatchNormalization<T>*>(&layer)) {
-        layers.push_back({{"type", "BatchNormalization"},
-                          {"features", b->features()},
-                          {"eps", static_cast<double>(b->eps())},
-                          {"momentum", static_cast<double>(b->momentum())}});
+        layers.push_back(JsonValue::object({{"type", "BatchNormalization"},
+                                            {"features", b->features()},
+                                            {"eps", static_cast<double>(b->eps())},
+                                            {"momentum", static_cast<double>(b->momentum())}}));
       } else if (const auto* r = dynamic_cast<const Dropout<T>*>(&layer)) {
-        layers.push_back({{"type", "Dropout"}, {"rate", r->rate()}});
+        layers.push_back(JsonValue::object({{"type", "Dropout"}, {"rate", r->rate()}}));
       } else {
         fail(where, "layer " + std::to_string(i) + " " + layer.name() +
                         " cannot be saved (Dense, Activation, BatchNormalization and Dropout can)");
       }
     }
     out.hyper_parameters["layers"] = std::move(layers);
-    out.hyper_parameters["loss"] = net.has_loss() ? loss_json(net.loss()) : nlohmann::json(nullptr);
-    out.state["input_features"] = net.built() ? nlohmann::json(net.input_features()) : nlohmann::json(nullptr);
+    out.hyper_parameters["loss"] = net.has_loss() ? loss_json(net.loss()) : JsonValue();
+    out.state["input_features"] = net.built() ? JsonValue(net.input_features()) : JsonValue();
     Safetensors tensors = detail::NetworkSafetensors<T>::tensors(net, where);
     out.tensors.tensors = std::move(tensors.tensors);
   }
 
   static Model load(const ModelReader& in) {
     const auto& h = in.hyper_parameters();
-    const nlohmann::json& layers = in.field(h, "layers");
+    const JsonValue& layers = in.field(h, "layers");
     if (!layers.is_array() || layers.empty()) in.fail("field 'layers' is not a non-empty array");
     Model net;
     for (std::size_t i = 0; i < layers.size(); ++i) {
-      const nlohmann::json& l = layers[i];
+      const JsonValue& l = layers.at(i);
       if (!l.is_object()) in.fail("layer " + std::to_string(i) + " is not an object");
       const std::string prefix = std::to_string(i) + ".";
       switch (in.choice(l, "type", {"Dense", "Activation", "BatchNormalization", "Dropout"})) {
@@ -107,7 +107,7 @@ struct ModelCodec<NeuralNetwork<T>> {
           net.template add<Dropout<T>>(in.number(l, "rate"));
       }
     }
-    const nlohmann::json& loss = in.field(h, "loss");
+    const JsonValue& loss = in.field(h, "loss");
     if (!loss.is_null()) {
       if (!loss.is_object()) in.fail("field 'loss' is neither an object nor null");
       const auto reduction = in.choice(loss, "reduction", {"mean", "sum"}) == 0 ? Reduction::mean : Reduction::sum;
@@ -125,24 +125,24 @@ struct ModelCodec<NeuralNetwork<T>> {
       }
     }
     detail::NetworkSafetensors<T>::assign(net, tensors_of(in), "ModelSerializer::load: " + in.source());
-    const nlohmann::json& input = in.field(in.state(), "input_features");
+    const JsonValue& input = in.field(in.state(), "input_features");
     if (!input.is_null())
       net.build(in.integer(in.state(), "input_features", 1, std::numeric_limits<std::int32_t>::max()));
     return net;
   }
 
  private:
-  static nlohmann::json loss_json(const Loss<T>& loss) {
+  static JsonValue loss_json(const Loss<T>& loss) {
     if (const auto* m = dynamic_cast<const MSELoss<T>*>(&loss))
-      return {{"type", "MSELoss"}, {"reduction", reduction_name(m->reduction())}};
+      return JsonValue::object({{"type", "MSELoss"}, {"reduction", reduction_name(m->reduction())}});
     if (const auto* c = dynamic_cast<const CrossEntropyLoss<T>*>(&loss))
-      return {{"type", "CrossEntropyLoss"},
-              {"reduction", reduction_name(c->options().reduction)},
-              {"label_smoothing", c->options().label_smoothing}};
+      return JsonValue::object({{"type", "CrossEntropyLoss"},
+                                {"reduction", reduction_name(c->options().reduction)},
+                                {"label_smoothing", c->options().label_smoothing}});
     if (const auto* b = dynamic_cast<const BinaryCrossEntropyLoss<T>*>(&loss))
-      return {{"type", "BinaryCrossEntropyLoss"},
-              {"reduction", reduction_name(b->options().reduction)},
-              {"from_logits", b->options().from_logits}};
+      return JsonValue::object({{"type", "BinaryCrossEntropyLoss"},
+                                {"reduction", reduction_name(b->options().reduction)},
+                                {"from_logits", b->options().from_logits}});
     fail("ModelSerializer::save", "loss " + loss.name() + " cannot be saved");
   }
   static const char* reduction_name(Reduction r) { return r == Reduction::mean ? "mean" : "sum"; }
