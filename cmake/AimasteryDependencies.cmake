@@ -42,8 +42,12 @@ endfunction()
 set(EIGEN_BUILD_DOC OFF CACHE BOOL "")
 set(BUILD_TESTING_SAVED ${BUILD_TESTING})
 aimastery_require(Eigen3 Eigen3::Eigen https://gitlab.com/libeigen/eigen.git 3.4.0 3.4 NO_MODULE)
-set(JSON_BuildTests OFF CACHE INTERNAL "")
-aimastery_require(nlohmann_json nlohmann_json::nlohmann_json https://github.com/nlohmann/json.git v3.11.3 3.10)
+# nlohmann/json: not a dependency of the library (its JSON is io/json.hpp), only of the tests, which compare
+# with it, and of the benchmarks' peer programs.
+if(AIMASTERY_BUILD_TESTS OR AIMASTERY_BUILD_BENCHMARKS)
+  set(JSON_BuildTests OFF CACHE INTERNAL "")
+  aimastery_require(nlohmann_json nlohmann_json::nlohmann_json https://github.com/nlohmann/json.git v3.11.3 3.10)
+endif()
 
 # xxHash (XXH3-128, the caches' content hashing) is used header-only (XXH_INLINE_ALL), so only its include
 # directory is needed. Debian's libxxhash-dev ships xxhash.h and a pkg-config file, no CMake package; the
