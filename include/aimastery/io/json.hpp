@@ -198,6 +198,10 @@ class JsonValue {
   Composite& composite_for(Kind kind, std::string_view operation);
   void write(std::string& out, int indent, int level) const;
   static JsonValue read(detail::JsonReader& in, int depth_left);
+  /// Sorts members by name (stably); the first member whose name repeats, or nullptr.
+  static const JsonMember* sort_by_name(Object& members);
+  /// An object of members already sorted, each name once.
+  static JsonValue object_of_sorted(Object members);
 
   Kind kind_ = Kind::null;
   union {
@@ -352,11 +356,20 @@ inline JsonValue JsonValue::array(Array elements) {
 inline JsonValue JsonValue::object(std::initializer_list<JsonMember> members) { return object(Object(members)); }
 
 inline JsonValue JsonValue::object(Object members) {
+  if (const JsonMember* twin = sort_by_name(members))
+    throw InvalidArgument("JsonValue::object: the name \"" + twin->name + "\" is given twice");
+  return object_of_sorted(std::move(members));
+}
+
+inline const JsonMember* JsonValue::sort_by_name(Object& members) {
   std::stable_sort(members.begin(), members.end(),
                    [](const JsonMember& a, const JsonMember& b) { return a.name < b.name; });
   const auto twin = std::adjacent_find(members.begin(), members.end(),
                                        [](const JsonMember& a, const JsonMember& b) { return a.name == b.name; });
-  if (twin != members.end()) throw InvalidArgument("JsonValue::object: the name \"" + twin->name + "\" is given twice");
+  return twin == members.end() ? nullptr : &*twin;
+}
+
+inline JsonValue JsonValue::object_of_sorted(Object members) {
   JsonValue out;
   out.kind_ = Kind::object;
   out.composite_ = std::make_unique<Composite>();
@@ -597,16 +610,9 @@ inline JsonValue JsonValue::read(detail::JsonReader& in, int depth_left) {
       // Members in the order read, then sorted once: a name given twice is refused.
       Object members;
       in.read_object([&](const std::string& name) { members.push_back({name, read(in, depth_left - 1)}); });
-      std::stable_sort(members.begin(), members.end(),
-                       [](const JsonMember& a, const JsonMember& b) { return a.name < b.name; });
-      const auto twin = std::adjacent_find(members.begin(), members.end(),
-                                           [](const JsonMember& a, const JsonMember& b) { return a.name == b.name; });
-      if (twin != members.end()) in.syntax_error("the name \"" + twin->name + "\" appears twice in an object");
-      JsonValue out;
-      out.kind_ = Kind::object;
-      out.composite_ = std::make_unique<Composite>();
-      out.composite_->members = std::move(members);
-      return out;
+      if (const JsonMember* twin = sort_by_name(members))
+        in.syntax_error("the name \"" + twin->name + "\" appears twice in an object");
+      return object_of_sorted(std::move(members));
     }
     case Reader::Kind::array: {
       Array elements;
