@@ -732,9 +732,11 @@ inline void append_number(std::string& out, double x, std::string_view datatype)
   }
   char buffer[32];
   std::to_chars_result r{};
-  if (datatype == "FP32")
+  // FP32 as the float it is (shortest digits), unless x is beyond a float's range, where the cast would be
+  // undefined: then the double itself, so that the text reads back to x.
+  if (datatype == "FP32" && std::abs(x) <= std::numeric_limits<float>::max())
     r = std::to_chars(buffer, buffer + sizeof buffer, static_cast<float>(x));
-  else if (datatype == "FP64" || datatype == "FP16")
+  else if (datatype == "FP32" || datatype == "FP64" || datatype == "FP16")
     r = std::to_chars(buffer, buffer + sizeof buffer, x);
   else
     r = std::to_chars(buffer, buffer + sizeof buffer, static_cast<std::int64_t>(x));
