@@ -738,8 +738,10 @@ inline void append_number(std::string& out, double x, std::string_view datatype)
     r = std::to_chars(buffer, buffer + sizeof buffer, static_cast<float>(x));
   else if (datatype == "FP32" || datatype == "FP64" || datatype == "FP16")
     r = std::to_chars(buffer, buffer + sizeof buffer, x);
+  else if (x >= 0x1p63)  // UINT64 above int64's range (the parser keeps integers within their type's range)
+    r = std::to_chars(buffer, buffer + sizeof buffer, static_cast<std::uint64_t>(std::min(x, 0x1p64 - 2048)));
   else
-    r = std::to_chars(buffer, buffer + sizeof buffer, static_cast<std::int64_t>(x));
+    r = std::to_chars(buffer, buffer + sizeof buffer, static_cast<std::int64_t>(std::max(x, -0x1p63)));
   out.append(buffer, r.ptr);
 }
 
