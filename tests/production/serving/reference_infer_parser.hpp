@@ -11,15 +11,15 @@
 namespace aimastery::test {
 
 using detail::bad_request;
+using detail::datatype_range;
 using detail::InferDatatype;
-using detail::integer_range;
 
 /// Appends the numbers of a flat or nested JSON array to `out`, each checked against the datatype.
 inline void reference_tensor_values(const nlohmann::json& data, const InferDatatype& type, const std::string& input,
                                     std::int64_t max_elements, std::vector<double>& out, int depth = 0) {
   if (depth > 32) bad_request("input '" + input + "': data is nested deeper than 32 levels");
   double low = 0, high = 0;
-  if (type.integer) integer_range(type, low, high);
+  datatype_range(type, low, high);
   for (const auto& v : data) {
     if (v.is_array()) {
       reference_tensor_values(v, type, input, max_elements, out, depth + 1);
@@ -39,7 +39,7 @@ inline void reference_tensor_values(const nlohmann::json& data, const InferDatat
       bad_request("input '" + input + "': value " + v.dump().substr(0, 40) + " is not a number (datatype " +
                   std::string(type.name) + ")");
     }
-    if (type.integer && !(x >= low && x <= high))
+    if (!(x >= low && x <= high))
       bad_request("input '" + input + "': value " + v.dump() + " is outside the range of " + std::string(type.name));
     if (!type.integer && !std::isfinite(x)) bad_request("input '" + input + "': value is not finite");
     out.push_back(x);

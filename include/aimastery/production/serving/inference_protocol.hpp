@@ -106,11 +106,22 @@ inline const InferDatatype* find_infer_datatype(std::string_view name) {
   return nullptr;
 }
 
-/// [low, high] of an integer datatype, capped at ±2⁵³ (the integers a double holds exactly).
-inline void integer_range(const InferDatatype& t, double& low, double& high) {
+/// [low, high]: the JSON numbers a datatype holds. An integer type: its range, capped at ±2⁵³ (the integers
+/// a double holds exactly). A floating type: the numbers that round to a finite value of it, below
+/// max + ulp(max)/2 in magnitude (that midpoint rounds to even, which is infinity): 2¹²⁸ − 2¹⁰³ for FP32,
+/// 65520 for FP16.
+inline void datatype_range(const InferDatatype& t, double& low, double& high) {
   constexpr double exact = 9007199254740992.0;  // 2^53
   if (t.boolean) {
     low = 0, high = 1;
+    return;
+  }
+  if (!t.integer) {
+    const double midpoint = t.bytes == 4   ? std::ldexp(1.0, 128) - std::ldexp(1.0, 103)
+                            : t.bytes == 2 ? 65520.0
+                                           : std::numeric_limits<double>::infinity();
+    high = std::nextafter(midpoint, 0.0);
+    low = -high;
     return;
   }
   const int bits = 8 * t.bytes;
@@ -263,9 +274,9 @@ inline std::vector<double> take_tensor_values(InferDataLeaves&& d, const InferDa
   const std::size_t not_a_number = std::min(d.first_other, type.boolean ? none : d.first_boolean);
   const std::size_t fraction = type.integer ? d.first_fraction : none;
   std::size_t out_of_range = none;
-  if (type.integer) {
+  {
     double low = 0, high = 0;
-    integer_range(type, low, high);
+    datatype_range(type, low, high);
     for (std::size_t i = 0; i < d.values.size(); ++i)
       if (!(d.values[i] >= low && d.values[i] <= high)) {
         out_of_range = i;
@@ -470,6 +481,10 @@ inline std::optional<InferRequest> parse_infer_request_fast(std::string_view bod
         } while (c.eat(','));
         if (!c.eat('}') || !(seen_name && seen_shape && seen_datatype && seen_data)) return std::nullopt;
         if (static_cast<std::int64_t>(t.data.size()) != elements) return std::nullopt;
+        double low = 0, high = 0;
+        datatype_range(*find_infer_datatype(t.datatype), low, high);
+        for (const double v : t.data)
+          if (!(v >= low && v <= high)) return std::nullopt;
         request.inputs.push_back(std::move(t));
       } while (c.eat(','));
       if (!c.eat(']')) return std::nullopt;
