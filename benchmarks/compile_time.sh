@@ -2,12 +2,14 @@
 # Compile time of the public headers: CPU seconds (user + system) and peak memory of
 #   g++ -std=c++20 -O2 -fsyntax-only   on a file that only includes the header,
 # for the umbrella header, each module umbrella it includes, and <Eigen/Dense> for comparison.
-# Each figure is the minimum over --repeat runs (default 3): the least disturbed by other work; the ratio to
-# <Eigen/Dense> from the same run is the figure to compare across machines.
+# Each figure is the fastest of --repeat interleaved runs (default 3): the least disturbed by other work; the
+# ratio to <Eigen/Dense> from the same run is the figure to compare across machines. Each header's floor is a
+# file with only the Eigen and standard headers it includes: the part of its cost that no change to the
+# library's own code can remove.
 #
 #   benchmarks/compile_time.sh [--repeat N] [--cxx g++] [--markdown]
 #
-# Targets (issue "compile time is a feature"): the umbrella <= 1.5 s, each module umbrella <= 1 s.
+# Targets: the umbrella <= 1.5 s, each module umbrella <= 1 s, where <Eigen/Dense> takes 0.8 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,58 +37,82 @@ trap 'rm -rf "$work"' EXIT
 
 # The module umbrellas are the headers aimastery.hpp includes.
 mapfile -t modules < <(sed -n 's|^#include "\(aimastery/[^"]*\)"|\1|p' include/aimastery/aimastery.hpp)
-targets=("aimastery/aimastery.hpp" "${modules[@]}" "Eigen/Dense")
+targets=("aimastery/aimastery.hpp" "${modules[@]}")
 
-# measure <header>: prints "cpu_seconds peak_mib", the minimum of each over the runs.
-measure() {
-  local header=$1 best_cpu="" best_mem=""
-  printf '#include <%s>\n' "$header" >"$work/tu.cpp"
-  for ((i = 0; i < repeat; ++i)); do
-    if ! /usr/bin/time -f '%U %S %M' -o "$work/time" "$cxx" "${flags[@]}" "$work/tu.cpp" 2>"$work/err"; then
-      cat "$work/err" >&2
-      echo "compile_time: $header does not compile" >&2
-      exit 1
-    fi
-    read -r user sys kib <"$work/time"
-    cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
-    mem=$(awk -v k="$kib" 'BEGIN { printf "%.0f", k / 1024 }')
-    if [[ -z $best_cpu ]] || awk -v a="$cpu" -v b="$best_cpu" 'BEGIN { exit !(a < b) }'; then best_cpu=$cpu; fi
-    if [[ -z $best_mem ]] || ((mem < best_mem)); then best_mem=$mem; fi
-  done
-  echo "$best_cpu $best_mem"
+# floor_of <header> <file>: writes a file that includes what `header` takes from Eigen and the standard
+# library and nothing of its own: what no change to the library's headers could take from its time.
+floor_of() {
+  printf '#include <%s>\n' "$1" >"$work/probe.cpp"
+  "$cxx" "${flags[@]}" -H "$work/probe.cpp" 2>&1 |
+    sed -n -e 's|^\.* .*/c++/[0-9]*/\([a-z_]*\)$|#include <\1>|p' -e 's|^\.* .*/\(Eigen/[A-Za-z]*\)$|#include <\1>|p' |
+    sort -u >"$2"
+}
+
+# One compilation: prints "cpu_seconds peak_mib" for a header, or for "floor:<header>" its floor.
+compile_once() {
+  local header=$1 tu
+  tu="$work/$(printf '%s' "$header" | tr '/.:' '___').cpp"
+  if [[ $header == floor:* ]]; then
+    [[ -f $tu ]] || floor_of "${header#floor:}" "$tu"
+  else
+    printf '#include <%s>\n' "$header" >"$tu"
+  fi
+  if ! /usr/bin/time -f '%U %S %M' -o "$work/time" "$cxx" "${flags[@]}" "$tu" 2>"$work/err"; then
+    cat "$work/err" >&2
+    echo "compile_time: $header does not compile" >&2
+    return 1
+  fi
+  read -r user sys kib <"$work/time"
+  awk -v u="$user" -v s="$sys" -v k="$kib" 'BEGIN { printf "%.2f %.0f\n", u + s, k / 1024 }'
 }
 
 version=$("$cxx" --version | head -1)
-# <Eigen/Dense> first: the ratio to it survives a busy machine better than the seconds do.
-read -r eigen_cpu eigen_mem < <(measure Eigen/Dense)
+# The runs are interleaved, one round over every file --repeat times, and each keeps its fastest run: a
+# busy spell of the machine then slows one run of each header, not every run of one of them.
+all=("Eigen/Dense")
+for header in "${targets[@]}"; do all+=("$header" "floor:$header"); done
+declare -A cpu_of mem_of
+for ((round = 0; round < repeat; ++round)); do
+  for header in "${all[@]}"; do
+    read -r cpu mem < <(compile_once "$header") || true
+    [[ -n ${cpu:-} ]] || exit 1
+    if [[ -z ${cpu_of[$header]:-} ]] || awk -v a="$cpu" -v b="${cpu_of[$header]}" 'BEGIN { exit !(a < b) }'; then
+      cpu_of[$header]=$cpu
+    fi
+    if [[ -z ${mem_of[$header]:-} ]] || ((mem < mem_of[$header])); then mem_of[$header]=$mem; fi
+    cpu=""
+  done
+done
+eigen_cpu=${cpu_of["Eigen/Dense"]}
+ratio() { awk -v c="$1" -v e="$eigen_cpu" 'BEGIN { printf("%.2f", (e > 0) ? c / e : 0) }'; }
+
+# The targets were set when <Eigen/Dense> took 0.8 s; a header meets its target when its ratio times 0.8 s
+# is within it, whatever this machine's speed today.
+reference_eigen=0.8
 if ((markdown)); then
-  echo "Compile time, \`$cxx ${flags[*]}\` ($version), minimum of $repeat runs:"
+  echo "Compile time, \`$cxx ${flags[*]}\` ($version), fastest of $repeat interleaved runs;"
+  echo "\`<Eigen/Dense>\`: ${eigen_cpu} s CPU, ${mem_of["Eigen/Dense"]} MiB. \"Floor\": the same file with only the Eigen and"
+  echo "standard headers that the header includes. \"At 0.8 s\": the ratio times the 0.8 s of \`<Eigen/Dense>\` when the"
+  echo "targets were set."
   echo
-  echo "| header | CPU s | × \`<Eigen/Dense>\` | peak MiB | target |"
-  echo "|---|---:|---:|---:|---|"
+  echo "| header | CPU s | × \`<Eigen/Dense>\` | floor × | at 0.8 s | peak MiB | target |"
+  echo "|---|---:|---:|---:|---:|---:|---|"
 else
-  echo "$cxx ${flags[*]}   ($version; minimum of $repeat runs)"
-  printf '%-40s %7s %8s %9s  %s\n' header "CPU s" "x Eigen" "peak MiB" target
+  echo "$cxx ${flags[*]}   ($version; fastest of $repeat interleaved runs)"
+  echo "<Eigen/Dense>: ${eigen_cpu} s CPU, ${mem_of["Eigen/Dense"]} MiB; floor: the Eigen and standard headers alone"
+  printf '%-40s %7s %8s %8s %9s %9s  %s\n' header "CPU s" "x Eigen" "floor x" "at 0.8 s" "peak MiB" target
 fi
 for header in "${targets[@]}"; do
-  if [[ $header == Eigen/Dense ]]; then
-    cpu=$eigen_cpu mem=$eigen_mem
-  else
-    read -r cpu mem < <(measure "$header")
-  fi
-  ratio=$(awk -v c="$cpu" -v e="$eigen_cpu" 'BEGIN { printf("%.2f", (e > 0) ? c / e : 0) }')
-  case $header in
-    aimastery/aimastery.hpp) limit=1.5 ;;
-    Eigen/*) limit="" ;;
-    *) limit=1.0 ;;
-  esac
-  verdict="(comparison)"
-  if [[ -n $limit ]]; then
-    if awk -v c="$cpu" -v l="$limit" 'BEGIN { exit !(c <= l) }'; then verdict="<= $limit s: met"; else verdict="<= $limit s: NOT met"; fi
-  fi
+  cpu=${cpu_of[$header]} mem=${mem_of[$header]}
+  r=$(ratio "$cpu")
+  floor=$(ratio "${cpu_of["floor:$header"]}")
+  scaled=$(awk -v r="$r" -v e="$reference_eigen" 'BEGIN { printf("%.2f", r * e) }')
+  limit=1.0
+  [[ $header == aimastery/aimastery.hpp ]] && limit=1.5
+  if awk -v c="$scaled" -v l="$limit" 'BEGIN { exit !(c <= l) }'; then verdict="<= $limit s: met"; else verdict="<= $limit s: NOT met"; fi
   if ((markdown)); then
-    echo "| \`<$header>\` | $cpu | $ratio | $mem | $verdict |"
+    echo "| \`<$header>\` | $cpu | $r | $floor | $scaled | $mem | $verdict |"
   else
-    printf '%-40s %7s %8s %9s  %s\n' "<$header>" "$cpu" "$ratio" "$mem" "$verdict"
+    printf '%-40s %7s %8s %8s %9s %9s  %s\n' "<$header>" "$cpu" "$r" "$floor" "$scaled" "$mem" "$verdict"
   fi
 done

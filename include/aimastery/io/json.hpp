@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
+#include "aimastery/io/json_fwd.hpp"
 #include "aimastery/io/json_reader.hpp"
 #include "aimastery/io/json_string.hpp"
 
@@ -65,20 +66,22 @@ concept JsonMapping = std::same_as<typename T::key_type, std::string> && require
 };
 }  // namespace detail
 
-class JsonValue {
+/// A JSON document, as the file comment says; used as JsonValue (= BasicJsonValue<>, io/json_fwd.hpp).
+template <class Unused>
+class BasicJsonValue {
  public:
   enum class Kind : unsigned char { null, boolean, integer, unsigned_integer, real, string, array, object };
-  using Array = std::vector<JsonValue>;
+  using Array = std::vector<BasicJsonValue>;
   using Object = std::vector<JsonMember>;  ///< sorted by name, each name once
 
   /// Nesting deeper than this is refused by parse() unless the caller asks for more.
   static constexpr int default_max_depth = 256;
 
-  JsonValue() noexcept = default;
-  JsonValue(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor): JSON null
-  JsonValue(bool b) noexcept : kind_(Kind::boolean) { scalar_.boolean = b; }
+  BasicJsonValue() noexcept = default;
+  BasicJsonValue(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor): JSON null
+  BasicJsonValue(bool b) noexcept : kind_(Kind::boolean) { scalar_.boolean = b; }
   template <std::integral T>
-  requires(!std::same_as<T, bool>) JsonValue(T n)
+  requires(!std::same_as<T, bool>) BasicJsonValue(T n)
   noexcept {  // NOLINT(google-explicit-constructor)
     if constexpr (std::is_signed_v<T>) {
       kind_ = Kind::integer;
@@ -89,39 +92,39 @@ class JsonValue {
     }
   }
   template <std::floating_point T>
-  JsonValue(T x) noexcept : kind_(Kind::real) {  // NOLINT(google-explicit-constructor)
+  BasicJsonValue(T x) noexcept : kind_(Kind::real) {  // NOLINT(google-explicit-constructor)
     scalar_.real = static_cast<double>(x);
   }
-  JsonValue(std::string text);       // NOLINT(google-explicit-constructor)
-  JsonValue(std::string_view text);  // NOLINT(google-explicit-constructor)
-  JsonValue(const char* text);       // NOLINT(google-explicit-constructor)
+  BasicJsonValue(std::string text);       // NOLINT(google-explicit-constructor)
+  BasicJsonValue(std::string_view text);  // NOLINT(google-explicit-constructor)
+  BasicJsonValue(const char* text);       // NOLINT(google-explicit-constructor)
   /// An array of the container's values (each a JsonValue).
   template <detail::JsonSequence Sequence>
-  JsonValue(const Sequence& values);  // NOLINT(google-explicit-constructor)
+  BasicJsonValue(const Sequence& values);  // NOLINT(google-explicit-constructor)
   /// An object of the mapping's names and values.
   template <detail::JsonMapping Mapping>
-  JsonValue(const Mapping& values);  // NOLINT(google-explicit-constructor)
+  BasicJsonValue(const Mapping& values);  // NOLINT(google-explicit-constructor)
 
   /// An array of the given elements: JsonValue::array({1, "two", nullptr}).
-  static JsonValue array(std::initializer_list<JsonValue> elements = {});
-  static JsonValue array(Array elements);
+  static BasicJsonValue array(std::initializer_list<BasicJsonValue> elements = {});
+  static BasicJsonValue array(Array elements);
   /// An object of the given members: JsonValue::object({{"name", "x"}, {"size", 3}}); a name given
   /// twice is InvalidArgument.
-  static JsonValue object(std::initializer_list<JsonMember> members = {});
-  static JsonValue object(Object members);
+  static BasicJsonValue object(std::initializer_list<JsonMember> members = {});
+  static BasicJsonValue object(Object members);
 
-  JsonValue(const JsonValue& other);
+  BasicJsonValue(const BasicJsonValue& other);
   /// Moving leaves `other` null.
-  JsonValue(JsonValue&& other) noexcept
+  BasicJsonValue(BasicJsonValue&& other) noexcept
       : kind_(std::exchange(other.kind_, Kind::null)),
         scalar_(other.scalar_),
         composite_(std::move(other.composite_)) {}
-  JsonValue& operator=(const JsonValue& other);
-  JsonValue& operator=(JsonValue&& other) noexcept;
-  ~JsonValue();
+  BasicJsonValue& operator=(const BasicJsonValue& other);
+  BasicJsonValue& operator=(BasicJsonValue&& other) noexcept;
+  ~BasicJsonValue();
 
   /// The document in `text`; bad text is FormatError("<context> (byte k: problem)").
-  static JsonValue parse(std::string_view text, std::string context = "JSON", int max_depth = default_max_depth);
+  static BasicJsonValue parse(std::string_view text, std::string context = "JSON", int max_depth = default_max_depth);
 
   /// The text of the value, compact (indent < 0) or with members and elements on their own lines,
   /// indented by `indent` spaces per level; a string that is not UTF-8 is InvalidArgument.
@@ -158,9 +161,9 @@ class JsonValue {
   /// The elements; FormatError unless this is an array.
   [[nodiscard]] const Array& elements() const;
   /// The k-th element; FormatError unless this is an array of more than k elements.
-  [[nodiscard]] const JsonValue& at(std::size_t k) const;
+  [[nodiscard]] const BasicJsonValue& at(std::size_t k) const;
   /// Appends an element; a null becomes an empty array first, other kinds are InvalidArgument.
-  void push_back(JsonValue element);
+  void push_back(BasicJsonValue element);
 
   // ---- objects ----------------------------------------------------------------------------------
   /// The members, sorted by name; FormatError unless this is an object.
@@ -168,15 +171,15 @@ class JsonValue {
   /// Whether this is an object with a member `name`.
   [[nodiscard]] bool contains(std::string_view name) const noexcept { return find(name) != nullptr; }
   /// The member's value, or nullptr when this is not an object or has no member `name`.
-  [[nodiscard]] const JsonValue* find(std::string_view name) const noexcept;
+  [[nodiscard]] const BasicJsonValue* find(std::string_view name) const noexcept;
   /// The member's value; FormatError when this is not an object or has no member `name`.
-  [[nodiscard]] const JsonValue& at(std::string_view name) const;
+  [[nodiscard]] const BasicJsonValue& at(std::string_view name) const;
   /// The member's value as T, or `fallback` when there is no member `name` (or it is null).
   template <class T>
   [[nodiscard]] T value(std::string_view name, T fallback) const;
   /// The member's value, a null one added when missing; a null becomes an empty object first, other
   /// kinds are InvalidArgument.
-  JsonValue& operator[](std::string_view name);
+  BasicJsonValue& operator[](std::string_view name);
   /// Removes the member `name`; returns how many were removed (0 or 1).
   std::size_t erase(std::string_view name) noexcept;
 
@@ -185,7 +188,7 @@ class JsonValue {
   [[nodiscard]] bool empty() const noexcept { return size() == 0; }
 
   /// The same document: equal kinds and contents, numbers compared by value (1 == 1u == 1.0).
-  friend bool operator==(const JsonValue& a, const JsonValue& b) noexcept;
+  friend bool operator==(const BasicJsonValue& a, const BasicJsonValue& b) noexcept { return equal(a, b); }
 
  private:
   struct Composite;  // the string, elements or members; present for those kinds only
@@ -193,15 +196,16 @@ class JsonValue {
   /// "null", "a number", "an array", ..., for messages.
   [[nodiscard]] std::string described() const;
   [[noreturn]] void wrong_kind(std::string_view expected) const;
+  static bool equal(const BasicJsonValue& a, const BasicJsonValue& b) noexcept;
   /// The first member whose name is not less than `name` (this is an object).
   [[nodiscard]] Object::const_iterator lower_bound(std::string_view name) const noexcept;
   Composite& composite_for(Kind kind, std::string_view operation);
   void write(std::string& out, int indent, int level) const;
-  static JsonValue read(detail::JsonReader& in, int depth_left);
+  static BasicJsonValue read(detail::JsonReader& in, int depth_left);
   /// Sorts members by name (stably); the first member whose name repeats, or nullptr.
   static const JsonMember* sort_by_name(Object& members);
   /// An object of members already sorted, each name once.
-  static JsonValue object_of_sorted(Object members);
+  static BasicJsonValue object_of_sorted(Object members);
 
   Kind kind_ = Kind::null;
   union {
@@ -219,7 +223,8 @@ struct JsonMember {
   JsonValue value;
 };
 
-struct JsonValue::Composite {
+template <class Unused>
+struct BasicJsonValue<Unused>::Composite {
   std::string text;
   Array elements;
   Object members;
@@ -231,7 +236,8 @@ namespace detail {
 /// digits d1 d2 ... dk that read back to x, with the decimal point after n of them (x = 0.d1...dk × 10^n),
 /// written as "d1...dk[000].0" when k <= n <= 15, "d1..dn.dn+1..dk" when 0 < n <= 15,
 /// "0.[000]d1...dk" when -4 < n <= 0, and "d1[.d2...dk]e±XX" otherwise.
-inline void append_json_double(std::string& out, double x) {
+template <class = void>
+void append_json_double(std::string& out, double x) {
   if (!std::isfinite(x)) {
     out += "null";
     return;
@@ -288,7 +294,8 @@ inline void append_json_double(std::string& out, double x) {
 
 /// The double a JSON number's text stands for; FormatError (through `in`) beyond a double's range.
 /// Text below the smallest subnormal reads as a zero of its sign, as strtod gives.
-inline double json_number_to_double(std::string_view text, const JsonReader& in) {
+template <class = void>
+double json_number_to_double(std::string_view text, const JsonReader& in) {
   double x = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), x);
   if (error == std::errc()) return x;
@@ -325,43 +332,59 @@ inline double json_number_to_double(std::string_view text, const JsonReader& in)
 
 // ---- construction ---------------------------------------------------------------------------------
 
-inline JsonValue::JsonValue(std::string text) : kind_(Kind::string), composite_(std::make_unique<Composite>()) {
+template <class Unused>
+BasicJsonValue<Unused>::BasicJsonValue(std::string text)
+    : kind_(Kind::string), composite_(std::make_unique<Composite>()) {
   composite_->text = std::move(text);
 }
-inline JsonValue::JsonValue(std::string_view text) : JsonValue(std::string(text)) {}
-inline JsonValue::JsonValue(const char* text) : JsonValue(std::string(text)) {}
+template <class Unused>
+BasicJsonValue<Unused>::BasicJsonValue(std::string_view text) : BasicJsonValue(std::string(text)) {}
+template <class Unused>
+BasicJsonValue<Unused>::BasicJsonValue(const char* text) : BasicJsonValue(std::string(text)) {}
 
+template <class Unused>
 template <detail::JsonSequence Sequence>
-JsonValue::JsonValue(const Sequence& values) : kind_(Kind::array), composite_(std::make_unique<Composite>()) {
+BasicJsonValue<Unused>::BasicJsonValue(const Sequence& values)
+    : kind_(Kind::array), composite_(std::make_unique<Composite>()) {
   for (const auto& value : values) composite_->elements.emplace_back(value);
 }
 
+template <class Unused>
 template <detail::JsonMapping Mapping>
-JsonValue::JsonValue(const Mapping& values) {
+BasicJsonValue<Unused>::BasicJsonValue(const Mapping& values) {
   Object members;
-  for (const auto& [name, value] : values) members.push_back({name, JsonValue(value)});
+  for (const auto& [name, value] : values) members.push_back({name, BasicJsonValue(value)});
   *this = object(std::move(members));
 }
 
-inline JsonValue JsonValue::array(std::initializer_list<JsonValue> elements) { return array(Array(elements)); }
+template <class Unused>
+BasicJsonValue<Unused> BasicJsonValue<Unused>::array(std::initializer_list<BasicJsonValue> elements) {
+  return array(Array(elements));
+}
 
-inline JsonValue JsonValue::array(Array elements) {
-  JsonValue out;
+template <class Unused>
+BasicJsonValue<Unused> BasicJsonValue<Unused>::array(Array elements) {
+  BasicJsonValue out;
   out.kind_ = Kind::array;
   out.composite_ = std::make_unique<Composite>();
   out.composite_->elements = std::move(elements);
   return out;
 }
 
-inline JsonValue JsonValue::object(std::initializer_list<JsonMember> members) { return object(Object(members)); }
+template <class Unused>
+BasicJsonValue<Unused> BasicJsonValue<Unused>::object(std::initializer_list<JsonMember> members) {
+  return object(Object(members));
+}
 
-inline JsonValue JsonValue::object(Object members) {
+template <class Unused>
+BasicJsonValue<Unused> BasicJsonValue<Unused>::object(Object members) {
   if (const JsonMember* twin = sort_by_name(members))
     throw InvalidArgument("JsonValue::object: the name \"" + twin->name + "\" is given twice");
   return object_of_sorted(std::move(members));
 }
 
-inline const JsonMember* JsonValue::sort_by_name(Object& members) {
+template <class Unused>
+const JsonMember* BasicJsonValue<Unused>::sort_by_name(Object& members) {
   std::stable_sort(members.begin(), members.end(),
                    [](const JsonMember& a, const JsonMember& b) { return a.name < b.name; });
   const auto twin = std::adjacent_find(members.begin(), members.end(),
@@ -369,25 +392,29 @@ inline const JsonMember* JsonValue::sort_by_name(Object& members) {
   return twin == members.end() ? nullptr : &*twin;
 }
 
-inline JsonValue JsonValue::object_of_sorted(Object members) {
-  JsonValue out;
+template <class Unused>
+BasicJsonValue<Unused> BasicJsonValue<Unused>::object_of_sorted(Object members) {
+  BasicJsonValue out;
   out.kind_ = Kind::object;
   out.composite_ = std::make_unique<Composite>();
   out.composite_->members = std::move(members);
   return out;
 }
 
-inline JsonValue::JsonValue(const JsonValue& other)
+template <class Unused>
+BasicJsonValue<Unused>::BasicJsonValue(const BasicJsonValue& other)
     : kind_(other.kind_),
       scalar_(other.scalar_),
       composite_(other.composite_ ? std::make_unique<Composite>(*other.composite_) : nullptr) {}
 
-inline JsonValue& JsonValue::operator=(const JsonValue& other) {
-  if (this != &other) *this = JsonValue(other);  // copy aside, then a move that cannot throw
+template <class Unused>
+BasicJsonValue<Unused>& BasicJsonValue<Unused>::operator=(const BasicJsonValue& other) {
+  if (this != &other) *this = BasicJsonValue(other);  // copy aside, then a move that cannot throw
   return *this;
 }
 
-inline JsonValue& JsonValue::operator=(JsonValue&& other) noexcept {
+template <class Unused>
+BasicJsonValue<Unused>& BasicJsonValue<Unused>::operator=(BasicJsonValue&& other) noexcept {
   if (this != &other) {
     kind_ = std::exchange(other.kind_, Kind::null);
     scalar_ = other.scalar_;
@@ -396,11 +423,13 @@ inline JsonValue& JsonValue::operator=(JsonValue&& other) noexcept {
   return *this;
 }
 
-inline JsonValue::~JsonValue() = default;
+template <class Unused>
+BasicJsonValue<Unused>::~BasicJsonValue() = default;
 
 // ---- kinds and scalars ----------------------------------------------------------------------------
 
-inline std::string_view JsonValue::type_name() const noexcept {
+template <class Unused>
+std::string_view BasicJsonValue<Unused>::type_name() const noexcept {
   switch (kind_) {
     case Kind::null:
       return "null";
@@ -417,19 +446,22 @@ inline std::string_view JsonValue::type_name() const noexcept {
   }
 }
 
-inline std::string JsonValue::described() const {
+template <class Unused>
+std::string BasicJsonValue<Unused>::described() const {
   const std::string_view article = kind_ == Kind::null                             ? ""
                                    : kind_ == Kind::array || kind_ == Kind::object ? "an "
                                                                                    : "a ";
   return std::string(article) + std::string(type_name());
 }
 
-inline void JsonValue::wrong_kind(std::string_view expected) const {
+template <class Unused>
+void BasicJsonValue<Unused>::wrong_kind(std::string_view expected) const {
   throw JsonShapeError("JSON: expected " + std::string(expected) + ", found " + described());
 }
 
+template <class Unused>
 template <class T>
-T JsonValue::get() const {
+T BasicJsonValue<Unused>::get() const {
   if constexpr (std::same_as<T, bool>) {
     if (kind_ != Kind::boolean) wrong_kind("a boolean");
     return scalar_.boolean;
@@ -465,31 +497,36 @@ T JsonValue::get() const {
     static_assert(detail::JsonSequence<T>,
                   "JsonValue::get<T>: T is bool, arithmetic, std::string, a sequence or a mapping");
     T out;
-    for (const JsonValue& value : elements()) out.push_back(value.template get<typename T::value_type>());
+    for (const BasicJsonValue& value : elements()) out.push_back(value.template get<typename T::value_type>());
     return out;
   }
 }
 
-inline const std::string& JsonValue::as_string() const {
+template <class Unused>
+const std::string& BasicJsonValue<Unused>::as_string() const {
   if (kind_ != Kind::string) wrong_kind("a string");
   return composite_->text;
 }
 
 // ---- arrays ---------------------------------------------------------------------------------------
 
-inline const JsonValue::Array& JsonValue::elements() const {
+template <class Unused>
+const typename BasicJsonValue<Unused>::Array& BasicJsonValue<Unused>::elements() const {
   if (kind_ != Kind::array) wrong_kind("an array");
   return composite_->elements;
 }
 
-inline const JsonValue& JsonValue::at(std::size_t k) const {
+template <class Unused>
+const BasicJsonValue<Unused>& BasicJsonValue<Unused>::at(std::size_t k) const {
   const Array& all = elements();
   if (k >= all.size())
     throw JsonShapeError("JSON: element " + std::to_string(k) + " of an array of " + std::to_string(all.size()));
   return all[k];
 }
 
-inline JsonValue::Composite& JsonValue::composite_for(Kind kind, std::string_view operation) {
+template <class Unused>
+typename BasicJsonValue<Unused>::Composite& BasicJsonValue<Unused>::composite_for(Kind kind,
+                                                                                  std::string_view operation) {
   if (kind_ == Kind::null) {
     composite_ = std::make_unique<Composite>();
     kind_ = kind;
@@ -498,50 +535,59 @@ inline JsonValue::Composite& JsonValue::composite_for(Kind kind, std::string_vie
   return *composite_;
 }
 
-inline void JsonValue::push_back(JsonValue element) {
+template <class Unused>
+void BasicJsonValue<Unused>::push_back(BasicJsonValue element) {
   composite_for(Kind::array, "push_back").elements.push_back(std::move(element));
 }
 
 // ---- objects --------------------------------------------------------------------------------------
 
-inline const JsonValue::Object& JsonValue::members() const {
+template <class Unused>
+const typename BasicJsonValue<Unused>::Object& BasicJsonValue<Unused>::members() const {
   if (kind_ != Kind::object) wrong_kind("an object");
   return composite_->members;
 }
 
-inline JsonValue::Object::const_iterator JsonValue::lower_bound(std::string_view name) const noexcept {
+template <class Unused>
+typename BasicJsonValue<Unused>::Object::const_iterator BasicJsonValue<Unused>::lower_bound(
+    std::string_view name) const noexcept {
   const Object& all = composite_->members;
   return std::lower_bound(all.begin(), all.end(), name,
-                          [](const JsonMember& m, std::string_view key) { return m.name < key; });
+                          [](const JsonMember& m, std::string_view key) { return std::string_view(m.name) < key; });
 }
 
-inline const JsonValue* JsonValue::find(std::string_view name) const noexcept {
+template <class Unused>
+const BasicJsonValue<Unused>* BasicJsonValue<Unused>::find(std::string_view name) const noexcept {
   if (kind_ != Kind::object) return nullptr;
   const auto it = lower_bound(name);
   return it != composite_->members.end() && it->name == name ? &it->value : nullptr;
 }
 
-inline const JsonValue& JsonValue::at(std::string_view name) const {
+template <class Unused>
+const BasicJsonValue<Unused>& BasicJsonValue<Unused>::at(std::string_view name) const {
   if (kind_ != Kind::object) wrong_kind("an object");
-  const JsonValue* found = find(name);
+  const BasicJsonValue* found = find(name);
   if (found == nullptr) throw JsonShapeError("JSON: no member \"" + std::string(name) + "\"");
   return *found;
 }
 
+template <class Unused>
 template <class T>
-T JsonValue::value(std::string_view name, T fallback) const {
-  const JsonValue* found = find(name);
+T BasicJsonValue<Unused>::value(std::string_view name, T fallback) const {
+  const BasicJsonValue* found = find(name);
   return found == nullptr || found->is_null() ? fallback : found->get<T>();
 }
 
-inline JsonValue& JsonValue::operator[](std::string_view name) {
+template <class Unused>
+BasicJsonValue<Unused>& BasicJsonValue<Unused>::operator[](std::string_view name) {
   Object& all = composite_for(Kind::object, "operator[]").members;
   auto it = all.begin() + (lower_bound(name) - all.cbegin());
-  if (it == all.end() || it->name != name) it = all.insert(it, JsonMember{std::string(name), JsonValue()});
+  if (it == all.end() || it->name != name) it = all.insert(it, JsonMember{std::string(name), BasicJsonValue()});
   return it->value;
 }
 
-inline std::size_t JsonValue::erase(std::string_view name) noexcept {
+template <class Unused>
+std::size_t BasicJsonValue<Unused>::erase(std::string_view name) noexcept {
   if (kind_ != Kind::object) return 0;
   const auto it = lower_bound(name);
   if (it == composite_->members.end() || it->name != name) return 0;
@@ -549,7 +595,8 @@ inline std::size_t JsonValue::erase(std::string_view name) noexcept {
   return 1;
 }
 
-inline std::size_t JsonValue::size() const noexcept {
+template <class Unused>
+std::size_t BasicJsonValue<Unused>::size() const noexcept {
   switch (kind_) {
     case Kind::null:
       return 0;
@@ -562,13 +609,14 @@ inline std::size_t JsonValue::size() const noexcept {
   }
 }
 
-inline bool operator==(const JsonValue& a, const JsonValue& b) noexcept {
-  using Kind = JsonValue::Kind;
+template <class Unused>
+bool BasicJsonValue<Unused>::equal(const BasicJsonValue& a, const BasicJsonValue& b) noexcept {
+  using Kind = BasicJsonValue::Kind;
   if (a.is_number() && b.is_number()) {
     if (a.kind_ == Kind::real || b.kind_ == Kind::real) return a.get<double>() == b.get<double>();
     if (a.kind_ == b.kind_) return a.scalar_.integer == b.scalar_.integer;  // same bits, same kind
-    const JsonValue& s = a.kind_ == Kind::integer ? a : b;
-    const JsonValue& u = a.kind_ == Kind::integer ? b : a;
+    const BasicJsonValue& s = a.kind_ == Kind::integer ? a : b;
+    const BasicJsonValue& u = a.kind_ == Kind::integer ? b : a;
     return s.scalar_.integer >= 0 && static_cast<std::uint64_t>(s.scalar_.integer) == u.scalar_.unsigned_integer;
   }
   if (a.kind_ != b.kind_) return false;
@@ -593,14 +641,16 @@ inline bool operator==(const JsonValue& a, const JsonValue& b) noexcept {
 
 // ---- text -----------------------------------------------------------------------------------------
 
-inline JsonValue JsonValue::parse(std::string_view text, std::string context, int max_depth) {
+template <class Unused>
+BasicJsonValue<Unused> BasicJsonValue<Unused>::parse(std::string_view text, std::string context, int max_depth) {
   detail::JsonReader in(text, std::move(context));
-  JsonValue out = read(in, max_depth);
+  BasicJsonValue out = read(in, max_depth);
   in.expect_end();
   return out;
 }
 
-inline JsonValue JsonValue::read(detail::JsonReader& in, int depth_left) {
+template <class Unused>
+BasicJsonValue<Unused> BasicJsonValue<Unused>::read(detail::JsonReader& in, int depth_left) {
   using Reader = detail::JsonReader;
   const Reader::Kind kind = in.peek();
   if ((kind == Reader::Kind::object || kind == Reader::Kind::array) && depth_left <= 0)
@@ -620,34 +670,36 @@ inline JsonValue JsonValue::read(detail::JsonReader& in, int depth_left) {
       return array(std::move(elements));
     }
     case Reader::Kind::string:
-      return JsonValue(in.read_string());
+      return BasicJsonValue(in.read_string());
     case Reader::Kind::literal: {
       const std::optional<bool> literal = in.read_literal();
-      return literal ? JsonValue(*literal) : JsonValue();
+      return literal ? BasicJsonValue(*literal) : BasicJsonValue();
     }
     case Reader::Kind::number: {
       const Reader::Number number = in.read_number();
-      if (number.value) return JsonValue(*number.value);
+      if (number.value) return BasicJsonValue(*number.value);
       // A negative integer that int64 holds stays an integer; anything else is a double.
       const std::string_view text = number.text;
       if (text.find_first_of(".eE") == std::string_view::npos) {
         std::int64_t n = 0;
         const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), n);
-        if (error == std::errc() && end == text.data() + text.size()) return JsonValue(n);
+        if (error == std::errc() && end == text.data() + text.size()) return BasicJsonValue(n);
       }
-      return JsonValue(detail::json_number_to_double(text, in));
+      return BasicJsonValue(detail::json_number_to_double(text, in));
     }
   }
-  return JsonValue();
+  return BasicJsonValue();
 }
 
-inline std::string JsonValue::dump(int indent) const {
+template <class Unused>
+std::string BasicJsonValue<Unused>::dump(int indent) const {
   std::string out;
   write(out, indent, 0);
   return out;
 }
 
-inline void JsonValue::write(std::string& out, int indent, int level) const {
+template <class Unused>
+void BasicJsonValue<Unused>::write(std::string& out, int indent, int level) const {
   const auto new_line = [&](int depth) {
     if (indent < 0) return;
     out += '\n';

@@ -5,6 +5,10 @@
 
 namespace aimastery {
 
-class JsonValue;
+/// A JSON document (io/json.hpp). A class template only so that its members are compiled in the files that
+/// use them; the parameter is unused, and JsonValue is the one type.
+template <class Unused = void>
+class BasicJsonValue;
+using JsonValue = BasicJsonValue<>;
 
 }  // namespace aimastery

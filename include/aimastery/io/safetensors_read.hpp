@@ -18,6 +18,9 @@
 /// dtype × shape, that the tensors tile the buffer exactly (no overlap, no hole, as the specification
 /// requires), and that BOOL bytes are 0 or 1; only then does it allocate and read the tensors' bytes.
 /// Anything else is a FormatError naming the source; nothing is allocated beyond the size of the file.
+///
+/// The functions are templates with a defaulted parameter, called as ordinary functions, so that their
+/// code is compiled only in the files that call them.
 
 #include <algorithm>
 #include <cstdint>
@@ -59,8 +62,9 @@ inline FormatError safetensors_error(std::string_view source, const std::string&
 }
 
 /// The header length N from the first 8 bytes, checked against the `total` size of the file.
-inline std::uint64_t safetensors_header_length(std::span<const unsigned char> first8, std::uint64_t total,
-                                               std::string_view source) {
+template <class = void>
+std::uint64_t safetensors_header_length(std::span<const unsigned char> first8, std::uint64_t total,
+                                        std::string_view source) {
   constexpr std::uint64_t max_header = 100'000'000;
   if (total < 8)
     throw safetensors_error(source, "truncated: " + std::to_string(total) + " bytes, the header length alone needs 8");
@@ -81,8 +85,9 @@ inline std::uint64_t safetensors_header_length(std::span<const unsigned char> fi
 /// it too). Nothing nests deeper than that: a deeper object or array
 /// is refused at its first byte, so hostile nesting cannot recurse, and what is allocated is bounded by
 /// the header's bytes (at most 100 MB).
-inline SafetensorsHeader parse_safetensors_header(std::span<const unsigned char> header_bytes,
-                                                  std::uint64_t buffer_size, std::string_view source) {
+template <class = void>
+SafetensorsHeader parse_safetensors_header(std::span<const unsigned char> header_bytes, std::uint64_t buffer_size,
+                                           std::string_view source) {
   const auto fail = [&](const std::string& message) { return safetensors_error(source, message); };
   if (header_bytes.empty() || header_bytes[0] != '{') throw fail("the header does not start with '{'");
   using Kind = JsonReader::Kind;
@@ -208,8 +213,9 @@ inline SafetensorsHeader parse_safetensors_header(std::span<const unsigned char>
 }
 
 /// A BOOL element is one byte, 0 (false) or 1 (true), as NumPy and PyTorch write it.
-inline void check_safetensors_bools(const SafetensorsEntry& entry, const std::vector<unsigned char>& bytes,
-                                    std::string_view source) {
+template <class = void>
+void check_safetensors_bools(const SafetensorsEntry& entry, const std::vector<unsigned char>& bytes,
+                             std::string_view source) {
   if (entry.dtype != SafetensorsDtype::BOOL) return;
   const auto bad = std::find_if(bytes.begin(), bytes.end(), [](unsigned char b) { return b > 1; });
   if (bad != bytes.end())
@@ -220,7 +226,8 @@ inline void check_safetensors_bools(const SafetensorsEntry& entry, const std::ve
 }  // namespace detail
 
 /// Parses a whole safetensors file held in memory. `source` names it in error messages.
-inline Safetensors parse_safetensors(std::span<const unsigned char> bytes, std::string_view source = "<memory>") {
+template <class = void>
+Safetensors parse_safetensors(std::span<const unsigned char> bytes, std::string_view source = "<memory>") {
   const std::uint64_t header_length =
       detail::safetensors_header_length(bytes.first(std::min<std::size_t>(8, bytes.size())), bytes.size(), source);
   const auto header_bytes = bytes.subspan(8, static_cast<std::size_t>(header_length));
@@ -243,7 +250,8 @@ namespace detail {
 
 /// Reads a safetensors file of `size` bytes from `in`: the 8-byte length, then the header, which is
 /// validated against `size`, and only then each tensor's bytes, in buffer order.
-inline Safetensors read_safetensors_stream(std::istream& in, std::uint64_t size, std::string_view source) {
+template <class = void>
+Safetensors read_safetensors_stream(std::istream& in, std::uint64_t size, std::string_view source) {
   const auto read = [&](unsigned char* into, std::uint64_t n) {
     if (n > 0 && !in.read(reinterpret_cast<char*>(into), static_cast<std::streamsize>(n)))
       throw safetensors_error(source, "cannot read " + std::to_string(n) + " bytes: the file is shorter than its " +
@@ -274,7 +282,8 @@ inline Safetensors read_safetensors_stream(std::istream& in, std::uint64_t size,
 /// Reads and validates a safetensors file: the header first, then each tensor's bytes, allocated only
 /// once the header has been checked against the real file size. A missing path, a directory, a short
 /// read or a malformed file: FormatError naming the path.
-inline Safetensors read_safetensors(const std::string& path) {
+template <class = void>
+Safetensors read_safetensors(const std::string& path) {
   detail::InputFile file = detail::open_input_file(path, "read_safetensors");
   return detail::read_safetensors_stream(file.stream, file.size, path);
 }

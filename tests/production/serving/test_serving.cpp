@@ -263,22 +263,18 @@ TEST_CASE("KServe v2 codec: every malformed request is a 400 or 413 naming the p
                 "value -9007199254740994 is outside the range of INT64");
   // A floating datatype holds the numbers that round to a finite value of it: FLT_MAX's shortest text
   // (3.4028235e38, a little above FLT_MAX) rounds down to it; 3.4028236e38 rounds to infinity. Both the
-  // direct parser (FP32 data) and the general one (FP16, nested data) refuse it.
-  CHECK(parse_infer_request(R"({"inputs":[{"name":"x","shape":[2],"datatype":"FP32","data":[3.4028235e38,-3.4e38]}]})")
-            .inputs[0]
-            .data[0] == 3.4028235e38);
-  check_refused(parse(R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[3.4028236e38]}]})"), 400,
+  // direct parser (FP32, flat data) and the general one (FP16, nested data) refuse the latter.
+  const auto one_input = [](std::string_view datatype, std::string_view shape, std::string_view data) {
+    return R"({"inputs":[{"name":"x","shape":)" + std::string(shape) + R"(,"datatype":")" + std::string(datatype) +
+           R"(","data":)" + std::string(data) + "}]}";
+  };
+  CHECK(parse_infer_request(one_input("FP32", "[2]", "[3.4028235e38,-3.4e38]")).inputs[0].data[0] == 3.4028235e38);
+  CHECK(parse_infer_request(one_input("FP16", "[1]", "[65519.99]")).inputs[0].data[0] == 65519.99);
+  CHECK(parse_infer_request(one_input("FP64", "[1]", "[1e308]")).inputs[0].data[0] == 1e308);
+  check_refused(parse(one_input("FP32", "[1]", "[3.4028236e38]")), 400,
                 "value 3.4028236e+38 is outside the range of FP32");
-  check_refused(parse(R"({"inputs":[{"name":"x","shape":[2],"datatype":"FP32","data":[[1],[-1e300]]}]})"), 400,
-                "value -1e+300 is outside the range of FP32");
-  CHECK(parse_infer_request(R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP16","data":[65519.99]}]})")
-            .inputs[0]
-            .data[0] == 65519.99);
-  check_refused(parse(R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP16","data":[65520]}]})"), 400,
-                "value 65520 is outside the range of FP16");
-  CHECK(parse_infer_request(R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP64","data":[1e308]}]})")
-            .inputs[0]
-            .data[0] == 1e308);
+  check_refused(parse(one_input("FP32", "[2]", "[[1],[-1e300]]")), 400, "value -1e+300 is outside the range of FP32");
+  check_refused(parse(one_input("FP16", "[1]", "[65520]")), 400, "value 65520 is outside the range of FP16");
   check_refused(parse(R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[{"a":[1,2]}]}]})"), 400,
                 R"(value {"a":[1,2]} is not a number (datatype FP32))");
   check_refused(parse(R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":)" + std::string(40, '[') + "1" +

@@ -370,15 +370,17 @@ class WordPieceTokenizer {
     }
     TokenBatch batch;
     const auto rows = static_cast<Index>(texts.size());
-    batch.input_ids = TokenIdMatrix::Constant(rows, longest, pad_);
-    batch.attention_mask = TokenIdMatrix::Zero(rows, longest);
+    batch.input_ids.resize(rows, longest);
+    batch.attention_mask.resize(rows, longest);
     batch.lengths.resize(texts.size());
-    for (Index i = 0; i < rows; ++i) {
-      const auto& ids = encoded[static_cast<std::size_t>(i)];
-      const auto n = static_cast<Index>(ids.size());
-      batch.input_ids.row(i).head(n) = Eigen::Map<const Eigen::Matrix<std::int32_t, 1, Eigen::Dynamic>>(ids.data(), n);
-      batch.attention_mask.row(i).head(n).setOnes();
-      batch.lengths[static_cast<std::size_t>(i)] = n;
+    for (std::size_t i = 0; i < texts.size(); ++i) {  // row i: ids then [PAD]s; mask 1s then 0s
+      const std::vector<std::int32_t>& ids = encoded[i];
+      std::int32_t* const id_row = batch.input_ids.data() + static_cast<Index>(i) * longest;
+      std::int32_t* const mask_row = batch.attention_mask.data() + static_cast<Index>(i) * longest;
+      std::fill(std::copy(ids.begin(), ids.end(), id_row), id_row + longest, pad_);
+      std::fill(mask_row, mask_row + ids.size(), 1);
+      std::fill(mask_row + ids.size(), mask_row + longest, 0);
+      batch.lengths[i] = static_cast<Index>(ids.size());
     }
     return batch;
   }

@@ -23,6 +23,9 @@
 /// input (tests/reference/gen_llm_nf4.py), including its arithmetic: a full block is scaled by the float
 /// reciprocal 1/a_b, the partial last block divided by a_b, and an all-zero block stores absmax 0 (its
 /// values quantise to the zero code).
+///
+/// The functions are templates with a defaulted parameter, called as ordinary functions, so that their
+/// code is compiled only in the files that call them.
 
 #include <Eigen/Core>
 
@@ -99,7 +102,8 @@ struct NF4Tensor {
 namespace detail {
 
 /// The code index of a normalised value x ∈ [−1, 1]: the number of midpoints strictly below x.
-inline std::uint8_t nf4_code_of(float x) {
+template <class = void>
+std::uint8_t nf4_code_of(float x) {
   // Midpoints in float, as (c_k + c_{k+1}) / 2 rounds.
   static constexpr auto midpoints = [] {
     std::array<float, 15> m{};
@@ -113,7 +117,8 @@ inline std::uint8_t nf4_code_of(float x) {
 
 /// Double quantisation of q's absmax values around the offset μ: a_b − μ in 8 bits, blockwise, and the
 /// absmax values replaced by their restored form map[code]·scale + μ (what dequantisation uses).
-inline void double_quantize_statistics(NF4Tensor& q, float offset, Index statistics_blocksize) {
+template <class = void>
+void double_quantize_statistics(NF4Tensor& q, float offset, Index statistics_blocksize) {
   std::vector<float> centred(q.absmax.size());
   for (std::size_t b = 0; b < centred.size(); ++b) centred[b] = q.absmax[b] - offset;
   const auto stat_block = static_cast<std::size_t>(statistics_blocksize);
@@ -134,9 +139,9 @@ inline void double_quantize_statistics(NF4Tensor& q, float offset, Index statist
 /// The 16-entry lookup done by vector permutes where the build targets AVX-512 or AVX2: each byte
 /// expands to its two nibbles in order (high, low), and a permute selects the scaled codes. Returns the
 /// number of bytes done; the caller finishes the rest.
-inline Index dequantize_nf4_pairs_simd([[maybe_unused]] const std::uint8_t* bytes, [[maybe_unused]] Index pairs,
-                                       [[maybe_unused]] const std::array<float, 16>& table,
-                                       [[maybe_unused]] float* out) {
+template <class = void>
+Index dequantize_nf4_pairs_simd([[maybe_unused]] const std::uint8_t* bytes, [[maybe_unused]] Index pairs,
+                                [[maybe_unused]] const std::array<float, 16>& table, [[maybe_unused]] float* out) {
   Index j = 0;
 #if defined(__AVX512F__) && defined(__AVX512BW__)
   const __m512 codes = _mm512_loadu_ps(table.data());
@@ -175,7 +180,8 @@ inline Index dequantize_nf4_pairs_simd([[maybe_unused]] const std::uint8_t* byte
 #pragma GCC diagnostic pop
 #endif
 
-inline void check_nf4_blocksize(std::string_view where, Index blocksize) {
+template <class = void>
+void check_nf4_blocksize(std::string_view where, Index blocksize) {
   const bool power_of_two = blocksize > 0 && (blocksize & (blocksize - 1)) == 0;
   require(power_of_two && blocksize >= 32 && blocksize <= 4096, where,
           [&] { return "blocksize must be a power of two from 32 to 4096, got " + std::to_string(blocksize); });
@@ -246,7 +252,8 @@ NF4Tensor quantize_nf4(const Eigen::MatrixBase<Derived>& W, const NF4Options& op
 /// Writes the dequantised values of elements [first, first + count) of q (row-major order) to out:
 /// ŵᵢ = c[qᵢ] · a_b. The building block of dequantize_nf4 and of products with an NF4 weight, which
 /// dequantise a few rows at a time instead of the whole matrix.
-inline void dequantize_nf4_range(const NF4Tensor& q, Index first, Index count, float* out) {
+template <class = void>
+void dequantize_nf4_range(const NF4Tensor& q, Index first, Index count, float* out) {
   AIMASTERY_ASSERT(first >= 0 && count >= 0 && first + count <= q.size());
   Index i = first;
   const Index end = first + count;

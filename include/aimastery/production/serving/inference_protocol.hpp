@@ -36,10 +36,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <functional>
 #include <limits>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +45,7 @@
 #include "aimastery/core/errors.hpp"
 #include "aimastery/io/json.hpp"
 #include "aimastery/io/json_reader.hpp"
+#include "aimastery/io/json_scan.hpp"
 #include "aimastery/io/json_string.hpp"
 #include "aimastery/production/serving/inference_error.hpp"
 
@@ -148,51 +147,6 @@ struct InferDataLeaves {
 
 /// The nesting limit of a request's JSON, as JsonValue::parse's.
 constexpr int infer_max_depth = JsonValue::default_max_depth;
-
-/// Calls member(name) for each member of the object at `in`, a name given twice being a syntax error at
-/// its second occurrence. The names seen are kept in a search tree: O(log n) a member, so an object of
-/// many members costs O(n log n), not the O(n²) of a list searched for each.
-template <class Member>
-void read_unique_members(JsonReader& in, Member&& member) {
-  std::set<std::string, std::less<>> names;
-  in.read_object([&](const std::string& name) {
-    if (!names.insert(name).second) in.syntax_error("the name \"" + name + "\" appears twice in an object");
-    member(name);
-  });
-}
-
-/// Reads the value at `in` and keeps nothing of it: the grammar, the nesting limit and unique names in
-/// objects are checked as JsonValue::parse checks them.
-inline void skip_json_value(JsonReader& in, int depth_left) {
-  switch (in.peek()) {
-    case JsonReader::Kind::object: {
-      if (depth_left <= 0) in.syntax_error("nesting deeper than the limit");
-      read_unique_members(in, [&](const std::string&) { skip_json_value(in, depth_left - 1); });
-      return;
-    }
-    case JsonReader::Kind::array:
-      if (depth_left <= 0) in.syntax_error("nesting deeper than the limit");
-      in.read_array([&](std::size_t) { skip_json_value(in, depth_left - 1); });
-      return;
-    case JsonReader::Kind::string:
-      (void)in.read_string();
-      return;
-    case JsonReader::Kind::number:
-      (void)in.read_number();
-      return;
-    case JsonReader::Kind::literal:
-      (void)in.read_literal();
-      return;
-  }
-}
-
-/// The value at `in` as a JsonValue (a small one: "shape", "parameters"), its text checked by skip_json_value.
-inline JsonValue read_small_json(JsonReader& in, std::string_view text, int depth_left) {
-  (void)in.peek();
-  const std::size_t begin = in.position();
-  skip_json_value(in, depth_left);
-  return JsonValue::parse(text.substr(begin, in.position() - begin), "JSON", depth_left);
-}
 
 /// A number as JsonValue keeps it: `integer` for text without fraction or exponent that int64 or uint64
 /// holds, and its value as a double (JsonValue::get<double>() of the same text).
