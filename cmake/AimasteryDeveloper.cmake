@@ -36,9 +36,10 @@ function(aimastery_developer_target target)
     target_compile_definitions(${target} PRIVATE AIMASTERY_ENABLE_ASSERTS=1)
   endif()
   if(arg_NATIVE AND AIMASTERY_NATIVE)
-    # GCC 12's AVX-512 intrinsics initialise their "undefined" vectors from themselves (_mm256_undefined_pd),
-    # which -Wmaybe-uninitialized reports in every Eigen reduction inlined with -march=native (GCC bug 105593).
+    # GCC 12's AVX-512 intrinsics initialise their "undefined" vectors from themselves (_mm512_undefined_pd),
+    # which -Wuninitialized and -Wmaybe-uninitialized report in every Eigen reduction and exp inlined with
+    # -march=native (GCC bug 105593). The builds without -march=native keep both warnings.
     target_compile_options(${target} PRIVATE -march=native
-      $<$<AND:$<CXX_COMPILER_ID:GNU>,$<VERSION_LESS:$<CXX_COMPILER_VERSION>,13>>:-Wno-maybe-uninitialized>)
+      $<$<AND:$<CXX_COMPILER_ID:GNU>,$<VERSION_LESS:$<CXX_COMPILER_VERSION>,13>>:-Wno-maybe-uninitialized -Wno-uninitialized>)
   endif()
 endfunction()
