@@ -37,7 +37,8 @@ bool same(const aimastery::InferRequest& a, const aimastery::InferRequest& b, bo
     const auto &x = a.inputs[k], &y = b.inputs[k];
     if (x.name != y.name || x.datatype != y.datatype || x.shape != y.shape || x.data.size() != y.data.size())
       return false;
-    if (values && std::memcmp(x.data.data(), y.data.data(), x.data.size() * sizeof(double)) != 0) return false;
+    if (values && !x.data.empty() && std::memcmp(x.data.data(), y.data.data(), x.data.size() * sizeof(double)) != 0)
+      return false;
   }
   return true;
 }

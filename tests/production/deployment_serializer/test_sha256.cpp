@@ -36,6 +36,9 @@ TEST_CASE("SHA-256 gives the NIST example digests") {
   CHECK(to_hex(h.finish()) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
   // finish() resets: the object hashes a new message afterwards.
   CHECK(to_hex(h.update("abc").finish()) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  // An empty piece (a null data()) in the middle of a partly filled block changes nothing.
+  h.update("ab").update(std::span<const std::uint8_t>{}).update("c");
+  CHECK(to_hex(h.finish()) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST_CASE("SHA-256 equals hashlib on random messages, whole and in pieces") {

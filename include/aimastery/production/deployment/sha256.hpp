@@ -37,6 +37,7 @@ class Sha256 {
 
   /// Appends bytes to the message.
   Sha256& update(std::span<const std::uint8_t> bytes) noexcept {
+    if (bytes.empty()) return *this;  // memcpy must not see the null data() of an empty span
     const std::uint8_t* p = bytes.data();
     std::size_t n = bytes.size();
     length_ += n;

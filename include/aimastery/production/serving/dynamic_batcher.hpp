@@ -29,6 +29,9 @@
 /// return. A request larger than max_batch_size is predicted alone. An exception of f is handed to every
 /// caller of that batch. Synchronisation: one mutex and one condition variable for the queue; each caller
 /// waits on its own std::promise, fulfilled outside the lock.
+///
+/// DynamicBatcher is BasicDynamicBatcher<>, a class template so that its members (threads, futures) are
+/// compiled only in the files that use a batcher.
 
 #include <chrono>
 #include <condition_variable>
@@ -53,11 +56,12 @@ struct DynamicBatcherOptions {
   std::function<void(Index rows)> on_batch = {};  ///< called with each batch's rows (metrics)
 };
 
-class DynamicBatcher {
+template <class = void>
+class BasicDynamicBatcher {
  public:
   using Predict = std::function<Matrix<double>(const Matrix<double>&)>;
 
-  DynamicBatcher(Predict predict, DynamicBatcherOptions options = {})
+  BasicDynamicBatcher(Predict predict, DynamicBatcherOptions options = {})
       : predict_(std::move(predict)), options_(std::move(options)) {
     require(static_cast<bool>(predict_), "DynamicBatcher", "the predict function is empty");
     require(options_.max_batch_size >= 1, "DynamicBatcher",
@@ -65,11 +69,11 @@ class DynamicBatcher {
     require(options_.max_delay.count() >= 0, "DynamicBatcher", "max_delay must be >= 0");
     worker_ = std::thread([this] { run(); });
   }
-  DynamicBatcher(const DynamicBatcher&) = delete;
-  DynamicBatcher& operator=(const DynamicBatcher&) = delete;
+  BasicDynamicBatcher(const BasicDynamicBatcher&) = delete;
+  BasicDynamicBatcher& operator=(const BasicDynamicBatcher&) = delete;
 
   /// Finishes the queued requests, then stops the worker.
-  ~DynamicBatcher() {
+  ~BasicDynamicBatcher() {
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;
@@ -82,7 +86,7 @@ class DynamicBatcher {
   /// while some are not yet queued. Release the ticket (destroy it) after predict returns.
   class Ticket {
    public:
-    explicit Ticket(DynamicBatcher& b) : b_(&b) {
+    explicit Ticket(BasicDynamicBatcher& b) : b_(&b) {
       std::lock_guard lock(b_->mutex_);
       ++b_->admitted_;
     }
@@ -101,7 +105,7 @@ class DynamicBatcher {
     }
 
    private:
-    DynamicBatcher* b_;
+    BasicDynamicBatcher* b_;
   };
   [[nodiscard]] Ticket admit() { return Ticket(*this); }
 
@@ -116,7 +120,7 @@ class DynamicBatcher {
         ++inline_;
         lock.unlock();
         struct Release {  // also when predict_ throws
-          DynamicBatcher& b;
+          BasicDynamicBatcher& b;
           ~Release() {
             bool queued = false;
             {
@@ -239,5 +243,6 @@ class DynamicBatcher {
   bool stopping_ = false;
   std::thread worker_;
 };
+using DynamicBatcher = BasicDynamicBatcher<>;
 
 }  // namespace aimastery

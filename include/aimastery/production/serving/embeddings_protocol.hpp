@@ -36,8 +36,10 @@ struct EmbeddingsLimits {
   std::size_t max_input_bytes = 1 << 16;
 };
 
-/// Parses and checks a request; any problem is InferenceError 400 naming it.
-inline EmbeddingsRequest parse_embeddings_request(std::string_view body, const EmbeddingsLimits& limits = {}) {
+/// Parses and checks a request; any problem is InferenceError 400 naming it. (These functions are templates
+/// with a defaulted parameter, compiled only in the files that call them.)
+template <class = void>
+EmbeddingsRequest parse_embeddings_request(std::string_view body, const EmbeddingsLimits& limits = {}) {
   auto bad = [](const std::string& message) { throw InferenceError(400, message); };
   JsonValue j;
   try {
@@ -80,7 +82,8 @@ inline EmbeddingsRequest parse_embeddings_request(std::string_view body, const E
 }
 
 /// RFC 4648 base64 of `bytes`.
-inline std::string base64_encode(std::string_view bytes) {
+template <class = void>
+std::string base64_encode(std::string_view bytes) {
   static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   out.reserve((bytes.size() + 2) / 3 * 4);
@@ -105,7 +108,8 @@ inline std::string base64_encode(std::string_view bytes) {
 }
 
 /// The response for the embeddings E (one row per input), `tokens` the number of tokens encoded.
-inline std::string embeddings_response(const EmbeddingsRequest& request, const Matrix<float>& E, std::size_t tokens) {
+template <class = void>
+std::string embeddings_response(const EmbeddingsRequest& request, const Matrix<float>& E, std::size_t tokens) {
   JsonValue::Array data;
   data.reserve(static_cast<std::size_t>(E.rows()));
   for (Index i = 0; i < E.rows(); ++i) {

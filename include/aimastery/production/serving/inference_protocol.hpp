@@ -30,6 +30,9 @@
 /// are checked against the datatype once it is known: what is kept of them is where the first leaf of
 /// each kind that some datatype refuses stands (a string, object or null; a boolean; a number with a
 /// fraction), and the values; the text of the leaf named in a message is read again.
+///
+/// The codec's functions are templates with a defaulted parameter (called as plain functions), so that a
+/// file that includes this header without calling them does not compile them.
 
 #include <algorithm>
 #include <charconv>
@@ -109,7 +112,8 @@ inline const InferDatatype* find_infer_datatype(std::string_view name) {
 /// a double holds exactly). A floating type: the numbers that round to a finite value of it, below
 /// max + ulp(max)/2 in magnitude (that midpoint rounds to even, which is infinity): 2¹²⁸ − 2¹⁰³ for FP32,
 /// 65520 for FP16.
-inline void datatype_range(const InferDatatype& t, double& low, double& high) {
+template <class = void>
+void datatype_range(const InferDatatype& t, double& low, double& high) {
   constexpr double exact = 9007199254740992.0;  // 2^53
   if (t.boolean) {
     low = 0, high = 1;
@@ -150,7 +154,8 @@ constexpr int infer_max_depth = JsonValue::default_max_depth;
 
 /// A number as JsonValue keeps it: `integer` for text without fraction or exponent that int64 or uint64
 /// holds, and its value as a double (JsonValue::get<double>() of the same text).
-inline double json_number_value(const JsonReader::Number& number, const JsonReader& in, bool& integer) {
+template <class = void>
+double json_number_value(const JsonReader::Number& number, const JsonReader& in, bool& integer) {
   integer = true;
   if (number.value) return static_cast<double>(*number.value);
   const std::string_view text = number.text;
@@ -164,7 +169,8 @@ inline double json_number_value(const JsonReader::Number& number, const JsonRead
 }
 
 /// Reads a "data" array at `in` into `d`, keeping at most `max_values` values (the others are counted).
-inline void read_infer_leaves(JsonReader& in, InferDataLeaves& d, std::size_t max_values, int depth, int depth_left) {
+template <class = void>
+void read_infer_leaves(JsonReader& in, InferDataLeaves& d, std::size_t max_values, int depth, int depth_left) {
   if (depth_left <= 0) in.syntax_error("nesting deeper than the limit");
   in.read_array([&](std::size_t) {
     double x = std::numeric_limits<double>::quiet_NaN();
@@ -197,7 +203,8 @@ inline void read_infer_leaves(JsonReader& in, InferDataLeaves& d, std::size_t ma
 }
 
 /// The leaf `index` of the "data" array `d` of `text`, as a JsonValue (for a message).
-inline JsonValue infer_leaf(std::string_view text, const InferDataLeaves& d, std::size_t index) {
+template <class = void>
+JsonValue infer_leaf(std::string_view text, const InferDataLeaves& d, std::size_t index) {
   const std::string_view data = text.substr(d.begin, d.end - d.begin);
   JsonReader in(data, "data");
   std::size_t seen = 0;
@@ -220,8 +227,9 @@ inline JsonValue infer_leaf(std::string_view text, const InferDataLeaves& d, std
 /// first leaf that breaks a rule, in order, the error of that rule (arrays nested deeper than 32 levels,
 /// more than `max_elements` values: 413, a leaf that is not a number, a fraction in an integer datatype, a
 /// value outside the datatype's range).
-inline std::vector<double> take_tensor_values(InferDataLeaves&& d, const InferDatatype& type, const std::string& input,
-                                              std::int64_t max_elements, std::string_view text) {
+template <class = void>
+std::vector<double> take_tensor_values(InferDataLeaves&& d, const InferDatatype& type, const std::string& input,
+                                       std::int64_t max_elements, std::string_view text) {
   constexpr std::size_t none = InferDataLeaves::none;
   const auto max = static_cast<std::size_t>(max_elements);
   const std::size_t overflow = d.count > max ? max : none;
@@ -251,7 +259,8 @@ inline std::vector<double> take_tensor_values(InferDataLeaves&& d, const InferDa
 }
 
 /// IEEE half precision to double.
-inline double half_to_double(std::uint16_t h) {
+template <class = void>
+double half_to_double(std::uint16_t h) {
   const int exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF;
   const double sign = (h & 0x8000) ? -1.0 : 1.0;
   if (exponent == 0) return sign * std::ldexp(mantissa, -24);
@@ -260,8 +269,9 @@ inline double half_to_double(std::uint16_t h) {
 }
 
 /// The little-endian values of the binary tensor extension.
-inline void read_binary_values(std::string_view bytes, const InferDatatype& type, const std::string& input,
-                               std::vector<double>& out) {
+template <class = void>
+void read_binary_values(std::string_view bytes, const InferDatatype& type, const std::string& input,
+                        std::vector<double>& out) {
   const std::size_t n = bytes.size() / static_cast<std::size_t>(type.bytes);
   out.resize(n);
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
@@ -372,7 +382,8 @@ class FastJsonCursor {
 /// keys in any order, each once, strings of printable ASCII without escapes, finite numbers. Anything else
 /// (another key or datatype, escapes, nested data, a value the request cannot hold) returns nothing: the
 /// general parser then reads the body and gives its result or its error, so both paths agree.
-inline std::optional<InferRequest> parse_infer_request_fast(std::string_view body, const InferCodecLimits& limits) {
+template <class = void>
+std::optional<InferRequest> parse_infer_request_fast(std::string_view body, const InferCodecLimits& limits) {
   FastJsonCursor c(body);
   InferRequest request;
   bool seen_id = false, seen_inputs = false, seen_outputs = false;
@@ -487,7 +498,8 @@ struct RawInferBody {
   std::vector<JsonStringField> outputs;             ///< each one's "name" (absent when not an object)
 };
 
-inline void read_string_field(JsonReader& in, JsonStringField& field, int depth_left) {
+template <class = void>
+void read_string_field(JsonReader& in, JsonStringField& field, int depth_left) {
   field.present = true;
   if (in.peek() == JsonReader::Kind::string) {
     field.is_string = true;
@@ -497,8 +509,8 @@ inline void read_string_field(JsonReader& in, JsonStringField& field, int depth_
   }
 }
 
-inline void read_raw_tensor(JsonReader& in, std::string_view text, RawInferTensor& t, std::size_t max_values,
-                            int depth_left) {
+template <class = void>
+void read_raw_tensor(JsonReader& in, std::string_view text, RawInferTensor& t, std::size_t max_values, int depth_left) {
   if (in.peek() != JsonReader::Kind::object) return skip_json_value(in, depth_left);
   if (depth_left <= 0) in.syntax_error("nesting deeper than the limit");
   t.object = true;
@@ -526,8 +538,9 @@ inline void read_raw_tensor(JsonReader& in, std::string_view text, RawInferTenso
 
 /// Reads a body whose tensors are under `tensors_key`; a request (`request`) also has "outputs", the names
 /// it asks for. Text that breaks the grammar: 400 "malformed JSON (byte k: problem)".
-inline RawInferBody read_raw_infer_body(std::string_view text, std::string_view tensors_key, bool request,
-                                        std::size_t max_values) {
+template <class = void>
+RawInferBody read_raw_infer_body(std::string_view text, std::string_view tensors_key, bool request,
+                                 std::size_t max_values) {
   RawInferBody body;
   JsonReader in(text, "malformed JSON");
   try {
@@ -578,7 +591,8 @@ inline RawInferBody read_raw_infer_body(std::string_view text, std::string_view 
 }
 
 /// A dimension of a shape: a non-negative integer that int64 holds, else -1.
-inline std::int64_t infer_dimension(const JsonValue& d) {
+template <class = void>
+std::int64_t infer_dimension(const JsonValue& d) {
   if (d.is_number_unsigned()) {
     const auto u = d.get<std::uint64_t>();
     return u <= std::uint64_t(std::numeric_limits<std::int64_t>::max()) ? static_cast<std::int64_t>(u) : -1;
@@ -589,8 +603,9 @@ inline std::int64_t infer_dimension(const JsonValue& d) {
 }
 
 /// The general parser of parse_infer_request (every form of the protocol, and its errors).
-inline InferRequest parse_infer_request_general(std::string_view body, std::optional<std::size_t> header_length,
-                                                const InferCodecLimits& limits) {
+template <class = void>
+InferRequest parse_infer_request_general(std::string_view body, std::optional<std::size_t> header_length,
+                                         const InferCodecLimits& limits) {
   if (header_length && *header_length > body.size())
     bad_request("Inference-Header-Content-Length " + std::to_string(*header_length) + " exceeds the body's " +
                 std::to_string(body.size()) + " bytes");
@@ -683,8 +698,9 @@ inline InferRequest parse_infer_request_general(std::string_view body, std::opti
 /// extension (the JSON is body[0, header_length), the tensors' bytes follow), or nothing for pure JSON.
 /// The common JSON request is read by a direct parser (detail::parse_infer_request_fast); everything else,
 /// errors included, by detail::parse_infer_request_general.
-inline InferRequest parse_infer_request(std::string_view body, std::optional<std::size_t> header_length = std::nullopt,
-                                        const InferCodecLimits& limits = {}) {
+template <class = void>
+InferRequest parse_infer_request(std::string_view body, std::optional<std::size_t> header_length = std::nullopt,
+                                 const InferCodecLimits& limits = {}) {
   if (!header_length)
     if (std::optional<InferRequest> request = detail::parse_infer_request_fast(body, limits))
       return std::move(*request);
@@ -694,7 +710,8 @@ inline InferRequest parse_infer_request(std::string_view body, std::optional<std
 namespace detail {
 
 /// The shortest text that reads back as the same value: std::to_chars in the tensor's precision.
-inline void append_number(std::string& out, double x, std::string_view datatype) {
+template <class = void>
+void append_number(std::string& out, double x, std::string_view datatype) {
   if (!std::isfinite(x)) {
     out += "null";  // JSON has no NaN or infinity
     return;
@@ -715,11 +732,13 @@ inline void append_number(std::string& out, double x, std::string_view datatype)
 }
 
 /// Appends `s` as a JSON string; InvalidArgument when it is not UTF-8.
-inline void append_infer_string(std::string& out, std::string_view s) {
+template <class = void>
+void append_infer_string(std::string& out, std::string_view s) {
   if (!append_json_string(out, s)) throw InvalidArgument("to_json_text: a name or id is not valid UTF-8");
 }
 
-inline void append_tensor(std::string& out, const InferTensor& t) {
+template <class = void>
+void append_tensor(std::string& out, const InferTensor& t) {
   out += "{\"name\":";
   append_infer_string(out, t.name);
   out += ",\"shape\":[";
@@ -735,7 +754,8 @@ inline void append_tensor(std::string& out, const InferTensor& t) {
 }  // namespace detail
 
 /// The response as JSON text (written directly: the data arrays are the bulk of it).
-inline std::string to_json_text(const InferResponse& r) {
+template <class = void>
+std::string to_json_text(const InferResponse& r) {
   std::string out = "{\"model_name\":";
   detail::append_infer_string(out, r.model_name);
   out += ",\"model_version\":";
@@ -754,7 +774,8 @@ inline std::string to_json_text(const InferResponse& r) {
 }
 
 /// A request as JSON text (clients and tests).
-inline std::string to_json_text(const InferRequest& r) {
+template <class = void>
+std::string to_json_text(const InferRequest& r) {
   std::string out = "{";
   if (!r.id.empty()) {
     out += "\"id\":";
@@ -780,7 +801,8 @@ inline std::string to_json_text(const InferRequest& r) {
 }
 
 /// Reads a response (clients and tests); malformed: InferenceError 400.
-inline InferResponse parse_infer_response(std::string_view body) {
+template <class = void>
+InferResponse parse_infer_response(std::string_view body) {
   using detail::bad_request;
   const std::int64_t max_elements = InferCodecLimits{}.max_elements;
   detail::RawInferBody j =

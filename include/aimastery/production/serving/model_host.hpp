@@ -70,11 +70,14 @@ struct DriftSummary {
   std::size_t reference_rows = 0, current_rows = 0;
 };
 
-/// One loaded version of a model and its serving state.
-class HostedModel {
+/// One loaded version of a model and its serving state. A class template (HostedModel is
+/// BasicHostedModel<>) so that its members, which reach the cache, the batcher and the drift tests, are
+/// compiled only where a host is used.
+template <class = void>
+class BasicHostedModel {
  public:
-  HostedModel(std::string name, std::int64_t version, ServedModel model, const ModelHostOptions& options,
-              const std::shared_ptr<CacheBackend>& cache_backend)
+  BasicHostedModel(std::string name, std::int64_t version, ServedModel model, const ModelHostOptions& options,
+                   const std::shared_ptr<CacheBackend>& cache_backend)
       : name_(std::move(name)), version_(version), model_(std::move(model)), options_(options) {
     if (cache_backend) cache_.emplace(cache_backend, PredictionCacheOptions{.key_namespace = "serve"});
     if (options.max_batch_size > 1) {
@@ -212,6 +215,7 @@ class HostedModel {
   DriftSummary drift_;
   std::chrono::steady_clock::time_point drift_computed_{};
 };
+using HostedModel = BasicHostedModel<>;
 
 /// The models of a registry, loaded with `Serializer` (ModelSerializer; see load_served_model). ModelHost
 /// is BasicModelHost<ModelSerializer>.

@@ -109,8 +109,10 @@ class Histogram {
   double sum_ = 0;
 };
 
-/// Request, latency and batch counts of a server, by model. Thread-safe.
-class ServingMetrics {
+/// Request, latency and batch counts of a server, by model. Thread-safe. ServingMetrics is
+/// BasicServingMetrics<>, compiled only where a server uses it.
+template <class = void>
+class BasicServingMetrics {
  public:
   /// One answered request ("" for routes that are not about a model).
   void record_request(const std::string& model, int http_status, double seconds) {
@@ -174,5 +176,6 @@ class ServingMetrics {
   std::map<std::string, Histogram> latencies_;
   std::map<std::string, Histogram> batches_;
 };
+using ServingMetrics = BasicServingMetrics<>;
 
 }  // namespace aimastery
