@@ -785,15 +785,17 @@ class HnswIndex {
     Graph g;
     g.dimension = static_cast<Index>(dimension);
     g.params = {static_cast<Index>(M), static_cast<Index>(ef_construction), static_cast<Index>(ef), seed};
-    g.draws = draws;
-    g.rng.seed(seed);
-    g.rng.discard(draws);
     b.need(2 * n, "the levels and deletion marks");
     const std::uint64_t room = (body.size() - b.at - 2 * n) / sizeof(T);  // scalars that could follow
     if (n > 0 && dimension > room / n)
       b.bad("is truncated: " + std::to_string(n) + " vectors of dimension " + std::to_string(dimension) +
             " do not fit in the bytes that remain");
     b.need(2 * n + n * dimension * sizeof(T), "the vectors");
+    // The engine catches up only now that the file holds all `draws` elements: a forged count cannot make
+    // it run for longer than reading the file takes.
+    g.draws = draws;
+    g.rng.seed(seed);
+    g.rng.discard(draws);
     g.levels.resize(n);
     g.deleted.resize(n);
     for (std::uint64_t i = 0; i < n; ++i) {
