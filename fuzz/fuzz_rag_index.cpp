@@ -5,7 +5,8 @@
 // built at start-up. Random bytes would rarely get past the manifest's sizes and checksums, so when the
 // chosen file is not the manifest, the manifest is re-signed with the new file's size and FNV-1a 64 and its
 // own checksum; when it is the manifest and bit 2 of the selector is set, a new manifest that parses as
-// JSON gets its own checksum recomputed. That reaches the structural checks (JSON shapes, options, offsets
+// JSON gets its own checksum recomputed; when it is the graph and that bit is set, the graph's trailing
+// checksum is recomputed too. That reaches the structural checks (JSON shapes, options, offsets
 // inside documents, the HNSW graph's layers and links, counts and dimensions). Loading must give an index or raise
 // FormatError (or InvalidArgument for a manifest that names another embedder, load()'s documented answer); anything
 // else is a finding.
@@ -19,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -91,10 +93,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);
   std::array<std::string, file_names.size()> files = base.files;
   files[chosen] = std::string(bytes);
+  if (chosen == 3 && (data[0] & 4) != 0 && files[3].size() >= 8) {
+    // The graph file ends with its own FNV-1a 64 of the bytes before it: recomputed, so that forged
+    // headers (counts, dimensions, M) reach the graph's structural checks.
+    const std::uint64_t hash = aimastery::detail::rag::fnv1a(std::string_view(files[3]).substr(0, files[3].size() - 8));
+    std::memcpy(files[3].data() + files[3].size() - 8, &hash, 8);
+  }
   if (chosen != 0) {
     aimastery::JsonValue manifest = aimastery::JsonValue::parse(files[0]);
     manifest["files"][file_names[chosen]] = aimastery::JsonValue::object(
-        {{"bytes", bytes.size()}, {"fnv1a64", aimastery::detail::rag::hex64(aimastery::detail::rag::fnv1a(bytes))}});
+        {{"bytes", files[chosen].size()},
+         {"fnv1a64", aimastery::detail::rag::hex64(aimastery::detail::rag::fnv1a(files[chosen]))}});
     files[0] = resealed(std::move(manifest)).dump(1);
   } else if ((data[0] & 4) != 0) {
     try {
