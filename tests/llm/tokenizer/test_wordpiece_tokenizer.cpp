@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "support.hpp"
 
@@ -134,4 +135,67 @@ TEST_CASE("WordPieceTokenizer: bad vocabularies and arguments") {
   CHECK(tok.tokenize("ab abb c") == std::vector<std::string>{"a", "##b", "a", "##b", "##b", "[UNK]"});
   CHECK_THROWS_NAMING(tok.id_to_token(6), InvalidArgument, "id 6 outside");
   CHECK_THROWS_NAMING(tok.id_to_token(-1), InvalidArgument, "id -1 outside");
+}
+
+namespace {
+
+/// 2^stages distinct keys whose plain FNV-1a 64 hashes (the tables' hash before it was seeded and mixed)
+/// agree in their low 16 bits: FNV-1a's low k bits depend only on the low k bits of its state, so one pair
+/// of 3-letter blocks that collide there from a common state can be followed by another (Joux's
+/// multicollision), and any choice of one block per stage collides.
+std::vector<std::string> fnv_low_bit_multicollision(int stages) {
+  constexpr std::uint64_t prime = 0x100000001b3ull, low = (std::uint64_t(1) << 16) - 1;
+  const auto step = [&](std::uint64_t h, const std::string& block) {
+    for (const char c : block) h = (h ^ static_cast<unsigned char>(c)) * prime;
+    return h;
+  };
+  std::uint64_t state = 0xcbf29ce484222325ull;
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (int s = 0; s < stages; ++s) {
+    std::map<std::uint64_t, std::string> seen;
+    for (int x = 0;; ++x) {
+      const std::string block = {char('a' + x % 26), char('a' + x / 26 % 26), char('a' + x / 676 % 26)};
+      const auto [it, inserted] = seen.emplace(step(state, block) & low, block);
+      if (!inserted) {
+        pairs.emplace_back(it->second, block);
+        break;
+      }
+    }
+    state = step(state, pairs.back().first);
+  }
+  std::vector<std::string> keys;
+  for (std::uint64_t choice = 0; choice < (std::uint64_t(1) << stages); ++choice) {
+    std::string key;
+    for (int s = 0; s < stages; ++s) key += (choice >> s & 1) != 0 ? pairs[s].second : pairs[s].first;
+    keys.push_back(key);
+  }
+  return keys;
+}
+
+}  // namespace
+
+TEST_CASE("WordPieceTokenizer: a vocabulary of chosen colliding tokens does not make one probe cluster") {
+  const std::vector<std::string> keys = fnv_low_bit_multicollision(12);  // 4,096 keys of 36 letters
+  {
+    // Unseeded FNV-1a put all 4,096 in one run of slots: every insertion and lookup walked it.
+    std::uint64_t first = 0xcbf29ce484222325ull, last = first;
+    for (const char c : keys.front()) first = (first ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+    for (const char c : keys.back()) last = (last ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+    REQUIRE(keys.front() != keys.back());
+    REQUIRE((first & 0xFFFF) == (last & 0xFFFF));
+  }
+  detail::StringIdTable table;
+  const auto key_of = [&](std::int32_t id) -> std::optional<std::string_view> { return keys[std::size_t(id)]; };
+  table.build(static_cast<std::int32_t>(keys.size()), key_of);
+  // 4,096 keys in 16,384 slots: with a hash that spreads them, the longest run is a few dozen at most.
+  CHECK(table.longest_cluster() < 64);
+  for (std::size_t id = 0; id < keys.size(); id += 97) CHECK(table.find(keys[id], key_of) == std::int32_t(id));
+  CHECK(table.find("not a key", key_of) == -1);
+
+  // The same tokens as a vocabulary: each still finds its id.
+  std::string text = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
+  for (const auto& k : keys) text += k + "\n";
+  const TempFile vocab("aimastery_colliding_vocab.txt", text);
+  const WordPieceTokenizer tok = WordPieceTokenizer::from_file(vocab.path);
+  CHECK(tok.token_to_id(keys[1234]) == 5 + 1234);
 }

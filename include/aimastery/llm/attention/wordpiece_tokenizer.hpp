@@ -181,13 +181,21 @@ namespace detail {
 
 /// string → id, open addressing with linear probing over a power-of-two table of (hash, id) slots. Keys
 /// are views of strings owned elsewhere (`key_of(id)`), so a lookup allocates nothing.
+///
+/// The slot of a key is the low bits of its hash, so the hash must spread every input bit into them.
+/// Plain FNV-1a does not: its low k bits depend only on the low k bits of the state, so a vocabulary of
+/// chosen tokens can give thousands of keys one slot (one probe cluster: a quadratic build and slow
+/// lookups). Here the FNV-1a state starts from a per-table seed taken from addresses that ASLR randomises,
+/// and MurmurHash3's fmix64 finishes it, so that which keys share a slot cannot be known in advance. The
+/// seed changes only where keys sit, never which id a key finds.
 class StringIdTable {
  public:
-  /// 64-bit FNV-1a.
-  static std::uint64_t hash(std::string_view s) noexcept {
-    std::uint64_t h = 0xcbf29ce484222325ull;
+  /// 64-bit FNV-1a from the table's seed, then fmix64: x ← x ⊕ x≫33, x ← x·c₁, x ← x ⊕ x≫33, x ← x·c₂,
+  /// x ← x ⊕ x≫33.
+  [[nodiscard]] std::uint64_t hash(std::string_view s) const noexcept {
+    std::uint64_t h = 0xcbf29ce484222325ull ^ seed_;
     for (const char ch : s) h = (h ^ static_cast<unsigned char>(ch)) * 0x100000001b3ull;
-    return h;
+    return mix(h);
   }
 
   template <class KeyOf>
@@ -196,6 +204,8 @@ class StringIdTable {
     while (capacity < 2 * static_cast<std::size_t>(count) + 1) capacity *= 2;
     slots_.assign(capacity, Slot{});
     mask_ = capacity - 1;
+    static constexpr char anchor = 0;  // its address moves with the program's load address
+    seed_ = mix(reinterpret_cast<std::uintptr_t>(slots_.data()) ^ mix(reinterpret_cast<std::uintptr_t>(&anchor)));
     for (std::int32_t id = 0; id < count; ++id) {
       const std::optional<std::string_view> key = key_of(id);
       if (!key) continue;
@@ -218,13 +228,33 @@ class StringIdTable {
     }
   }
 
+  /// The longest run of occupied slots: the most probes a lookup can take.
+  [[nodiscard]] std::size_t longest_cluster() const noexcept {
+    std::size_t longest = 0, run = 0;
+    for (std::size_t pass = 0; pass < 2; ++pass)  // twice round, for a run that wraps past the end
+      for (const Slot& slot : slots_) {
+        run = slot.id >= 0 ? run + 1 : 0;
+        longest = std::max(longest, std::min(run, slots_.size()));
+      }
+    return longest;
+  }
+
  private:
   struct Slot {
     std::uint64_t hash = 0;
     std::int32_t id = -1;
   };
+  static std::uint64_t mix(std::uint64_t x) noexcept {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+  }
+
   std::vector<Slot> slots_{Slot{}};
   std::size_t mask_ = 0;
+  std::uint64_t seed_ = 0;
 };
 
 }  // namespace detail
