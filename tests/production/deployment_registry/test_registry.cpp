@@ -235,6 +235,12 @@ TEST_CASE("ModelVersionManager: a folder that is not a registry, and corrupt reg
           "artifacts[0].path");
   refused(mutated([](auto& j) { j["models"]["m"]["versions"]["1"]["artifacts"][0]["size"] = -1; }),
           "artifacts[0].size");
+  // The same file listed 10,000 times would make verify() hash it 10,000 times.
+  refused(mutated([](auto& j) {
+            auto& artifacts = j["models"]["m"]["versions"]["1"]["artifacts"];
+            for (int i = 0; i < 10000; ++i) artifacts.push_back(artifacts[0]);
+          }),
+          "artifacts lists the path 'w' more than once");
   refused(mutated([](auto& j) { j["models"]["m"]["aliases"]["champion"] = 3; }),
           "aliases.champion names a version that does not exist");
   refused(mutated([](auto& j) {

@@ -313,6 +313,7 @@ void validate_registry_state(const JsonValue& j, const std::filesystem::path& fi
         if (!valid_tag_key(tag) || !value.is_string()) bad(at + ".tags." + tag, "must be a string under a valid key");
       const JsonValue* artifacts = version.find("artifacts");
       if (artifacts == nullptr || !artifacts->is_array()) bad(at + ".artifacts", "must be an array");
+      std::vector<std::string_view> paths;  // each file once: verify() hashes every listed path
       for (std::size_t i = 0; i < artifacts->size(); ++i) {
         const JsonValue& a = artifacts->at(i);
         const std::string ai = at + ".artifacts[" + std::to_string(i) + "]";
@@ -324,7 +325,11 @@ void validate_registry_state(const JsonValue& j, const std::filesystem::path& fi
         if (const JsonValue* hash = a.find("xxh3_128");
             hash == nullptr || !hash->is_string() || hash->as_string().size() != 32)
           bad(ai + ".xxh3_128", "must be 32 hexadecimal digits");
+        paths.push_back(path->as_string());
       }
+      std::sort(paths.begin(), paths.end());
+      if (const auto twice = std::adjacent_find(paths.begin(), paths.end()); twice != paths.end())
+        bad(at + ".artifacts lists the path '" + std::string(*twice) + "'", "more than once");
     }
     for (const auto& [alias, version] : object_at(model, "aliases", where).members()) {
       const std::string at = where + ".aliases." + alias;
