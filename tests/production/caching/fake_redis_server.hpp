@@ -27,6 +27,7 @@ class FakeRedisServer {
     http,          ///< replies with an HTTP 400 and closes
     wrong_pong,    ///< replies +OK to everything
     endless_scan,  ///< SCAN always returns cursor 7 and no keys
+    huge_array,    ///< replies with the header of an array of 2^31 - 1 elements, then nothing
   };
 
   /// `prompt_pongs`: the first that many PINGs (over all connections) get a prompt +PONG, so that a
@@ -118,6 +119,9 @@ class FakeRedisServer {
           return;
         case Behaviour::wrong_pong:
           if (!reply(fd, "+OK\r\n")) return;
+          break;
+        case Behaviour::huge_array:
+          if (!reply(fd, "*2147483647\r\n")) return;
           break;
         case Behaviour::endless_scan:
           if (!reply(fd, command.find("SCAN") != std::string::npos ? "*2\r\n$1\r\n7\r\n*0\r\n" : "-ERR unknown\r\n"))

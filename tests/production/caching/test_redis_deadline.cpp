@@ -96,6 +96,21 @@ TEST_SUITE("redis_deadline") {
     }
   }
 
+  TEST_CASE("RedisCache: an array reply that announces 2^31 - 1 elements is refused before room is made for them") {
+    // hiredis allocated the 2^31 slots and walked them all when the half-read reply was freed: seconds per
+    // header. The header is refused as it is read, whatever the command.
+    test::FakeRedisServer server(Behaviour::huge_array, 1);
+    RedisCache cache(fake_options(server));
+    const std::vector<std::string> keys{"a", "b", "c"};
+    const auto took = elapsed([&] {
+      CHECK_THROWS_NAMING(cache.get_many(keys), ConnectionError,
+                          "sent an array reply of 2147483647 elements, more than the 65536 the command can return");
+      CHECK_THROWS_NAMING(cache.get("k"), ConnectionError, "array reply of 2147483647 elements");
+      CHECK_THROWS_NAMING(cache.erase_prefix("p:"), ConnectionError, "array reply of 2147483647 elements");
+    });
+    CHECK(took <= cache.call_timeout() + slack);
+  }
+
   TEST_CASE("RedisCache::erase_prefix: a SCAN cursor that never returns to 0 is cut off by erase_prefix_timeout") {
     test::FakeRedisServer server(Behaviour::endless_scan, 1);
     RedisCacheOptions options = fake_options(server);

@@ -32,9 +32,11 @@
 #include <cstring>
 #include <initializer_list>
 #include <memory>
+#include <new>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
@@ -57,6 +59,56 @@ using RedisReplyPtr = std::unique_ptr<redisReply, RedisReplyDeleter>;
 struct RedisReaderDeleter {
   void operator()(redisReader* reader) const noexcept { redisReaderFree(reader); }
 };
+
+/// The most elements an array reply may announce, checked before hiredis allocates room for them: what the
+/// command can return (MGET: one per key), and at least 65,536 (a SCAN page asks for 1,000). Without it a
+/// hostile "*2147483647\r\n" (13 bytes) makes hiredis allocate 2^31 slots and walk them all when the
+/// reply is freed (seconds per such header).
+struct RedisReplyLimit {
+  std::size_t max_elements = 65536;
+  long long refused = -1;  // the count of an array refused in this exchange, for the message
+};
+
+/// hiredis's own reply functions, as its reader is created with.
+inline const redisReplyObjectFunctions& redis_default_reply_functions() {
+  static const redisReplyObjectFunctions functions = [] {
+    const std::unique_ptr<redisReader, RedisReaderDeleter> probe(redisReaderCreate());
+    if (!probe) throw std::bad_alloc();
+    return *probe->fn;
+  }();
+  return functions;
+}
+
+/// createArray with the RedisReplyLimit of the reader (its privdata): a larger array is refused, which
+/// stops the reader with an error. `Count` is int in hiredis 0.14, size_t from 1.0.
+template <class Count>
+void* redis_bounded_array(const redisReadTask* task, Count elements) {
+  auto* limit = static_cast<RedisReplyLimit*>(task->privdata);
+  bool too_many = limit != nullptr && static_cast<unsigned long long>(elements) > limit->max_elements;
+  if constexpr (std::is_signed_v<Count>) too_many = too_many || elements < 0;
+  if (too_many) {
+    limit->refused = static_cast<long long>(elements);
+    return nullptr;
+  }
+  return redis_default_reply_functions().createArray(task, elements);
+}
+
+template <class Function>
+struct RedisArrayCount;
+template <class Result, class Task, class Count>
+struct RedisArrayCount<Result (*)(Task, Count)> {
+  using type = Count;
+};
+
+/// The reply functions of every RedisConnection's reader: hiredis's, with the array size bounded.
+inline redisReplyObjectFunctions* redis_bounded_reply_functions() {
+  static redisReplyObjectFunctions functions = [] {
+    redisReplyObjectFunctions bounded = redis_default_reply_functions();
+    bounded.createArray = &redis_bounded_array<typename RedisArrayCount<decltype(bounded.createArray)>::type>;
+    return bounded;
+  }();
+  return &functions;
+}
 
 /// What poll() may wait for `deadline`: the time left in whole milliseconds, rounded up (a wait never
 /// ends just before the deadline only to wait again for 0 ms), 0 once it has passed.
@@ -100,6 +152,7 @@ class RedisConnection {
   RedisReplyPtr command(std::span<const std::string_view> argv, std::string_view where, RedisDeadline deadline) {
     out_.clear();
     append_command(argv);
+    limit_replies_to(argv.size());
     const RedisDeadline until = exchange_deadline(deadline);
     send_all(where, until);
     return read_reply(where, until);
@@ -112,7 +165,12 @@ class RedisConnection {
   std::vector<RedisReplyPtr> pipeline(const std::vector<std::vector<std::string_view>>& commands,
                                       std::string_view where, RedisDeadline deadline) {
     out_.clear();
-    for (const auto& argv : commands) append_command(argv);
+    std::size_t most_arguments = 0;
+    for (const auto& argv : commands) {
+      append_command(argv);
+      most_arguments = std::max(most_arguments, argv.size());
+    }
+    limit_replies_to(most_arguments);
     const RedisDeadline until = exchange_deadline(deadline);
     send_all(where, until);
     std::vector<RedisReplyPtr> replies;
@@ -197,7 +255,7 @@ class RedisConnection {
       const int on = 1;
       ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
       ::setsockopt(fd_, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
-      reader_.reset(redisReaderCreate());
+      reader_.reset(redisReaderCreateWithFunctions(redis_bounded_reply_functions()));
       if (!reader_) {
         close();
         throw ConnectionError(std::string(where) + ": cannot allocate a reply reader");
@@ -257,7 +315,13 @@ class RedisConnection {
     }
   }
 
+  // A command of n arguments gets at most n array elements back (MGET), or a SCAN page.
+  void limit_replies_to(std::size_t arguments) noexcept {
+    reply_limit_ = {std::max<std::size_t>(arguments, RedisReplyLimit{}.max_elements), -1};
+  }
+
   RedisReplyPtr read_reply(std::string_view where, RedisDeadline until) {
+    reader_->privdata = &reply_limit_;  // read by redis_bounded_array (set here: this object may have moved)
     for (;;) {
       void* reply = nullptr;
       if (redisReaderGetReply(reader_.get(), &reply) != REDIS_OK) throw failure(where, protocol_message());
@@ -280,6 +344,9 @@ class RedisConnection {
            std::to_string(options_->command_timeout.count()) + " ms, within the call's deadline)";
   }
   std::string protocol_message() const {
+    if (reply_limit_.refused >= 0)
+      return address() + " sent an array reply of " + std::to_string(reply_limit_.refused) +
+             " elements, more than the " + std::to_string(reply_limit_.max_elements) + " the command can return";
     return address() + " does not speak the Redis protocol (" + std::string(reader_->errstr) + ")";
   }
 
@@ -301,6 +368,7 @@ class RedisConnection {
   int fd_ = -1;
   bool ready_ = false;
   std::unique_ptr<redisReader, RedisReaderDeleter> reader_;
+  RedisReplyLimit reply_limit_;
   std::string out_;                 // the framed commands of the current exchange (capacity reused)
   std::array<char, 16384> buffer_;  // bytes read from the socket, fed to reader_
 };
