@@ -257,6 +257,60 @@ TEST_CASE_TEMPLATE("the attention layers give the same outputs after save and lo
   }
 }
 
+TEST_CASE_TEMPLATE("a LayerNorm without elementwise_affine holds no parameters, whatever its features", T, float,
+                   double) {
+  // A LayerNorm model file with elementwise_affine false has no tensor to bound `features`: the layer
+  // must not allocate γ and β (PyTorch's are None), or a file of a few hundred bytes asks for gigabytes.
+  const auto file_of = [](std::int64_t features, bool affine, const Safetensors& tensors = {}) {
+    const JsonValue document =
+        JsonValue::object({{"format_version", 1},
+                           {"library_version", "0.1.0"},
+                           {"created", "x"},
+                           {"kind", "LayerNorm"},
+                           {"scalar", scalar_name<T>()},
+                           {"hyper_parameters",
+                            JsonValue::object({{"features", features}, {"eps", 1e-5}, {"elementwise_affine", affine}})},
+                           {"state", JsonValue::object()},
+                           {"metrics", JsonValue::object()}});
+    return detail::serialize_model_file(tensors, document);
+  };
+  const std::vector<unsigned char> bytes = file_of(Index{1} << 20, false);
+  CHECK(bytes.size() < 1024);
+  LayerNorm<T> wide = ModelSerializer::deserialize<LayerNorm<T>>(bytes, "wide");
+  CHECK(wide.features() == Index{1} << 20);
+  CHECK_FALSE(wide.elementwise_affine());
+  // 2^20 features would be 4 · 2^20 scalars of γ, β and their gradients: none are allocated.
+  REQUIRE(wide.weight().value.size() == 0);
+  REQUIRE(wide.bias().grad.size() == 0);
+  CHECK(wide.parameters().empty());
+  // The largest features the format allows costs nothing either.
+  const LayerNorm<T> widest = ModelSerializer::deserialize<LayerNorm<T>>(file_of(detail::max_width, false), "widest");
+  CHECK(widest.features() == detail::max_width);
+
+  // A non-affine layer still normalises, saves without tensors and loads back the same.
+  std::mt19937_64 rng(test::test_seed());
+  const Matrix<T> X = test::random_matrix<T>(4, 6, rng);
+  LayerNorm<T> plain(6, {.eps = 1e-3, .elementwise_affine = false});
+  ModelWriter out;
+  ModelCodec<LayerNorm<T>>::save(plain, out);
+  CHECK(out.tensors.tensors.empty());
+  auto back = round_trip(plain, "plain_norm.safetensors");
+  CHECK_FALSE(back.elementwise_affine());
+  check_identical(back.forward(X), plain.forward(X));
+
+  // An affine layer's size is its weight's: missing, or disagreeing with `features`, is refused.
+  CHECK_THROWS_NAMING(ModelSerializer::deserialize<LayerNorm<T>>(file_of(detail::max_width, true), "affine"),
+                      FormatError, "tensor 'weight' is missing");
+  Safetensors weight;
+  weight.add("weight", Matrix<T>::Ones(1, 6));
+  weight.add("bias", Matrix<T>::Zero(1, 6));
+  CHECK_THROWS_NAMING(ModelSerializer::deserialize<LayerNorm<T>>(file_of(detail::max_width, true, weight), "affine"),
+                      FormatError, "does not match tensor 'weight'");
+  // A non-affine file with tensors: they are no parameters of the layer.
+  CHECK_THROWS_NAMING(ModelSerializer::deserialize<LayerNorm<T>>(file_of(6, false, weight), "plain"), FormatError,
+                      "is no parameter of the layer");
+}
+
 TEST_CASE("the provenance is recorded in the file") {
   const Data<double> data = make_data<double>(7);
   RandomForestScratch<double> rf({.n_estimators = 5, .seed = 1});

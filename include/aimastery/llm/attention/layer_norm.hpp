@@ -6,7 +6,8 @@
 ///   x̂ = (x − μ)·r,     y = γ ⊙ x̂ + β
 ///
 /// ε is configurable: 1e-5 as PyTorch's default, 1e-12 as BERT. Parameters "weight" (γ) and "bias" (β),
-/// 1 × E, PyTorch's state_dict names.
+/// 1 × E, PyTorch's state_dict names. Without elementwise_affine there are none (y = x̂, PyTorch's weight
+/// and bias are None): γ and β stay empty, so such a layer holds no memory proportional to E.
 ///
 /// Backward for one token (upstream dy): with g = dy ⊙ γ,
 ///   ∂L/∂β += dy,   ∂L/∂γ += dy ⊙ x̂
@@ -42,8 +43,12 @@ class LayerNorm : public Layer<T> {
     require(normalized_shape > 0, "LayerNorm",
             [&] { return "normalized_shape must be positive, got " + std::to_string(normalized_shape); });
     require(std::isfinite(options.eps) && options.eps > 0.0, "LayerNorm", "eps must be positive and finite");
-    weight_ = Parameter<T>(Matrix<T>::Ones(1, features_));
-    bias_ = Parameter<T>(Matrix<T>::Zero(1, features_));
+    // γ = 1, β = 0 as PyTorch initialises them; only an affine layer has them (E comes from the caller or
+    // a file, and a non-affine layer must not allocate in proportion to it).
+    if (options.elementwise_affine) {
+      weight_ = Parameter<T>(Matrix<T>::Ones(1, features_));
+      bias_ = Parameter<T>(Matrix<T>::Zero(1, features_));
+    }
   }
 
   [[nodiscard]] std::string name() const override {
@@ -53,7 +58,11 @@ class LayerNorm : public Layer<T> {
   }
   [[nodiscard]] Index features() const noexcept { return features_; }
   [[nodiscard]] double eps() const noexcept { return options_.eps; }
+  /// Whether the layer learns γ and β.
+  [[nodiscard]] bool elementwise_affine() const noexcept { return options_.elementwise_affine; }
+  /// γ (1 × E); empty (0 × 0) without elementwise_affine.
   Parameter<T>& weight() noexcept { return weight_; }
+  /// β (1 × E); empty (0 × 0) without elementwise_affine.
   Parameter<T>& bias() noexcept { return bias_; }
 
   Matrix<T> forward(const Matrix<T>& X) override {

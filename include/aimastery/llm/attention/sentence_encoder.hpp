@@ -35,8 +35,10 @@
 #include <functional>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
@@ -161,65 +163,43 @@ class BasicSentenceEncoder {
   BasicSentenceEncoder(const BertConfig& config, WordPieceTokenizer tokenizer, const Safetensors& weights,
                        SentenceEncoderOptions options = {})
       : config_(config), options_(options), tokenizer_(std::move(tokenizer)) {
-    const Index E = config.hidden_size, F = config.intermediate_size;
+    // Every tensor is checked (name, shape, dtype, byte count) before the network is built: the network's
+    // size is then the size of the tensors at hand, so a config.json with large sizes and a file without
+    // those tensors fails here instead of allocating what the config.json claims.
+    check_tensors(config, weights);
+    const Index E = config.hidden_size;
     Model model(config);
-    std::vector<std::string> expected;
-    const auto take = [&](const std::string& name, std::vector<Index> shape) -> Matrix<T> {
-      expected.push_back(name);
-      if (!weights.contains(name)) throw FormatError("SentenceEncoder: tensor '" + name + "' is missing");
-      const SafetensorsTensor& t = weights.at(name);
-      if (t.shape != shape)
-        throw FormatError("SentenceEncoder: tensor '" + name + "' has shape " + Tensor<T>::shape_string(t.shape) +
-                          ", the configuration needs " + Tensor<T>::shape_string(shape));
-      if (t.dtype != SafetensorsDtype::F32 && t.dtype != SafetensorsDtype::F16 && t.dtype != SafetensorsDtype::BF16 &&
-          t.dtype != SafetensorsDtype::F64)
-        throw FormatError("SentenceEncoder: tensor '" + name + "' has dtype " + std::string(to_string(t.dtype)) +
-                          ", a floating type is needed");
-      return weights.template matrix<T>(name);
-    };
-    model.word_embeddings = take("embeddings.word_embeddings.weight", {config.vocab_size, E});
-    model.position_embeddings = take("embeddings.position_embeddings.weight", {config.max_position_embeddings, E});
-    model.token_type_embeddings = take("embeddings.token_type_embeddings.weight", {config.type_vocab_size, E});
-    model.embedding_norm.weight().value = take("embeddings.LayerNorm.weight", {E});
-    model.embedding_norm.bias().value = take("embeddings.LayerNorm.bias", {E});
+    const auto take = [&](const std::string& name) { return weights.template matrix<T>(name); };
+    model.word_embeddings = take("embeddings.word_embeddings.weight");
+    model.position_embeddings = take("embeddings.position_embeddings.weight");
+    model.token_type_embeddings = take("embeddings.token_type_embeddings.weight");
+    model.embedding_norm.weight().value = take("embeddings.LayerNorm.weight");
+    model.embedding_norm.bias().value = take("embeddings.LayerNorm.bias");
     for (Index l = 0; l < config.num_hidden_layers; ++l) {
-      const std::string p = "encoder.layer." + std::to_string(l) + ".";
+      const std::string p = layer_prefix(l);
       TransformerBlock<T>& block = model.blocks[static_cast<std::size_t>(l)];
       MultiHeadAttention<T>& mha = block.self_attn();
       const char* parts[3] = {"query", "key", "value"};
       for (Index part = 0; part < 3; ++part) {
         const std::string q = p + "attention.self." + parts[part] + ".";
-        mha.in_proj_weight().value.middleRows(part * E, E) = take(q + "weight", {E, E});
-        mha.in_proj_bias().value.middleCols(part * E, E) = take(q + "bias", {E});
+        mha.in_proj_weight().value.middleRows(part * E, E) = take(q + "weight");
+        mha.in_proj_bias().value.middleCols(part * E, E) = take(q + "bias");
       }
-      mha.out_proj_weight().value = take(p + "attention.output.dense.weight", {E, E});
-      mha.out_proj_bias().value = take(p + "attention.output.dense.bias", {E});
-      block.norm1().weight().value = take(p + "attention.output.LayerNorm.weight", {E});
-      block.norm1().bias().value = take(p + "attention.output.LayerNorm.bias", {E});
+      mha.out_proj_weight().value = take(p + "attention.output.dense.weight");
+      mha.out_proj_bias().value = take(p + "attention.output.dense.bias");
+      block.norm1().weight().value = take(p + "attention.output.LayerNorm.weight");
+      block.norm1().bias().value = take(p + "attention.output.LayerNorm.bias");
       ParameterList<T> ffn = block.feed_forward().parameters();
       const auto set = [&](const std::string& name, Matrix<T> value) {
         for (auto& entry : ffn)
           if (entry.name == name) entry.parameter->value = std::move(value);
       };
-      set("linear1.weight", take(p + "intermediate.dense.weight", {F, E}));
-      set("linear1.bias", take(p + "intermediate.dense.bias", {F}));
-      set("linear2.weight", take(p + "output.dense.weight", {E, F}));
-      set("linear2.bias", take(p + "output.dense.bias", {E}));
-      block.norm2().weight().value = take(p + "output.LayerNorm.weight", {E});
-      block.norm2().bias().value = take(p + "output.LayerNorm.bias", {E});
-    }
-    std::sort(expected.begin(), expected.end());
-    for (const auto& [name, tensor] : weights.tensors) {
-      if (std::binary_search(expected.begin(), expected.end(), name)) continue;
-      if (name == "embeddings.position_ids") {
-        if (tensor.dtype != SafetensorsDtype::I64 || tensor.elements() != config.max_position_embeddings)
-          throw FormatError("SentenceEncoder: tensor 'embeddings.position_ids' must be I64 with " +
-                            std::to_string(config.max_position_embeddings) + " entries");
-        continue;
-      }
-      if (name.rfind("pooler.", 0) == 0) continue;
-      throw FormatError("SentenceEncoder: unexpected tensor '" + name + "' for a " +
-                        std::to_string(config.num_hidden_layers) + "-layer BERT");
+      set("linear1.weight", take(p + "intermediate.dense.weight"));
+      set("linear1.bias", take(p + "intermediate.dense.bias"));
+      set("linear2.weight", take(p + "output.dense.weight"));
+      set("linear2.bias", take(p + "output.dense.bias"));
+      block.norm2().weight().value = take(p + "output.LayerNorm.weight");
+      block.norm2().bias().value = take(p + "output.LayerNorm.bias");
     }
     model_ = std::make_shared<const Model>(std::move(model));
   }
@@ -319,6 +299,80 @@ class BasicSentenceEncoder {
   }
 
  private:
+  static std::string layer_prefix(Index layer) { return "encoder.layer." + std::to_string(layer) + "."; }
+
+  /// Every tensor `config` calls for, under BERT's names, with the shape it needs.
+  static std::vector<std::pair<std::string, std::vector<Index>>> expected_tensors(const BertConfig& config) {
+    const Index E = config.hidden_size, F = config.intermediate_size;
+    std::vector<std::pair<std::string, std::vector<Index>>> expected = {
+        {"embeddings.word_embeddings.weight", {config.vocab_size, E}},
+        {"embeddings.position_embeddings.weight", {config.max_position_embeddings, E}},
+        {"embeddings.token_type_embeddings.weight", {config.type_vocab_size, E}},
+        {"embeddings.LayerNorm.weight", {E}},
+        {"embeddings.LayerNorm.bias", {E}}};
+    for (Index l = 0; l < config.num_hidden_layers; ++l) {
+      const std::string p = layer_prefix(l);
+      for (const char* part : {"query", "key", "value"}) {
+        expected.push_back({p + "attention.self." + part + ".weight", {E, E}});
+        expected.push_back({p + "attention.self." + part + ".bias", {E}});
+      }
+      expected.push_back({p + "attention.output.dense.weight", {E, E}});
+      expected.push_back({p + "attention.output.dense.bias", {E}});
+      expected.push_back({p + "attention.output.LayerNorm.weight", {E}});
+      expected.push_back({p + "attention.output.LayerNorm.bias", {E}});
+      expected.push_back({p + "intermediate.dense.weight", {F, E}});
+      expected.push_back({p + "intermediate.dense.bias", {F}});
+      expected.push_back({p + "output.dense.weight", {E, F}});
+      expected.push_back({p + "output.dense.bias", {E}});
+      expected.push_back({p + "output.LayerNorm.weight", {E}});
+      expected.push_back({p + "output.LayerNorm.bias", {E}});
+    }
+    return expected;
+  }
+
+  /// From the tensors' headers alone (no value is converted): every expected tensor present with the
+  /// configuration's shape, a floating dtype and the bytes that shape needs; no tensor beyond them but
+  /// `embeddings.position_ids` (I64, max_position_embeddings entries) and `pooler.*`. FormatError naming
+  /// the tensor otherwise.
+  static void check_tensors(const BertConfig& config, const Safetensors& weights) {
+    std::vector<std::pair<std::string, std::vector<Index>>> expected = expected_tensors(config);
+    for (const auto& [name, shape] : expected) {
+      const auto found = weights.tensors.find(name);
+      if (found == weights.tensors.end()) throw FormatError("SentenceEncoder: tensor '" + name + "' is missing");
+      const SafetensorsTensor& t = found->second;
+      if (t.shape != shape)
+        throw FormatError("SentenceEncoder: tensor '" + name + "' has shape " + Tensor<T>::shape_string(t.shape) +
+                          ", the configuration needs " + Tensor<T>::shape_string(shape));
+      if (t.dtype != SafetensorsDtype::F32 && t.dtype != SafetensorsDtype::F16 && t.dtype != SafetensorsDtype::BF16 &&
+          t.dtype != SafetensorsDtype::F64)
+        throw FormatError("SentenceEncoder: tensor '" + name + "' has dtype " + std::string(to_string(t.dtype)) +
+                          ", a floating type is needed");
+      // (A Safetensors built in memory may claim a shape its bytes do not hold; a file read cannot.)
+      const std::optional<std::size_t> bytes = detail::shape_bytes(t.shape, t.dtype);
+      if (!bytes || *bytes != t.bytes.size())
+        throw FormatError("SentenceEncoder: tensor '" + name + "' holds " + std::to_string(t.bytes.size()) +
+                          " bytes, its dtype and shape need " + (bytes ? std::to_string(*bytes) : "more"));
+    }
+    std::sort(expected.begin(), expected.end());
+    const auto is_expected = [&](const std::string& name) {
+      const auto at = std::lower_bound(expected.begin(), expected.end(), name,
+                                       [](const auto& entry, const std::string& key) { return entry.first < key; });
+      return at != expected.end() && at->first == name;
+    };
+    for (const auto& [name, tensor] : weights.tensors) {
+      if (is_expected(name)) continue;
+      if (name == "embeddings.position_ids") {
+        if (tensor.dtype != SafetensorsDtype::I64 || tensor.elements() != config.max_position_embeddings)
+          throw FormatError("SentenceEncoder: tensor 'embeddings.position_ids' must be I64 with " +
+                            std::to_string(config.max_position_embeddings) + " entries");
+        continue;
+      }
+      if (name.rfind("pooler.", 0) == 0) continue;
+      throw FormatError("SentenceEncoder: unexpected tensor '" + name + "' for a " +
+                        std::to_string(config.num_hidden_layers) + "-layer BERT");
+    }
+  }
+
   /// The network: embeddings, the transformer blocks, and the pooling; read-only once loaded.
   struct Model {
     Matrix<T> word_embeddings;        // vocab × E

@@ -64,14 +64,15 @@ struct ModelCodec<LayerNorm<T>> {
   static constexpr std::string_view kind = "LayerNorm";
 
   static void save(const Model& m, ModelWriter& out) {
-    const ParameterList<T> parameters = const_cast<Model&>(m).parameters();  // values are only read
-    out.hyper_parameters =
-        JsonValue::object({{"features", m.features()}, {"eps", m.eps()}, {"elementwise_affine", !parameters.empty()}});
-    detail::save_parameters(out, parameters);
+    out.hyper_parameters = JsonValue::object(
+        {{"features", m.features()}, {"eps", m.eps()}, {"elementwise_affine", m.elementwise_affine()}});
+    detail::save_parameters(out, const_cast<Model&>(m).parameters());  // values are only read
   }
   static Model load(const ModelReader& in) {
     const auto& h = in.hyper_parameters();
     const bool affine = in.boolean(h, "elementwise_affine");
+    // An affine layer's size is that of its weight tensor (the file bounds what it allocates); a
+    // non-affine one holds no tensor and allocates nothing in proportion to `features`.
     const Index features = detail::checked_size(in, h, "features", "weight", 1);
     if (affine && !in.has("weight")) in.fail("tensor 'weight' is missing");
     Model m(features, {.eps = in.number(h, "eps"), .elementwise_affine = affine});
