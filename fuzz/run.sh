@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (the file readers, the HTTP request parser) with clang (ASan + UBSan)
 # and runs each for a bounded time, starting from its committed seed corpus. Fails on any finding: a
-# crash, a sanitizer report, an exception other than FormatError, an input slower than 10 s (a hang) or
-# an allocation over 2 GB. Findings are kept in <build>/artifacts/ (reproduce with:
+# crash, a sanitizer report, an exception other than FormatError, an input slower than 10 s (a hang), a
+# single allocation over 512 MB or a resident size over 2 GB (no input of at most 4 KiB needs either). Findings are kept in <build>/artifacts/ (reproduce with:
 # <build>/fuzz/fuzz_<reader> <file>).
 #
 #   fuzz/run.sh [SECONDS_PER_TARGET]        default 60; the build folder is build/fuzz (or $AIMASTERY_FUZZ_BUILD);
@@ -25,7 +25,7 @@ mkdir -p "$build/artifacts"
 fuzz_one() {
   local reader=$1 work="$build/corpus/$1"  # new inputs go to a scratch corpus; the committed seeds are read only
   mkdir -p "$work"
-  "$build/fuzz/fuzz_$reader" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
+  "$build/fuzz/fuzz_$reader" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 -max_len=4096 \
     -dict="$root/fuzz/$reader.dict" -artifact_prefix="$build/artifacts/$reader-" -print_final_stats=1 \
     "$work" "$root/fuzz/corpus/$reader" >"$build/logs/$reader.log" 2>&1
 }
