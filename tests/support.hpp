@@ -1,6 +1,6 @@
 #pragma once
 // Shared test support: named tolerances, the printed and overridable seed, reference-data loading and
-// the check that an exception has the right type and a message naming the problem.
+// the check that an exception has the right type and a message naming the problem, the peak resident memory.
 
 #include <doctest/doctest.h>
 
@@ -70,6 +70,18 @@ inline nlohmann::json load_reference(const std::string& name) {
 
 /// Path of a bundled dataset in data/.
 inline std::string data_path(const std::string& file) { return std::string(AIMASTERY_DATA_DIR) + "/" + file; }
+
+/// The process's peak resident memory in bytes (Linux: VmHWM of /proc/self/status; 0 where it is not
+/// reported). With `reset_first`, the peak is first lowered to the current resident size ("5" written to
+/// /proc/self/clear_refs), so that the growth from this call to the next measures what ran in between,
+/// whatever earlier tests reached.
+inline std::int64_t peak_resident_bytes(bool reset_first = false) {
+  if (reset_first) std::ofstream("/proc/self/clear_refs") << "5";
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;  // kB
+  return 0;
+}
 
 /// JSON number or the strings "inf", "-inf", "nan" (JSON has no literals for them).
 template <class T>

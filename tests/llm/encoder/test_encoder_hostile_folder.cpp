@@ -3,10 +3,6 @@
 // build (allocate and randomly fill) the network its config.json describes.
 #include <aimastery/llm/attention/sentence_encoder.hpp>
 
-#if defined(__unix__) || defined(__APPLE__)
-#include <sys/resource.h>
-#endif
-
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -18,24 +14,7 @@
 using namespace aimastery;
 using TinyBert = aimastery::test::TinyBertFolder;
 
-namespace {
-
-/// The process's peak resident memory in bytes (0 where the platform does not report it).
-std::int64_t peak_resident_bytes() {
-#if defined(__unix__) || defined(__APPLE__)
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-#if defined(__APPLE__)
-  return static_cast<std::int64_t>(usage.ru_maxrss);  // bytes
-#else
-  return static_cast<std::int64_t>(usage.ru_maxrss) * 1024;  // KiB
-#endif
-#else
-  return 0;
-#endif
-}
-
-}  // namespace
+using test::peak_resident_bytes;
 
 TEST_CASE("SentenceEncoder: a config.json with large sizes and no tensors fails before the network is built") {
   // hidden 1024, FFN 4096, 2 layers: the network is ~50 M floats, ~190 MB with its gradient buffers. The
@@ -47,7 +26,7 @@ TEST_CASE("SentenceEncoder: a config.json with large sizes and no tensors fails 
   tiny.config.num_hidden_layers = 2;
   tiny.tensors = Safetensors{};
   tiny.write();
-  const std::int64_t before = peak_resident_bytes();
+  const std::int64_t before = peak_resident_bytes(/*reset_first=*/true);
   REQUIRE_THROWS_NAMING(SentenceEncoder::load(tiny.dir.string(), {.max_seq_length = 8}), FormatError,
                         "tensor 'embeddings.word_embeddings.weight' is missing");
   const std::int64_t grown = peak_resident_bytes() - before;
@@ -77,7 +56,7 @@ TEST_CASE("SentenceEncoder: a layer's tensor missing or misshapen under large si
   std::vector<float> wrong(8, 0.5f);
   tiny.tensors.add("encoder.layer.0.attention.self.query.weight", {2, 4}, wrong.data(), SafetensorsDtype::F32);
   tiny.write();
-  const std::int64_t before = peak_resident_bytes();
+  const std::int64_t before = peak_resident_bytes(/*reset_first=*/true);
   CHECK_THROWS_NAMING(SentenceEncoder::load(tiny.dir.string(), {.max_seq_length = 8}), FormatError,
                       "tensor 'encoder.layer.0.attention.self.query.weight' has shape (2, 4), the configuration "
                       "needs (1024, 1024)");

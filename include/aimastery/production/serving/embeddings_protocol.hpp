@@ -21,6 +21,8 @@
 #include "aimastery/core/errors.hpp"
 #include "aimastery/core/tensor.hpp"
 #include "aimastery/io/json.hpp"
+#include "aimastery/io/json_reader.hpp"
+#include "aimastery/io/json_scan.hpp"
 #include "aimastery/production/serving/inference_error.hpp"
 
 namespace aimastery {
@@ -36,34 +38,127 @@ struct EmbeddingsLimits {
   std::size_t max_input_bytes = 1 << 16;
 };
 
+namespace detail {
+
+/// Reads the value at `in` and keeps nothing of it, refusing what JsonValue::parse refuses: the grammar,
+/// nesting deeper than `depth_left`, a name twice in an object, a number beyond a double's range.
+template <class = void>
+void check_embeddings_json(JsonReader& in, int depth_left) {
+  switch (in.peek()) {
+    case JsonReader::Kind::object:
+      if (depth_left <= 0) in.syntax_error("nesting deeper than the limit");
+      read_unique_members(in, [&](const std::string&) { check_embeddings_json(in, depth_left - 1); });
+      return;
+    case JsonReader::Kind::array:
+      if (depth_left <= 0) in.syntax_error("nesting deeper than the limit");
+      in.read_array([&](std::size_t) { check_embeddings_json(in, depth_left - 1); });
+      return;
+    case JsonReader::Kind::string:
+      (void)in.read_string();
+      return;
+    case JsonReader::Kind::number:
+      if (const JsonReader::Number n = in.read_number(); !n.value) (void)json_number_to_double(n.text, in);
+      return;
+    case JsonReader::Kind::literal:
+      (void)in.read_literal();
+      return;
+  }
+}
+
+/// The kind of a member's value as the checks need it: absent, null, a string (kept), or anything else.
+struct EmbeddingsField {
+  enum { absent, null, string, other } kind = absent;
+  std::string text;
+};
+
+template <class = void>
+void read_embeddings_field(JsonReader& in, EmbeddingsField& field, int depth_left) {
+  const JsonReader::Kind kind = in.peek();
+  if (kind == JsonReader::Kind::string) {
+    field.kind = EmbeddingsField::string;
+    field.text = in.read_string();
+    return;
+  }
+  field.kind = EmbeddingsField::other;
+  if (kind == JsonReader::Kind::literal) {
+    if (!in.read_literal()) field.kind = EmbeddingsField::null;
+    return;
+  }
+  check_embeddings_json(in, depth_left);
+}
+
+}  // namespace detail
+
 /// Parses and checks a request; any problem is InferenceError 400 naming it. (These functions are templates
 /// with a defaulted parameter, compiled only in the files that call them.)
+///
+/// The body is read once by the pull reader (io/json_reader.hpp), as strictly as JsonValue::parse, but
+/// without a document: an "input" array keeps at most `max_inputs` strings and only counts the elements
+/// past them (a document of {"input": [[], [], ...]} took ~40 times the body). The checks then run in a
+/// fixed order, malformed JSON first, so a request has one answer whatever the order of its members.
 template <class = void>
 EmbeddingsRequest parse_embeddings_request(std::string_view body, const EmbeddingsLimits& limits = {}) {
+  using detail::EmbeddingsField;
+  using detail::JsonReader;
   auto bad = [](const std::string& message) { throw InferenceError(400, message); };
-  JsonValue j;
+
+  // The members as read: "input" as a string, or an array (its count, its strings while there are at most
+  // max_inputs and all are strings), or another kind.
+  bool object = false;
+  EmbeddingsField model, input_member, encoding_format, dimensions;
+  bool input_array = false, input_not_string = false;
+  std::size_t input_count = 0;
+  std::vector<std::string> input_texts;
+  JsonReader in(body, "malformed JSON");
   try {
-    j = JsonValue::parse(body, "malformed JSON");
+    constexpr int depth = JsonValue::default_max_depth;
+    if (in.peek() != JsonReader::Kind::object) {
+      detail::check_embeddings_json(in, depth);
+    } else {
+      object = true;
+      detail::read_unique_members(in, [&](const std::string& name) {
+        if (name == "model") {
+          detail::read_embeddings_field(in, model, depth - 1);
+        } else if (name == "encoding_format") {
+          detail::read_embeddings_field(in, encoding_format, depth - 1);
+        } else if (name == "dimensions") {
+          detail::read_embeddings_field(in, dimensions, depth - 1);
+        } else if (name == "input") {
+          if (in.peek() != JsonReader::Kind::array) return detail::read_embeddings_field(in, input_member, depth - 1);
+          input_member.kind = EmbeddingsField::other;  // present, and not a string
+          input_array = true;
+          in.read_array([&](std::size_t) {
+            ++input_count;
+            const bool keep = input_count <= limits.max_inputs && !input_not_string;
+            if (keep && in.peek() == JsonReader::Kind::string) return input_texts.push_back(in.read_string());
+            input_not_string = input_not_string || in.peek() != JsonReader::Kind::string;
+            if (input_count > limits.max_inputs) std::vector<std::string>().swap(input_texts);
+            detail::check_embeddings_json(in, depth - 2);
+          });
+        } else {
+          detail::check_embeddings_json(in, depth - 1);
+        }
+      });
+    }
+    in.expect_end();
   } catch (const FormatError& e) {
     bad(e.what());
   }
-  if (!j.is_object()) bad("the request must be a JSON object");
+
+  if (!object) bad("the request must be a JSON object");
   EmbeddingsRequest r;
-  if (const JsonValue* m = j.find("model")) {
-    if (!m->is_string()) bad("'model' must be a string");
-    r.model = m->as_string();
+  if (model.kind != EmbeddingsField::absent) {
+    if (model.kind != EmbeddingsField::string) bad("'model' must be a string");
+    r.model = std::move(model.text);
   }
-  const JsonValue* input = j.find("input");
-  if (input == nullptr) bad("'input' is missing");
-  if (input->is_string()) {
-    r.input.push_back(input->as_string());
-  } else if (input->is_array() && !input->empty()) {
-    if (input->size() > limits.max_inputs)
-      bad("'input' holds " + std::to_string(input->size()) + " texts, at most " + std::to_string(limits.max_inputs));
-    for (const JsonValue& s : input->elements()) {
-      if (!s.is_string()) bad("'input' must be a string or an array of strings (token ids are not accepted)");
-      r.input.push_back(s.as_string());
-    }
+  if (input_member.kind == EmbeddingsField::absent) bad("'input' is missing");
+  if (input_member.kind == EmbeddingsField::string) {
+    r.input.push_back(std::move(input_member.text));
+  } else if (input_array && input_count > 0) {
+    if (input_count > limits.max_inputs)
+      bad("'input' holds " + std::to_string(input_count) + " texts, at most " + std::to_string(limits.max_inputs));
+    if (input_not_string) bad("'input' must be a string or an array of strings (token ids are not accepted)");
+    r.input = std::move(input_texts);
   } else {
     bad("'input' must be a string or a non-empty array of strings");
   }
@@ -71,12 +166,13 @@ EmbeddingsRequest parse_embeddings_request(std::string_view body, const Embeddin
     if (s.size() > limits.max_input_bytes)
       bad("an input text has " + std::to_string(s.size()) + " bytes, at most " +
           std::to_string(limits.max_input_bytes));
-  if (const JsonValue* f = j.find("encoding_format"); f != nullptr && !f->is_null()) {
-    if (!f->is_string() || (f->as_string() != "float" && f->as_string() != "base64"))
+  if (encoding_format.kind != EmbeddingsField::absent && encoding_format.kind != EmbeddingsField::null) {
+    if (encoding_format.kind != EmbeddingsField::string ||
+        (encoding_format.text != "float" && encoding_format.text != "base64"))
       bad("'encoding_format' must be \"float\" or \"base64\"");
-    r.base64 = f->as_string() == "base64";
+    r.base64 = encoding_format.text == "base64";
   }
-  if (const JsonValue* d = j.find("dimensions"); d != nullptr && !d->is_null())
+  if (dimensions.kind != EmbeddingsField::absent && dimensions.kind != EmbeddingsField::null)
     bad("'dimensions' is not supported: the model's embeddings have a fixed size");
   return r;
 }

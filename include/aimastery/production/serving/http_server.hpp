@@ -5,8 +5,9 @@
 ///
 /// A request costs two system calls on a kept-alive connection: one recv (blocking, the socket's receive
 /// timeout bounding the wait) and one send of the whole response. Pipelined requests already in the buffer
-/// are answered without a recv. The per-connection buffer is reused; it grows as a request's bytes
-/// arrive, to at most max_head_bytes + max_body_bytes, and shrinks back between requests.
+/// are answered without a recv. A request's head is parsed when it is complete and once more when its
+/// body is in, not on every recv of the body in between. The per-connection buffer is reused; it grows as a request's
+/// bytes arrive, to at most max_head_bytes + max_body_bytes, and shrinks back between requests.
 ///
 /// Limits and timeouts. A connection idle (no byte of a request) for keep_alive_seconds is closed; a
 /// request whose bytes take longer than read_timeout_seconds to arrive (a slow or stalled client) is
@@ -242,11 +243,17 @@ class HttpServer {
     const HttpLimits& limits = options_.limits;
     if (buffer.size() < initial_buffer) buffer.resize(initial_buffer);
     std::size_t expected_bytes = limits.max_head_bytes + 1;  // the request's size when known, else a bound
+    // Once a head is parsed, the request's total size: nothing is parsed again until that many bytes are
+    // in (each parse reads the whole head, up to max_head_bytes, so parsing after every recv of a body
+    // sent a byte at a time would cost head × body). 0 while the head is incomplete.
+    std::size_t awaited_bytes = 0;
     std::size_t have = 0, served = 0;
     bool continue_sent = false;
     auto last_activity = Clock::now(), request_start = last_activity;
     for (;;) {
-      if (have > 0) {
+      if (have > 0 && have >= awaited_bytes) {
+        // While a body arrives only its bytes are counted; once it is in, the head is parsed once more so
+        // that the request's views point into the buffer as it now is (resizing it may have moved it).
         const HttpParseResult parsed = parse_http_request(std::string_view(buffer.data(), have), limits, request);
         if (parsed.state == HttpParseState::refused) {
           send_refusal(fd, out, parsed.status, parsed.message);
@@ -276,6 +283,7 @@ class HttpServer {
           // The next request, if pipelined, is already in the buffer.
           std::memmove(buffer.data(), buffer.data() + parsed.total_bytes, have - parsed.total_bytes);
           have -= parsed.total_bytes;
+          awaited_bytes = 0;
           continue_sent = false;
           last_activity = request_start = Clock::now();
           continue;
@@ -285,7 +293,8 @@ class HttpServer {
           if (!send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n")) return;
         }
         expected_bytes = parsed.head_complete ? parsed.total_bytes : limits.max_head_bytes + 1;
-      } else if (buffer.size() > initial_buffer) {  // between requests: give back what a large body took
+        awaited_bytes = parsed.head_complete ? parsed.total_bytes : 0;
+      } else if (have == 0 && buffer.size() > initial_buffer) {  // between requests: give back what a body took
         buffer.resize(initial_buffer);
         buffer.shrink_to_fit();
       }

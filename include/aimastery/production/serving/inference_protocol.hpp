@@ -493,9 +493,11 @@ struct RawInferBody {
   JsonStringField id, model_name, model_version;
   std::optional<JsonValue> parameters;
   bool has_tensors = false, tensors_array = false;
-  std::vector<RawInferTensor> tensors;
+  std::size_t tensor_count = 0;                     ///< the elements of the tensor array
+  std::vector<RawInferTensor> tensors;              ///< the first `max_tensors` of them
   bool has_outputs = false, outputs_array = false;  ///< a request's "outputs": the names it asks for
-  std::vector<JsonStringField> outputs;             ///< each one's "name" (absent when not an object)
+  bool output_without_name = false;                 ///< some element is not an object with a "name" string
+  std::vector<std::string> outputs;                 ///< their names, while every element has one
 };
 
 template <class = void>
@@ -537,10 +539,12 @@ void read_raw_tensor(JsonReader& in, std::string_view text, RawInferTensor& t, s
 }
 
 /// Reads a body whose tensors are under `tensors_key`; a request (`request`) also has "outputs", the names
-/// it asks for. Text that breaks the grammar: 400 "malformed JSON (byte k: problem)".
+/// it asks for. Text that breaks the grammar: 400 "malformed JSON (byte k: problem)". Only the first
+/// `max_tensors` tensors are kept (a RawInferTensor is ~240 bytes: kept for each "0," of an 8 MB body, a
+/// GB); the others are read as strictly, so that a syntax error after them is still the answer, and counted.
 template <class = void>
 RawInferBody read_raw_infer_body(std::string_view text, std::string_view tensors_key, bool request,
-                                 std::size_t max_values) {
+                                 std::size_t max_values, std::size_t max_tensors = SIZE_MAX) {
   RawInferBody body;
   JsonReader in(text, "malformed JSON");
   try {
@@ -562,21 +566,35 @@ RawInferBody read_raw_infer_body(std::string_view text, std::string_view tensors
           body.has_tensors = true;
           if (in.peek() != JsonReader::Kind::array) return skip_json_value(in, depth - 1);
           body.tensors_array = true;
-          in.read_array(
-              [&](std::size_t) { read_raw_tensor(in, text, body.tensors.emplace_back(), max_values, depth - 2); });
+          in.read_array([&](std::size_t) {
+            ++body.tensor_count;
+            if (body.tensors.size() < max_tensors)
+              return read_raw_tensor(in, text, body.tensors.emplace_back(), max_values, depth - 2);
+            RawInferTensor dropped;  // past the limit: checked, not kept (nor its values)
+            read_raw_tensor(in, text, dropped, 0, depth - 2);
+          });
         } else if (name == "outputs" && request) {
           body.has_outputs = true;
           if (in.peek() != JsonReader::Kind::array) return skip_json_value(in, depth - 1);
           body.outputs_array = true;
+          // The names only, while every element has one: an element without one is refused anyway.
           in.read_array([&](std::size_t) {
-            JsonStringField& output = body.outputs.emplace_back();
-            if (in.peek() != JsonReader::Kind::object) return skip_json_value(in, depth - 2);
-            read_unique_members(in, [&](const std::string& member) {
-              if (member == "name")
-                read_string_field(in, output, depth - 3);
-              else
-                skip_json_value(in, depth - 3);
-            });
+            JsonStringField output;
+            if (in.peek() == JsonReader::Kind::object) {
+              read_unique_members(in, [&](const std::string& member) {
+                if (member == "name")
+                  read_string_field(in, output, depth - 3);
+                else
+                  skip_json_value(in, depth - 3);
+              });
+            } else {
+              skip_json_value(in, depth - 2);
+            }
+            body.output_without_name = body.output_without_name || !output.is_string;
+            if (body.output_without_name)
+              body.outputs.clear();
+            else
+              body.outputs.push_back(std::move(output.text));
           });
         } else {
           skip_json_value(in, depth - 1);
@@ -612,7 +630,9 @@ InferRequest parse_infer_request_general(std::string_view body, std::optional<st
   const std::string_view json_text = header_length ? body.substr(0, *header_length) : body;
   std::string_view binary = header_length ? body.substr(*header_length) : std::string_view{};
 
-  RawInferBody j = read_raw_infer_body(json_text, "inputs", true, static_cast<std::size_t>(limits.max_elements) + 1);
+  // At most max_inputs inputs are kept: a longer array is refused below, by its count.
+  RawInferBody j = read_raw_infer_body(json_text, "inputs", true, static_cast<std::size_t>(limits.max_elements) + 1,
+                                       limits.max_inputs);
   if (!j.object) bad_request("the request must be a JSON object");
   InferRequest request;
   if (j.id.present) {
@@ -623,9 +643,9 @@ InferRequest parse_infer_request_general(std::string_view body, std::optional<st
     if (!j.parameters->is_object()) bad_request("'parameters' must be an object");
     request.parameters = std::move(*j.parameters);
   }
-  if (!j.tensors_array || j.tensors.empty()) bad_request("'inputs' must be a non-empty array of tensors");
-  if (j.tensors.size() > limits.max_inputs)
-    bad_request("too many inputs: " + std::to_string(j.tensors.size()) + " > " + std::to_string(limits.max_inputs));
+  if (!j.tensors_array || j.tensor_count == 0) bad_request("'inputs' must be a non-empty array of tensors");
+  if (j.tensor_count > limits.max_inputs)
+    bad_request("too many inputs: " + std::to_string(j.tensor_count) + " > " + std::to_string(limits.max_inputs));
 
   for (RawInferTensor& in : j.tensors) {
     if (!in.object) bad_request("every input must be an object");
@@ -684,10 +704,8 @@ InferRequest parse_infer_request_general(std::string_view body, std::optional<st
 
   if (j.has_outputs) {
     if (!j.outputs_array) bad_request("'outputs' must be an array");
-    for (JsonStringField& o : j.outputs) {
-      if (!o.is_string) bad_request("every requested output needs a 'name' string");
-      request.outputs.push_back(std::move(o.text));
-    }
+    if (j.output_without_name) bad_request("every requested output needs a 'name' string");
+    request.outputs = std::move(j.outputs);
   }
   return request;
 }
