@@ -27,8 +27,12 @@
 /// BM25's postings and the hashing embedder's idf are functions of the chunks and the options, and are
 /// rebuilt on load (deterministically, in milliseconds per thousand chunks) rather than stored twice.
 /// Every byte read is checked: a manifest whose content differs from its own checksum, a file whose size or
-/// checksum differs from the manifest, offsets outside a document, a graph of another size or dimension:
-/// FormatError naming the file, never a crash.
+/// checksum differs from the manifest, offsets outside a document, an empty chunk, a graph of another size
+/// or dimension: FormatError naming the file, never a crash. What load allocates is bounded by the files:
+/// the chunk count is checked against the graph before any chunk's text is copied, and a document's chunks
+/// may sum to at most what its chunking can give (each byte in at most overlap + 1 chunks; for fixed windows
+/// without metadata in the budget, ⌈size / (size − overlap)⌉). An index without chunks (build() accepts
+/// documents that give none) loads without fitting the hashing embedder and answers every query with nothing.
 ///
 /// Saving writes a sibling folder, fsyncs every file and the folder, and then swaps it in with one
 /// rename (renameat2's RENAME_EXCHANGE when the target exists), so a reader sees the old index or the new
@@ -41,6 +45,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -188,6 +193,9 @@ class BasicRagIndex {
     if (how.mmr_lambda)
       require(*how.mmr_lambda >= 0 && *how.mmr_lambda <= 1, "RagIndex::retrieve",
               [&] { return "mmr_lambda must be in [0, 1], got " + std::to_string(*how.mmr_lambda); });
+    // An index without chunks finds nothing in any mode; its query is not embedded (the hashing embedder is
+    // not fitted: its recorded dimension is not bounded by any vector in the files).
+    if (chunks_.empty()) return {};
     const Index depth = std::max(k, options_.fusion_depth);
     const std::string q(query);
     std::optional<Matrix<float>> query_vector;  // the dense side's embedding of the query, made once
@@ -326,23 +334,29 @@ class BasicRagIndex {
       std::vector<Document> documents = in_file("documents.json", [&] {
         return documents_from_json(parse_json(dir / "documents.json", max_file_bytes, bad));
       });
-      std::vector<Chunk> chunks = in_file("chunks.json", [&] {
-        return chunks_from_json(parse_json(dir / "chunks.json", max_file_bytes, bad), documents,
-                                [&](const std::string& problem) { return bad("chunks.json", problem); });
-      });
-      if (manifest.at("documents") != documents.size() || manifest.at("chunks") != chunks.size())
+      const JsonValue chunk_entries =
+          in_file("chunks.json", [&] { return parse_json(dir / "chunks.json", max_file_bytes, bad); });
+      const std::size_t chunk_count = in_file("chunks.json", [&] { return chunk_entries.elements().size(); });
+      if (manifest.at("documents") != documents.size() || manifest.at("chunks") != chunk_count)
         throw bad("manifest.json", "counts do not match documents.json and chunks.json");
+      // The graph (its memory bounded by its file) is checked against the chunk count before any chunk's text
+      // is copied; with at least one vector it also bounds the dimension the hashing embedder is fitted on.
       // A prvalue initialises the index in place (HnswIndex is neither copied nor moved: it holds mutexes).
       std::unique_ptr<HnswIndex<float>> graph(
           new HnswIndex<float>(HnswIndex<float>::load((dir / "graph.hnsw").string())));
       const Index dimension = recorded.name == "hashing" ? options.embedding.dimension : recorded.dimension;
-      if (graph->size() != static_cast<Index>(chunks.size()) || graph->dimension() != dimension)
+      if (graph->size() != static_cast<Index>(chunk_count) || graph->dimension() != dimension)
         throw bad("graph.hnsw", "holds " + std::to_string(graph->size()) + " vectors of dimension " +
-                                    std::to_string(graph->dimension()) + " for " + std::to_string(chunks.size()) +
+                                    std::to_string(graph->dimension()) + " for " + std::to_string(chunk_count) +
                                     " chunks of dimension " + std::to_string(dimension));
+      std::vector<Chunk> chunks = in_file("chunks.json", [&] {
+        return chunks_from_json(chunk_entries, documents, options.chunking,
+                                [&](const std::string& problem) { return bad("chunks.json", problem); });
+      });
       BasicRagIndex index(std::move(options), std::move(documents), std::move(chunks), std::move(graph),
                           std::move(embedder));
-      index.exact_.add(index.graph_->vectors());
+      // (Eigen walks the columns even of 0 rows: an empty graph of the recorded dimension is not copied.)
+      if (index.graph_->size() > 0) index.exact_.add(index.graph_->vectors());
       return index;
     } catch (const JsonShapeError& e) {
       throw bad("manifest.json", std::string("is malformed: ") + e.what());
@@ -402,7 +416,9 @@ class BasicRagIndex {
         chunker_(options_.chunking) {
     bm25_.add(chunks_);
     for (std::size_t i = 0; i < chunks_.size(); ++i) chunk_position_.emplace(chunks_[i].id(), static_cast<Index>(i));
-    if (external_) return;
+    // Nothing to fit without chunks (retrieve answers nothing then): fitting allocates ~25 bytes per dimension,
+    // which only the graph's vectors bound on load.
+    if (external_ || chunks_.empty()) return;
     std::vector<std::string> texts;
     texts.reserve(chunks_.size());
     for (const Chunk& c : chunks_) texts.push_back(chunker_.embedding_text(c));
@@ -539,24 +555,84 @@ class BasicRagIndex {
     return out;
   }
 
+  // How many chunks of a real index can hold one byte of a document. Each chunk after the first opens with
+  // at most the last `overlap` units of the chunk before it and ends at least one unit after it, so a unit
+  // lies in at most overlap + 1 consecutive chunks; fixed windows of the whole `size` (no metadata in the
+  // budget) start every size − overlap units, so a unit lies in at most ⌈size / (size − overlap)⌉ of them.
+  // Whitespace between two units lies only in chunks that hold both.
+  static std::uint64_t chunks_per_byte(const TextChunkerOptions& chunking) {
+    const auto size = static_cast<std::uint64_t>(chunking.size);
+    const auto overlap = static_cast<std::uint64_t>(chunking.overlap);  // 0 <= overlap < size (check_options)
+    if (chunking.strategy == ChunkingStrategy::fixed && chunking.metadata_in_budget.empty())
+      return (size - 1) / (size - overlap) + 1;
+    return overlap + 1;
+  }
+
+  // The chunks of chunks.json, [document, start, end, heading] each. Every entry is checked before any text
+  // is copied: its range lies in its document and is not empty, and the chunks of a document sum to at most
+  // chunks_per_byte × its bytes (a chunk copies its range and its document's metadata, so C chunks naming
+  // one large document would otherwise cost C × its size).
   template <class Bad>
-  static std::vector<Chunk> chunks_from_json(const JsonValue& j, const std::vector<Document>& documents, Bad&& bad) {
-    std::vector<Chunk> out;
+  static std::vector<Chunk> chunks_from_json(const JsonValue& j, const std::vector<Document>& documents,
+                                             const TextChunkerOptions& chunking, Bad&& bad) {
+    struct Range {
+      std::size_t document, start, end;
+    };
+    std::vector<Range> ranges;
+    ranges.reserve(j.elements().size());
+    const std::uint64_t per_byte = chunks_per_byte(chunking);
+    constexpr std::uint64_t max_bytes = std::numeric_limits<std::uint64_t>::max();
+    std::vector<std::uint64_t> covered(documents.size(), 0);  // bytes of each document's chunks so far
     for (const JsonValue& c : j.elements()) {
       if (!c.is_array() || c.size() != 4) throw bad("holds a chunk that is not [document, start, end, heading]");
       const auto d = c.at(0).get<std::size_t>();
       const auto start = c.at(1).get<std::size_t>(), end = c.at(2).get<std::size_t>();
+      if (!c.at(3).is_string()) throw bad("holds a chunk whose heading is not a string");
       if (d >= documents.size())
         throw bad("names document " + std::to_string(d) + " of " + std::to_string(documents.size()));
       const Document& doc = documents[d];
       if (start > end || end > doc.text.size())
         throw bad("holds the range [" + std::to_string(start) + ", " + std::to_string(end) + ") outside document " +
                   doc.id + " of " + std::to_string(doc.text.size()) + " bytes");
-      Chunk chunk{doc.id, start, end, doc.text.substr(start, end - start), c.at(3).get<std::string>(), doc.metadata};
+      if (start == end)
+        throw bad("holds the empty chunk [" + std::to_string(start) + ", " + std::to_string(end) + ") of document " +
+                  doc.id + ": a chunk holds at least one unit");
+      const std::uint64_t size = doc.text.size();
+      const std::uint64_t allowed = size > max_bytes / per_byte ? max_bytes : size * per_byte;
+      if (end - start > allowed - covered[d])
+        throw bad("holds chunks of document " + doc.id + " whose texts sum to more than " + std::to_string(per_byte) +
+                  " × its " + std::to_string(size) + " bytes: " + strategy_name(chunking.strategy) +
+                  " chunking of size " + std::to_string(chunking.size) + " and overlap " +
+                  std::to_string(chunking.overlap) + " puts each byte in at most " + std::to_string(per_byte) +
+                  " chunks");
+      covered[d] += end - start;
+      ranges.push_back({d, start, end});
+    }
+    std::vector<Chunk> out;
+    out.reserve(ranges.size());
+    for (std::size_t i = 0; i < ranges.size(); ++i) {
+      const auto [d, start, end] = ranges[i];
+      const Document& doc = documents[d];
+      std::string heading = j.elements()[i].at(3).get<std::string>();
+      Chunk chunk{doc.id, start, end, doc.text.substr(start, end - start), std::move(heading), doc.metadata};
       if (!chunk.heading.empty()) chunk.metadata["heading"] = chunk.heading;
       out.push_back(std::move(chunk));
     }
     return out;
+  }
+
+  static std::string strategy_name(ChunkingStrategy strategy) {
+    switch (strategy) {
+      case ChunkingStrategy::fixed:
+        return "fixed";
+      case ChunkingStrategy::sentence:
+        return "sentence";
+      case ChunkingStrategy::recursive:
+        return "recursive";
+      case ChunkingStrategy::markdown:
+        return "markdown";
+    }
+    return "unknown";
   }
 
   template <class Bad>
@@ -635,7 +711,8 @@ class BasicRagIndex {
   std::vector<Document> documents_;
   std::vector<Chunk> chunks_;
   BM25Retriever bm25_;
-  HashingTfidfEmbedder<float> embedder_;                   // the dense side unless external_ (fitted only then)
+  HashingTfidfEmbedder<float> embedder_;                   // the dense side unless external_ (fitted only then,
+                                                           // and only when there are chunks)
   std::optional<IndexEmbedder> external_;                  // the dense side when the index was built with one
   std::unique_ptr<HnswIndex<float>> graph_;                // never null
   ExactDenseIndex<float> exact_;                           // the graph's vectors, for exact search and MMR
