@@ -28,8 +28,8 @@ void read_unique_members(JsonReader& in, Member&& member) {
   });
 }
 
-/// Reads the value at `in` and keeps nothing of it: the grammar, the nesting limit and unique names in
-/// objects are checked as JsonValue::parse checks them.
+/// Reads the value at `in` and keeps nothing of it: the grammar, the nesting limit, unique names in
+/// objects and numbers within a double's range are checked as JsonValue::parse checks them.
 template <class = void>
 void skip_json_value(JsonReader& in, int depth_left) {
   switch (in.peek()) {
@@ -46,7 +46,7 @@ void skip_json_value(JsonReader& in, int depth_left) {
       (void)in.read_string();
       return;
     case JsonReader::Kind::number:
-      (void)in.read_number();
+      if (const JsonReader::Number n = in.read_number(); !n.value) (void)json_number_to_double(n.text, in);
       return;
     case JsonReader::Kind::literal:
       (void)in.read_literal();

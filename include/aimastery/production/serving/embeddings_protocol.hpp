@@ -40,31 +40,6 @@ struct EmbeddingsLimits {
 
 namespace detail {
 
-/// Reads the value at `in` and keeps nothing of it, refusing what JsonValue::parse refuses: the grammar,
-/// nesting deeper than `depth_left`, a name twice in an object, a number beyond a double's range.
-template <class = void>
-void check_embeddings_json(JsonReader& in, int depth_left) {
-  switch (in.peek()) {
-    case JsonReader::Kind::object:
-      if (depth_left <= 0) in.syntax_error("nesting deeper than the limit");
-      read_unique_members(in, [&](const std::string&) { check_embeddings_json(in, depth_left - 1); });
-      return;
-    case JsonReader::Kind::array:
-      if (depth_left <= 0) in.syntax_error("nesting deeper than the limit");
-      in.read_array([&](std::size_t) { check_embeddings_json(in, depth_left - 1); });
-      return;
-    case JsonReader::Kind::string:
-      (void)in.read_string();
-      return;
-    case JsonReader::Kind::number:
-      if (const JsonReader::Number n = in.read_number(); !n.value) (void)json_number_to_double(n.text, in);
-      return;
-    case JsonReader::Kind::literal:
-      (void)in.read_literal();
-      return;
-  }
-}
-
 /// The kind of a member's value as the checks need it: absent, null, a string (kept), or anything else.
 struct EmbeddingsField {
   enum { absent, null, string, other } kind = absent;
@@ -84,7 +59,7 @@ void read_embeddings_field(JsonReader& in, EmbeddingsField& field, int depth_lef
     if (!in.read_literal()) field.kind = EmbeddingsField::null;
     return;
   }
-  check_embeddings_json(in, depth_left);
+  skip_json_value(in, depth_left);
 }
 
 }  // namespace detail
@@ -113,7 +88,7 @@ EmbeddingsRequest parse_embeddings_request(std::string_view body, const Embeddin
   try {
     constexpr int depth = JsonValue::default_max_depth;
     if (in.peek() != JsonReader::Kind::object) {
-      detail::check_embeddings_json(in, depth);
+      detail::skip_json_value(in, depth);
     } else {
       object = true;
       detail::read_unique_members(in, [&](const std::string& name) {
@@ -133,10 +108,10 @@ EmbeddingsRequest parse_embeddings_request(std::string_view body, const Embeddin
             if (keep && in.peek() == JsonReader::Kind::string) return input_texts.push_back(in.read_string());
             input_not_string = input_not_string || in.peek() != JsonReader::Kind::string;
             if (input_count > limits.max_inputs) std::vector<std::string>().swap(input_texts);
-            detail::check_embeddings_json(in, depth - 2);
+            detail::skip_json_value(in, depth - 2);
           });
         } else {
-          detail::check_embeddings_json(in, depth - 1);
+          detail::skip_json_value(in, depth - 1);
         }
       });
     }
