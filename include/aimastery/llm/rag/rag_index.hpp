@@ -601,7 +601,7 @@ class BasicRagIndex {
       const std::uint64_t allowed = size > max_bytes / per_byte ? max_bytes : size * per_byte;
       if (end - start > allowed - covered[d])
         throw bad("holds chunks of document " + doc.id + " whose texts sum to more than " + std::to_string(per_byte) +
-                  " × its " + std::to_string(size) + " bytes: " + strategy_name(chunking.strategy) +
+                  " × its " + std::to_string(size) + " bytes: " + std::string(to_string(chunking.strategy)) +
                   " chunking of size " + std::to_string(chunking.size) + " and overlap " +
                   std::to_string(chunking.overlap) + " puts each byte in at most " + std::to_string(per_byte) +
                   " chunks");
@@ -619,20 +619,6 @@ class BasicRagIndex {
       out.push_back(std::move(chunk));
     }
     return out;
-  }
-
-  static std::string strategy_name(ChunkingStrategy strategy) {
-    switch (strategy) {
-      case ChunkingStrategy::fixed:
-        return "fixed";
-      case ChunkingStrategy::sentence:
-        return "sentence";
-      case ChunkingStrategy::recursive:
-        return "recursive";
-      case ChunkingStrategy::markdown:
-        return "markdown";
-    }
-    return "unknown";
   }
 
   template <class Bad>

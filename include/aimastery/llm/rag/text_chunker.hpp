@@ -84,6 +84,34 @@ namespace aimastery {
 enum class ChunkingStrategy { fixed, sentence, recursive, markdown };
 enum class ChunkUnit { characters, words, tokens };
 
+/// "fixed", "sentence", "recursive" or "markdown".
+inline std::string_view to_string(ChunkingStrategy strategy) noexcept {
+  switch (strategy) {
+    case ChunkingStrategy::fixed:
+      return "fixed";
+    case ChunkingStrategy::sentence:
+      return "sentence";
+    case ChunkingStrategy::recursive:
+      return "recursive";
+    case ChunkingStrategy::markdown:
+      return "markdown";
+  }
+  return "unknown";
+}
+
+/// "characters", "words" or "tokens".
+inline std::string_view to_string(ChunkUnit unit) noexcept {
+  switch (unit) {
+    case ChunkUnit::characters:
+      return "characters";
+    case ChunkUnit::words:
+      return "words";
+    case ChunkUnit::tokens:
+      return "tokens";
+  }
+  return "unknown";
+}
+
 struct TextChunkerOptions {
   ChunkingStrategy strategy = ChunkingStrategy::recursive;
   ChunkUnit unit = ChunkUnit::characters;
@@ -361,17 +389,7 @@ class BasicTextChunker {
     return out;
   }
 
-  [[nodiscard]] std::string unit_name() const {
-    switch (options_.unit) {
-      case ChunkUnit::characters:
-        return "characters";
-      case ChunkUnit::words:
-        return "words";
-      case ChunkUnit::tokens:
-        return "tokens";
-    }
-    return {};
-  }
+  [[nodiscard]] std::string unit_name() const { return std::string(to_string(options_.unit)); }
 
   // ---------------------------------------------------------------------------------------- fixed windows
 
