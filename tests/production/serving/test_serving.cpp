@@ -354,6 +354,12 @@ TEST_CASE("KServe v2 codec: the direct parser of the common request agrees with 
   CHECK_FALSE(agree(R"({"id":"a\"b","inputs":[{"name":"x","shape":[1],"datatype":"FP64","data":[1]}]})"));
   CHECK_FALSE(agree(R"({"inputs":[{"name":"x","shape":[2,1],"datatype":"FP64","data":[[1],[2]]}]})"));
   CHECK_FALSE(agree(R"({"parameters":{},"inputs":[{"name":"x","shape":[1],"datatype":"FP64","data":[1]}]})"));
+  // A dimension beyond the element limit is the general reader's, up to int64's largest (2^63 - 1, which
+  // rounds up to 2^63 as a double) and past it.
+  for (const char* shape : {"[9223372036854775807,0]", "[0,9223372036854775807]", "[9223372036854775808,0]",
+                            "[9007199254740993,0]", "[7,0]"})
+    CHECK_FALSE(
+        agree(R"({"inputs":[{"name":"x","shape":)" + std::string(shape) + R"(,"datatype":"FP64","data":[]}]})"));
 
   std::vector<std::string> bodies = random_request_bodies(test::test_seed(), 3000);
   int direct = 0;

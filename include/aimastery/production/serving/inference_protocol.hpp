@@ -421,7 +421,10 @@ std::optional<InferRequest> parse_infer_request_fast(std::string_view body, cons
             if (!c.eat('[')) return std::nullopt;
             if (!c.eat(']')) {
               do {
-                if (!c.number(x, integer) || !integer || x < 0) return std::nullopt;
+                // A dimension beyond the element limit (int64's largest rounds up to 2^63 as a double, past
+                // int64) is left to the general reader, which names it.
+                if (!c.number(x, integer) || !integer || x < 0 || x > static_cast<double>(limits.max_elements))
+                  return std::nullopt;
                 const auto size = static_cast<std::int64_t>(x);
                 if (size > 0 && elements > limits.max_elements / size) return std::nullopt;
                 elements *= size;
