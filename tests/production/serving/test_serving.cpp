@@ -330,6 +330,21 @@ TEST_CASE("KServe v2 codec: the bytes written, and a response read back or refus
       400, "output 'p': bad shape");
   check_refused([] { (void)parse_infer_response("{\"outputs\":[]} x"); }, 400,
                 "malformed JSON (byte 15: 'x' after the end of the value)");
+  // The number of outputs is bounded like a request's inputs: 65 are refused by their count, and a body
+  // of a million empty outputs (3 bytes each) is refused without an object kept for each.
+  const auto outputs = [](std::size_t n) {
+    std::string body = R"({"outputs":[)";
+    for (std::size_t k = 0; k < n; ++k) body += k ? ",{}" : "{}";
+    return body + "]}";
+  };
+  check_refused([&] { (void)parse_infer_response(outputs(65)); }, 400, "too many outputs: 65 > 64");
+  InferCodecLimits two;
+  two.max_outputs = 2;
+  check_refused([&] { (void)parse_infer_response(to_json_text(response), two); }, 400, "too many outputs: 3 > 2");
+  const std::string million = outputs(1'000'000);
+  const std::int64_t before = test::peak_resident_bytes(/*reset_first=*/true);
+  check_refused([&] { (void)parse_infer_response(million); }, 400, "too many outputs: 1000000 > 64");
+  CHECK(test::peak_resident_bytes() - before < 32 * 1024 * 1024);
 }
 
 TEST_CASE("KServe v2 codec: the direct parser of the common request agrees with the general one") {

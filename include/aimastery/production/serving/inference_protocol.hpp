@@ -85,7 +85,8 @@ struct InferResponse {
 
 struct InferCodecLimits {
   std::int64_t max_elements = std::int64_t(1) << 24;  ///< per tensor (16 Mi values)
-  std::size_t max_inputs = 64;
+  std::size_t max_inputs = 64;                        ///< tensors in a request
+  std::size_t max_outputs = 64;                       ///< tensors in a response
 };
 
 namespace detail {
@@ -821,14 +822,18 @@ std::string to_json_text(const InferRequest& r) {
   return out + "}";
 }
 
-/// Reads a response (clients and tests); malformed: InferenceError 400.
+/// Reads a response (clients and tests); malformed: InferenceError 400, as are more than
+/// `limits.max_outputs` outputs or more than `limits.max_elements` values in one (at most max_outputs of
+/// them are read into memory: a body of many small outputs is refused by their count).
 template <class = void>
-InferResponse parse_infer_response(std::string_view body) {
+InferResponse parse_infer_response(std::string_view body, const InferCodecLimits& limits = {}) {
   using detail::bad_request;
-  const std::int64_t max_elements = InferCodecLimits{}.max_elements;
-  detail::RawInferBody j =
-      detail::read_raw_infer_body(body, "outputs", false, static_cast<std::size_t>(max_elements) + 1);
+  const std::int64_t max_elements = limits.max_elements;
+  detail::RawInferBody j = detail::read_raw_infer_body(body, "outputs", false,
+                                                       static_cast<std::size_t>(max_elements) + 1, limits.max_outputs);
   if (!j.object || !j.tensors_array) bad_request("a response needs an 'outputs' array");
+  if (j.tensor_count > limits.max_outputs)
+    bad_request("too many outputs: " + std::to_string(j.tensor_count) + " > " + std::to_string(limits.max_outputs));
   InferResponse r;
   for (auto [field, out] : {std::pair{&j.model_name, &r.model_name}, std::pair{&j.model_version, &r.model_version},
                             std::pair{&j.id, &r.id}}) {
