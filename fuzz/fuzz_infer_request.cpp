@@ -51,6 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   InferCodecLimits limits;
   limits.max_elements = 1024;
   limits.max_inputs = 4;
+  limits.max_outputs = 4;
   const std::size_t nul = body.find('\0');
   const std::optional<std::size_t> header_length =
       nul == std::string_view::npos ? std::nullopt : std::optional<std::size_t>(nul);
@@ -70,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::abort();
     }
   }
-  (void)accepted([&] { (void)parse_infer_response(body); });
+  (void)accepted([&] { (void)parse_infer_response(body, limits); });
   (void)accepted([&] { (void)parse_embeddings_request(body); });
   return 0;
 }
