@@ -247,11 +247,21 @@ class HttpServer {
     // in (each parse reads the whole head, up to max_head_bytes, so parsing after every recv of a body
     // sent a byte at a time would cost head × body). 0 while the head is incomplete.
     std::size_t awaited_bytes = 0;
+    // While the head is incomplete, the bytes already searched for the empty line that ends it: only the
+    // new ones are searched after a recv (from 3 bytes back, where "\r\n\r\n" may straddle two reads), so a
+    // head sent a byte at a time costs its length, not its length squared.
+    std::size_t head_searched = 0;
     std::size_t have = 0, served = 0;
     bool continue_sent = false;
     auto last_activity = Clock::now(), request_start = last_activity;
     for (;;) {
-      if (have > 0 && have >= awaited_bytes) {
+      bool parse = have > 0 && have >= awaited_bytes;
+      if (parse && awaited_bytes == 0 && have <= limits.max_head_bytes) {  // beyond it, the parser refuses
+        const std::size_t from = head_searched < 3 ? 0 : head_searched - 3;
+        parse = std::string_view(buffer.data() + from, have - from).find("\r\n\r\n") != std::string_view::npos;
+        head_searched = have;
+      }
+      if (parse) {
         // While a body arrives only its bytes are counted; once it is in, the head is parsed once more so
         // that the request's views point into the buffer as it now is (resizing it may have moved it).
         const HttpParseResult parsed = parse_http_request(std::string_view(buffer.data(), have), limits, request);
@@ -283,7 +293,7 @@ class HttpServer {
           // The next request, if pipelined, is already in the buffer.
           std::memmove(buffer.data(), buffer.data() + parsed.total_bytes, have - parsed.total_bytes);
           have -= parsed.total_bytes;
-          awaited_bytes = 0;
+          awaited_bytes = head_searched = 0;
           continue_sent = false;
           last_activity = request_start = Clock::now();
           continue;
