@@ -17,8 +17,7 @@ jobs="${AIMASTERY_FUZZ_BUILD_JOBS:-2}"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="${CXX:-clang++}" \
   -DAIMASTERY_BUILD_FUZZERS=ON -DAIMASTERY_BUILD_TESTS=OFF -DAIMASTERY_BUILD_BENCHMARKS=OFF \
   -DAIMASTERY_BUILD_EXAMPLES=OFF -DAIMASTERY_INSTALL=OFF -DAIMASTERY_REDIS=OFF -DAIMASTERY_OPENMP=OFF >/dev/null
-cmake --build "$build" -j "$jobs" --target fuzz_csv fuzz_safetensors fuzz_model_file fuzz_rag_index fuzz_http_request \
-  fuzz_infer_request
+cmake --build "$build" -j "$jobs" --target fuzzers
 
 mkdir -p "$build/artifacts"
 # fuzz_one <reader>: one target for the time given, its output to <build>/logs/<reader>.log.
