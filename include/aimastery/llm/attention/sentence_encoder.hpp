@@ -73,7 +73,10 @@ struct BertConfig {
   std::string hidden_act = "gelu";
 
   /// Reads config.json (at most 1 MiB); a missing file, invalid JSON or a field of the wrong type or
-  /// range: FormatError.
+  /// range: FormatError. (A template with a defaulted, unused parameter, called as an ordinary function, so
+  /// that the JSON parser is instantiated where a configuration is read, not in every file that includes
+  /// this header.)
+  template <class = void>
   static BertConfig from_file(const std::string& path) {
     const JsonValue j = JsonValue::parse(detail::read_small_file(path, "BertConfig::from_file", 1 << 20),
                                          "BertConfig::from_file: '" + path + "' is not valid JSON");
