@@ -108,9 +108,11 @@ class BasicJsonValue {
   /// An array of the given elements: JsonValue::array({1, "two", nullptr}).
   static BasicJsonValue array(std::initializer_list<BasicJsonValue> elements = {});
   static BasicJsonValue array(Array elements);
+  /// An empty object, {}.
+  static BasicJsonValue object() { return object_of_sorted({}); }
   /// An object of the given members: JsonValue::object({{"name", "x"}, {"size", 3}}); a name given
   /// twice is InvalidArgument.
-  static BasicJsonValue object(std::initializer_list<JsonMember> members = {});
+  static BasicJsonValue object(std::initializer_list<JsonMember> members);
   static BasicJsonValue object(Object members);
 
   BasicJsonValue(const BasicJsonValue& other);

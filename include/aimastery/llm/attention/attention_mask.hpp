@@ -90,16 +90,13 @@ class AttentionMask {
   /// Adds a per-batch key mask (batch × keys): keep(b, j) = true when key j of batch element b is a real
   /// token that may be attended (Hugging Face's attention_mask = 1).
   AttentionMask& with_keys_allowed(const BoolMatrix& keep) {
-    require(keep.size() > 0, "AttentionMask::with_keys_allowed", "the key mask is empty");
-    keys_rows_ = keep.rows();
-    keys_cols_ = keep.cols();
-    keys_.resize(static_cast<std::size_t>(keep.size()));
-    for (Index i = 0; i < keep.size(); ++i) keys_[static_cast<std::size_t>(i)] = keep.data()[i] ? 1 : 0;
-    return *this;
+    return set_key_mask("AttentionMask::with_keys_allowed", keep, true);
   }
   /// Adds a per-batch key mask with PyTorch nn.MultiheadAttention's `key_padding_mask` meaning:
   /// pad(b, j) = true when key j of batch element b is padding and must be ignored.
-  AttentionMask& with_key_padding(const BoolMatrix& pad) { return with_keys_allowed(!pad); }
+  AttentionMask& with_key_padding(const BoolMatrix& pad) {
+    return set_key_mask("AttentionMask::with_key_padding", pad, false);
+  }
 
   [[nodiscard]] Kind kind() const noexcept { return kind_; }
   [[nodiscard]] bool has_key_mask() const noexcept { return !keys_.empty(); }
@@ -151,6 +148,16 @@ class AttentionMask {
   }
 
  private:
+  // keys_(b, j) = 1 where mask(b, j) == allowed_value: the key may be attended.
+  AttentionMask& set_key_mask(std::string_view where, const BoolMatrix& mask, bool allowed_value) {
+    require(mask.size() > 0, where, "the key mask is empty");
+    std::vector<std::uint8_t> keys(static_cast<std::size_t>(mask.size()));
+    for (Index i = 0; i < mask.size(); ++i) keys[static_cast<std::size_t>(i)] = mask.data()[i] == allowed_value ? 1 : 0;
+    keys_ = std::move(keys);
+    keys_rows_ = mask.rows();
+    keys_cols_ = mask.cols();
+    return *this;
+  }
   static Index count(const Shape4& s) { return s[0] * s[1] * s[2] * s[3]; }
   static std::string shape_text(const Shape4& s) { return Tensor<T>::shape_string({s[0], s[1], s[2], s[3]}); }
   static Shape4 padded(std::string_view where, const std::vector<Index>& shape) {

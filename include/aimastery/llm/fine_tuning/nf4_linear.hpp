@@ -17,6 +17,7 @@
 ///   apply_qlora(net, {.target_modules = {"all-linear"}, .options = {.r = 64, .alpha = 16}});
 
 #include <algorithm>
+#include <concepts>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -132,8 +133,8 @@ using NF4Linear = BasicNF4Linear<>;
 /// apply_lora with the selected Dense layers' weights stored in NF4 (NF4Linear): QLoRA. The same
 /// targets, checks, seeds and report as apply_lora; a throw leaves the network unchanged. (A template
 /// only so that it is compiled where it is called.)
-template <class Unused = void>
-LoRAReport apply_qlora(NeuralNetwork<float>& net, const LoRAConfig& config, const NF4Options& nf4 = qlora_nf4_options) {
+template <std::same_as<float> T>
+LoRAReport apply_qlora(NeuralNetwork<T>& net, const LoRAConfig& config, const NF4Options& nf4 = qlora_nf4_options) {
   constexpr std::string_view where = "apply_qlora";
   const std::vector<std::size_t> targets = lora_targets(net, config.target_modules, where);
   std::vector<std::unique_ptr<Layer<float>>> wrappers;

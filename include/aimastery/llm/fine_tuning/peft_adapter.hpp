@@ -51,32 +51,37 @@ inline std::string peft_key(const std::string& module, char matrix) {
 }
 
 /// A JSON number written as an integer when it is one (PEFT's lora_alpha is an int in most configs).
-inline JsonValue json_number_of(double x) {
+template <class = void>
+JsonValue json_number_of(double x) {
   if (std::abs(x) < 1e15 && x == std::floor(x)) return static_cast<std::int64_t>(x);
   return x;
 }
 
 /// The value of `pattern` (an object of positive numbers) for `module` under PEFT's rule (the key equals
 /// the name or is a dotted suffix of it), or `fallback`.
-inline double pattern_value(const JsonValue& pattern, const std::string& module, double fallback) {
-  for (const auto& [key, value] : pattern.members())
-    if (lora_target_matches(module, key)) return value.get<double>();
+template <class = void>
+double pattern_value(const JsonValue& pattern, const std::string& module, double fallback) {
+  for (const JsonMember& member : pattern.members())
+    if (lora_target_matches(module, member.name)) return member.value.get<double>();
   return fallback;
 }
 
-/// The adapter's configuration as this reader needs it.
+/// The adapter's configuration as this reader needs it. (It and the functions here are templates so that
+/// they are compiled where an adapter is read or written, not in every file that includes this header.)
+template <class Json = JsonValue>
 struct PeftLoRAConfig {
   std::vector<std::string> target_modules;
   Index r = 8;
   double alpha = 8.0;
   double dropout = 0.0;
   bool use_rslora = false;
-  JsonValue rank_pattern = JsonValue::object();
-  JsonValue alpha_pattern = JsonValue::object();
+  Json rank_pattern = Json::object();
+  Json alpha_pattern = Json::object();
 };
 
 /// Reads adapter_config.json (at most 1 MiB), checking the kind of every field it uses.
-inline PeftLoRAConfig read_peft_config(const std::string& path) {
+template <class = void>
+PeftLoRAConfig<> read_peft_config(const std::string& path) {
   const auto error = [&](const std::string& problem) {
     return FormatError("load_lora_adapter: " + path + ": " + problem);
   };
@@ -96,7 +101,7 @@ inline PeftLoRAConfig read_peft_config(const std::string& path) {
     if (!value->is_boolean()) throw error(std::string("malformed configuration: ") + name + " must be true or false");
     return value->get<bool>();
   };
-  PeftLoRAConfig c;
+  PeftLoRAConfig<> c;
   if (const JsonValue* type = j.find("peft_type"); type != nullptr && *type != "LORA")
     throw error("peft_type is " + type->dump() + ", this reader reads LORA adapters");
   const JsonValue* r = j.find("r");
@@ -133,7 +138,9 @@ inline PeftLoRAConfig read_peft_config(const std::string& path) {
     if (pattern == nullptr || pattern->is_null()) continue;
     if (!pattern->is_object()) throw error(std::string(name) + " is not an object");
     const bool ranks = std::string_view(name) == "rank_pattern";
-    for (const auto& [key, value] : pattern->members()) {
+    for (const JsonMember& member : pattern->members()) {
+      const std::string& key = member.name;
+      const JsonValue& value = member.value;
       if (ranks && !(value.is_number_integer() && value.get<double>() >= 1 && value.get<double>() <= (1U << 20)))
         throw error(std::string(name) + "[\"" + key + "\"] must be an integer in [1, 2^20]");
       if (!value.is_number() || !(value.get<double>() > 0.0) || !std::isfinite(value.get<double>()))
@@ -238,7 +245,7 @@ template <Scalar T>
 void load_lora_adapter(NeuralNetwork<T>& net, const std::string& directory) {
   const std::string config_path = directory + "/adapter_config.json";
   const std::string weights_path = directory + "/adapter_model.safetensors";
-  const detail::PeftLoRAConfig config = detail::read_peft_config(config_path);
+  const auto config = detail::read_peft_config(config_path);
   const Safetensors file = read_safetensors(weights_path);
   const auto error = [&](const std::string& problem) {
     return FormatError("load_lora_adapter: " + weights_path + ": " + problem);

@@ -50,7 +50,7 @@ template <Scalar T>
 BasicSentenceEncoderWithLoRA<T> load_lora_adapter(const BasicSentenceEncoder<T>& base, const std::string& directory) {
   const std::string config_path = directory + "/adapter_config.json";
   const std::string weights_path = directory + "/adapter_model.safetensors";
-  const detail::PeftLoRAConfig config = detail::read_peft_config(config_path);
+  const auto config = detail::read_peft_config(config_path);
   if (!config.rank_pattern.empty() || !config.alpha_pattern.empty())
     throw FormatError("load_lora_adapter: " + config_path +
                       ": rank_pattern / alpha_pattern are set; the encoder takes one rank and alpha for every module");

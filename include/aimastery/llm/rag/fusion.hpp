@@ -32,25 +32,26 @@ namespace aimastery {
 
 namespace detail::rag {
 
-/// Accumulated fused scores keyed by chunk id, keeping one copy of each chunk.
+/// Accumulated fused scores keyed by chunk id, keeping one copy of each chunk. (A template so that its
+/// members are compiled where a fusion is called.)
+template <class Result = RetrievalResult>
 struct FusedScores {
-  std::map<std::string, std::pair<double, const RetrievalResult*>> by_id;
+  std::map<std::string, std::pair<double, const Result*>> by_id;
 
-  void add(const RetrievalResult& r, double contribution) {
+  void add(const Result& r, double contribution) {
     auto [it, inserted] = by_id.try_emplace(r.chunk.id(), 0.0, &r);
     it->second.first += contribution;
   }
 
-  std::vector<RetrievalResult> top(Index k) const {
+  std::vector<Result> top(Index k) const {
     std::vector<std::pair<double, const std::string*>> order;
     for (const auto& [id, entry] : by_id) order.emplace_back(entry.first, &id);
     std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
       return a.first != b.first ? a.first > b.first : *a.second < *b.second;
     });
-    std::vector<RetrievalResult> out;
+    std::vector<Result> out;
     for (std::size_t i = 0; i < std::min(order.size(), static_cast<std::size_t>(k)); ++i)
-      out.push_back(
-          RetrievalResult::of(by_id.at(*order[i].second).second->chunk, order[i].first, static_cast<Index>(i + 1)));
+      out.push_back(Result::of(by_id.at(*order[i].second).second->chunk, order[i].first, static_cast<Index>(i + 1)));
     return out;
   }
 };
@@ -65,7 +66,7 @@ std::vector<RetrievalResult> reciprocal_rank_fusion(const std::vector<std::vecto
   constexpr std::string_view where = "reciprocal_rank_fusion";
   require(top_k >= 1, where, [&] { return "top_k must be at least 1, got " + std::to_string(top_k); });
   require(k >= 0 && std::isfinite(k), where, [&] { return "k must be finite and >= 0, got " + std::to_string(k); });
-  detail::rag::FusedScores fused;
+  detail::rag::FusedScores<> fused;
   for (const auto& list : lists)
     for (std::size_t r = 0; r < list.size(); ++r) fused.add(list[r], 1.0 / (k + static_cast<double>(r + 1)));
   return fused.top(top_k);
@@ -81,7 +82,7 @@ std::vector<RetrievalResult> normalized_score_fusion(const std::vector<std::vect
   require(weights.empty() || weights.size() == lists.size(), where,
           [&] { return std::to_string(weights.size()) + " weights for " + std::to_string(lists.size()) + " lists"; });
   for (const double w : weights) require(std::isfinite(w), where, "weights must be finite");
-  detail::rag::FusedScores fused;
+  detail::rag::FusedScores<> fused;
   for (std::size_t l = 0; l < lists.size(); ++l) {
     if (lists[l].empty()) continue;
     double lo = lists[l].front().score, hi = lo;

@@ -121,8 +121,11 @@ class HashingTfidfEmbedder {
       for (const Index j : s.touched) df[j] += 1;
       s.clear();
     }
+    // Smoothed idf, as scikit-learn's TfidfTransformer: idf_j = ln((1 + n) / (1 + df_j)) + 1.
     const double n = static_cast<double>(texts.size());
-    idf_ = ((1.0 + n) / (1.0 + df.array())).log() + 1.0;
+    Vector<double> idf(options_.dimension);
+    for (Index j = 0; j < options_.dimension; ++j) idf[j] = std::log((1.0 + n) / (1.0 + df[j])) + 1.0;
+    idf_ = std::move(idf);
     return *this;
   }
 

@@ -41,6 +41,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <concepts>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -97,7 +98,7 @@ struct RagIndexOptions {
   Index fusion_depth = 50;  ///< hybrid: each list's depth before reciprocal rank fusion
 };
 
-template <class Unused = void>
+template <std::same_as<float> T = float>
 class BasicRagIndex {
  public:
   static constexpr std::string_view format_name = "aimastery-rag-index";
@@ -175,7 +176,7 @@ class BasicRagIndex {
     require(duplicate == seen.end(), "RagIndex::build",
             [&] { return "two documents have the id " + *duplicate + ": ids must be distinct"; });
     const Index dimension = embedder ? embedder->dimension : options.embedding.dimension;
-    auto graph = std::make_unique<HnswIndex<float>>(dimension, options.hnsw);
+    auto graph = std::make_unique<HnswIndex<T>>(dimension, options.hnsw);
     BasicRagIndex index(std::move(options), std::move(documents), std::move(chunks), std::move(graph),
                         std::move(embedder));
     index.graph_->add(index.embed_chunks(progress));
@@ -198,8 +199,8 @@ class BasicRagIndex {
     if (chunks_.empty()) return {};
     const Index depth = std::max(k, options_.fusion_depth);
     const std::string q(query);
-    std::optional<Matrix<float>> query_vector;  // the dense side's embedding of the query, made once
-    const auto embedded = [&]() -> const Matrix<float>& {
+    std::optional<Matrix<T>> query_vector;  // the dense side's embedding of the query, made once
+    const auto embedded = [&]() -> const Matrix<T>& {
       if (!query_vector) query_vector = embed_texts(std::span<const std::string>(&q, 1));
       return *query_vector;
     };
@@ -218,13 +219,13 @@ class BasicRagIndex {
         break;
     }
     if (!how.mmr_lambda || list.empty()) return list;
-    Matrix<float> candidates(static_cast<Index>(list.size()), dense_dimension());
+    Matrix<T> candidates(static_cast<Index>(list.size()), dense_dimension());
     for (std::size_t i = 0; i < list.size(); ++i)
       candidates.row(static_cast<Index>(i)) = exact_.vectors().row(chunk_position_.at(list[i].chunk.id()));
-    const Vector<float> qv = embedded().row(0).transpose();
+    const Vector<T> qv = embedded().row(0).transpose();
     std::vector<RetrievalResult> out;
     Index rank = 0;
-    for (const Index i : maximal_marginal_relevance<float>(qv, candidates, k, *how.mmr_lambda)) {
+    for (const Index i : maximal_marginal_relevance<T>(qv, candidates, k, *how.mmr_lambda)) {
       out.push_back(list[static_cast<std::size_t>(i)]);
       out.back().rank = ++rank;
     }
@@ -342,8 +343,7 @@ class BasicRagIndex {
       // The graph (its memory bounded by its file) is checked against the chunk count before any chunk's text
       // is copied; with at least one vector it also bounds the dimension the hashing embedder is fitted on.
       // A prvalue initialises the index in place (HnswIndex is neither copied nor moved: it holds mutexes).
-      std::unique_ptr<HnswIndex<float>> graph(
-          new HnswIndex<float>(HnswIndex<float>::load((dir / "graph.hnsw").string())));
+      std::unique_ptr<HnswIndex<T>> graph(new HnswIndex<T>(HnswIndex<T>::load((dir / "graph.hnsw").string())));
       const Index dimension = recorded.name == "hashing" ? options.embedding.dimension : recorded.dimension;
       if (graph->size() != static_cast<Index>(chunk_count) || graph->dimension() != dimension)
         throw bad("graph.hnsw", "holds " + std::to_string(graph->size()) + " vectors of dimension " +
@@ -404,7 +404,7 @@ class BasicRagIndex {
   }
 
   BasicRagIndex(RagIndexOptions options, std::vector<Document> documents, std::vector<Chunk> chunks,
-                std::unique_ptr<HnswIndex<float>> graph, std::optional<IndexEmbedder> external)
+                std::unique_ptr<HnswIndex<T>> graph, std::optional<IndexEmbedder> external)
       : options_(std::move(options)),
         documents_(std::move(documents)),
         chunks_(std::move(chunks)),
@@ -432,14 +432,14 @@ class BasicRagIndex {
             [&] { return "fusion_depth must be at least 1, got " + std::to_string(o.fusion_depth); });
     [[maybe_unused]] const TextChunker chunker(o.chunking);
     [[maybe_unused]] const BM25Retriever bm25(o.bm25);
-    [[maybe_unused]] const HashingTfidfEmbedder<float> embedder(o.embedding);
-    [[maybe_unused]] const HnswIndex<float> graph(o.embedding.dimension, o.hnsw);
+    [[maybe_unused]] const HashingTfidfEmbedder<T> embedder(o.embedding);
+    [[maybe_unused]] const HnswIndex<T> graph(o.embedding.dimension, o.hnsw);
   }
 
   // The dense side's embeddings of `texts`: the hashing embedder's, or the IndexEmbedder's, checked.
-  [[nodiscard]] Matrix<float> embed_texts(std::span<const std::string> texts) const {
+  [[nodiscard]] Matrix<T> embed_texts(std::span<const std::string> texts) const {
     if (!external_) return embedder_.embed(texts);
-    Matrix<float> E = external_->embed(texts);
+    Matrix<T> E = external_->embed(texts);
     require(E.rows() == static_cast<Index>(texts.size()) && E.cols() == external_->dimension && E.allFinite(),
             "RagIndex", [&] {
               return "the embedder '" + external_->name + "' returned " + shape_of(E) + " for " +
@@ -449,9 +449,9 @@ class BasicRagIndex {
     return E;
   }
 
-  [[nodiscard]] Matrix<float> embed_chunks(const Progress& progress) const {
+  [[nodiscard]] Matrix<T> embed_chunks(const Progress& progress) const {
     const auto n = static_cast<Index>(chunks_.size());
-    Matrix<float> out(n, dense_dimension());
+    Matrix<T> out(n, dense_dimension());
     constexpr Index block = 256;
     for (Index begin = 0; begin < n; begin += block) {
       const Index end = std::min(n, begin + block);
@@ -464,7 +464,7 @@ class BasicRagIndex {
     return out;
   }
 
-  [[nodiscard]] std::vector<RetrievalResult> dense(const Matrix<float>& Q, Index k, bool exact) const {
+  [[nodiscard]] std::vector<RetrievalResult> dense(const Matrix<T>& Q, Index k, bool exact) const {
     std::vector<RetrievalResult> out;
     Index rank = 0;
     const auto hits = exact ? exact_.search(Q, k) : graph_->search(Q, k, std::max(k, options_.hnsw.ef));
@@ -697,17 +697,18 @@ class BasicRagIndex {
   std::vector<Document> documents_;
   std::vector<Chunk> chunks_;
   BM25Retriever bm25_;
-  HashingTfidfEmbedder<float> embedder_;                   // the dense side unless external_ (fitted only then,
+  HashingTfidfEmbedder<T> embedder_;                       // the dense side unless external_ (fitted only then,
                                                            // and only when there are chunks)
   std::optional<IndexEmbedder> external_;                  // the dense side when the index was built with one
-  std::unique_ptr<HnswIndex<float>> graph_;                // never null
-  ExactDenseIndex<float> exact_;                           // the graph's vectors, for exact search and MMR
+  std::unique_ptr<HnswIndex<T>> graph_;                    // never null
+  ExactDenseIndex<T> exact_;                               // the graph's vectors, for exact search and MMR
   TextChunker chunker_;                                    // options_.chunking: what the dense side reads of a chunk
   std::unordered_map<std::string, Index> chunk_position_;  // chunk id → position
 };
 
-/// The index (BasicRagIndex is a class template only so that it is compiled where it is used, not in
-/// every file that includes this header).
+/// The index. BasicRagIndex's parameter is the scalar type of the embeddings it stores, float; it is a
+/// parameter so that the class is compiled where it is used, not in every file that includes this header
+/// (with a parameter its members depend on, even their checks wait for the first use).
 using RagIndex = BasicRagIndex<>;
 
 }  // namespace aimastery

@@ -273,8 +273,10 @@ void check_cross_validation(std::string_view where, const Eigen::MatrixBase<DX>&
     const Fold& fold = folds[f];
     require(fold.train.size() > 0 && fold.test.size() > 0, where,
             [&] { return "fold " + std::to_string(f) + " is empty"; });
-    const bool in_range = (fold.train.array() >= 0).all() && (fold.train.array() < X.rows()).all() &&
-                          (fold.test.array() >= 0).all() && (fold.test.array() < X.rows()).all();
+    const auto rows_in_range = [&](const IndexVector& rows) {
+      return std::all_of(rows.data(), rows.data() + rows.size(), [&](Index i) { return i >= 0 && i < X.rows(); });
+    };
+    const bool in_range = rows_in_range(fold.train) && rows_in_range(fold.test);
     require(in_range, where, [&] {
       return "fold " + std::to_string(f) + " has a row index outside 0.." + std::to_string(X.rows() - 1);
     });
