@@ -1,6 +1,8 @@
 #include "aimastery/llm/attention/scaled_dot_product_attention.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <random>
 #include <string>
@@ -308,6 +310,19 @@ TEST_CASE("scaled_dot_product_attention rejects bad input with messages that nam
   CHECK_THROWS_NAMING(AttentionMask<double>::additive(nan_mask), InvalidArgument, "NaN");
   CHECK_THROWS_NAMING(AttentionMask<double>::boolean({2, 2, 2, 2, 2}, std::vector<bool>(32, true)), InvalidArgument,
                       "rank 2 to 4");
+  // An empty key mask is refused by the call that was given it, and a mask that refuses one keeps the key
+  // mask it had.
+  AttentionMask<double> keyed;
+  keyed.with_key_padding(BoolMatrix::Constant(2, 6, false));
+  CHECK_THROWS_NAMING(keyed.with_keys_allowed(BoolMatrix(0, 6)), InvalidArgument,
+                      "AttentionMask::with_keys_allowed: the key mask is empty");
+  CHECK_THROWS_NAMING(keyed.with_key_padding(BoolMatrix(2, 0)), InvalidArgument,
+                      "AttentionMask::with_key_padding: the key mask is empty");
+  CHECK(keyed.has_key_mask());
+  CHECK_NOTHROW(keyed.check("check", 2, 3, 4, 6));
+  const auto slice = keyed.slice(1, 0);
+  REQUIRE(slice.keys != nullptr);
+  CHECK(std::all_of(slice.keys, slice.keys + 6, [](std::uint8_t allowed) { return allowed == 1; }));
   CHECK_THROWS_NAMING(AttentionMask<double>::boolean({4, 6}, std::vector<bool>(5, true)), InvalidArgument,
                       "needs 24 values, got 5");
   const auto out = scaled_dot_product_attention(Q, K, V);
