@@ -11,6 +11,7 @@
 #include "aimastery/ml/deep_learning/neural_network.hpp"
 #include "aimastery/ml/deep_learning/neural_network_io.hpp"
 #include "support.hpp"
+#include "temporary_path.hpp"
 
 using aimastery::FormatError;
 using aimastery::Index;
@@ -18,6 +19,7 @@ using aimastery::InvalidArgument;
 using aimastery::Matrix;
 using aimastery::Safetensors;
 using aimastery::SafetensorsDtype;
+using aimastery::test::temporary_path;
 
 namespace {
 
@@ -34,10 +36,6 @@ std::vector<unsigned char> bytes_of(const std::string& header, std::size_t buffe
 }
 
 Safetensors parse(const std::vector<unsigned char>& bytes) { return aimastery::parse_safetensors(bytes, "test"); }
-
-std::string temporary_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("aimastery_test_" + name)).string();
-}
 
 }  // namespace
 

@@ -15,8 +15,10 @@
 
 #include "llm/rag_hnsw/recall.hpp"
 #include "support.hpp"
+#include "temporary_path.hpp"
 
 using namespace aimastery;
+using aimastery::test::temporary_path;
 
 namespace {
 
@@ -26,10 +28,6 @@ Matrix<T> seeded_normal(std::uint64_t seed, Index rows, Index cols) {
   Matrix<T> m(rows, cols);
   for (Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<T>(static_cast<float>(detail::standard_normal(rng)));
   return m;
-}
-
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("aimastery_hnsw_" + name)).string();
 }
 
 std::vector<unsigned char> read_bytes(const std::string& path) {
@@ -197,7 +195,7 @@ TEST_CASE_TEMPLATE("HnswIndex: save then load gives the same results and the sam
   HnswIndex<T> index(d, {.M = 8, .ef_construction = 50, .ef = 20, .seed = 5});
   index.add(X);
   index.mark_deleted(17);
-  const std::string path = temp_path("save_" + std::to_string(sizeof(T)) + ".bin");
+  const std::string path = temporary_path("save_" + std::to_string(sizeof(T)) + ".bin");
   index.save(path);
   CHECK_FALSE(std::filesystem::exists(path + ".tmp" + std::to_string(::getpid())));
   HnswIndex<T> loaded = HnswIndex<T>::load(path);
@@ -222,7 +220,7 @@ TEST_CASE("HnswIndex: truncated, tampered and hostile files are FormatErrors tha
   const Index d = 6;
   HnswIndex<float> index(d, {.M = 4, .ef_construction = 16});
   index.add(seeded_normal<float>(7401, 60, d));
-  const std::string good_path = temp_path("good.bin"), bad_path = temp_path("bad.bin");
+  const std::string good_path = temporary_path("good.bin"), bad_path = temporary_path("bad.bin");
   index.save(good_path);
   const std::vector<unsigned char> good = read_bytes(good_path);
   const auto error_of = [&](const std::vector<unsigned char>& bytes) {
@@ -327,7 +325,7 @@ TEST_CASE("HnswIndex: truncated, tampered and hostile files are FormatErrors tha
     rehash(bytes);
     CHECK(error_of(bytes).find("trailing") != std::string::npos);
   }
-  CHECK_THROWS_AS((void)HnswIndex<float>::load(temp_path("does_not_exist.bin")), FormatError);
+  CHECK_THROWS_AS((void)HnswIndex<float>::load(temporary_path("does_not_exist.bin")), FormatError);
   CHECK_THROWS_AS((void)HnswIndex<double>::load(good_path), FormatError);  // float file, double index
   std::filesystem::remove(good_path);
   std::filesystem::remove(bad_path);

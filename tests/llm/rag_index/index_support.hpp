@@ -1,6 +1,7 @@
 #pragma once
-// What the RAG index tests share: a fresh scratch folder, equal result lists, a deterministic
-// IndexEmbedder with weights of its own, and manifests read, edited and written back.
+// What the RAG index tests share: a fresh scratch folder, small index options and questions about the
+// reference corpus, equal result lists, a deterministic IndexEmbedder with weights of its own, and manifests
+// read, edited and written back.
 #include <aimastery/llm/rag/hashing_tfidf_embedder.hpp>
 #include <aimastery/llm/rag/index_embedder.hpp>
 #include <aimastery/llm/rag/rag_index.hpp>
@@ -8,6 +9,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -26,6 +28,33 @@ inline std::filesystem::path fresh_folder(const std::string& name) {
       std::filesystem::temp_directory_path() / ("aimastery_rag_index_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(p);
   return p;
+}
+
+/// Options for an index of the reference corpus: chunks of 25 words overlapping by 5, a small HNSW graph.
+inline RagIndexOptions index_options() {
+  RagIndexOptions o;
+  o.chunking.unit = ChunkUnit::words;
+  o.chunking.size = 25;
+  o.chunking.overlap = 5;
+  o.hnsw.M = 8;
+  o.hnsw.ef_construction = 64;
+  o.hnsw.ef = 32;
+  return o;
+}
+
+/// Questions about the reference corpus (Python's documentation).
+inline const std::vector<std::string> questions = {"return the absolute value", "sort a list in place", "open a file",
+                                                   "split a string at whitespace"};
+
+/// The same chunks and ranks in the same order, scores within `tolerance`.
+inline void equal_results(const std::vector<RetrievalResult>& a, const std::vector<RetrievalResult>& b,
+                          double tolerance) {
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i].chunk.id() == b[i].chunk.id());
+    CHECK(std::abs(a[i].score - b[i].score) <= tolerance);
+    CHECK(a[i].rank == b[i].rank);
+  }
 }
 
 /// The same chunks, texts, scores and ranks, in the same order.

@@ -1,15 +1,10 @@
 // RagIndex with an IndexEmbedder (llm/rag/index_embedder.hpp): the manifest records the embedder's name,
 // model identity and dimension; load() re-creates nothing itself and refuses an embedder that differs;
-// exact dense search equals ExactDenseIndex, and MMR reranks over the stored vectors. The "MiniLM:" cases
-// (label `model`, all-MiniLM-L6-v2 from AIMASTERY_MINILM_DIR) build an index with the sentence encoder and
-// check its dense side against DenseRetriever<SentenceEncoderEmbedder> on the same chunks.
+// exact dense search equals ExactDenseIndex, and MMR reranks over the stored vectors. An index with the
+// all-MiniLM-L6-v2 sentence encoder is tested in tests/llm/minilm.
 #include <aimastery/llm/rag/rag_index.hpp>
-#include <aimastery/llm/rag/sentence_encoder_embedder.hpp>
 
-#include <cmath>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 
 #include "llm/rag_index/index_support.hpp"
@@ -18,44 +13,9 @@
 
 using namespace aimastery;
 namespace fs = std::filesystem;
-
-namespace {
-
-RagIndexOptions index_options() {
-  RagIndexOptions o;
-  o.chunking.unit = ChunkUnit::words;
-  o.chunking.size = 25;
-  o.chunking.overlap = 5;
-  o.hnsw.M = 8;
-  o.hnsw.ef_construction = 64;
-  o.hnsw.ef = 32;
-  return o;
-}
-
-const std::vector<std::string> questions = {"return the absolute value", "sort a list in place", "open a file",
-                                            "split a string at whitespace"};
-
-void equal_results(const std::vector<RetrievalResult>& a, const std::vector<RetrievalResult>& b, double tolerance) {
-  REQUIRE(a.size() == b.size());
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    CHECK(a[i].chunk.id() == b[i].chunk.id());
-    CHECK(std::abs(a[i].score - b[i].score) <= tolerance);
-    CHECK(a[i].rank == b[i].rank);
-  }
-}
-
-std::string minilm_dir() {
-  const char* env = std::getenv("AIMASTERY_MINILM_DIR");
-  const std::string dir = env ? env : "";
-  if (dir.empty() || !fs::is_regular_file(fs::path(dir) / "model.safetensors"))
-    FAIL("the all-MiniLM-L6-v2 model is missing (AIMASTERY_MINILM_DIR = '"
-         << dir
-         << "'): fetch it with `cmake --build <build dir> --target aimastery_fetch_minilm` "
-            "or tools/fetch_minilm.sh <dir>");
-  return dir;
-}
-
-}  // namespace
+using test::equal_results;
+using test::index_options;
+using test::questions;
 
 TEST_CASE("RagIndex with an IndexEmbedder: recorded, saved, loaded with the same embedder only") {
   const fs::path folder = test::fresh_folder("embedder_fake");
@@ -178,57 +138,4 @@ TEST_CASE("RagIndex: bad IndexEmbedders are refused before anything is built") {
                       FormatError, "manifest.json");
   CHECK_THROWS_NAMING((void)RagIndex::recorded_embedder(test::fresh_folder("embedder_none").string()), FormatError,
                       "manifest.json");
-}
-
-TEST_CASE("MiniLM: a RagIndex with the sentence encoder equals DenseRetriever's exact search") {
-  const std::string dir = minilm_dir();
-  const IndexEmbedder minilm = sentence_encoder_index_embedder(dir);
-  CHECK(minilm.name == "minilm");
-  CHECK(minilm.dimension == 384);
-  CHECK(minilm.model.rfind("xxh3-128:", 0) == 0);
-  CHECK(minilm.model.find("max_seq_length=256") != std::string::npos);
-  CHECK(sentence_encoder_identity(dir) == sentence_encoder_identity(dir));
-
-  const RagIndex index = RagIndex::build(test::reference_corpus_documents(), index_options(), minilm);
-  DenseRetriever<SentenceEncoderEmbedder> reference(SentenceEncoderEmbedder(SentenceEncoder::load(dir)));
-  reference.add(index.chunks());
-  RetrieveOptions how;
-  how.mode = RetrievalMode::dense;
-  how.exact = true;
-  for (const std::string& q : questions) {
-    CAPTURE(q);
-    equal_results(index.retrieve(q, 5, how), reference.retrieve(q, 5), 1e-5);
-  }
-
-  const fs::path folder = test::fresh_folder("embedder_minilm");
-  index.save(folder.string());
-  CHECK(RagIndex::recorded_embedder(folder.string()).model == minilm.model);
-  const RagIndex loaded = RagIndex::load(folder.string(), sentence_encoder_index_embedder(dir));
-  for (const std::string& q : questions)
-    for (const RetrievalMode mode : {RetrievalMode::bm25, RetrievalMode::dense, RetrievalMode::hybrid})
-      equal_results(loaded.retrieve(q, 5, mode), index.retrieve(q, 5, mode), 0);
-
-  // The same weights with another config.json are another model: refused, naming both identities.
-  const fs::path other = test::fresh_folder("embedder_minilm_other");
-  fs::create_directories(other);
-  for (const char* name : {"vocab.txt", "model.safetensors"})
-    fs::create_symlink(fs::absolute(fs::path(dir) / name), other / name);
-  {
-    std::ifstream in(fs::path(dir) / "config.json");
-    std::ofstream out(other / "config.json");
-    out << in.rdbuf() << "\n";
-  }
-  const IndexEmbedder changed = sentence_encoder_index_embedder(other.string());
-  CHECK(changed.model != minilm.model);
-  CHECK_THROWS_NAMING((void)RagIndex::load(folder.string(), changed), InvalidArgument,
-                      ("the embedder given has another model, " + changed.model).c_str());
-  CHECK_THROWS_NAMING((void)RagIndex::load(folder.string()), InvalidArgument,
-                      ("was built with the embedder 'minilm' (model " + minilm.model).c_str());
-  CHECK_THROWS_NAMING((void)sentence_encoder_index_embedder((other / "missing").string()), FormatError,
-                      "is not a directory");
-  fs::remove(other / "vocab.txt");
-  CHECK_THROWS_NAMING((void)sentence_encoder_identity(other.string()), FormatError, "vocab.txt' is missing");
-  CHECK_THROWS_NAMING((void)sentence_encoder_index_embedder(dir, 0), InvalidArgument, "batch_size");
-  fs::remove_all(other);
-  fs::remove_all(folder);
 }

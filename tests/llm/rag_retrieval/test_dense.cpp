@@ -1,28 +1,18 @@
 // Dense retrieval (tests/reference/gen_llm_rag_dense.py): HashingTfidfEmbedder equals scikit-learn's
 // HashingVectorizer + TfidfTransformer (idf of every dimension, every query vector, the top 5 by cosine);
-// ExactDenseIndex equals FAISS IndexFlatIP on seeded random vectors; with the MiniLM encoder (tests
-// labelled `model`, AIMASTERY_MINILM_DIR) DenseRetriever equals sentence-transformers' exact search.
+// ExactDenseIndex equals FAISS IndexFlatIP on seeded random vectors. DenseRetriever with the MiniLM encoder is
+// tested in tests/llm/minilm.
 #include <aimastery/core/probability/sampling.hpp>
 #include <aimastery/llm/rag/dense_retriever.hpp>
 #include <aimastery/llm/rag/hashing_tfidf_embedder.hpp>
-#include <aimastery/llm/rag/sentence_encoder_embedder.hpp>
 
-#include <filesystem>
-
+#include "llm/rag_retrieval/corpus_chunks.hpp"
 #include "support.hpp"
 
 using namespace aimastery;
+using aimastery::test::corpus_chunks;
 
 namespace {
-
-std::vector<Chunk> corpus_chunks(const std::vector<std::string>& texts) {
-  std::vector<Chunk> chunks;
-  for (std::size_t i = 0; i < texts.size(); ++i) {
-    const Document doc = Document::from_source("doc" + std::to_string(i), texts[i]);
-    chunks.push_back({doc.id, 0, doc.text.size(), doc.text, {}, {}});
-  }
-  return chunks;
-}
 
 template <class T>
 Matrix<T> seeded_normal(std::uint64_t seed, Index rows, Index cols) {
@@ -212,34 +202,4 @@ TEST_CASE("murmur3_32: the reference values of MurmurHash3_x86_32") {
   CHECK(detail::rag::murmur3_32("", 1) == 0x514E28B7u);
   CHECK(detail::rag::murmur3_32("Hello, world!", 1234) == 0xFAF6CDB3u);
   CHECK(detail::rag::murmur3_32("The quick brown fox jumps over the lazy dog") == 0x2E4FF723u);
-}
-
-TEST_CASE("MiniLM: DenseRetriever over SentenceEncoderEmbedder equals sentence-transformers' exact search") {
-  const char* env = std::getenv("AIMASTERY_MINILM_DIR");
-  const std::string dir = env ? env : "";
-  if (dir.empty() || !std::filesystem::is_regular_file(std::filesystem::path(dir) / "model.safetensors"))
-    FAIL("the all-MiniLM-L6-v2 model is missing (AIMASTERY_MINILM_DIR = '"
-         << dir << "'): fetch it with `cmake --build <build dir> --target aimastery_fetch_minilm`");
-  const auto ref = test::load_reference("llm_rag_dense.json");
-  const auto texts = ref["corpus"].get<std::vector<std::string>>();
-  const auto queries = ref["queries"].get<std::vector<std::string>>();
-  static_assert(EmbeddingModel<SentenceEncoderEmbedder>);
-  DenseRetriever<SentenceEncoderEmbedder> dense(SentenceEncoderEmbedder(SentenceEncoder::load(dir), 16));
-  CHECK(dense.model().dimension() == 384);
-  CHECK_THROWS_NAMING(SentenceEncoderEmbedder(SentenceEncoder::load(dir), 0), InvalidArgument,
-                      "SentenceEncoderEmbedder: batch_size must be positive, got 0");
-  dense.add(corpus_chunks(texts));
-  const auto results = dense.retrieve_batch(queries, 5);
-  const auto top5 = ref["minilm"]["top5"].get<std::vector<std::vector<Index>>>();
-  const auto scores = ref["minilm"]["top5_scores"].get<std::vector<std::vector<double>>>();
-  for (std::size_t i = 0; i < queries.size(); ++i) {
-    CAPTURE(queries[i]);
-    REQUIRE(results[i].size() == 5);
-    for (std::size_t r = 0; r < 5; ++r) {
-      CHECK(results[i][r].score == doctest::Approx(scores[i][r]).epsilon(1e-4));
-      const bool clear =
-          (r == 0 || scores[i][r - 1] - scores[i][r] > 1e-4) && (r == 4 || scores[i][r] - scores[i][r + 1] > 1e-4);
-      if (clear) CHECK(results[i][r].chunk.text == texts[static_cast<std::size_t>(top5[i][r])]);
-    }
-  }
 }

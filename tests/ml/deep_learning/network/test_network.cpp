@@ -18,8 +18,10 @@
 #include "aimastery/ml/deep_learning/neural_network_io.hpp"
 #include "aimastery/ml/deep_learning/optimizers.hpp"
 #include "support.hpp"
+#include "temporary_path.hpp"
 
 using namespace aimastery;
+using aimastery::test::temporary_path;
 namespace test = aimastery::test;
 
 namespace {
@@ -30,10 +32,6 @@ NeuralNetwork<T> mlp_4_8_3() {
   net.template add<Dense<T>>(4, 8).template add<Activation<T>>(ActivationKind::relu).template add<Dense<T>>(8, 3);
   net.template set_loss<CrossEntropyLoss<T>>();
   return net;
-}
-
-std::string temporary_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("aimastery_test_" + name)).string();
 }
 
 /// Two well separated Gaussian blobs per class in 2-D.
