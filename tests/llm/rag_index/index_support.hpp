@@ -42,7 +42,7 @@ inline RagIndexOptions index_options() {
   return o;
 }
 
-/// Questions about the reference corpus (Python's documentation).
+/// Questions about the reference corpus (the docstrings of Python standard-library modules).
 inline const std::vector<std::string> questions = {"return the absolute value", "sort a list in place", "open a file",
                                                    "split a string at whitespace"};
 
