@@ -7,6 +7,9 @@
 # file with only the Eigen and standard headers it includes: the part of its cost that no change to the
 # library's own code can remove.
 #
+# Last, the umbrella precompiled (g++ only): what precompiling it costs (once per target of a build) and
+# what a file that includes it costs then (CMake: target_precompile_headers(app PRIVATE <aimastery/aimastery.hpp>)).
+#
 #   benchmarks/compile_time.sh [--repeat N] [--cxx g++] [--markdown]
 #
 # Targets: the umbrella <= 1.5 s, each module umbrella <= 1 s, where <Eigen/Dense> takes 0.8 s.
@@ -31,7 +34,8 @@ fi
 
 eigen_flags=$(pkg-config --cflags eigen3 2>/dev/null || echo -I/usr/include/eigen3)
 # shellcheck disable=SC2206
-flags=(-std=c++20 -O2 -fsyntax-only -Iinclude $eigen_flags)
+compile_flags=(-std=c++20 -O2 -Iinclude $eigen_flags)
+flags=("${compile_flags[@]}" -fsyntax-only)
 work=$(mktemp -d /tmp/aimastery-compile-time.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -116,3 +120,32 @@ for header in "${targets[@]}"; do
     printf '%-40s %7s %8s %8s %9s %9s  %s\n' "<$header>" "$cpu" "$r" "$floor" "$scaled" "$mem" "$verdict"
   fi
 done
+
+# The umbrella precompiled: g++ reads umbrella.hpp.gch instead of the header when the flags match ("!" in
+# the -H output says it did).
+if "$cxx" --version | grep -q 'Free Software Foundation'; then
+  mkdir -p "$work/pch"
+  printf '#include <aimastery/aimastery.hpp>\n' >"$work/pch/umbrella.hpp"
+  printf '#include "umbrella.hpp"\n' >"$work/pch/user.cpp"
+  /usr/bin/time -f '%U %S %M' -o "$work/time" "$cxx" "${compile_flags[@]}" -x c++-header "$work/pch/umbrella.hpp" \
+    -o "$work/pch/umbrella.hpp.gch" 2>"$work/err"
+  read -r user sys kib <"$work/time"
+  pch_cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
+  pch_mib=$(($(stat -c %s "$work/pch/umbrella.hpp.gch") >> 20))
+  included=$("$cxx" "${flags[@]}" -I"$work/pch" -H "$work/pch/user.cpp" 2>&1) || true
+  included=${included%%$'\n'*}
+  if [[ $included != "! "*umbrella.hpp.gch ]]; then
+    echo "compile_time: g++ did not use the precompiled umbrella" >&2
+    exit 1
+  fi
+  best=""
+  for ((round = 0; round < repeat; ++round)); do
+    /usr/bin/time -f '%U %S' -o "$work/time" "$cxx" "${flags[@]}" -I"$work/pch" "$work/pch/user.cpp" 2>"$work/err"
+    read -r user sys <"$work/time"
+    cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
+    if [[ -z $best ]] || awk -v a="$cpu" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$cpu; fi
+  done
+  echo
+  echo "Precompiled umbrella (\`g++ -x c++-header\`, the flags above without -fsyntax-only): ${pch_cpu} s CPU and"
+  echo "${pch_mib} MiB once; then a file that includes \`<aimastery/aimastery.hpp>\`: ${best} s CPU, $(ratio "$best") × \`<Eigen/Dense>\`."
+fi
