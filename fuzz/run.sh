@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (the file readers, the HTTP request parser) with clang (ASan + UBSan)
-# and runs each for a bounded time, starting from its committed seed corpus. Fails on any finding: a
+# Builds the libFuzzer targets (the file readers, the HTTP request parser, the inference protocols, the
+# text pipeline) with clang (ASan + UBSan) and runs each for a bounded time, starting from its committed
+# seed corpus. Fails on any finding: a
 # crash, a sanitizer report, an exception other than FormatError, an input slower than 10 s (a hang), a
 # single allocation over 512 MB or a resident size over 2 GB (no input of at most 4 KiB needs either). Findings are kept in <build>/artifacts/ (reproduce with:
 # <build>/fuzz/fuzz_<reader> <file>).
@@ -34,7 +35,7 @@ fuzz_one() {
 
 # As many targets at a time as the build uses cores; each one's log is printed when it ends.
 mkdir -p "$build/logs"
-readers=(csv safetensors model_file rag_index http_request infer_request)
+readers=(csv safetensors model_file rag_index http_request infer_request text)
 status=0
 for ((first = 0; first < ${#readers[@]}; first += jobs)); do
   batch=("${readers[@]:first:jobs}")
