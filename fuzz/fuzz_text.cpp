@@ -31,7 +31,7 @@ namespace {
 /// A small vocabulary with words, continuation pieces, punctuation and a few non-ASCII tokens, so that
 /// texts split into known pieces, unknown words and [UNK] alike.
 std::shared_ptr<const aimastery::WordPieceTokenizer> tokenizer() {
-  std::vector<std::string> vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a",  "b",    "c",    "ab",
+  std::vector<std::string> vocab = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a",   "b",    "c",    "ab",
                                     "##a",   "##b",   "##c",   "##bc",  "the",    "##s", ".",    ",",    "é",
                                     "##é",   "中",    "hello", "##lo",  "he",     "##l", "日本", "##本", "!"};
   aimastery::WordPieceOptions options;
