@@ -139,9 +139,15 @@ def unit_vectors(rows, queries, dim, seed=2026):
     return X, Q
 
 
-def build(build_dir, target="peers"):
+def configure(build_dir):
+    """Configures the release preset's build the first time (the compiler it finds is printed first)."""
     if not os.path.exists(os.path.join(build_dir, "CMakeCache.txt")):
-        subprocess.run(["cmake", "--preset", "release"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["cmake", "--preset", "release", "-B", build_dir], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+
+
+def build(build_dir, target="peers"):
+    configure(build_dir)
     subprocess.run(["cmake", "--build", build_dir, "--target", target, "-j", "2"], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)
 
@@ -290,6 +296,8 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory(prefix="aimastery-peers-") as workdir:
         ctx = Context(args.build_dir, workdir, args.repeat, build=not args.no_build)
+        if not args.no_build:
+            configure(args.build_dir)
         env = environment(args.build_dir, ctx.versions)
         if not args.json:
             print_environment(env, sys.stderr)

@@ -7,13 +7,14 @@
 #
 # REGISTRY: the folder the C++ test "writes a registry for the client peers" makes (ctest -R
 # production_serving_peer_write; it is build/<dir>/tests/production/serving/clients_peer/registry).
-# PYTHON: the venv's interpreter (fastapi, uvicorn, scikit-learn). One request = one row of 4 features.
+# PYTHON: the venv's interpreter (fastapi, uvicorn, scikit-learn; default: that of $AIMASTERY_VENV or
+# .venv). One request = one row of 4 features.
 # Prints one line per server and connection count: requests/s, p50 and p99 latency (wrk --latency), and
 # the server process's CPU time (user + system, /proc/PID/stat) per request, which the load of other
 # processes on the machine does not change.
 set -euo pipefail
-binary="$1"; registry="$(cd "$2" && pwd)"; python="${3:-/work/venv/bin/python}"; seconds="${4:-10}"
 here="$(cd "$(dirname "$0")" && pwd)"
+binary="$1"; registry="$(cd "$2" && pwd)"; python="${3:-${AIMASTERY_VENV:-$here/../../.venv}/bin/python}"; seconds="${4:-10}"
 work="$(mktemp -d)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }

@@ -13,7 +13,7 @@ sequence 512 / 2048 / 4096, 1 and 2 threads.
   took (VmHWM − VmRSS before the call on our side, ru_maxrss growth on PyTorch's), in the `extra` fields;
   the rows "peak memory tiled/plain" time the two paths of ours so that the tiled path's linear growth
   and the plain path's quadratic one show side by side.
-Run with the PyPI venv: /work/venv/bin/python benchmarks/peers/run.py --only sdpa
+Run: benchmarks/peers/run.py --only sdpa (in the PyPI venv, $AIMASTERY_VENV or .venv)
 """
 import json
 import os

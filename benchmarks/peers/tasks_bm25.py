@@ -17,12 +17,13 @@ and two.
 import json
 import os
 import subprocess
+import sys
 
 import numpy as np
 
 from run import Task, unit_vectors
 
-VENV_PYTHON = os.path.join(os.environ.get("AIMASTERY_VENV", "/work/venv"), "bin", "python")
+VENV_PYTHON = sys.executable  # run.py runs in the peers' PyPI venv (it re-executes itself there)
 N_DOCS, N_QUERIES, VOCAB = 50000, 1000, 30000
 N, NQ, DIM = 50000, 1000, 384
 

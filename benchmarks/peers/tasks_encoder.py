@@ -11,7 +11,7 @@ Hugging Face `tokenizers` (Rust), same sentences, same run.
   (1 thread: RAYON_NUM_THREADS=1; includes the Python call overhead, the way a user calls it) and, as a
   second peer row, tokenizers' encode_batch over all sentences (Rust loop, RAYON_NUM_THREADS=1 and 2).
 
-The peer runs in the PyPI venv (AIMASTERY_VENV, default /work/venv, made by tools/python/make_venv.sh). The
+The peer runs in the PyPI venv (the one run.py runs in: $AIMASTERY_VENV or .venv, made by tools/python/make_venv.sh). The
 model folder is AIMASTERY_MINILM_DIR, else <build dir>/models/all-MiniLM-L6-v2, fetched with
 tools/fetch_minilm.sh when missing.
 """
@@ -19,10 +19,11 @@ import json
 import os
 import random
 import subprocess
+import sys
 
 from run import ROOT, Task
 
-VENV_PYTHON = os.path.join(os.environ.get("AIMASTERY_VENV", "/work/venv"), "bin", "python")
+VENV_PYTHON = sys.executable  # run.py runs in the peers' PyPI venv (it re-executes itself there)
 
 PEER_SCRIPT = r'''
 import json, resource, sys, time

@@ -32,12 +32,13 @@ import json
 import os
 import struct
 import subprocess
+import sys
 
 import numpy as np
 
 from run import Task, unit_vectors
 
-VENV_PYTHON = os.path.join(os.environ.get("AIMASTERY_VENV", "/work/venv"), "bin", "python")
+VENV_PYTHON = sys.executable  # run.py runs in the peers' PyPI venv (it re-executes itself there)
 QUERY_THREADS = [1, 2]
 
 PEER_SCRIPT = r'''

@@ -1,6 +1,6 @@
 """Writes the small safetensors seeds of fuzz/corpus/safetensors with the safetensors package (every
 dtype the reader knows, empty and scalar tensors, metadata). Run from the PyPI venv:
-    /work/venv/bin/python fuzz/corpus/make_safetensors_seeds.py
+    .venv/bin/python fuzz/corpus/make_safetensors_seeds.py
 """
 from pathlib import Path
 

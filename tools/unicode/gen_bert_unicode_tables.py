@@ -2,7 +2,7 @@
 """Generates include/aimastery/llm/attention/detail/unicode_tables.hpp: the Unicode data that BERT's
 uncased normaliser and pre-tokeniser need, from Python's `unicodedata`.
 
-    PY=/work/venv/bin/python                           # any Python >= 3.6; this one has `tokenizers`
+    PY=.venv/bin/python                                # any Python >= 3.6; this one has `tokenizers`
     $PY tools/unicode/gen_bert_unicode_tables.py --categories-from python3.6 [--check]
 
 Two Unicode versions are involved, as in Hugging Face `tokenizers` (whose ids the library matches):

@@ -1,6 +1,6 @@
 """The onnxruntime peer of aimastery's ONNX export (include/aimastery/production/deployment/onnx_export.hpp).
 
-    /work/venv/bin/python peer_onnxruntime_check.py <dir>
+    .venv/bin/python peer_onnxruntime_check.py <dir>
 
 <dir> holds the .onnx files the C++ test "writes ONNX files for the onnxruntime peer" exported and
 expected.json: per file the input X (float32) and aimastery's outputs. For every file: onnx.checker
