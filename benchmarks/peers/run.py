@@ -174,10 +174,11 @@ def peer_versions():
 
 
 def with_running_version(label, versions):
-    """Replaces a version written into a task's label ("scikit-learn 1.2.1") by the one that runs."""
+    """Replaces a version written into a task's label ("scikit-learn 1.2.1", "PyTorch 2.15.0+cpu") by the one
+    that runs."""
     def replace(match):
         return f"{match.group(1)} {versions.get(match.group(1), match.group(2))}"
-    return re.sub(r"\b(NumPy|SciPy|scikit-learn|PyTorch) (\d+(?:\.\d+)*)", replace, label)
+    return re.sub(r"\b(NumPy|SciPy|scikit-learn|PyTorch) (\d+(?:\.\d+)*(?:\+[\w.]+)?)", replace, label)
 
 
 BLAS_REPORT = r"""
