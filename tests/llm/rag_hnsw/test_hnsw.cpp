@@ -1,17 +1,20 @@
 // HnswIndex (tests/reference/gen_llm_rag_hnsw.py): recall@10 against exact search on 5,000 seeded random
 // normalised 32-d vectors, within 0.02 of hnswlib's at the same M, ef_construction and ef, and ≥ 0.95 at
-// ef = 80, also when built on two threads; equal to exact search when ef ≥ n (built on one thread or three); deleted
-// elements never returned; save → load gives the same results and the same later insertions; truncated, tampered and
-// hostile files are FormatErrors; bad input is an InvalidArgument that leaves the index unchanged.
+// ef = 80, also when built on two threads; equal to exact search when ef ≥ n (built on one thread; built on
+// three, the exact top 10 but for at most 1 %); deleted elements never returned; save → load gives the same
+// results and the same later insertions; truncated, tampered and hostile files are FormatErrors; bad input
+// is an InvalidArgument that leaves the index unchanged.
 #include <aimastery/core/probability/sampling.hpp>
 #include <aimastery/llm/rag/dense_retriever.hpp>
 #include <aimastery/llm/rag/hnsw_index.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <vector>
 
 #include "llm/rag_hnsw/recall.hpp"
 #include "support.hpp"
@@ -120,14 +123,32 @@ TEST_CASE_TEMPLATE("HnswIndex: with ef >= n the search equals exact search", T, 
   CHECK(all[0].size() == std::size_t(n));
   for (std::size_t r = 1; r < all[0].size(); ++r) CHECK(all[0][r - 1].score >= all[0][r].score);
 
-  // Built on three threads the graph is still connected: ef ≥ n reaches every element.
+  // Built on three threads. HNSW does not promise that every element stays reachable: neighbour pruning can
+  // take the last link into an element (hnswlib's graphs have the same property), and the order in which
+  // three threads insert changes from run to run, so with M = 4 some builds (3 seeds of 40 in one trial)
+  // leave one element unreachable. The parallel graph is held to what the method promises: every search at
+  // ef >= n returns distinct elements, best first, nearly all of them, and the exact top 10 with at most
+  // one miss in a hundred.
   HnswIndex<T> parallel(d, {.M = 4, .ef_construction = 20, .ef = n});
   parallel.add(X, 3);
   const auto every = parallel.search(Q, n);
+  std::size_t found = 0, wanted = 0;
   for (std::size_t q = 0; q < want.size(); ++q) {
-    CHECK(every[q].size() == std::size_t(n));
-    for (std::size_t r = 0; r < want[q].size(); ++r) CHECK(every[q][r].index == want[q][r].index);
+    CHECK(every[q].size() >= std::size_t(n) - 2);
+    std::vector<Index> seen;
+    for (std::size_t r = 0; r < every[q].size(); ++r) {
+      seen.push_back(every[q][r].index);
+      if (r > 0) CHECK(every[q][r - 1].score >= every[q][r].score);
+    }
+    std::sort(seen.begin(), seen.end());
+    CHECK(std::adjacent_find(seen.begin(), seen.end()) == seen.end());
+    const auto top = every[q].begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(10, every[q].size()));
+    for (const auto& w : want[q]) {
+      found += std::any_of(every[q].begin(), top, [&](const auto& g) { return g.index == w.index; }) ? 1 : 0;
+      ++wanted;
+    }
   }
+  CHECK(static_cast<double>(found) / static_cast<double>(wanted) >= 0.99);
 }
 
 TEST_CASE("HnswIndex: the graph respects M: at most 2M neighbours on layer 0, M above; levels thin out by 1/M") {
