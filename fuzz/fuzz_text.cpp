@@ -40,15 +40,16 @@ std::shared_ptr<const aimastery::WordPieceTokenizer> tokenizer() {
   return std::make_shared<const aimastery::WordPieceTokenizer>(std::move(vocab), options);
 }
 
-/// Whether byte `at` of `text` begins a code point as the chunker reads it (decode_utf8 steps over an
-/// ill-formed sequence one byte at a time).
-bool starts_code_point(std::string_view text, std::size_t at) {
+/// boundary[i]: whether byte i of `text` begins a code point as the chunker reads it (decode_utf8 steps over
+/// an ill-formed sequence one byte at a time); boundary[text.size()] is the end.
+std::vector<bool> code_point_boundaries(std::string_view text) {
+  std::vector<bool> boundary(text.size() + 1, false);
   for (std::size_t i = 0; i < text.size();) {
-    if (i == at) return true;
-    if (i > at) return false;
+    boundary[i] = true;
     aimastery::detail::unicode::decode_utf8(text, i);
   }
-  return at == text.size();
+  boundary[text.size()] = true;
+  return boundary;
 }
 
 void check_tokenizer(const aimastery::WordPieceTokenizer& tok, std::string_view text) {
@@ -73,10 +74,11 @@ void check_chunks(const std::shared_ptr<const aimastery::WordPieceTokenizer>& to
   options.tokenizer = tok;
   if ((shape & 0x20) != 0) options.separators = {"\n", "x", ""};
   const TextChunker chunker(options);
+  const std::vector<bool> boundary = code_point_boundaries(text);
   std::size_t previous_start = 0;
   for (const TextSpan& span : chunker.split_text(text)) {
     if (span.start >= span.end || span.end > text.size() || span.start < previous_start) std::abort();
-    if (!starts_code_point(text, span.start) || !starts_code_point(text, span.end)) std::abort();
+    if (!boundary[span.start] || !boundary[span.end]) std::abort();
     const std::string_view chunk = text.substr(span.start, span.end - span.start);
     if (options.unit != ChunkUnit::tokens && chunker.measure(chunk) > options.size) std::abort();
     previous_start = span.start;
