@@ -1,20 +1,18 @@
 // HnswIndex (tests/reference/gen_llm_rag_hnsw.py): recall@10 against exact search on 5,000 seeded random
 // normalised 32-d vectors, within 0.02 of hnswlib's at the same M, ef_construction and ef, and ≥ 0.95 at
-// ef = 80, also when built on two threads; equal to exact search when ef ≥ n (built on one thread; built on
-// three, the exact top 10 but for at most 1 %); deleted elements never returned; save → load gives the same
-// results and the same later insertions; truncated, tampered and hostile files are FormatErrors; bad input
-// is an InvalidArgument that leaves the index unchanged.
+// ef = 80, also when built on two threads; equal to exact search when ef ≥ n (built on one thread or three);
+// deleted elements never returned; save → load gives the same results and the same later insertions;
+// truncated, tampered and hostile files are FormatErrors; bad input is an InvalidArgument that leaves the
+// index unchanged.
 #include <aimastery/core/probability/sampling.hpp>
 #include <aimastery/llm/rag/dense_retriever.hpp>
 #include <aimastery/llm/rag/hnsw_index.hpp>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <vector>
 
 #include "llm/rag_hnsw/recall.hpp"
 #include "support.hpp"
@@ -105,7 +103,12 @@ TEST_CASE_TEMPLATE("HnswIndex: with ef >= n the search equals exact search", T, 
   const Index n = 400, d = 16;
   const Matrix<T> X = seeded_normal<T>(test::test_seed(7001), n, d);
   const Matrix<T> Q = seeded_normal<T>(7002, 25, d);
-  HnswIndex<T> index(d, {.M = 4, .ef_construction = 20, .ef = n});
+  // Every element reachable at ef ≥ n, which HNSW does not promise: neighbour pruning can take the last
+  // link into an element (as in hnswlib). With M = 4 and ef_construction = 20 on these 400 vectors, 3 of 200
+  // seeds lose one on one thread and 3–4 on three threads, where the timing picks the graph; with M = 8
+  // and ef_construction = 40, none of 200 seeds on one thread nor of 600 three-thread builds lost one.
+  const HnswParams params{.M = 8, .ef_construction = 40, .ef = n};
+  HnswIndex<T> index(d, params);
   index.add(X);
   ExactDenseIndex<T> exact(d);
   exact.add(X);
@@ -123,33 +126,14 @@ TEST_CASE_TEMPLATE("HnswIndex: with ef >= n the search equals exact search", T, 
   CHECK(all[0].size() == std::size_t(n));
   for (std::size_t r = 1; r < all[0].size(); ++r) CHECK(all[0][r - 1].score >= all[0][r].score);
 
-  // Built on three threads. HNSW does not promise that every element stays reachable: neighbour pruning can
-  // take the last link into an element (hnswlib's graphs have the same property), and the order in which
-  // three threads insert changes from run to run. With M = 4 on 400 vectors, 3 of 200 seeds leave an
-  // element unreachable on one thread and 3–4 on three: fixed by the seed on one thread (the part above),
-  // by the timing on three. The parallel graph is held to what the method promises: every search at
-  // ef >= n returns distinct elements, best first, nearly all of them, and the exact top 10 with at most
-  // one miss in a hundred.
-  HnswIndex<T> parallel(d, {.M = 4, .ef_construction = 20, .ef = n});
+  // Built on three threads the graph still reaches every element.
+  HnswIndex<T> parallel(d, params);
   parallel.add(X, 3);
   const auto every = parallel.search(Q, n);
-  std::size_t found = 0, wanted = 0;
   for (std::size_t q = 0; q < want.size(); ++q) {
-    CHECK(every[q].size() >= std::size_t(n) - 2);
-    std::vector<Index> seen;
-    for (std::size_t r = 0; r < every[q].size(); ++r) {
-      seen.push_back(every[q][r].index);
-      if (r > 0) CHECK(every[q][r - 1].score >= every[q][r].score);
-    }
-    std::sort(seen.begin(), seen.end());
-    CHECK(std::adjacent_find(seen.begin(), seen.end()) == seen.end());
-    const auto top = every[q].begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(10, every[q].size()));
-    for (const auto& w : want[q]) {
-      found += std::any_of(every[q].begin(), top, [&](const auto& g) { return g.index == w.index; }) ? 1 : 0;
-      ++wanted;
-    }
+    CHECK(every[q].size() == std::size_t(n));
+    for (std::size_t r = 0; r < want[q].size(); ++r) CHECK(every[q][r].index == want[q][r].index);
   }
-  CHECK(static_cast<double>(found) / static_cast<double>(wanted) >= 0.99);
 }
 
 TEST_CASE("HnswIndex: the graph respects M: at most 2M neighbours on layer 0, M above; levels thin out by 1/M") {
