@@ -6,6 +6,7 @@
 #include "aimastery/core/linalg/covariance.hpp"
 #include "aimastery/core/linalg/matmul.hpp"
 #include "aimastery/core/linalg/matrix_basics.hpp"
+#include "aimastery/core/linalg/packed_matrix.hpp"
 #include "aimastery/core/linalg/pca.hpp"
 #include "aimastery/core/linalg/power_iteration.hpp"
 #include "aimastery/core/linalg/qr.hpp"

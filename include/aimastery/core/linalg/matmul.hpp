@@ -236,12 +236,36 @@ struct PackBuffers {
   }
 };
 
+/// The loops below the packing of a B panel: C[:, 0 : nc] (+)= A[:, pc : pc+kc] · B̃, where B̃ holds
+/// ceil(nc/NR) packed micro-panels of depth kc, micro-panel p at b_packed + p·panel_stride (NR·kc when
+/// the panel was just packed; more when the micro-panels are slices of a deeper packed matrix).
+/// A is packed block by block into a_packed (room for MC·KC numbers).
+template <class T>
+void multiply_packed_panel(const StridedView<T>& A, Index pc, Index kc, const T* b_packed, Index panel_stride, Index nc,
+                           T* c, Index ldc, bool overwrite, T* a_packed) {
+  using Bk = Blocking<T>;
+  constexpr int MR = Bk::MR, NR = Bk::NR, NV = Bk::NV;
+  for (Index ic = 0; ic < A.rows; ic += Bk::MC) {
+    const Index mc = std::min<Index>(Bk::MC, A.rows - ic);
+    pack_a<T, MR>(A, ic, pc, mc, kc, a_packed);
+    for (Index jr = 0; jr < nc; jr += NR) {
+      const T* b_panel = b_packed + (jr / NR) * panel_stride;
+      const Index cols = std::min<Index>(NR, nc - jr);
+      for (Index ir = 0; ir < mc; ir += MR) {
+        const T* a_panel = a_packed + (ir / MR) * MR * kc;
+        const Index rows = std::min<Index>(MR, mc - ir);
+        micro_kernel<T, MR, NV>(kc, a_panel, b_panel, c + (ic + ir) * ldc + jr, ldc, rows, cols, overwrite);
+      }
+    }
+  }
+}
+
 /// C (m×n, row-major, row stride ldc) = A (m×k) · B (k×n), or C += A·B with `accumulate`, on one
 /// thread, blocked as described at the top of the file.
 template <class T>
 void gemm_serial(const StridedView<T>& A, const StridedView<T>& B, T* c, Index ldc, bool accumulate) {
   using Bk = Blocking<T>;
-  constexpr int MR = Bk::MR, NR = Bk::NR, NV = Bk::NV;
+  constexpr int MR = Bk::MR, NR = Bk::NR;
   const Index m = A.rows, k = A.cols, n = B.cols;
   const auto round_up = [](Index x, Index step) { return (x + step - 1) / step * step; };
 
@@ -261,21 +285,8 @@ void gemm_serial(const StridedView<T>& A, const StridedView<T>& B, T* c, Index l
     const Index nc = std::min<Index>(Bk::NC, n - jc);
     for (Index pc = 0; pc < k; pc += Bk::KC) {
       const Index kc = std::min<Index>(Bk::KC, k - pc);
-      const bool overwrite = pc == 0 && !accumulate;
       pack_b<T, NR>(B, pc, jc, kc, nc, b_packed);
-      for (Index ic = 0; ic < m; ic += Bk::MC) {
-        const Index mc = std::min<Index>(Bk::MC, m - ic);
-        pack_a<T, MR>(A, ic, pc, mc, kc, a_packed);
-        for (Index jr = 0; jr < nc; jr += NR) {
-          const T* b_panel = b_packed + (jr / NR) * NR * kc;
-          const Index cols = std::min<Index>(NR, nc - jr);
-          for (Index ir = 0; ir < mc; ir += MR) {
-            const T* a_panel = a_packed + (ir / MR) * MR * kc;
-            const Index rows = std::min<Index>(MR, mc - ir);
-            micro_kernel<T, MR, NV>(kc, a_panel, b_panel, c + (ic + ir) * ldc + (jc + jr), ldc, rows, cols, overwrite);
-          }
-        }
-      }
+      multiply_packed_panel(A, pc, kc, b_packed, NR * kc, nc, c + jc, ldc, pc == 0 && !accumulate, a_packed);
     }
   }
 }
