@@ -1,7 +1,9 @@
 // The aimastery side of the caching peers (benchmarks/peers/tasks_caching.py), against a redis-server that
 // the task file starts:
 //   batch_get PORT KEYS      seconds per key of get_many(KEYS keys) (one MGET), best of 5 runs of 200 batches
-//   single_get_p50 PORT N    median latency in seconds of N single gets on one connection
+//   single_get_p50 PORT N [BUSY_POLL_US]
+//                            median latency in seconds of N single gets on one connection (RedisCacheOptions::
+//                            busy_poll in microseconds, default 0: the library's default)
 
 #include <algorithm>
 #include <chrono>
@@ -53,7 +55,9 @@ nlohmann::json batch_get(const Args& args) {
 }
 
 nlohmann::json single_get_p50(const Args& args) {
-  RedisCache cache(options_for(args));
+  RedisCacheOptions options = options_for(args);
+  if (args.size() > 2) options.busy_poll = std::chrono::microseconds(std::stol(args.at(2)));
+  RedisCache cache(options);
   const int n = std::stoi(args.at(1));
   cache.set("key:single", "xxx");
   for (int i = 0; i < 1000; ++i) cache.get("key:single");  // warm up

@@ -61,6 +61,18 @@ TEST_SUITE("redis") {
     CHECK_FALSE(cache.erase("a"));
     CHECK_FALSE(cache.exists("a"));
     CHECK(cache.ping());
+
+    // Spinning on the read (busy_poll) takes the same replies, a 1 MiB one in many reads too.
+    RedisCacheOptions options = shared_options("basic");
+    options.busy_poll = 50us;
+    RedisCache spinning(options);
+    CHECK(*spinning.get("bin") == binary);
+    std::string large(1 << 20, 'v');
+    for (std::size_t i = 0; i < large.size(); i += 4093) large[i] = static_cast<char>('a' + i % 26);
+    spinning.set("large", large);
+    CHECK(spinning.get("large") == std::optional<std::string>(large));
+    CHECK(cache.get("large") == std::optional<std::string>(large));
+    CHECK(spinning.ping());
   }
 
   TEST_CASE("RedisCache: TTL per value and by default") {
@@ -141,6 +153,10 @@ TEST_SUITE("redis") {
     CHECK_THROWS_NAMING(RedisCache({.port = port, .pool_size = 0}), InvalidArgument, "pool_size must be at least 1");
     CHECK_THROWS_NAMING(RedisCache({.port = port, .command_timeout = 0ms}), InvalidArgument, "must be positive");
     CHECK_THROWS_NAMING(RedisCache({.port = port, .default_ttl = -1ms}), InvalidArgument, "ttl must be");
+    CHECK_THROWS_NAMING(RedisCache({.port = port, .busy_poll = -1us}), InvalidArgument,
+                        "busy_poll must be between 0 and command_timeout, got -1 us");
+    CHECK_THROWS_NAMING(RedisCache({.port = port, .command_timeout = 1ms, .busy_poll = 1001us}), InvalidArgument,
+                        "busy_poll must be between 0 and command_timeout, got 1001 us");
     CHECK_THROWS_NAMING(RedisCache({.port = port, .username = "u"}), InvalidArgument, "password is empty");
     RedisCache cache({.port = port});
     CHECK_THROWS_NAMING(cache.set("k", "v", -1ms), InvalidArgument, "RedisCache::set: ttl");

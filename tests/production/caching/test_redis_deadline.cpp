@@ -63,6 +63,21 @@ TEST_SUITE("redis_deadline") {
     }
   }
 
+  TEST_CASE("RedisCache: spinning on the read (busy_poll) ends by the same deadline") {
+    // busy_poll = command_timeout: every wait for the reply is spent spinning, never in poll().
+    for (const Behaviour behaviour : {Behaviour::trickle, Behaviour::silent}) {
+      CAPTURE(static_cast<int>(behaviour));
+      test::FakeRedisServer server(behaviour, 1);
+      RedisCacheOptions options = fake_options(server);
+      options.busy_poll = options.command_timeout;
+      RedisCache cache(options);
+      const auto took =
+          elapsed([&] { CHECK_THROWS_NAMING(cache.get("k"), ConnectionError, "RedisCache::get: no complete reply"); });
+      CHECK(took >= 200ms);
+      CHECK(took <= cache.call_timeout() + slack);
+    }
+  }
+
   TEST_CASE("RedisCache: a server that accepts and never answers -> ConnectionError by the deadline") {
     SUBCASE("at construction") {
       test::FakeRedisServer server(Behaviour::silent);

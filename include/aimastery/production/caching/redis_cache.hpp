@@ -258,6 +258,9 @@ class RedisCache {
     if (o.connect_timeout > limit || o.command_timeout > limit || o.pool_wait_timeout > limit ||
         o.erase_prefix_timeout > limit)
       throw InvalidArgument("RedisCache: every timeout must be at most 24 hours");
+    if (o.busy_poll.count() < 0 || o.busy_poll > o.command_timeout)
+      throw InvalidArgument("RedisCache: busy_poll must be between 0 and command_timeout, got " +
+                            std::to_string(o.busy_poll.count()) + " us");
     if (!o.username.empty() && o.password.empty())
       throw InvalidArgument("RedisCache: username is set but password is empty");
     check_ttl(o.default_ttl, "RedisCache");

@@ -326,8 +326,11 @@ class RedisConnection {
       void* reply = nullptr;
       if (redisReaderGetReply(reader_.get(), &reply) != REDIS_OK) throw failure(where, protocol_message());
       if (reply) return RedisReplyPtr(static_cast<redisReply*>(reply));
-      if (!wait_for(POLLIN, until)) throw failure(where, timeout_message());
-      const ssize_t n = ::recv(fd_, buffer_.data(), buffer_.size(), 0);
+      ssize_t n = receive_spinning(until);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (!wait_for(POLLIN, until)) throw failure(where, timeout_message());
+        n = ::recv(fd_, buffer_.data(), buffer_.size(), 0);
+      }
       if (n > 0) {
         if (redisReaderFeed(reader_.get(), buffer_.data(), static_cast<std::size_t>(n)) != REDIS_OK)
           throw failure(where, protocol_message());
@@ -335,6 +338,25 @@ class RedisConnection {
         throw failure(where, address() + " closed the connection");
       } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
         throw failure(where, "connection to " + address() + " failed: " + std::strerror(errno));
+      }
+    }
+  }
+
+  // Tries to read without blocking, again and again, for up to busy_poll (never past `until`): recv's
+  // result, or -1 with errno EAGAIN when nothing came (at once when busy_poll is zero). The thread keeps
+  // its core meanwhile, so a reply that comes back within busy_poll costs no wake-up.
+  ssize_t receive_spinning(RedisDeadline until) {
+    if (options_->busy_poll.count() == 0) {
+      errno = EAGAIN;
+      return -1;
+    }
+    const RedisDeadline spin_until = std::min(until, RedisClock::now() + options_->busy_poll);
+    for (;;) {
+      const ssize_t n = ::recv(fd_, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+      if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return n;
+      if (RedisClock::now() >= spin_until) {
+        errno = EAGAIN;
+        return -1;
       }
     }
   }

@@ -31,6 +31,14 @@ struct RedisCacheOptions {
   std::chrono::milliseconds pool_wait_timeout{2000};
   /// Longest time of one erase_prefix (a walk over the key space with SCAN, many commands).
   std::chrono::milliseconds erase_prefix_timeout{30000};
+  /// How long a call waiting for a reply first keeps trying to read it without blocking, before it
+  /// sleeps in poll(); zero (the default) sleeps at once. A thread that sleeps is woken by the reply,
+  /// and the wake-up costs tens of microseconds on a virtual machine: for a server on the same host,
+  /// whose replies come back within that time, spinning keeps the core and takes the reply as it
+  /// arrives (measured on loopback: a GET's median 55 µs sleeping, 21 µs with 50 µs of spinning). The
+  /// price is CPU time: up to this long per reply, even when the reply comes later. At most
+  /// command_timeout; the call's deadline bounds the spin too.
+  std::chrono::microseconds busy_poll{0};
   /// Retry a write (SET, DEL) once on a reconnected connection, as reads are. Both are idempotent.
   bool retry_writes = true;
 };
