@@ -56,8 +56,15 @@ def triton_checks(address, expected):
     inp.set_data_from_numpy(X32)
     outputs = [triton.InferRequestedOutput("output", binary_data=False)]
     result = client.infer("mlp", [inp], outputs=outputs)
-    check(np.array_equal(result.as_numpy("output"), np.asarray(expected["mlp_output"], dtype=np.float32)),
-          "float32 MLP outputs equal aimastery's")
+    # expected.json comes from a test program, the server from the command-line tool; the release preset builds
+    # the tool with -march=native and the tests without, and a fused multiply-add rounds once where a multiply
+    # and an add round twice: the outputs may then differ in their last bits. Same build flags: equal.
+    got = result.as_numpy("output")
+    want = np.asarray(expected["mlp_output"], dtype=np.float32)
+    scale = max(1.0, float(np.abs(want).max()))
+    worst = float(np.abs(got.astype(np.float64) - want).max()) if got.shape == want.shape else float("inf")
+    check(worst <= 1e-5 * scale,
+          f"float32 MLP outputs equal aimastery's to 1e-5 of the largest output (largest difference {worst:.3g})")
 
     try:
         client.infer("no-such-model", [inp])
