@@ -1,7 +1,6 @@
 // QLoRA: NF4Linear (a frozen NF4 weight dequantised panel by panel inside the products, LoRA on top)
 // against a float LinearWithLoRA on the dequantised weights; training moves only A and B and leaves the
 // NF4 bytes bit-identical.
-#include "aimastery/core/probability/sampling.hpp"
 #include "aimastery/llm/fine_tuning/apply_lora.hpp"
 #include "aimastery/llm/fine_tuning/linear_with_lora.hpp"
 #include "aimastery/llm/fine_tuning/nf4_linear.hpp"
@@ -9,19 +8,14 @@
 #include "aimastery/ml/deep_learning/losses.hpp"
 #include "aimastery/ml/deep_learning/neural_network.hpp"
 #include "aimastery/ml/deep_learning/sgd.hpp"
+#include "seeded_normal.hpp"
 #include "support.hpp"
 
 using namespace aimastery;
+using aimastery::test::seeded_normal;
 using aimastery::test::test_seed;
 
 namespace {
-
-Matrix<float> normal(Index rows, Index cols, std::uint64_t seed) {
-  RandomEngine rng(seed);
-  Matrix<float> m(rows, cols);
-  for (Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<float>(detail::standard_normal(rng));
-  return m;
-}
 
 /// The Dense layer with `base`'s weight replaced by its NF4 round trip.
 Dense<float> dequantized(const Dense<float>& base, const NF4Options& options = qlora_nf4_options) {
@@ -36,16 +30,16 @@ TEST_CASE("NF4Linear equals a float LoRA layer on the dequantised weight, forwar
   const std::uint64_t seed = test_seed(41);
   // 300 inputs: NF4 blocks of 64 straddle the rows, and 130 outputs make three panels (54, 54, 22 rows).
   Dense<float> base(300, 130, DenseOptions{.seed = seed});
-  base.bias().value = normal(1, 130, seed + 1);
+  base.bias().value = seeded_normal<float>(seed + 1, 1, 130);
   const LoRAOptions options{.r = 8, .alpha = 16.0, .seed = seed};
   NF4Linear q(base, options);
   LinearWithLoRA<float> f(dequantized(base), options);
-  const Matrix<float> B = normal(130, 8, seed + 2) * 0.1f;
+  const Matrix<float> B = seeded_normal<float>(seed + 2, 130, 8) * 0.1f;
   q.lora().B().value = B;
   f.lora().B().value = B;
-  const Matrix<float> X = normal(17, 300, seed + 3);
+  const Matrix<float> X = seeded_normal<float>(seed + 3, 17, 300);
   CHECK(test::max_relative_error(q.forward(X), f.forward(X)) <= 1e-5);
-  const Matrix<float> G = normal(17, 130, seed + 4);
+  const Matrix<float> G = seeded_normal<float>(seed + 4, 17, 130);
   CHECK(test::max_relative_error(q.backward(G), f.backward(G)) <= 1e-5);
   CHECK(test::max_relative_error(q.lora().A().grad, f.lora().A().grad) <= 1e-5);
   CHECK(test::max_relative_error(q.lora().B().grad, f.lora().B().grad) <= 1e-5);
@@ -87,7 +81,7 @@ TEST_CASE(
   const auto& nf4 = dynamic_cast<NF4Linear&>(qlora.layer(0)).weight();
   const std::vector<std::uint8_t> packed = nf4.packed;
   const std::vector<std::uint8_t> codes = nf4.absmax_codes;
-  const Matrix<float> X = normal(32, 96, seed + 2);
+  const Matrix<float> X = seeded_normal<float>(seed + 2, 32, 96);
   IndexVector labels(32);
   for (Index i = 0; i < 32; ++i) labels(i) = i % 10;
   for (auto* net : {&qlora, &twin})

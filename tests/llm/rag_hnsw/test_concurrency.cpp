@@ -4,32 +4,22 @@
 // the final index must equal one built without the readers (the lock makes the insertions sequential).
 // Then batches inserted on two threads at once (per-element list locks) while two threads query: the
 // answers are well formed and the final graph reaches every element.
-#include <aimastery/core/probability/sampling.hpp>
 #include <aimastery/llm/rag/hnsw_index.hpp>
 
 #include <atomic>
 #include <thread>
 
+#include "seeded_normal.hpp"
 #include "support.hpp"
 
 using namespace aimastery;
-
-namespace {
-
-Matrix<float> seeded_normal(std::uint64_t seed, Index rows, Index cols) {
-  RandomEngine rng(seed);
-  Matrix<float> m(rows, cols);
-  for (Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<float>(detail::standard_normal(rng));
-  return m;
-}
-
-}  // namespace
+using aimastery::test::seeded_normal;
 
 TEST_SUITE("concurrency") {
   TEST_CASE("HnswIndex: queries on three threads while another thread inserts and deletes") {
     const Index d = 16, batches = 20, batch = 50, k = 5;
-    const Matrix<float> X = seeded_normal(7601, batches * batch, d);
-    const Matrix<float> Q = seeded_normal(7602, 8, d);
+    const Matrix<float> X = seeded_normal<float>(7601, batches * batch, d);
+    const Matrix<float> Q = seeded_normal<float>(7602, 8, d);
     HnswIndex<float> index(d, {.M = 8, .ef_construction = 40, .ef = 16});
     index.add(X.topRows(batch));
     std::atomic<Index> deleted_upto{-1};  // elements 0 … deleted_upto (even ones) are marked
@@ -83,8 +73,8 @@ TEST_SUITE("concurrency") {
 
   TEST_CASE("HnswIndex: queries on two threads while batches are inserted on two threads at once") {
     const Index d = 16, batches = 6, batch = 2500, k = 5;
-    const Matrix<float> X = seeded_normal(7611, batches * batch, d);
-    const Matrix<float> Q = seeded_normal(7612, 8, d);
+    const Matrix<float> X = seeded_normal<float>(7611, batches * batch, d);
+    const Matrix<float> Q = seeded_normal<float>(7612, 8, d);
     HnswIndex<float> index(d, {.M = 8, .ef_construction = 40, .ef = 16});
     std::atomic<bool> done{false};
     std::atomic<Index> answers{0}, bad{0};

@@ -4,7 +4,6 @@
 // deleted elements never returned; save → load gives the same results and the same later insertions;
 // truncated, tampered and hostile files are FormatErrors; bad input is an InvalidArgument that leaves the
 // index unchanged.
-#include <aimastery/core/probability/sampling.hpp>
 #include <aimastery/llm/rag/dense_retriever.hpp>
 #include <aimastery/llm/rag/hnsw_index.hpp>
 
@@ -15,21 +14,15 @@
 #include <limits>
 
 #include "llm/rag_hnsw/recall.hpp"
+#include "seeded_normal.hpp"
 #include "support.hpp"
 #include "temporary_path.hpp"
 
 using namespace aimastery;
+using aimastery::test::seeded_normal;
 using aimastery::test::temporary_path;
 
 namespace {
-
-template <class T>
-Matrix<T> seeded_normal(std::uint64_t seed, Index rows, Index cols) {
-  RandomEngine rng(seed);
-  Matrix<T> m(rows, cols);
-  for (Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<T>(static_cast<float>(detail::standard_normal(rng)));
-  return m;
-}
 
 std::vector<unsigned char> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -7,22 +7,12 @@
 #include <aimastery/llm/rag/hashing_tfidf_embedder.hpp>
 
 #include "llm/rag_retrieval/corpus_chunks.hpp"
+#include "seeded_normal.hpp"
 #include "support.hpp"
 
 using namespace aimastery;
 using aimastery::test::corpus_chunks;
-
-namespace {
-
-template <class T>
-Matrix<T> seeded_normal(std::uint64_t seed, Index rows, Index cols) {
-  RandomEngine rng(seed);
-  Matrix<T> m(rows, cols);
-  for (Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<T>(static_cast<float>(detail::standard_normal(rng)));
-  return m;
-}
-
-}  // namespace
+using aimastery::test::seeded_normal;
 
 static_assert(EmbeddingModel<HashingTfidfEmbedder<double>>);
 
