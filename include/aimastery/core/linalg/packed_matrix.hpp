@@ -38,6 +38,7 @@
 
 namespace aimastery {
 
+/// B (k×n) packed once into micro-panels, for many products A·B (see the top of this header).
 template <Scalar T>
 class PackedMatrix {
  public:
