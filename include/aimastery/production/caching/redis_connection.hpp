@@ -326,8 +326,8 @@ class RedisConnection {
       void* reply = nullptr;
       if (redisReaderGetReply(reader_.get(), &reply) != REDIS_OK) throw failure(where, protocol_message());
       if (reply) return RedisReplyPtr(static_cast<redisReply*>(reply));
-      ssize_t n = receive_spinning(until);
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      ssize_t n = 0;
+      if (!receive_spinning(until, n)) {  // nothing came while spinning (or busy_poll is zero): sleep
         if (!wait_for(POLLIN, until)) throw failure(where, timeout_message());
         n = ::recv(fd_, buffer_.data(), buffer_.size(), 0);
       }
@@ -342,23 +342,18 @@ class RedisConnection {
     }
   }
 
-  // Tries to read without blocking, again and again, for up to busy_poll (never past `until`): recv's
-  // result, or -1 with errno EAGAIN when nothing came (at once when busy_poll is zero). The thread keeps
-  // its core meanwhile, so a reply that comes back within busy_poll costs no wake-up.
-  ssize_t receive_spinning(RedisDeadline until) {
-    if (options_->busy_poll.count() == 0) {
-      errno = EAGAIN;
-      return -1;
-    }
+  // Tries to read without blocking, again and again, for up to busy_poll (never past `until`). True with
+  // recv's result in `n` when it was anything but "nothing yet" (bytes, the end of the stream or an error);
+  // false when nothing came, at once when busy_poll is zero. The thread keeps its core meanwhile, so a
+  // reply that comes back within busy_poll costs no wake-up.
+  bool receive_spinning(RedisDeadline until, ssize_t& n) {
+    if (options_->busy_poll.count() == 0) return false;
     const RedisDeadline spin_until = std::min(until, RedisClock::now() + options_->busy_poll);
-    for (;;) {
-      const ssize_t n = ::recv(fd_, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
-      if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return n;
-      if (RedisClock::now() >= spin_until) {
-        errno = EAGAIN;
-        return -1;
-      }
-    }
+    do {
+      n = ::recv(fd_, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+      if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return true;
+    } while (RedisClock::now() < spin_until);
+    return false;
   }
 
   std::string timeout_message() const {
