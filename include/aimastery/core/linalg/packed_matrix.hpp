@@ -18,6 +18,9 @@
 ///   matrix_multiply_to(A, packed, C)                      C = A·B
 ///   matrix_multiply_to(A, packed, first, count, C)        C = A·B[:, first : first+count]
 ///
+/// A B that is computed rather than stored can be packed a block of columns at a time, so that it is never
+/// held whole: PackedMatrix<T> packed(k, n); packed.pack_columns(first, block) for each block.
+///
 /// `first` must be a multiple of PackedMatrix<T>::panel_width (NR: 4 to 32 columns, from the vector width
 /// the compiler targets). The entries are the same fused multiply-adds in the same order as
 /// matrix_multiply's, so the results are bitwise equal. A product runs on the calling thread: the caller
@@ -30,6 +33,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
@@ -50,13 +54,52 @@ class PackedMatrix {
   /// Packs B (any dense Eigen expression of scalar T; InvalidArgument when it is empty).
   template <class Derived>
   explicit PackedMatrix(const Eigen::MatrixBase<Derived>& B) {
-    static_assert(std::is_same_v<typename Derived::Scalar, T>, "PackedMatrix: B must have the scalar type T");
     check_not_empty("PackedMatrix", "B", B);
-    rows_ = B.rows();
-    cols_ = B.cols();
-    panels_.resize(static_cast<std::size_t>((cols_ + panel_width - 1) / panel_width * panel_width * rows_));
-    detail::gemm::with_view(B, [&](const detail::gemm::StridedView<T>& b) {
-      detail::gemm::pack_b<T, panel_width>(b, 0, 0, rows_, cols_, panels_.data());
+    PackedMatrix packed(B.rows(), B.cols());
+    packed.pack_columns(0, B);
+    *this = std::move(packed);
+  }
+
+  /// A rows × cols matrix of zeros, to be filled block by block with pack_columns: a B that is computed
+  /// (as KNN's [−2x, ‖x‖²] columns) is then packed without ever being held whole. InvalidArgument unless
+  /// both are at least 1.
+  PackedMatrix(Index rows, Index cols) {
+    require(rows >= 1 && cols >= 1, "PackedMatrix", [&] {
+      return "a packed matrix needs at least one row and one column, got " + std::to_string(rows) + "x" +
+             std::to_string(cols);
+    });
+    panels_.assign(static_cast<std::size_t>((cols + panel_width - 1) / panel_width * panel_width * rows), T(0));
+    rows_ = rows;
+    cols_ = cols;
+  }
+
+  /// Packs `block` (rows() × m, any dense expression of scalar T) as columns first .. first+m−1. `first`
+  /// is a multiple of panel_width, and a block whose width is not one ends at the last column, so that
+  /// every block fills whole micro-panels. Blocks that cover every column once give the same panels as
+  /// packing B whole. InvalidArgument otherwise, with nothing written.
+  template <class Derived>
+  void pack_columns(Index first, const Eigen::MatrixBase<Derived>& block) {
+    static_assert(std::is_same_v<typename Derived::Scalar, T>, "PackedMatrix: B must have the scalar type T");
+    constexpr std::string_view where = "PackedMatrix::pack_columns";
+    check_not_empty(where, "the block", block);
+    const Index width = block.cols();
+    require(block.rows() == rows_, where, [&] {
+      return "the block has " + std::to_string(block.rows()) + " rows, the packed matrix " + std::to_string(rows_);
+    });
+    require(first >= 0 && first <= cols_ - width, where, [&] {
+      return std::to_string(width) + " columns from column " + std::to_string(first) + " leave the packed matrix's " +
+             std::to_string(cols_);
+    });
+    require(first % panel_width == 0, where, [&] {
+      return "the first column " + std::to_string(first) + " is not a multiple of the panel width " +
+             std::to_string(panel_width);
+    });
+    require(width % panel_width == 0 || first + width == cols_, where, [&] {
+      return "a block of " + std::to_string(width) + " columns, not a multiple of the panel width " +
+             std::to_string(panel_width) + ", must end at the last column (" + std::to_string(cols_) + ")";
+    });
+    detail::gemm::with_view(block, [&](const detail::gemm::StridedView<T>& b) {
+      detail::gemm::pack_b<T, panel_width>(b, 0, 0, rows_, width, panels_.data() + first * rows_);
     });
   }
 

@@ -221,15 +221,25 @@ class NeighborSearch {
     const Index d = X_.cols();
     B_ = PackedMatrix<T>();
     if (metric_ == DistanceMetric::manhattan || X_.rows() == 0) return;
-    Matrix<T> B(d + 1, X_.rows());
-    if (metric_ == DistanceMetric::euclidean) {
-      B.topRows(d) = T(-2) * X_.transpose();
-      B.row(d) = X_.rowwise().squaredNorm().transpose();
-    } else {
-      B.topRows(d) = -X_.transpose();
-      B.row(d).setOnes();
+    // B = [−2x, ‖x‖²] (euclidean) or [−x, 1] (cosine) per training row x, one column each, packed a
+    // block of training rows at a time: only one (d+1) × train_block block is ever held unpacked.
+    static_assert(train_block % PackedMatrix<T>::panel_width == 0, "a block of training rows fills whole panels");
+    PackedMatrix<T> packed(d + 1, X_.rows());
+    Matrix<T> block;
+    for (Index t0 = 0; t0 < X_.rows(); t0 += train_block) {
+      const Index bt = std::min(train_block, X_.rows() - t0);
+      const auto rows = X_.middleRows(t0, bt);
+      block.resize(d + 1, bt);
+      if (metric_ == DistanceMetric::euclidean) {
+        block.topRows(d) = T(-2) * rows.transpose();
+        block.row(d) = rows.rowwise().squaredNorm().transpose();
+      } else {
+        block.topRows(d) = -rows.transpose();
+        block.row(d).setOnes();
+      }
+      packed.pack_columns(t0, block);
     }
-    B_ = PackedMatrix<T>(B);
+    B_ = std::move(packed);
   }
 
   /// Pushes (value, index) into a max-heap of size k holding the k smallest
