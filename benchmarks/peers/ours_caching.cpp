@@ -3,7 +3,7 @@
 //   batch_get PORT KEYS      seconds per key of get_many(KEYS keys) (one MGET), best of 5 runs of 200 batches
 //   single_get_p50 PORT N [BUSY_POLL_US]
 //                            median latency in seconds of N single gets on one connection (RedisCacheOptions::
-//                            busy_poll in microseconds, default 0: the library's default)
+//                            busy_poll in microseconds; without it the library's default)
 
 #include <algorithm>
 #include <chrono>

@@ -62,17 +62,25 @@ TEST_SUITE("redis") {
     CHECK_FALSE(cache.exists("a"));
     CHECK(cache.ping());
 
-    // Spinning on the read (busy_poll) takes the same replies, a 1 MiB one in many reads too.
-    RedisCacheOptions options = shared_options("basic");
-    options.busy_poll = 50us;
-    RedisCache spinning(options);
-    CHECK(*spinning.get("bin") == binary);
+    // Every way of waiting for a reply takes the same replies, a 1 MiB one in many reads too: the default
+    // (spinning while it pays), sleeping in poll() at once (busy_poll = 0) and spinning on every wait.
     std::string large(1 << 20, 'v');
     for (std::size_t i = 0; i < large.size(); i += 4093) large[i] = static_cast<char>('a' + i % 26);
-    spinning.set("large", large);
-    CHECK(spinning.get("large") == std::optional<std::string>(large));
-    CHECK(cache.get("large") == std::optional<std::string>(large));
-    CHECK(spinning.ping());
+    cache.set("large", large);
+    for (const bool adaptive : {true, false})
+      for (const auto busy_poll : {0us, 50us}) {
+        CAPTURE(adaptive);
+        CAPTURE(busy_poll.count());
+        RedisCacheOptions options = shared_options("basic");
+        options.busy_poll = busy_poll;
+        options.adaptive_busy_poll = adaptive;
+        RedisCache other(options);
+        CHECK(*other.get("bin") == binary);
+        CHECK(other.get("large") == std::optional<std::string>(large));
+        other.set("large", large);
+        CHECK(cache.get("large") == std::optional<std::string>(large));
+        CHECK(other.ping());
+      }
   }
 
   TEST_CASE("RedisCache: TTL per value and by default") {

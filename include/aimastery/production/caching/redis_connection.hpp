@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "aimastery/core/errors.hpp"
+#include "aimastery/production/caching/adaptive_spin.hpp"
 #include "aimastery/production/caching/redis_options.hpp"
 
 #if !defined(HIREDIS_MAJOR)
@@ -344,15 +345,21 @@ class RedisConnection {
 
   // Tries to read without blocking, again and again, for up to busy_poll (never past `until`). True with
   // recv's result in `n` when it was anything but "nothing yet" (bytes, the end of the stream or an error);
-  // false when nothing came, at once when busy_poll is zero. The thread keeps its core meanwhile, so a
-  // reply that comes back within busy_poll costs no wake-up.
+  // false when nothing came, at once when busy_poll is zero or, with adaptive_busy_poll, when the recent
+  // spins found nothing (adaptive_spin.hpp). The thread keeps its core meanwhile, so a reply that comes
+  // back within busy_poll costs no wake-up.
   bool receive_spinning(RedisDeadline until, ssize_t& n) {
     if (options_->busy_poll.count() == 0) return false;
+    if (options_->adaptive_busy_poll && !spin_.should_spin()) return false;
     const RedisDeadline spin_until = std::min(until, RedisClock::now() + options_->busy_poll);
     do {
       n = ::recv(fd_, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
-      if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return true;
+      if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        spin_.record(true);
+        return true;
+      }
     } while (RedisClock::now() < spin_until);
+    spin_.record(false);
     return false;
   }
 
@@ -386,6 +393,7 @@ class RedisConnection {
   bool ready_ = false;
   std::unique_ptr<redisReader, RedisReaderDeleter> reader_;
   RedisReplyLimit reply_limit_;
+  AdaptiveSpin spin_;               // whether a wait spins first (with adaptive_busy_poll)
   std::string out_;                 // the framed commands of the current exchange (capacity reused)
   std::array<char, 16384> buffer_;  // bytes read from the socket, fed to reader_
 };

@@ -32,13 +32,17 @@ struct RedisCacheOptions {
   /// Longest time of one erase_prefix (a walk over the key space with SCAN, many commands).
   std::chrono::milliseconds erase_prefix_timeout{30000};
   /// How long a call waiting for a reply first keeps trying to read it without blocking, before it
-  /// sleeps in poll(); zero (the default) sleeps at once. A thread that sleeps is woken by the reply,
-  /// and the wake-up costs tens of microseconds on a virtual machine: for a server on the same host,
-  /// whose replies come back within that time, spinning keeps the core and takes the reply as it
-  /// arrives (measured on loopback: a GET's median 55 µs sleeping, 21 µs with 50 µs of spinning). The
-  /// price is CPU time: up to this long per reply, even when the reply comes later. At most
-  /// command_timeout; the call's deadline bounds the spin too.
-  std::chrono::microseconds busy_poll{0};
+  /// sleeps in poll(); zero sleeps at once. A thread that sleeps is woken by the reply, and the wake-up
+  /// costs tens of microseconds on a virtual machine: for a server on the same host, whose replies come
+  /// back within that time, spinning keeps the core and takes the reply as it arrives (measured on
+  /// loopback: a GET's median 55 µs sleeping, 21 µs spinning). At most command_timeout; the call's
+  /// deadline bounds the spin too.
+  std::chrono::microseconds busy_poll{50};
+  /// Spin only while it pays: after a spin that found nothing, the next waits of that connection sleep at
+  /// once, 1, 2, 4, … up to 1024 of them after successive misses, until a spin finds its reply again. A
+  /// server farther away than busy_poll then costs about one spin per 1024 waits instead of busy_poll of
+  /// CPU time on every wait. false: every wait spins first.
+  bool adaptive_busy_poll = true;
   /// Retry a write (SET, DEL) once on a reconnected connection, as reads are. Both are idempotent.
   bool retry_writes = true;
 };

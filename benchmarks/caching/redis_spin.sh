@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The measurement of docs/benchmarks.md, "Redis: spinning while it pays": measure_redis_spin against a
+# private redis-server on loopback, then through delay_proxy.py (each reply 200 us late).
+#
+#   benchmarks/caching/redis_spin.sh BUILD_DIR
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+measure=${1:?usage: redis_spin.sh BUILD_DIR}/benchmarks/measure_redis_spin
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+server_port=$(free_port)
+proxy_port=$(free_port)
+redis-server --port "$server_port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
+server=$!
+python3 "$here/delay_proxy.py" "$proxy_port" "$server_port" 0.0002 &
+proxy=$!
+trap 'kill $proxy $server 2>/dev/null; wait 2>/dev/null || true' EXIT
+for _ in $(seq 50); do redis-cli -p "$server_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+echo "-- redis-server on loopback"
+"$measure" "$server_port" 5000
+echo "-- through a proxy that delays each reply 200 us"
+"$measure" "$proxy_port" 3000
