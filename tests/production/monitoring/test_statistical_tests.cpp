@@ -1,7 +1,12 @@
 // Statistical tests and their special functions against SciPy 1.10 (tests/reference/gen_monitoring.py).
+#include <array>
 #include <cmath>
+#include <forward_list>
+#include <list>
 #include <random>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aimastery/core/special/gamma.hpp"
@@ -13,6 +18,18 @@ using namespace aimastery;
 using aimastery::test::close;
 using aimastery::test::json_number;
 using aimastery::test::load_reference;
+
+// What the tests accept as a sample: Eigen vectors and sized ranges of numbers (categories: integers or
+// strings); not a range without a size, not a range of ranges, not a scalar.
+static_assert(NumericSample<std::vector<double>> && NumericSample<std::span<const float>> &&
+              NumericSample<std::array<int, 3>> && NumericSample<std::list<double>> && NumericSample<Eigen::VectorXd> &&
+              NumericSample<Eigen::ArrayXi>);
+static_assert(!NumericSample<std::forward_list<double>> && !NumericSample<std::vector<std::vector<double>>> &&
+              !NumericSample<double> && !NumericSample<std::vector<std::string>>);
+static_assert(CategoricalSample<std::vector<int>> && CategoricalSample<std::vector<std::string>> &&
+              CategoricalSample<std::span<const std::string>> && CategoricalSample<Eigen::VectorXi>);
+static_assert(!CategoricalSample<std::vector<double>> && !CategoricalSample<Eigen::VectorXd> &&
+              !CategoricalSample<std::forward_list<int>> && !CategoricalSample<int>);
 
 namespace {
 
