@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The measurement of docs/benchmarks.md, "Redis: spinning while it pays": measure_redis_spin against a
-# private redis-server on loopback, then through delay_proxy.py (each reply 200 us late).
+# private redis-server on loopback (one thread, then four: more than this machine's cores), then through
+# delay_proxy.py (each reply 200 us late).
 #
 #   benchmarks/caching/redis_spin.sh BUILD_DIR
 set -euo pipefail
@@ -17,5 +18,7 @@ trap 'kill $proxy $server 2>/dev/null; wait 2>/dev/null || true' EXIT
 for _ in $(seq 50); do redis-cli -p "$server_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 echo "-- redis-server on loopback"
 "$measure" "$server_port" 5000
+echo "-- redis-server on loopback, 4 threads on 4 connections"
+"$measure" "$server_port" 5000 4
 echo "-- through a proxy that delays each reply 200 us"
 "$measure" "$proxy_port" 3000

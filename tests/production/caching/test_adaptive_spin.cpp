@@ -1,4 +1,5 @@
-// AdaptiveSpin: which waits spin, for a given record of what the spins found.
+// AdaptiveSpin: which waits spin, for a given record of what the spins found; ReplyWaiters: how many threads
+// may be waiting for one of them to spin.
 #include <cstdint>
 #include <string>
 
@@ -48,4 +49,22 @@ TEST_CASE("AdaptiveSpin: a server that never answers within the spin costs one s
   // one spin every 1025 waits (1024 skipped).
   CHECK(spins == 11 + (100000 - 1 - 1033) / 1025);
   CHECK(spins == 107);
+}
+
+TEST_CASE("ReplyWaiters: spinning is allowed while at most `capacity` threads wait for a reply") {
+  using aimastery::detail::ReplyWaiters;
+  ReplyWaiters waiters(2);
+  CHECK(waiters.capacity() == 2);
+  CHECK(waiters.few());
+  {
+    const ReplyWaiters::Scope first(waiters), second(waiters);
+    CHECK(waiters.few());
+    {
+      const ReplyWaiters::Scope third(waiters);
+      CHECK_FALSE(waiters.few());
+    }
+    CHECK(waiters.few());  // a scope that ends no longer counts
+  }
+  CHECK(ReplyWaiters(0).capacity() == 1);  // at least one thread may spin
+  CHECK(ReplyWaiters::process().capacity() >= 1);
 }

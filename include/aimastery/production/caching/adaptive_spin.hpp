@@ -12,11 +12,53 @@
 ///
 /// A server that answers within the spin keeps every wait spinning; one that never does costs about one
 /// spin per max_skip waits, after the first few.
+///
+/// ReplyWaiters counts the threads of the process that are waiting for a reply, and a wait spins only
+/// while at most half the processors' worth of threads are waiting: with more, the spinners would take the
+/// cores from the threads, and the local server, that produce the replies (measured: 4 threads on 2
+/// cores, each spinning, halve the throughput).
+
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 
 namespace aimastery::detail {
+
+class ReplyWaiters {
+ public:
+  explicit ReplyWaiters(unsigned capacity) noexcept : capacity_(std::max(capacity, 1u)) {}
+
+  /// The waiters of this process; spinning is allowed while at most half its online processors' worth
+  /// (at least one) are waiting.
+  static ReplyWaiters& process() noexcept {
+    static ReplyWaiters waiters(static_cast<unsigned>(std::max(::sysconf(_SC_NPROCESSORS_ONLN), 1L) / 2));
+    return waiters;
+  }
+
+  /// Counts the calling thread among the waiters while it lives.
+  class Scope {
+   public:
+    explicit Scope(ReplyWaiters& waiters) noexcept : waiters_(waiters) {
+      waiters_.count_.fetch_add(1, std::memory_order_relaxed);
+    }
+    ~Scope() { waiters_.count_.fetch_sub(1, std::memory_order_relaxed); }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    ReplyWaiters& waiters_;
+  };
+
+  [[nodiscard]] unsigned capacity() const noexcept { return capacity_; }
+  /// Whether few enough threads are waiting for one of them to spin.
+  [[nodiscard]] bool few() const noexcept { return count_.load(std::memory_order_relaxed) <= capacity_; }
+
+ private:
+  const unsigned capacity_;
+  std::atomic<unsigned> count_{0};
+};
 
 class AdaptiveSpin {
  public:

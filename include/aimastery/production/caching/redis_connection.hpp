@@ -323,6 +323,7 @@ class RedisConnection {
 
   RedisReplyPtr read_reply(std::string_view where, RedisDeadline until) {
     reader_->privdata = &reply_limit_;  // read by redis_bounded_array (set here: this object may have moved)
+    const ReplyWaiters::Scope waiting(ReplyWaiters::process());
     for (;;) {
       void* reply = nullptr;
       if (redisReaderGetReply(reader_.get(), &reply) != REDIS_OK) throw failure(where, protocol_message());
@@ -346,20 +347,24 @@ class RedisConnection {
   // Tries to read without blocking, again and again, for up to busy_poll (never past `until`). True with
   // recv's result in `n` when it was anything but "nothing yet" (bytes, the end of the stream or an error);
   // false when nothing came, at once when busy_poll is zero or, with adaptive_busy_poll, when the recent
-  // spins found nothing (adaptive_spin.hpp). The thread keeps its core meanwhile, so a reply that comes
-  // back within busy_poll costs no wake-up.
+  // spins found nothing or more than half the processors' worth of threads are waiting (adaptive_spin.hpp).
+  // The thread keeps its core meanwhile, so a reply that comes back within busy_poll costs no wake-up.
   bool receive_spinning(RedisDeadline until, ssize_t& n) {
     if (options_->busy_poll.count() == 0) return false;
-    if (options_->adaptive_busy_poll && !spin_.should_spin()) return false;
+    if (!options_->adaptive_busy_poll) return spin_until_reply(until, n);
+    if (!ReplyWaiters::process().few() || !spin_.should_spin()) return false;
+    const bool found = spin_until_reply(until, n);
+    spin_.record(found);
+    return found;
+  }
+
+  // The spin of receive_spinning: recv without blocking until something comes or busy_poll has passed.
+  bool spin_until_reply(RedisDeadline until, ssize_t& n) {
     const RedisDeadline spin_until = std::min(until, RedisClock::now() + options_->busy_poll);
     do {
       n = ::recv(fd_, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
-      if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-        spin_.record(true);
-        return true;
-      }
+      if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return true;
     } while (RedisClock::now() < spin_until);
-    spin_.record(false);
     return false;
   }
 

@@ -39,9 +39,11 @@ struct RedisCacheOptions {
   /// deadline bounds the spin too.
   std::chrono::microseconds busy_poll{50};
   /// Spin only while it pays: after a spin that found nothing, the next waits of that connection sleep at
-  /// once, 1, 2, 4, … up to 1024 of them after successive misses, until a spin finds its reply again. A
-  /// server farther away than busy_poll then costs about one spin per 1024 waits instead of busy_poll of
-  /// CPU time on every wait. false: every wait spins first.
+  /// once, 1, 2, 4, … up to 1024 of them after successive misses, until a spin finds its reply again; and no
+  /// wait spins while more threads of the process wait for a reply than half the processors. A server
+  /// farther away than busy_poll then costs about one spin per 1024 waits instead of busy_poll of CPU time
+  /// on every wait, and many threads on few cores do not take the cores from the server. false: every
+  /// wait spins first.
   bool adaptive_busy_poll = true;
   /// Retry a write (SET, DEL) once on a reconnected connection, as reads are. Both are idempotent.
   bool retry_writes = true;
