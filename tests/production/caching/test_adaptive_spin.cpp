@@ -57,10 +57,10 @@ TEST_CASE("ReplyWaiters: spinning is allowed while at most `capacity` threads wa
   CHECK(waiters.capacity() == 2);
   CHECK(waiters.few());
   {
-    const ReplyWaiters::Scope first(waiters), second(waiters);
+    const ReplyWaiters::Scope first(&waiters), second(&waiters), uncounted(nullptr);
     CHECK(waiters.few());
     {
-      const ReplyWaiters::Scope third(waiters);
+      const ReplyWaiters::Scope third(&waiters);
       CHECK_FALSE(waiters.few());
     }
     CHECK(waiters.few());  // a scope that ends no longer counts

@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// AdaptiveSpin: whether a wait should spin before it sleeps, learnt from how the last spins went.
+/// When a wait for a reply should spin before it sleeps: AdaptiveSpin learns it from how the last spins of
+/// a connection went, ReplyWaiters forbids it while too many threads wait at once.
 ///
 /// Spinning on a read (RedisCacheOptions::busy_poll) pays when the reply comes within the spin, as a
 /// server on the same host answers, and wastes the whole spin when it comes later, as one across a
@@ -37,18 +38,21 @@ class ReplyWaiters {
     return waiters;
   }
 
-  /// Counts the calling thread among the waiters while it lives.
+  /// Counts the calling thread among `waiters` while it lives (nothing when `waiters` is null: a wait
+  /// that never spins need not be counted).
   class Scope {
    public:
-    explicit Scope(ReplyWaiters& waiters) noexcept : waiters_(waiters) {
-      waiters_.count_.fetch_add(1, std::memory_order_relaxed);
+    explicit Scope(ReplyWaiters* waiters) noexcept : waiters_(waiters) {
+      if (waiters_) waiters_->count_.fetch_add(1, std::memory_order_relaxed);
     }
-    ~Scope() { waiters_.count_.fetch_sub(1, std::memory_order_relaxed); }
+    ~Scope() {
+      if (waiters_) waiters_->count_.fetch_sub(1, std::memory_order_relaxed);
+    }
     Scope(const Scope&) = delete;
     Scope& operator=(const Scope&) = delete;
 
    private:
-    ReplyWaiters& waiters_;
+    ReplyWaiters* waiters_;
   };
 
   [[nodiscard]] unsigned capacity() const noexcept { return capacity_; }

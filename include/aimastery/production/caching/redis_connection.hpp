@@ -323,7 +323,8 @@ class RedisConnection {
 
   RedisReplyPtr read_reply(std::string_view where, RedisDeadline until) {
     reader_->privdata = &reply_limit_;  // read by redis_bounded_array (set here: this object may have moved)
-    const ReplyWaiters::Scope waiting(ReplyWaiters::process());
+    const bool adaptive = options_->adaptive_busy_poll && options_->busy_poll.count() > 0;
+    const ReplyWaiters::Scope waiting(adaptive ? &ReplyWaiters::process() : nullptr);
     for (;;) {
       void* reply = nullptr;
       if (redisReaderGetReply(reader_.get(), &reply) != REDIS_OK) throw failure(where, protocol_message());
