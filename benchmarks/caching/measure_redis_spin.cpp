@@ -2,12 +2,13 @@
 // default adaptive spin, a spin on every wait), against the server at PORT (docs/benchmarks.md, "Redis:
 // spinning while it pays"; benchmarks/caching/redis_spin.sh starts a local server and a delaying proxy).
 //
-//   measure_redis_spin PORT [GETS] [THREADS]
+//   measure_redis_spin PORT [GETS] [THREADS] [sleep|adaptive|spin]
 //
 // Prints one line per setting: the median latency of GETS gets (default 5000) of one 3-byte value, the
 // throughput, and the process's CPU time per get. With THREADS (default 1), that many threads each make
 // GETS gets at once, on a pool of as many connections: more threads than cores, and the spins compete with
-// the server for the cores.
+// the server for the cores. A fourth argument runs only that setting (redis_spin.sh starts several processes
+// at once with it: spins of different processes, which the count of waiting threads does not see).
 #include <time.h>
 
 #include <algorithm>
@@ -32,21 +33,24 @@ double process_cpu_microseconds() {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: measure_redis_spin PORT [GETS] [THREADS]\n");
+    std::fprintf(stderr, "usage: measure_redis_spin PORT [GETS] [THREADS] [sleep|adaptive|spin]\n");
     return 2;
   }
   using std::chrono::microseconds;
   const int port = std::stoi(argv[1]);
   const int gets = argc > 2 ? std::stoi(argv[2]) : 5000;
   const int threads = argc > 3 ? std::stoi(argv[3]) : 1;
+  const std::string only = argc > 4 ? argv[4] : "";
   struct Setting {
+    const char* key;
     const char* name;
     microseconds busy_poll;
     bool adaptive;
   };
-  for (const Setting setting : {Setting{"busy_poll = 0 (sleep at once)", microseconds(0), true},
-                                Setting{"busy_poll = 50 us, adaptive (default)", microseconds(50), true},
-                                Setting{"busy_poll = 50 us on every wait", microseconds(50), false}}) {
+  for (const Setting setting : {Setting{"sleep", "busy_poll = 0 (sleep at once)", microseconds(0), true},
+                                Setting{"adaptive", "busy_poll = 50 us, adaptive (default)", microseconds(50), true},
+                                Setting{"spin", "busy_poll = 50 us on every wait", microseconds(50), false}}) {
+    if (!only.empty() && only != setting.key) continue;
     aimastery::RedisCacheOptions options;
     options.port = port;
     options.busy_poll = setting.busy_poll;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The measurement of docs/benchmarks.md, "Redis: spinning while it pays": measure_redis_spin against a
-# private redis-server on loopback (one thread, then four: more than this machine's cores), then through
-# delay_proxy.py (each reply 200 us late).
+# private redis-server on loopback (one thread, then four: more than this machine's cores; then four
+# processes of one thread and two of two, whose spins the count of waiting threads does not see), then
+# through delay_proxy.py (each reply 200 us late).
 #
 #   benchmarks/caching/redis_spin.sh BUILD_DIR
 set -euo pipefail
@@ -20,5 +21,26 @@ echo "-- redis-server on loopback"
 "$measure" "$server_port" 5000
 echo "-- redis-server on loopback, 4 threads on 4 connections"
 "$measure" "$server_port" 5000 4
+# processes_at_once N THREADS: N processes of THREADS threads each, each setting in turn, all the processes
+# of a setting at once; their lines, then the sum of their throughputs and the mean CPU time per get.
+processes_at_once() {
+  for setting in sleep adaptive spin; do
+    pids=()
+    for i in $(seq "$1"); do
+      "$measure" "$server_port" 5000 "$2" "$setting" >"$tmp/out.$i" &
+      pids+=($!)
+    done
+    wait "${pids[@]}"
+    cat "$tmp"/out.* | awk '{ print } { rate += $(NF - 6); cpu += $(NF - 3); n++ }
+      END { printf "   together: %.0f gets/s, CPU %.1f us per get\n", rate, cpu / n }'
+    rm -f "$tmp"/out.*
+  done
+}
+tmp=$(mktemp -d)
+echo "-- redis-server on loopback, 4 processes of 1 thread at once"
+processes_at_once 4 1
+echo "-- redis-server on loopback, 2 processes of 2 threads at once"
+processes_at_once 2 2
+rm -rf "$tmp"
 echo "-- through a proxy that delays each reply 200 us"
 "$measure" "$proxy_port" 3000

@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -360,11 +361,15 @@ class RedisConnection {
   }
 
   // The spin of receive_spinning: recv without blocking until something comes or busy_poll has passed.
+  // Between two tries the thread yields its core to any thread that is ready to run: on an idle machine
+  // sched_yield returns at once, and on a busy one the spin does not keep the server (or the threads of
+  // other processes, which ReplyWaiters does not count) from the core whose reply it is waiting for.
   bool spin_until_reply(RedisDeadline until, ssize_t& n) {
     const RedisDeadline spin_until = std::min(until, RedisClock::now() + options_->busy_poll);
     do {
       n = ::recv(fd_, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
       if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return true;
+      sched_yield();
     } while (RedisClock::now() < spin_until);
     return false;
   }
