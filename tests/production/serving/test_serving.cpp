@@ -604,6 +604,21 @@ TEST_CASE("InferenceServer: every endpoint, the 4xx answers, and still serving a
   CHECK(report.drained);
 }
 
+TEST_CASE("InferenceServer: bad options are refused before the registry is read") {
+  test::TempFolder folder;
+  auto message_of = [&](InferenceServerOptions options) -> std::string {
+    try {
+      InferenceServer server(folder.path() / "no registry here", std::move(options));
+    } catch (const InvalidArgument& e) {
+      return e.what();
+    }
+    return "";
+  };
+  CHECK(message_of({.threads = 0}).find("InferenceServer: threads must be >= 1") != std::string::npos);
+  CHECK(message_of({.max_connections = 0}).find("InferenceServer: max_connections must be >= 1") != std::string::npos);
+  CHECK(message_of({.max_in_flight = 0}).find("InferenceServer: max_in_flight must be >= 1") != std::string::npos);
+}
+
 TEST_CASE("writes a registry for the client peers") {
   // ctest's writer entry sets AIMASTERY_SERVING_PEER_DIR; peer_serving_clients.py then starts
   // `aimastery serve` on it and checks tritonclient's answers against expected.json (our predictions);

@@ -1,13 +1,20 @@
 #pragma once
 /// \file
-/// HttpServer: HTTP/1.1 keep-alive connections on a TCP listener, each served by one worker thread of a
-/// fixed pool, for a handler that maps a request (http_request.hpp) to a response (http_response.hpp).
+/// HttpServer: HTTP/1.1 keep-alive connections on a TCP listener, served by a fixed pool of worker threads,
+/// for a handler that maps a request (http_request.hpp) to a response (http_response.hpp).
 ///
-/// A request costs two system calls on a kept-alive connection: one recv (blocking, the socket's receive
-/// timeout bounding the wait) and one send of the whole response. Pipelined requests already in the buffer
-/// are answered without a recv. A request's head is parsed when it is complete and once more when its
-/// body is in, not on every recv of the body in between. The per-connection buffer is reused; it grows as a request's
-/// bytes arrive, to at most max_head_bytes + max_body_bytes, and shrinks back between requests.
+/// Scheduling. A worker stays with a connection while no other connection waits for one: it waits in
+/// poll() for the client's next bytes, so a request on a kept-alive connection costs three system calls
+/// (poll, recv, send of the whole response) and no hand-over between threads. When a connection is queued
+/// and every worker is on a connection of its own, a worker waiting for its client's bytes (an idle
+/// connection, or a request arriving slowly) parks that connection with the poller (epoll, on run()'s
+/// thread) and takes the queued one; a parked connection is queued again when its client sends something.
+/// So idle and slow clients hold no worker while others wait, and up to max_connections (default 10000)
+/// connections stay open with `threads` workers. Pipelined requests already in the buffer are answered
+/// without a recv. A request's head is parsed when it is complete and once more when its body is in, not
+/// on every recv of the body in between. A worker's buffer is reused; it grows as a request's bytes
+/// arrive, to at most max_head_bytes + max_body_bytes, and shrinks back between requests; a parked
+/// connection keeps only the bytes of a request begun.
 ///
 /// Limits and timeouts. A connection idle (no byte of a request) for keep_alive_seconds is closed; a
 /// request whose bytes take longer than read_timeout_seconds to arrive (a slow or stalled client) is
@@ -16,24 +23,32 @@
 /// get {"error": ...} with their status and the connection is closed. A closing connection stops
 /// writing first and drops what the client still sends (the rest of a refused body: up to
 /// max_discard_bytes, within the read timeout) until the client closes, so that the client, maybe still
-/// writing, reads the answer instead of a reset.
+/// writing, reads the answer instead of a reset. A connection over max_connections is answered 503 and
+/// closed; when accepting fails for want of descriptors, the listener rests 100 ms.
 ///
 /// stop() closes the listener, closes every connection that is not answering a request (waiting for
 /// one, or reading one), and lets each connection answering a request finish that response first; run()
-/// returns once every worker has ended. Connections accepted but not yet taken by a worker are closed.
+/// returns once every worker has ended. Connections parked, or accepted but not yet taken by a worker, are
+/// closed.
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <functional>
@@ -55,6 +70,7 @@ struct HttpServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;  ///< 0: a free port chosen by the system
   std::size_t threads = 8;
+  std::size_t max_connections = 10000;  ///< open at once; one more is answered 503 and closed
   HttpLimits limits = {};
   std::size_t keep_alive_max_requests = 10000;
   int keep_alive_seconds = 5;
@@ -75,6 +91,7 @@ class HttpServer {
     if (options_.keep_alive_seconds < 1 || options_.read_timeout_seconds < 1)
       throw InvalidArgument("HttpServer: keep_alive_seconds and read_timeout_seconds must be >= 1");
     if (options_.keep_alive_max_requests < 1) throw InvalidArgument("HttpServer: keep_alive_max_requests must be >= 1");
+    if (options_.max_connections < 1) throw InvalidArgument("HttpServer: max_connections must be >= 1");
     if (!handler_) throw InvalidArgument("HttpServer: the handler is empty");
     const std::string where = options_.host + ":" + std::to_string(options_.port);
     if (options_.port < 0 || options_.port > 65535) throw ConnectionError("HttpServer: invalid port in " + where);
@@ -100,6 +117,15 @@ class HttpServer {
     }
     ::freeaddrinfo(found);
     if (listener_ < 0) throw ConnectionError("HttpServer: cannot listen on " + where + ": " + std::strerror(error));
+    poller_ = ::epoll_create1(EPOLL_CLOEXEC);
+    stop_event_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    waiting_event_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (poller_ < 0 || stop_event_ < 0 || waiting_event_ < 0 || ::fcntl(listener_, F_SETFL, O_NONBLOCK) != 0 ||
+        !watch(listener_, &listener_, EPOLLIN, false) || !watch(stop_event_, &stop_event_, EPOLLIN, false)) {
+      const int failure = errno;
+      close_descriptors();
+      throw ConnectionError("HttpServer: cannot set up the poller for " + where + ": " + std::strerror(failure));
+    }
     sockaddr_storage bound{};
     socklen_t length = sizeof bound;
     ::getsockname(listener_, reinterpret_cast<sockaddr*>(&bound), &length);
@@ -111,7 +137,7 @@ class HttpServer {
   ~HttpServer() {
     stop();
     std::lock_guard lock(run_mutex_);  // a run() on another thread has returned
-    ::close(listener_);
+    close_descriptors();
   }
 
   [[nodiscard]] int port() const noexcept { return port_; }
@@ -120,7 +146,8 @@ class HttpServer {
   /// True while run() accepts connections.
   [[nodiscard]] bool running() const noexcept { return running_.load(); }
 
-  /// Accepts and serves on the calling thread (and the workers) until stop(); returns once all ended.
+  /// Accepts and serves on the calling thread (the poller) and the workers until stop(); returns once all
+  /// ended.
   void run() {
     std::lock_guard run_lock(run_mutex_);
     started_.store(true);
@@ -128,24 +155,13 @@ class HttpServer {
     std::vector<std::thread> workers;
     for (std::size_t i = 0; i < options_.threads; ++i) workers.emplace_back([this] { work(); });
     running_.store(true);
-    while (!stopping_.load()) {
-      const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0) continue;  // EINTR, a connection reset before accept, or the listener shut down by stop()
-      std::lock_guard lock(mutex_);
-      if (stopping_.load()) {
-        ::close(fd);
-        break;
-      }
-      pending_.push_back(fd);
-      wake_.notify_one();
-    }
-    {
-      std::lock_guard lock(mutex_);
-      for (const int fd : pending_) ::close(fd);
-      pending_.clear();
-    }
+    poll_connections();
     wake_.notify_all();
     for (auto& w : workers) w.join();
+    std::lock_guard lock(mutex_);
+    for (const Connection& c : connections_) ::close(c.fd);  // parked or queued: no worker has them
+    connections_.clear();
+    pending_.clear();
     running_.store(false);
   }
 
@@ -153,41 +169,258 @@ class HttpServer {
   void stop() {
     std::lock_guard lock(mutex_);
     if (stopping_.exchange(true)) return;
-    ::shutdown(listener_, SHUT_RDWR);  // wakes the accept
+    ::shutdown(listener_, SHUT_RDWR);
     for (Connection& c : connections_) {
       int expected = idle;
       if (c.state.compare_exchange_strong(expected, closing)) ::shutdown(c.fd, SHUT_RDWR);
     }
+    signal(stop_event_);  // wakes the poller
     wake_.notify_all();
   }
 
  private:
   using Clock = std::chrono::steady_clock;
   enum : int { idle = 0, answering = 1, closing = 2 };
+
+  /// Where the requests of a connection stand; kept with the connection while it is parked.
+  struct Progress {
+    std::size_t have = 0;            // bytes of requests in the buffer
+    std::size_t expected_bytes = 0;  // the request's size once its head is parsed, else a bound
+    // Once a head is parsed, the request's total size: nothing is parsed again until that many bytes are
+    // in (each parse reads the whole head, up to max_head_bytes, so parsing after every recv of a body
+    // sent a byte at a time would cost head × body). 0 while the head is incomplete.
+    std::size_t awaited_bytes = 0;
+    // While the head is incomplete, the bytes already searched for the empty line that ends it: only the
+    // new ones are searched after a recv (from 3 bytes back, where "\r\n\r\n" may straddle two reads), so a
+    // head sent a byte at a time costs its length, not its length squared.
+    std::size_t head_searched = 0;
+    std::size_t served = 0;  // requests answered
+    bool continue_sent = false;
+    Clock::time_point last_activity, request_start;
+  };
   struct Connection {
     explicit Connection(int socket) : fd(socket) {}
     int fd;
     std::atomic<int> state{idle};
+    std::list<Connection>::iterator self;  // its place in connections_
+    Progress progress;
+    std::string buffer;      // while parked: the bytes of a request begun (swapped with a worker's buffer)
+    bool parked = false;     // waiting in the poller for bytes (under mutex_)
+    bool in_poller = false;  // registered with the epoll instance
+    bool timed_out = false;  // its request did not arrive in time while parked: a worker answers 408
   };
-
-  void work() {
+  /// A worker's buffers, reused from request to request.
+  struct Scratch {
     std::string buffer, out;
     HttpRequest request;
     HttpResponse response;
-    for (;;) {
-      std::list<Connection>::iterator it;
-      {
-        std::unique_lock lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_.load() || !pending_.empty(); });
-        if (stopping_.load()) return;
-        const int fd = pending_.front();
-        pending_.pop_front();
-        it = connections_.emplace(connections_.end(), fd);
+  };
+  enum class Served { closed, parked };
+  enum class Wait { readable, expired, parked, dropped };
+
+  void close_descriptors() noexcept {
+    for (const int fd : {listener_, poller_, stop_event_, waiting_event_})
+      if (fd >= 0) ::close(fd);
+  }
+  static void signal(int event) noexcept {
+    const std::uint64_t one = 1;
+    (void)!::write(event, &one, sizeof one);
+  }
+  static void clear(int event) noexcept {
+    std::uint64_t count = 0;
+    (void)!::read(event, &count, sizeof count);
+  }
+  /// Registers `fd` with the poller (or changes what it waits for); false when the kernel refuses.
+  bool watch(int fd, void* source, std::uint32_t events, bool registered) noexcept {
+    epoll_event event{};
+    event.events = events;
+    event.data.ptr = source;
+    return ::epoll_ctl(poller_, registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &event) == 0;
+  }
+  [[nodiscard]] Clock::time_point deadline_of(const Progress& p) const {
+    return p.have == 0 ? p.last_activity + std::chrono::seconds(options_.keep_alive_seconds)
+                       : p.request_start + std::chrono::seconds(options_.read_timeout_seconds);
+  }
+
+  // The queue of connections for the workers (under mutex_). A connection queued while every worker is
+  // on a connection of its own makes waiting_event_ readable: a worker waiting for its client's next bytes
+  // then parks that connection and takes the queued one (wait_for_bytes).
+  void enqueue(Connection& c) {
+    pending_.push_back(&c);
+    wake_.notify_one();
+    if (pending_.size() > idle_workers_ && !waiting_signaled_) {
+      signal(waiting_event_);
+      waiting_signaled_ = true;
+    }
+  }
+  Connection* take_queued() {
+    Connection* c = pending_.front();
+    pending_.pop_front();
+    if (pending_.empty() && waiting_signaled_) {
+      clear(waiting_event_);
+      waiting_signaled_ = false;
+    }
+    return c;
+  }
+
+  // The poller, on run()'s thread: a new connection, or a parked one whose client sent something (or
+  // closed), is queued for the workers; a parked connection past its deadline is closed (idle) or queued
+  // to be answered 408 (a request begun). When accept4 fails for want of descriptors or memory, accepting
+  // pauses for 100 ms instead of failing again at once.
+  void poll_connections() {
+    constexpr auto tick = std::chrono::milliseconds(100);
+    std::array<epoll_event, 64> events{};
+    auto next_sweep = Clock::now() + tick;
+    auto resume_accepting = Clock::time_point::max();  // while accepting rests
+    while (!stopping_.load()) {
+      const int n =
+          ::epoll_wait(poller_, events.data(), static_cast<int>(events.size()), static_cast<int>(tick.count()));
+      for (int i = 0; i < n; ++i) {
+        void* const source = events[static_cast<std::size_t>(i)].data.ptr;
+        if (source == &stop_event_) continue;
+        if (source == &listener_) {
+          if (!accept_connections()) {
+            resume_accepting = Clock::now() + tick;
+            watch(listener_, &listener_, 0, true);
+          }
+          continue;
+        }
+        std::lock_guard lock(mutex_);
+        auto& c = *static_cast<Connection*>(source);
+        if (!c.parked) continue;
+        c.parked = false;
+        enqueue(c);
       }
-      serve(*it, buffer, out, request, response);
-      std::lock_guard lock(mutex_);
-      ::close(it->fd);
-      connections_.erase(it);
+      const auto now = Clock::now();
+      if (now >= resume_accepting) {
+        resume_accepting = Clock::time_point::max();
+        watch(listener_, &listener_, EPOLLIN, true);
+      }
+      if (now >= next_sweep) {
+        end_expired(now);
+        next_sweep = now + tick;
+      }
+    }
+  }
+
+  /// Accepts every connection waiting; false when the process is out of descriptors or memory.
+  bool accept_connections() {
+    for (;;) {
+      const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        return errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM;
+      }
+      const int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      timeval send_timeout{options_.read_timeout_seconds, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
+      std::unique_lock lock(mutex_);
+      if (stopping_.load()) {
+        ::close(fd);
+        return true;
+      }
+      if (connections_.size() >= options_.max_connections) {
+        lock.unlock();
+        refuse_over_limit(fd);
+        continue;
+      }
+      Connection& c = connections_.emplace_back(fd);
+      c.self = std::prev(connections_.end());
+      c.progress.last_activity = c.progress.request_start = Clock::now();
+      enqueue(c);
+    }
+  }
+
+  /// A connection beyond max_connections: 503 if the socket takes it at once, then closed.
+  void refuse_over_limit(int fd) {
+    std::string out;
+    HttpResponse r;
+    r.status = 503;
+    r.content_type = "application/json";
+    r.body = http_error_json("too many connections (max_connections " + std::to_string(options_.max_connections) +
+                             "); retry later");
+    append_http_response(out, r, false, false);
+    (void)!::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::close(fd);
+  }
+
+  /// Parked connections past their deadline: an idle one is closed, one with a request begun is queued
+  /// for a worker to answer 408.
+  void end_expired(Clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    for (auto it = connections_.begin(); it != connections_.end();) {
+      Connection& c = *it;
+      if (!c.parked || now < deadline_of(c.progress)) {
+        ++it;
+        continue;
+      }
+      c.parked = false;
+      if (c.progress.have == 0) {
+        ::close(c.fd);  // also leaves the epoll set
+        it = connections_.erase(it);
+        continue;
+      }
+      watch(c.fd, &c, 0, true);  // no event may queue it a second time
+      c.timed_out = true;
+      enqueue(c);
+      ++it;
+    }
+  }
+
+  void work() {
+    Scratch scratch;
+    Connection* next = nullptr;
+    for (;;) {
+      if (!next) {
+        std::unique_lock lock(mutex_);
+        ++idle_workers_;
+        wake_.wait(lock, [&] { return stopping_.load() || !pending_.empty(); });
+        --idle_workers_;
+        if (stopping_.load()) return;
+        next = take_queued();
+      }
+      Connection& c = *std::exchange(next, nullptr);
+      if (serve(c, scratch, next) == Served::closed) {
+        std::lock_guard lock(mutex_);
+        ::close(c.fd);
+        connections_.erase(c.self);
+      }
+    }
+  }
+
+  // Waits until the client's next bytes arrive or the deadline passes (idle: keep_alive_seconds after the
+  // last activity; a request begun: read_timeout_seconds after its first byte). While it waits, a worker
+  // keeps its connection unless another connection is queued with no worker free: then it parks this one
+  // with the poller and takes that one (`next`), so idle and slow clients cannot hold every worker.
+  Wait wait_for_bytes(Connection& c, Scratch& s, Connection*& next) {
+    const auto deadline = deadline_of(c.progress);
+    for (;;) {
+      const auto now = Clock::now();
+      if (now >= deadline) return Wait::expired;
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
+      std::array<pollfd, 2> fds{pollfd{c.fd, POLLIN, 0}, pollfd{waiting_event_, POLLIN, 0}};
+      const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(std::min<long long>(left, 60000)));
+      if (ready < 0 && errno != EINTR) return Wait::readable;  // recv tells what is wrong
+      if (ready <= 0) continue;
+      if (fds[0].revents != 0) return Wait::readable;
+      if (fds[1].revents != 0) {
+        std::lock_guard lock(mutex_);
+        if (pending_.empty()) {  // another worker took it
+          if (waiting_signaled_) {
+            clear(waiting_event_);
+            waiting_signaled_ = false;
+          }
+          continue;
+        }
+        next = take_queued();
+        if (stopping_.load()) return Wait::dropped;
+        if (!watch(c.fd, &c, EPOLLIN | EPOLLONESHOT, c.in_poller)) return Wait::dropped;  // the kernel's limit
+        c.in_poller = true;
+        if (c.progress.have > 0) c.buffer.swap(s.buffer);
+        c.parked = true;  // from here on the poller has it
+        return Wait::parked;
+      }
     }
   }
 
@@ -214,118 +447,130 @@ class HttpServer {
 
   /// Ends a connection whose last response is sent: no more writes, then the client's remaining bytes
   /// (the rest of a refused body, pipelined requests) are read and dropped until it closes, up to
-  /// max_discard_bytes or the read timeout. Closing with unread bytes would send a reset, and the client
-  /// could lose the response before reading it. stop() may cut this wait (the connection is idle).
-  void close_gently(int fd, std::string& buffer) {
+  /// max_discard_bytes or the read timeout, or until another connection is queued with no worker free.
+  /// Closing with unread bytes would send a reset, and the client could lose the response before reading
+  /// it. stop() may cut this wait (the connection is idle).
+  Served close_gently(int fd, std::string& buffer) {
     ::shutdown(fd, SHUT_WR);
     const auto deadline = Clock::now() + std::chrono::seconds(options_.read_timeout_seconds);
     if (buffer.size() < 65536) buffer.resize(65536);
     std::size_t budget = options_.max_discard_bytes;
-    while (budget > 0 && Clock::now() < deadline) {
-      const ssize_t got = ::recv(fd, buffer.data(), std::min(budget, buffer.size()), 0);
+    while (budget > 0) {
+      const auto now = Clock::now();
+      if (now >= deadline) break;
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
+      std::array<pollfd, 2> fds{pollfd{fd, POLLIN, 0}, pollfd{waiting_event_, POLLIN, 0}};
+      const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(left));
+      if (ready < 0 && errno != EINTR) break;
+      if (ready <= 0) continue;
+      if (fds[0].revents == 0) break;  // only another connection waiting: it gets this worker
+      const ssize_t got = ::recv(fd, buffer.data(), std::min(budget, buffer.size()), MSG_DONTWAIT);
       if (got < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
-      if (got <= 0) return;
+      if (got <= 0) break;
       budget -= static_cast<std::size_t>(got);
     }
+    return Served::closed;
   }
 
-  void serve(Connection& c, std::string& buffer, std::string& out, HttpRequest& request, HttpResponse& response) {
+  // Serves the requests of one connection until it closes, or until it is parked (wait_for_bytes: `next`
+  // is then the connection to serve instead).
+  Served serve(Connection& c, Scratch& s, Connection*& next) {
     const int fd = c.fd;
-    const int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    // One receive timeout serves both waits (idle keep-alive, a request's bytes): the shorter of the two.
-    timeval timeout{std::min(options_.keep_alive_seconds, options_.read_timeout_seconds), 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    timeval send_timeout{options_.read_timeout_seconds, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
-    if (stopping_.load()) return;  // stop() may have run before this connection was listed
-
+    if (stopping_.load()) return Served::closed;  // stop() may have run before this connection was listed
+    Progress& p = c.progress;
+    std::string& buffer = s.buffer;
+    if (p.have > 0) {  // a request begun before the connection was parked
+      buffer.swap(c.buffer);
+      c.buffer = std::string();
+    }
+    if (std::exchange(c.timed_out, false)) {
+      send_refusal(fd, s.out, 408, "the request did not arrive within the read timeout");
+      return close_gently(fd, buffer);
+    }
     const HttpLimits& limits = options_.limits;
     if (buffer.size() < initial_buffer) buffer.resize(initial_buffer);
-    std::size_t expected_bytes = limits.max_head_bytes + 1;  // the request's size when known, else a bound
-    // Once a head is parsed, the request's total size: nothing is parsed again until that many bytes are
-    // in (each parse reads the whole head, up to max_head_bytes, so parsing after every recv of a body
-    // sent a byte at a time would cost head × body). 0 while the head is incomplete.
-    std::size_t awaited_bytes = 0;
-    // While the head is incomplete, the bytes already searched for the empty line that ends it: only the
-    // new ones are searched after a recv (from 3 bytes back, where "\r\n\r\n" may straddle two reads), so a
-    // head sent a byte at a time costs its length, not its length squared.
-    std::size_t head_searched = 0;
-    std::size_t have = 0, served = 0;
-    bool continue_sent = false;
-    auto last_activity = Clock::now(), request_start = last_activity;
+    if (p.expected_bytes == 0) p.expected_bytes = limits.max_head_bytes + 1;  // the request's size when known
     for (;;) {
-      bool parse = have > 0 && have >= awaited_bytes;
-      if (parse && awaited_bytes == 0 && have <= limits.max_head_bytes) {  // beyond it, the parser refuses
-        const std::size_t from = head_searched < 3 ? 0 : head_searched - 3;
-        parse = std::string_view(buffer.data() + from, have - from).find("\r\n\r\n") != std::string_view::npos;
-        head_searched = have;
+      bool parse = p.have > 0 && p.have >= p.awaited_bytes;
+      if (parse && p.awaited_bytes == 0 && p.have <= limits.max_head_bytes) {  // beyond it, the parser refuses
+        const std::size_t from = p.head_searched < 3 ? 0 : p.head_searched - 3;
+        parse = std::string_view(buffer.data() + from, p.have - from).find("\r\n\r\n") != std::string_view::npos;
+        p.head_searched = p.have;
       }
       if (parse) {
         // While a body arrives only its bytes are counted; once it is in, the head is parsed once more so
         // that the request's views point into the buffer as it now is (resizing it may have moved it).
-        const HttpParseResult parsed = parse_http_request(std::string_view(buffer.data(), have), limits, request);
+        const HttpParseResult parsed = parse_http_request(std::string_view(buffer.data(), p.have), limits, s.request);
         if (parsed.state == HttpParseState::refused) {
-          send_refusal(fd, out, parsed.status, parsed.message);
+          send_refusal(fd, s.out, parsed.status, parsed.message);
           return close_gently(fd, buffer);
         }
         if (parsed.state == HttpParseState::complete) {
           int expected = idle;
-          if (!c.state.compare_exchange_strong(expected, answering)) return;  // stop() closed it
-          ++served;
-          const bool keep_alive = request.keep_alive && served < options_.keep_alive_max_requests && !stopping_.load();
-          response.clear();
+          if (!c.state.compare_exchange_strong(expected, answering)) return Served::closed;  // stop() closed it
+          ++p.served;
+          const bool keep_alive =
+              s.request.keep_alive && p.served < options_.keep_alive_max_requests && !stopping_.load();
+          s.response.clear();
           try {
-            handler_(request, response);
+            handler_(s.request, s.response);
           } catch (const std::exception& e) {
-            response.clear();
-            response.status = 500;
-            response.content_type = "application/json";
-            response.body = http_error_json(e.what());
+            s.response.clear();
+            s.response.status = 500;
+            s.response.content_type = "application/json";
+            s.response.body = http_error_json(e.what());
           }
-          out.clear();
-          append_http_response(out, response, keep_alive, request.method == "HEAD");
-          const bool sent = send_all(fd, out);
+          s.out.clear();
+          append_http_response(s.out, s.response, keep_alive, s.request.method == "HEAD");
+          const bool sent = send_all(fd, s.out);
           expected = answering;
-          if (!sent || !c.state.compare_exchange_strong(expected, idle)) return;
-          if (stopping_.load()) return;  // stop() ran while this request was answered
+          if (!sent || !c.state.compare_exchange_strong(expected, idle)) return Served::closed;
+          if (stopping_.load()) return Served::closed;  // stop() ran while this request was answered
           if (!keep_alive) return close_gently(fd, buffer);
           // The next request, if pipelined, is already in the buffer.
-          std::memmove(buffer.data(), buffer.data() + parsed.total_bytes, have - parsed.total_bytes);
-          have -= parsed.total_bytes;
-          awaited_bytes = head_searched = 0;
-          continue_sent = false;
-          last_activity = request_start = Clock::now();
+          std::memmove(buffer.data(), buffer.data() + parsed.total_bytes, p.have - parsed.total_bytes);
+          p.have -= parsed.total_bytes;
+          p.awaited_bytes = p.head_searched = 0;
+          p.expected_bytes = limits.max_head_bytes + 1;
+          p.continue_sent = false;
+          p.last_activity = p.request_start = Clock::now();
           continue;
         }
-        if (parsed.head_complete && request.expect_continue && !continue_sent) {
-          continue_sent = true;
-          if (!send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n")) return;
+        if (parsed.head_complete && s.request.expect_continue && !p.continue_sent) {
+          p.continue_sent = true;
+          if (!send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n")) return Served::closed;
         }
-        expected_bytes = parsed.head_complete ? parsed.total_bytes : limits.max_head_bytes + 1;
-        awaited_bytes = parsed.head_complete ? parsed.total_bytes : 0;
-      } else if (have == 0 && buffer.size() > initial_buffer) {  // between requests: give back what a body took
+        p.expected_bytes = parsed.head_complete ? parsed.total_bytes : limits.max_head_bytes + 1;
+        p.awaited_bytes = parsed.head_complete ? parsed.total_bytes : 0;
+      } else if (p.have == 0 && buffer.size() > initial_buffer) {  // between requests: give back what a body took
         buffer.resize(initial_buffer);
         buffer.shrink_to_fit();
       }
+      switch (wait_for_bytes(c, s, next)) {
+        case Wait::parked:
+          return Served::parked;
+        case Wait::dropped:
+          return Served::closed;
+        case Wait::expired:
+          if (p.have == 0) return Served::closed;  // idle for keep_alive_seconds
+          send_refusal(fd, s.out, 408, "the request did not arrive within the read timeout");
+          return close_gently(fd, buffer);
+        case Wait::readable:
+          break;
+      }
       // The buffer doubles as bytes arrive, up to the request's announced size: a Content-Length alone
       // does not make it allocate the whole body.
-      if (have == buffer.size()) buffer.resize(std::max(have + 1, std::min(buffer.size() * 2, expected_bytes)));
-      const ssize_t n = ::recv(fd, buffer.data() + have, buffer.size() - have, 0);
-      const auto now = Clock::now();
-      if (n == 0) return;  // the client closed (or stop() shut the socket down)
+      if (p.have == buffer.size()) buffer.resize(std::max(p.have + 1, std::min(buffer.size() * 2, p.expected_bytes)));
+      const ssize_t n = ::recv(fd, buffer.data() + p.have, buffer.size() - p.have, MSG_DONTWAIT);
+      if (n == 0) return Served::closed;  // the client closed (or stop() shut the socket down)
       if (n < 0) {
-        if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) return;
-        if (have == 0 && now - last_activity >= std::chrono::seconds(options_.keep_alive_seconds)) return;
-      } else {
-        if (have == 0) request_start = now;
-        have += static_cast<std::size_t>(n);
-        last_activity = now;
+        if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) return Served::closed;
+        continue;
       }
-      if (have > 0 && now - request_start >= std::chrono::seconds(options_.read_timeout_seconds)) {
-        send_refusal(fd, out, 408, "the request did not arrive within the read timeout");
-        return close_gently(fd, buffer);
-      }
+      const auto now = Clock::now();
+      if (p.have == 0) p.request_start = now;
+      p.have += static_cast<std::size_t>(n);
+      p.last_activity = now;
     }
   }
 
@@ -334,11 +579,16 @@ class HttpServer {
   HttpHandler handler_;
   int listener_ = -1;
   int port_ = 0;
+  int poller_ = -1;         // epoll: the listener, stop_event_ and the parked connections
+  int stop_event_ = -1;     // eventfd: stop() wakes the poller
+  int waiting_event_ = -1;  // eventfd: readable while a queued connection waits with no worker free
   std::atomic<bool> stopping_{false}, running_{false}, started_{false};
-  std::mutex mutex_;  // pending_, connections_
+  std::mutex mutex_;  // pending_, connections_, idle_workers_, waiting_signaled_, the parked flags
   std::condition_variable wake_;
-  std::deque<int> pending_;
+  std::deque<Connection*> pending_;
   std::list<Connection> connections_;
+  std::size_t idle_workers_ = 0;  // workers waiting for a queued connection
+  bool waiting_signaled_ = false;
   std::mutex run_mutex_;
 };
 

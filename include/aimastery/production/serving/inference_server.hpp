@@ -60,6 +60,7 @@ struct InferenceServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;  ///< 0: a free port chosen by the system (port() tells which)
   std::size_t threads = 8;
+  std::size_t max_connections = 10000;  ///< open at once; one more is answered 503 and closed
   std::size_t max_body_bytes = 8u << 20;
   std::size_t max_in_flight = 1024;
   std::size_t keep_alive_max_requests = 10000;
@@ -81,6 +82,7 @@ class BasicInferenceServer {
   BasicInferenceServer(const std::filesystem::path& registry, InferenceServerOptions options = {})
       : options_(std::move(options)), shutdown_(options_.shutdown), started_(std::chrono::steady_clock::now()) {
     require(options_.threads >= 1, "InferenceServer", "threads must be >= 1");
+    require(options_.max_connections >= 1, "InferenceServer", "max_connections must be >= 1");
     require(options_.max_in_flight >= 1, "InferenceServer", "max_in_flight must be >= 1");
     ModelHostOptions host_options = options_.models;
     host_options.on_batch = [this](const std::string& model, Index rows) { metrics_.record_batch(model, rows); };
@@ -96,6 +98,7 @@ class BasicInferenceServer {
     http.host = options_.host;
     http.port = options_.port;
     http.threads = options_.threads;
+    http.max_connections = options_.max_connections;
     http.limits.max_body_bytes = options_.max_body_bytes;
     http.keep_alive_max_requests = options_.keep_alive_max_requests;
     http.keep_alive_seconds = options_.keep_alive_seconds;
