@@ -6,20 +6,21 @@
 /// Scheduling. A worker stays with a connection while no other connection waits for one: it waits in
 /// poll() for the client's next bytes, so a request on a kept-alive connection costs three system calls
 /// (poll, recv, send of the whole response) and no hand-over between threads. When a connection is queued
-/// and every worker is on a connection of its own, a worker waiting for its client's bytes (an idle
-/// connection, or a request arriving slowly) parks that connection with the poller (epoll, on run()'s
-/// thread) and takes the queued one; a parked connection is queued again when its client sends something.
-/// So idle and slow clients hold no worker while others wait, and up to max_connections (default 10000)
-/// connections stay open with `threads` workers. Pipelined requests already in the buffer are answered
-/// without a recv. A request's head is parsed when it is complete and once more when its body is in, not
-/// on every recv of the body in between. A worker's buffer is reused; it grows as a request's bytes
-/// arrive, to at most max_head_bytes + max_body_bytes, and shrinks back between requests; a parked
-/// connection keeps only the bytes of a request begun.
+/// and every worker is on a connection of its own, a worker waiting for its client (an idle connection, a
+/// request arriving slowly, an answer the client is slow to take) parks that connection with the poller
+/// (epoll, on run()'s thread) and takes the queued one; a parked connection is queued again when its
+/// client sends something or has room for more of its answer. So idle and slow clients hold no worker
+/// while others wait, and up to max_connections (default 10000) connections stay open with `threads`
+/// workers. Pipelined requests already in the buffer are answered without a recv. A request's head is
+/// parsed when it is complete and once more when its body is in, not on every recv of the body in between.
+/// A worker's buffer is reused; it grows as a request's bytes arrive, to at most max_head_bytes +
+/// max_body_bytes, and shrinks back between requests; a parked connection keeps only the bytes it has
+/// received and the part of an answer not yet sent.
 ///
 /// Limits and timeouts. A connection idle (no byte of a request) for keep_alive_seconds is closed; a
 /// request whose bytes take longer than read_timeout_seconds to arrive (a slow or stalled client) is
 /// answered 408 and closed; a connection is closed after keep_alive_max_requests requests. A response
-/// the client does not read for read_timeout_seconds is abandoned. Refused requests (http_request.hpp)
+/// the client takes no byte of for read_timeout_seconds is abandoned. Refused requests (http_request.hpp)
 /// get {"error": ...} with their status and the connection is closed. A closing connection stops
 /// writing first and drops what the client still sends (the rest of a refused body: up to
 /// max_discard_bytes, within the read timeout) until the client closes, so that the client, maybe still
@@ -204,10 +205,14 @@ class HttpServer {
     std::atomic<int> state{idle};
     std::list<Connection>::iterator self;  // its place in connections_
     Progress progress;
-    std::string buffer;      // while parked: the bytes of a request begun (swapped with a worker's buffer)
-    bool parked = false;     // waiting in the poller for bytes (under mutex_)
-    bool in_poller = false;  // registered with the epoll instance
-    bool timed_out = false;  // its request did not arrive in time while parked: a worker answers 408
+    std::string buffer;              // while parked: the bytes of requests received (swapped with a worker's)
+    std::string out;                 // while parked: an answer the client has not taken in full (idem)
+    std::size_t out_sent = 0;        // bytes of the answer sent
+    bool close_after_out = false;    // the answer ends the connection
+    bool parked = false;             // waiting in the poller (under mutex_)
+    bool in_poller = false;          // registered with the epoll instance
+    bool timed_out = false;          // its request did not arrive in time while parked: a worker answers 408
+    Clock::time_point parked_until;  // while parked: when its wait ends
   };
   /// A worker's buffers, reused from request to request.
   struct Scratch {
@@ -216,7 +221,8 @@ class HttpServer {
     HttpResponse response;
   };
   enum class Served { closed, parked };
-  enum class Wait { readable, expired, parked, dropped };
+  enum class Wait { ready, expired, parked, dropped };
+  enum class Flushed { done, parked, failed };
 
   void close_descriptors() noexcept {
     for (const int fd : {listener_, poller_, stop_event_, waiting_event_})
@@ -237,14 +243,16 @@ class HttpServer {
     event.data.ptr = source;
     return ::epoll_ctl(poller_, registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &event) == 0;
   }
-  [[nodiscard]] Clock::time_point deadline_of(const Progress& p) const {
+  /// When the wait for a client's bytes ends: idle, keep_alive_seconds after the last activity; with a
+  /// request begun, read_timeout_seconds after its first byte.
+  [[nodiscard]] Clock::time_point bytes_deadline(const Progress& p) const {
     return p.have == 0 ? p.last_activity + std::chrono::seconds(options_.keep_alive_seconds)
                        : p.request_start + std::chrono::seconds(options_.read_timeout_seconds);
   }
 
   // The queue of connections for the workers (under mutex_). A connection queued while every worker is
   // on a connection of its own makes waiting_event_ readable: a worker waiting for its client's next bytes
-  // then parks that connection and takes the queued one (wait_for_bytes).
+  // then parks that connection and takes the queued one (wait_for).
   void enqueue(Connection& c) {
     pending_.push_back(&c);
     wake_.notify_one();
@@ -345,18 +353,18 @@ class HttpServer {
     ::close(fd);
   }
 
-  /// Parked connections past their deadline: an idle one is closed, one with a request begun is queued
-  /// for a worker to answer 408.
+  /// Parked connections past their deadline: an idle one, or one whose client did not take its answer, is
+  /// closed; one with a request begun is queued for a worker to answer 408.
   void end_expired(Clock::time_point now) {
     std::lock_guard lock(mutex_);
     for (auto it = connections_.begin(); it != connections_.end();) {
       Connection& c = *it;
-      if (!c.parked || now < deadline_of(c.progress)) {
+      if (!c.parked || now < c.parked_until) {
         ++it;
         continue;
       }
       c.parked = false;
-      if (c.progress.have == 0) {
+      if (c.progress.have == 0 || !c.out.empty()) {
         ::close(c.fd);  // also leaves the epoll set
         it = connections_.erase(it);
         continue;
@@ -389,21 +397,21 @@ class HttpServer {
     }
   }
 
-  // Waits until the client's next bytes arrive or the deadline passes (idle: keep_alive_seconds after the
-  // last activity; a request begun: read_timeout_seconds after its first byte). While it waits, a worker
-  // keeps its connection unless another connection is queued with no worker free: then it parks this one
-  // with the poller and takes that one (`next`), so idle and slow clients cannot hold every worker.
-  Wait wait_for_bytes(Connection& c, Scratch& s, Connection*& next) {
-    const auto deadline = deadline_of(c.progress);
+  // Waits until the connection is ready for `event` (POLLIN: the client's next bytes; POLLOUT: room for
+  // more of an answer) or `deadline` passes. While it waits, a worker keeps its connection unless another
+  // connection is queued with no worker free: then it parks this one with the poller, with what it holds
+  // (bytes received, an answer not sent in full), and takes that one (`next`), so idle clients, slow
+  // senders and clients that do not read their answers cannot hold every worker.
+  Wait wait_for(Connection& c, Scratch& s, short event, Clock::time_point deadline, Connection*& next) {
     for (;;) {
       const auto now = Clock::now();
       if (now >= deadline) return Wait::expired;
       const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
-      std::array<pollfd, 2> fds{pollfd{c.fd, POLLIN, 0}, pollfd{waiting_event_, POLLIN, 0}};
+      std::array<pollfd, 2> fds{pollfd{c.fd, event, 0}, pollfd{waiting_event_, POLLIN, 0}};
       const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(std::min<long long>(left, 60000)));
-      if (ready < 0 && errno != EINTR) return Wait::readable;  // recv tells what is wrong
+      if (ready < 0 && errno != EINTR) return Wait::ready;  // recv or send tells what is wrong
       if (ready <= 0) continue;
-      if (fds[0].revents != 0) return Wait::readable;
+      if (fds[0].revents != 0) return Wait::ready;
       if (fds[1].revents != 0) {
         std::lock_guard lock(mutex_);
         if (pending_.empty()) {  // another worker took it
@@ -415,13 +423,45 @@ class HttpServer {
         }
         next = take_queued();
         if (stopping_.load()) return Wait::dropped;
-        if (!watch(c.fd, &c, EPOLLIN | EPOLLONESHOT, c.in_poller)) return Wait::dropped;  // the kernel's limit
+        const std::uint32_t wanted = (event == POLLIN ? EPOLLIN : EPOLLOUT) | EPOLLONESHOT;
+        if (!watch(c.fd, &c, wanted, c.in_poller)) return Wait::dropped;  // the kernel's limit
         c.in_poller = true;
         if (c.progress.have > 0) c.buffer.swap(s.buffer);
+        if (event == POLLOUT) c.out.swap(s.out);
+        c.parked_until = deadline;
         c.parked = true;  // from here on the poller has it
         return Wait::parked;
       }
     }
+  }
+
+  // Sends the rest of the answer in s.out (from c.out_sent) without blocking; when the client does not
+  // take it, waits for room (wait_for), at most read_timeout_seconds without progress.
+  Flushed flush(Connection& c, Scratch& s, Connection*& next) {
+    const auto patience = std::chrono::seconds(options_.read_timeout_seconds);
+    auto deadline = Clock::now() + patience;
+    while (c.out_sent < s.out.size()) {
+      const ssize_t n = ::send(c.fd, s.out.data() + c.out_sent, s.out.size() - c.out_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        c.out_sent += static_cast<std::size_t>(n);
+        deadline = Clock::now() + patience;
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        switch (wait_for(c, s, POLLOUT, deadline, next)) {
+          case Wait::ready:
+            continue;
+          case Wait::parked:
+            return Flushed::parked;
+          case Wait::expired:
+          case Wait::dropped:
+            return Flushed::failed;
+        }
+      } else {
+        return Flushed::failed;
+      }
+    }
+    return Flushed::done;
   }
 
   /// Sends all of `bytes`; false when the client is gone or stopped reading for the send timeout.
@@ -472,16 +512,21 @@ class HttpServer {
     return Served::closed;
   }
 
-  // Serves the requests of one connection until it closes, or until it is parked (wait_for_bytes: `next`
-  // is then the connection to serve instead).
+  // Serves the requests of one connection until it closes, or until it is parked (wait_for: `next` is
+  // then the connection to serve instead).
   Served serve(Connection& c, Scratch& s, Connection*& next) {
     const int fd = c.fd;
     if (stopping_.load()) return Served::closed;  // stop() may have run before this connection was listed
     Progress& p = c.progress;
     std::string& buffer = s.buffer;
-    if (p.have > 0) {  // a request begun before the connection was parked
+    if (p.have > 0) {  // bytes received before the connection was parked
       buffer.swap(c.buffer);
       c.buffer = std::string();
+    }
+    bool sending = !c.out.empty();  // parked in the middle of an answer
+    if (sending) {
+      s.out.swap(c.out);
+      c.out = std::string();
     }
     if (std::exchange(c.timed_out, false)) {
       send_refusal(fd, s.out, 408, "the request did not arrive within the read timeout");
@@ -491,6 +536,22 @@ class HttpServer {
     if (buffer.size() < initial_buffer) buffer.resize(initial_buffer);
     if (p.expected_bytes == 0) p.expected_bytes = limits.max_head_bytes + 1;  // the request's size when known
     for (;;) {
+      if (std::exchange(sending, false)) {  // an answer in s.out: send it, then the next request
+        switch (flush(c, s, next)) {
+          case Flushed::parked:
+            return Served::parked;
+          case Flushed::failed:
+            return Served::closed;
+          case Flushed::done:
+            break;
+        }
+        int expected = answering;
+        if (!c.state.compare_exchange_strong(expected, idle)) return Served::closed;
+        if (stopping_.load()) return Served::closed;  // stop() ran while this request was answered
+        if (c.close_after_out) return close_gently(fd, buffer);
+        p.last_activity = p.request_start = Clock::now();
+        continue;
+      }
       bool parse = p.have > 0 && p.have >= p.awaited_bytes;
       if (parse && p.awaited_bytes == 0 && p.have <= limits.max_head_bytes) {  // beyond it, the parser refuses
         const std::size_t from = p.head_searched < 3 ? 0 : p.head_searched - 3;
@@ -522,11 +583,9 @@ class HttpServer {
           }
           s.out.clear();
           append_http_response(s.out, s.response, keep_alive, s.request.method == "HEAD");
-          const bool sent = send_all(fd, s.out);
-          expected = answering;
-          if (!sent || !c.state.compare_exchange_strong(expected, idle)) return Served::closed;
-          if (stopping_.load()) return Served::closed;  // stop() ran while this request was answered
-          if (!keep_alive) return close_gently(fd, buffer);
+          c.out_sent = 0;
+          c.close_after_out = !keep_alive;
+          sending = true;
           // The next request, if pipelined, is already in the buffer.
           std::memmove(buffer.data(), buffer.data() + parsed.total_bytes, p.have - parsed.total_bytes);
           p.have -= parsed.total_bytes;
@@ -546,7 +605,7 @@ class HttpServer {
         buffer.resize(initial_buffer);
         buffer.shrink_to_fit();
       }
-      switch (wait_for_bytes(c, s, next)) {
+      switch (wait_for(c, s, POLLIN, bytes_deadline(p), next)) {
         case Wait::parked:
           return Served::parked;
         case Wait::dropped:
@@ -555,7 +614,7 @@ class HttpServer {
           if (p.have == 0) return Served::closed;  // idle for keep_alive_seconds
           send_refusal(fd, s.out, 408, "the request did not arrive within the read timeout");
           return close_gently(fd, buffer);
-        case Wait::readable:
+        case Wait::ready:
           break;
       }
       // The buffer doubles as bytes arrive, up to the request's announced size: a Content-Length alone

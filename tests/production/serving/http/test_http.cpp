@@ -670,6 +670,61 @@ TEST_CASE("HttpServer: sixteen client threads with random pauses on two workers:
   CHECK(answered.load() == 16 * 25);
 }
 
+TEST_CASE("HttpServer: a client that does not read its answers holds no worker, and gets them all later") {
+  // 32 pipelined requests for 1 MiB each: more than the two sockets' buffers hold, so the answer stalls
+  // until the client reads. The one worker parks that connection when another client comes; the first
+  // client's answers all arrive, whole and in order, once it reads. A client that takes no byte for
+  // read_timeout_seconds is dropped.
+  const std::string big(1 << 20, 'b');
+  auto handler = [&](const HttpRequest& req, HttpResponse& res) {
+    res.content_type = "text/plain";
+    res.body = req.path == "/big" ? big : "small " + std::string(req.target);
+  };
+  std::string requests;
+  for (int i = 0; i < 32; ++i) requests += "GET /big HTTP/1.1\r\n\r\n";
+  {
+    HttpServerOptions options;
+    options.threads = 1;
+    EchoServer s(options, handler);
+    Client slow_reader(s.server.port());
+    REQUIRE(slow_reader.send(requests));
+    std::this_thread::sleep_for(milliseconds(300));
+    for (int i = 0; i < 3; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      Client other(s.server.port());
+      REQUIRE(other.send("GET /small HTTP/1.1\r\n\r\n"));
+      const auto r = other.response();
+      REQUIRE(r);
+      CHECK(body_of(*r) == "small /small");
+      CHECK_MESSAGE(seconds_since(t0) < 1.0, "waited " << seconds_since(t0) << " s");
+    }
+    for (int i = 0; i < 32; ++i) {
+      const auto r = slow_reader.response();
+      REQUIRE_MESSAGE(r, "answer " << i);
+      CHECK(body_of(*r) == big);
+    }
+    REQUIRE(slow_reader.send("GET /small HTTP/1.1\r\n\r\n"));  // and the connection goes on
+    const auto r = slow_reader.response();
+    REQUIRE(r);
+    CHECK(body_of(*r) == "small /small");
+  }
+  HttpServerOptions options;
+  options.threads = 1;
+  options.read_timeout_seconds = 1;
+  EchoServer s(options, handler);
+  Client never_reads(s.server.port());
+  REQUIRE(never_reads.send(requests));
+  std::this_thread::sleep_for(milliseconds(300));
+  Client other(s.server.port());  // the worker parks the stalled answer and serves this one
+  REQUIRE(other.send("GET /small HTTP/1.1\r\n\r\n"));
+  REQUIRE(other.response());
+  std::this_thread::sleep_for(milliseconds(2500));
+  int answers = 0;
+  while (never_reads.response()) ++answers;
+  CHECK(answers < 32);
+  MESSAGE("a client that read nothing for 2.8 s got " << answers << " of 32 answers before its connection closed");
+}
+
 TEST_CASE("HttpServer: parked connections meet their deadlines; stop() closes the parked ones") {
   HttpServerOptions options;
   options.threads = 1;
