@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -204,6 +205,20 @@ TEST_CASE("KServe v2 codec: a request round trip, flat and nested data, every nu
   CHECK(rb.model_name == "m");
   CHECK(rb.outputs[0].data == std::vector<double>{0, 2});
   CHECK(static_cast<float>(rb.outputs[1].data[1]) == 0.1f);  // FP32 written as the float's shortest text
+
+  // A negative zero keeps its sign through the text: "-0.0" (as Python's json writes it); "-0" would be
+  // read as the integer 0 (by Python's json and by this parser alike). Found by fuzz_infer_request.
+  InferRequest zeros{
+      "z", {{"a", {2}, "FP64", {-0.0, 0.0}}, {"b", {1}, "FP32", {-0.0}}, {"c", {1}, "INT64", {-0.0}}}, {}, nullptr};
+  const std::string zeros_text = to_json_text(zeros);
+  CHECK(zeros_text.find(R"("data":[-0.0,0])") != std::string::npos);
+  CHECK(zeros_text.find(R"("data":[0])") != std::string::npos);  // an integer tensor has no negative zero
+  const InferRequest zb = parse_infer_request(zeros_text);
+  CHECK(std::signbit(zb.inputs[0].data[0]));
+  CHECK_FALSE(std::signbit(zb.inputs[0].data[1]));
+  CHECK(std::signbit(zb.inputs[1].data[0]));
+  CHECK_FALSE(std::signbit(
+      parse_infer_request(R"({"inputs":[{"name":"a","shape":[1],"datatype":"FP64","data":[-0]}]})").inputs[0].data[0]));
 }
 
 TEST_CASE("KServe v2 codec: the binary tensor extension") {

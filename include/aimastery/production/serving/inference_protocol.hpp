@@ -731,11 +731,18 @@ InferRequest parse_infer_request(std::string_view body, std::optional<std::size_
 
 namespace detail {
 
-/// The shortest text that reads back as the same value: std::to_chars in the tensor's precision.
+/// The shortest text that reads back as the same value: std::to_chars in the tensor's precision. A
+/// negative zero of a floating-point tensor is "-0.0": "-0" is an integer to JSON readers (Python's json,
+/// this parser), which read it as +0.
 template <class = void>
 void append_number(std::string& out, double x, std::string_view datatype) {
   if (!std::isfinite(x)) {
     out += "null";  // JSON has no NaN or infinity
+    return;
+  }
+  const bool floating = datatype == "FP32" || datatype == "FP64" || datatype == "FP16";
+  if (floating && x == 0 && std::signbit(x)) {
+    out += "-0.0";
     return;
   }
   char buffer[32];
@@ -744,7 +751,7 @@ void append_number(std::string& out, double x, std::string_view datatype) {
   // undefined: then the double itself, so that the text reads back to x.
   if (datatype == "FP32" && std::abs(x) <= std::numeric_limits<float>::max())
     r = std::to_chars(buffer, buffer + sizeof buffer, static_cast<float>(x));
-  else if (datatype == "FP32" || datatype == "FP64" || datatype == "FP16")
+  else if (floating)
     r = std::to_chars(buffer, buffer + sizeof buffer, x);
   else if (x >= 0x1p63)  // UINT64 above int64's range (the parser keeps integers within their type's range)
     r = std::to_chars(buffer, buffer + sizeof buffer, static_cast<std::uint64_t>(std::min(x, 0x1p64 - 2048)));
