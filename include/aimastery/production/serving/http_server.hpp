@@ -273,8 +273,8 @@ class HttpServer {
 
   // The poller, on run()'s thread: a new connection, or a parked one whose client sent something, has
   // room for more of its answer or closed, is queued for the workers; a parked connection past its
-  // deadline is closed (idle, or its answer not taken) or queued to be answered 408 (a request begun). When accept4 fails for want of descriptors or memory, accepting
-  // pauses for 100 ms instead of failing again at once.
+  // deadline is closed (idle, or its answer not taken) or queued to be answered 408 (a request begun). When accept4
+  // fails for want of descriptors or memory, accepting pauses for 100 ms instead of failing again at once.
   void poll_connections() {
     constexpr auto tick = std::chrono::milliseconds(100);
     std::array<epoll_event, 64> events{};
