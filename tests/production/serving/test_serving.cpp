@@ -82,7 +82,7 @@ std::string outcome(Parse&& parse) {
       for (const double x : t.data) {
         std::uint64_t bits = 0;
         std::memcpy(&bits, &x, sizeof bits);
-        out += "," + std::to_string(bits);
+        out.append(",").append(std::to_string(bits));
       }
     }
     return out;
