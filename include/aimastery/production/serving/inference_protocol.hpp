@@ -771,8 +771,11 @@ void append_tensor(std::string& out, const InferTensor& t) {
   out += "{\"name\":";
   append_infer_string(out, t.name);
   out += ",\"shape\":[";
-  for (std::size_t k = 0; k < t.shape.size(); ++k) out += (k ? "," : "") + std::to_string(t.shape[k]);
-  out += "],\"datatype\":\"" + t.datatype + "\",\"data\":[";
+  for (std::size_t k = 0; k < t.shape.size(); ++k) {
+    if (k) out += ',';
+    out += std::to_string(t.shape[k]);
+  }
+  out.append("],\"datatype\":\"").append(t.datatype).append("\",\"data\":[");
   for (std::size_t i = 0; i < t.data.size(); ++i) {
     if (i) out += ',';
     append_number(out, t.data[i], t.datatype);
