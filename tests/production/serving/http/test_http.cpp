@@ -112,6 +112,15 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+/// The answer to `request` sent on a connection of its own.
+std::string answer_on_new_connection(int port, std::string_view request) {
+  Client c(port);
+  REQUIRE(c.send(request));
+  const auto r = c.response();
+  REQUIRE(r);
+  return *r;
+}
+
 int status_of(const std::string& response) { return std::stoi(response.substr(9, 3)); }
 std::string body_of(const std::string& response) { return response.substr(response.find("\r\n\r\n") + 4); }
 
@@ -485,11 +494,7 @@ TEST_CASE("HttpServer: hostile requests get their 4xx and a closed connection; t
     REQUIRE(r);
     CHECK(status_of(*r) == 505);
   }
-  Client c(port);
-  REQUIRE(c.send(post_request));
-  const auto r = c.response();
-  REQUIRE(r);
-  CHECK(status_of(*r) == 200);
+  CHECK(status_of(answer_on_new_connection(port, post_request)) == 200);
 }
 
 TEST_CASE("HttpServer: a throwing handler is a 500; stop() answers the request in hand and ends") {
@@ -783,11 +788,7 @@ TEST_CASE("HttpServer: a connection over max_connections is answered 503 and clo
   }
   open.pop_back();  // one closes: a new connection is taken again
   std::this_thread::sleep_for(milliseconds(200));
-  Client again(port);
-  REQUIRE(again.send(post_request));
-  const auto r = again.response();
-  REQUIRE(r);
-  CHECK(status_of(*r) == 200);
+  CHECK(status_of(answer_on_new_connection(port, post_request)) == 200);
 }
 
 TEST_CASE("HttpServer: out of descriptors, accepting rests instead of spinning, and resumes") {
