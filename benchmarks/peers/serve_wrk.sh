@@ -8,7 +8,8 @@
 # REGISTRY: the folder the C++ test "writes a registry for the client peers" makes (ctest -R
 # production_serving_peer_write; it is build/<dir>/tests/production/serving/clients_peer/registry).
 # PYTHON: the venv's interpreter (fastapi, uvicorn, scikit-learn; default: that of $AIMASTERY_VENV or
-# .venv). One request = one row of 4 features.
+# .venv). One request = one row of 4 features. HTTP_THREADS: the server's --threads (default 8, its default;
+# a connection holds a worker only while it is answered, so 64 connections need no 64 threads).
 # Prints one line per server and connection count: requests/s, p50 and p99 latency (wrk --latency), and
 # the server process's CPU time (user + system, /proc/PID/stat) per request, which the load of other
 # processes on the machine does not change.
@@ -60,7 +61,7 @@ servers="${SERVERS:-aimastery fastapi}"
 for mode in "batch 32" "batch 1"; do
   [[ " $servers " == *" aimastery "* ]] || break
   set -- $mode
-  "$binary" serve --registry "$registry" --port 0 --max-batch "$2" --threads 64 > "$work/url" &
+  "$binary" serve --registry "$registry" --port 0 --max-batch "$2" --threads "${HTTP_THREADS:-8}" > "$work/url" &
   pids+=($!)
   for _ in $(seq 1 100); do [ -s "$work/url" ] && break; sleep 0.1; done
   url="$(sed -n 's/^listening on //p' "$work/url")"
