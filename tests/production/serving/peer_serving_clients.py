@@ -12,14 +12,20 @@ starts `aimastery serve --registry DIR/registry --port 0`, reads the URL it prin
                       uses by default), an unknown model (an InferenceServerException naming it)
   openai              embeddings.create against /v1/embeddings, when MINILM_DIR holds the model: the
                       embeddings equal sentence-transformers' on the same folder (cosine > 0.9999)
+  tritonclient.http.aio
+                      64 clients, each on a kept-alive connection of its own, infer in 5 rounds and wait
+                      for one another between rounds, so that all 64 connections stay open while the
+                      server's 8 threads answer them: every answer right, within 20 s
 
 then sends SIGTERM and checks that the server drains and exits 0. Exit 0: all agree; 1: a mismatch;
 77: tritonclient or openai is not installed (ctest reports the test skipped).
 """
+import asyncio
 import json
 import os
 import signal
 import sys
+import time
 
 try:
     import numpy as np
@@ -81,6 +87,40 @@ def triton_checks(address, expected):
     check(client.is_server_live(), "still live after the refusals")
 
 
+def many_connections_check(address, expected, connections=64, rounds=5):
+    """More kept-alive connections than server threads, all open at once (the server parks the idle ones)."""
+    import tritonclient.http.aio as triton_aio
+
+    X = np.asarray(expected["X"], dtype=np.float64)
+    want = np.asarray(expected["forest_predict"])
+
+    async def all_clients():
+        barrier = asyncio.Barrier(connections)
+
+        async def one_client():
+            client = triton_aio.InferenceServerClient(url=address, conn_limit=1)
+            right = 0
+            try:
+                for _ in range(rounds):
+                    inp = triton_aio.InferInput("input", list(X.shape), "FP64")
+                    inp.set_data_from_numpy(X, binary_data=False)
+                    result = await client.infer("forest", [inp])
+                    right += int(np.array_equal(result.as_numpy("predict"), want))
+                    await barrier.wait()
+            finally:
+                await client.close()
+            return right
+
+        return await asyncio.wait_for(asyncio.gather(*(one_client() for _ in range(connections))), timeout=60)
+
+    start = time.monotonic()
+    right = sum(asyncio.run(all_clients()))
+    seconds = time.monotonic() - start
+    check(right == connections * rounds and seconds < 20,
+          f"{connections} async clients on connections of their own, {rounds} rounds each, 8 server threads: "
+          f"{right} of {connections * rounds} answers right in {seconds:.2f} s")
+
+
 def openai_checks(address, minilm):
     try:
         from openai import OpenAI
@@ -109,6 +149,7 @@ def main():
     process, address = start_server(binary, os.path.join(folder, "registry"), extra)
     try:
         triton_checks(address, expected)
+        many_connections_check(address, expected)
         if has_minilm:
             openai_checks(address, minilm)
         else:
