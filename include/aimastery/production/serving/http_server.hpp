@@ -222,6 +222,7 @@ class HttpServer {
   };
   enum class Served { closed, parked };
   enum class Wait { ready, expired, parked, dropped };
+  enum class Woken { connection, waiting, deadline };
   enum class Flushed { done, parked, failed };
 
   void close_descriptors() noexcept {
@@ -397,6 +398,21 @@ class HttpServer {
     }
   }
 
+  // One poll() on a connection and on waiting_event_, until `deadline`: what woke first. A failing poll
+  // counts as the connection being ready (the recv or send that follows tells what is wrong).
+  Woken poll_until(int fd, short event, Clock::time_point deadline) const {
+    for (;;) {
+      const auto now = Clock::now();
+      if (now >= deadline) return Woken::deadline;
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
+      std::array<pollfd, 2> fds{pollfd{fd, event, 0}, pollfd{waiting_event_, POLLIN, 0}};
+      const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(std::min<long long>(left, 60000)));
+      if (ready < 0 && errno != EINTR) return Woken::connection;
+      if (ready <= 0) continue;
+      return fds[0].revents != 0 ? Woken::connection : Woken::waiting;
+    }
+  }
+
   // Waits until the connection is ready for `event` (POLLIN: the client's next bytes; POLLOUT: room for
   // more of an answer) or `deadline` passes. While it waits, a worker keeps its connection unless another
   // connection is queued with no worker free: then it parks this one with the poller, with what it holds
@@ -404,34 +420,28 @@ class HttpServer {
   // senders and clients that do not read their answers cannot hold every worker.
   Wait wait_for(Connection& c, Scratch& s, short event, Clock::time_point deadline, Connection*& next) {
     for (;;) {
-      const auto now = Clock::now();
-      if (now >= deadline) return Wait::expired;
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
-      std::array<pollfd, 2> fds{pollfd{c.fd, event, 0}, pollfd{waiting_event_, POLLIN, 0}};
-      const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(std::min<long long>(left, 60000)));
-      if (ready < 0 && errno != EINTR) return Wait::ready;  // recv or send tells what is wrong
-      if (ready <= 0) continue;
-      if (fds[0].revents != 0) return Wait::ready;
-      if (fds[1].revents != 0) {
-        std::lock_guard lock(mutex_);
-        if (pending_.empty()) {  // another worker took it
-          if (waiting_signaled_) {
-            clear(waiting_event_);
-            waiting_signaled_ = false;
-          }
-          continue;
+      const Woken woken = poll_until(c.fd, event, deadline);
+      if (woken == Woken::deadline) return Wait::expired;
+      if (woken == Woken::connection) return Wait::ready;
+      // Another connection waits for a worker.
+      std::lock_guard lock(mutex_);
+      if (pending_.empty()) {  // another worker took it
+        if (waiting_signaled_) {
+          clear(waiting_event_);
+          waiting_signaled_ = false;
         }
-        next = take_queued();
-        if (stopping_.load()) return Wait::dropped;
-        const std::uint32_t wanted = (event == POLLIN ? EPOLLIN : EPOLLOUT) | EPOLLONESHOT;
-        if (!watch(c.fd, &c, wanted, c.in_poller)) return Wait::dropped;  // the kernel's limit
-        c.in_poller = true;
-        if (c.progress.have > 0) c.buffer.swap(s.buffer);
-        if (event == POLLOUT) c.out.swap(s.out);
-        c.parked_until = deadline;
-        c.parked = true;  // from here on the poller has it
-        return Wait::parked;
+        continue;
       }
+      next = take_queued();
+      if (stopping_.load()) return Wait::dropped;
+      const std::uint32_t wanted = (event == POLLIN ? EPOLLIN : EPOLLOUT) | EPOLLONESHOT;
+      if (!watch(c.fd, &c, wanted, c.in_poller)) return Wait::dropped;  // the kernel's limit
+      c.in_poller = true;
+      if (c.progress.have > 0) c.buffer.swap(s.buffer);
+      if (event == POLLOUT) c.out.swap(s.out);
+      c.parked_until = deadline;
+      c.parked = true;  // from here on the poller has it
+      return Wait::parked;
     }
   }
 
@@ -496,14 +506,8 @@ class HttpServer {
     if (buffer.size() < 65536) buffer.resize(65536);
     std::size_t budget = options_.max_discard_bytes;
     while (budget > 0) {
-      const auto now = Clock::now();
-      if (now >= deadline) break;
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
-      std::array<pollfd, 2> fds{pollfd{fd, POLLIN, 0}, pollfd{waiting_event_, POLLIN, 0}};
-      const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(left));
-      if (ready < 0 && errno != EINTR) break;
-      if (ready <= 0) continue;
-      if (fds[0].revents == 0) break;  // only another connection waiting: it gets this worker
+      // A deadline, or another connection waiting: that one gets this worker.
+      if (poll_until(fd, POLLIN, deadline) != Woken::connection) break;
       const ssize_t got = ::recv(fd, buffer.data(), std::min(budget, buffer.size()), MSG_DONTWAIT);
       if (got < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
       if (got <= 0) break;
