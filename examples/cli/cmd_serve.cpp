@@ -4,7 +4,10 @@
 // The models of a registry behind the Open Inference Protocol (KServe v2), OpenAI /v1/embeddings (with
 // --model-dir), Prometheus /metrics and a status page at / (production/serving/inference_server.hpp).
 // Prints "listening on http://HOST:PORT" on stdout once it accepts connections (--port 0: a free port);
-// SIGTERM or SIGINT drains the requests in flight and exits 0, a second signal exits at once.
+// SIGTERM or SIGINT drains the requests in flight and exits 0, a second signal exits at once. The soft
+// limit on open descriptors is raised to fit --max-connections (within the hard limit; a warning when it
+// does not fit).
+#include <aimastery/production/serving/descriptor_limit.hpp>
 #include <aimastery/production/serving/inference_server.hpp>
 
 #include <iostream>
@@ -37,6 +40,13 @@ int run_serve(const ServeOptions& o) {
   options.models.cache_size = static_cast<std::size_t>(o.cache_size);
   options.shutdown.install_signal_handlers = true;
   options.shutdown.drain_timeout = std::chrono::milliseconds(static_cast<long>(o.drain_seconds * 1000));
+  // A descriptor per connection, and a few for the listener, the poller and the registry's files.
+  const std::size_t descriptors_wanted = options.max_connections + 64;
+  const aimastery::DescriptorLimit limit = aimastery::raise_descriptor_limit(descriptors_wanted);
+  if (limit.soft < descriptors_wanted)
+    std::cerr << "aimastery serve: warning: --max-connections " << options.max_connections << " needs about "
+              << descriptors_wanted << " open descriptors, and the limit is " << limit.soft << " (hard limit "
+              << limit.hard << "); more connections wait until others close (raise it: ulimit -n)\n";
   aimastery::InferenceServer server(o.registry, options);
   server.start();
   std::cout << "listening on " << server.url() << std::endl;

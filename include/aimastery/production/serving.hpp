@@ -5,7 +5,8 @@
 /// a prediction cache, dynamic batching and drift statistics, Prometheus metrics and the status page.
 ///
 /// The HTTP server itself, `InferenceServer` (sockets and threads, on the HTTP/1.1 layer of
-/// http_server.hpp), is not included here: include aimastery/production/serving/inference_server.hpp. A
+/// http_server.hpp), is not included here: include aimastery/production/serving/inference_server.hpp (and
+/// descriptor_limit.hpp to raise the limit on open descriptors for its connections). A
 /// file that also includes cpp-httplib's <httplib.h> (a client, say) does so after the aimastery headers
 /// (its <resolv.h> defines a macro `_res` that clashes with Eigen).
 

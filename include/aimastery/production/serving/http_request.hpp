@@ -60,6 +60,17 @@ struct HttpParseResult {
   const char* message = "";     ///< the refusal's reason
 };
 
+/// Is `value` a valid header field value: no control character but HTAB (RFC 9110, field-value)? CR and
+/// LF in a value written to a response would end the field, and the client would read what follows as
+/// fields of their own or as the next response.
+[[nodiscard]] constexpr bool http_field_value_valid(std::string_view value) noexcept {
+  for (const char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) return false;
+  }
+  return true;
+}
+
 namespace detail {
 
 inline bool http_iequals(std::string_view a, std::string_view b) noexcept {
@@ -171,9 +182,7 @@ inline HttpParseResult parse_http_request(std::string_view data, const HttpLimit
     std::string_view value = field.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-    for (const char c : value)
-      if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f)
-        return http_refuse(400, "a control character in a header value");
+    if (!http_field_value_valid(value)) return http_refuse(400, "a control character in a header value");
     request.fields.push_back({name, value});
 
     if (detail::http_iequals(name, "Content-Length")) {

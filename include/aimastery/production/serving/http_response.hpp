@@ -62,7 +62,8 @@ struct HttpResponse {
   }
 }
 
-/// Appends the response's bytes to `out`.
+/// Appends the response's bytes to `out` (the caller checks the Content-Type: http_field_value_valid,
+/// http_request.hpp).
 inline void append_http_response(std::string& out, const HttpResponse& response, bool keep_alive, bool head_only) {
   char number[24];
   out += "HTTP/1.1 ";

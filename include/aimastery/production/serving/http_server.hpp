@@ -51,7 +51,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
-#include <deque>
 #include <functional>
 #include <list>
 #include <mutex>
@@ -162,7 +161,7 @@ class HttpServer {
     std::lock_guard lock(mutex_);
     for (const Connection& c : connections_) ::close(c.fd);  // parked or queued: no worker has them
     connections_.clear();
-    pending_.clear();
+    pending_ = {};
     running_.store(false);
   }
 
@@ -205,14 +204,33 @@ class HttpServer {
     std::atomic<int> state{idle};
     std::list<Connection>::iterator self;  // its place in connections_
     Progress progress;
-    std::string buffer;              // while parked: the bytes of requests received (swapped with a worker's)
-    std::string out;                 // while parked: an answer the client has not taken in full (idem)
-    std::size_t out_sent = 0;        // bytes of the answer sent
-    bool close_after_out = false;    // the answer ends the connection
-    bool parked = false;             // waiting in the poller (under mutex_)
-    bool in_poller = false;          // registered with the epoll instance
-    bool timed_out = false;          // its request did not arrive in time while parked: a worker answers 408
-    Clock::time_point parked_until;  // while parked: when its wait ends
+    std::string buffer;                 // while parked: the bytes of requests received (swapped with a worker's)
+    std::string out;                    // while parked: an answer the client has not taken in full (idem)
+    std::size_t out_sent = 0;           // bytes of the answer sent
+    bool close_after_out = false;       // the answer ends the connection
+    bool parked = false;                // waiting in the poller (under mutex_)
+    bool in_poller = false;             // registered with the epoll instance
+    bool timed_out = false;             // its request did not arrive in time while parked: a worker answers 408
+    Clock::time_point parked_until;     // while parked: when its wait ends
+    Connection* next_queued = nullptr;  // the one after it in the workers' queue
+  };
+  /// A first-in first-out queue linked through Connection::next_queued.
+  struct ConnectionQueue {
+    Connection *first = nullptr, *last = nullptr;
+    std::size_t size = 0;
+    [[nodiscard]] bool empty() const noexcept { return first == nullptr; }
+    void push(Connection& c) noexcept {
+      c.next_queued = nullptr;
+      (last ? last->next_queued : first) = &c;
+      last = &c;
+      ++size;
+    }
+    Connection* pop() noexcept {
+      Connection* c = std::exchange(first, first->next_queued);
+      if (!first) last = nullptr;
+      --size;
+      return c;
+    }
   };
   /// A worker's buffers, reused from request to request.
   struct Scratch {
@@ -251,20 +269,20 @@ class HttpServer {
                        : p.request_start + std::chrono::seconds(options_.read_timeout_seconds);
   }
 
-  // The queue of connections for the workers (under mutex_). A connection queued while every worker is
-  // on a connection of its own makes waiting_event_ readable: a worker waiting for its client's next bytes
-  // then parks that connection and takes the queued one (wait_for).
-  void enqueue(Connection& c) {
-    pending_.push_back(&c);
+  // The queue of connections for the workers (under mutex_), linked through the connections themselves so
+  // that queuing never allocates. A connection queued while every worker is on a connection of its own
+  // makes waiting_event_ readable: a worker waiting for its client's next bytes then parks that connection
+  // and takes the queued one (wait_for).
+  void enqueue(Connection& c) noexcept {
+    pending_.push(c);
     wake_.notify_one();
-    if (pending_.size() > idle_workers_ && !waiting_signaled_) {
+    if (pending_.size > idle_workers_ && !waiting_signaled_) {
       signal(waiting_event_);
       waiting_signaled_ = true;
     }
   }
-  Connection* take_queued() {
-    Connection* c = pending_.front();
-    pending_.pop_front();
+  Connection* take_queued() noexcept {
+    Connection* c = pending_.pop();
     if (pending_.empty() && waiting_signaled_) {
       clear(waiting_event_);
       waiting_signaled_ = false;
@@ -334,7 +352,13 @@ class HttpServer {
         refuse_over_limit(fd);
         continue;
       }
-      Connection& c = connections_.emplace_back(fd);
+      try {
+        connections_.emplace_back(fd);
+      } catch (const std::bad_alloc&) {  // out of memory: the connection is dropped and accepting rests
+        ::close(fd);
+        return false;
+      }
+      Connection& c = connections_.back();
       c.self = std::prev(connections_.end());
       c.progress.last_activity = c.progress.request_start = Clock::now();
       enqueue(c);
@@ -390,7 +414,13 @@ class HttpServer {
         next = take_queued();
       }
       Connection& c = *std::exchange(next, nullptr);
-      if (serve(c, scratch, next) == Served::closed) {
+      Served served = Served::closed;
+      try {
+        served = serve(c, scratch, next);
+      } catch (...) {  // out of memory for a buffer or an answer: this connection ends, the worker goes on
+        served = Served::closed;
+      }
+      if (served == Served::closed) {
         std::lock_guard lock(mutex_);
         ::close(c.fd);
         connections_.erase(c.self);
@@ -472,6 +502,14 @@ class HttpServer {
       }
     }
     return Flushed::done;
+  }
+
+  /// The handler failed: a 500 with {"error": message}.
+  static void fail_with(HttpResponse& response, std::string_view message) {
+    response.clear();
+    response.status = 500;
+    response.content_type = "application/json";
+    response.body = http_error_json(message);
   }
 
   /// Sends all of `bytes`; false when the client is gone or stopped reading for the send timeout.
@@ -579,11 +617,12 @@ class HttpServer {
           s.response.clear();
           try {
             handler_(s.request, s.response);
+            if (!http_field_value_valid(s.response.content_type))
+              fail_with(s.response, "the handler's Content-Type holds a control character");
           } catch (const std::exception& e) {
-            s.response.clear();
-            s.response.status = 500;
-            s.response.content_type = "application/json";
-            s.response.body = http_error_json(e.what());
+            fail_with(s.response, e.what());
+          } catch (...) {
+            fail_with(s.response, "the handler threw an exception that is not a std::exception");
           }
           s.out.clear();
           append_http_response(s.out, s.response, keep_alive, s.request.method == "HEAD");
@@ -648,7 +687,7 @@ class HttpServer {
   std::atomic<bool> stopping_{false}, running_{false}, started_{false};
   std::mutex mutex_;  // pending_, connections_, idle_workers_, waiting_signaled_, the parked flags
   std::condition_variable wake_;
-  std::deque<Connection*> pending_;
+  ConnectionQueue pending_;
   std::list<Connection> connections_;
   std::size_t idle_workers_ = 0;  // workers waiting for a queued connection
   bool waiting_signaled_ = false;

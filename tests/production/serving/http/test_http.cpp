@@ -2,10 +2,11 @@
 // requests (each refusal with its status and message; seeded random mutations never crash it nor read
 // outside the buffer), and HttpServer on 127.0.0.1 over raw sockets: keep-alive, pipelining, requests
 // arriving byte by byte, 100-continue, HEAD, the limits and timeouts (431, 413 with the body discarded,
-// 408 for a slow client, idle connections closed), a throwing handler, and stop() answering the request
+// 408 for a slow client, idle connections closed), a throwing handler (also with an exception that is not a
+// std::exception) and one whose Content-Type would split the response, and stop() answering the request
 // being handled while closing idle connections; more connections than workers (idle and slow clients
 // parked while others are served, their requests kept; the deadlines of parked connections), the
-// connection limit, and a process out of descriptors.
+// connection limit, and a process out of descriptors (and raise_descriptor_limit).
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -26,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "aimastery/production/serving/descriptor_limit.hpp"
 #include "aimastery/production/serving/http_request.hpp"
 #include "aimastery/production/serving/http_response.hpp"
 #include "aimastery/production/serving/http_server.hpp"
@@ -503,6 +506,13 @@ TEST_CASE("HttpServer: a throwing handler is a 500; stop() answers the request i
   options.threads = 2;
   EchoServer s(options, [&](const HttpRequest& req, HttpResponse& res) {
     if (req.path == "/throw") throw std::runtime_error("broken \"model\"");
+    if (req.path == "/throw-int") throw 42;
+    if (req.path == "/quick") return;
+    if (req.path == "/split") {  // a Content-Type that would end its field and add one of its own
+      res.content_type = "text/plain\r\nSet-Cookie: session=stolen";
+      res.body = "split";
+      return;
+    }
     entered.store(true);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     res.body = "slow";
@@ -514,6 +524,22 @@ TEST_CASE("HttpServer: a throwing handler is a 500; stop() answers the request i
     REQUIRE(r);
     CHECK(status_of(*r) == 500);
     CHECK(body_of(*r) == "{\"error\":\"broken \\\"model\\\"\"}");
+    // Not a std::exception: a 500 as well, and the worker goes on (the connection is kept).
+    REQUIRE(c.send("GET /throw-int HTTP/1.1\r\n\r\n"));
+    const auto thrown = c.response();
+    REQUIRE(thrown);
+    CHECK(status_of(*thrown) == 500);
+    CHECK(body_of(*thrown) == "{\"error\":\"the handler threw an exception that is not a std::exception\"}");
+    REQUIRE(c.send("GET /split HTTP/1.1\r\n\r\n"));
+    const auto split = c.response();
+    REQUIRE(split);
+    CHECK(status_of(*split) == 500);
+    CHECK(split->find("Set-Cookie") == std::string::npos);
+    CHECK(body_of(*split) == "{\"error\":\"the handler's Content-Type holds a control character\"}");
+    REQUIRE(c.send("GET /quick HTTP/1.1\r\n\r\n"));
+    const auto after = c.response();
+    REQUIRE(after);
+    CHECK(status_of(*after) == 200);
   }
   Client idle(s.server.port()), busy(s.server.port());
   REQUIRE(busy.send("GET /slow HTTP/1.1\r\n\r\n"));
@@ -821,4 +847,39 @@ TEST_CASE("HttpServer: out of descriptors, accepting rests instead of spinning, 
   const auto r = c->response();
   REQUIRE(r);
   CHECK(status_of(*r) == 200);
+}
+
+TEST_CASE("raise_descriptor_limit: raises the soft limit within the hard one, never lowers it") {
+  rlimit saved{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  const bool hard_infinite = saved.rlim_max == RLIM_INFINITY;
+  const std::size_t below_hard = hard_infinite ? 1000 : std::min<std::size_t>(saved.rlim_max, 1000);
+  const std::size_t start = below_hard / 4, raised = below_hard / 2;
+  rlimit low = saved;
+  low.rlim_cur = start;
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+  const auto soft_now = [] {
+    rlimit l{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &l) == 0);
+    return static_cast<std::size_t>(l.rlim_cur);
+  };
+  DescriptorLimit limit = raise_descriptor_limit(raised);
+  CHECK(limit.soft == raised);
+  CHECK(soft_now() == raised);
+  limit = raise_descriptor_limit(start);  // never lowered
+  CHECK(limit.soft == raised);
+  CHECK(soft_now() == raised);
+  if (!hard_infinite) {
+    const auto hard = static_cast<std::size_t>(saved.rlim_max);
+    limit = raise_descriptor_limit(hard + 1000);  // the hard limit stands in the way
+    CHECK(limit.hard == hard);
+    CHECK(limit.soft == hard);
+    CHECK(soft_now() == hard);
+    limit = raise_descriptor_limit(static_cast<std::size_t>(-1));
+    CHECK(limit.soft == hard);
+  } else {
+    limit = raise_descriptor_limit(static_cast<std::size_t>(-1));  // above fs.nr_open: refused, kept
+    CHECK(limit.soft == raised);
+  }
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
 }
