@@ -1,6 +1,6 @@
 // aimastery serve --registry DIR [--host 127.0.0.1] [--port N] [--model-dir MiniLM] [--max-batch 32]
 //                 [--max-delay-ms 2] [--cache-size N] [--threads N] [--max-connections N] [--max-body-bytes N]
-//                 [--drain-seconds 10]
+//                 [--max-buffered-bytes N] [--max-in-flight N] [--drain-seconds 10]
 // The models of a registry behind the Open Inference Protocol (KServe v2), OpenAI /v1/embeddings (with
 // --model-dir), Prometheus /metrics and a status page at / (production/serving/inference_server.hpp).
 // Prints "listening on http://HOST:PORT" on stdout once it accepts connections (--port 0: a free port);
@@ -22,7 +22,7 @@ struct ServeOptions {
   std::string registry, host = "127.0.0.1", model_dir;
   int port = 8000;
   long max_batch = 32, cache_size = 0, threads = 8, max_connections = 10000, max_body_bytes = 8 << 20,
-       max_in_flight = 1024;
+       max_buffered_bytes = 1L << 30, max_in_flight = 1024;
   double max_delay_ms = 2, drain_seconds = 10;
 };
 
@@ -33,6 +33,7 @@ int run_serve(const ServeOptions& o) {
   options.threads = static_cast<std::size_t>(o.threads);
   options.max_connections = static_cast<std::size_t>(o.max_connections);
   options.max_body_bytes = static_cast<std::size_t>(o.max_body_bytes);
+  options.max_buffered_bytes = static_cast<std::size_t>(o.max_buffered_bytes);
   options.max_in_flight = static_cast<std::size_t>(o.max_in_flight);
   options.embedding_model_dir = o.model_dir;
   options.models.max_batch_size = o.max_batch;
@@ -82,6 +83,10 @@ const cli::CommandRegistration serve_command(
           ->check(cli::at_least(1))
           ->capture_default_str();
       app.add_option("--max-body-bytes", o->max_body_bytes, "larger request bodies get 413")
+          ->check(cli::at_least(1))
+          ->capture_default_str();
+      app.add_option("--max-buffered-bytes", o->max_buffered_bytes,
+                     "request bytes held for all connections at once; beyond, requests get 503")
           ->check(cli::at_least(1))
           ->capture_default_str();
       app.add_option("--max-in-flight", o->max_in_flight, "more concurrent requests get 503")

@@ -636,6 +636,8 @@ TEST_CASE("InferenceServer: bad options are refused before the registry is read"
   };
   CHECK(message_of({.threads = 0}).find("InferenceServer: threads must be >= 1") != std::string::npos);
   CHECK(message_of({.max_connections = 0}).find("InferenceServer: max_connections must be >= 1") != std::string::npos);
+  CHECK(message_of({.max_buffered_bytes = 0}).find("InferenceServer: max_buffered_bytes must be >= 1") !=
+        std::string::npos);
   CHECK(message_of({.max_in_flight = 0}).find("InferenceServer: max_in_flight must be >= 1") != std::string::npos);
 }
 

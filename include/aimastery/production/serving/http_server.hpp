@@ -25,7 +25,11 @@
 /// writing first and drops what the client still sends (the rest of a refused body: up to
 /// max_discard_bytes, within the read timeout) until the client closes, so that the client, maybe still
 /// writing, reads the answer instead of a reset. A connection over max_connections is answered 503 and
-/// closed; when accepting fails for want of descriptors, the listener rests 100 ms.
+/// closed; when accepting fails for want of descriptors, the listener rests 100 ms. The bytes held for
+/// all connections beyond 16 KiB each (requests as they arrive, answers parked unsent) are at most
+/// max_buffered_bytes (1 GiB): a request whose buffer would go over is answered 503 and closed, a parked
+/// answer that would is abandoned, so that clients sending large bodies slowly on many connections
+/// cannot make the server hold max_connections × max_body_bytes.
 ///
 /// stop() closes the listener, closes every connection that is not answering a request (waiting for
 /// one, or reading one), and lets each connection answering a request finish that response first; run()
@@ -71,6 +75,9 @@ struct HttpServerOptions {
   int port = 0;  ///< 0: a free port chosen by the system
   std::size_t threads = 8;
   std::size_t max_connections = 10000;  ///< open at once; one more is answered 503 and closed
+  /// Bytes held for all connections beyond 16 KiB each: requests as they arrive, and answers parked
+  /// unsent. A request that would go over is answered 503; a parked answer that would is abandoned.
+  std::size_t max_buffered_bytes = std::size_t(1) << 30;
   HttpLimits limits = {};
   std::size_t keep_alive_max_requests = 10000;
   int keep_alive_seconds = 5;
@@ -92,6 +99,7 @@ class HttpServer {
       throw InvalidArgument("HttpServer: keep_alive_seconds and read_timeout_seconds must be >= 1");
     if (options_.keep_alive_max_requests < 1) throw InvalidArgument("HttpServer: keep_alive_max_requests must be >= 1");
     if (options_.max_connections < 1) throw InvalidArgument("HttpServer: max_connections must be >= 1");
+    if (options_.max_buffered_bytes < 1) throw InvalidArgument("HttpServer: max_buffered_bytes must be >= 1");
     if (!handler_) throw InvalidArgument("HttpServer: the handler is empty");
     const std::string where = options_.host + ":" + std::to_string(options_.port);
     if (options_.port < 0 || options_.port > 65535) throw ConnectionError("HttpServer: invalid port in " + where);
@@ -194,7 +202,8 @@ class HttpServer {
     // new ones are searched after a recv (from 3 bytes back, where "\r\n\r\n" may straddle two reads), so a
     // head sent a byte at a time costs its length, not its length squared.
     std::size_t head_searched = 0;
-    std::size_t served = 0;  // requests answered
+    std::size_t served = 0;    // requests answered
+    std::size_t reserved = 0;  // bytes of buffered_bytes_ its request buffer holds (its size beyond initial_buffer)
     bool continue_sent = false;
     Clock::time_point last_activity, request_start;
   };
@@ -213,6 +222,7 @@ class HttpServer {
     bool timed_out = false;             // its request did not arrive in time while parked: a worker answers 408
     Clock::time_point parked_until;     // while parked: when its wait ends
     Connection* next_queued = nullptr;  // the one after it in the workers' queue
+    std::size_t out_reserved = 0;       // bytes of buffered_bytes_ its parked answer holds
   };
   /// A first-in first-out queue linked through Connection::next_queued.
   struct ConnectionQueue {
@@ -267,6 +277,28 @@ class HttpServer {
   [[nodiscard]] Clock::time_point bytes_deadline(const Progress& p) const {
     return p.have == 0 ? p.last_activity + std::chrono::seconds(options_.keep_alive_seconds)
                        : p.request_start + std::chrono::seconds(options_.read_timeout_seconds);
+  }
+
+  // The byte budget (max_buffered_bytes) shared by all connections: a request buffer holds its size beyond
+  // initial_buffer (Progress::reserved), a parked answer its size (Connection::out_reserved). A worker's own
+  // buffers between connections are not counted: they are at most `threads` of each.
+  bool reserve(std::size_t bytes) noexcept {
+    if (buffered_bytes_.fetch_add(bytes) + bytes <= options_.max_buffered_bytes) return true;
+    buffered_bytes_.fetch_sub(bytes);
+    return false;
+  }
+  void release(std::size_t& reserved) noexcept { buffered_bytes_.fetch_sub(std::exchange(reserved, 0)); }
+  void release_all(Connection& c) noexcept {
+    release(c.progress.reserved);
+    release(c.out_reserved);
+  }
+  /// Reserves what a request buffer of `size` bytes holds beyond initial_buffer; false when over budget.
+  bool reserve_request_buffer(Progress& p, std::size_t size) noexcept {
+    const std::size_t wanted = size > initial_buffer ? size - initial_buffer : 0;
+    if (wanted <= p.reserved) return true;
+    if (!reserve(wanted - p.reserved)) return false;
+    p.reserved = wanted;
+    return true;
   }
 
   // The queue of connections for the workers (under mutex_), linked through the connections themselves so
@@ -390,6 +422,7 @@ class HttpServer {
       }
       c.parked = false;
       if (c.progress.have == 0 || !c.out.empty()) {
+        release_all(c);
         ::close(c.fd);  // also leaves the epoll set
         it = connections_.erase(it);
         continue;
@@ -421,6 +454,7 @@ class HttpServer {
         served = Served::closed;
       }
       if (served == Served::closed) {
+        release_all(c);
         std::lock_guard lock(mutex_);
         ::close(c.fd);
         connections_.erase(c.self);
@@ -464,10 +498,16 @@ class HttpServer {
       }
       next = take_queued();
       if (stopping_.load()) return Wait::dropped;
+      // A parked answer counts against the byte budget; over it, the answer is abandoned.
+      if (event == POLLOUT && !reserve(s.out.size())) return Wait::dropped;
+      if (event == POLLOUT) c.out_reserved = s.out.size();
       const std::uint32_t wanted = (event == POLLIN ? EPOLLIN : EPOLLOUT) | EPOLLONESHOT;
-      if (!watch(c.fd, &c, wanted, c.in_poller)) return Wait::dropped;  // the kernel's limit
+      if (!watch(c.fd, &c, wanted, c.in_poller)) return Wait::dropped;  // the kernel's limit (work() releases)
       c.in_poller = true;
-      if (c.progress.have > 0) c.buffer.swap(s.buffer);
+      if (c.progress.have > 0)
+        c.buffer.swap(s.buffer);  // with its reservation
+      else
+        release(c.progress.reserved);  // the buffer stays with this worker
       if (event == POLLOUT) c.out.swap(s.out);
       c.parked_until = deadline;
       c.parked = true;  // from here on the poller has it
@@ -502,6 +542,12 @@ class HttpServer {
       }
     }
     return Flushed::done;
+  }
+
+  void shrink_request_buffer(std::string& buffer, Progress& p) {
+    buffer.resize(initial_buffer);
+    buffer.shrink_to_fit();
+    release(p.reserved);
   }
 
   /// The handler failed: a 500 with {"error": message}.
@@ -564,11 +610,14 @@ class HttpServer {
     if (p.have > 0) {  // bytes received before the connection was parked
       buffer.swap(c.buffer);
       c.buffer = std::string();
+    } else if (buffer.size() > initial_buffer) {  // a large request of an earlier connection: not this one's
+      shrink_request_buffer(buffer, p);
     }
     bool sending = !c.out.empty();  // parked in the middle of an answer
     if (sending) {
       s.out.swap(c.out);
       c.out = std::string();
+      release(c.out_reserved);
     }
     if (std::exchange(c.timed_out, false)) {
       send_refusal(fd, s.out, 408, "the request did not arrive within the read timeout");
@@ -645,8 +694,7 @@ class HttpServer {
         p.expected_bytes = parsed.head_complete ? parsed.total_bytes : limits.max_head_bytes + 1;
         p.awaited_bytes = parsed.head_complete ? parsed.total_bytes : 0;
       } else if (p.have == 0 && buffer.size() > initial_buffer) {  // between requests: give back what a body took
-        buffer.resize(initial_buffer);
-        buffer.shrink_to_fit();
+        shrink_request_buffer(buffer, p);
       }
       switch (wait_for(c, s, POLLIN, bytes_deadline(p), next)) {
         case Wait::parked:
@@ -662,7 +710,16 @@ class HttpServer {
       }
       // The buffer doubles as bytes arrive, up to the request's announced size: a Content-Length alone
       // does not make it allocate the whole body.
-      if (p.have == buffer.size()) buffer.resize(std::max(p.have + 1, std::min(buffer.size() * 2, p.expected_bytes)));
+      if (p.have == buffer.size()) {
+        const std::size_t grown = std::max(p.have + 1, std::min(buffer.size() * 2, p.expected_bytes));
+        if (!reserve_request_buffer(p, grown)) {
+          send_refusal(fd, s.out, 503,
+                       "the server holds its limit of request bytes (max_buffered_bytes " +
+                           std::to_string(options_.max_buffered_bytes) + "); retry later");
+          return close_gently(fd, buffer);
+        }
+        buffer.resize(grown);
+      }
       const ssize_t n = ::recv(fd, buffer.data() + p.have, buffer.size() - p.have, MSG_DONTWAIT);
       if (n == 0) return Served::closed;  // the client closed (or stop() shut the socket down)
       if (n < 0) {
@@ -689,7 +746,8 @@ class HttpServer {
   std::condition_variable wake_;
   ConnectionQueue pending_;
   std::list<Connection> connections_;
-  std::size_t idle_workers_ = 0;  // workers waiting for a queued connection
+  std::size_t idle_workers_ = 0;                // workers waiting for a queued connection
+  std::atomic<std::size_t> buffered_bytes_{0};  // of max_buffered_bytes (reserve, release)
   bool waiting_signaled_ = false;
   std::mutex run_mutex_;
 };

@@ -15,8 +15,9 @@
 ///
 /// Limits. A body over max_body_bytes is answered 413 before it is parsed; more than max_in_flight
 /// requests at once are answered 503 (a load balancer retries elsewhere) rather than queued without
-/// bound; the HTTP thread pool has `threads` workers (one connection each at a time), idle keep-alive
-/// connections are closed after keep_alive_seconds, a request must arrive within read_timeout_seconds,
+/// bound; at most max_buffered_bytes of requests (and of answers parked unsent) are held for all
+/// connections at once, beyond which a request gets 503; the HTTP thread pool has `threads` workers,
+/// idle keep-alive connections are closed after keep_alive_seconds, a request must arrive within read_timeout_seconds,
 /// and a connection serves at most keep_alive_max_requests requests. Malformed HTTP gets its 4xx from
 /// http_request.hpp. Every error is JSON {"error": "..."} with the protocol's status, and the server
 /// keeps serving.
@@ -62,6 +63,8 @@ struct InferenceServerOptions {
   std::size_t threads = 8;
   std::size_t max_connections = 10000;  ///< open at once; one more is answered 503 and closed
   std::size_t max_body_bytes = 8u << 20;
+  /// Request and parked answer bytes held for all connections at once (HttpServerOptions); beyond: 503.
+  std::size_t max_buffered_bytes = std::size_t(1) << 30;
   std::size_t max_in_flight = 1024;
   std::size_t keep_alive_max_requests = 10000;
   int keep_alive_seconds = 5;
@@ -83,6 +86,7 @@ class BasicInferenceServer {
       : options_(std::move(options)), shutdown_(options_.shutdown), started_(std::chrono::steady_clock::now()) {
     require(options_.threads >= 1, "InferenceServer", "threads must be >= 1");
     require(options_.max_connections >= 1, "InferenceServer", "max_connections must be >= 1");
+    require(options_.max_buffered_bytes >= 1, "InferenceServer", "max_buffered_bytes must be >= 1");
     require(options_.max_in_flight >= 1, "InferenceServer", "max_in_flight must be >= 1");
     ModelHostOptions host_options = options_.models;
     host_options.on_batch = [this](const std::string& model, Index rows) { metrics_.record_batch(model, rows); };
@@ -99,6 +103,7 @@ class BasicInferenceServer {
     http.port = options_.port;
     http.threads = options_.threads;
     http.max_connections = options_.max_connections;
+    http.max_buffered_bytes = options_.max_buffered_bytes;
     http.limits.max_body_bytes = options_.max_body_bytes;
     http.keep_alive_max_requests = options_.keep_alive_max_requests;
     http.keep_alive_seconds = options_.keep_alive_seconds;

@@ -6,7 +6,8 @@
 // std::exception) and one whose Content-Type would split the response, and stop() answering the request
 // being handled while closing idle connections; more connections than workers (idle and slow clients
 // parked while others are served, their requests kept; the deadlines of parked connections), the
-// connection limit, and a process out of descriptors (and raise_descriptor_limit).
+// connection limit, the bound on the bytes held for all connections, and a process out of descriptors
+// (and raise_descriptor_limit).
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -593,6 +594,10 @@ TEST_CASE("HttpServer: bad options and a port in use are refused with a message"
   no_connections.max_connections = 0;
   CHECK_THROWS_AS(HttpServer(no_connections, handler), InvalidArgument);
   CHECK(message_of(no_connections, handler).find("max_connections must be >= 1") != std::string::npos);
+  HttpServerOptions no_bytes;
+  no_bytes.max_buffered_bytes = 0;
+  CHECK_THROWS_AS(HttpServer(no_bytes, handler), InvalidArgument);
+  CHECK(message_of(no_bytes, handler).find("max_buffered_bytes must be >= 1") != std::string::npos);
   HttpServerOptions port;
   port.port = 70000;
   CHECK_THROWS_AS(HttpServer(port, handler), ConnectionError);
@@ -815,6 +820,49 @@ TEST_CASE("HttpServer: a connection over max_connections is answered 503 and clo
   open.pop_back();  // one closes: a new connection is taken again
   std::this_thread::sleep_for(milliseconds(200));
   CHECK(status_of(answer_on_new_connection(port, post_request)) == 200);
+}
+
+TEST_CASE("HttpServer: the bytes held for all connections have a bound; a request beyond it gets 503") {
+  // Budget 256 KiB beyond 16 KiB a connection. A holds 150 000 bytes of a 200 000-byte body (its buffer
+  // grows to the request's size, about 180 KiB over the 16); B, sending the same, passes 64 KiB and is
+  // refused when its buffer would double again. A finishes and is answered; then its bytes are given back,
+  // and C sends a whole 200 000-byte body.
+  HttpServerOptions options;
+  options.threads = 1;
+  options.max_buffered_bytes = 256 << 10;
+  EchoServer s(options, [](const HttpRequest& req, HttpResponse& res) {
+    res.content_type = "text/plain";
+    res.body = std::to_string(req.body.size());
+  });
+  const int port = s.server.port();
+  const std::string head = "POST /big HTTP/1.1\r\nContent-Length: 200000\r\n\r\n";
+  Client a(port);
+  REQUIRE(a.send(head + std::string(150000, 'a')));
+  std::this_thread::sleep_for(milliseconds(200));
+  {
+    Client b(port);
+    (void)b.send(head + std::string(150000, 'b'));  // the server may stop reading before the end
+    const auto refused = b.response();
+    REQUIRE(refused);
+    CHECK(status_of(*refused) == 503);
+    CHECK(body_of(*refused).find("the server holds its limit of request bytes (max_buffered_bytes 262144)") !=
+          std::string::npos);
+    CHECK(b.closed());
+  }
+  REQUIRE(a.send(std::string(50000, 'a')));
+  const auto answered = a.response();
+  REQUIRE(answered);
+  CHECK(status_of(*answered) == 200);
+  CHECK(body_of(*answered) == "200000");
+  Client c(port);
+  REQUIRE(c.send(head + std::string(200000, 'c')));
+  const auto r = c.response();
+  REQUIRE(r);
+  CHECK(body_of(*r) == "200000");
+  REQUIRE(a.send(head + std::string(200000, 'a')));  // A again, after C: each alone fits
+  const auto again = a.response();
+  REQUIRE(again);
+  CHECK(body_of(*again) == "200000");
 }
 
 TEST_CASE("HttpServer: out of descriptors, accepting rests instead of spinning, and resumes") {
