@@ -7,7 +7,8 @@
 /// poll() for the client's next bytes, so a request on a kept-alive connection costs three system calls
 /// (poll, recv, send of the whole response) and no hand-over between threads. When a connection is queued
 /// and every worker is on a connection of its own, a worker waiting for its client (an idle connection, a
-/// request arriving slowly, an answer the client is slow to take) parks that connection with the poller
+/// request arriving slowly, an answer, a refusal or a "100 Continue" the client is slow to take: no write
+/// blocks) parks that connection with the poller
 /// (epoll, on run()'s thread) and takes the queued one; a parked connection is queued again when its
 /// client sends something or has room for more of its answer. So idle and slow clients hold no worker
 /// while others wait, and up to max_connections (default 10000) connections stay open with `threads`
@@ -207,22 +208,26 @@ class HttpServer {
     bool continue_sent = false;
     Clock::time_point last_activity, request_start;
   };
+  /// What a connection is sending: an answer to a request, the interim "100 Continue" (the request's
+  /// body follows), or a refusal (the connection closes after it).
+  enum class Outgoing : unsigned char { answer, interim, refusal };
   struct Connection {
     explicit Connection(int socket) : fd(socket) {}
     int fd;
     std::atomic<int> state{idle};
     std::list<Connection>::iterator self;  // its place in connections_
     Progress progress;
-    std::string buffer;                 // while parked: the bytes of requests received (swapped with a worker's)
-    std::string out;                    // while parked: an answer the client has not taken in full (idem)
-    std::size_t out_sent = 0;           // bytes of the answer sent
-    bool close_after_out = false;       // the answer ends the connection
-    bool parked = false;                // waiting in the poller (under mutex_)
-    bool in_poller = false;             // registered with the epoll instance
-    bool timed_out = false;             // its request did not arrive in time while parked: a worker answers 408
-    Clock::time_point parked_until;     // while parked: when its wait ends
-    Connection* next_queued = nullptr;  // the one after it in the workers' queue
-    std::size_t out_reserved = 0;       // bytes of buffered_bytes_ its parked answer holds
+    std::string buffer;                    // while parked: the bytes of requests received (swapped with a worker's)
+    std::string out;                       // while parked: an answer the client has not taken in full (idem)
+    std::size_t out_sent = 0;              // bytes of the answer sent
+    bool close_after_out = false;          // the answer ends the connection
+    Outgoing outgoing = Outgoing::answer;  // what the bytes in `out` (or the worker's) are
+    bool parked = false;                   // waiting in the poller (under mutex_)
+    bool in_poller = false;                // registered with the epoll instance
+    bool timed_out = false;                // its request did not arrive in time while parked: a worker answers 408
+    Clock::time_point parked_until;        // while parked: when its wait ends
+    Connection* next_queued = nullptr;     // the one after it in the workers' queue
+    std::size_t out_reserved = 0;          // bytes of buffered_bytes_ its parked answer holds
   };
   /// A first-in first-out queue linked through Connection::next_queued.
   struct ConnectionQueue {
@@ -372,8 +377,6 @@ class HttpServer {
       }
       const int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      timeval send_timeout{options_.read_timeout_seconds, 0};
-      ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
       std::unique_lock lock(mutex_);
       if (stopping_.load()) {
         ::close(fd);
@@ -400,12 +403,9 @@ class HttpServer {
   /// A connection beyond max_connections: 503 if the socket takes it at once, then closed.
   void refuse_over_limit(int fd) {
     std::string out;
-    HttpResponse r;
-    r.status = 503;
-    r.content_type = "application/json";
-    r.body = http_error_json("too many connections (max_connections " + std::to_string(options_.max_connections) +
-                             "); retry later");
-    append_http_response(out, r, false, false);
+    write_refusal(
+        out, 503,
+        "too many connections (max_connections " + std::to_string(options_.max_connections) + "); retry later");
     (void)!::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     ::close(fd);
   }
@@ -558,25 +558,14 @@ class HttpServer {
     response.body = http_error_json(message);
   }
 
-  /// Sends all of `bytes`; false when the client is gone or stopped reading for the send timeout.
-  static bool send_all(int fd, std::string_view bytes) {
-    while (!bytes.empty()) {
-      const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
-  void send_refusal(int fd, std::string& out, int status, std::string_view message) {
+  /// A refusal's bytes in `out`: {"error": message} with `status`, and the connection closes.
+  static void write_refusal(std::string& out, int status, std::string_view message) {
     HttpResponse r;
     r.status = status;
     r.content_type = "application/json";
     r.body = http_error_json(message);
     out.clear();
     append_http_response(out, r, false, false);
-    (void)send_all(fd, out);
   }
 
   /// Ends a connection whose last response is sent: no more writes, then the client's remaining bytes
@@ -619,10 +608,15 @@ class HttpServer {
       c.out = std::string();
       release(c.out_reserved);
     }
-    if (std::exchange(c.timed_out, false)) {
-      send_refusal(fd, s.out, 408, "the request did not arrive within the read timeout");
-      return close_gently(fd, buffer);
-    }
+    // Every write goes through flush (sending): a client that does not read cannot hold the worker, not
+    // even for the interim answer or a refusal.
+    const auto refuse = [&](int status, std::string_view message) {
+      write_refusal(s.out, status, message);
+      c.out_sent = 0;
+      c.outgoing = Outgoing::refusal;
+      sending = true;
+    };
+    if (std::exchange(c.timed_out, false)) refuse(408, "the request did not arrive within the read timeout");
     const HttpLimits& limits = options_.limits;
     if (buffer.size() < initial_buffer) buffer.resize(initial_buffer);
     if (p.expected_bytes == 0) p.expected_bytes = limits.max_head_bytes + 1;  // the request's size when known
@@ -634,6 +628,14 @@ class HttpServer {
           case Flushed::failed:
             return Served::closed;
           case Flushed::done:
+            break;
+        }
+        switch (std::exchange(c.outgoing, Outgoing::answer)) {
+          case Outgoing::refusal:
+            return close_gently(fd, buffer);
+          case Outgoing::interim:
+            continue;  // the request's body follows
+          case Outgoing::answer:
             break;
         }
         int expected = answering;
@@ -654,8 +656,8 @@ class HttpServer {
         // that the request's views point into the buffer as it now is (resizing it may have moved it).
         const HttpParseResult parsed = parse_http_request(std::string_view(buffer.data(), p.have), limits, s.request);
         if (parsed.state == HttpParseState::refused) {
-          send_refusal(fd, s.out, parsed.status, parsed.message);
-          return close_gently(fd, buffer);
+          refuse(parsed.status, parsed.message);
+          continue;
         }
         if (parsed.state == HttpParseState::complete) {
           int expected = idle;
@@ -687,12 +689,16 @@ class HttpServer {
           p.last_activity = p.request_start = Clock::now();
           continue;
         }
-        if (parsed.head_complete && s.request.expect_continue && !p.continue_sent) {
-          p.continue_sent = true;
-          if (!send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n")) return Served::closed;
-        }
         p.expected_bytes = parsed.head_complete ? parsed.total_bytes : limits.max_head_bytes + 1;
         p.awaited_bytes = parsed.head_complete ? parsed.total_bytes : 0;
+        if (parsed.head_complete && s.request.expect_continue && !p.continue_sent) {
+          p.continue_sent = true;
+          s.out.assign("HTTP/1.1 100 Continue\r\n\r\n");
+          c.out_sent = 0;
+          c.outgoing = Outgoing::interim;
+          sending = true;
+          continue;
+        }
       } else if (p.have == 0 && buffer.size() > initial_buffer) {  // between requests: give back what a body took
         shrink_request_buffer(buffer, p);
       }
@@ -703,8 +709,8 @@ class HttpServer {
           return Served::closed;
         case Wait::expired:
           if (p.have == 0) return Served::closed;  // idle for keep_alive_seconds
-          send_refusal(fd, s.out, 408, "the request did not arrive within the read timeout");
-          return close_gently(fd, buffer);
+          refuse(408, "the request did not arrive within the read timeout");
+          continue;
         case Wait::ready:
           break;
       }
@@ -713,10 +719,9 @@ class HttpServer {
       if (p.have == buffer.size()) {
         const std::size_t grown = std::max(p.have + 1, std::min(buffer.size() * 2, p.expected_bytes));
         if (!reserve_request_buffer(p, grown)) {
-          send_refusal(fd, s.out, 503,
-                       "the server holds its limit of request bytes (max_buffered_bytes " +
-                           std::to_string(options_.max_buffered_bytes) + "); retry later");
-          return close_gently(fd, buffer);
+          refuse(503, "the server holds its limit of request bytes (max_buffered_bytes " +
+                          std::to_string(options_.max_buffered_bytes) + "); retry later");
+          continue;
         }
         buffer.resize(grown);
       }
