@@ -78,7 +78,9 @@ const cli::CommandRegistration serve_command(
       app.add_option("--cache-size", o->cache_size, "predictions (rows) kept in the cache; 0 turns it off")
           ->check(cli::at_least(0))
           ->capture_default_str();
-      app.add_option("--threads", o->threads, "HTTP worker threads")->check(cli::at_least(1))->capture_default_str();
+      app.add_option("--threads", o->threads, "HTTP worker threads")
+          ->check(CLI::Range(1L, static_cast<long>(aimastery::max_http_threads)))
+          ->capture_default_str();
       app.add_option("--max-connections", o->max_connections, "open connections at once; one more gets 503")
           ->check(cli::at_least(1))
           ->capture_default_str();

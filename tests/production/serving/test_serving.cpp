@@ -634,7 +634,10 @@ TEST_CASE("InferenceServer: bad options are refused before the registry is read"
     }
     return "";
   };
-  CHECK(message_of({.threads = 0}).find("InferenceServer: threads must be >= 1") != std::string::npos);
+  CHECK(message_of({.threads = 0}).find("InferenceServer: threads must be between 1 and 4096, got 0") !=
+        std::string::npos);
+  CHECK(message_of({.threads = 5000}).find("InferenceServer: threads must be between 1 and 4096, got 5000") !=
+        std::string::npos);
   CHECK(message_of({.max_connections = 0}).find("InferenceServer: max_connections must be >= 1") != std::string::npos);
   CHECK(message_of({.max_buffered_bytes = 0}).find("InferenceServer: max_buffered_bytes must be >= 1") !=
         std::string::npos);

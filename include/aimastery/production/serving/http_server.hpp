@@ -71,10 +71,14 @@
 
 namespace aimastery {
 
+/// The most workers an HttpServer takes: idle clients hold none, so more only help handlers that block;
+/// a mistyped count fails with a message rather than when thread creation runs out.
+inline constexpr std::size_t max_http_threads = 4096;
+
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
-  int port = 0;  ///< 0: a free port chosen by the system
-  std::size_t threads = 8;
+  int port = 0;                         ///< 0: a free port chosen by the system
+  std::size_t threads = 8;              ///< workers, 1 to max_http_threads
   std::size_t max_connections = 10000;  ///< open at once; one more is answered 503 and closed
   /// Bytes held for all connections beyond 16 KiB each: requests as they arrive, and answers parked
   /// unsent. A request that would go over is answered 503; a parked answer that would is abandoned.
@@ -95,7 +99,9 @@ class HttpServer {
   /// Binds and listens (connections queue from then on); throws ConnectionError when it cannot.
   HttpServer(HttpServerOptions options, HttpHandler handler)
       : options_(std::move(options)), handler_(std::move(handler)) {
-    if (options_.threads < 1) throw InvalidArgument("HttpServer: threads must be >= 1");
+    if (options_.threads < 1 || options_.threads > max_http_threads)
+      throw InvalidArgument("HttpServer: threads must be between 1 and " + std::to_string(max_http_threads) + ", got " +
+                            std::to_string(options_.threads));
     if (options_.keep_alive_seconds < 1 || options_.read_timeout_seconds < 1)
       throw InvalidArgument("HttpServer: keep_alive_seconds and read_timeout_seconds must be >= 1");
     if (options_.keep_alive_max_requests < 1) throw InvalidArgument("HttpServer: keep_alive_max_requests must be >= 1");

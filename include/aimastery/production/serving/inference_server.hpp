@@ -84,7 +84,10 @@ class BasicInferenceServer {
   /// Loads the registry's models (and the encoder) and binds the port; throws when either fails.
   BasicInferenceServer(const std::filesystem::path& registry, InferenceServerOptions options = {})
       : options_(std::move(options)), shutdown_(options_.shutdown), started_(std::chrono::steady_clock::now()) {
-    require(options_.threads >= 1, "InferenceServer", "threads must be >= 1");
+    require(options_.threads >= 1 && options_.threads <= max_http_threads, "InferenceServer", [&] {
+      return "threads must be between 1 and " + std::to_string(max_http_threads) + ", got " +
+             std::to_string(options_.threads);
+    });
     require(options_.max_connections >= 1, "InferenceServer", "max_connections must be >= 1");
     require(options_.max_buffered_bytes >= 1, "InferenceServer", "max_buffered_bytes must be >= 1");
     require(options_.max_in_flight >= 1, "InferenceServer", "max_in_flight must be >= 1");

@@ -585,7 +585,11 @@ TEST_CASE("HttpServer: bad options and a port in use are refused with a message"
   HttpServerOptions zero;
   zero.threads = 0;
   CHECK_THROWS_AS(HttpServer(zero, handler), InvalidArgument);
-  CHECK(message_of(zero, handler).find("threads must be >= 1") != std::string::npos);
+  CHECK(message_of(zero, handler).find("threads must be between 1 and 4096, got 0") != std::string::npos);
+  HttpServerOptions too_many;
+  too_many.threads = 100000;
+  CHECK_THROWS_AS(HttpServer(too_many, handler), InvalidArgument);
+  CHECK(message_of(too_many, handler).find("threads must be between 1 and 4096, got 100000") != std::string::npos);
   HttpServerOptions timeout;
   timeout.read_timeout_seconds = 0;
   CHECK(message_of(timeout, handler).find("read_timeout_seconds") != std::string::npos);
