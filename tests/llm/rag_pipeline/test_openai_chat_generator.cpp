@@ -1,7 +1,8 @@
 // OpenAIChatGenerator against a chat-completions endpoint on 127.0.0.1 (cpp-httplib's server, answering as
 // the OpenAI API does): the request body, the answer and its citations, retries with backoff on 503 and on a
-// read timeout, no retry on 401, ConnectionError when nothing listens, FormatError for an answer that is not
-// a chat completion, bad options; and the generator inside RAGPipeline.
+// read timeout, no retry on 401, ConnectionError when nothing listens or when the answer trickles in for
+// longer than attempt_timeout, FormatError for an answer that is not a chat completion or is longer than
+// max_response_bytes, bad options; and the generator inside RAGPipeline.
 #include <aimastery/llm/rag/bm25.hpp>
 #include <aimastery/llm/rag/openai_chat_generator.hpp>
 #include <aimastery/llm/rag/rag_pipeline.hpp>
@@ -179,6 +180,41 @@ TEST_CASE("OpenAIChatGenerator: failures are ConnectionError or FormatError nami
     CHECK_THROWS_NAMING(static_cast<void>(llm.generate("q", two_passages())), ConnectionError,
                         "failed after 2 attempts: no answer");
   }
+  SUBCASE("an answer that trickles in a byte at a time: each attempt ends at attempt_timeout") {
+    // 200 bytes 50 ms apart: every read is well within read_timeout (300 ms), the whole would take 10 s.
+    ChatServer server([](int, const nlohmann::json&, httplib::Response& res) {
+      res.set_chunked_content_provider("application/json", [](std::size_t offset, httplib::DataSink& sink) {
+        if (offset >= 200) {
+          sink.done();
+          return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        return sink.write(" ", 1);
+      });
+    });
+    OpenAIChatOptions options = fast(server.base_url());
+    options.attempt_timeout = std::chrono::milliseconds(400);
+    options.max_retries = 1;
+    OpenAIChatGenerator llm(options);
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK_THROWS_NAMING(static_cast<void>(llm.generate("q", two_passages())), ConnectionError,
+                        "failed after 2 attempts: no answer within attempt_timeout (400 ms)");
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    CHECK_MESSAGE(seconds < 3.0, "two attempts took " << seconds << " s");
+    CHECK(server.requests() == 2);
+  }
+  SUBCASE("an answer longer than max_response_bytes is not read to its end") {
+    ChatServer server(
+        [](int, const nlohmann::json&, httplib::Response& res) { answer_with(res, std::string(2 << 20, 'x')); });
+    OpenAIChatOptions options = fast(server.base_url());
+    options.max_response_bytes = 1 << 20;
+    OpenAIChatGenerator llm(options);
+    CHECK_THROWS_NAMING(static_cast<void>(llm.generate("q", two_passages())), FormatError,
+                        "exceeds max_response_bytes (1048576)");
+    CHECK(server.requests() == 1);  // not retried
+    options.max_response_bytes = 3 << 20;
+    CHECK(OpenAIChatGenerator(options).generate("q", two_passages()).text.size() == std::size_t(2) << 20);
+  }
   SUBCASE("an answer that is not a chat completion") {
     for (const std::string body : {"not json", R"({"choices": []})", R"({"choices": [{"text": "legacy"}]})",
                                    R"({"choices": [{"message": {"content": null}}]})"}) {
@@ -202,6 +238,9 @@ TEST_CASE("OpenAIChatGenerator: bad options are InvalidArgument") {
   CHECK_THROWS_NAMING(make({.max_retries = -1}), InvalidArgument, "max_retries must be at least 0");
   CHECK_THROWS_NAMING(make({.read_timeout = std::chrono::milliseconds(0)}), InvalidArgument,
                       "timeouts must be positive");
+  CHECK_THROWS_NAMING(make({.attempt_timeout = std::chrono::milliseconds(-1)}), InvalidArgument,
+                      "timeouts must be positive");
+  CHECK_THROWS_NAMING(make({.max_response_bytes = 0}), InvalidArgument, "max_response_bytes must be at least 1");
   CHECK(OpenAIChatGenerator({.base_url = "http://localhost:11434/v1/"}).endpoint() ==
         "http://localhost:11434/v1/chat/completions");
 }

@@ -17,14 +17,19 @@
 /// and the answer is choices[0].message.content. The passage labels [n] the answer mentions (1 ≤ n ≤ the
 /// number of passages) are its citations.
 ///
-/// Failures. A connection that cannot be made or breaks, a read that exceeds read_timeout, and the answers
-/// 429 (rate limited) and 5xx are retried up to max_retries times, waiting initial_backoff, then twice as
-/// long each time; after the last attempt, ConnectionError naming the URL, the attempts and the last
-/// failure. Another non-2xx answer (401 bad key, 404 unknown model) is not retried: ConnectionError with
-/// the status and the server's error message. A 2xx answer that is not a chat completion: FormatError.
+/// Failures. A connection that cannot be made or breaks, a read that waits longer than read_timeout for
+/// the next bytes, an attempt that takes longer than attempt_timeout in all (a server that trickles its
+/// answer), and the answers 429 (rate limited) and 5xx are retried up to max_retries times, waiting
+/// initial_backoff, then twice as long each time; after the last attempt, ConnectionError naming the URL,
+/// the attempts and the last failure. Another non-2xx answer (401 bad key, 404 unknown model) is not
+/// retried: ConnectionError with the status and the server's error message. An answer longer than
+/// max_response_bytes, or a 2xx answer that is not a chat completion: FormatError.
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,8 +56,10 @@ struct OpenAIChatOptions {
   double temperature = 0.0;       ///< 0: the most likely answer, reproducible
   Index max_tokens = 512;         ///< of the answer
   std::chrono::milliseconds connect_timeout{2000};
-  std::chrono::milliseconds read_timeout{60000};  ///< per attempt: generation can take long
-  int max_retries = 2;                            ///< after the first attempt
+  std::chrono::milliseconds read_timeout{60000};      ///< for the next bytes of the answer: generation can take long
+  std::chrono::milliseconds attempt_timeout{300000};  ///< one attempt in all: connect, send, generate, read
+  std::size_t max_response_bytes = 16u << 20;         ///< a longer answer is a FormatError
+  int max_retries = 2;                                ///< after the first attempt
   std::chrono::milliseconds initial_backoff{250};
   std::string system_prompt =
       "Answer the question using only the numbered passages below. After each statement, cite the passages it "
@@ -80,8 +87,10 @@ class OpenAIChatGenerator {
             [&] { return "temperature must be in [0, 2], got " + std::to_string(options_.temperature); });
     require(options_.max_retries >= 0, where,
             [&] { return "max_retries must be at least 0, got " + std::to_string(options_.max_retries); });
-    require(options_.connect_timeout.count() > 0 && options_.read_timeout.count() > 0, where,
-            "the timeouts must be positive");
+    require(options_.connect_timeout.count() > 0 && options_.read_timeout.count() > 0 &&
+                options_.attempt_timeout.count() > 0,
+            where, "the timeouts must be positive");
+    require(options_.max_response_bytes >= 1, where, "max_response_bytes must be at least 1");
     require(options_.initial_backoff.count() >= 0, where, "initial_backoff must not be negative");
   }
 
@@ -103,9 +112,8 @@ class OpenAIChatGenerator {
 
   [[nodiscard]] GeneratedAnswer generate(std::string_view question, const AssembledContext& context) {
     const std::string body = request_body(question, context).dump();
-    const httplib::Result result = post_with_retries(body);
     GeneratedAnswer answer;
-    answer.text = answer_text(result->body);
+    answer.text = answer_text(post_with_retries(body));
     answer.cited = cited_labels(answer.text, static_cast<Index>(context.passages.size()));
     return answer;
   }
@@ -125,25 +133,77 @@ class OpenAIChatGenerator {
   }
 
  private:
-  // Retryable: no answer at all (connection refused, reset, timed out), 429 and 5xx.
-  httplib::Result post_with_retries(const std::string& body) const {
+  /// One attempt's answer: the status (nullopt: none, `failure` says why) and the body.
+  struct Attempt {
+    std::optional<int> status;
+    std::string body, failure;
+  };
+
+  // One POST, bounded in time (attempt_timeout: a watchdog stops the client, as often as it takes, once the
+  // time is up) and in size (max_response_bytes: the body is received piece by piece and refused beyond).
+  Attempt post_once(httplib::Client& client, const httplib::Request& prototype) const {
+    Attempt a;
+    bool too_long = false;
+    httplib::Request request = prototype;
+    request.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
+      if (n > options_.max_response_bytes - a.body.size()) return !(too_long = true);
+      a.body.append(data, n);
+      return true;
+    };
+    std::mutex mutex;
+    std::condition_variable finished;
+    bool done = false, expired = false;
+    std::thread watchdog([&] {
+      std::unique_lock lock(mutex);
+      if (finished.wait_for(lock, options_.attempt_timeout, [&] { return done; })) return;
+      expired = true;
+      // A stop that comes before the connection exists has nothing to stop: repeat it until the attempt ends.
+      do client.stop();
+      while (!finished.wait_for(lock, std::chrono::milliseconds(50), [&] { return done; }));
+    });
+    const httplib::Result result = client.send(request);
+    {
+      std::lock_guard lock(mutex);
+      done = true;
+    }
+    finished.notify_one();
+    watchdog.join();
+    if (too_long)
+      throw FormatError("OpenAIChatGenerator: the answer of " + endpoint() + " exceeds max_response_bytes (" +
+                        std::to_string(options_.max_response_bytes) + ")");
+    if (result) {
+      a.status = result->status;
+    } else {
+      a.failure = expired
+                      ? "no answer within attempt_timeout (" + std::to_string(options_.attempt_timeout.count()) + " ms)"
+                      : "no answer (" + httplib::to_string(result.error()) + ")";
+    }
+    return a;
+  }
+
+  // Retryable: no answer at all (connection refused, reset, timed out), 429 and 5xx. Returns the body.
+  std::string post_with_retries(const std::string& body) const {
     httplib::Client client(origin_);
     client.set_connection_timeout(options_.connect_timeout);
     client.set_read_timeout(options_.read_timeout);
     client.set_write_timeout(options_.read_timeout);
-    httplib::Headers headers;
-    if (!options_.api_key.empty()) headers.emplace("Authorization", "Bearer " + options_.api_key);
+    httplib::Request request;
+    request.method = "POST";
+    request.path = path_;
+    request.body = body;
+    request.set_header("Content-Type", "application/json");
+    if (!options_.api_key.empty()) request.set_header("Authorization", "Bearer " + options_.api_key);
     std::chrono::milliseconds backoff = options_.initial_backoff;
     std::string last_failure;
     const int attempts = options_.max_retries + 1;
     for (int attempt = 1; attempt <= attempts; ++attempt) {
-      httplib::Result result = client.Post(path_, headers, body, "application/json");
-      if (result && result->status >= 200 && result->status < 300) return result;
-      if (!result) {
-        last_failure = "no answer (" + httplib::to_string(result.error()) + ")";
+      Attempt result = post_once(client, request);
+      if (result.status && *result.status >= 200 && *result.status < 300) return std::move(result.body);
+      if (!result.status) {
+        last_failure = result.failure;
       } else {
-        last_failure = "HTTP " + std::to_string(result->status) + error_message_of(result->body);
-        if (result->status != 429 && result->status < 500)
+        last_failure = "HTTP " + std::to_string(*result.status) + error_message_of(result.body);
+        if (*result.status != 429 && *result.status < 500)
           throw ConnectionError("OpenAIChatGenerator: " + endpoint() + " answered " + last_failure);
       }
       if (attempt < attempts) {
