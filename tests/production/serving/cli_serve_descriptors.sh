@@ -10,6 +10,8 @@ pid=
 trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 fail() { echo "FAILED: $*"; exit 1; }
 command -v prlimit >/dev/null || fail "prlimit (util-linux) is needed"
+cp -R "$registry" "$work/registry" || fail "cannot copy $registry"  # tests running at once share no files
+registry=$work/registry
 
 # serve_with SOFT HARD MAX_CONNECTIONS: starts the server under those limits; sets pid once it listens.
 serve_with() {
