@@ -5,7 +5,8 @@
 DIR holds what the C++ test "writes a registry for the client peers" wrote: registry/ (a random forest,
 versions 1 = champion and 2 = challenger, and a float32 MLP) and expected.json (16 input rows and
 aimastery's own predictions for them, by the champion). This script
-starts `aimastery serve --registry DIR/registry --port 0`, reads the URL it prints, and runs, unmodified:
+starts `aimastery serve --registry COPY --port 0` on a private copy of DIR/registry (as the other peers do, so
+that nothing else touches the files it serves), reads the URL it prints, and runs, unmodified:
 
   tritonclient.http   is_server_live, is_server_ready, get_server_metadata, get_model_metadata,
                       is_model_ready, infer (JSON tensors, and the binary tensor extension the client
@@ -25,6 +26,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
 
 try:
@@ -35,7 +37,7 @@ except ImportError as e:
     print(f"skipped: {e}")
     sys.exit(77)
 
-from serving_peers import check, start_server
+from serving_peers import check, copy_registry, start_server
 
 
 def triton_checks(address, expected):
@@ -146,20 +148,21 @@ def main():
     with open(os.path.join(folder, "expected.json")) as f:
         expected = json.load(f)
     extra = ["--model-dir", minilm] if has_minilm else []
-    process, address = start_server(binary, os.path.join(folder, "registry"), extra)
-    try:
-        triton_checks(address, expected)
-        many_connections_check(address, expected)
-        if has_minilm:
-            openai_checks(address, minilm)
-        else:
-            print("openai check skipped: no MiniLM model in", repr(minilm))
-    except Exception:
-        process.kill()
-        raise
-    process.send_signal(signal.SIGTERM)
-    code = process.wait(timeout=30)
-    check(code == 0, f"SIGTERM: drained and exited with {code}")
+    with tempfile.TemporaryDirectory() as scratch:
+        process, address = start_server(binary, copy_registry(folder, scratch), extra)
+        try:
+            triton_checks(address, expected)
+            many_connections_check(address, expected)
+            if has_minilm:
+                openai_checks(address, minilm)
+            else:
+                print("openai check skipped: no MiniLM model in", repr(minilm))
+        except Exception:
+            process.kill()
+            raise
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+        check(code == 0, f"SIGTERM: drained and exited with {code}")
 
 
 if __name__ == "__main__":
