@@ -556,22 +556,19 @@ class HttpServer {
     release(p.reserved);
   }
 
-  /// The handler failed: a 500 with {"error": message}.
-  static void fail_with(HttpResponse& response, std::string_view message) {
-    response.clear();
-    response.status = 500;
-    response.content_type = "application/json";
-    response.body = http_error_json(message);
-  }
-
-  /// A refusal's bytes in `out`: {"error": message} with `status`, and the connection closes.
-  static void write_refusal(std::string& out, int status, std::string_view message) {
+  /// {"error": message} with `status`: a failed handler's answer (500), or a refusal's.
+  static HttpResponse error_response(int status, std::string_view message) {
     HttpResponse r;
     r.status = status;
     r.content_type = "application/json";
     r.body = http_error_json(message);
+    return r;
+  }
+
+  /// A refusal's bytes in `out`: its error_response, and the connection closes.
+  static void write_refusal(std::string& out, int status, std::string_view message) {
     out.clear();
-    append_http_response(out, r, false, false);
+    append_http_response(out, error_response(status, message), false, false);
   }
 
   /// Ends a connection whose last response is sent: no more writes, then the client's remaining bytes
@@ -675,11 +672,11 @@ class HttpServer {
           try {
             handler_(s.request, s.response);
             if (!http_field_value_valid(s.response.content_type))
-              fail_with(s.response, "the handler's Content-Type holds a control character");
+              s.response = error_response(500, "the handler's Content-Type holds a control character");
           } catch (const std::exception& e) {
-            fail_with(s.response, e.what());
+            s.response = error_response(500, e.what());
           } catch (...) {
-            fail_with(s.response, "the handler threw an exception that is not a std::exception");
+            s.response = error_response(500, "the handler threw an exception that is not a std::exception");
           }
           s.out.clear();
           append_http_response(s.out, s.response, keep_alive, s.request.method == "HEAD");

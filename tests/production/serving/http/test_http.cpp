@@ -582,26 +582,19 @@ TEST_CASE("HttpServer: bad options and a port in use are refused with a message"
     }
     return "";
   };
-  HttpServerOptions zero;
-  zero.threads = 0;
-  CHECK_THROWS_AS(HttpServer(zero, handler), InvalidArgument);
-  CHECK(message_of(zero, handler).find("threads must be between 1 and 4096, got 0") != std::string::npos);
-  HttpServerOptions too_many;
-  too_many.threads = 100000;
-  CHECK_THROWS_AS(HttpServer(too_many, handler), InvalidArgument);
-  CHECK(message_of(too_many, handler).find("threads must be between 1 and 4096, got 100000") != std::string::npos);
-  HttpServerOptions timeout;
-  timeout.read_timeout_seconds = 0;
-  CHECK(message_of(timeout, handler).find("read_timeout_seconds") != std::string::npos);
+  // Options refused with InvalidArgument, each with a message that names the option.
+  const auto check_invalid = [&](const auto& set, std::string_view text) {
+    HttpServerOptions options;
+    set(options);
+    CHECK_THROWS_AS(HttpServer(options, handler), InvalidArgument);
+    CHECK_MESSAGE(message_of(options, handler).find(text) != std::string::npos, text);
+  };
+  check_invalid([](HttpServerOptions& o) { o.threads = 0; }, "threads must be between 1 and 4096, got 0");
+  check_invalid([](HttpServerOptions& o) { o.threads = 100000; }, "threads must be between 1 and 4096, got 100000");
+  check_invalid([](HttpServerOptions& o) { o.read_timeout_seconds = 0; }, "read_timeout_seconds");
+  check_invalid([](HttpServerOptions& o) { o.max_connections = 0; }, "max_connections must be >= 1");
+  check_invalid([](HttpServerOptions& o) { o.max_buffered_bytes = 0; }, "max_buffered_bytes must be >= 1");
   CHECK(message_of({}, {}).find("handler is empty") != std::string::npos);
-  HttpServerOptions no_connections;
-  no_connections.max_connections = 0;
-  CHECK_THROWS_AS(HttpServer(no_connections, handler), InvalidArgument);
-  CHECK(message_of(no_connections, handler).find("max_connections must be >= 1") != std::string::npos);
-  HttpServerOptions no_bytes;
-  no_bytes.max_buffered_bytes = 0;
-  CHECK_THROWS_AS(HttpServer(no_bytes, handler), InvalidArgument);
-  CHECK(message_of(no_bytes, handler).find("max_buffered_bytes must be >= 1") != std::string::npos);
   HttpServerOptions port;
   port.port = 70000;
   CHECK_THROWS_AS(HttpServer(port, handler), ConnectionError);
