@@ -18,7 +18,10 @@ that nothing else touches the files it serves), reads the URL it prints, and run
                       for one another between rounds, so that all 64 connections stay open while the
                       server's 8 threads answer them: every answer right, within 20 s
 
-then sends SIGTERM and checks that the server drains and exits 0. Exit 0: all agree; 1: a mismatch;
+then sends SIGTERM and checks that the server drains and exits 0. With the model, a second server with one
+worker thread is kept busy by 4 clients posting long embeddings requests back to back, and probed as the
+kubelet probes, on a new connection each time: /v2/health/live, /v2/health/ready and /metrics answer
+within 1 s, while GET /v2 (not a probe) waits its turn behind the encodes. Exit 0: all agree; 1: a mismatch;
 77: tritonclient or openai is not installed (ctest reports the test skipped).
 """
 import asyncio
@@ -27,6 +30,7 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 import time
 
 try:
@@ -37,7 +41,7 @@ except ImportError as e:
     print(f"skipped: {e}")
     sys.exit(77)
 
-from serving_peers import check, copy_registry, start_server
+from serving_peers import check, copy_registry, request, start_server, stop
 
 
 def triton_checks(address, expected):
@@ -141,6 +145,48 @@ def openai_checks(address, minilm):
     check(response.usage.prompt_tokens > 0, "usage counts tokens")
 
 
+def probes_under_load_check(binary, folder, minilm):
+    """The probes of a server whose only worker is busy encoding, with more encodes queued."""
+    with tempfile.TemporaryDirectory() as scratch:
+        process, address = start_server(binary, copy_registry(folder, scratch),
+                                        ["--model-dir", minilm, "--threads", "1"])
+        text = " ".join(["the quick brown fox jumps over the lazy dog"] * 25)
+        body = {"model": "all-MiniLM-L6-v2", "input": [text] * 8}
+        done = threading.Event()
+        encodes = []
+
+        def keep_encoding():
+            while not done.is_set():
+                status, _ = request(address, "/v1/embeddings", body, timeout=120)
+                encodes.append(status)
+
+        loaders = [threading.Thread(target=keep_encoding) for _ in range(4)]
+        try:
+            for t in loaders:
+                t.start()
+            time.sleep(0.5)  # the worker encodes, the other clients wait for it
+            probes = []
+            for path in ["/v2/health/live", "/v2/health/ready", "/metrics"] * 2:
+                start = time.monotonic()
+                status, _ = request(address, path, timeout=30)
+                probes.append((path, status, time.monotonic() - start))
+            start = time.monotonic()
+            metadata_status, _ = request(address, "/v2", timeout=120)
+            metadata_wait = time.monotonic() - start
+        finally:
+            done.set()
+            for t in loaders:
+                t.join()
+            code = stop(process, timeout=60)
+        slowest = max(seconds for _, _, seconds in probes)
+        check(all(status == 200 for _, status, _ in probes) and slowest < 1.0,
+              f"probes while the only worker encodes: {len(probes)} answered 200, the slowest in {slowest:.3f} s")
+        check(metadata_status == 200 and metadata_wait > 3 * slowest,
+              f"GET /v2 (not a probe) waited {metadata_wait:.2f} s behind the encodes")
+        check(encodes and all(status == 200 for status in encodes) and code == 0,
+              f"{len(encodes)} embeddings requests answered 200 meanwhile; the server exited {code}")
+
+
 def main():
     binary, folder = sys.argv[1], sys.argv[2]
     minilm = sys.argv[3] if len(sys.argv) > 3 else ""
@@ -163,6 +209,8 @@ def main():
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=30)
         check(code == 0, f"SIGTERM: drained and exited with {code}")
+    if has_minilm:
+        probes_under_load_check(binary, folder, minilm)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,17 @@
 /// answer that would is abandoned, so that clients sending large bodies slowly on many connections
 /// cannot make the server hold max_connections × max_body_bytes.
 ///
+/// Queueing is not the client's delay: a connection that waited for a worker past its deadline still has
+/// the bytes that came meanwhile read before it is judged idle or slow.
+///
+/// Express paths. GET and HEAD requests for one of express_paths (health probes, metrics) are answered
+/// by one more worker of their own, ahead of the queue, so that a probe answers in milliseconds while
+/// every worker is busy with slow requests (a load balancer or Kubernetes would otherwise take the busy
+/// server for a dead one). When a connection would wait for a worker, the poller reads its request's first
+/// bytes without taking them (MSG_PEEK) and queues it for the express worker when they name an express
+/// path; a new connection whose request has not come yet is parked until it has. The express worker
+/// never waits for a client: a connection with nothing more to read is parked again at once.
+///
 /// stop() closes the listener, closes every connection that is not answering a request (waiting for
 /// one, or reading one), and lets each connection answering a request finish that response first; run()
 /// returns once every worker has ended. Connections parked, or accepted but not yet taken by a worker, are
@@ -89,6 +100,9 @@ struct HttpServerOptions {
   int read_timeout_seconds = 5;
   std::size_t max_discard_bytes = 64u << 20;
   int listen_backlog = 1024;
+  /// Paths of GET and HEAD requests answered by a worker of their own, ahead of the queue: health probes and
+  /// metrics, which must answer while every worker is busy with slow requests. Their handling must not block.
+  std::vector<std::string> express_paths = {};
 };
 
 /// Called on a worker thread for every complete request; it fills the response (cleared before).
@@ -108,6 +122,15 @@ class HttpServer {
     if (options_.max_connections < 1) throw InvalidArgument("HttpServer: max_connections must be >= 1");
     if (options_.max_buffered_bytes < 1) throw InvalidArgument("HttpServer: max_buffered_bytes must be >= 1");
     if (!handler_) throw InvalidArgument("HttpServer: the handler is empty");
+    for (const std::string& path : options_.express_paths) {
+      if (!path.starts_with('/') || path.size() > express_path_max || path.find_first_of(" ?#") != std::string::npos ||
+          !http_field_value_valid(path))
+        throw InvalidArgument(
+            "HttpServer: an express path must begin with '/', hold no space, '?', '#' or control "
+            "character and have at most " +
+            std::to_string(express_path_max) + " bytes, got \"" + path.substr(0, 80) + "\"");
+      express_peek_bytes_ = std::max(express_peek_bytes_, path.size() + 6);  // "HEAD " + path + ' ' or '?'
+    }
     const std::string where = options_.host + ":" + std::to_string(options_.port);
     if (options_.port < 0 || options_.port > 65535) throw ConnectionError("HttpServer: invalid port in " + where);
     addrinfo hints{};
@@ -168,15 +191,18 @@ class HttpServer {
     started_.store(true);
     if (stopping_.load()) return;
     std::vector<std::thread> workers;
-    for (std::size_t i = 0; i < options_.threads; ++i) workers.emplace_back([this] { work(); });
+    for (std::size_t i = 0; i < options_.threads; ++i) workers.emplace_back([this] { work(false); });
+    if (express()) workers.emplace_back([this] { work(true); });
     running_.store(true);
     poll_connections();
     wake_.notify_all();
+    express_wake_.notify_all();
     for (auto& w : workers) w.join();
     std::lock_guard lock(mutex_);
     for (const Connection& c : connections_) ::close(c.fd);  // parked or queued: no worker has them
     connections_.clear();
     pending_ = {};
+    express_pending_ = {};
     running_.store(false);
   }
 
@@ -191,6 +217,7 @@ class HttpServer {
     }
     signal(stop_event_);  // wakes the poller
     wake_.notify_all();
+    express_wake_.notify_all();
   }
 
  private:
@@ -258,6 +285,7 @@ class HttpServer {
     std::string buffer, out;
     HttpRequest request;
     HttpResponse response;
+    bool express = false;  // the express worker's: it never waits for a client, it parks the connection
   };
   enum class Served { closed, parked };
   enum class Wait { ready, expired, parked, dropped };
@@ -324,6 +352,52 @@ class HttpServer {
       waiting_signaled_ = true;
     }
   }
+  [[nodiscard]] bool express() const noexcept { return !options_.express_paths.empty(); }
+
+  /// True when `head`, the first bytes of a request, is a GET or HEAD of one of express_paths.
+  [[nodiscard]] bool is_express(std::string_view head) const noexcept {
+    std::string_view target;
+    if (head.starts_with("GET "))
+      target = head.substr(4);
+    else if (head.starts_with("HEAD "))
+      target = head.substr(5);
+    else
+      return false;
+    const std::size_t end = target.find_first_of(" ?");
+    if (end == std::string_view::npos) return false;  // the path may go on: not known yet
+    target = target.substr(0, end);
+    return std::ranges::find(options_.express_paths, target) != options_.express_paths.end();
+  }
+
+  // The poller's hand-over of a connection (under mutex_). One that would wait for a worker goes to the
+  // express worker when its request is for one of express_paths: the first bytes are read with MSG_PEEK
+  // (or are those it holds) and stay for the parser. A new connection whose request has not come yet while
+  // no worker is free is parked until it has, so that its request decides where it waits.
+  void dispatch(Connection& c, bool accepted) {
+    if (express() && !c.timed_out && c.out.empty() && pending_.size >= idle_workers_) {
+      std::array<char, express_path_max + 6> peeked{};
+      std::string_view head;
+      if (c.progress.have > 0) {
+        head = std::string_view(c.buffer.data(), std::min(c.progress.have, express_peek_bytes_));
+      } else {
+        const ssize_t n = ::recv(c.fd, peeked.data(), express_peek_bytes_, MSG_PEEK | MSG_DONTWAIT);
+        if (n > 0) head = std::string_view(peeked.data(), static_cast<std::size_t>(n));
+      }
+      if (is_express(head)) {
+        express_pending_.push(c);
+        express_wake_.notify_one();
+        return;
+      }
+      if (accepted && head.empty() && watch(c.fd, &c, EPOLLIN | EPOLLONESHOT, c.in_poller)) {
+        c.in_poller = true;
+        c.parked_until = bytes_deadline(c.progress);
+        c.parked = true;
+        return;
+      }
+    }
+    enqueue(c);
+  }
+
   Connection* take_queued() noexcept {
     Connection* c = pending_.pop();
     if (pending_.empty() && waiting_signaled_) {
@@ -359,7 +433,7 @@ class HttpServer {
         auto& c = *static_cast<Connection*>(source);
         if (!c.parked) continue;
         c.parked = false;
-        enqueue(c);
+        dispatch(c, false);
       }
       const auto now = Clock::now();
       if (now >= resume_accepting) {
@@ -402,7 +476,7 @@ class HttpServer {
       Connection& c = connections_.back();
       c.self = std::prev(connections_.end());
       c.progress.last_activity = c.progress.request_start = Clock::now();
-      enqueue(c);
+      dispatch(c, true);
     }
   }
 
@@ -440,17 +514,21 @@ class HttpServer {
     }
   }
 
-  void work() {
+  /// A worker: the `threads` regular ones take the workers' queue, the express one the express queue.
+  void work(bool express_worker) {
     Scratch scratch;
+    scratch.express = express_worker;
+    const ConnectionQueue& queue = express_worker ? express_pending_ : pending_;
+    std::condition_variable& wake = express_worker ? express_wake_ : wake_;
     Connection* next = nullptr;
     for (;;) {
       if (!next) {
         std::unique_lock lock(mutex_);
-        ++idle_workers_;
-        wake_.wait(lock, [&] { return stopping_.load() || !pending_.empty(); });
-        --idle_workers_;
+        if (!express_worker) ++idle_workers_;
+        wake.wait(lock, [&] { return stopping_.load() || !queue.empty(); });
+        if (!express_worker) --idle_workers_;
         if (stopping_.load()) return;
-        next = take_queued();
+        next = express_worker ? express_pending_.pop() : take_queued();
       }
       Connection& c = *std::exchange(next, nullptr);
       Served served = Served::closed;
@@ -468,18 +546,19 @@ class HttpServer {
     }
   }
 
-  // One poll() on a connection and on waiting_event_, until `deadline`: what woke first. A failing poll
-  // counts as the connection being ready (the recv or send that follows tells what is wrong).
+  // One poll() on a connection and on waiting_event_, until `deadline`: what woke first. Past the deadline
+  // it still polls once without waiting: bytes that came while the connection waited for a worker came in
+  // time. A failing poll counts as the connection being ready (the recv or send that follows tells what
+  // is wrong).
   Woken poll_until(int fd, short event, Clock::time_point deadline) const {
     for (;;) {
-      const auto now = Clock::now();
-      if (now >= deadline) return Woken::deadline;
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
+      const auto left =
+          std::max<long long>(0, std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count());
       std::array<pollfd, 2> fds{pollfd{fd, event, 0}, pollfd{waiting_event_, POLLIN, 0}};
       const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(std::min<long long>(left, 60000)));
       if (ready < 0 && errno != EINTR) return Woken::connection;
-      if (ready <= 0) continue;
-      return fds[0].revents != 0 ? Woken::connection : Woken::waiting;
+      if (ready > 0) return fds[0].revents != 0 ? Woken::connection : Woken::waiting;
+      if (ready == 0 && left == 0) return Woken::deadline;
     }
   }
 
@@ -488,21 +567,30 @@ class HttpServer {
   // connection is queued with no worker free: then it parks this one with the poller, with what it holds
   // (bytes received, an answer not sent in full), and takes that one (`next`), so idle clients, slow
   // senders and clients that do not read their answers cannot hold every worker.
+  // The express worker does not wait: the connection is ready now, past its deadline, or parked.
   Wait wait_for(Connection& c, Scratch& s, short event, Clock::time_point deadline, Connection*& next) {
     for (;;) {
-      const Woken woken = poll_until(c.fd, event, deadline);
-      if (woken == Woken::deadline) return Wait::expired;
-      if (woken == Woken::connection) return Wait::ready;
-      // Another connection waits for a worker.
-      std::lock_guard lock(mutex_);
-      if (pending_.empty()) {  // another worker took it
-        if (waiting_signaled_) {
-          clear(waiting_event_);
-          waiting_signaled_ = false;
+      std::unique_lock lock(mutex_, std::defer_lock);
+      if (s.express) {
+        pollfd fd{c.fd, event, 0};
+        if (::poll(&fd, 1, 0) != 0) return Wait::ready;  // a failing poll too: the recv or send tells
+        if (Clock::now() >= deadline) return Wait::expired;
+        lock.lock();
+      } else {
+        const Woken woken = poll_until(c.fd, event, deadline);
+        if (woken == Woken::deadline) return Wait::expired;
+        if (woken == Woken::connection) return Wait::ready;
+        // Another connection waits for a worker.
+        lock.lock();
+        if (pending_.empty()) {  // another worker took it
+          if (waiting_signaled_) {
+            clear(waiting_event_);
+            waiting_signaled_ = false;
+          }
+          continue;
         }
-        continue;
+        next = take_queued();
       }
-      next = take_queued();
       if (stopping_.load()) return Wait::dropped;
       // A parked answer counts against the byte budget; over it, the answer is abandoned.
       if (event == POLLOUT && !reserve(s.out.size())) return Wait::dropped;
@@ -575,10 +663,11 @@ class HttpServer {
   /// (the rest of a refused body, pipelined requests) are read and dropped until it closes, up to
   /// max_discard_bytes or the read timeout, or until another connection is queued with no worker free.
   /// Closing with unread bytes would send a reset, and the client could lose the response before reading
-  /// it. stop() may cut this wait (the connection is idle).
-  Served close_gently(int fd, std::string& buffer) {
+  /// it. stop() may cut this wait (the connection is idle). The express worker drops only what has come.
+  Served close_gently(int fd, Scratch& s) {
+    std::string& buffer = s.buffer;
     ::shutdown(fd, SHUT_WR);
-    const auto deadline = Clock::now() + std::chrono::seconds(options_.read_timeout_seconds);
+    const auto deadline = Clock::now() + std::chrono::seconds(s.express ? 0 : options_.read_timeout_seconds);
     if (buffer.size() < 65536) buffer.resize(65536);
     std::size_t budget = options_.max_discard_bytes;
     while (budget > 0) {
@@ -635,7 +724,7 @@ class HttpServer {
         }
         switch (std::exchange(c.outgoing, Outgoing::answer)) {
           case Outgoing::refusal:
-            return close_gently(fd, buffer);
+            return close_gently(fd, s);
           case Outgoing::interim:
             continue;  // the request's body follows
           case Outgoing::answer:
@@ -644,7 +733,7 @@ class HttpServer {
         int expected = answering;
         if (!c.state.compare_exchange_strong(expected, idle)) return Served::closed;
         if (stopping_.load()) return Served::closed;  // stop() ran while this request was answered
-        if (c.close_after_out) return close_gently(fd, buffer);
+        if (c.close_after_out) return close_gently(fd, s);
         p.last_activity = p.request_start = Clock::now();
         continue;
       }
@@ -742,6 +831,7 @@ class HttpServer {
   }
 
   static constexpr std::size_t initial_buffer = 16384;
+  static constexpr std::size_t express_path_max = 256;
   HttpServerOptions options_;
   HttpHandler handler_;
   int listener_ = -1;
@@ -753,6 +843,9 @@ class HttpServer {
   std::mutex mutex_;  // pending_, connections_, idle_workers_, waiting_signaled_, the parked flags
   std::condition_variable wake_;
   ConnectionQueue pending_;
+  ConnectionQueue express_pending_;  // for the express worker (express_paths)
+  std::condition_variable express_wake_;
+  std::size_t express_peek_bytes_ = 0;  // enough of a request's first bytes to match any express path
   std::list<Connection> connections_;
   std::size_t idle_workers_ = 0;                // workers waiting for a queued connection
   std::atomic<std::size_t> buffered_bytes_{0};  // of max_buffered_bytes (reserve, release)

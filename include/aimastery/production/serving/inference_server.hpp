@@ -18,7 +18,9 @@
 /// bound; at most max_buffered_bytes of requests (and of answers parked unsent) are held for all
 /// connections at once, beyond which a request gets 503; the HTTP thread pool has `threads` workers,
 /// idle keep-alive connections are closed after keep_alive_seconds, a request must arrive within read_timeout_seconds,
-/// and a connection serves at most keep_alive_max_requests requests. Malformed HTTP gets its 4xx from
+/// and a connection serves at most keep_alive_max_requests requests. The two probes and /metrics are
+/// express paths (http_server.hpp): a worker of their own answers them while every other worker is busy
+/// with inference, so that a loaded server is not taken for a dead one. Malformed HTTP gets its 4xx from
 /// http_request.hpp. Every error is JSON {"error": "..."} with the protocol's status, and the server
 /// keeps serving.
 ///
@@ -111,6 +113,7 @@ class BasicInferenceServer {
     http.keep_alive_max_requests = options_.keep_alive_max_requests;
     http.keep_alive_seconds = options_.keep_alive_seconds;
     http.read_timeout_seconds = options_.read_timeout_seconds;
+    http.express_paths = {"/v2/health/live", "/v2/health/ready", "/metrics"};
     server_ =
         std::make_unique<HttpServer>(http, [this](const HttpRequest& req, HttpResponse& res) { handle(req, res); });
     shutdown_.add_hook("stop the HTTP listener", [this] { server_->stop(); });

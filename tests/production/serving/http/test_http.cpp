@@ -594,6 +594,16 @@ TEST_CASE("HttpServer: bad options and a port in use are refused with a message"
   check_invalid([](HttpServerOptions& o) { o.read_timeout_seconds = 0; }, "read_timeout_seconds");
   check_invalid([](HttpServerOptions& o) { o.max_connections = 0; }, "max_connections must be >= 1");
   check_invalid([](HttpServerOptions& o) { o.max_buffered_bytes = 0; }, "max_buffered_bytes must be >= 1");
+  check_invalid([](HttpServerOptions& o) { o.express_paths = {"health"}; }, "an express path must begin with '/'");
+  check_invalid([](HttpServerOptions& o) { o.express_paths = {"/live", "/a b"}; }, "got \"/a b\"");
+  check_invalid([](HttpServerOptions& o) { o.express_paths = {"/metrics?x"}; }, "got \"/metrics?x\"");
+  check_invalid([](HttpServerOptions& o) { o.express_paths = {"/a\r\nb"}; }, "control character");
+  check_invalid(
+      [](HttpServerOptions& o) {
+        o.express_paths.emplace_back(257, 'p');
+        o.express_paths.back().front() = '/';
+      },
+      "at most 256 bytes");
   CHECK(message_of({}, {}).find("handler is empty") != std::string::npos);
   HttpServerOptions port;
   port.port = 70000;
@@ -791,6 +801,113 @@ TEST_CASE("HttpServer: parked connections meet their deadlines; stop() closes th
   CHECK(parked_1.closed());
   CHECK(parked_2.closed());
   CHECK(seconds_since(t1) < 0.5);
+}
+
+TEST_CASE("HttpServer: a request that waited for a worker past the deadlines is answered, not taken for a slow one") {
+  // One worker, busy for 1.6 s, longer than keep_alive_seconds and read_timeout_seconds (1 s). Meanwhile
+  // one client sends its whole request at once, another in two parts 200 ms apart: both were on time, so
+  // both are answered when the worker is free, not closed as idle nor refused 408.
+  HttpServerOptions options;
+  options.threads = 1;
+  options.keep_alive_seconds = 1;
+  options.read_timeout_seconds = 1;
+  std::atomic<bool> entered{false};
+  EchoServer s(options, [&](const HttpRequest& req, HttpResponse& res) {
+    if (req.path == "/slow") {
+      entered.store(true);
+      std::this_thread::sleep_for(milliseconds(1600));
+    }
+    res.body = std::string(req.path);
+  });
+  const int port = s.server.port();
+  Client busy(port);
+  REQUIRE(busy.send("GET /slow HTTP/1.1\r\n\r\n"));
+  while (!entered.load()) std::this_thread::sleep_for(milliseconds(1));
+  Client whole(port), in_parts(port);
+  REQUIRE(whole.send("GET /whole HTTP/1.1\r\n\r\n"));
+  REQUIRE(in_parts.send("GET /in-parts HTTP/1.1\r\n"));
+  std::this_thread::sleep_for(milliseconds(200));
+  REQUIRE(in_parts.send("\r\n"));
+  const auto slow = busy.response(), first = whole.response(), second = in_parts.response();
+  REQUIRE(slow);
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(body_of(*slow) == "/slow");
+  CHECK(status_of(*first) == 200);
+  CHECK(body_of(*first) == "/whole");
+  CHECK(status_of(*second) == 200);
+  CHECK(body_of(*second) == "/in-parts");
+  // A client that is slow after all still gets its 408.
+  Client stalled(port);
+  REQUIRE(stalled.send("GET /stalled HTTP/1.1\r\n"));
+  const auto refused = stalled.response();
+  REQUIRE(refused);
+  CHECK(status_of(*refused) == 408);
+}
+
+TEST_CASE("HttpServer: express paths are answered while every worker is busy; other requests wait their turn") {
+  HttpServerOptions options;
+  options.threads = 1;
+  options.express_paths = {"/health", "/metrics"};
+  std::atomic<int> entered{0};
+  EchoServer s(options, [&](const HttpRequest& req, HttpResponse& res) {
+    if (req.path == "/slow") {
+      entered.fetch_add(1);
+      std::this_thread::sleep_for(milliseconds(1500));
+    }
+    res.body = std::string(req.method) + " " + std::string(req.target);
+  });
+  const int port = s.server.port();
+  const auto t0 = std::chrono::steady_clock::now();
+  Client busy(port), queued(port);
+  REQUIRE(busy.send("GET /slow HTTP/1.1\r\n\r\n"));
+  while (entered.load() == 0) std::this_thread::sleep_for(milliseconds(1));
+  REQUIRE(queued.send("GET /slow HTTP/1.1\r\n\r\n"));  // waits for the worker: 3 s in all
+  std::this_thread::sleep_for(milliseconds(50));
+
+  // A probe, twice on one connection (the second after the connection was parked), a HEAD, a query.
+  Client probe(port);
+  for (const std::string target : {"/health", "/health?verbose=1"}) {
+    const auto t = std::chrono::steady_clock::now();
+    REQUIRE(probe.send("GET " + target + " HTTP/1.1\r\n\r\n"));
+    const auto r = probe.response();
+    REQUIRE(r);
+    CHECK(status_of(*r) == 200);
+    CHECK(body_of(*r) == "GET " + target);
+    CHECK_MESSAGE(seconds_since(t) < 0.5, target << " took " << seconds_since(t) << " s");
+  }
+  Client head(port);
+  head.expect_head_only(true);
+  REQUIRE(head.send("HEAD /metrics HTTP/1.1\r\nConnection: close\r\n\r\n"));
+  const auto h = head.response();
+  REQUIRE(h);
+  CHECK(status_of(*h) == 200);
+  CHECK(head.closed());
+  // A connection accepted before its request comes (while no worker is free) waits for it, then is express.
+  Client late(port);
+  std::this_thread::sleep_for(milliseconds(200));
+  const auto t_late = std::chrono::steady_clock::now();
+  REQUIRE(late.send("GET /metrics HTTP/1.1\r\n\r\n"));
+  const auto l = late.response();
+  REQUIRE(l);
+  CHECK(body_of(*l) == "GET /metrics");
+  CHECK(seconds_since(t_late) < 0.5);
+  CHECK(seconds_since(t0) < 1.4);  // all of it while the worker was on the first /slow
+
+  // Not express: another path that begins like one, and a POST to an express path. They wait for the worker.
+  Client other(port), post(port);
+  REQUIRE(other.send("GET /healthz HTTP/1.1\r\n\r\n"));
+  REQUIRE(post.send("POST /health HTTP/1.1\r\nContent-Length: 0\r\n\r\n"));
+  const auto o = other.response(), p = post.response();
+  REQUIRE(o);
+  REQUIRE(p);
+  CHECK(body_of(*o) == "GET /healthz");
+  CHECK(body_of(*p) == "POST /health");
+  CHECK(entered.load() == 2);  // both came after the queued /slow
+  CHECK(seconds_since(t0) >= 2.9);
+  const auto q = queued.response();
+  REQUIRE(q);
+  CHECK(body_of(*q) == "GET /slow");
 }
 
 TEST_CASE("HttpServer: a connection over max_connections is answered 503 and closed") {
