@@ -91,7 +91,7 @@ const cli::CommandRegistration serve_command(
                      "request bytes held for all connections at once; beyond, requests get 503")
           ->check(cli::at_least(1))
           ->capture_default_str();
-      app.add_option("--max-in-flight", o->max_in_flight, "more concurrent requests get 503")
+      app.add_option("--max-in-flight", o->max_in_flight, "requests waiting for a worker; one more gets 503")
           ->check(cli::at_least(1))
           ->capture_default_str();
       app.add_option("--drain-seconds", o->drain_seconds, "how long SIGTERM waits for requests in flight")

@@ -21,7 +21,8 @@ that nothing else touches the files it serves), reads the URL it prints, and run
 then sends SIGTERM and checks that the server drains and exits 0. With the model, a second server with one
 worker thread is kept busy by 4 clients posting long embeddings requests back to back, and probed as the
 kubelet probes, on a new connection each time: /v2/health/live, /v2/health/ready and /metrics answer
-within 1 s, while GET /v2 (not a probe) waits its turn behind the encodes. Exit 0: all agree; 1: a mismatch;
+within 1 s, while GET /v2 (not a probe) waits its turn behind the encodes; a burst of requests beyond
+--max-in-flight waiting ones gets 503 at once. Exit 0: all agree; 1: a mismatch;
 77: tritonclient or openai is not installed (ctest reports the test skipped).
 """
 import asyncio
@@ -149,7 +150,7 @@ def probes_under_load_check(binary, folder, minilm):
     """The probes of a server whose only worker is busy encoding, with more encodes queued."""
     with tempfile.TemporaryDirectory() as scratch:
         process, address = start_server(binary, copy_registry(folder, scratch),
-                                        ["--model-dir", minilm, "--threads", "1"])
+                                        ["--model-dir", minilm, "--threads", "1", "--max-in-flight", "4"])
         text = " ".join(["the quick brown fox jumps over the lazy dog"] * 25)
         body = {"model": "all-MiniLM-L6-v2", "input": [text] * 8}
         done = threading.Event()
@@ -173,6 +174,14 @@ def probes_under_load_check(binary, folder, minilm):
             start = time.monotonic()
             metadata_status, _ = request(address, "/v2", timeout=120)
             metadata_wait = time.monotonic() - start
+            # A burst beyond --max-in-flight requests waiting: the excess is refused at once.
+            burst = []
+            senders = [threading.Thread(target=lambda: burst.append(request(address, "/v2", timeout=120)))
+                       for _ in range(6)]
+            for t in senders:
+                t.start()
+            for t in senders:
+                t.join()
         finally:
             done.set()
             for t in loaders:
@@ -183,8 +192,15 @@ def probes_under_load_check(binary, folder, minilm):
               f"probes while the only worker encodes: {len(probes)} answered 200, the slowest in {slowest:.3f} s")
         check(metadata_status == 200 and metadata_wait > 3 * slowest,
               f"GET /v2 (not a probe) waited {metadata_wait:.2f} s behind the encodes")
-        check(encodes and all(status == 200 for status in encodes) and code == 0,
-              f"{len(encodes)} embeddings requests answered 200 meanwhile; the server exited {code}")
+        busy = [text for status, text in burst if status == 503]
+        check(len(busy) >= 1 and all(status in (200, 503) for status, _ in burst) and
+              all("already wait for a worker" in text for text in busy),
+              f"a burst of 6 while 3-4 requests wait (--max-in-flight 4): {len(busy)} refused 503 at once, "
+              f"the others answered")
+        # A loader's next request may find the queue full too (its last connection is still being closed).
+        check(encodes.count(200) >= 2 and all(status in (200, 503) for status in encodes) and code == 0,
+              f"{encodes.count(200)} embeddings requests answered 200 meanwhile ({encodes.count(503)} refused 503); "
+              f"the server exited {code}")
 
 
 def main():

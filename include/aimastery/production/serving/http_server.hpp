@@ -26,11 +26,13 @@
 /// writing first and drops what the client still sends (the rest of a refused body: up to
 /// max_discard_bytes, within the read timeout) until the client closes, so that the client, maybe still
 /// writing, reads the answer instead of a reset. A connection over max_connections is answered 503 and
-/// closed; when accepting fails for want of descriptors, the listener rests 100 ms. The bytes held for
-/// all connections beyond 16 KiB each (requests as they arrive, answers parked unsent) are at most
-/// max_buffered_bytes (1 GiB): a request whose buffer would go over is answered 503 and closed, a parked
-/// answer that would is abandoned, so that clients sending large bodies slowly on many connections
-/// cannot make the server hold max_connections × max_body_bytes.
+/// closed, and so is a connection with a request to read when max_queued connections already wait for a
+/// worker (no bound by default): under overload, clients learn at once that they should retry elsewhere
+/// instead of waiting without bound. When accepting fails for want of descriptors, the listener rests
+/// 100 ms. The bytes held for all connections beyond 16 KiB each (requests as they arrive, answers parked
+/// unsent) are at most max_buffered_bytes (1 GiB): a request whose buffer would go over is answered 503
+/// and closed, a parked answer that would is abandoned, so that clients sending large bodies slowly on
+/// many connections cannot make the server hold max_connections × max_body_bytes.
 ///
 /// Queueing is not the client's delay: a connection that waited for a worker past its deadline still has
 /// the bytes that came meanwhile read before it is judged idle or slow.
@@ -91,6 +93,9 @@ struct HttpServerOptions {
   int port = 0;                         ///< 0: a free port chosen by the system
   std::size_t threads = 8;              ///< workers, 1 to max_http_threads
   std::size_t max_connections = 10000;  ///< open at once; one more is answered 503 and closed
+  /// Connections waiting for a worker (a request of theirs to read); one more is answered 503 and closed.
+  /// 0: no bound but max_connections.
+  std::size_t max_queued = 0;
   /// Bytes held for all connections beyond 16 KiB each: requests as they arrive, and answers parked
   /// unsent. A request that would go over is answered 503; a parked answer that would is abandoned.
   std::size_t max_buffered_bytes = std::size_t(1) << 30;
@@ -395,6 +400,14 @@ class HttpServer {
         return;
       }
     }
+    // A connection in the middle of an answer is never refused: the 503 would land inside that answer.
+    if (options_.max_queued > 0 && c.out.empty() && pending_.size >= options_.max_queued) {
+      release_all(c);
+      refuse_from_poller(c.fd, "the server is busy: " + std::to_string(pending_.size) +
+                                   " requests already wait for a worker; retry later");
+      connections_.erase(c.self);
+      return;
+    }
     enqueue(c);
   }
 
@@ -480,14 +493,22 @@ class HttpServer {
     }
   }
 
-  /// A connection beyond max_connections: 503 if the socket takes it at once, then closed.
-  void refuse_over_limit(int fd) {
+  /// A connection the poller refuses (beyond max_connections or max_queued): 503 if the socket takes it at
+  /// once, then closed, after dropping the bytes the client has sent (closing with unread bytes would reset
+  /// the connection, and the client could lose the answer).
+  static void refuse_from_poller(int fd, std::string_view message) {
     std::string out;
-    write_refusal(
-        out, 503,
-        "too many connections (max_connections " + std::to_string(options_.max_connections) + "); retry later");
+    write_refusal(out, 503, message);
     (void)!::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::shutdown(fd, SHUT_WR);
+    std::array<char, 4096> dropped{};
+    for (int i = 0; i < 16 && ::recv(fd, dropped.data(), dropped.size(), MSG_DONTWAIT) > 0; ++i) {
+    }
     ::close(fd);
+  }
+  void refuse_over_limit(int fd) {
+    refuse_from_poller(
+        fd, "too many connections (max_connections " + std::to_string(options_.max_connections) + "); retry later");
   }
 
   /// Parked connections past their deadline: an idle one, or one whose client did not take its answer, is

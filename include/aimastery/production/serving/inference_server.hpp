@@ -13,14 +13,14 @@
 ///   GET  /metrics                             Prometheus text format (serving_metrics.hpp)
 ///   GET  /, /status.json                      the status page and the numbers it polls
 ///
-/// Limits. A body over max_body_bytes is answered 413 before it is parsed; more than max_in_flight
-/// requests at once are answered 503 (a load balancer retries elsewhere) rather than queued without
-/// bound; at most max_buffered_bytes of requests (and of answers parked unsent) are held for all
-/// connections at once, beyond which a request gets 503; the HTTP thread pool has `threads` workers,
-/// idle keep-alive connections are closed after keep_alive_seconds, a request must arrive within read_timeout_seconds,
-/// and a connection serves at most keep_alive_max_requests requests. The two probes and /metrics are
-/// express paths (http_server.hpp): a worker of their own answers them while every other worker is busy
-/// with inference, so that a loaded server is not taken for a dead one. Malformed HTTP gets its 4xx from
+/// Limits. A body over max_body_bytes is answered 413 before it is parsed; a request that finds
+/// max_in_flight others waiting for an HTTP worker (or being answered, with more threads than that) is
+/// answered 503 (a load balancer retries elsewhere) rather than queued without bound; at most max_buffered_bytes of
+/// requests (and of answers parked unsent) are held for all connections at once, beyond which a request gets 503; the
+/// HTTP thread pool has `threads` workers, idle keep-alive connections are closed after keep_alive_seconds, a request
+/// must arrive within read_timeout_seconds, and a connection serves at most keep_alive_max_requests requests. The two
+/// probes and /metrics are express paths (http_server.hpp): a worker of their own answers them while every other worker
+/// is busy with inference, so that a loaded server is not taken for a dead one. Malformed HTTP gets its 4xx from
 /// http_request.hpp. Every error is JSON {"error": "..."} with the protocol's status, and the server
 /// keeps serving.
 ///
@@ -67,6 +67,8 @@ struct InferenceServerOptions {
   std::size_t max_body_bytes = 8u << 20;
   /// Request and parked answer bytes held for all connections at once (HttpServerOptions); beyond: 503.
   std::size_t max_buffered_bytes = std::size_t(1) << 30;
+  /// Requests waiting for an HTTP worker (and, with more threads than this, being answered) at once; one
+  /// more is answered 503.
   std::size_t max_in_flight = 1024;
   std::size_t keep_alive_max_requests = 10000;
   int keep_alive_seconds = 5;
@@ -114,6 +116,7 @@ class BasicInferenceServer {
     http.keep_alive_seconds = options_.keep_alive_seconds;
     http.read_timeout_seconds = options_.read_timeout_seconds;
     http.express_paths = {"/v2/health/live", "/v2/health/ready", "/metrics"};
+    http.max_queued = options_.max_in_flight;
     server_ =
         std::make_unique<HttpServer>(http, [this](const HttpRequest& req, HttpResponse& res) { handle(req, res); });
     shutdown_.add_hook("stop the HTTP listener", [this] { server_->stop(); });

@@ -910,6 +910,53 @@ TEST_CASE("HttpServer: express paths are answered while every worker is busy; ot
   CHECK(body_of(*q) == "GET /slow");
 }
 
+TEST_CASE("HttpServer: beyond max_queued connections waiting for a worker, a request is answered 503 at once") {
+  HttpServerOptions options;
+  options.threads = 1;
+  options.max_queued = 2;
+  options.express_paths = {"/health"};
+  std::atomic<int> entered{0};
+  EchoServer s(options, [&](const HttpRequest& req, HttpResponse& res) {
+    if (req.path == "/slow") {
+      entered.fetch_add(1);
+      std::this_thread::sleep_for(milliseconds(1000));
+    }
+    res.body = std::string(req.target);
+  });
+  const int port = s.server.port();
+  Client busy(port);
+  REQUIRE(busy.send("GET /slow HTTP/1.1\r\n\r\n"));
+  while (entered.load() == 0) std::this_thread::sleep_for(milliseconds(1));
+  Client first(port), second(port);  // the two that may wait
+  REQUIRE(first.send("GET /first HTTP/1.1\r\n\r\n"));
+  REQUIRE(second.send("GET /second HTTP/1.1\r\n\r\n"));
+  std::this_thread::sleep_for(milliseconds(100));
+  const auto t0 = std::chrono::steady_clock::now();
+  Client third(port);
+  REQUIRE(third.send("POST /third HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"));
+  const auto refused = third.response();
+  REQUIRE(refused);
+  CHECK(status_of(*refused) == 503);
+  CHECK(body_of(*refused) == "{\"error\":\"the server is busy: 2 requests already wait for a worker; retry later\"}");
+  CHECK(refused->find("Connection: close") != std::string::npos);
+  CHECK(third.closed());
+  CHECK(seconds_since(t0) < 0.5);
+  // A probe is not queued: it is answered while the queue is full.
+  Client probe(port);
+  REQUIRE(probe.send("GET /health HTTP/1.1\r\n\r\n"));
+  const auto health = probe.response();
+  REQUIRE(health);
+  CHECK(status_of(*health) == 200);
+  // The two that waited are answered; afterwards the queue takes requests again.
+  const auto slow = busy.response(), one = first.response(), two = second.response();
+  REQUIRE(slow);
+  REQUIRE(one);
+  REQUIRE(two);
+  CHECK(body_of(*one) == "/first");
+  CHECK(body_of(*two) == "/second");
+  CHECK(status_of(answer_on_new_connection(port, get_request)) == 200);
+}
+
 TEST_CASE("HttpServer: a connection over max_connections is answered 503 and closed") {
   HttpServerOptions options;
   options.threads = 1;
