@@ -43,7 +43,8 @@
 /// server for a dead one). When a connection would wait for a worker, the poller reads its request's first
 /// bytes without taking them (MSG_PEEK) and queues it for the express worker when they name an express
 /// path; a new connection whose request has not come yet is parked until it has. The express worker
-/// never waits for a client: a connection with nothing more to read is parked again at once.
+/// never waits for a client: a connection with nothing more to read is parked again at once, and one whose
+/// next request (pipelined) is not for an express path goes to the workers' queue.
 ///
 /// stop() closes the listener, closes every connection that is not answering a request (waiting for
 /// one, or reading one), and lets each connection answering a request finish that response first; run()
@@ -292,7 +293,7 @@ class HttpServer {
     HttpResponse response;
     bool express = false;  // the express worker's: it never waits for a client, it parks the connection
   };
-  enum class Served { closed, parked };
+  enum class Served { closed, parked };  // parked: the poller or another worker has the connection
   enum class Wait { ready, expired, parked, dropped };
   enum class Woken { connection, waiting, deadline };
   enum class Flushed { done, parked, failed };
@@ -630,6 +631,16 @@ class HttpServer {
     }
   }
 
+  // The express worker gives a connection whose next request is not for an express path to the workers'
+  // queue, with the bytes received.
+  Served hand_over(Connection& c, Scratch& s) {
+    std::lock_guard lock(mutex_);
+    if (stopping_.load()) return Served::closed;
+    c.buffer.swap(s.buffer);  // with its reservation
+    enqueue(c);
+    return Served::parked;
+  }
+
   // Sends the rest of the answer in s.out (from c.out_sent) without blocking; when the client does not
   // take it, waits for room (wait_for), at most read_timeout_seconds without progress.
   Flushed flush(Connection& c, Scratch& s, Connection*& next) {
@@ -773,6 +784,11 @@ class HttpServer {
           continue;
         }
         if (parsed.state == HttpParseState::complete) {
+          // A request behind a probe on the same connection (pipelined) is not the express worker's.
+          if (s.express && !is_express(std::string_view(buffer.data(), p.have))) {
+            p.awaited_bytes = parsed.total_bytes;  // complete: the worker parses it at once
+            return hand_over(c, s);
+          }
           int expected = idle;
           if (!c.state.compare_exchange_strong(expected, answering)) return Served::closed;  // stop() closed it
           ++p.served;

@@ -910,6 +910,42 @@ TEST_CASE("HttpServer: express paths are answered while every worker is busy; ot
   CHECK(body_of(*q) == "GET /slow");
 }
 
+TEST_CASE("HttpServer: a slow request pipelined behind a probe goes to the workers, not to the express worker") {
+  HttpServerOptions options;
+  options.threads = 1;
+  options.express_paths = {"/health"};
+  std::atomic<int> entered{0};
+  EchoServer s(options, [&](const HttpRequest& req, HttpResponse& res) {
+    if (req.path == "/slow") {
+      entered.fetch_add(1);
+      std::this_thread::sleep_for(milliseconds(800));
+    }
+    res.body = std::string(req.target);
+  });
+  const int port = s.server.port();
+  Client busy(port);
+  REQUIRE(busy.send("GET /slow HTTP/1.1\r\n\r\n"));
+  while (entered.load() == 0) std::this_thread::sleep_for(milliseconds(1));
+  Client pipelined(port);
+  REQUIRE(pipelined.send("GET /health HTTP/1.1\r\n\r\nGET /slow?second HTTP/1.1\r\n\r\n"));
+  const auto probe_answer = pipelined.response();
+  REQUIRE(probe_answer);
+  CHECK(body_of(*probe_answer) == "/health");
+  std::this_thread::sleep_for(milliseconds(50));
+  const auto t = std::chrono::steady_clock::now();
+  Client probe(port);
+  REQUIRE(probe.send("GET /health HTTP/1.1\r\n\r\n"));
+  const auto r = probe.response();
+  REQUIRE(r);
+  CHECK(status_of(*r) == 200);
+  CHECK_MESSAGE(seconds_since(t) < 0.5, "the probe took " << seconds_since(t) << " s");
+  const auto slow = pipelined.response();  // after the first /slow, from the regular worker
+  REQUIRE(slow);
+  CHECK(body_of(*slow) == "/slow?second");
+  CHECK(entered.load() == 2);
+  REQUIRE(busy.response());
+}
+
 TEST_CASE("HttpServer: beyond max_queued connections waiting for a worker, a request is answered 503 at once") {
   HttpServerOptions options;
   options.threads = 1;
