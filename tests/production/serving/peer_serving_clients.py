@@ -19,8 +19,8 @@ that nothing else touches the files it serves), reads the URL it prints, and run
                       server's 8 threads answer them: every answer right, within 20 s
 
 then sends SIGTERM and checks that the server drains and exits 0. With the model, a second server with one
-worker thread is kept busy by 4 clients posting long embeddings requests back to back, and probed as the
-kubelet probes, on a new connection each time: /v2/health/live, /v2/health/ready and /metrics answer
+worker thread is kept busy by 4 clients posting embeddings requests (about 0.3 s of encoding each) back to
+back, and probed as the kubelet probes, on a new connection each time: /v2/health/live, /v2/health/ready and /metrics answer
 within 1 s, while GET /v2 (not a probe) waits its turn behind the encodes; a burst of requests beyond
 --max-in-flight waiting ones gets 503 at once. Exit 0: all agree; 1: a mismatch;
 77: tritonclient or openai is not installed (ctest reports the test skipped).
@@ -151,8 +151,21 @@ def probes_under_load_check(binary, folder, minilm):
     with tempfile.TemporaryDirectory() as scratch:
         process, address = start_server(binary, copy_registry(folder, scratch),
                                         ["--model-dir", minilm, "--threads", "1", "--max-in-flight", "4"])
-        text = " ".join(["the quick brown fox jumps over the lazy dog"] * 25)
-        body = {"model": "all-MiniLM-L6-v2", "input": [text] * 8}
+        # About 0.3 s of encoding per request, whatever the build (a sanitizer build at -O0 encodes ~100x
+        # slower than a release one): the number of short texts that takes, from timed requests.
+        text = "the quick brown fox jumps over the lazy dog"
+
+        def texts_for(seconds, texts):
+            start = time.monotonic()
+            status, _ = request(address, "/v1/embeddings", {"model": "all-MiniLM-L6-v2", "input": [text] * texts},
+                                timeout=120)
+            check(status == 200, f"{texts} texts encoded in {time.monotonic() - start:.3f} s")
+            return max(1, min(256, round(texts * seconds / (time.monotonic() - start))))
+
+        texts = texts_for(0.3, 1)
+        if texts > 1:
+            texts = texts_for(0.3, texts)
+        body = {"model": "all-MiniLM-L6-v2", "input": [text] * texts}
         done = threading.Event()
         encodes = []
 
@@ -198,6 +211,7 @@ def probes_under_load_check(binary, folder, minilm):
               f"a burst of 6 while 3-4 requests wait (--max-in-flight 4): {len(busy)} refused 503 at once, "
               f"the others answered")
         # A loader's next request may find the queue full too (its last connection is still being closed).
+        print(f"load: {len(body['input'])} texts per request")
         check(encodes.count(200) >= 2 and all(status in (200, 503) for status in encodes) and code == 0,
               f"{encodes.count(200)} embeddings requests answered 200 meanwhile ({encodes.count(503)} refused 503); "
               f"the server exited {code}")
