@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (the file readers, the HTTP request parser, the inference protocols, the
+# Builds the libFuzzer targets (the file readers, the HTTP request parser and server, the inference protocols, the
 # text pipeline) with clang (ASan + UBSan) and runs each for a bounded time, starting from its committed
 # seed corpus. Fails on any finding: a
 # crash, a sanitizer report, an exception other than FormatError, an input slower than 10 s (a hang), a
@@ -35,7 +35,7 @@ fuzz_one() {
 
 # As many targets at a time as the build uses cores; each one's log is printed when it ends.
 mkdir -p "$build/logs"
-readers=(csv safetensors model_file rag_index http_request infer_request text)
+readers=(csv safetensors model_file rag_index http_request http_server infer_request text)
 status=0
 for ((first = 0; first < ${#readers[@]}; first += jobs)); do
   batch=("${readers[@]:first:jobs}")
