@@ -15,14 +15,18 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -66,8 +70,32 @@ int connect_to(int port) {
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) std::abort();
+  // Interrupted (libFuzzer's timer signal), the connection goes on: it is complete when it is writable.
+  int failure = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 ? 0 : errno;
+  if (failure == EINTR) {
+    pollfd writable{fd, POLLOUT, 0};
+    while (::poll(&writable, 1, 5000) < 0 && errno == EINTR) {
+    }
+    socklen_t length = sizeof failure;
+    if (writable.revents == 0 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &failure, &length) != 0) failure = ETIMEDOUT;
+  }
+  if (failure != 0) {
+    std::fprintf(stderr, "fuzz_http_server: cannot connect: %s\n", std::strerror(failure));
+    std::abort();
+  }
   return fd;
+}
+
+/// Sends `bytes` (again after an interruption by libFuzzer's timer signal); returns how many were sent.
+std::size_t send_all(int fd, std::string_view bytes) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  return done;
 }
 
 /// Everything the server sends until it closes; a connection still open after 5 s is a hang.
@@ -105,7 +133,7 @@ bool documented(int status) {
 }
 
 /// Checks a connection's answers: HTTP/1.1 responses back to back, each framed by its Content-Length, at
-/// most `sent_bytes / 16` of them (a request is at least "GET / HTTP/1.1\r\n\r\n"), none after a refusal.
+/// most `sent_bytes / 16` of them (a request is at least 16 bytes: "X / HTTP/1.1\r\n\r\n"), none after a refusal.
 void check_answers(std::string_view answers, std::size_t sent_bytes) {
   std::size_t count = 0;
   bool refused = false;
@@ -143,7 +171,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   while (at + 2 <= size) {
     const std::size_t connection = data[at] % 3, length = std::min<std::size_t>(data[at + 1], size - at - 2);
     // A connection the server has refused and closed fails to send: that is expected, not a finding.
-    if (::send(fds[connection], data + at + 2, length, MSG_NOSIGNAL) > 0) sent[connection] += length;
+    sent[connection] += send_all(fds[connection], {reinterpret_cast<const char*>(data) + at + 2, length});
     at += 2 + length;
   }
   for (const int fd : fds) ::shutdown(fd, SHUT_WR);
@@ -154,7 +182,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // Still serving.
   const int fresh = connect_to(port);
   const std::string_view probe = "GET /still-serving HTTP/1.1\r\nConnection: close\r\n\r\n";
-  if (::send(fresh, probe.data(), probe.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(probe.size())) std::abort();
+  if (send_all(fresh, probe) != probe.size()) std::abort();
   const std::string answer = read_to_close(fresh);
   ::close(fresh);
   // 200, or 503 when the queue was full of connections still being closed.
