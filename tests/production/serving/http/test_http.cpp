@@ -147,6 +147,32 @@ struct EchoServer {
   std::thread thread;
 };
 
+/// A server with one worker that the test keeps busy: the handler answers "<method> <target>", after `slow`
+/// for /slow (counted in `entered`).
+struct BusyWorkerServer {
+  BusyWorkerServer(HttpServerOptions options, std::chrono::milliseconds slow)
+      : echo(one_worker(std::move(options)), [this, slow](const HttpRequest& req, HttpResponse& res) {
+          if (req.path == "/slow") {
+            entered.fetch_add(1);
+            std::this_thread::sleep_for(slow);
+          }
+          res.body = std::string(req.method) + " " + std::string(req.target);
+        }) {}
+  static HttpServerOptions one_worker(HttpServerOptions options) {
+    options.threads = 1;
+    return options;
+  }
+  [[nodiscard]] int port() const { return echo.server.port(); }
+  /// Sends GET /slow on `client` and returns once the worker is in its handler.
+  void occupy(Client& client) {
+    const int before = entered.load();
+    REQUIRE(client.send("GET /slow HTTP/1.1\r\n\r\n"));
+    while (entered.load() == before) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::atomic<int> entered{0};
+  EchoServer echo;
+};
+
 const std::string get_request = "GET /v2/health/ready?x=1 HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n";
 const std::string post_request =
     "POST /v2/models/m/infer HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n"
@@ -808,21 +834,12 @@ TEST_CASE("HttpServer: a request that waited for a worker past the deadlines is 
   // one client sends its whole request at once, another in two parts 200 ms apart: both were on time, so
   // both are answered when the worker is free, not closed as idle nor refused 408.
   HttpServerOptions options;
-  options.threads = 1;
   options.keep_alive_seconds = 1;
   options.read_timeout_seconds = 1;
-  std::atomic<bool> entered{false};
-  EchoServer s(options, [&](const HttpRequest& req, HttpResponse& res) {
-    if (req.path == "/slow") {
-      entered.store(true);
-      std::this_thread::sleep_for(milliseconds(1600));
-    }
-    res.body = std::string(req.path);
-  });
-  const int port = s.server.port();
+  BusyWorkerServer s(options, milliseconds(1600));
+  const int port = s.port();
   Client busy(port);
-  REQUIRE(busy.send("GET /slow HTTP/1.1\r\n\r\n"));
-  while (!entered.load()) std::this_thread::sleep_for(milliseconds(1));
+  s.occupy(busy);
   Client whole(port), in_parts(port);
   REQUIRE(whole.send("GET /whole HTTP/1.1\r\n\r\n"));
   REQUIRE(in_parts.send("GET /in-parts HTTP/1.1\r\n"));
@@ -832,11 +849,11 @@ TEST_CASE("HttpServer: a request that waited for a worker past the deadlines is 
   REQUIRE(slow);
   REQUIRE(first);
   REQUIRE(second);
-  CHECK(body_of(*slow) == "/slow");
+  CHECK(body_of(*slow) == "GET /slow");
   CHECK(status_of(*first) == 200);
-  CHECK(body_of(*first) == "/whole");
+  CHECK(body_of(*first) == "GET /whole");
   CHECK(status_of(*second) == 200);
-  CHECK(body_of(*second) == "/in-parts");
+  CHECK(body_of(*second) == "GET /in-parts");
   // A client that is slow after all still gets its 408.
   Client stalled(port);
   REQUIRE(stalled.send("GET /stalled HTTP/1.1\r\n"));
@@ -847,21 +864,12 @@ TEST_CASE("HttpServer: a request that waited for a worker past the deadlines is 
 
 TEST_CASE("HttpServer: express paths are answered while every worker is busy; other requests wait their turn") {
   HttpServerOptions options;
-  options.threads = 1;
   options.express_paths = {"/health", "/metrics"};
-  std::atomic<int> entered{0};
-  EchoServer s(options, [&](const HttpRequest& req, HttpResponse& res) {
-    if (req.path == "/slow") {
-      entered.fetch_add(1);
-      std::this_thread::sleep_for(milliseconds(1500));
-    }
-    res.body = std::string(req.method) + " " + std::string(req.target);
-  });
-  const int port = s.server.port();
+  BusyWorkerServer s(options, milliseconds(1500));
+  const int port = s.port();
   const auto t0 = std::chrono::steady_clock::now();
   Client busy(port), queued(port);
-  REQUIRE(busy.send("GET /slow HTTP/1.1\r\n\r\n"));
-  while (entered.load() == 0) std::this_thread::sleep_for(milliseconds(1));
+  s.occupy(busy);
   REQUIRE(queued.send("GET /slow HTTP/1.1\r\n\r\n"));  // waits for the worker: 3 s in all
   std::this_thread::sleep_for(milliseconds(50));
 
@@ -903,7 +911,7 @@ TEST_CASE("HttpServer: express paths are answered while every worker is busy; ot
   REQUIRE(p);
   CHECK(body_of(*o) == "GET /healthz");
   CHECK(body_of(*p) == "POST /health");
-  CHECK(entered.load() == 2);  // both came after the queued /slow
+  CHECK(s.entered.load() == 2);  // both came after the queued /slow
   CHECK(seconds_since(t0) >= 2.9);
   const auto q = queued.response();
   REQUIRE(q);
@@ -912,57 +920,35 @@ TEST_CASE("HttpServer: express paths are answered while every worker is busy; ot
 
 TEST_CASE("HttpServer: a slow request pipelined behind a probe goes to the workers, not to the express worker") {
   HttpServerOptions options;
-  options.threads = 1;
   options.express_paths = {"/health"};
-  std::atomic<int> entered{0};
-  EchoServer s(options, [&](const HttpRequest& req, HttpResponse& res) {
-    if (req.path == "/slow") {
-      entered.fetch_add(1);
-      std::this_thread::sleep_for(milliseconds(800));
-    }
-    res.body = std::string(req.target);
-  });
-  const int port = s.server.port();
+  BusyWorkerServer s(options, milliseconds(800));
+  const int port = s.port();
   Client busy(port);
-  REQUIRE(busy.send("GET /slow HTTP/1.1\r\n\r\n"));
-  while (entered.load() == 0) std::this_thread::sleep_for(milliseconds(1));
+  s.occupy(busy);
   Client pipelined(port);
   REQUIRE(pipelined.send("GET /health HTTP/1.1\r\n\r\nGET /slow?second HTTP/1.1\r\n\r\n"));
   const auto probe_answer = pipelined.response();
   REQUIRE(probe_answer);
-  CHECK(body_of(*probe_answer) == "/health");
+  CHECK(body_of(*probe_answer) == "GET /health");
   std::this_thread::sleep_for(milliseconds(50));
   const auto t = std::chrono::steady_clock::now();
-  Client probe(port);
-  REQUIRE(probe.send("GET /health HTTP/1.1\r\n\r\n"));
-  const auto r = probe.response();
-  REQUIRE(r);
-  CHECK(status_of(*r) == 200);
+  CHECK(status_of(answer_on_new_connection(port, "GET /health HTTP/1.1\r\n\r\n")) == 200);
   CHECK_MESSAGE(seconds_since(t) < 0.5, "the probe took " << seconds_since(t) << " s");
   const auto slow = pipelined.response();  // after the first /slow, from the regular worker
   REQUIRE(slow);
-  CHECK(body_of(*slow) == "/slow?second");
-  CHECK(entered.load() == 2);
+  CHECK(body_of(*slow) == "GET /slow?second");
+  CHECK(s.entered.load() == 2);
   REQUIRE(busy.response());
 }
 
 TEST_CASE("HttpServer: beyond max_queued connections waiting for a worker, a request is answered 503 at once") {
   HttpServerOptions options;
-  options.threads = 1;
   options.max_queued = 2;
   options.express_paths = {"/health"};
-  std::atomic<int> entered{0};
-  EchoServer s(options, [&](const HttpRequest& req, HttpResponse& res) {
-    if (req.path == "/slow") {
-      entered.fetch_add(1);
-      std::this_thread::sleep_for(milliseconds(1000));
-    }
-    res.body = std::string(req.target);
-  });
-  const int port = s.server.port();
+  BusyWorkerServer s(options, milliseconds(1000));
+  const int port = s.port();
   Client busy(port);
-  REQUIRE(busy.send("GET /slow HTTP/1.1\r\n\r\n"));
-  while (entered.load() == 0) std::this_thread::sleep_for(milliseconds(1));
+  s.occupy(busy);
   Client first(port), second(port);  // the two that may wait
   REQUIRE(first.send("GET /first HTTP/1.1\r\n\r\n"));
   REQUIRE(second.send("GET /second HTTP/1.1\r\n\r\n"));
@@ -978,18 +964,14 @@ TEST_CASE("HttpServer: beyond max_queued connections waiting for a worker, a req
   CHECK(third.closed());
   CHECK(seconds_since(t0) < 0.5);
   // A probe is not queued: it is answered while the queue is full.
-  Client probe(port);
-  REQUIRE(probe.send("GET /health HTTP/1.1\r\n\r\n"));
-  const auto health = probe.response();
-  REQUIRE(health);
-  CHECK(status_of(*health) == 200);
+  CHECK(status_of(answer_on_new_connection(port, "GET /health HTTP/1.1\r\n\r\n")) == 200);
   // The two that waited are answered; afterwards the queue takes requests again.
   const auto slow = busy.response(), one = first.response(), two = second.response();
   REQUIRE(slow);
   REQUIRE(one);
   REQUIRE(two);
-  CHECK(body_of(*one) == "/first");
-  CHECK(body_of(*two) == "/second");
+  CHECK(body_of(*one) == "GET /first");
+  CHECK(body_of(*two) == "GET /second");
   CHECK(status_of(answer_on_new_connection(port, get_request)) == 200);
 }
 
