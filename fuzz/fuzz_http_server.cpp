@@ -1,16 +1,15 @@
 // libFuzzer target for HttpServer's connection loop (aimastery/production/serving/http_server.hpp): buffers,
-// pipelining, 100-continue, refusals and their draining, parking, the express worker and the queue bound.
+// pipelining, 100-continue, refusals and their draining, parking, the express worker and the queue's bounds.
 //
-// A server runs in this process on 127.0.0.1 with one worker, one express path (/health), max_queued 1 and
-// small limits; its handler answers "<method> <target> <body size>" (a HEAD: its Content-Type says so, since
-// the answer has no body), after 1 ms for /slow. The input is a
-// list of records [selector][length][bytes]: the bytes go to connection (selector % 3) in one send, so the
-// input chooses both what each of three connections sends and where its stream is cut. Then every connection
-// ends its writing and reads until the server closes it. What it reads must be HTTP/1.1 responses one after
-// another (status line, Content-Length, that many bytes of body; "100 Continue" without a body), with a
-// documented status, no more answers than the connection sent requests could hold, and nothing after a
-// refusal. Last, a new connection must still be answered. A crash, a sanitizer report, an abort on one of
-// these checks or a hang (no close within 5 s) is a finding.
+// A server runs in this process on 127.0.0.1 with one worker, one express path (/health), max_queued 1,
+// max_queue_wait 1 ms and small limits; its handler answers "<method> <target> <body size>" (a HEAD: its Content-Type
+// says so, since the answer has no body), after 1 ms for /slow. The input is a list of records
+// [selector][length][bytes]: the bytes go to connection (selector % 3) in one send, so the input chooses both what each
+// of three connections sends and where its stream is cut. Then every connection ends its writing and reads until the
+// server closes it. What it reads must be HTTP/1.1 responses one after another (status line, Content-Length, that many
+// bytes of body; "100 Continue" without a body), with a documented status, no more answers than the connection sent
+// requests could hold, and nothing after a refusal. Last, a new connection must still be answered. A crash, a sanitizer
+// report, an abort on one of these checks or a hang (no close within 5 s) is a finding.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -41,6 +40,7 @@ aimastery::HttpServer* start_server() {
   options.threads = 1;
   options.express_paths = {"/health"};
   options.max_queued = 1;
+  options.max_queue_wait = std::chrono::milliseconds(1);  // a request behind /slow may wait longer
   options.limits.max_head_bytes = 1024;
   options.limits.max_fields = 16;
   options.limits.max_body_bytes = 1024;

@@ -28,7 +28,10 @@
 /// writing, reads the answer instead of a reset. A connection over max_connections is answered 503 and
 /// closed, and so is a connection with a request to read when max_queued connections already wait for a
 /// worker (no bound by default): under overload, clients learn at once that they should retry elsewhere
-/// instead of waiting without bound. When accepting fails for want of descriptors, the listener rests
+/// instead of waiting without bound. A request that waited for a worker longer than max_queue_wait (no
+/// bound by default) is answered 503 and closed without calling the handler: its client has likely given
+/// up, and answering it late would only delay the requests behind it. load() counts the connections, the
+/// queue and these refusals, by reason. When accepting fails for want of descriptors, the listener rests
 /// 100 ms. The bytes held for all connections beyond 16 KiB each (requests as they arrive, answers parked
 /// unsent) are at most max_buffered_bytes (1 GiB): a request whose buffer would go over is answered 503
 /// and closed, a parked answer that would is abandoned, so that clients sending large bodies slowly on
@@ -97,6 +100,9 @@ struct HttpServerOptions {
   /// Connections waiting for a worker (a request of theirs to read); one more is answered 503 and closed.
   /// 0: no bound but max_connections.
   std::size_t max_queued = 0;
+  /// The longest a request waits for a worker: one that waited longer is answered 503 (the connection
+  /// closes) without calling the handler. 0: no bound.
+  std::chrono::milliseconds max_queue_wait{0};
   /// Bytes held for all connections beyond 16 KiB each: requests as they arrive, and answers parked
   /// unsent. A request that would go over is answered 503; a parked answer that would is abandoned.
   std::size_t max_buffered_bytes = std::size_t(1) << 30;
@@ -109,6 +115,16 @@ struct HttpServerOptions {
   /// Paths of GET and HEAD requests answered by a worker of their own, ahead of the queue: health probes and
   /// metrics, which must answer while every worker is busy with slow requests. Their handling must not block.
   std::vector<std::string> express_paths = {};
+};
+
+/// What an HttpServer holds now, and the requests it has refused so far by reason (each answered 503).
+struct HttpServerLoad {
+  std::size_t connections = 0;            ///< open
+  std::size_t queued = 0;                 ///< waiting for a worker
+  std::uint64_t refused_connections = 0;  ///< beyond max_connections
+  std::uint64_t refused_queue_full = 0;   ///< beyond max_queued
+  std::uint64_t refused_queue_wait = 0;   ///< waited for a worker longer than max_queue_wait
+  std::uint64_t refused_buffer_full = 0;  ///< its bytes would have gone over max_buffered_bytes
 };
 
 /// Called on a worker thread for every complete request; it fills the response (cleared before).
@@ -127,6 +143,9 @@ class HttpServer {
     if (options_.keep_alive_max_requests < 1) throw InvalidArgument("HttpServer: keep_alive_max_requests must be >= 1");
     if (options_.max_connections < 1) throw InvalidArgument("HttpServer: max_connections must be >= 1");
     if (options_.max_buffered_bytes < 1) throw InvalidArgument("HttpServer: max_buffered_bytes must be >= 1");
+    if (options_.max_queue_wait.count() < 0)
+      throw InvalidArgument("HttpServer: max_queue_wait must be >= 0 ms (0: no bound), got " +
+                            std::to_string(options_.max_queue_wait.count()) + " ms");
     if (!handler_) throw InvalidArgument("HttpServer: the handler is empty");
     for (const std::string& path : options_.express_paths) {
       if (!path.starts_with('/') || path.size() > express_path_max || path.find_first_of(" ?#") != std::string::npos ||
@@ -189,6 +208,20 @@ class HttpServer {
   [[nodiscard]] bool started() const noexcept { return started_.load(); }
   /// True while run() accepts connections.
   [[nodiscard]] bool running() const noexcept { return running_.load(); }
+  /// The open connections, the queue for the workers and the refusals so far (for metrics).
+  [[nodiscard]] HttpServerLoad load() const {
+    HttpServerLoad l;
+    {
+      std::lock_guard lock(mutex_);
+      l.connections = connections_.size();
+      l.queued = pending_.size;
+    }
+    l.refused_connections = refused_connections_.load(std::memory_order_relaxed);
+    l.refused_queue_full = refused_queue_full_.load(std::memory_order_relaxed);
+    l.refused_queue_wait = refused_queue_wait_.load(std::memory_order_relaxed);
+    l.refused_buffer_full = refused_buffer_full_.load(std::memory_order_relaxed);
+    return l;
+  }
 
   /// Accepts and serves on the calling thread (the poller) and the workers until stop(); returns once all
   /// ended.
@@ -267,6 +300,7 @@ class HttpServer {
     Clock::time_point parked_until;        // while parked: when its wait ends
     Connection* next_queued = nullptr;     // the one after it in the workers' queue
     std::size_t out_reserved = 0;          // bytes of buffered_bytes_ its parked answer holds
+    Clock::time_point queued_at{};         // when it joined the workers' queue (with max_queue_wait)
   };
   /// A first-in first-out queue linked through Connection::next_queued.
   struct ConnectionQueue {
@@ -351,6 +385,7 @@ class HttpServer {
   // makes waiting_event_ readable: a worker waiting for its client's next bytes then parks that connection
   // and takes the queued one (wait_for).
   void enqueue(Connection& c) noexcept {
+    if (options_.max_queue_wait.count() > 0) c.queued_at = Clock::now();
     pending_.push(c);
     wake_.notify_one();
     if (pending_.size > idle_workers_ && !waiting_signaled_) {
@@ -403,6 +438,7 @@ class HttpServer {
     }
     // A connection in the middle of an answer is never refused: the 503 would land inside that answer.
     if (options_.max_queued > 0 && c.out.empty() && pending_.size >= options_.max_queued) {
+      refused_queue_full_.fetch_add(1, std::memory_order_relaxed);
       release_all(c);
       refuse_from_poller(c.fd, "the server is busy: " + std::to_string(pending_.size) +
                                    " requests already wait for a worker; retry later");
@@ -508,6 +544,7 @@ class HttpServer {
     ::close(fd);
   }
   void refuse_over_limit(int fd) {
+    refused_connections_.fetch_add(1, std::memory_order_relaxed);
     refuse_from_poller(
         fd, "too many connections (max_connections " + std::to_string(options_.max_connections) + "); retry later");
   }
@@ -741,6 +778,19 @@ class HttpServer {
       sending = true;
     };
     if (std::exchange(c.timed_out, false)) refuse(408, "the request did not arrive within the read timeout");
+    // Past max_queue_wait in the workers' queue, a request is refused unanswered (never in mid-answer). A
+    // connection queued because its client closed it holds no request: it just closes.
+    if (const Clock::time_point queued_at = std::exchange(c.queued_at, Clock::time_point{});
+        !sending && queued_at != Clock::time_point{}) {
+      const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - queued_at);
+      char first_byte = 0;
+      if (waited > options_.max_queue_wait && (p.have > 0 || ::recv(fd, &first_byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0)) {
+        refused_queue_wait_.fetch_add(1, std::memory_order_relaxed);
+        refuse(503, "the request waited " + std::to_string(waited.count()) +
+                        " ms for a worker, longer than max_queue_wait (" +
+                        std::to_string(options_.max_queue_wait.count()) + " ms); retry later");
+      }
+    }
     const HttpLimits& limits = options_.limits;
     if (buffer.size() < initial_buffer) buffer.resize(initial_buffer);
     if (p.expected_bytes == 0) p.expected_bytes = limits.max_head_bytes + 1;  // the request's size when known
@@ -848,6 +898,7 @@ class HttpServer {
       if (p.have == buffer.size()) {
         const std::size_t grown = std::max(p.have + 1, std::min(buffer.size() * 2, p.expected_bytes));
         if (!reserve_request_buffer(p, grown)) {
+          refused_buffer_full_.fetch_add(1, std::memory_order_relaxed);
           refuse(503, "the server holds its limit of request bytes (max_buffered_bytes " +
                           std::to_string(options_.max_buffered_bytes) + "); retry later");
           continue;
@@ -877,7 +928,7 @@ class HttpServer {
   int stop_event_ = -1;     // eventfd: stop() wakes the poller
   int waiting_event_ = -1;  // eventfd: readable while a queued connection waits with no worker free
   std::atomic<bool> stopping_{false}, running_{false}, started_{false};
-  std::mutex mutex_;  // pending_, connections_, idle_workers_, waiting_signaled_, the parked flags
+  mutable std::mutex mutex_;  // pending_, connections_, idle_workers_, waiting_signaled_, the parked flags
   std::condition_variable wake_;
   ConnectionQueue pending_;
   ConnectionQueue express_pending_;  // for the express worker (express_paths)
@@ -886,6 +937,8 @@ class HttpServer {
   std::list<Connection> connections_;
   std::size_t idle_workers_ = 0;                // workers waiting for a queued connection
   std::atomic<std::size_t> buffered_bytes_{0};  // of max_buffered_bytes (reserve, release)
+  std::atomic<std::uint64_t> refused_connections_{0}, refused_queue_full_{0}, refused_queue_wait_{0},
+      refused_buffer_full_{0};  // load()
   bool waiting_signaled_ = false;
   std::mutex run_mutex_;
 };

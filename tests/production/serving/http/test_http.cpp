@@ -620,6 +620,8 @@ TEST_CASE("HttpServer: bad options and a port in use are refused with a message"
   check_invalid([](HttpServerOptions& o) { o.read_timeout_seconds = 0; }, "read_timeout_seconds");
   check_invalid([](HttpServerOptions& o) { o.max_connections = 0; }, "max_connections must be >= 1");
   check_invalid([](HttpServerOptions& o) { o.max_buffered_bytes = 0; }, "max_buffered_bytes must be >= 1");
+  check_invalid([](HttpServerOptions& o) { o.max_queue_wait = milliseconds(-5); },
+                "max_queue_wait must be >= 0 ms (0: no bound), got -5 ms");
   check_invalid([](HttpServerOptions& o) { o.express_paths = {"health"}; }, "an express path must begin with '/'");
   check_invalid([](HttpServerOptions& o) { o.express_paths = {"/live", "/a b"}; }, "got \"/a b\"");
   check_invalid([](HttpServerOptions& o) { o.express_paths = {"/metrics?x"}; }, "got \"/metrics?x\"");
@@ -963,6 +965,7 @@ TEST_CASE("HttpServer: beyond max_queued connections waiting for a worker, a req
   CHECK(refused->find("Connection: close") != std::string::npos);
   CHECK(third.closed());
   CHECK(seconds_since(t0) < 0.5);
+  CHECK(s.echo.server.load().refused_queue_full == 1);
   // A probe is not queued: it is answered while the queue is full.
   CHECK(status_of(answer_on_new_connection(port, "GET /health HTTP/1.1\r\n\r\n")) == 200);
   // The two that waited are answered; afterwards the queue takes requests again.
@@ -973,6 +976,46 @@ TEST_CASE("HttpServer: beyond max_queued connections waiting for a worker, a req
   CHECK(body_of(*one) == "GET /first");
   CHECK(body_of(*two) == "GET /second");
   CHECK(status_of(answer_on_new_connection(port, get_request)) == 200);
+}
+
+TEST_CASE("HttpServer: a request that waited for a worker longer than max_queue_wait gets 503, not the handler") {
+  HttpServerOptions options;
+  options.max_queue_wait = milliseconds(300);
+  options.express_paths = {"/health"};
+  BusyWorkerServer s(options, milliseconds(1200));
+  const int port = s.port();
+  Client busy(port);
+  s.occupy(busy);
+  Client stale(port);
+  REQUIRE(stale.send("GET /slow HTTP/1.1\r\n\r\n"));  // waits about 1.2 s behind the busy worker
+  std::this_thread::sleep_for(milliseconds(100));
+  CHECK(s.echo.server.load().queued == 1);
+  // A probe does not wait in that queue, and has no such bound.
+  CHECK(status_of(answer_on_new_connection(port, "GET /health HTTP/1.1\r\n\r\n")) == 200);
+  REQUIRE(busy.response());
+  const auto refused = stale.response();
+  REQUIRE(refused);
+  CHECK(status_of(*refused) == 503);
+  const std::string message = body_of(*refused);
+  CHECK_MESSAGE(message.starts_with("{\"error\":\"the request waited "), message);
+  CHECK_MESSAGE(message.ends_with(" ms for a worker, longer than max_queue_wait (300 ms); retry later\"}"), message);
+  const long waited = std::stol(message.substr(message.find("waited ") + 7));
+  CHECK(waited > 300);
+  CHECK(waited < 5000);
+  CHECK(refused->find("Connection: close") != std::string::npos);
+  CHECK(stale.closed());
+  CHECK(s.entered.load() == 1);  // the handler never saw the stale request
+  // A request that finds the worker free waits no time: answered, on a new connection and a kept-alive one.
+  CHECK(status_of(answer_on_new_connection(port, get_request)) == 200);
+  REQUIRE(busy.send(post_request));
+  const auto again = busy.response();
+  REQUIRE(again);
+  CHECK(status_of(*again) == 200);
+  const HttpServerLoad load = s.echo.server.load();
+  CHECK(load.refused_queue_wait == 1);
+  CHECK(load.refused_queue_full == 0);
+  CHECK(load.queued == 0);
+  CHECK(load.connections >= 1);  // busy, kept alive
 }
 
 TEST_CASE("HttpServer: a connection over max_connections is answered 503 and closed") {
@@ -992,6 +1035,7 @@ TEST_CASE("HttpServer: a connection over max_connections is answered 503 and clo
     CHECK(body_of(*r).find("too many connections (max_connections 3)") != std::string::npos);
     CHECK(over.closed());
   }
+  CHECK(s.server.load().refused_connections == 1);
   for (auto& c : open) {  // the three are served
     REQUIRE(c->send(get_request));
     REQUIRE(c->response());
@@ -1028,6 +1072,7 @@ TEST_CASE("HttpServer: the bytes held for all connections have a bound; a reques
           std::string::npos);
     CHECK(b.closed());
   }
+  CHECK(s.server.load().refused_buffer_full == 1);
   REQUIRE(a.send(std::string(50000, 'a')));
   const auto answered = a.response();
   REQUIRE(answered);
