@@ -1,6 +1,6 @@
 // aimastery serve --registry DIR [--host 127.0.0.1] [--port N] [--model-dir MiniLM] [--max-batch 32]
 //                 [--max-delay-ms 2] [--cache-size N] [--threads N] [--max-connections N] [--max-body-bytes N]
-//                 [--max-buffered-bytes N] [--max-in-flight N] [--drain-seconds 10]
+//                 [--max-buffered-bytes N] [--max-in-flight N] [--max-queue-wait-ms 0] [--drain-seconds 10]
 // The models of a registry behind the Open Inference Protocol (KServe v2), OpenAI /v1/embeddings (with
 // --model-dir), Prometheus /metrics and a status page at / (production/serving/inference_server.hpp).
 // Prints "listening on http://HOST:PORT" on stdout once it accepts connections (--port 0: a free port);
@@ -23,7 +23,7 @@ struct ServeOptions {
   int port = 8000;
   long max_batch = 32, cache_size = 0, threads = 8, max_connections = 10000, max_body_bytes = 8 << 20,
        max_buffered_bytes = 1L << 30, max_in_flight = 1024;
-  double max_delay_ms = 2, drain_seconds = 10;
+  double max_delay_ms = 2, drain_seconds = 10, max_queue_wait_ms = 0;
 };
 
 int run_serve(const ServeOptions& o) {
@@ -35,6 +35,7 @@ int run_serve(const ServeOptions& o) {
   options.max_body_bytes = static_cast<std::size_t>(o.max_body_bytes);
   options.max_buffered_bytes = static_cast<std::size_t>(o.max_buffered_bytes);
   options.max_in_flight = static_cast<std::size_t>(o.max_in_flight);
+  options.max_queue_wait = std::chrono::milliseconds(static_cast<long>(o.max_queue_wait_ms));
   options.embedding_model_dir = o.model_dir;
   options.models.max_batch_size = o.max_batch;
   options.models.max_delay = std::chrono::microseconds(static_cast<long>(o.max_delay_ms * 1000));
@@ -93,6 +94,10 @@ const cli::CommandRegistration serve_command(
           ->capture_default_str();
       app.add_option("--max-in-flight", o->max_in_flight, "requests waiting for a worker; one more gets 503")
           ->check(cli::at_least(1))
+          ->capture_default_str();
+      app.add_option("--max-queue-wait-ms", o->max_queue_wait_ms,
+                     "longest wait of a request for a worker; longer gets 503 (0: no bound)")
+          ->check(CLI::Range(0.0, 3600000.0))
           ->capture_default_str();
       app.add_option("--drain-seconds", o->drain_seconds, "how long SIGTERM waits for requests in flight")
           ->check(CLI::Range(0.0, 3600.0))

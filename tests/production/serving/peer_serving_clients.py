@@ -22,7 +22,9 @@ then sends SIGTERM and checks that the server drains and exits 0. With the model
 worker thread is kept busy by 4 clients posting embeddings requests (about 0.3 s of encoding each) back to
 back, and probed as the kubelet probes, on a new connection each time: /v2/health/live, /v2/health/ready and /metrics answer
 within 1 s, while GET /v2 (not a probe) waits its turn behind the encodes; a burst of requests beyond
---max-in-flight waiting ones gets 503 at once. Exit 0: all agree; 1: a mismatch;
+--max-in-flight waiting ones gets 503 at once. A third server, one worker and --max-queue-wait-ms 250, gets
+3 encodes of about 0.6 s each at once: the first is answered, a request that waited longer than 250 ms
+gets 503 naming the bound without being encoded, and /metrics counts each such refusal. Exit 0: all agree; 1: a mismatch;
 77: tritonclient or openai is not installed (ctest reports the test skipped).
 """
 import asyncio
@@ -146,26 +148,31 @@ def openai_checks(address, minilm):
     check(response.usage.prompt_tokens > 0, "usage counts tokens")
 
 
+def embeddings_taking(address, seconds):
+    """An embeddings request that takes about `seconds` to encode on this server, whatever the build (a
+    sanitizer build at -O0 encodes ~100x slower than a release one): its number of short texts comes from
+    timed requests."""
+    text = "the quick brown fox jumps over the lazy dog"
+
+    def texts_for(texts):
+        start = time.monotonic()
+        status, _ = request(address, "/v1/embeddings", {"model": "all-MiniLM-L6-v2", "input": [text] * texts},
+                            timeout=120)
+        check(status == 200, f"{texts} texts encoded in {time.monotonic() - start:.3f} s")
+        return max(1, min(256, round(texts * seconds / (time.monotonic() - start))))
+
+    texts = texts_for(1)
+    if texts > 1:
+        texts = texts_for(texts)
+    return {"model": "all-MiniLM-L6-v2", "input": [text] * texts}
+
+
 def probes_under_load_check(binary, folder, minilm):
     """The probes of a server whose only worker is busy encoding, with more encodes queued."""
     with tempfile.TemporaryDirectory() as scratch:
         process, address = start_server(binary, copy_registry(folder, scratch),
                                         ["--model-dir", minilm, "--threads", "1", "--max-in-flight", "4"])
-        # About 0.3 s of encoding per request, whatever the build (a sanitizer build at -O0 encodes ~100x
-        # slower than a release one): the number of short texts that takes, from timed requests.
-        text = "the quick brown fox jumps over the lazy dog"
-
-        def texts_for(seconds, texts):
-            start = time.monotonic()
-            status, _ = request(address, "/v1/embeddings", {"model": "all-MiniLM-L6-v2", "input": [text] * texts},
-                                timeout=120)
-            check(status == 200, f"{texts} texts encoded in {time.monotonic() - start:.3f} s")
-            return max(1, min(256, round(texts * seconds / (time.monotonic() - start))))
-
-        texts = texts_for(0.3, 1)
-        if texts > 1:
-            texts = texts_for(0.3, texts)
-        body = {"model": "all-MiniLM-L6-v2", "input": [text] * texts}
+        body = embeddings_taking(address, 0.3)
         done = threading.Event()
         encodes = []
 
@@ -217,6 +224,38 @@ def probes_under_load_check(binary, folder, minilm):
               f"the server exited {code}")
 
 
+def queue_wait_check(binary, folder, minilm):
+    """Requests that waited for the only worker longer than --max-queue-wait-ms get 503, not the encoder."""
+    with tempfile.TemporaryDirectory() as scratch:
+        process, address = start_server(binary, copy_registry(folder, scratch),
+                                        ["--model-dir", minilm, "--threads", "1", "--max-queue-wait-ms", "250"])
+        try:
+            body = embeddings_taking(address, 0.6)
+            answers = []
+            clients = [threading.Thread(target=lambda: answers.append(request(address, "/v1/embeddings", body,
+                                                                               timeout=120)))
+                       for _ in range(3)]
+            start = time.monotonic()
+            for t in clients:
+                t.start()
+            for t in clients:
+                t.join()
+            elapsed = time.monotonic() - start
+            _, metrics = request(address, "/metrics", timeout=30)
+        finally:
+            code = stop(process, timeout=60)
+        refused = [text for status, text in answers if status == 503]
+        check(sum(status == 200 for status, _ in answers) >= 1 and len(refused) >= 1 and
+              all(status in (200, 503) for status, _ in answers) and
+              all("ms for a worker, longer than max_queue_wait (250 ms); retry later" in text for text in refused),
+              f"3 encodes of about 0.6 s at once on one worker (--max-queue-wait-ms 250): "
+              f"{len(answers) - len(refused)} answered, {len(refused)} refused 503 after waiting, in {elapsed:.2f} s")
+        counted = [line for line in metrics.splitlines()
+                   if line.startswith('aimastery_http_refused_total{limit="max_queue_wait"}')]
+        check(counted == [f'aimastery_http_refused_total{{limit="max_queue_wait"}} {len(refused)}'] and code == 0,
+              f"/metrics counts them: {counted}; the server exited {code}")
+
+
 def main():
     binary, folder = sys.argv[1], sys.argv[2]
     minilm = sys.argv[3] if len(sys.argv) > 3 else ""
@@ -241,6 +280,7 @@ def main():
         check(code == 0, f"SIGTERM: drained and exited with {code}")
     if has_minilm:
         probes_under_load_check(binary, folder, minilm)
+        queue_wait_check(binary, folder, minilm)
 
 
 if __name__ == "__main__":

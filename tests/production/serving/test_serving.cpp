@@ -586,6 +586,12 @@ TEST_CASE("InferenceServer: every endpoint, the 4xx answers, and still serving a
   CHECK(metrics.find("aimastery_batch_rows_count{model=\"forest\"}") != std::string::npos);
   CHECK(metrics.find("aimastery_cache_hits_total{model=\"forest\",version=\"1\"}") != std::string::npos);
   CHECK(metrics.find("aimastery_drift_share{model=\"forest\",version=\"1\"}") != std::string::npos);
+  CHECK(metrics.find("\naimastery_http_connections ") != std::string::npos);
+  CHECK(metrics.find("\naimastery_http_queued_requests 0\n") != std::string::npos);
+  for (const char* limit : {"max_connections", "max_in_flight", "max_queue_wait", "max_buffered_bytes"})
+    CHECK_MESSAGE(
+        metrics.find("aimastery_http_refused_total{limit=\"" + std::string(limit) + "\"} 0\n") != std::string::npos,
+        limit);
   // Every line is a comment or `name{labels} value` with a number that parses.
   std::istringstream lines(metrics);
   for (std::string line; std::getline(lines, line);) {
@@ -642,6 +648,8 @@ TEST_CASE("InferenceServer: bad options are refused before the registry is read"
   CHECK(message_of({.max_buffered_bytes = 0}).find("InferenceServer: max_buffered_bytes must be >= 1") !=
         std::string::npos);
   CHECK(message_of({.max_in_flight = 0}).find("InferenceServer: max_in_flight must be >= 1") != std::string::npos);
+  CHECK(message_of({.max_queue_wait = std::chrono::milliseconds(-1)})
+            .find("InferenceServer: max_queue_wait must be >= 0 ms (0: no bound), got -1 ms") != std::string::npos);
 }
 
 TEST_CASE("writes a registry for the client peers") {

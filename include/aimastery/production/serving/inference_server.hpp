@@ -15,7 +15,8 @@
 ///
 /// Limits. A body over max_body_bytes is answered 413 before it is parsed; a request that finds
 /// max_in_flight others waiting for an HTTP worker (or being answered, with more threads than that) is
-/// answered 503 (a load balancer retries elsewhere) rather than queued without bound; at most max_buffered_bytes of
+/// answered 503 (a load balancer retries elsewhere) rather than queued without bound, and so is one that waited for a
+/// worker longer than max_queue_wait (when set: its client has likely given up); at most max_buffered_bytes of
 /// requests (and of answers parked unsent) are held for all connections at once, beyond which a request gets 503; the
 /// HTTP thread pool has `threads` workers, idle keep-alive connections are closed after keep_alive_seconds, a request
 /// must arrive within read_timeout_seconds, and a connection serves at most keep_alive_max_requests requests. The two
@@ -70,6 +71,9 @@ struct InferenceServerOptions {
   /// Requests waiting for an HTTP worker (and, with more threads than this, being answered) at once; one
   /// more is answered 503.
   std::size_t max_in_flight = 1024;
+  /// The longest a request waits for an HTTP worker; one that waited longer is answered 503 unanswered by the
+  /// model. 0: no bound.
+  std::chrono::milliseconds max_queue_wait{0};
   std::size_t keep_alive_max_requests = 10000;
   int keep_alive_seconds = 5;
   int read_timeout_seconds = 5;
@@ -95,6 +99,10 @@ class BasicInferenceServer {
     require(options_.max_connections >= 1, "InferenceServer", "max_connections must be >= 1");
     require(options_.max_buffered_bytes >= 1, "InferenceServer", "max_buffered_bytes must be >= 1");
     require(options_.max_in_flight >= 1, "InferenceServer", "max_in_flight must be >= 1");
+    require(options_.max_queue_wait.count() >= 0, "InferenceServer", [&] {
+      return "max_queue_wait must be >= 0 ms (0: no bound), got " + std::to_string(options_.max_queue_wait.count()) +
+             " ms";
+    });
     ModelHostOptions host_options = options_.models;
     host_options.on_batch = [this](const std::string& model, Index rows) { metrics_.record_batch(model, rows); };
     host_ = std::make_unique<BasicModelHost<Serializer>>(registry, host_options);
@@ -117,6 +125,7 @@ class BasicInferenceServer {
     http.read_timeout_seconds = options_.read_timeout_seconds;
     http.express_paths = {"/v2/health/live", "/v2/health/ready", "/metrics"};
     http.max_queued = options_.max_in_flight;
+    http.max_queue_wait = options_.max_queue_wait;
     server_ =
         std::make_unique<HttpServer>(http, [this](const HttpRequest& req, HttpResponse& res) { handle(req, res); });
     shutdown_.add_hook("stop the HTTP listener", [this] { server_->stop(); });
@@ -231,6 +240,18 @@ class BasicInferenceServer {
       for (const auto& [feature, value] : d.statistics)
         out.sample("aimastery_feature_drift_statistic",
                    {{"model", h->name()}, {"version", std::to_string(h->version())}, {"feature", feature}}, value);
+    const HttpServerLoad load = server_->load();
+    out.family("aimastery_http_connections", "gauge", "Open HTTP connections.");
+    out.sample("aimastery_http_connections", {}, static_cast<double>(load.connections));
+    out.family("aimastery_http_queued_requests", "gauge", "Requests waiting for an HTTP worker.");
+    out.sample("aimastery_http_queued_requests", {}, static_cast<double>(load.queued));
+    out.family("aimastery_http_refused_total", "counter",
+               "Requests answered 503 before reaching a model, by the limit they met.");
+    for (const auto& [limit, count] :
+         {std::pair{"max_connections", load.refused_connections}, std::pair{"max_in_flight", load.refused_queue_full},
+          std::pair{"max_queue_wait", load.refused_queue_wait},
+          std::pair{"max_buffered_bytes", load.refused_buffer_full}})
+      out.sample("aimastery_http_refused_total", {{"limit", limit}}, static_cast<double>(count));
     out.family("aimastery_in_flight_requests", "gauge", "Requests being answered.");
     out.sample("aimastery_in_flight_requests", {}, static_cast<double>(in_flight_.load()));
     out.family("aimastery_ready", "gauge", "1 while the server accepts traffic.");
