@@ -22,8 +22,8 @@ struct ServeOptions {
   std::string registry, host = "127.0.0.1", model_dir;
   int port = 8000;
   long max_batch = 32, cache_size = 0, threads = 8, max_connections = 10000, max_body_bytes = 8 << 20,
-       max_buffered_bytes = 1L << 30, max_in_flight = 1024;
-  double max_delay_ms = 2, drain_seconds = 10, max_queue_wait_ms = 0;
+       max_buffered_bytes = 1L << 30, max_in_flight = 1024, max_queue_wait_ms = 0;
+  double max_delay_ms = 2, drain_seconds = 10;
 };
 
 int run_serve(const ServeOptions& o) {
@@ -35,7 +35,7 @@ int run_serve(const ServeOptions& o) {
   options.max_body_bytes = static_cast<std::size_t>(o.max_body_bytes);
   options.max_buffered_bytes = static_cast<std::size_t>(o.max_buffered_bytes);
   options.max_in_flight = static_cast<std::size_t>(o.max_in_flight);
-  options.max_queue_wait = std::chrono::milliseconds(static_cast<long>(o.max_queue_wait_ms));
+  options.max_queue_wait = std::chrono::milliseconds(o.max_queue_wait_ms);
   options.embedding_model_dir = o.model_dir;
   options.models.max_batch_size = o.max_batch;
   options.models.max_delay = std::chrono::microseconds(static_cast<long>(o.max_delay_ms * 1000));
@@ -97,7 +97,7 @@ const cli::CommandRegistration serve_command(
           ->capture_default_str();
       app.add_option("--max-queue-wait-ms", o->max_queue_wait_ms,
                      "longest wait of a request for a worker; longer gets 503 (0: no bound)")
-          ->check(CLI::Range(0.0, 3600000.0))
+          ->check(cli::at_least(0))
           ->capture_default_str();
       app.add_option("--drain-seconds", o->drain_seconds, "how long SIGTERM waits for requests in flight")
           ->check(CLI::Range(0.0, 3600.0))

@@ -229,3 +229,18 @@ TEST_CASE("rag index, query and eval: cited answers from the user's files, TREC 
           " --chunking markdown --embed-heading --chunk-size 3 --overlap 2",
       "bm25.md): the metadata rendered into each chunk (heading: BM25;) takes 2 of the chunk budget of 3 words");
 }
+
+TEST_CASE("aimastery serve: every bad option is one line on stderr naming it, before anything is loaded") {
+  const std::string registry = " --registry " + scratch_dir().string();
+  check_fails("serve", "missing --registry (see aimastery serve --help)");
+  check_fails("serve --registry " + (scratch_dir() / "missing").string(), "--registry: Directory does not exist");
+  check_fails("serve" + registry + " --threads 0", "--threads");
+  check_fails("serve" + registry + " --port 70000", "--port");
+  check_fails("serve" + registry + " --max-in-flight 0", "--max-in-flight");
+  check_fails("serve" + registry + " --max-queue-wait-ms -1", "--max-queue-wait-ms");
+  check_fails("serve" + registry + " --max-queue-wait-ms 0.5",
+              "--max-queue-wait-ms: must be an integer >= 0, got '0.5'");
+  check_fails("serve" + registry + " --max-delay-ms 5000", "--max-delay-ms");
+  check_fails("serve" + registry + " --no-such-option", "--no-such-option");
+  CHECK(run("serve" + registry + " --max-queue-wait-ms 0.5").status == 2);  // a usage error
+}
