@@ -6,8 +6,9 @@ DIR holds what the C++ test "writes a registry for the client peers" wrote. This
 `aimastery serve` on a copy of DIR/registry (prediction cache on) and Debian's chromium through
 chromedriver (selenium), opens http://HOST:PORT/ and checks what the page shows:
 
-  before traffic   ready; one row per loaded version: forest 1 (badge champion; the model cell lists
-                   versions 1, 2 and both aliases) and mlp 1; every request count 0
+  before traffic   ready; the header: no request waiting for a worker, none refused, 2 models; one row
+                   per loaded version: forest 1 (badge champion; the model cell lists versions 1, 2 and
+                   both aliases) and mlp 1; every request count 0
   during traffic   a steady stream of requests: the request rate of forest becomes > 0
   after traffic    the counts equal the requests sent (serving_peers.Traffic, plus the stream), latency
                    p50/p99 are numbers with p50 <= p99, the cache hit rate is hits / lookups as sent, the
@@ -127,6 +128,9 @@ def main():
             table = wait_for(browser, "two rows, no requests yet",
                              lambda t: set(t) == {("forest", "1"), ("mlp", "1")} and
                              all(r["requests"] == "0" for r in t.values()))
+            summary = browser.find_element(By.ID, "summary").text
+            check("0 waiting for a worker \u00b7 0 refused (503) \u00b7 2 models" in summary,
+                  f"the header shows the HTTP layer's load: {summary!r}")
             forest = table[("forest", "1")]
             check(forest["badges"] == ["champion"], f"forest 1 carries the champion badge: {forest['badges']}")
             check("versions 1, 2" in forest["model"] and "challenger \u2192 2" in forest["model"],

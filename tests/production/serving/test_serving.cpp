@@ -607,6 +607,10 @@ TEST_CASE("InferenceServer: every endpoint, the 4xx answers, and still serving a
   }
   const auto status = nlohmann::json::parse(get("/status.json", 200));
   CHECK(status["ready"] == true);
+  CHECK(status["http"]["connections"].get<int>() >= 1);
+  CHECK(status["http"]["queued"] == 0);
+  CHECK(status["http"]["refused"] ==
+        nlohmann::json::parse(R"({"max_connections":0,"max_in_flight":0,"max_queue_wait":0,"max_buffered_bytes":0})"));
   REQUIRE(status["models"].size() == 2);
   const auto& forest_status = status["models"][0];
   CHECK(forest_status["name"] == "forest");

@@ -205,8 +205,18 @@ class BasicInferenceServer {
         {{"ready", shutdown_.accepting()},
          {"version", std::string(library_version)},
          {"in_flight", in_flight_.load()},
+         {"http", http_load_json(server_->load())},
          {"uptime_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()},
          {"models", JsonValue::array(std::move(models))}});
+  }
+
+  static JsonValue http_load_json(const HttpServerLoad& load) {
+    return JsonValue::object({{"connections", load.connections},
+                              {"queued", load.queued},
+                              {"refused", JsonValue::object({{"max_connections", load.refused_connections},
+                                                             {"max_in_flight", load.refused_queue_full},
+                                                             {"max_queue_wait", load.refused_queue_wait},
+                                                             {"max_buffered_bytes", load.refused_buffer_full}})}});
   }
 
   /// The body of /metrics.

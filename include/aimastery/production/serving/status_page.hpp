@@ -3,7 +3,8 @@
 /// The server's status page (GET /): one self-contained HTML document with its style and script inline,
 /// nothing fetched from elsewhere. Every two seconds it reads /status.json and redraws
 ///
-///   a header: ready or draining, library version, uptime, requests in flight;
+///   a header: ready or draining, library version, uptime, requests in flight, waiting for a worker and
+///   refused by the HTTP layer's limits;
 ///   totals: requests answered, request rate, loaded versions, cache hit rate over all models;
 ///   a table, one row per loaded model version: the model (with every version of the registry and its
 ///   aliases), the version (with the aliases that point to it, its kind and scalar type), requests,
@@ -96,7 +97,8 @@ async function refresh() {
     state.textContent = s.ready ? "ready" : "draining";
     state.className = s.ready ? "ok" : "bad";
     document.getElementById("summary").textContent = "aimastery " + s.version + " \u00b7 up " + fmt(s.uptime_seconds, 0) +
-      " s \u00b7 " + s.in_flight + " in flight \u00b7 " + s.models.length + " models";
+      " s \u00b7 " + s.in_flight + " in flight \u00b7 " + s.http.queued + " waiting for a worker \u00b7 " +
+      Object.values(s.http.refused).reduce((a, b) => a + b, 0) + " refused (503) \u00b7 " + s.models.length + " models";
     const body = document.querySelector("#models tbody");
     body.replaceChildren();
     const counts = {};
