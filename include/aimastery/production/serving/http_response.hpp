@@ -7,6 +7,7 @@
 ///   HTTP/1.1 SP status SP reason CRLF
 ///   Content-Type: type CRLF            (when the response has one)
 ///   Content-Length: n CRLF
+///   Retry-After: seconds CRLF          (when set: a 503 that tells when to come back)
 ///   Connection: keep-alive | close CRLF
 ///   CRLF body                           (no body for HEAD; Content-Length still gives the GET's size)
 
@@ -20,11 +21,13 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = {};
   std::string body = {};
+  int retry_after_seconds = 0;  ///< > 0: a Retry-After field (RFC 9110 10.2.3), for a refusal under load
 
   void clear() {
     status = 200;
     content_type.clear();
     body.clear();
+    retry_after_seconds = 0;
   }
 };
 
@@ -80,7 +83,14 @@ inline void append_http_response(std::string& out, const HttpResponse& response,
   out += "Content-Length: ";
   out.append(number, static_cast<std::size_t>(std::to_chars(number, number + sizeof number, response.body.size()).ptr -
                                               number));
-  out += keep_alive ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
+  out += "\r\n";
+  if (response.retry_after_seconds > 0) {
+    out += "Retry-After: ";
+    out.append(number, static_cast<std::size_t>(
+                           std::to_chars(number, number + sizeof number, response.retry_after_seconds).ptr - number));
+    out += "\r\n";
+  }
+  out += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
   if (!head_only) out += response.body;
 }
 

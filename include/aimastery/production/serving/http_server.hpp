@@ -713,10 +713,12 @@ class HttpServer {
     release(p.reserved);
   }
 
-  /// {"error": message} with `status`: a failed handler's answer (500), or a refusal's.
+  /// {"error": message} with `status`: a failed handler's answer (500), or a refusal's. A 503 is a refusal
+  /// under load: it asks the client to retry in a second (Retry-After), as HTTP clients with retries honour.
   static HttpResponse error_response(int status, std::string_view message) {
     HttpResponse r;
     r.status = status;
+    if (status == 503) r.retry_after_seconds = 1;
     r.content_type = "application/json";
     r.body = http_error_json(message);
     return r;

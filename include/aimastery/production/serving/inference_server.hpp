@@ -335,9 +335,12 @@ class BasicInferenceServer {
     const std::size_t in_flight = in_flight_.fetch_add(1) + 1;
     try {
       if (!work) throw InferenceError(503, "the server is shutting down");
-      if (in_flight > options_.max_in_flight)
-        throw InferenceError(503, "too many requests in flight (" + std::to_string(options_.max_in_flight) + ")");
-      handler();
+      if (in_flight > options_.max_in_flight) {
+        send_error(res, 503, "too many requests in flight (" + std::to_string(options_.max_in_flight) + ")");
+        res.retry_after_seconds = 1;
+      } else {
+        handler();
+      }
     } catch (const InferenceError& e) {
       send_error(res, e.status, e.what());
     } catch (const InvalidArgument& e) {

@@ -353,6 +353,15 @@ TEST_CASE("append_http_response: one buffer, status line, fields and body") {
   append_http_response(out, r, false, true);  // HEAD: the length of the GET's body, no body
   CHECK(out ==
         "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 32\r\nConnection: close\r\n\r\n");
+  out.clear();
+  r.status = 503;
+  r.retry_after_seconds = 1;
+  append_http_response(out, r, false, false);
+  CHECK(out.starts_with(
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 32\r\nRetry-After: "
+      "1\r\nConnection: close\r\n\r\n{"));
+  r.clear();
+  CHECK(r.retry_after_seconds == 0);
 }
 
 TEST_CASE("HttpServer: keep-alive, pipelining, a request byte by byte, 100-continue, HEAD") {
@@ -962,6 +971,7 @@ TEST_CASE("HttpServer: beyond max_queued connections waiting for a worker, a req
   REQUIRE(refused);
   CHECK(status_of(*refused) == 503);
   CHECK(body_of(*refused) == "{\"error\":\"the server is busy: 2 requests already wait for a worker; retry later\"}");
+  CHECK(refused->find("\r\nRetry-After: 1\r\n") != std::string::npos);
   CHECK(refused->find("Connection: close") != std::string::npos);
   CHECK(third.closed());
   CHECK(seconds_since(t0) < 0.5);
@@ -1003,6 +1013,7 @@ TEST_CASE("HttpServer: a request that waited for a worker longer than max_queue_
   CHECK(waited > 300);
   CHECK(waited < 5000);
   CHECK(refused->find("Connection: close") != std::string::npos);
+  CHECK(refused->find("\r\nRetry-After: 1\r\n") != std::string::npos);
   CHECK(stale.closed());
   CHECK(s.entered.load() == 1);  // the handler never saw the stale request
   // A request that finds the worker free waits no time: answered, on a new connection and a kept-alive one.
