@@ -24,7 +24,8 @@ back, and probed as the kubelet probes, on a new connection each time: /v2/healt
 within 1 s, while GET /v2 (not a probe) waits its turn behind the encodes; a burst of requests beyond
 --max-in-flight waiting ones gets 503 at once. A third server, one worker and --max-queue-wait-ms 250, gets
 3 encodes of about 0.6 s each at once: the first is answered, a request that waited longer than 250 ms
-gets 503 naming the bound without being encoded, and /metrics counts each such refusal. Exit 0: all agree; 1: a mismatch;
+gets 503 naming the bound without being encoded, and /metrics counts each such refusal; then 3 openai
+clients at once, which retry a 503 after its Retry-After, all get their embeddings. Exit 0: all agree; 1: a mismatch;
 77: tritonclient or openai is not installed (ctest reports the test skipped).
 """
 import asyncio
@@ -242,6 +243,7 @@ def queue_wait_check(binary, folder, minilm):
                 t.join()
             elapsed = time.monotonic() - start
             _, metrics = request(address, "/metrics", timeout=30)
+            retried = openai_retries_after_refusals(address, body["input"])
         finally:
             code = stop(process, timeout=60)
         refused = [text for status, text in answers if status == 503]
@@ -254,6 +256,42 @@ def queue_wait_check(binary, folder, minilm):
                    if line.startswith('aimastery_http_refused_total{limit="max_queue_wait"}')]
         check(counted == [f'aimastery_http_refused_total{{limit="max_queue_wait"}} {len(refused)}'] and code == 0,
               f"/metrics counts them: {counted}; the server exited {code}")
+        if retried:
+            answered, refusals, slowest = retried
+            check(answered == 3 and refusals >= 1 and slowest >= 1.0,
+                  f"3 openai clients at once, retrying as Retry-After says: all {answered} answered, after "
+                  f"{refusals} refusals, the slowest in {slowest:.2f} s (each retry waited the 1 s asked)")
+
+
+def openai_retries_after_refusals(address, texts):
+    """(answered, refusals meanwhile, slowest seconds) of 3 concurrent openai embeddings.create calls whose
+    client retries a 503 after its Retry-After; None without the openai package."""
+    try:
+        from openai import OpenAI
+    except ImportError as e:
+        print(f"openai retry check skipped: {e}")
+        return None
+
+    def refusals():
+        _, text = request(address, "/metrics", timeout=30)
+        line = [x for x in text.splitlines() if x.startswith('aimastery_http_refused_total{limit="max_queue_wait"}')]
+        return int(float(line[0].split()[-1]))
+
+    client = OpenAI(base_url=f"http://{address}/v1", api_key="unused", max_retries=8, timeout=120)
+    before = refusals()
+    results = []
+
+    def one():
+        start = time.monotonic()
+        response = client.embeddings.create(model="all-MiniLM-L6-v2", input=texts)
+        results.append((len(response.data) == len(texts), time.monotonic() - start))
+
+    callers = [threading.Thread(target=one) for _ in range(3)]
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join()
+    return sum(ok for ok, _ in results), refusals() - before, max(seconds for _, seconds in results)
 
 
 def main():
