@@ -2,12 +2,19 @@
 // the OpenAI API does): the request body, the answer and its citations, retries with backoff on 503 and on a
 // read timeout, no retry on 401, ConnectionError when nothing listens or when the answer trickles in for
 // longer than attempt_timeout, FormatError for an answer that is not a chat completion or is longer than
-// max_response_bytes, bad options; and the generator inside RAGPipeline.
+// max_response_bytes, bad options; a 503's Retry-After honoured; a server that closes while the request is
+// still being written (no SIGPIPE); and the generator inside RAGPipeline.
 #include <aimastery/llm/rag/bm25.hpp>
 #include <aimastery/llm/rag/openai_chat_generator.hpp>
 #include <aimastery/llm/rag/rag_pipeline.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstring>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -136,6 +143,30 @@ TEST_CASE("OpenAIChatGenerator: 503 and a read timeout are retried with backoff,
     CHECK(llm.generate("q", two_passages()).cited == std::vector<Index>{1});
     CHECK(server.requests() == 3);
   }
+  SUBCASE("a 503 that asks to retry after 1 s: the retry waits that long, not the 10 ms backoff") {
+    for (const auto& [retry_after, waits] : std::vector<std::pair<std::string, bool>>{
+             {"1", true}, {"120", false}, {"Fri, 31 Dec 1999 23:59:59 GMT", false}}) {
+      ChatServer server([&retry_after](int attempt, const nlohmann::json&, httplib::Response& res) {
+        if (attempt == 1) {
+          res.status = 503;
+          res.set_header("Retry-After", retry_after);
+          res.set_content(R"({"error": {"message": "busy"}})", "application/json");
+        } else {
+          answer_with(res, "later [1].");
+        }
+      });
+      OpenAIChatGenerator llm(fast(server.base_url()));
+      const auto t0 = std::chrono::steady_clock::now();
+      CHECK(llm.generate("q", two_passages()).text == "later [1].");
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      CAPTURE(retry_after);
+      CHECK(server.requests() == 2);
+      if (waits)
+        CHECK(seconds >= 1.0);
+      else
+        CHECK(seconds < 0.9);  // a date, or more than 60 s: the backoff of its own
+    }
+  }
   SUBCASE("a first answer slower than read_timeout") {
     ChatServer server([](int attempt, const nlohmann::json&, httplib::Response& res) {
       if (attempt == 1) std::this_thread::sleep_for(std::chrono::milliseconds(700));
@@ -226,6 +257,68 @@ TEST_CASE("OpenAIChatGenerator: failures are ConnectionError or FormatError nami
                           "the server's answer is not a chat completion");
     }
   }
+}
+
+TEST_CASE("OpenAIChatGenerator: a server that answers and closes while the request is written ends no process") {
+  // The first connection gets 503 and the server's FIN as soon as the head is in, then a reset (it closes
+  // with the body unread): the client's next write fails with EPIPE, which raises SIGPIPE in the writing
+  // thread unless it is blocked. The second connection is answered. A process killed by SIGPIPE fails the
+  // test program.
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::listen(listener, 8) == 0);
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  std::atomic<int> connections{0};
+  std::thread server([&] {
+    const auto read_head = [](int fd) {
+      std::string head;
+      char byte = 0;
+      while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &byte, 1, 0) == 1) head += byte;
+      return head;
+    };
+    const auto send_all = [](int fd, const std::string& bytes) {
+      (void)!::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    };
+    {
+      const int first = ::accept(listener, nullptr, nullptr);
+      connections.fetch_add(1);
+      (void)read_head(first);
+      send_all(first, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+      ::shutdown(first, SHUT_WR);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the client sees the FIN, goes on writing
+      ::close(first);                                               // the unread body: a reset
+    }
+    const int second = ::accept(listener, nullptr, nullptr);
+    connections.fetch_add(1);
+    const std::string head = read_head(second);
+    const std::size_t at = head.find("Content-Length: ");
+    std::size_t body = at == std::string::npos ? 0 : std::stoul(head.substr(at + 16));
+    std::vector<char> sink(1 << 16);
+    while (body > 0) {
+      const ssize_t n = ::recv(second, sink.data(), std::min(body, sink.size()), 0);
+      if (n <= 0) break;
+      body -= static_cast<std::size_t>(n);
+    }
+    const std::string answer =
+        R"({"choices": [{"index": 0, "message": {"role": "assistant", "content": "retried [1]"}}]})";
+    send_all(second, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                         std::to_string(answer.size()) + "\r\nConnection: close\r\n\r\n" + answer);
+    ::close(second);
+  });
+  OpenAIChatOptions options = fast("http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/v1");
+  options.read_timeout = std::chrono::milliseconds(2000);
+  AssembledContext context = two_passages();
+  context.text += std::string(8 << 20, ' ');  // far more than the socket buffers hold
+  OpenAIChatGenerator llm(options);
+  CHECK(llm.generate("q", context).text == "retried [1]");
+  CHECK(connections.load() == 2);
+  server.join();
+  ::close(listener);
 }
 
 TEST_CASE("OpenAIChatGenerator: bad options are InvalidArgument") {

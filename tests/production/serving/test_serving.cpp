@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "aimastery/detail/sigpipe_block.hpp"
 #include "aimastery/ml/classical/linear_regression.hpp"
 #include "aimastery/ml/classical/random_forest.hpp"
 #include "aimastery/ml/deep_learning/activation.hpp"
@@ -632,6 +633,49 @@ TEST_CASE("InferenceServer: every endpoint, the 4xx answers, and still serving a
   post("/v2/models/forest/infer", infer_body(X), 503);
   const ShutdownReport report = server.shutdown();
   CHECK(report.drained);
+}
+
+TEST_CASE("InferenceServer: beyond max_in_flight requests being answered, a request gets 503 and Retry-After") {
+  const Data d = make_data(300);
+  RandomForestScratch<double> forest({.n_estimators = 40, .max_depth = 8, .seed = 5});
+  forest.fit(d.X, d.y);
+  test::TempFolder folder;
+  ModelVersionManager(folder.path())
+      .register_bytes("forest", {{"model.safetensors", to_bytes(ModelSerializer::serialize(forest))}});
+  // Eight workers and a bound of one: eight clients sending 300-row requests overlap in the handler.
+  InferenceServer server(folder.path(), {.threads = 8, .max_in_flight = 1, .models = {.max_batch_size = 1}});
+  server.start();
+  const std::string body = to_json_text(InferRequest{
+      "r", {{"input", {d.X.rows(), d.X.cols()}, "FP64", std::vector<double>(d.X.data(), d.X.data() + d.X.size())}}});
+  const std::string in_flight_error = "{\"error\":\"too many requests in flight (1)\"}";
+  const std::string queue_full_error = "the server is busy: 1 requests already wait for a worker";
+  std::atomic<int> answered{0}, over_in_flight{0}, unexpected{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t)
+    clients.emplace_back([&] {
+      // A refused connection is closed while cpp-httplib may still write the body, without MSG_NOSIGNAL.
+      const detail::SigpipeBlock no_sigpipe;
+      httplib::Client client("127.0.0.1", server.port());
+      for (int i = 0; i < 300 && over_in_flight.load() < 3; ++i) {
+        const auto res = client.Post("/v2/models/forest/infer", body, "application/json");
+        const bool refused = res && res->status == 503 && res->get_header_value("Retry-After") == "1";
+        if (res && res->status == 200)
+          answered.fetch_add(1);
+        else if (refused && res->body == in_flight_error)
+          over_in_flight.fetch_add(1);
+        else if (!res && res.error() == httplib::Error::Write)
+          continue;  // refused by the poller (max_in_flight waiting) and closed while the body was written
+        else if (!refused || res->body.find(queue_full_error) == std::string::npos) {
+          unexpected.fetch_add(1);
+          MESSAGE((res ? std::to_string(res->status) + " " + res->body : httplib::to_string(res.error())));
+        }
+      }
+    });
+  for (auto& c : clients) c.join();
+  CHECK(unexpected.load() == 0);
+  CHECK(answered.load() > 0);
+  CHECK(over_in_flight.load() >= 1);  // each with Retry-After: 1 and its message
+  CHECK(server.shutdown().drained);
 }
 
 TEST_CASE("InferenceServer: bad options are refused before the registry is read") {

@@ -20,7 +20,8 @@
 /// Failures. A connection that cannot be made or breaks, a read that waits longer than read_timeout for
 /// the next bytes, an attempt that takes longer than attempt_timeout in all (a server that trickles its
 /// answer), and the answers 429 (rate limited) and 5xx are retried up to max_retries times, waiting
-/// initial_backoff, then twice as long each time; after the last attempt, ConnectionError naming the URL,
+/// initial_backoff, then twice as long each time, or as long as the answer's Retry-After asks when that is
+/// longer (whole seconds, at most 60); after the last attempt, ConnectionError naming the URL,
 /// the attempts and the last failure. Another non-2xx answer (401 bad key, 404 unknown model) is not
 /// retried: ConnectionError with the status and the server's error message. An answer longer than
 /// max_response_bytes, or a 2xx answer that is not a chat completion: FormatError.
@@ -38,6 +39,7 @@
 
 #include "aimastery/core/errors.hpp"
 #include "aimastery/core/tensor.hpp"
+#include "aimastery/detail/sigpipe_block.hpp"
 #include "aimastery/io/json.hpp"
 #include "aimastery/llm/rag/context_assembler.hpp"
 #include "aimastery/llm/rag/generator.hpp"
@@ -137,7 +139,18 @@ class OpenAIChatGenerator {
   struct Attempt {
     std::optional<int> status;
     std::string body, failure;
+    std::chrono::seconds retry_after{0};  // the answer's Retry-After (delay-seconds form), 0 without one
   };
+
+  /// Retry-After's delay-seconds (RFC 9110 10.2.3) when it is 1 to 60; 0 otherwise (absent, a date, larger).
+  static std::chrono::seconds retry_after_of(const std::string& value) {
+    long seconds = 0;
+    for (const char c : value) {
+      if (c < '0' || c > '9' || seconds > 60) return std::chrono::seconds(0);
+      seconds = seconds * 10 + (c - '0');
+    }
+    return std::chrono::seconds(seconds <= 60 ? seconds : 0);
+  }
 
   // One POST, bounded in time (attempt_timeout: a watchdog stops the client, as often as it takes, once the
   // time is up) and in size (max_response_bytes: the body is received piece by piece and refused beyond).
@@ -161,7 +174,12 @@ class OpenAIChatGenerator {
       do client.stop();
       while (!finished.wait_for(lock, std::chrono::milliseconds(50), [&] { return done; }));
     });
-    const httplib::Result result = client.send(request);
+    // cpp-httplib's client (0.11) writes without MSG_NOSIGNAL: a server that closed the kept-alive connection
+    // this request goes out on would end the process with SIGPIPE. Blocked, the write fails and is retried.
+    const httplib::Result result = [&] {
+      const detail::SigpipeBlock no_sigpipe;
+      return client.send(request);
+    }();
     {
       std::lock_guard lock(mutex);
       done = true;
@@ -173,6 +191,7 @@ class OpenAIChatGenerator {
                         std::to_string(options_.max_response_bytes) + ")");
     if (result) {
       a.status = result->status;
+      a.retry_after = retry_after_of(result->get_header_value("Retry-After"));
     } else {
       a.failure = expired
                       ? "no answer within attempt_timeout (" + std::to_string(options_.attempt_timeout.count()) + " ms)"
@@ -207,7 +226,7 @@ class OpenAIChatGenerator {
           throw ConnectionError("OpenAIChatGenerator: " + endpoint() + " answered " + last_failure);
       }
       if (attempt < attempts) {
-        std::this_thread::sleep_for(backoff);
+        std::this_thread::sleep_for(std::max<std::chrono::milliseconds>(backoff, result.retry_after));
         backoff *= 2;
       }
     }
