@@ -3,18 +3,22 @@
 // read timeout, no retry on 401, ConnectionError when nothing listens or when the answer trickles in for
 // longer than attempt_timeout, FormatError for an answer that is not a chat completion or is longer than
 // max_response_bytes, bad options; a 503's Retry-After honoured; a server that closes while the request is
-// still being written (no SIGPIPE); and the generator inside RAGPipeline.
+// still being written (no SIGPIPE, and SigpipeBlock itself); and the generator inside RAGPipeline.
 #include <aimastery/llm/rag/bm25.hpp>
 #include <aimastery/llm/rag/openai_chat_generator.hpp>
 #include <aimastery/llm/rag/rag_pipeline.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -257,6 +261,48 @@ TEST_CASE("OpenAIChatGenerator: failures are ConnectionError or FormatError nami
                           "the server's answer is not a chat completion");
     }
   }
+}
+
+TEST_CASE("SigpipeBlock: a write to a closed socket fails with EPIPE, nothing stays pending, the mask comes back") {
+  const auto sigpipe_pending = [] {
+    sigset_t pending;
+    REQUIRE(sigpending(&pending) == 0);
+    return sigismember(&pending, SIGPIPE) == 1;
+  };
+  const auto sigpipe_blocked = [] {
+    sigset_t mask;
+    REQUIRE(pthread_sigmask(SIG_SETMASK, nullptr, &mask) == 0);
+    return sigismember(&mask, SIGPIPE) == 1;
+  };
+  int pair[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+  ::close(pair[1]);
+  REQUIRE_FALSE(sigpipe_blocked());
+  {
+    const detail::SigpipeBlock block;
+    CHECK(sigpipe_blocked());
+    errno = 0;
+    CHECK(::send(pair[0], "x", 1, 0) == -1);  // without MSG_NOSIGNAL: SIGPIPE raised, and held
+    CHECK(errno == EPIPE);
+    CHECK(sigpipe_pending());
+  }
+  CHECK(errno == EPIPE);  // kept for the caller
+  CHECK_FALSE(sigpipe_blocked());
+  CHECK_FALSE(sigpipe_pending());
+  // A SIGPIPE that was blocked and pending before the block is left as it was.
+  sigset_t only_sigpipe, previous;
+  sigemptyset(&only_sigpipe);
+  sigaddset(&only_sigpipe, SIGPIPE);
+  REQUIRE(pthread_sigmask(SIG_BLOCK, &only_sigpipe, &previous) == 0);
+  CHECK(::send(pair[0], "x", 1, 0) == -1);
+  REQUIRE(sigpipe_pending());
+  { const detail::SigpipeBlock block; }
+  CHECK(sigpipe_pending());
+  CHECK(sigpipe_blocked());
+  const timespec no_wait{0, 0};
+  CHECK(sigtimedwait(&only_sigpipe, nullptr, &no_wait) == SIGPIPE);
+  REQUIRE(pthread_sigmask(SIG_SETMASK, &previous, nullptr) == 0);
+  ::close(pair[0]);
 }
 
 TEST_CASE("OpenAIChatGenerator: a server that answers and closes while the request is written ends no process") {
