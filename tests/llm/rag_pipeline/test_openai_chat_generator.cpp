@@ -148,9 +148,10 @@ TEST_CASE("OpenAIChatGenerator: 503 and a read timeout are retried with backoff,
     CHECK(server.requests() == 3);
   }
   SUBCASE("a 503 that asks to retry after 1 s: the retry waits that long, not the 10 ms backoff") {
-    for (const auto& [retry_after, waits] : std::vector<std::pair<std::string, bool>>{
+    for (const auto& [header, waits] : std::vector<std::pair<std::string, bool>>{
              {"1", true}, {"120", false}, {"Fri, 31 Dec 1999 23:59:59 GMT", false}}) {
-      ChatServer server([&retry_after](int attempt, const nlohmann::json&, httplib::Response& res) {
+      const std::string retry_after = header;  // a lambda captures a variable, not a structured binding
+      ChatServer server([retry_after](int attempt, const nlohmann::json&, httplib::Response& res) {
         if (attempt == 1) {
           res.status = 503;
           res.set_header("Retry-After", retry_after);
@@ -165,10 +166,11 @@ TEST_CASE("OpenAIChatGenerator: 503 and a read timeout are retried with backoff,
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       CAPTURE(retry_after);
       CHECK(server.requests() == 2);
-      if (waits)
+      if (waits) {
         CHECK(seconds >= 1.0);
-      else
+      } else {
         CHECK(seconds < 0.9);  // a date, or more than 60 s: the backoff of its own
+      }
     }
   }
   SUBCASE("a first answer slower than read_timeout") {
