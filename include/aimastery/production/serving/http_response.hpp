@@ -68,10 +68,13 @@ struct HttpResponse {
 /// Appends the response's bytes to `out` (the caller checks the Content-Type: http_field_value_valid,
 /// http_request.hpp).
 inline void append_http_response(std::string& out, const HttpResponse& response, bool keep_alive, bool head_only) {
-  char number[24];
+  const auto append_decimal = [&out](auto value) {
+    char digits[24];
+    out.append(digits, static_cast<std::size_t>(std::to_chars(digits, digits + sizeof digits, value).ptr - digits));
+  };
   out += "HTTP/1.1 ";
   const int status = response.status >= 100 && response.status <= 999 ? response.status : 500;
-  out.append(number, static_cast<std::size_t>(std::to_chars(number, number + sizeof number, status).ptr - number));
+  append_decimal(status);
   out += ' ';
   out += http_reason(status);
   out += "\r\n";
@@ -81,13 +84,11 @@ inline void append_http_response(std::string& out, const HttpResponse& response,
     out += "\r\n";
   }
   out += "Content-Length: ";
-  out.append(number, static_cast<std::size_t>(std::to_chars(number, number + sizeof number, response.body.size()).ptr -
-                                              number));
+  append_decimal(response.body.size());
   out += "\r\n";
   if (response.retry_after_seconds > 0) {
     out += "Retry-After: ";
-    out.append(number, static_cast<std::size_t>(
-                           std::to_chars(number, number + sizeof number, response.retry_after_seconds).ptr - number));
+    append_decimal(response.retry_after_seconds);
     out += "\r\n";
   }
   out += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";

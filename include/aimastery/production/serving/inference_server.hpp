@@ -32,8 +32,10 @@
 /// once and new requests get 503; the requests in flight finish (until drain_timeout); then the
 /// listener stops.
 
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -210,13 +212,19 @@ class BasicInferenceServer {
          {"models", JsonValue::array(std::move(models))}});
   }
 
+  /// The HTTP layer's refusals, by the option (of InferenceServerOptions) whose limit they met.
+  static std::array<std::pair<const char*, std::uint64_t>, 4> refusals_by_limit(const HttpServerLoad& load) {
+    return {{{"max_connections", load.refused_connections},
+             {"max_in_flight", load.refused_queue_full},
+             {"max_queue_wait", load.refused_queue_wait},
+             {"max_buffered_bytes", load.refused_buffer_full}}};
+  }
   static JsonValue http_load_json(const HttpServerLoad& load) {
+    JsonValue::Object refused;
+    for (const auto& [limit, count] : refusals_by_limit(load)) refused.push_back({limit, count});
     return JsonValue::object({{"connections", load.connections},
                               {"queued", load.queued},
-                              {"refused", JsonValue::object({{"max_connections", load.refused_connections},
-                                                             {"max_in_flight", load.refused_queue_full},
-                                                             {"max_queue_wait", load.refused_queue_wait},
-                                                             {"max_buffered_bytes", load.refused_buffer_full}})}});
+                              {"refused", JsonValue::object(std::move(refused))}});
   }
 
   /// The body of /metrics.
@@ -257,10 +265,7 @@ class BasicInferenceServer {
     out.sample("aimastery_http_queued_requests", {}, static_cast<double>(load.queued));
     out.family("aimastery_http_refused_total", "counter",
                "Requests answered 503 before reaching a model, by the limit they met.");
-    for (const auto& [limit, count] :
-         {std::pair{"max_connections", load.refused_connections}, std::pair{"max_in_flight", load.refused_queue_full},
-          std::pair{"max_queue_wait", load.refused_queue_wait},
-          std::pair{"max_buffered_bytes", load.refused_buffer_full}})
+    for (const auto& [limit, count] : refusals_by_limit(load))
       out.sample("aimastery_http_refused_total", {{"limit", limit}}, static_cast<double>(count));
     out.family("aimastery_in_flight_requests", "gauge", "Requests being answered.");
     out.sample("aimastery_in_flight_requests", {}, static_cast<double>(in_flight_.load()));
